@@ -1,0 +1,14 @@
+//! The pure core of scim-otp: wire types, the OtpDevice attribute table, SCIM filter and PATCH, OTP math.
+//!
+//! Nothing here does I/O, reads a clock or draws randomness: the current time and the random
+//! bytes are parameters, so every rule can be tested with fixed inputs, natively and in wasm.
+
+pub mod error;
+pub mod filter;
+pub mod model;
+pub mod schema;
+pub mod timestamp;
+
+pub use error::{Problem, ScimType};
+pub use model::{Algorithm, DeviceType, OtpDevice, Status};
+pub use timestamp::Timestamp;

@@ -1,0 +1,272 @@
+//! Wire types of the SCIM OTP API, with the exact SCIM names (SPEC §2, RFC 7643/7644).
+
+use crate::timestamp::{self, Timestamp};
+use serde::{Deserialize, Serialize};
+
+pub const DEVICE_SCHEMA: &str = "urn:soffid:com.soffid.iam.addons.otp.common.OtpDevice";
+pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
+pub const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
+pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
+pub const RESOURCE_TYPE: &str = "OtpDevice";
+
+/// Declares a closed set of SCIM string values with its wire spelling, and a parser that is
+/// case-insensitive because admins type `totp` as often as `TOTP`.
+macro_rules! wire_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<$name> {
+                Self::ALL.iter().copied().find(|v| v.as_str().eq_ignore_ascii_case(text))
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// What kind of authenticator a device is.
+    DeviceType { Totp = "TOTP", Hotp = "HOTP", Email = "EMAIL", Sms = "SMS", Pin = "PIN" }
+);
+
+wire_enum!(
+    /// Device lifecycle: Created, Validated (enabled), Locked, Disabled.
+    Status { Created = "C", Validated = "V", Locked = "L", Disabled = "D" }
+);
+
+wire_enum!(
+    /// HMAC hash of a TOTP/HOTP device.
+    Algorithm { Sha1 = "SHA1", Sha256 = "SHA256", Sha512 = "SHA512" }
+);
+
+impl DeviceType {
+    /// TOTP and HOTP hold a shared seed; the others do not.
+    pub fn has_seed(self) -> bool {
+        matches!(self, DeviceType::Totp | DeviceType::Hotp)
+    }
+}
+
+/// An OTP device as the API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OtpDevice {
+    pub schemas: Vec<String>,
+    pub id: i64,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub device_type: DeviceType,
+    pub user: String,
+    pub status: Status,
+    pub fails: u32,
+    pub created: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<Algorithm>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digits: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<u32>,
+    /// Base64 PNG of the QR code: in the create response only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The `otpauth://` URI: in the create response only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otpauth_uri: Option<String>,
+    pub meta: Meta,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Meta {
+    pub resource_type: String,
+    #[serde(with = "timestamp::rfc3339")]
+    pub created: Timestamp,
+    #[serde(with = "timestamp::rfc3339")]
+    pub last_modified: Timestamp,
+    /// Weak ETag, `W/"<n>"`.
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<Links>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Links {
+    pub request_challenge: String,
+    pub response_challenge: String,
+}
+
+/// The weak ETag of a device version.
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResponse<T> {
+    pub schemas: Vec<String>,
+    pub total_results: u64,
+    pub start_index: u64,
+    pub items_per_page: u64,
+    #[serde(rename = "Resources", default)]
+    pub resources: Vec<T>,
+}
+
+impl<T> ListResponse<T> {
+    pub fn new(total_results: u64, start_index: u64, resources: Vec<T>) -> Self {
+        ListResponse {
+            schemas: vec![LIST_RESPONSE_SCHEMA.to_owned()],
+            total_results,
+            start_index,
+            items_per_page: resources.len() as u64,
+            resources,
+        }
+    }
+}
+
+/// The body of `POST /OtpDevice/.search` (RFC 7644 §3.4.3).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchRequest {
+    #[serde(default)]
+    pub schemas: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded_attributes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_order: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_index: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+}
+
+/// A SCIM error document; `status` is a string, as RFC 7644 §3.12 has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScimErrorBody {
+    pub schemas: Vec<String>,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scim_type: Option<String>,
+    pub detail: String,
+}
+
+impl ScimErrorBody {
+    pub fn new(status: u16, scim_type: Option<&str>, detail: impl Into<String>) -> Self {
+        ScimErrorBody {
+            schemas: vec![ERROR_SCHEMA.to_owned()],
+            status: status.to_string(),
+            scim_type: scim_type.map(str::to_owned),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// `GET /OtpDevice/{id}/requestChallenge`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChallengeRequested {
+    pub cell: String,
+    pub card_number: String,
+}
+
+/// `POST /OtpDevice/{id}/responseChallenge`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeResult {
+    pub success: bool,
+    pub locked: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_uses_scim_names() {
+        let device = OtpDevice {
+            schemas: vec![DEVICE_SCHEMA.to_owned()],
+            id: 5_007_882,
+            name: "TOTP00000035".into(),
+            device_type: DeviceType::Totp,
+            user: "admin".into(),
+            status: Status::Created,
+            fails: 0,
+            created: Timestamp(1_645_516_011),
+            last_used: None,
+            email: None,
+            phone: None,
+            algorithm: Some(Algorithm::Sha1),
+            digits: Some(6),
+            period: Some(30),
+            image: None,
+            otpauth_uri: None,
+            meta: Meta {
+                resource_type: RESOURCE_TYPE.into(),
+                created: Timestamp(1_645_516_011),
+                last_modified: Timestamp(1_645_516_011),
+                version: etag(1),
+                location: None,
+                links: None,
+            },
+        };
+        let json = serde_json::to_value(&device).unwrap();
+        assert_eq!(json["type"], "TOTP");
+        assert_eq!(json["status"], "C");
+        assert_eq!(json["created"], "2022-02-22 07:46:51");
+        assert_eq!(json["meta"]["created"], "2022-02-22T07:46:51Z");
+        assert_eq!(json["meta"]["version"], "W/\"1\"");
+        assert!(json.get("lastUsed").is_none());
+        let back: OtpDevice = serde_json::from_value(json).unwrap();
+        assert_eq!(back, device);
+    }
+
+    #[test]
+    fn enums_parse_case_insensitively() {
+        assert_eq!(DeviceType::parse("totp"), Some(DeviceType::Totp));
+        assert_eq!(Status::parse("v"), Some(Status::Validated));
+        assert_eq!(Algorithm::parse("Sha256"), Some(Algorithm::Sha256));
+        assert_eq!(Status::parse("E"), None);
+    }
+
+    #[test]
+    fn error_status_is_a_string() {
+        let e = ScimErrorBody::new(404, None, "not found");
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["status"], "404");
+        assert!(json.get("scimType").is_none());
+    }
+}

@@ -1,0 +1,120 @@
+//! Project commands: `cargo xtask setup` installs what is missing, `cargo xtask test` runs every check.
+//!
+//! Everything comes from the registries this project may use (rustup, Debian's apt); each step
+//! checks first and skips what is already there, so the commands are cheap to repeat.
+
+use std::env;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+const WASM_TARGETS: &[&str] = &["wasm32-unknown-unknown", "wasm32-wasip2"];
+
+/// Debian packages the tests call, as (command it provides, package).
+const DEBIAN_TOOLS: &[(&str, &str)] = &[("oathtool", "oathtool")];
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let task = env::args().nth(1).unwrap_or_default();
+    let outcome = match task.as_str() {
+        "setup" => setup(),
+        "test" => setup().and_then(|()| test()),
+        _ => {
+            eprintln!("usage: cargo xtask <setup|test>");
+            eprintln!("  setup  install missing wasm targets and Debian tools");
+            eprintln!("  test   setup, then fmt, clippy, every test, and the wasm builds of `shared`");
+            return ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask {task}: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn project_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// One Cargo target directory shared by every clone of the project on this machine, so a fresh
+/// clone (CI's included) reuses what was built before. `CARGO_TARGET_DIR` overrides it.
+fn target_dir() -> PathBuf {
+    if let Some(dir) = env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    let home = env::var_os("HOME").map(PathBuf::from).unwrap_or_else(env::temp_dir);
+    home.join(".cache/scim-otp/target")
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(project_root()).env("CARGO_TARGET_DIR", target_dir());
+    command
+}
+
+fn run(what: &str, command: &mut Command) -> Result {
+    println!("==> {what}");
+    let status = command.status().map_err(|e| format!("{what}: cannot start: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{what}: failed ({status})")) }
+}
+
+fn output(command: &mut Command) -> Option<String> {
+    let out = command.output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn on_path(program: &str) -> bool {
+    env::var_os("PATH").is_some_and(|paths| env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+fn setup() -> Result {
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    let missing: Vec<&str> =
+        WASM_TARGETS.iter().copied().filter(|t| !installed.lines().any(|l| l.trim() == *t)).collect();
+    if !missing.is_empty() {
+        run("rustup target add", Command::new("rustup").args(["target", "add"]).args(&missing))?;
+    }
+
+    let packages: Vec<&str> =
+        DEBIAN_TOOLS.iter().filter(|(tool, _)| !on_path(tool)).map(|(_, package)| *package).collect();
+    if !packages.is_empty() {
+        apt_install(&packages)?;
+    }
+    Ok(())
+}
+
+fn apt_install(packages: &[&str]) -> Result {
+    let root = output(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
+    let apt = |args: &[&str]| {
+        let mut command = if root { Command::new("apt-get") } else { Command::new("sudo") };
+        if !root {
+            command.arg("apt-get");
+        }
+        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        command
+    };
+    run("apt-get update", &mut apt(&["update", "-q"]))?;
+    let mut install = apt(&["install", "-y", "-q", "--no-install-recommends"]);
+    run(&format!("apt-get install {}", packages.join(" ")), install.args(packages))
+}
+
+fn test() -> Result {
+    run("cargo fmt --check", cargo().args(["fmt", "--all", "--check"]))?;
+    run(
+        "cargo clippy",
+        cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]),
+    )?;
+    run("cargo test", cargo().args(["test", "--workspace", "--locked"]))?;
+    for target in WASM_TARGETS {
+        run(
+            &format!("cargo build -p shared --target {target}"),
+            cargo().args(["build", "--package", "shared", "--locked", "--target", target]),
+        )?;
+    }
+    Ok(())
+}
