@@ -6,6 +6,7 @@
 pub mod error;
 pub mod filter;
 pub mod model;
+pub mod otp;
 pub mod schema;
 pub mod timestamp;
 
