@@ -93,6 +93,8 @@ pub enum Problem {
         attribute: &'static str,
     },
     InvalidPath(String),
+    /// A PATCH `remove` without a `path`.
+    NoTarget,
     /// A query parameter (`sortBy`, `sortOrder`, `attributes`, ...) with a value it cannot take.
     InvalidParameter {
         parameter: &'static str,
@@ -111,6 +113,7 @@ impl Problem {
             | Problem::InvalidParameter { .. } => ScimType::InvalidValue,
             Problem::Mutability { .. } => ScimType::Mutability,
             Problem::InvalidPath(_) => ScimType::InvalidPath,
+            Problem::NoTarget => ScimType::NoTarget,
         }
     }
 
@@ -158,6 +161,7 @@ impl fmt::Display for Problem {
                 write!(f, "attribute \"{attribute}\" cannot be changed")
             }
             Problem::InvalidPath(path) => write!(f, "invalid path \"{path}\""),
+            Problem::NoTarget => f.write_str("a remove operation needs a path"),
             Problem::InvalidParameter { parameter, reason } => {
                 write!(f, "invalid {parameter}: {reason}")
             }

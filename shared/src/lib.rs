@@ -3,12 +3,17 @@
 //! Nothing here does I/O, reads a clock or draws randomness: the current time and the random
 //! bytes are parameters, so every rule can be tested with fixed inputs, natively and in wasm.
 
+pub mod discovery;
 pub mod error;
 pub mod filter;
 pub mod model;
+pub mod names;
 pub mod otp;
+pub mod patch;
+pub mod query;
 pub mod schema;
 pub mod timestamp;
+pub mod validate;
 
 pub use error::{Problem, ScimType};
 pub use model::{Algorithm, DeviceType, OtpDevice, Status};

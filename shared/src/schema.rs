@@ -313,11 +313,7 @@ pub static ATTRIBUTES: &[Attribute] = &[
             "Key URI for authenticator apps. Returned once, in the create response.",
         )
     },
-    Attribute {
-        returned: Returned::Always,
-        sub_attributes: META_ATTRIBUTES,
-        ..plain("meta", AttrType::Complex, "Resource metadata.")
-    },
+    Attribute { sub_attributes: META_ATTRIBUTES, ..plain("meta", AttrType::Complex, "Resource metadata.") },
 ];
 
 /// Removes a leading `urn:...:OtpDevice:` (any case), which RFC 7644 allows before attribute names.

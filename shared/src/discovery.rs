@@ -1,0 +1,188 @@
+//! Discovery documents (RFC 7643 §5-7): `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`.
+//! The schema document is generated from the attribute table the API validates with.
+
+use crate::model::{
+    DEVICE_SCHEMA, RESOURCE_TYPE, RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, SERVICE_PROVIDER_CONFIG_SCHEMA,
+};
+use crate::query::MAX_RESULTS;
+use crate::schema::{ATTRIBUTES, AttrType, Attribute};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocMeta {
+    pub resource_type: String,
+    pub location: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaAttribute {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub multi_valued: bool,
+    pub description: String,
+    pub required: bool,
+    pub case_exact: bool,
+    pub mutability: String,
+    pub returned: String,
+    pub uniqueness: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub canonical_values: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reference_types: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sub_attributes: Vec<SchemaAttribute>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Schema {
+    pub schemas: Vec<String>,
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub attributes: Vec<SchemaAttribute>,
+    pub meta: DocMeta,
+}
+
+fn describe(attribute: &Attribute) -> SchemaAttribute {
+    SchemaAttribute {
+        name: attribute.name.to_owned(),
+        kind: attribute.kind.as_str().to_owned(),
+        multi_valued: false,
+        description: attribute.description.to_owned(),
+        required: attribute.always_required(),
+        case_exact: attribute.case_exact,
+        mutability: attribute.mutability.as_str().to_owned(),
+        returned: attribute.returned.as_str().to_owned(),
+        uniqueness: if attribute.name == "id" { "server" } else { "none" }.to_owned(),
+        canonical_values: attribute.canonical_values.iter().map(|v| (*v).to_owned()).collect(),
+        reference_types: match attribute.kind {
+            AttrType::Reference => vec!["uri".to_owned()],
+            _ => Vec::new(),
+        },
+        sub_attributes: attribute.sub_attributes.iter().map(describe).collect(),
+    }
+}
+
+/// The OtpDevice schema; `base_url` ends without a slash (`https://host/scim/v2`).
+pub fn device_schema(base_url: &str) -> Schema {
+    Schema {
+        schemas: vec![SCHEMA_SCHEMA.to_owned()],
+        id: DEVICE_SCHEMA.to_owned(),
+        name: RESOURCE_TYPE.to_owned(),
+        description: "One-time-password authenticator (TOTP, HOTP, EMAIL, SMS, PIN) of a user".to_owned(),
+        attributes: ATTRIBUTES.iter().map(describe).collect(),
+        meta: DocMeta {
+            resource_type: "Schema".to_owned(),
+            location: format!("{base_url}/Schemas/{DEVICE_SCHEMA}"),
+        },
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceType {
+    pub schemas: Vec<String>,
+    pub id: String,
+    pub name: String,
+    pub endpoint: String,
+    pub description: String,
+    pub schema: String,
+    pub meta: DocMeta,
+}
+
+pub fn device_resource_type(base_url: &str) -> ResourceType {
+    ResourceType {
+        schemas: vec![RESOURCE_TYPE_SCHEMA.to_owned()],
+        id: RESOURCE_TYPE.to_owned(),
+        name: RESOURCE_TYPE.to_owned(),
+        endpoint: format!("/{RESOURCE_TYPE}"),
+        description: "OTP device".to_owned(),
+        schema: DEVICE_SCHEMA.to_owned(),
+        meta: DocMeta {
+            resource_type: "ResourceType".to_owned(),
+            location: format!("{base_url}/ResourceTypes/{RESOURCE_TYPE}"),
+        },
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Supported {
+    pub supported: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkSupport {
+    pub supported: bool,
+    pub max_operations: u32,
+    pub max_payload_size: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilterSupport {
+    pub supported: bool,
+    pub max_results: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticationScheme {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub description: String,
+    pub primary: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceProviderConfig {
+    pub schemas: Vec<String>,
+    pub patch: Supported,
+    pub bulk: BulkSupport,
+    pub filter: FilterSupport,
+    pub change_password: Supported,
+    pub sort: Supported,
+    pub etag: Supported,
+    pub authentication_schemes: Vec<AuthenticationScheme>,
+    pub meta: DocMeta,
+}
+
+/// What works, exactly (SPEC §7): Bearer is listed only when API tokens are configured.
+pub fn service_provider_config(base_url: &str, bearer_enabled: bool) -> ServiceProviderConfig {
+    let mut schemes = vec![AuthenticationScheme {
+        kind: "httpbasic".to_owned(),
+        name: "HTTP Basic".to_owned(),
+        description: "User name and password of a principal with scim:invoke or scim:admin".to_owned(),
+        primary: true,
+    }];
+    if bearer_enabled {
+        schemes.push(AuthenticationScheme {
+            kind: "oauthbearertoken".to_owned(),
+            name: "Bearer API token".to_owned(),
+            description: "A static API token, stored hashed by the service".to_owned(),
+            primary: false,
+        });
+    }
+    let yes = Supported { supported: true };
+    let no = Supported { supported: false };
+    ServiceProviderConfig {
+        schemas: vec![SERVICE_PROVIDER_CONFIG_SCHEMA.to_owned()],
+        patch: yes,
+        bulk: BulkSupport { supported: false, max_operations: 0, max_payload_size: 0 },
+        filter: FilterSupport { supported: true, max_results: MAX_RESULTS },
+        change_password: no,
+        sort: yes,
+        etag: yes,
+        authentication_schemes: schemes,
+        meta: DocMeta {
+            resource_type: "ServiceProviderConfig".to_owned(),
+            location: format!("{base_url}/ServiceProviderConfig"),
+        },
+    }
+}

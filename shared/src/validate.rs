@@ -1,0 +1,338 @@
+//! Create (POST) and replace (PUT) bodies checked against the attribute table, and the value
+//! rules that PATCH shares with them.
+//!
+//! readOnly attributes in a body are ignored (RFC 7644 §3.3, §3.5.1: Soffid's own create example
+//! sends `meta`); unknown ones are refused; immutable ones may be repeated but not changed.
+
+use crate::error::Problem;
+use crate::model::{Algorithm, DEVICE_SCHEMA, DeviceType, OtpDevice, Status};
+use crate::schema::{self, Attribute, Mutability};
+use serde_json::{Map, Value};
+
+/// Server defaults for what a create request may leave out (Spin variables `otp_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Defaults {
+    pub algorithm: Algorithm,
+    pub digits: u32,
+    pub period: u32,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults { algorithm: Algorithm::Sha1, digits: 6, period: 30 }
+    }
+}
+
+pub const DIGITS: [u32; 2] = [6, 8];
+pub const PERIOD_RANGE: std::ops::RangeInclusive<u32> = 10..=300;
+pub const USER_MAX: usize = 64;
+pub const PIN_LENGTH: std::ops::RangeInclusive<usize> = 4..=32;
+
+/// A checked create request, with the server defaults filled in for the device's type.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewDevice {
+    pub device_type: DeviceType,
+    pub user: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub pin: Option<String>,
+    pub algorithm: Option<Algorithm>,
+    pub digits: Option<u32>,
+    pub period: Option<u32>,
+}
+
+impl std::fmt::Debug for NewDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewDevice")
+            .field("device_type", &self.device_type)
+            .field("user", &self.user)
+            .field("email", &self.email)
+            .field("phone", &self.phone)
+            .field("pin", &self.pin.as_ref().map(|_| "<hidden>"))
+            .field("algorithm", &self.algorithm)
+            .field("digits", &self.digits)
+            .field("period", &self.period)
+            .finish()
+    }
+}
+
+/// The writable state of a device after a PUT or PATCH: what the store must write.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Changes {
+    pub status: Status,
+    pub fails: u32,
+    /// A new PIN (PIN devices only), to be hashed by the caller.
+    pub pin: Option<String>,
+}
+
+impl std::fmt::Debug for Changes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Changes")
+            .field("status", &self.status)
+            .field("fails", &self.fails)
+            .field("pin", &self.pin.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
+}
+
+impl Changes {
+    pub fn from_device(device: &OtpDevice) -> Changes {
+        Changes { status: device.status, fails: device.fails, pin: None }
+    }
+
+    /// SPEC §5: any status may move to any other except back to `C`; enabling a locked device
+    /// also clears its failure count.
+    pub fn set_status(&mut self, to: Status) -> Result<(), Problem> {
+        if to == Status::Created && self.status != Status::Created {
+            return Err(Problem::InvalidValue {
+                attribute: "status",
+                reason: "a device never returns to C (created); use V, L or D",
+            });
+        }
+        if to == Status::Validated && self.status == Status::Locked {
+            self.fails = 0;
+        }
+        self.status = to;
+        Ok(())
+    }
+
+    /// Sets one writable attribute from a JSON value (PUT member, PATCH operation).
+    pub fn set(
+        &mut self,
+        attribute: &'static Attribute,
+        device_type: DeviceType,
+        value: &Value,
+    ) -> Result<(), Problem> {
+        if !attribute.applies_to_type(device_type) {
+            return Err(Problem::NotForType { attribute: attribute.name, device_type: device_type.as_str() });
+        }
+        match attribute.name {
+            "status" => self.set_status(parse_status(value)?),
+            "fails" => {
+                self.fails = parse_fails(value)?;
+                Ok(())
+            }
+            "pin" => {
+                self.pin = Some(parse_pin(value)?);
+                Ok(())
+            }
+            _ => Err(Problem::Mutability { attribute: attribute.name }),
+        }
+    }
+}
+
+fn invalid(attribute: &'static str, reason: &'static str) -> Problem {
+    Problem::InvalidValue { attribute, reason }
+}
+
+fn string<'a>(attribute: &'static str, value: &'a Value) -> Result<&'a str, Problem> {
+    value.as_str().ok_or(invalid(attribute, "must be a string"))
+}
+
+fn no_control_chars(attribute: &'static str, text: &str) -> Result<(), Problem> {
+    if text.chars().any(char::is_control) {
+        return Err(invalid(attribute, "must not contain control characters"));
+    }
+    Ok(())
+}
+
+pub fn parse_status(value: &Value) -> Result<Status, Problem> {
+    string("status", value).ok().and_then(Status::parse).ok_or(invalid("status", "must be one of C, V, L, D"))
+}
+
+pub fn parse_fails(value: &Value) -> Result<u32, Problem> {
+    value
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or(invalid("fails", "must be a non-negative integer"))
+}
+
+pub fn parse_pin(value: &Value) -> Result<String, Problem> {
+    let pin = string("pin", value)?;
+    if !PIN_LENGTH.contains(&pin.chars().count()) {
+        return Err(invalid("pin", "must be 4 to 32 characters"));
+    }
+    no_control_chars("pin", pin)?;
+    Ok(pin.to_owned())
+}
+
+fn parse_user(value: &Value) -> Result<String, Problem> {
+    let user = string("user", value)?;
+    let length = user.chars().count();
+    if length == 0 || length > USER_MAX || user.trim() != user {
+        return Err(invalid("user", "must be 1 to 64 characters without leading or trailing spaces"));
+    }
+    no_control_chars("user", user)?;
+    Ok(user.to_owned())
+}
+
+fn parse_email(value: &Value) -> Result<String, Problem> {
+    let email = string("email", value)?;
+    let valid = email.len() <= 254
+        && email.rsplit_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !local.contains('@')
+                && domain.contains('.')
+                && domain
+                    .split('.')
+                    .all(|label| !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-'))
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !valid {
+        return Err(invalid("email", "must be an address like name@example.com"));
+    }
+    Ok(email.to_owned())
+}
+
+fn parse_phone(value: &Value) -> Result<String, Problem> {
+    let phone = string("phone", value)?;
+    let digits = phone.strip_prefix('+').unwrap_or(phone);
+    if !(6..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid("phone", "must be 6 to 15 digits, optionally after a +"));
+    }
+    Ok(phone.to_owned())
+}
+
+fn parse_algorithm(value: &Value) -> Result<Algorithm, Problem> {
+    string("algorithm", value)
+        .ok()
+        .and_then(Algorithm::parse)
+        .ok_or(invalid("algorithm", "must be SHA1, SHA256 or SHA512"))
+}
+
+fn parse_digits(value: &Value) -> Result<u32, Problem> {
+    value
+        .as_u64()
+        .and_then(|n| DIGITS.into_iter().find(|d| u64::from(*d) == n))
+        .ok_or(invalid("digits", "must be 6 or 8"))
+}
+
+fn parse_period(value: &Value) -> Result<u32, Problem> {
+    value
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| PERIOD_RANGE.contains(n))
+        .ok_or(invalid("period", "must be an integer from 10 to 300 seconds"))
+}
+
+fn parse_type(value: &Value) -> Result<DeviceType, Problem> {
+    string("type", value)
+        .ok()
+        .and_then(DeviceType::parse)
+        .ok_or(invalid("type", "must be one of TOTP, HOTP, EMAIL, SMS, PIN"))
+}
+
+/// The members of a body that the client may set, by attribute; readOnly ones are dropped and
+/// `null` counts as absent (RFC 7643 §2.5).
+fn writable_members(body: &Value) -> Result<Vec<(&'static Attribute, &Value)>, Problem> {
+    let object: &Map<String, Value> =
+        body.as_object().ok_or_else(|| Problem::Syntax("the body must be a JSON object".into()))?;
+    let mut members: Vec<(&'static Attribute, &Value)> = Vec::new();
+    for (key, value) in object {
+        if key.eq_ignore_ascii_case("schemas") {
+            let lists_ours = value.as_array().is_some_and(|a| {
+                a.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(DEVICE_SCHEMA)))
+            });
+            if !lists_ours {
+                return Err(invalid(
+                    "schemas",
+                    "must list urn:soffid:com.soffid.iam.addons.otp.common.OtpDevice",
+                ));
+            }
+            continue;
+        }
+        let attribute = schema::attribute(schema::strip_schema_urn(key))
+            .ok_or_else(|| Problem::UnknownAttribute(key.clone()))?;
+        if attribute.mutability == Mutability::ReadOnly || value.is_null() {
+            continue;
+        }
+        if members.iter().any(|(a, _)| a == &attribute) {
+            return Err(Problem::Syntax(format!("attribute \"{}\" given twice", attribute.name)));
+        }
+        members.push((attribute, value));
+    }
+    Ok(members)
+}
+
+/// Checks a create body and fills in the defaults for the device's type.
+pub fn validate_create(body: &Value, defaults: &Defaults) -> Result<NewDevice, Problem> {
+    let members = writable_members(body)?;
+    let get = |name: &str| members.iter().find(|(a, _)| a.name == name).map(|(_, v)| *v);
+    let device_type = parse_type(get("type").ok_or(Problem::MissingAttribute("type"))?)?;
+    for (attribute, _) in &members {
+        if !attribute.applies_to_type(device_type) {
+            return Err(Problem::NotForType { attribute: attribute.name, device_type: device_type.as_str() });
+        }
+    }
+    for attribute in schema::ATTRIBUTES {
+        if attribute.required_on_create(device_type) && get(attribute.name).is_none() {
+            return Err(Problem::MissingAttribute(attribute.name));
+        }
+    }
+    if let Some(status) = get("status")
+        && parse_status(status)? != Status::Created
+    {
+        return Err(invalid("status", "a new device starts as C; enable it after a successful challenge"));
+    }
+    if let Some(fails) = get("fails")
+        && parse_fails(fails)? != 0
+    {
+        return Err(invalid("fails", "a new device starts with 0 failures"));
+    }
+    let applies = |name: &str| schema::attribute(name).is_some_and(|a| a.applies_to_type(device_type));
+    let or_default = |name: &str, parse: fn(&Value) -> Result<u32, Problem>, default: u32| {
+        if !applies(name) {
+            return Ok(None);
+        }
+        get(name).map(parse).transpose().map(|v| Some(v.unwrap_or(default)))
+    };
+    Ok(NewDevice {
+        device_type,
+        user: parse_user(get("user").ok_or(Problem::MissingAttribute("user"))?)?,
+        email: get("email").map(parse_email).transpose()?,
+        phone: get("phone").map(parse_phone).transpose()?,
+        pin: get("pin").map(parse_pin).transpose()?,
+        algorithm: match applies("algorithm") {
+            true => Some(get("algorithm").map(parse_algorithm).transpose()?.unwrap_or(defaults.algorithm)),
+            false => None,
+        },
+        digits: or_default("digits", parse_digits, defaults.digits)?,
+        period: or_default("period", parse_period, defaults.period)?,
+    })
+}
+
+/// Checks a replace (PUT) body against the current device. Immutable attributes may be repeated
+/// with their current value; a different value is `mutability`. Absent writable attributes keep
+/// their value (they are required, so "unassigned" is not a state they can take).
+pub fn validate_replace(current: &OtpDevice, body: &Value) -> Result<Changes, Problem> {
+    let mut changes = Changes::from_device(current);
+    for (attribute, value) in writable_members(body)? {
+        if !attribute.applies_to_type(current.device_type) {
+            return Err(Problem::NotForType {
+                attribute: attribute.name,
+                device_type: current.device_type.as_str(),
+            });
+        }
+        if attribute.mutability != Mutability::Immutable {
+            changes.set(attribute, current.device_type, value)?;
+            continue;
+        }
+        let unchanged = match attribute.name {
+            "type" => parse_type(value)? == current.device_type,
+            "user" => parse_user(value)? == current.user,
+            "email" => current
+                .email
+                .as_deref()
+                .is_some_and(|e| parse_email(value).is_ok_and(|v| v.eq_ignore_ascii_case(e))),
+            "phone" => current.phone.as_deref() == parse_phone(value).ok().as_deref(),
+            "algorithm" => current.algorithm == parse_algorithm(value).ok(),
+            "digits" => current.digits == parse_digits(value).ok(),
+            "period" => current.period == parse_period(value).ok(),
+            _ => false,
+        };
+        if !unchanged {
+            return Err(Problem::Mutability { attribute: attribute.name });
+        }
+    }
+    Ok(changes)
+}
