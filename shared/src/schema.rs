@@ -165,7 +165,11 @@ const fn plain(name: &'static str, kind: AttrType, description: &'static str) ->
 }
 
 pub static META_ATTRIBUTES: &[Attribute] = &[
-    Attribute { case_exact: false, ..plain("resourceType", AttrType::String, "Always \"OtpDevice\".") },
+    Attribute {
+        returned: Returned::Always,
+        case_exact: false,
+        ..plain("resourceType", AttrType::String, "Always \"OtpDevice\".")
+    },
     Attribute {
         column: Some("created"),
         read: |d| Value::Int(d.meta.created.0),
