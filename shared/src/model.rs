@@ -117,6 +117,20 @@ pub struct Meta {
     pub links: Option<Links>,
 }
 
+impl Meta {
+    /// Metadata of a device version; `location` and `links` are added by the API, which knows its URL.
+    pub fn new(created: Timestamp, last_modified: Timestamp, version: i64) -> Meta {
+        Meta {
+            resource_type: RESOURCE_TYPE.to_owned(),
+            created,
+            last_modified,
+            version: etag(version),
+            location: None,
+            links: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Links {
@@ -234,14 +248,7 @@ mod tests {
             period: Some(30),
             image: None,
             otpauth_uri: None,
-            meta: Meta {
-                resource_type: RESOURCE_TYPE.into(),
-                created: Timestamp(1_645_516_011),
-                last_modified: Timestamp(1_645_516_011),
-                version: etag(1),
-                location: None,
-                links: None,
-            },
+            meta: Meta::new(Timestamp(1_645_516_011), Timestamp(1_645_516_011), 1),
         };
         let json = serde_json::to_value(&device).unwrap();
         assert_eq!(json["type"], "TOTP");

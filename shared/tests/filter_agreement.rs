@@ -7,7 +7,7 @@
 use proptest::prelude::*;
 use rusqlite::types::Value as SqlValue;
 use shared::filter::{AttrPath, CompareOp, Condition, Filter, Literal, SqlParam, parse};
-use shared::model::{DEVICE_SCHEMA, Meta, RESOURCE_TYPE, etag};
+use shared::model::{DEVICE_SCHEMA, Meta};
 use shared::schema::{ATTRIBUTES, AttrType, Attribute, META_ATTRIBUTES, Value};
 use shared::{Algorithm, DeviceType, OtpDevice, Status, Timestamp};
 
@@ -114,14 +114,7 @@ fn device() -> impl Strategy<Value = OtpDevice> {
                     period: (t == DeviceType::Totp).then_some(period),
                     image: None,
                     otpauth_uri: None,
-                    meta: Meta {
-                        resource_type: RESOURCE_TYPE.into(),
-                        created: Timestamp(EPOCH + created),
-                        last_modified: Timestamp(EPOCH + modified),
-                        version: etag(1),
-                        location: None,
-                        links: None,
-                    },
+                    meta: Meta::new(Timestamp(EPOCH + created), Timestamp(EPOCH + modified), 1),
                 }
             },
         )

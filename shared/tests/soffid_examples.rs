@@ -7,7 +7,7 @@ use serde_json::json;
 use shared::discovery::{device_schema, service_provider_config};
 use shared::error::FilterReason;
 use shared::filter::{Condition, parse};
-use shared::model::{DEVICE_SCHEMA, Meta, RESOURCE_TYPE, etag};
+use shared::model::{DEVICE_SCHEMA, Meta};
 use shared::patch::{PatchOp, apply_patch};
 use shared::query::{Page, Projection, Sort};
 use shared::validate::{Changes, Defaults, validate_create, validate_replace};
@@ -31,14 +31,7 @@ fn device(device_type: DeviceType, status: Status, fails: u32) -> OtpDevice {
         period: (device_type == DeviceType::Totp).then_some(30),
         image: None,
         otpauth_uri: None,
-        meta: Meta {
-            resource_type: RESOURCE_TYPE.into(),
-            created: Timestamp(1_645_516_011),
-            last_modified: Timestamp(1_645_516_011),
-            version: etag(1),
-            location: None,
-            links: None,
-        },
+        meta: Meta::new(Timestamp(1_645_516_011), Timestamp(1_645_516_011), 1),
     }
 }
 
