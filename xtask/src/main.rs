@@ -116,5 +116,37 @@ fn test() -> Result {
             cargo().args(["build", "--package", "shared", "--locked", "--target", target]),
         )?;
     }
+    run(
+        "cargo clippy -p edge-api --target wasm32-wasip2",
+        cargo().args([
+            "clippy",
+            "--package",
+            "edge-api",
+            "--locked",
+            "--target",
+            "wasm32-wasip2",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    build_component()?;
     Ok(())
+}
+
+/// The Spin component, as `spin build` makes it (release, wasm32-wasip2).
+fn build_component() -> Result<PathBuf> {
+    run(
+        "cargo build -p edge-api --release --target wasm32-wasip2",
+        cargo().args([
+            "build",
+            "--package",
+            "edge-api",
+            "--locked",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+        ]),
+    )?;
+    Ok(target_dir().join("wasm32-wasip2/release/edge_api.wasm"))
 }

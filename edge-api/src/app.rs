@@ -1,0 +1,507 @@
+//! The whole API as one function of a request: base paths, CORS, limits, authentication, the
+//! router table and thin handlers over the store. Spin glue and native tests both call [`handle`].
+
+use crate::auth::{self, Caller};
+use crate::challenge::{self, Deliver};
+use crate::cors;
+use crate::crypto::{self, Keys};
+use crate::db::Database;
+use crate::error::{ApiError, MAX_BODY};
+use crate::http::{ApiRequest, ApiResponse};
+use crate::i18n::Lang;
+use crate::settings::{Right, Settings, SettingsError};
+use crate::store::{self, Secrets};
+use serde_json::Value;
+use shared::discovery;
+use shared::filter::Condition;
+use shared::model::{DEVICE_SCHEMA, Links, ListResponse, SearchRequest, etag};
+use shared::names::device_name;
+use shared::otp::{CodeParams, Secret, UriKind, otpauth_uri, qr_png_base64};
+use shared::patch::{PatchOp, apply_patch};
+use shared::query::{Page, Projection, Sort};
+use shared::validate::{Changes, validate_create, validate_replace};
+use shared::{DeviceType, OtpDevice, Problem};
+
+/// Both base paths answer the same routes: Soffid's, and the conventional SCIM one.
+pub const BASE_PATHS: &[&str] = &["/soffid/webservice/scim2/v1", "/scim/v2"];
+
+/// What the host provides besides the request.
+pub struct Env<'a> {
+    pub db: &'a dyn Database,
+    /// Unix seconds.
+    pub now: i64,
+    pub deliver: Deliver<'a>,
+    /// One line to the host's log; never given a secret.
+    pub log: &'a dyn Fn(&str),
+}
+
+pub fn handle(request: &ApiRequest, settings: Result<Settings, SettingsError>, env: &Env<'_>) -> ApiResponse {
+    let lang = Lang::from_accept_language(request.header("accept-language"));
+    let head = request.method.eq_ignore_ascii_case("HEAD");
+    let (result, cors_headers) = match settings {
+        Err(e) => {
+            (env.log)(&format!("misconfigured: {e}"));
+            (Err(ApiError::Settings(e)), Vec::new())
+        }
+        Ok(settings) => serve(request, &settings, env),
+    };
+    let mut response = result.unwrap_or_else(|e| {
+        if let ApiError::Internal(cause) = &e {
+            (env.log)(&format!("{} {}: internal error: {cause}", request.method, request.path));
+        }
+        e.into_response(lang)
+    });
+    response.headers.extend(cors_headers);
+    if head {
+        response.body.clear();
+    }
+    response
+}
+
+/// A cross-origin request's `Origin`, or `None` for same-origin and non-browser requests.
+fn foreign_origin<'r>(request: &'r ApiRequest, settings: &Settings) -> Option<&'r str> {
+    let origin = request.header("origin")?;
+    let own = |base: &str| base.split('/').take(3).collect::<Vec<_>>().join("/").eq_ignore_ascii_case(origin);
+    let same =
+        origin.eq_ignore_ascii_case(&request.origin) || settings.public_base_url.as_deref().is_some_and(own);
+    (!same).then_some(origin)
+}
+
+fn serve(
+    request: &ApiRequest,
+    settings: &Settings,
+    env: &Env<'_>,
+) -> (Result<ApiResponse, ApiError>, Vec<(String, String)>) {
+    let method = request.method.to_ascii_uppercase();
+    let foreign = foreign_origin(request, settings);
+    if let Some(origin) = foreign {
+        let preflight = method == "OPTIONS" && request.header("access-control-request-method").is_some();
+        let wanted = if preflight {
+            request.header("access-control-request-method").unwrap_or_default()
+        } else {
+            &method
+        };
+        if !cors::origin_allowed(settings, origin) || !cors::method_allowed(settings, wanted) {
+            let error =
+                ApiError::CorsForbidden { origin: origin.to_owned(), method: wanted.to_ascii_uppercase() };
+            return (Err(error), Vec::new());
+        }
+        if preflight {
+            return (Ok(ApiResponse::empty(204)), cors::preflight_headers(settings, origin));
+        }
+    }
+    let cors_headers = foreign.map(cors::response_headers).unwrap_or_default();
+    (serve_checked(request, &method, settings, env), cors_headers)
+}
+
+fn serve_checked(
+    request: &ApiRequest,
+    method: &str,
+    settings: &Settings,
+    env: &Env<'_>,
+) -> Result<ApiResponse, ApiError> {
+    let (base, rest) = BASE_PATHS
+        .iter()
+        .find_map(|base| {
+            request.path.strip_prefix(base).filter(|r| r.is_empty() || r.starts_with('/')).map(|r| (*base, r))
+        })
+        .ok_or_else(|| ApiError::NoRoute(request.path.clone()))?;
+    let base_url = match &settings.public_base_url {
+        Some(public) => format!("{public}{base}"),
+        None => format!("{}{base}", request.origin),
+    };
+    if method == "OPTIONS" {
+        return Ok(
+            ApiResponse::empty(204).with_header("allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+        );
+    }
+    if request.body.len() > MAX_BODY {
+        return Err(ApiError::TooLarge);
+    }
+    if !request.body.is_empty() {
+        let content_type = request.header("content-type").unwrap_or_default().to_ascii_lowercase();
+        let essence = content_type.split(';').next().unwrap_or_default().trim();
+        if essence != "application/scim+json" && essence != "application/json" {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+    }
+    store::migrate(env.db)?;
+    let keys = Keys::derive(&settings.secret_key);
+    let caller = auth::authenticate(request, settings, &keys, env.db, env.now)?;
+    let ctx = Ctx { request, settings, env, keys, caller, base_url };
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    route(&ctx, method, &segments)
+}
+
+struct Ctx<'a> {
+    request: &'a ApiRequest,
+    settings: &'a Settings,
+    env: &'a Env<'a>,
+    keys: Keys,
+    caller: Caller,
+    base_url: String,
+}
+
+const GET: &[&str] = &["GET", "HEAD"];
+const LIST: &[&str] = &["GET", "HEAD", "POST"];
+const SEARCH: &[&str] = &["POST"];
+const ONE: &[&str] = &["GET", "HEAD", "PUT", "PATCH", "DELETE"];
+const REQUEST_CHALLENGE: &[&str] = &["GET", "HEAD", "POST"];
+const RESPONSE_CHALLENGE: &[&str] = &["POST"];
+
+/// The router table: every endpoint, the methods it takes, and its handler.
+fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, ApiError> {
+    let get = method == "GET" || method == "HEAD";
+    let not_allowed = |allowed: &'static [&'static str]| {
+        Err(ApiError::MethodNotAllowed { method: method.to_owned(), allowed })
+    };
+    match segments {
+        ["ServiceProviderConfig"] if get => discovery_doc(
+            ctx,
+            &discovery::service_provider_config(&ctx.base_url, !ctx.settings.api_tokens.is_empty()),
+        ),
+        ["ServiceProviderConfig"] => not_allowed(GET),
+        ["ResourceTypes"] if get => discovery_list(ctx, vec![discovery::device_resource_type(&ctx.base_url)]),
+        ["ResourceTypes", name] if get => match *name == shared::model::RESOURCE_TYPE {
+            true => discovery_doc(ctx, &discovery::device_resource_type(&ctx.base_url)),
+            false => Err(ApiError::NoSchema { kind: "resource type", name: (*name).to_owned() }),
+        },
+        ["Schemas"] if get => discovery_list(ctx, vec![discovery::device_schema(&ctx.base_url)]),
+        ["Schemas", urn] if get => match urn.eq_ignore_ascii_case(DEVICE_SCHEMA) {
+            true => discovery_doc(ctx, &discovery::device_schema(&ctx.base_url)),
+            false => Err(ApiError::NoSchema { kind: "schema", name: (*urn).to_owned() }),
+        },
+        ["ResourceTypes" | "Schemas", ..] => not_allowed(GET),
+        ["OtpDevice"] if get => list(ctx),
+        ["OtpDevice"] if method == "POST" => create(ctx),
+        ["OtpDevice"] => not_allowed(LIST),
+        ["OtpDevice", ".search"] if method == "POST" => search(ctx),
+        ["OtpDevice", ".search"] => not_allowed(SEARCH),
+        ["OtpDevice", id, rest @ ..] => {
+            let id: i64 = id.parse().map_err(|_| ApiError::NoRoute(ctx.request.path.clone()))?;
+            match (rest, method) {
+                ([], "GET" | "HEAD") => get_one(ctx, id),
+                ([], "PUT") => replace(ctx, id),
+                ([], "PATCH") => patch(ctx, id),
+                ([], "DELETE") => delete(ctx, id),
+                ([], _) => not_allowed(ONE),
+                (["requestChallenge"], "GET" | "HEAD" | "POST") => request_challenge(ctx, id),
+                (["requestChallenge"], _) => not_allowed(REQUEST_CHALLENGE),
+                (["responseChallenge"], "POST") => response_challenge(ctx, id),
+                (["responseChallenge"], _) => not_allowed(RESPONSE_CHALLENGE),
+                (["audit"], "GET" | "HEAD") => audit(ctx, id),
+                (["audit"], _) => not_allowed(GET),
+                _ => Err(ApiError::NoRoute(ctx.request.path.clone())),
+            }
+        }
+        ["Outbox"] if ctx.settings.dev_outbox && get => outbox(ctx),
+        ["Outbox"] if ctx.settings.dev_outbox => not_allowed(GET),
+        _ => Err(ApiError::NoRoute(ctx.request.path.clone())),
+    }
+}
+
+fn discovery_doc(ctx: &Ctx<'_>, doc: &impl serde::Serialize) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Invoke)?;
+    Ok(ApiResponse::json(200, doc))
+}
+
+fn discovery_list<T: serde::Serialize>(ctx: &Ctx<'_>, docs: Vec<T>) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Invoke)?;
+    Ok(ApiResponse::json(200, &ListResponse::new(docs.len() as u64, 1, docs)))
+}
+
+fn json_body(ctx: &Ctx<'_>) -> Result<Value, ApiError> {
+    serde_json::from_slice(&ctx.request.body).map_err(|e| {
+        // serde_json's message says where (line, column) without echoing the body.
+        ApiError::NotJson(e.to_string())
+    })
+}
+
+/// The device as the API shows it: absolute `meta.location` and challenge links.
+fn present(ctx: &Ctx<'_>, mut device: OtpDevice) -> OtpDevice {
+    let location = format!("{}/OtpDevice/{}", ctx.base_url, device.id);
+    device.meta.links = Some(Links {
+        request_challenge: format!("{location}/requestChallenge"),
+        response_challenge: format!("{location}/responseChallenge"),
+    });
+    device.meta.location = Some(location);
+    device
+}
+
+fn device_response(ctx: &Ctx<'_>, status: u16, device: OtpDevice, projection: &Projection) -> ApiResponse {
+    let device = present(ctx, device);
+    let version = device.meta.version.clone();
+    let location = device.meta.location.clone().unwrap_or_default();
+    let mut value = serde_json::to_value(&device).unwrap_or(Value::Null);
+    if let Some(object) = value.as_object_mut() {
+        projection.apply(object);
+    }
+    let response = ApiResponse::json(status, &value).with_header("etag", version);
+    if status == 201 { response.with_header("location", location) } else { response }
+}
+
+fn int_param(name: &'static str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+    value
+        .map(|v| {
+            v.trim().parse::<i64>().map_err(|_| {
+                ApiError::Problem(Problem::InvalidParameter {
+                    parameter: name,
+                    reason: format!("\"{v}\" is not an integer"),
+                })
+            })
+        })
+        .transpose()
+}
+
+fn list(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+    let params = ctx.request.query_params();
+    let param =
+        |name: &str| params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    let search = SearchRequest {
+        filter: param("filter").map(str::to_owned),
+        sort_by: param("sortBy").map(str::to_owned),
+        sort_order: param("sortOrder").map(str::to_owned),
+        start_index: int_param("startIndex", param("startIndex"))?,
+        count: int_param("count", param("count"))?,
+        ..Default::default()
+    };
+    let projection = Projection::parse(param("attributes"), param("excludedAttributes"))?;
+    run_search(ctx, &search, &projection)
+}
+
+fn search(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+    let body = json_body(ctx)?;
+    let search: SearchRequest = serde_json::from_value(body)
+        .map_err(|e| ApiError::Problem(Problem::Syntax(format!("SearchRequest: {e}"))))?;
+    let projection = Projection::from_lists(
+        search.attributes.as_ref().map(|a| a.iter().map(String::as_str).collect()),
+        search.excluded_attributes.as_ref().map(|a| a.iter().map(String::as_str).collect()),
+    )?;
+    run_search(ctx, &search, &projection)
+}
+
+fn run_search(
+    ctx: &Ctx<'_>,
+    search: &SearchRequest,
+    projection: &Projection,
+) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Invoke)?;
+    let condition =
+        search.filter.as_deref().filter(|f| !f.trim().is_empty()).map(Condition::compile).transpose()?;
+    let sort = Sort::parse(search.sort_by.as_deref(), search.sort_order.as_deref())?;
+    let page = Page::new(search.start_index, search.count);
+    let (total, devices) = store::list_devices(ctx.env.db, condition.as_ref(), sort.as_ref(), page)?;
+    let resources: Vec<Value> = devices
+        .into_iter()
+        .map(|d| {
+            let mut value = serde_json::to_value(present(ctx, d)).unwrap_or(Value::Null);
+            if let Some(object) = value.as_object_mut() {
+                projection.apply(object);
+            }
+            value
+        })
+        .collect();
+    Ok(ApiResponse::json(200, &ListResponse::new(total, page.start_index, resources)))
+}
+
+fn found(ctx: &Ctx<'_>, id: i64) -> Result<OtpDevice, ApiError> {
+    store::get_device(ctx.env.db, id)?.ok_or(ApiError::NoDevice(id))
+}
+
+fn get_one(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Invoke)?;
+    let params = ctx.request.query_params();
+    let param =
+        |name: &str| params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    let projection = Projection::parse(param("attributes"), param("excludedAttributes"))?;
+    Ok(device_response(ctx, 200, found(ctx, id)?, &projection))
+}
+
+fn create(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Admin)?;
+    let new = validate_create(&json_body(ctx)?, &ctx.settings.defaults)?;
+    let seed = match (new.device_type.has_seed(), new.algorithm) {
+        (true, Some(algorithm)) => {
+            Some(Secret::generate(algorithm, crypto::fill_random).map_err(ApiError::Internal)?)
+        }
+        _ => None,
+    };
+    let secrets = Secrets {
+        sealed_seed: seed.as_ref().map(|s| ctx.keys.seal_seed(s)).transpose().map_err(ApiError::Internal)?,
+        pin_hash: new.pin.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?,
+    };
+    let db = ctx.env.db;
+    let now = ctx.env.now;
+    let mut device = store::transaction(db, || -> Result<OtpDevice, ApiError> {
+        let serial = if new.device_type.has_seed() { store::next_serial(db, new.device_type)? } else { 0 };
+        let name = device_name(new.device_type, serial, new.email.as_deref(), new.phone.as_deref());
+        let device = store::insert_device(db, &new, &name, secrets, now)?;
+        store::audit(
+            db,
+            now,
+            &ctx.caller.name,
+            "create",
+            Some(device.id),
+            &format!("{} for {}", device.device_type, device.user),
+        )?;
+        Ok(device)
+    })?;
+    if let (Some(seed), Some(algorithm), Some(digits)) = (&seed, device.algorithm, device.digits) {
+        let kind = match device.device_type {
+            DeviceType::Totp => {
+                UriKind::Totp { period: device.period.unwrap_or(ctx.settings.defaults.period) }
+            }
+            _ => UriKind::Hotp { counter: 0 },
+        };
+        let account = format!("{} ({})", device.user, device.name);
+        let uri = otpauth_uri(&ctx.settings.issuer, &account, seed, CodeParams { algorithm, digits }, kind);
+        device.image = Some(qr_png_base64(&uri).map_err(|e| ApiError::Internal(e.to_string()))?);
+        device.otpauth_uri = Some(uri);
+    }
+    Ok(device_response(ctx, 201, device, &Projection::Default))
+}
+
+/// The version an `If-Match` header accepts: `None` for no header or `*`.
+fn if_match(ctx: &Ctx<'_>) -> Option<String> {
+    let header = ctx.request.header("if-match")?.trim();
+    (header != "*").then(|| header.to_owned())
+}
+
+fn matches_version(header: &str, version: i64) -> bool {
+    let current = etag(version);
+    header.split(',').map(str::trim).any(|tag| tag == current || format!("W/{tag}") == current)
+}
+
+fn version_of(device: &OtpDevice) -> i64 {
+    device.meta.version.trim_start_matches("W/").trim_matches('"').parse().unwrap_or(0)
+}
+
+/// PUT and PATCH: compute the new state from the current device and write it if nobody changed
+/// the device meanwhile. With `If-Match`, a stale version is 412; without, a lost race retries.
+fn update(
+    ctx: &Ctx<'_>,
+    id: i64,
+    action: &str,
+    changes_of: impl Fn(&OtpDevice) -> Result<Changes, Problem>,
+) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Admin)?;
+    let expected = if_match(ctx);
+    for _ in 0..3 {
+        let current = found(ctx, id)?;
+        let version = version_of(&current);
+        if let Some(header) = &expected
+            && !matches_version(header, version)
+        {
+            return Err(ApiError::Stale { version: header.clone() });
+        }
+        let changes = changes_of(&current)?;
+        let pin_hash =
+            changes.pin.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?;
+        let db = ctx.env.db;
+        let now = ctx.env.now;
+        let updated = store::transaction(db, || -> Result<Option<OtpDevice>, ApiError> {
+            let updated = store::update_device(db, id, version, &changes, pin_hash.clone(), now)?;
+            if let Some(d) = &updated {
+                let detail = format!(
+                    "status {} -> {}, fails {} -> {}{}",
+                    current.status,
+                    d.status,
+                    current.fails,
+                    d.fails,
+                    if changes.pin.is_some() { ", PIN changed" } else { "" }
+                );
+                store::audit(db, now, &ctx.caller.name, action, Some(id), &detail)?;
+            }
+            Ok(updated)
+        })?;
+        match (updated, &expected) {
+            (Some(device), _) => return Ok(device_response(ctx, 200, device, &Projection::Default)),
+            (None, Some(header)) => return Err(ApiError::Stale { version: header.clone() }),
+            (None, None) => continue,
+        }
+    }
+    Err(ApiError::Conflict)
+}
+
+fn replace(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    let body = json_body(ctx)?;
+    update(ctx, id, "replace", |current| validate_replace(current, &body))
+}
+
+fn patch(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    let body = json_body(ctx)?;
+    let patch = PatchOp::from_json(&body)?;
+    update(ctx, id, "patch", |current| apply_patch(current, &patch))
+}
+
+fn delete(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Admin)?;
+    let current = found(ctx, id)?;
+    let version = match if_match(ctx) {
+        Some(header) if !matches_version(&header, version_of(&current)) => {
+            return Err(ApiError::Stale { version: header });
+        }
+        Some(_) => Some(version_of(&current)),
+        None => None,
+    };
+    let db = ctx.env.db;
+    let deleted = store::transaction(db, || -> Result<bool, ApiError> {
+        let deleted = store::delete_device(db, id, version)?;
+        if deleted {
+            let detail = format!("{} {} of {}", current.device_type, current.name, current.user);
+            store::audit(db, ctx.env.now, &ctx.caller.name, "delete", Some(id), &detail)?;
+        }
+        Ok(deleted)
+    })?;
+    match (deleted, version) {
+        (true, _) => Ok(ApiResponse::empty(204)),
+        (false, Some(v)) => Err(ApiError::Stale { version: etag(v) }),
+        (false, None) => Err(ApiError::NoDevice(id)),
+    }
+}
+
+fn challenge_state(ctx: &Ctx<'_>, id: i64) -> Result<store::ChallengeState, ApiError> {
+    store::challenge_state(ctx.env.db, id)?.ok_or(ApiError::NoDevice(id))
+}
+
+fn request_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Invoke)?;
+    let state = challenge_state(ctx, id)?;
+    let answer =
+        challenge::request(ctx.env.db, ctx.settings, &ctx.keys, &state, ctx.env.deliver, ctx.env.now)?;
+    store::audit(ctx.env.db, ctx.env.now, &ctx.caller.name, "request-challenge", Some(id), "")?;
+    Ok(ApiResponse::json(200, &answer))
+}
+
+fn response_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Invoke)?;
+    let body = json_body(ctx)?;
+    let code = body
+        .get("pin")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .ok_or(ApiError::MissingPin)?;
+    let state = challenge_state(ctx, id)?;
+    let result = challenge::respond(ctx.env.db, ctx.settings, &ctx.keys, &state, code, ctx.env.now)?;
+    let action = match (result.success, result.locked) {
+        (true, _) => "challenge-success",
+        (false, true) => "challenge-failure-locked",
+        (false, false) => "challenge-failure",
+    };
+    store::audit(ctx.env.db, ctx.env.now, &ctx.caller.name, action, Some(id), "")?;
+    Ok(ApiResponse::json(200, &result))
+}
+
+fn audit(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Invoke)?;
+    let counters = store::counters(ctx.env.db, id)?.ok_or(ApiError::NoDevice(id))?;
+    let entries = store::audit_trail(ctx.env.db, id, 100)?;
+    Ok(ApiResponse::json(200, &serde_json::json!({ "counters": counters, "entries": entries })))
+}
+
+fn outbox(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Admin)?;
+    let messages = store::outbox_list(ctx.env.db, 100)?;
+    Ok(ApiResponse::json(200, &ListResponse::new(messages.len() as u64, 1, messages)))
+}

@@ -1,0 +1,148 @@
+//! Secrets at rest: seeds sealed with XChaCha20-Poly1305, PINs and passwords as argon2id PHC
+//! strings, one-time codes and verified credentials as HMACs under keys derived from `secret_key`.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chacha20poly1305::aead::{Aead, KeyInit as _, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use shared::otp::Secret;
+
+const NONCE: usize = 24;
+/// Binds a sealed seed to its purpose, so no other sealed value can be swapped in for one.
+const SEED_AAD: &[u8] = b"scim-otp seed v1";
+
+/// The cryptographic random source (the host's `wasi:random`).
+pub fn fill_random(buf: &mut [u8]) -> Result<(), String> {
+    getrandom::fill(buf).map_err(|e| format!("no randomness: {e}"))
+}
+
+fn hmac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    // HMAC accepts keys of any length; the error arm cannot happen.
+    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(key) else { return Vec::new() };
+    for part in parts {
+        // Length-prefix each part so ("ab","c") and ("a","bc") never collide.
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Keys for each purpose, derived from the one `secret_key` variable.
+#[derive(Clone)]
+pub struct Keys {
+    seal: [u8; 32],
+    codes: Vec<u8>,
+    credentials: Vec<u8>,
+}
+
+impl Keys {
+    pub fn derive(secret_key: &[u8; 32]) -> Keys {
+        let mut seal = [0u8; 32];
+        seal.copy_from_slice(&hmac(secret_key, &[b"seal"])[..32]);
+        Keys { seal, codes: hmac(secret_key, &[b"codes"]), credentials: hmac(secret_key, &[b"credentials"]) }
+    }
+
+    pub fn seal_seed(&self, seed: &Secret) -> Result<Vec<u8>, String> {
+        let mut nonce = [0u8; NONCE];
+        fill_random(&mut nonce)?;
+        let cipher = XChaCha20Poly1305::new((&self.seal).into());
+        let sealed = cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: seed.as_bytes(), aad: SEED_AAD })
+            .map_err(|_| "sealing failed".to_owned())?;
+        Ok([nonce.as_slice(), &sealed].concat())
+    }
+
+    /// `None` when the blob was not sealed under this key (a changed `secret_key`, or tampering).
+    pub fn open_seed(&self, blob: &[u8]) -> Option<Secret> {
+        let (nonce, sealed) = blob.split_at_checked(NONCE)?;
+        let cipher = XChaCha20Poly1305::new((&self.seal).into());
+        cipher
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: sealed, aad: SEED_AAD })
+            .ok()
+            .map(Secret::from_bytes)
+    }
+
+    /// What is stored of a pending EMAIL/SMS code: an HMAC bound to the device.
+    pub fn code_digest(&self, device_id: i64, code: &str) -> Vec<u8> {
+        hmac(&self.codes, &[&device_id.to_be_bytes(), code.as_bytes()])
+    }
+
+    /// The verified-credential cache key: an HMAC of user, password and the configured hash.
+    /// Without the server key it reveals nothing about the password, and a rotated password hash
+    /// (a new `scim_users`) changes it, so stale entries can never match.
+    pub fn credential_digest(
+        &self,
+        scheme: &str,
+        user: &str,
+        password: &str,
+        configured_hash: &str,
+    ) -> Vec<u8> {
+        hmac(
+            &self.credentials,
+            &[scheme.as_bytes(), user.as_bytes(), password.as_bytes(), configured_hash.as_bytes()],
+        )
+    }
+}
+
+/// A slow salted hash (argon2id, default parameters) as a PHC string.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let mut salt = [0u8; 16];
+    fill_random(&mut salt)?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Checks a password against a PHC string; a malformed string never verifies.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+}
+
+/// SHA-256 of an API token.
+pub fn sha256(data: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    Sha256::digest(data).to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_round_trip_and_resist_tampering() {
+        let keys = Keys::derive(&[7; 32]);
+        let seed = Secret::from_bytes(b"12345678901234567890".to_vec());
+        let sealed = keys.seal_seed(&seed).unwrap();
+        assert!(!sealed.windows(20).any(|w| w == seed.as_bytes()), "the seed is not in the blob");
+        assert_eq!(keys.open_seed(&sealed), Some(seed.clone()));
+        let mut tampered = sealed.clone();
+        tampered[30] ^= 1;
+        assert_eq!(keys.open_seed(&tampered), None);
+        assert_eq!(Keys::derive(&[8; 32]).open_seed(&sealed), None);
+        assert_ne!(keys.seal_seed(&seed).unwrap(), sealed, "fresh nonce each time");
+    }
+
+    #[test]
+    fn passwords_hash_slowly_and_verify() {
+        let phc = hash_password("correct horse").unwrap();
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &phc));
+        assert!(!verify_password("correct horsf", &phc));
+        assert!(!verify_password("x", "not a phc"));
+    }
+
+    #[test]
+    fn digests_are_bound_to_their_inputs() {
+        let keys = Keys::derive(&[1; 32]);
+        assert_ne!(keys.code_digest(1, "123456"), keys.code_digest(2, "123456"));
+        assert_ne!(
+            keys.credential_digest("basic", "ab", "c", "h"),
+            keys.credential_digest("basic", "a", "bc", "h")
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! Every way a request can fail, mapped in one place to its HTTP status, `scimType` and localised
+//! `detail` (SPEC §8). Internal causes are logged by the caller, never put in a response.
+
+use crate::http::ApiResponse;
+use crate::i18n::{self, Lang};
+use crate::settings::SettingsError;
+use shared::error::{FilterError, FilterReason};
+use shared::model::ScimErrorBody;
+use shared::{Problem, ScimType};
+
+pub const MAX_BODY: usize = 64 * 1024;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    Problem(Problem),
+    NotJson(String),
+    MissingPin,
+    Unauthorized,
+    Throttled {
+        retry_after: i64,
+    },
+    Forbidden {
+        right: &'static str,
+    },
+    CorsForbidden {
+        origin: String,
+        method: String,
+    },
+    NoRoute(String),
+    NoDevice(i64),
+    NoSchema {
+        kind: &'static str,
+        name: String,
+    },
+    MethodNotAllowed {
+        method: String,
+        allowed: &'static [&'static str],
+    },
+    Stale {
+        version: String,
+    },
+    /// A compare-and-set lost to a concurrent change.
+    Conflict,
+    TooLarge,
+    UnsupportedMediaType,
+    Gateway,
+    Settings(SettingsError),
+    /// The cause goes to the log only.
+    Internal(String),
+}
+
+impl From<Problem> for ApiError {
+    fn from(p: Problem) -> Self {
+        ApiError::Problem(p)
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+fn filter_detail(e: &FilterError, lang: Lang) -> String {
+    let reason = match &e.reason {
+        FilterReason::Syntax { expected, found } => i18n::FILTER_SYNTAX.render(lang, &[expected, found]),
+        FilterReason::UnknownAttribute(name) => i18n::FILTER_UNKNOWN.render(lang, &[name]),
+        FilterReason::NotFilterable(name) => i18n::FILTER_NOT_FILTERABLE.render(lang, &[name]),
+        FilterReason::OperatorType { operator, attribute } => {
+            i18n::FILTER_OPERATOR.render(lang, &[operator, attribute])
+        }
+        FilterReason::ValueType { attribute, expected } => {
+            i18n::FILTER_VALUE.render(lang, &[attribute, expected])
+        }
+        FilterReason::TooLong { limit } => i18n::FILTER_TOO_LONG.render(lang, &[&limit.to_string()]),
+        FilterReason::TooComplex { limit } => i18n::FILTER_TOO_COMPLEX.render(lang, &[&limit.to_string()]),
+    };
+    i18n::FILTER.render(lang, &[&e.position.to_string(), &reason])
+}
+
+fn problem_detail(p: &Problem, lang: Lang) -> String {
+    match p {
+        Problem::Filter(e) => filter_detail(e, lang),
+        Problem::Syntax(what) => i18n::MALFORMED.render(lang, &[what]),
+        Problem::UnknownAttribute(name) => i18n::UNKNOWN_ATTRIBUTE.render(lang, &[name]),
+        Problem::MissingAttribute(name) => i18n::REQUIRED.render(lang, &[name]),
+        Problem::NotForType { attribute, device_type } => {
+            i18n::NOT_FOR_TYPE.render(lang, &[attribute, device_type])
+        }
+        Problem::InvalidValue { attribute, reason } => i18n::INVALID_VALUE.render(lang, &[attribute, reason]),
+        Problem::Mutability { attribute } => i18n::MUTABILITY.render(lang, &[attribute]),
+        Problem::InvalidPath(path) => i18n::INVALID_PATH.render(lang, &[path]),
+        Problem::NoTarget => i18n::NO_TARGET.render(lang, &[]),
+        Problem::InvalidParameter { parameter, reason } => {
+            i18n::INVALID_PARAMETER.render(lang, &[parameter, reason])
+        }
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Problem(p) => p.status(),
+            ApiError::NotJson(_) | ApiError::MissingPin => 400,
+            ApiError::Unauthorized => 401,
+            ApiError::Forbidden { .. } | ApiError::CorsForbidden { .. } => 403,
+            ApiError::NoRoute(_) | ApiError::NoDevice(_) | ApiError::NoSchema { .. } => 404,
+            ApiError::MethodNotAllowed { .. } => 405,
+            ApiError::Conflict => 409,
+            ApiError::Stale { .. } => 412,
+            ApiError::TooLarge => 413,
+            ApiError::UnsupportedMediaType => 415,
+            ApiError::Throttled { .. } => 429,
+            ApiError::Settings(_) | ApiError::Internal(_) => 500,
+            ApiError::Gateway => 502,
+        }
+    }
+
+    fn scim_type(&self) -> Option<ScimType> {
+        match self {
+            ApiError::Problem(p) => Some(p.scim_type()),
+            ApiError::NotJson(_) => Some(ScimType::InvalidSyntax),
+            ApiError::MissingPin => Some(ScimType::InvalidValue),
+            _ => None,
+        }
+    }
+
+    pub fn detail(&self, lang: Lang) -> String {
+        match self {
+            ApiError::Problem(p) => problem_detail(p, lang),
+            ApiError::NotJson(why) => i18n::NOT_JSON.render(lang, &[why]),
+            ApiError::MissingPin => i18n::PIN_REQUIRED.render(lang, &[]),
+            ApiError::Unauthorized => i18n::UNAUTHORIZED.render(lang, &[]),
+            ApiError::Throttled { retry_after } => i18n::THROTTLED.render(lang, &[&retry_after.to_string()]),
+            ApiError::Forbidden { right } => i18n::FORBIDDEN.render(lang, &[right]),
+            ApiError::CorsForbidden { origin, method } => {
+                i18n::CORS_FORBIDDEN.render(lang, &[origin, method])
+            }
+            ApiError::NoRoute(path) => i18n::NO_ROUTE.render(lang, &[path]),
+            ApiError::NoDevice(id) => i18n::NO_DEVICE.render(lang, &[&id.to_string()]),
+            ApiError::NoSchema { kind, name } => i18n::NO_SCHEMA.render(lang, &[kind, name]),
+            ApiError::MethodNotAllowed { method, allowed } => {
+                i18n::METHOD.render(lang, &[method, &allowed.join(", ")])
+            }
+            ApiError::Stale { version } => i18n::STALE.render(lang, &[version]),
+            ApiError::Conflict => i18n::CONFLICT.render(lang, &[]),
+            ApiError::TooLarge => i18n::TOO_LARGE.render(lang, &[&MAX_BODY.to_string()]),
+            ApiError::UnsupportedMediaType => i18n::MEDIA_TYPE.render(lang, &[]),
+            ApiError::Gateway => i18n::GATEWAY.render(lang, &[]),
+            ApiError::Settings(e) => i18n::MISCONFIGURED.render(lang, &[&e.to_string()]),
+            ApiError::Internal(_) => i18n::INTERNAL.render(lang, &[]),
+        }
+    }
+
+    pub fn into_response(self, lang: Lang) -> ApiResponse {
+        let body =
+            ScimErrorBody::new(self.status(), self.scim_type().map(ScimType::as_str), self.detail(lang));
+        let response = ApiResponse::json(self.status(), &body).with_header("content-language", lang.tag());
+        match self {
+            ApiError::Unauthorized => {
+                response.with_header("www-authenticate", "Basic realm=\"SCIM\", charset=\"UTF-8\"")
+            }
+            ApiError::Throttled { retry_after } => {
+                response.with_header("retry-after", retry_after.to_string())
+            }
+            ApiError::MethodNotAllowed { allowed, .. } => response.with_header("allow", allowed.join(", ")),
+            _ => response,
+        }
+    }
+}

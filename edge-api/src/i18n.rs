@@ -1,0 +1,277 @@
+//! Every message the API shows a person, in English, Spanish, Catalan and Dutch (as Soffid's
+//! `Accept-Language`), in one table. Names, values and technical fragments stay as they are.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Es,
+    Ca,
+    Nl,
+}
+
+impl Lang {
+    /// The best supported language of an `Accept-Language` header (by q-value), English otherwise.
+    pub fn from_accept_language(header: Option<&str>) -> Lang {
+        let mut choices: Vec<(f32, Lang)> = header
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|part| {
+                let mut pieces = part.split(';');
+                let tag = pieces.next()?.trim().to_ascii_lowercase();
+                let q = pieces
+                    .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                    .unwrap_or(1.0);
+                let lang = match tag.split('-').next()? {
+                    "en" => Lang::En,
+                    "es" => Lang::Es,
+                    "ca" => Lang::Ca,
+                    "nl" => Lang::Nl,
+                    _ => return None,
+                };
+                (q > 0.0).then_some((q, lang))
+            })
+            .collect();
+        // Stable sort: among equal q-values the header's order wins.
+        choices.sort_by(|a, b| b.0.total_cmp(&a.0));
+        choices.first().map_or(Lang::En, |(_, lang)| *lang)
+    }
+
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Es => "es",
+            Lang::Ca => "ca",
+            Lang::Nl => "nl",
+        }
+    }
+}
+
+/// One message in the four languages, with `{}` for each argument in order.
+pub struct Text {
+    en: &'static str,
+    es: &'static str,
+    ca: &'static str,
+    nl: &'static str,
+}
+
+impl Text {
+    pub fn render(&self, lang: Lang, args: &[&str]) -> String {
+        let template = match lang {
+            Lang::En => self.en,
+            Lang::Es => self.es,
+            Lang::Ca => self.ca,
+            Lang::Nl => self.nl,
+        };
+        let mut out = String::with_capacity(template.len() + 32);
+        let mut args = args.iter();
+        let mut pieces = template.split("{}");
+        if let Some(first) = pieces.next() {
+            out.push_str(first);
+        }
+        for piece in pieces {
+            out.push_str(args.next().copied().unwrap_or_default());
+            out.push_str(piece);
+        }
+        out
+    }
+}
+
+macro_rules! texts {
+    ($($name:ident => [$en:literal, $es:literal, $ca:literal, $nl:literal]),+ $(,)?) => {
+        $(pub const $name: Text = Text { en: $en, es: $es, ca: $ca, nl: $nl };)+
+    };
+}
+
+texts! {
+    UNAUTHORIZED => [
+        "Authentication required: send valid credentials.",
+        "Se requiere autenticación: envíe credenciales válidas.",
+        "Cal autenticació: envieu credencials vàlides.",
+        "Authenticatie vereist: stuur geldige inloggegevens."],
+    THROTTLED => [
+        "Too many failed logins for this account; try again in {} seconds.",
+        "Demasiados inicios de sesión fallidos para esta cuenta; inténtelo de nuevo en {} segundos.",
+        "Massa inicis de sessió fallits per a aquest compte; torneu-ho a provar d'aquí a {} segons.",
+        "Te veel mislukte aanmeldingen voor dit account; probeer het over {} seconden opnieuw."],
+    FORBIDDEN => [
+        "Your account lacks the right {} needed for this operation.",
+        "Su cuenta no tiene el derecho {} necesario para esta operación.",
+        "El vostre compte no té el dret {} necessari per a aquesta operació.",
+        "Uw account mist het recht {} dat nodig is voor deze bewerking."],
+    CORS_FORBIDDEN => [
+        "This API does not allow requests from {} with method {} (CORS).",
+        "Esta API no permite solicitudes desde {} con el método {} (CORS).",
+        "Aquesta API no permet sol·licituds des de {} amb el mètode {} (CORS).",
+        "Deze API staat geen verzoeken toe vanaf {} met methode {} (CORS)."],
+    NO_ROUTE => [
+        "There is no endpoint {}.",
+        "No existe el recurso {}.",
+        "No existeix el recurs {}.",
+        "Het eindpunt {} bestaat niet."],
+    NO_DEVICE => [
+        "OtpDevice {} does not exist.",
+        "El OtpDevice {} no existe.",
+        "L'OtpDevice {} no existeix.",
+        "OtpDevice {} bestaat niet."],
+    NO_SCHEMA => [
+        "Unknown {} \"{}\".",
+        "{} desconocido: \"{}\".",
+        "{} desconegut: \"{}\".",
+        "Onbekend {}: \"{}\"."],
+    METHOD => [
+        "Method {} is not allowed on this endpoint; use {}.",
+        "El método {} no está permitido en este recurso; use {}.",
+        "El mètode {} no està permès en aquest recurs; feu servir {}.",
+        "Methode {} is niet toegestaan op dit eindpunt; gebruik {}."],
+    STALE => [
+        "The device was changed by someone else since version {}; reload it and try again.",
+        "Otra persona modificó el dispositivo desde la versión {}; vuelva a cargarlo e inténtelo de nuevo.",
+        "Una altra persona ha modificat el dispositiu des de la versió {}; torneu-lo a carregar i torneu-ho a provar.",
+        "Het apparaat is sinds versie {} door iemand anders gewijzigd; laad het opnieuw en probeer het nog eens."],
+    TOO_LARGE => [
+        "The request body is larger than {} bytes.",
+        "El cuerpo de la solicitud supera los {} bytes.",
+        "El cos de la sol·licitud supera els {} bytes.",
+        "De body van het verzoek is groter dan {} bytes."],
+    MEDIA_TYPE => [
+        "Send the body as application/scim+json or application/json.",
+        "Envíe el cuerpo como application/scim+json o application/json.",
+        "Envieu el cos com a application/scim+json o application/json.",
+        "Stuur de body als application/scim+json of application/json."],
+    NOT_JSON => [
+        "The body is not valid JSON: {}.",
+        "El cuerpo no es JSON válido: {}.",
+        "El cos no és JSON vàlid: {}.",
+        "De body is geen geldige JSON: {}."],
+    GATEWAY => [
+        "The delivery gateway did not accept the code; nothing is pending, request a new challenge.",
+        "La pasarela de envío no aceptó el código; no queda nada pendiente, solicite un nuevo desafío.",
+        "La passarel·la d'enviament no ha acceptat el codi; no queda res pendent, sol·liciteu un nou repte.",
+        "De verzendgateway heeft de code niet aangenomen; er staat niets open, vraag een nieuwe challenge aan."],
+    MISCONFIGURED => [
+        "The server is misconfigured: {}.",
+        "El servidor está mal configurado: {}.",
+        "El servidor està mal configurat: {}.",
+        "De server is verkeerd geconfigureerd: {}."],
+    INTERNAL => [
+        "Internal server error; the operation was not completed.",
+        "Error interno del servidor; la operación no se completó.",
+        "Error intern del servidor; l'operació no s'ha completat.",
+        "Interne serverfout; de bewerking is niet voltooid."],
+    CONFLICT => [
+        "The device changed while this request ran; try again.",
+        "El dispositivo cambió mientras se procesaba la solicitud; inténtelo de nuevo.",
+        "El dispositiu ha canviat mentre es processava la sol·licitud; torneu-ho a provar.",
+        "Het apparaat is gewijzigd tijdens dit verzoek; probeer het opnieuw."],
+    FILTER => [
+        "Invalid filter at position {}: {}.",
+        "Filtro no válido en la posición {}: {}.",
+        "Filtre no vàlid a la posició {}: {}.",
+        "Ongeldig filter op positie {}: {}."],
+    FILTER_SYNTAX => [
+        "expected {}, found {}",
+        "se esperaba {}, se encontró {}",
+        "s'esperava {}, s'ha trobat {}",
+        "verwacht {}, gevonden {}"],
+    FILTER_UNKNOWN => [
+        "unknown attribute \"{}\"",
+        "atributo desconocido \"{}\"",
+        "atribut desconegut \"{}\"",
+        "onbekend attribuut \"{}\""],
+    FILTER_NOT_FILTERABLE => [
+        "attribute \"{}\" cannot be filtered",
+        "no se puede filtrar por el atributo \"{}\"",
+        "no es pot filtrar per l'atribut \"{}\"",
+        "op attribuut \"{}\" kan niet gefilterd worden"],
+    FILTER_OPERATOR => [
+        "operator \"{}\" does not apply to attribute \"{}\"",
+        "el operador \"{}\" no se aplica al atributo \"{}\"",
+        "l'operador \"{}\" no s'aplica a l'atribut \"{}\"",
+        "operator \"{}\" is niet van toepassing op attribuut \"{}\""],
+    FILTER_VALUE => [
+        "attribute \"{}\" needs {}",
+        "el atributo \"{}\" necesita {}",
+        "l'atribut \"{}\" necessita {}",
+        "attribuut \"{}\" vereist {}"],
+    FILTER_TOO_LONG => [
+        "the filter is longer than {} characters",
+        "el filtro tiene más de {} caracteres",
+        "el filtre té més de {} caràcters",
+        "het filter is langer dan {} tekens"],
+    FILTER_TOO_COMPLEX => [
+        "the filter is too complex (more than {} nested groups or comparisons)",
+        "el filtro es demasiado complejo (más de {} grupos anidados o comparaciones)",
+        "el filtre és massa complex (més de {} grups niats o comparacions)",
+        "het filter is te complex (meer dan {} geneste groepen of vergelijkingen)"],
+    MALFORMED => [
+        "Malformed request: {}.",
+        "Solicitud mal formada: {}.",
+        "Sol·licitud mal formada: {}.",
+        "Ongeldig verzoek: {}."],
+    UNKNOWN_ATTRIBUTE => [
+        "Unknown attribute \"{}\".",
+        "Atributo desconocido \"{}\".",
+        "Atribut desconegut \"{}\".",
+        "Onbekend attribuut \"{}\"."],
+    REQUIRED => [
+        "Attribute \"{}\" is required.",
+        "El atributo \"{}\" es obligatorio.",
+        "L'atribut \"{}\" és obligatori.",
+        "Attribuut \"{}\" is verplicht."],
+    NOT_FOR_TYPE => [
+        "Attribute \"{}\" does not apply to {} devices.",
+        "El atributo \"{}\" no se aplica a dispositivos {}.",
+        "L'atribut \"{}\" no s'aplica a dispositius {}.",
+        "Attribuut \"{}\" is niet van toepassing op {}-apparaten."],
+    INVALID_VALUE => [
+        "Invalid value for \"{}\": {}.",
+        "Valor no válido para \"{}\": {}.",
+        "Valor no vàlid per a \"{}\": {}.",
+        "Ongeldige waarde voor \"{}\": {}."],
+    MUTABILITY => [
+        "Attribute \"{}\" cannot be changed.",
+        "El atributo \"{}\" no se puede modificar.",
+        "L'atribut \"{}\" no es pot modificar.",
+        "Attribuut \"{}\" kan niet gewijzigd worden."],
+    INVALID_PATH => [
+        "Invalid path \"{}\".",
+        "Ruta no válida \"{}\".",
+        "Camí no vàlid \"{}\".",
+        "Ongeldig pad \"{}\"."],
+    NO_TARGET => [
+        "A remove operation needs a path.",
+        "Una operación remove necesita una ruta.",
+        "Una operació remove necessita un camí.",
+        "Een remove-bewerking heeft een pad nodig."],
+    INVALID_PARAMETER => [
+        "Invalid {}: {}.",
+        "{} no válido: {}.",
+        "{} no vàlid: {}.",
+        "Ongeldige {}: {}."],
+    PIN_REQUIRED => [
+        "The body must be {\"pin\": \"<code>\"} with a non-empty string.",
+        "El cuerpo debe ser {\"pin\": \"<código>\"} con una cadena no vacía.",
+        "El cos ha de ser {\"pin\": \"<codi>\"} amb una cadena no buida.",
+        "De body moet {\"pin\": \"<code>\"} zijn met een niet-lege tekst."],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_best_supported() {
+        assert_eq!(Lang::from_accept_language(None), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some("es-ES,es;q=0.9,en;q=0.8")), Lang::Es);
+        assert_eq!(Lang::from_accept_language(Some("fr-FR, nl;q=0.5, ca;q=0.7")), Lang::Ca);
+        assert_eq!(Lang::from_accept_language(Some("de, fr")), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some("NL-be")), Lang::Nl);
+        assert_eq!(Lang::from_accept_language(Some("es;q=0, en")), Lang::En);
+    }
+
+    #[test]
+    fn texts_fill_their_arguments_in_order() {
+        assert_eq!(FILTER.render(Lang::Es, &["3", "x"]), "Filtro no válido en la posición 3: x.");
+        assert_eq!(NO_SCHEMA.render(Lang::En, &["schema", "urn:x"]), "Unknown schema \"urn:x\".");
+    }
+}

@@ -1,0 +1,25 @@
+//! The SCIM OTP API as a Spin HTTP component.
+//!
+//! request → [`app::handle`] (CORS, limits, auth, router) → handlers → [`store`] (SQLite) → response.
+//! Everything but the thin Spin glue is plain Rust over a [`db::Database`], so native tests run
+//! the whole API against rusqlite and the HTTP tests run the compiled component.
+
+pub mod app;
+pub mod auth;
+pub mod challenge;
+pub mod cors;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod i18n;
+pub mod settings;
+pub mod store;
+
+// The export glue that `#[http_component]` generates is unsafe code of spin-sdk's making.
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)]
+mod spin;
+
+#[cfg(test)]
+mod tests;

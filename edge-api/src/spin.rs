@@ -1,0 +1,109 @@
+//! Spin glue: Spin's request, SQLite connection, variables and outbound HTTP, handed to [`app::handle`].
+
+use crate::app::{self, Env};
+use crate::challenge::Delivery;
+use crate::db::{Database, DbError, Row, Sql};
+use crate::http::ApiRequest;
+use crate::settings::Settings;
+use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http_component;
+use spin_sdk::sqlite::{Connection, Value};
+
+struct SpinDb(Connection);
+
+impl Database for SpinDb {
+    fn execute(&self, sql: &str, params: &[Sql]) -> Result<Vec<Row>, DbError> {
+        let values: Vec<Value> = params
+            .iter()
+            .map(|p| match p {
+                Sql::Int(n) => Value::Integer(*n),
+                Sql::Real(x) => Value::Real(*x),
+                Sql::Text(s) => Value::Text(s.clone()),
+                Sql::Blob(b) => Value::Blob(b.clone()),
+                Sql::Null => Value::Null,
+            })
+            .collect();
+        let result = self.0.execute(sql, &values).map_err(|e| DbError(format!("{e:?}")))?;
+        Ok(result
+            .rows
+            .into_iter()
+            .map(|row| {
+                row.values
+                    .into_iter()
+                    .map(|v| match v {
+                        Value::Integer(n) => Sql::Int(n),
+                        Value::Real(x) => Sql::Real(x),
+                        Value::Text(s) => Sql::Text(s),
+                        Value::Blob(b) => Sql::Blob(b),
+                        Value::Null => Sql::Null,
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+}
+
+fn variable(name: &'static str) -> Option<String> {
+    spin_sdk::variables::get(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// `scheme://host[:port]` of the URL the client used, from the header Spin adds.
+fn origin_of(full_url: &str) -> String {
+    full_url.split('/').take(3).collect::<Vec<_>>().join("/")
+}
+
+fn deliver(url: &str, delivery: &Delivery) -> Result<(), String> {
+    let body = serde_json::to_vec(delivery).map_err(|e| e.to_string())?;
+    let request = Request::builder()
+        .method(Method::Post)
+        .uri(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .build();
+    let response: Response = spin_sdk::http::run(spin_sdk::http::send(request)).map_err(|e| e.to_string())?;
+    match *response.status() {
+        200..=299 => Ok(()),
+        status => Err(format!("gateway answered {status}")),
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+#[http_component]
+fn handle(request: Request) -> Response {
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    let full_url =
+        headers.iter().find(|(n, _)| n == "spin-full-url").map(|(_, v)| v.clone()).unwrap_or_default();
+    let api_request = ApiRequest {
+        method: request.method().to_string(),
+        path: request.path().to_owned(),
+        query: request.query().to_owned(),
+        origin: origin_of(&full_url),
+        headers,
+        body: request.into_body(),
+    };
+    let log = |line: &str| eprintln!("{line}");
+    let response = match Connection::open_default() {
+        Ok(connection) => {
+            let db = SpinDb(connection);
+            let env = Env { db: &db, now: now(), deliver: &deliver, log: &log };
+            app::handle(&api_request, Settings::load(&variable), &env)
+        }
+        Err(e) => {
+            log(&format!("cannot open SQLite database \"default\": {e:?}"));
+            crate::error::ApiError::Internal(String::new())
+                .into_response(crate::i18n::Lang::from_accept_language(api_request.header("accept-language")))
+        }
+    };
+    let mut builder = Response::builder();
+    builder.status(response.status);
+    for (name, value) in response.headers {
+        builder.header(name, value);
+    }
+    builder.body(response.body).build()
+}
