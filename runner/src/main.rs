@@ -1,0 +1,434 @@
+//! `scim-otp-runner`: a development host that runs the real compiled edge-api component the way
+//! `spin up` does, for machines without the Spin CLI. It reads `spin.toml`, implements the Spin
+//! interfaces the component imports over a local SQLite file, and serves the SPA's files.
+//! It is never a second implementation of the API: every API request goes to the component.
+
+mod manifest;
+mod spin_host;
+mod state;
+
+use anyhow::{Context, Result, bail};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use manifest::{AllowedHost, FileMount, Manifest, Route, Source, best_route, source_path};
+use spin_host::{Databases, SpinState, SpinView, Sync};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::net::TcpListener;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::io::TokioIo;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+const USAGE: &str = "usage: scim-otp-runner [--manifest spin.toml] [--listen 127.0.0.1:3000] [--state-dir DIR] \
+                     [--component FILE.wasm] [--sync normal|full]";
+
+struct Options {
+    manifest: PathBuf,
+    listen: SocketAddr,
+    state_dir: Option<PathBuf>,
+    component: Option<PathBuf>,
+    sync: Sync,
+}
+
+fn options() -> Result<Options> {
+    let mut options = Options {
+        manifest: PathBuf::from("spin.toml"),
+        listen: "127.0.0.1:3000".parse()?,
+        state_dir: None,
+        component: None,
+        sync: Sync::Normal,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
+        match flag.as_str() {
+            "--manifest" | "-f" => options.manifest = value()?.into(),
+            "--listen" => options.listen = value()?.parse().context("--listen takes ADDRESS:PORT")?,
+            "--state-dir" => options.state_dir = Some(value()?.into()),
+            "--component" => options.component = Some(value()?.into()),
+            "--sync" => {
+                options.sync = match value()?.as_str() {
+                    "normal" => Sync::Normal,
+                    "full" => Sync::Full,
+                    other => bail!("--sync takes normal or full, not {other}"),
+                }
+            }
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other}\n{USAGE}"),
+        }
+    }
+    Ok(options)
+}
+
+/// Per-request host state.
+struct Host {
+    table: ResourceTable,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    outbound: OutboundPolicy,
+    spin: SpinState,
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for Host {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.outbound }
+    }
+}
+
+impl SpinView for Host {
+    fn spin(&mut self) -> (&mut SpinState, &mut ResourceTable) {
+        (&mut self.spin, &mut self.table)
+    }
+}
+
+/// Outbound HTTP only to the component's `allowed_outbound_hosts`, as Spin enforces.
+struct OutboundPolicy {
+    allowed: Arc<Vec<AllowedHost>>,
+}
+
+type SendResult = wasmtime_wasi_http::Result<(
+    hyper::Response<wasmtime_wasi_http::WasiBody>,
+    Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+)>;
+
+impl WasiHttpHooks for OutboundPolicy {
+    fn send_request(
+        &mut self,
+        request: hyper::Request<wasmtime_wasi_http::WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        let uri = request.uri();
+        let scheme = uri.scheme_str().unwrap_or("http").to_owned();
+        let host = uri.host().unwrap_or_default().to_owned();
+        let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
+        if !self.allowed.iter().any(|a| a.allows(&scheme, &host, port)) {
+            eprintln!("outbound request to {scheme}://{host}:{port} denied: not in allowed_outbound_hosts");
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        Box::new(async move {
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
+        })
+    }
+}
+
+/// A component route's compiled component and its resolved configuration.
+struct ApiComponent {
+    pre: ProxyPre<Host>,
+    variables: Arc<BTreeMap<String, String>>,
+    databases: Arc<Vec<String>>,
+    allowed_hosts: Arc<Vec<AllowedHost>>,
+}
+
+/// Spin's static file server component, served from disk (the runner cannot fetch it).
+struct StaticFiles {
+    root: PathBuf,
+    fallback: Option<String>,
+}
+
+struct Server {
+    routes: Vec<Route>,
+    apis: BTreeMap<String, ApiComponent>,
+    files: BTreeMap<String, StaticFiles>,
+    databases: Arc<Databases>,
+    listen: SocketAddr,
+}
+
+type Response = hyper::Response<HyperOutgoingBody>;
+
+fn body(bytes: impl Into<Bytes>) -> HyperOutgoingBody {
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
+}
+
+fn plain(status: u16, text: &str) -> Response {
+    let mut response = hyper::Response::new(body(text.to_owned()));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    response
+}
+
+impl Server {
+    async fn handle(self: Arc<Self>, request: hyper::Request<Incoming>, client: SocketAddr) -> Response {
+        let started = Instant::now();
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let response = match best_route(&self.routes, &path) {
+            None => plain(404, "not found"),
+            Some((route, path_info)) => {
+                if let Some(api) = self.apis.get(&route.component) {
+                    self.call_component(api, route, &path_info, request, client).await.unwrap_or_else(|e| {
+                        eprintln!("component {} failed: {e:#}", route.component);
+                        plain(500, "component failed")
+                    })
+                } else if let Some(files) = self.files.get(&route.component) {
+                    serve_file(files, &method, &path_info).await
+                } else {
+                    plain(500, "route has no runnable component")
+                }
+            }
+        };
+        println!(
+            "{method} {path} {} {:.1} ms",
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        response
+    }
+
+    async fn call_component(
+        &self,
+        api: &ApiComponent,
+        route: &Route,
+        path_info: &str,
+        mut request: hyper::Request<Incoming>,
+        client: SocketAddr,
+    ) -> Result<Response> {
+        let full_url = format!(
+            "http://{}{}",
+            request
+                .headers()
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .map_or(self.listen.to_string(), str::to_owned),
+            request.uri().path_and_query().map_or("/", |pq| pq.as_str())
+        );
+        // The headers Spin's HTTP trigger adds for the component.
+        let matched = route.pattern.clone();
+        let spin_headers = [
+            ("spin-full-url", full_url),
+            ("spin-path-info", path_info.to_owned()),
+            ("spin-matched-route", matched.clone()),
+            ("spin-base-path", "/".to_owned()),
+            ("spin-raw-component-route", matched.clone()),
+            ("spin-component-route", route.base.clone()),
+            ("spin-client-addr", client.to_string()),
+        ];
+        for (name, value) in spin_headers {
+            request.headers_mut().insert(name, value.parse()?);
+        }
+        let mut store = Store::new(
+            api.pre.engine(),
+            Host {
+                table: ResourceTable::new(),
+                wasi: WasiCtx::builder().inherit_stderr().build(),
+                http: WasiHttpCtx::new(),
+                outbound: OutboundPolicy { allowed: api.allowed_hosts.clone() },
+                spin: SpinState {
+                    databases: self.databases.clone(),
+                    allowed_databases: api.databases.clone(),
+                    variables: api.variables.clone(),
+                },
+            },
+        );
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, request)?;
+        let out = store.data_mut().http().new_response_outparam(sender)?;
+        let pre = api.pre.clone();
+        let task = tokio::task::spawn(async move {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, out).await
+        });
+        match receiver.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(code)) => bail!("component answered with error {code:?}"),
+            Err(_) => match task.await {
+                Ok(Ok(())) => bail!("component never set a response"),
+                Ok(Err(e)) => bail!("component trapped: {e:?}"),
+                Err(e) => Err(e.into()),
+            },
+        }
+    }
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or_default() {
+        "html" => "text/html; charset=utf-8",
+        "js" => "text/javascript",
+        "wasm" => "application/wasm",
+        "css" => "text/css",
+        "json" => "application/json",
+        "png" => "image/png",
+        "svg" => "image/svg+xml",
+        "ico" => "image/x-icon",
+        _ => "application/octet-stream",
+    }
+}
+
+async fn serve_file(files: &StaticFiles, method: &hyper::Method, path_info: &str) -> Response {
+    if method != hyper::Method::GET && method != hyper::Method::HEAD {
+        return plain(405, "method not allowed");
+    }
+    let relative = path_info.trim_start_matches('/');
+    if relative.split('/').any(|part| part == ".." || part.starts_with('.')) {
+        return plain(404, "not found");
+    }
+    let relative = if relative.is_empty() { "index.html" } else { relative };
+    let mut path = files.root.join(relative);
+    if !tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_file()) {
+        match &files.fallback {
+            Some(fallback) => path = files.root.join(fallback),
+            None => return plain(404, "not found"),
+        }
+    }
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => {
+            let mut response =
+                hyper::Response::new(body(if method == hyper::Method::HEAD { Vec::new() } else { bytes }));
+            if let Ok(value) = content_type(&path).parse() {
+                response.headers_mut().insert("content-type", value);
+            }
+            response
+        }
+        Err(_) => plain(404, "not found"),
+    }
+}
+
+fn build_server(options: &Options) -> Result<(Server, state::Login)> {
+    let manifest_path = options
+        .manifest
+        .canonicalize()
+        .with_context(|| format!("no manifest at {}", options.manifest.display()))?;
+    let manifest_dir = manifest_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let manifest = Manifest::load(&manifest_path)?;
+    let state_dir = options.state_dir.clone().unwrap_or_else(|| manifest_dir.join(".spin"));
+    let state = state::State::open(&state_dir)?;
+    let (app_variables, login) = state.application_variables(&manifest)?;
+
+    let engine = Engine::default();
+    let mut linker: Linker<Host> = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    spin_host::add_to_linker(&mut linker)?;
+
+    let mut apis = BTreeMap::new();
+    let mut files = BTreeMap::new();
+    let mut database_files = BTreeMap::new();
+    for (id, component) in &manifest.component {
+        let variables = component
+            .variables
+            .iter()
+            .map(|(name, template)| Ok((name.clone(), state::expand(template, &app_variables)?)))
+            .collect::<Result<BTreeMap<_, _>>>()?;
+        match &component.source {
+            Source::Path(_) => {
+                let wasm = match (&options.component, source_path(&manifest_dir, &component.source)) {
+                    (Some(path), _) => path.clone(),
+                    (None, Some(path)) => path,
+                    (None, None) => bail!("component {id}: no source"),
+                };
+                let started = Instant::now();
+                let compiled = Component::from_file(&engine, &wasm).map_err(|e| {
+                    anyhow::anyhow!("component {id}: cannot load {} (build it first): {e:?}", wasm.display())
+                })?;
+                let instance = linker
+                    .instantiate_pre(&compiled)
+                    .map_err(|e| anyhow::anyhow!("component {id}: {e:?}"))?;
+                let pre = ProxyPre::new(instance).map_err(|e| anyhow::anyhow!("component {id}: {e:?}"))?;
+                eprintln!(
+                    "component {id}: {} compiled in {} ms",
+                    wasm.display(),
+                    started.elapsed().as_millis()
+                );
+                for db in &component.sqlite_databases {
+                    let file = if db == "default" { "sqlite_db.db".to_owned() } else { format!("{db}.db") };
+                    database_files.insert(db.clone(), state_dir.join(file));
+                }
+                let allowed_hosts = component
+                    .allowed_outbound_hosts
+                    .iter()
+                    .map(|entry| AllowedHost::parse(&state::expand(entry, &app_variables)?))
+                    .collect::<Result<Vec<_>>>()?;
+                apis.insert(
+                    id.clone(),
+                    ApiComponent {
+                        pre,
+                        variables: Arc::new(variables),
+                        databases: Arc::new(component.sqlite_databases.clone()),
+                        allowed_hosts: Arc::new(allowed_hosts),
+                    },
+                );
+            }
+            Source::Url { url } => {
+                if let Some(FileMount::Pattern(pattern)) =
+                    component.files.iter().find(|m| matches!(m, FileMount::Pattern(_)))
+                {
+                    bail!(
+                        "component {id}: files entry \"{pattern}\": the runner serves only {{ source, destination }} mounts"
+                    );
+                }
+                let root = component.files.iter().find_map(|mount| match mount {
+                    FileMount::Mapped { source, destination } if destination == "/" => {
+                        Some(manifest_dir.join(source))
+                    }
+                    _ => None,
+                });
+                let Some(root) = root else {
+                    bail!("component {id} ({url}) is not a static file server with files mapped to /")
+                };
+                files.insert(
+                    id.clone(),
+                    StaticFiles { root, fallback: component.environment.get("FALLBACK_PATH").cloned() },
+                );
+            }
+        }
+    }
+    let routes = manifest.trigger.http.iter().map(|t| Route::parse(&t.route, &t.component)).collect();
+    let databases = Arc::new(Databases::new(database_files, options.sync));
+    Ok((Server { routes, apis, files, databases, listen: options.listen }, login))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let options = options()?;
+    let (server, login) = build_server(&options)?;
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.listen))?;
+    let address = listener.local_addr()?;
+    let server = Arc::new(Server { listen: address, ..server });
+    println!("scim-otp is running at http://{address}/");
+    println!("  API: http://{address}/scim/v2 (also /soffid/webservice/scim2/v1)");
+    match login {
+        state::Login::Generated { user, password, file } => {
+            println!("  login: {user} / {password}   (kept in {})", file.display())
+        }
+        state::Login::Configured => println!("  login: the principals of SPIN_VARIABLE_SCIM_USERS"),
+    }
+    loop {
+        let (stream, client) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        let server = server.clone();
+        tokio::task::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let server = server.clone();
+                async move { Ok::<_, std::convert::Infallible>(server.handle(request, client).await) }
+            });
+            if let Err(e) =
+                http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await
+            {
+                eprintln!("connection from {client}: {e}");
+            }
+        });
+    }
+}

@@ -1,0 +1,207 @@
+//! The Spin host interfaces the component imports, over local resources: `fermyon:spin/sqlite`
+//! on rusqlite (one pooled connection per opened guest connection, WAL, calls off the async
+//! threads) and `fermyon:spin/variables` from the manifest and `SPIN_VARIABLE_*`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use wasmtime::component::{Resource, ResourceTable};
+
+wasmtime::component::bindgen!({
+    path: "wit/spin.wit",
+    world: "spin-host",
+    imports: { default: async },
+    with: {
+        "fermyon:spin/sqlite.connection": Connection,
+    },
+});
+
+use fermyon::spin::{sqlite, variables};
+
+/// How hard SQLite syncs: `Normal` (WAL) keeps every commit across a process crash, `Full`
+/// also across power loss, at several times the cost per write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sync {
+    Normal,
+    Full,
+}
+
+/// The databases the component may open, with a pool of connections to each.
+pub struct Databases {
+    files: BTreeMap<String, PathBuf>,
+    sync: Sync,
+    idle: Mutex<Vec<(String, rusqlite::Connection)>>,
+}
+
+impl Databases {
+    pub fn new(files: BTreeMap<String, PathBuf>, sync: Sync) -> Databases {
+        Databases { files, sync, idle: Mutex::new(Vec::new()) }
+    }
+
+    fn connect(&self, name: &str) -> Result<rusqlite::Connection, sqlite::Error> {
+        if let Ok(mut idle) = self.idle.lock()
+            && let Some(i) = idle.iter().position(|(n, _)| n == name)
+        {
+            return Ok(idle.swap_remove(i).1);
+        }
+        let path = self.files.get(name).ok_or(sqlite::Error::NoSuchDatabase)?;
+        let io = |e: rusqlite::Error| sqlite::Error::Io(e.to_string());
+        let connection = rusqlite::Connection::open(path).map_err(io)?;
+        let sync = match self.sync {
+            Sync::Normal => "NORMAL",
+            Sync::Full => "FULL",
+        };
+        connection
+            .execute_batch(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+            ))
+            .map_err(io)?;
+        connection.busy_timeout(std::time::Duration::from_secs(5)).map_err(io)?;
+        Ok(connection)
+    }
+
+    fn give_back(&self, name: String, connection: rusqlite::Connection) {
+        // A guest that dropped its connection inside a transaction must not hand it on.
+        if !connection.is_autocommit() && connection.execute_batch("ROLLBACK").is_err() {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < 16
+        {
+            idle.push((name, connection));
+        }
+    }
+}
+
+/// A guest's open connection; the SQLite connection is lent out while a statement runs.
+pub struct Connection {
+    database: String,
+    inner: Option<rusqlite::Connection>,
+}
+
+/// Per-request state of the Spin interfaces.
+pub struct SpinState {
+    pub databases: Arc<Databases>,
+    /// Databases this component may open (`sqlite_databases`).
+    pub allowed_databases: Arc<Vec<String>>,
+    /// The component's variables, already resolved.
+    pub variables: Arc<BTreeMap<String, String>>,
+}
+
+pub trait SpinView {
+    fn spin(&mut self) -> (&mut SpinState, &mut ResourceTable);
+}
+
+fn execute(
+    connection: &rusqlite::Connection,
+    statement: &str,
+    parameters: Vec<sqlite::Value>,
+) -> Result<sqlite::QueryResult, sqlite::Error> {
+    use rusqlite::types::{Value, ValueRef};
+    let io = |e: rusqlite::Error| sqlite::Error::Io(e.to_string());
+    let mut prepared = connection.prepare_cached(statement).map_err(io)?;
+    let columns: Vec<String> = prepared.column_names().into_iter().map(str::to_owned).collect();
+    let values = parameters.into_iter().map(|v| match v {
+        sqlite::Value::Integer(n) => Value::Integer(n),
+        sqlite::Value::Real(x) => Value::Real(x),
+        sqlite::Value::Text(s) => Value::Text(s),
+        sqlite::Value::Blob(b) => Value::Blob(b),
+        sqlite::Value::Null => Value::Null,
+    });
+    let mut rows = prepared.query(rusqlite::params_from_iter(values)).map_err(io)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(io)? {
+        let mut values = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            values.push(match row.get_ref(i).map_err(io)? {
+                ValueRef::Null => sqlite::Value::Null,
+                ValueRef::Integer(n) => sqlite::Value::Integer(n),
+                ValueRef::Real(x) => sqlite::Value::Real(x),
+                ValueRef::Text(t) => sqlite::Value::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => sqlite::Value::Blob(b.to_vec()),
+            });
+        }
+        out.push(sqlite::RowResult { values });
+    }
+    Ok(sqlite::QueryResult { columns, rows: out })
+}
+
+pub struct SpinCtx<'a> {
+    state: &'a mut SpinState,
+    table: &'a mut ResourceTable,
+}
+
+impl sqlite::Host for SpinCtx<'_> {}
+
+impl sqlite::HostConnection for SpinCtx<'_> {
+    async fn open(&mut self, database: String) -> Result<Resource<Connection>, sqlite::Error> {
+        if !self.state.allowed_databases.contains(&database) {
+            return Err(sqlite::Error::AccessDenied);
+        }
+        let databases = self.state.databases.clone();
+        let name = database.clone();
+        let connection = tokio::task::spawn_blocking(move || databases.connect(&name))
+            .await
+            .map_err(|e| sqlite::Error::Io(e.to_string()))??;
+        self.table
+            .push(Connection { database, inner: Some(connection) })
+            .map_err(|e| sqlite::Error::Io(e.to_string()))
+    }
+
+    async fn execute(
+        &mut self,
+        handle: Resource<Connection>,
+        statement: String,
+        parameters: Vec<sqlite::Value>,
+    ) -> Result<sqlite::QueryResult, sqlite::Error> {
+        let entry = self.table.get_mut(&handle).map_err(|_| sqlite::Error::InvalidConnection)?;
+        let connection = entry.inner.take().ok_or(sqlite::Error::InvalidConnection)?;
+        let (connection, result) = tokio::task::spawn_blocking(move || {
+            let result = execute(&connection, &statement, parameters);
+            (connection, result)
+        })
+        .await
+        .map_err(|e| sqlite::Error::Io(e.to_string()))?;
+        if let Ok(entry) = self.table.get_mut(&handle) {
+            entry.inner = Some(connection);
+        }
+        result
+    }
+
+    async fn drop(&mut self, handle: Resource<Connection>) -> wasmtime::Result<()> {
+        let entry = self.table.delete(handle)?;
+        if let Some(connection) = entry.inner {
+            let databases = self.state.databases.clone();
+            tokio::task::spawn_blocking(move || databases.give_back(entry.database, connection)).await?;
+        }
+        Ok(())
+    }
+}
+
+impl variables::Host for SpinCtx<'_> {
+    async fn get(&mut self, name: String) -> Result<String, variables::Error> {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(variables::Error::InvalidName(name));
+        }
+        self.state.variables.get(&name).cloned().ok_or(variables::Error::Undefined(name))
+    }
+}
+
+struct HasSpin;
+
+impl wasmtime::component::HasData for HasSpin {
+    type Data<'a> = SpinCtx<'a>;
+}
+
+pub fn add_to_linker<T: SpinView + Send + 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+) -> wasmtime::Result<()> {
+    fn view<T: SpinView>(data: &mut T) -> SpinCtx<'_> {
+        let (state, table) = data.spin();
+        SpinCtx { state, table }
+    }
+    sqlite::add_to_linker::<T, HasSpin>(linker, view)?;
+    variables::add_to_linker::<T, HasSpin>(linker, view)?;
+    Ok(())
+}
