@@ -19,10 +19,15 @@ fn main() -> ExitCode {
     let outcome = match task.as_str() {
         "setup" => setup(),
         "test" => setup().and_then(|()| test()),
+        "up" => setup().and_then(|()| up(env::args().skip(2).collect())),
         _ => {
-            eprintln!("usage: cargo xtask <setup|test>");
+            eprintln!("usage: cargo xtask <setup|test|up>");
             eprintln!("  setup  install missing wasm targets and Debian tools");
-            eprintln!("  test   setup, then fmt, clippy, every test, and the wasm builds of `shared`");
+            eprintln!("  test   setup, then fmt, clippy, every test (HTTP ones against the built component)");
+            eprintln!(
+                "  up     build the component and the runner, then serve them (extra args go to the runner,"
+            );
+            eprintln!("         e.g. cargo xtask up --listen 127.0.0.1:8080)");
             return ExitCode::from(2);
         }
     };
@@ -109,6 +114,9 @@ fn test() -> Result {
         "cargo clippy",
         cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]),
     )?;
+    // The HTTP tests start the runner binary with the release component.
+    build_component()?;
+    build_runner()?;
     run("cargo test", cargo().args(["test", "--workspace", "--locked"]))?;
     for target in WASM_TARGETS {
         run(
@@ -130,8 +138,23 @@ fn test() -> Result {
             "warnings",
         ]),
     )?;
-    build_component()?;
     Ok(())
+}
+
+/// Builds the runner with the workspace's unified features, so that `cargo test --workspace`
+/// reuses the same build instead of recompiling its dependencies.
+fn build_runner() -> Result<PathBuf> {
+    run("cargo build (runner)", cargo().args(["build", "--workspace", "--locked"]))?;
+    Ok(target_dir().join("debug/scim-otp-runner"))
+}
+
+/// Builds everything and runs the local runner in the foreground, as `spin up --build` would.
+fn up(runner_args: Vec<String>) -> Result {
+    let component = build_component()?;
+    let runner = build_runner()?;
+    let mut command = Command::new(runner);
+    command.current_dir(project_root()).arg("--component").arg(component).args(runner_args);
+    run("scim-otp-runner", &mut command)
 }
 
 /// The Spin component, as `spin build` makes it (release, wasm32-wasip2).

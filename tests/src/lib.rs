@@ -1,0 +1,198 @@
+//! Test harness: starts the real runner with the compiled component on a free loopback port and
+//! a fresh state directory, talks HTTP to it, and stops it when dropped.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// `<target>`: the test executable lives in `<target>/debug/deps/`.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.ancestors().nth(3).expect("target directory").to_path_buf()
+}
+
+pub fn runner_binary() -> PathBuf {
+    std::env::var_os("SCIM_OTP_RUNNER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("debug/scim-otp-runner"))
+}
+
+pub fn component() -> PathBuf {
+    std::env::var_os("SCIM_OTP_COMPONENT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("wasm32-wasip2/release/edge_api.wasm"))
+}
+
+fn manifest() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../spin.toml")
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "scim-otp-{tag}-{}-{}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub struct App {
+    child: Child,
+    pub base: String,
+    pub origin: String,
+    pub password: String,
+    agent: ureq::Agent,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub json: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+impl App {
+    /// Starts the runner on `127.0.0.1:0` with `state` as its state directory and the given
+    /// `SPIN_VARIABLE_*` values, and waits until it listens.
+    pub fn start(state: &Path, variables: &[(&str, &str)]) -> App {
+        let binary = runner_binary();
+        assert!(
+            binary.is_file(),
+            "{} is missing: run `cargo xtask test` (it builds the runner)",
+            binary.display()
+        );
+        let wasm = component();
+        assert!(
+            wasm.is_file(),
+            "{} is missing: run `cargo xtask test` (it builds the component)",
+            wasm.display()
+        );
+        let mut command = Command::new(&binary);
+        command
+            .args(["--listen", "127.0.0.1:0", "--manifest"])
+            .arg(manifest())
+            .arg("--state-dir")
+            .arg(state)
+            .arg("--component")
+            .arg(&wasm)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (name, value) in variables {
+            command.env(format!("SPIN_VARIABLE_{}", name.to_uppercase()), value);
+        }
+        let mut child = command.spawn().expect("runner starts");
+        let stdout = child.stdout.take().expect("runner stdout");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            for line in lines.by_ref().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("scim-otp is running at ") {
+                    let _ = sender.send(rest.trim_end_matches('/').to_owned());
+                }
+            }
+        });
+        let origin = receiver.recv_timeout(Duration::from_secs(60)).expect("runner printed its address");
+        let password =
+            std::fs::read_to_string(state.join("admin-password")).unwrap_or_default().trim().to_owned();
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        App { child, base: format!("{origin}/scim/v2"), origin, password, agent }
+    }
+
+    pub fn admin(&self) -> (String, String) {
+        ("admin".to_owned(), self.password.clone())
+    }
+
+    /// One request; `path` is below the API base unless it starts with `http`.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        auth: Option<(&str, &str)>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.base) };
+        let mut request = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some((user, password)) = auth {
+            let token = data_encoding::BASE64.encode(format!("{user}:{password}").as_bytes());
+            request = request.header("authorization", format!("Basic {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
+        if !body.is_empty() {
+            request = request.header("content-type", "application/scim+json");
+        }
+        let mut response =
+            self.agent.run(request.body(body).unwrap()).unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+            .collect();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        Reply { status, headers, json: serde_json::from_str(&text).unwrap_or(Value::Null) }
+    }
+
+    /// As the generated admin.
+    pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        let (user, password) = self.admin();
+        self.send(method, path, body, Some((&user, &password)), &[])
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The seed in an `otpauth://` URI.
+pub fn secret_of(uri: &str) -> shared::otp::Secret {
+    let query = uri.split_once('?').expect("a query").1;
+    let b32 = query.split('&').find_map(|p| p.strip_prefix("secret=")).expect("a secret parameter");
+    shared::otp::Secret::from_base32(b32).expect("base32 secret")
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,260 @@
+//! The admin's workflows over real HTTP, against the compiled component served by the runner.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use scim_otp_tests::{App, TempDir, now, secret_of};
+use serde_json::{Value, json};
+use shared::Algorithm;
+use shared::otp::{CodeParams, format_code, totp};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+
+fn totp_code(uri: &str) -> String {
+    format_code(totp(&secret_of(uri), CodeParams { algorithm: Algorithm::Sha1, digits: 6 }, 30, now()), 6)
+}
+
+#[test]
+fn totp_device_lifecycle_over_http() {
+    let state = TempDir::new("lifecycle");
+    let app = App::start(&state.0, &[]);
+    assert!(!app.password.is_empty(), "the runner generated an admin login");
+
+    let created = app.call("POST", "/OtpDevice", Some(&json!({"type": "TOTP", "user": "dilbert"})));
+    assert_eq!(created.status, 201, "{}", created.json);
+    let id = created.json["id"].as_i64().unwrap();
+    assert_eq!(created.header("location"), Some(format!("{}/OtpDevice/{id}", app.base).as_str()));
+    let uri = created.json["otpauthUri"].as_str().unwrap().to_owned();
+
+    let challenge = app.call("GET", &format!("/OtpDevice/{id}/requestChallenge"), None);
+    assert_eq!(challenge.json, json!({"cell": "PIN", "cardNumber": created.json["name"]}));
+    let result = app.call(
+        "POST",
+        &format!("/OtpDevice/{id}/responseChallenge"),
+        Some(&json!({"pin": totp_code(&uri)})),
+    );
+    assert_eq!(result.json, json!({"success": true, "locked": false}));
+
+    let current = app.call("GET", &format!("/OtpDevice/{id}"), None);
+    let etag = current.header("etag").unwrap().to_owned();
+    let (user, password) = app.admin();
+    let enable = json!({"Operations": [{"op": "replace", "path": "status", "value": "V"}]});
+    let enabled = app.send(
+        "PATCH",
+        &format!("/OtpDevice/{id}"),
+        Some(&enable),
+        Some((&user, &password)),
+        &[("if-match", &etag)],
+    );
+    assert_eq!((enabled.status, enabled.json["status"].as_str()), (200, Some("V")));
+    let stale = app.send(
+        "PATCH",
+        &format!("/OtpDevice/{id}"),
+        Some(&enable),
+        Some((&user, &password)),
+        &[("if-match", &etag)],
+    );
+    assert_eq!(stale.status, 412);
+
+    let found =
+        app.call("GET", "/OtpDevice?filter=user%20eq%20%22dilbert%22%20and%20status%20eq%20%22V%22", None);
+    assert_eq!(found.json["totalResults"], 1);
+    let soffid = app.call("GET", &format!("{}/soffid/webservice/scim2/v1/OtpDevice/{id}", app.origin), None);
+    assert_eq!((soffid.status, soffid.json["id"].as_i64()), (200, Some(id)));
+    assert!(
+        soffid.json["meta"]["location"].as_str().unwrap().contains("/soffid/webservice/scim2/v1/OtpDevice/")
+    );
+
+    assert_eq!(app.call("DELETE", &format!("/OtpDevice/{id}"), None).status, 204);
+    assert_eq!(app.call("GET", &format!("/OtpDevice/{id}"), None).status, 404);
+}
+
+#[test]
+fn data_and_login_survive_a_restart() {
+    let state = TempDir::new("restart");
+    let app = App::start(&state.0, &[]);
+    let password = app.password.clone();
+    let id = app
+        .call("POST", "/OtpDevice", Some(&json!({"type": "SMS", "user": "agatha", "phone": "666555444"})))
+        .json["id"]
+        .clone();
+    app.stop();
+    let again = App::start(&state.0, &[]);
+    assert_eq!(again.password, password, "the generated login is kept in the state directory");
+    let device = again.call("GET", &format!("/OtpDevice/{id}"), None);
+    assert_eq!((device.status, device.json["name"].as_str()), (200, Some("SMS message to 66*****44")));
+}
+
+/// A delivery gateway on loopback that records what it receives and answers `status`.
+struct Gateway {
+    url: String,
+    received: Arc<Mutex<Vec<Value>>>,
+    status: Arc<AtomicU16>,
+}
+
+impl Gateway {
+    fn start() -> Gateway {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/deliver", listener.local_addr().unwrap());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let status = Arc::new(AtomicU16::new(200));
+        let (log, answer) = (received.clone(), status.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let mut reader = BufReader::new(stream);
+                let (mut length, mut chunked) = (0, false);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    let line = line.to_ascii_lowercase();
+                    if let Some(value) = line.strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                    chunked |= line.starts_with("transfer-encoding:") && line.contains("chunked");
+                }
+                let body = if chunked { read_chunked(&mut reader) } else { read_exact(&mut reader, length) };
+                log.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                let code = answer.load(Ordering::SeqCst);
+                let mut stream = reader.into_inner();
+                let _ = write!(stream, "HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            }
+        });
+        Gateway { url, received, status }
+    }
+}
+
+fn read_exact(reader: &mut impl Read, length: usize) -> Vec<u8> {
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).map(|()| body).unwrap_or_default()
+}
+
+fn read_chunked(reader: &mut impl BufRead) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let mut size = String::new();
+        reader.read_line(&mut size).unwrap_or(0);
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        let chunk = read_exact(reader, size + 2);
+        if size == 0 {
+            return body;
+        }
+        body.extend_from_slice(&chunk[..size.min(chunk.len())]);
+    }
+}
+
+#[test]
+fn email_codes_go_through_the_delivery_webhook() {
+    let gateway = Gateway::start();
+    let state = TempDir::new("webhook");
+    let app = App::start(&state.0, &[("delivery_webhook_url", &gateway.url)]);
+    let id = app
+        .call(
+            "POST",
+            "/OtpDevice",
+            Some(&json!({"type": "EMAIL", "user": "dilbert", "email": "dilbert@soffid.com"})),
+        )
+        .json["id"]
+        .as_i64()
+        .unwrap();
+
+    gateway.status.store(500, Ordering::SeqCst);
+    let failed = app.call("GET", &format!("/OtpDevice/{id}/requestChallenge"), None);
+    assert_eq!((failed.status, failed.json["status"].as_str()), (502, Some("502")));
+    let undelivered = gateway.received.lock().unwrap()[0]["code"].as_str().unwrap().to_owned();
+    let result =
+        app.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(&json!({"pin": undelivered})));
+    assert_eq!(result.json["success"], false, "a failed delivery leaves no pending code");
+
+    gateway.status.store(200, Ordering::SeqCst);
+    assert_eq!(app.call("POST", &format!("/OtpDevice/{id}/requestChallenge"), None).status, 200);
+    let delivery = gateway.received.lock().unwrap()[1].clone();
+    assert_eq!(
+        (delivery["channel"].as_str(), delivery["to"].as_str()),
+        (Some("email"), Some("dilbert@soffid.com"))
+    );
+    assert_eq!(delivery["deviceId"], id);
+    let code = delivery["code"].as_str().unwrap();
+    assert!(delivery["message"].as_str().unwrap().contains(code));
+    let ok = app.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(&json!({"pin": code})));
+    assert_eq!(ok.json, json!({"success": true, "locked": false}));
+    let again = app.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(&json!({"pin": code})));
+    assert_eq!(again.json["success"], false, "single use");
+}
+
+#[test]
+fn one_code_validated_concurrently_succeeds_once() {
+    let state = TempDir::new("race");
+    let app = Arc::new(App::start(&state.0, &[]));
+    for round in 0..5 {
+        let created =
+            app.call("POST", "/OtpDevice", Some(&json!({"type": "TOTP", "user": format!("racer{round}")})));
+        let id = created.json["id"].as_i64().unwrap();
+        let code = totp_code(created.json["otpauthUri"].as_str().unwrap());
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (app, code) = (app.clone(), code.clone());
+                std::thread::spawn(move || {
+                    app.call(
+                        "POST",
+                        &format!("/OtpDevice/{id}/responseChallenge"),
+                        Some(&json!({"pin": code})),
+                    )
+                    .json["success"]
+                        == true
+                })
+            })
+            .collect();
+        let successes = threads.into_iter().map(|t| t.join().unwrap()).filter(|s| *s).count();
+        assert_eq!(successes, 1, "round {round}");
+    }
+}
+
+#[test]
+fn settings_come_from_spin_variables() {
+    let state = TempDir::new("variables");
+    let app = App::start(
+        &state.0,
+        &[("max_fails", "2"), ("otp_digits", "8"), ("scim_cors_origin", "admin.example.com")],
+    );
+    let created = app.call("POST", "/OtpDevice", Some(&json!({"type": "TOTP", "user": "u"})));
+    assert_eq!(created.json["digits"], 8);
+    let id = created.json["id"].as_i64().unwrap();
+    for expected_lock in [false, true] {
+        let r = app.call(
+            "POST",
+            &format!("/OtpDevice/{id}/responseChallenge"),
+            Some(&json!({"pin": "00000000"})),
+        );
+        assert_eq!(r.json["locked"], expected_lock);
+    }
+    let preflight = app.send(
+        "OPTIONS",
+        "/OtpDevice",
+        None,
+        None,
+        &[("origin", "https://admin.example.com"), ("access-control-request-method", "GET")],
+    );
+    assert_eq!(
+        (preflight.status, preflight.header("access-control-allow-origin")),
+        (204, Some("https://admin.example.com"))
+    );
+    let (user, password) = app.admin();
+    let foreign = app.send(
+        "GET",
+        "/OtpDevice",
+        None,
+        Some((&user, &password)),
+        &[("origin", "https://evil.example.net")],
+    );
+    assert_eq!(foreign.status, 403);
+    assert!(foreign.header("access-control-allow-origin").is_none());
+    app.stop();
+
+    let broken = App::start(&state.0, &[("max_fails", "lots")]);
+    let error = broken.call("GET", "/OtpDevice", None);
+    assert_eq!(error.status, 500);
+    assert!(error.json["detail"].as_str().unwrap().contains("SPIN_VARIABLE_MAX_FAILS"), "{}", error.json);
+}
