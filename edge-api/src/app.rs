@@ -333,6 +333,9 @@ fn create(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let db = ctx.env.db;
     let now = ctx.env.now;
     let mut device = store::transaction(db, || -> Result<OtpDevice, ApiError> {
+        if let Some(existing) = store::find_duplicate(db, &new)? {
+            return Err(ApiError::Duplicate { existing });
+        }
         let serial = if new.device_type.has_seed() { store::next_serial(db, new.device_type)? } else { 0 };
         let name = device_name(new.device_type, serial, new.email.as_deref(), new.phone.as_deref());
         let device = store::insert_device(db, &new, &name, secrets, now)?;

@@ -41,6 +41,10 @@ pub enum ApiError {
     },
     /// A compare-and-set lost to a concurrent change.
     Conflict,
+    /// The user already has this authenticator (`existing` is its id).
+    Duplicate {
+        existing: i64,
+    },
     TooLarge,
     UnsupportedMediaType,
     Gateway,
@@ -106,7 +110,7 @@ impl ApiError {
             ApiError::Forbidden { .. } | ApiError::CorsForbidden { .. } => 403,
             ApiError::NoRoute(_) | ApiError::NoDevice(_) | ApiError::NoSchema { .. } => 404,
             ApiError::MethodNotAllowed { .. } => 405,
-            ApiError::Conflict => 409,
+            ApiError::Conflict | ApiError::Duplicate { .. } => 409,
             ApiError::Stale { .. } => 412,
             ApiError::TooLarge => 413,
             ApiError::UnsupportedMediaType => 415,
@@ -121,6 +125,7 @@ impl ApiError {
             ApiError::Problem(p) => Some(p.scim_type()),
             ApiError::NotJson(_) => Some(ScimType::InvalidSyntax),
             ApiError::MissingPin => Some(ScimType::InvalidValue),
+            ApiError::Duplicate { .. } => Some(ScimType::Uniqueness),
             _ => None,
         }
     }
@@ -144,6 +149,7 @@ impl ApiError {
             }
             ApiError::Stale { version } => i18n::STALE.render(lang, &[version]),
             ApiError::Conflict => i18n::CONFLICT.render(lang, &[]),
+            ApiError::Duplicate { existing } => i18n::DUPLICATE.render(lang, &[&existing.to_string()]),
             ApiError::TooLarge => i18n::TOO_LARGE.render(lang, &[&MAX_BODY.to_string()]),
             ApiError::UnsupportedMediaType => i18n::MEDIA_TYPE.render(lang, &[]),
             ApiError::Gateway => i18n::GATEWAY.render(lang, &[]),

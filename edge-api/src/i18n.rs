@@ -163,6 +163,11 @@ texts! {
         "El dispositivo cambió mientras se procesaba la solicitud; inténtelo de nuevo.",
         "El dispositiu ha canviat mentre es processava la sol·licitud; torneu-ho a provar.",
         "Het apparaat is gewijzigd tijdens dit verzoek; probeer het opnieuw."],
+    DUPLICATE => [
+        "The user already has this authenticator (OtpDevice {}).",
+        "El usuario ya tiene este autenticador (OtpDevice {}).",
+        "L'usuari ja té aquest autenticador (OtpDevice {}).",
+        "De gebruiker heeft deze authenticator al (OtpDevice {})."],
     FILTER => [
         "Invalid filter at position {}: {}.",
         "Filtro no válido en la posición {}: {}.",

@@ -215,6 +215,23 @@ pub fn insert_device(
     rows.first().map(device_from_row).unwrap_or_else(|| Err(DbError("insert returned no row".into())))
 }
 
+/// An existing device that a new one would duplicate: a user has one PIN, and one EMAIL or SMS
+/// device per address. TOTP/HOTP devices may repeat (a spare token is normal).
+pub fn find_duplicate(db: &dyn Database, new: &NewDevice) -> Result<Option<i64>, DbError> {
+    let target = match new.device_type {
+        DeviceType::Pin => Sql::Null,
+        DeviceType::Email => new.email.clone().into(),
+        DeviceType::Sms => new.phone.clone().into(),
+        DeviceType::Totp | DeviceType::Hotp => return Ok(None),
+    };
+    let rows = db.execute(
+        "SELECT id FROM devices WHERE user_name = ? AND type = ? \
+         AND (? IS NULL OR lower(coalesce(email, phone)) = lower(?)) LIMIT 1",
+        &[new.user.as_str().into(), new.device_type.as_str().into(), target.clone(), target],
+    )?;
+    Ok(rows.first().and_then(|r| col(r, 0).int()))
+}
+
 pub fn get_device(db: &dyn Database, id: i64) -> Result<Option<OtpDevice>, DbError> {
     let rows = db.execute(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?"), &[id.into()])?;
     rows.first().map(device_from_row).transpose()

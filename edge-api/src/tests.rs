@@ -292,6 +292,27 @@ fn gateway_failure_is_502_and_leaves_no_pending_code() {
 }
 
 #[test]
+fn a_user_has_one_pin_and_one_device_per_address() {
+    let api = Api::new();
+    let first = api.create(json!({"type": "PIN", "user": "dilbert", "pin": "1234"}))["id"].clone();
+    let (status, error) =
+        api.call("POST", "/OtpDevice", Some(json!({"type": "PIN", "user": "dilbert", "pin": "5678"})));
+    assert_eq!((status, error["scimType"].as_str()), (409, Some("uniqueness")));
+    assert!(error["detail"].as_str().unwrap().contains(&format!("OtpDevice {first}")));
+    api.create(json!({"type": "EMAIL", "user": "dilbert", "email": "d@soffid.com"}));
+    let (status, _) = api.call(
+        "POST",
+        "/OtpDevice",
+        Some(json!({"type": "EMAIL", "user": "dilbert", "email": "D@soffid.com"})),
+    );
+    assert_eq!(status, 409);
+    api.create(json!({"type": "EMAIL", "user": "dilbert", "email": "other@soffid.com"}));
+    api.create(json!({"type": "PIN", "user": "dogbert", "pin": "1234"}));
+    api.create(json!({"type": "TOTP", "user": "dilbert"}));
+    api.create(json!({"type": "TOTP", "user": "dilbert"}));
+}
+
+#[test]
 fn pin_devices_check_the_slow_hash() {
     let api = Api::new();
     let created = api.create(json!({"type": "PIN", "user": "dilbert", "pin": "123456789"}));
@@ -499,6 +520,35 @@ fn authentication_rights_and_throttling() {
     api.now.set(api.now.get() + 61);
     assert_eq!(api.call_as(ADMIN, "GET", "/OtpDevice", None, &[]).0, 200);
     assert_eq!(api.call_as(READER, "GET", "/OtpDevice", None, &[]).0, 200, "other principals are unaffected");
+}
+
+#[test]
+fn bearer_tokens_are_checked_against_their_hash() {
+    let mut settings = settings();
+    let token = "f3b1c0de-machine-client-token";
+    settings.api_tokens = vec![crate::settings::ApiToken {
+        name: "provisioning".into(),
+        sha256: crypto::sha256(token.as_bytes()),
+        rights: vec![Right::Invoke],
+    }];
+    let api = Api::with(settings);
+    let bearer = format!("Bearer {token}");
+    assert_eq!(api.raw("GET", "/scim/v2/OtpDevice", b"", &[("authorization", &bearer)]).status, 200);
+    assert_eq!(api.raw("GET", "/scim/v2/OtpDevice", b"", &[("authorization", "Bearer wrong")]).status, 401);
+    let body = serde_json::to_vec(&json!({"type": "TOTP", "user": "x"})).unwrap();
+    let create = api.raw(
+        "POST",
+        "/scim/v2/OtpDevice",
+        &body,
+        &[("authorization", &bearer), ("content-type", "application/json")],
+    );
+    assert_eq!(create.status, 403, "invoke only");
+    let (_, spc) = api.call("GET", "/ServiceProviderConfig", None);
+    assert_eq!(
+        spc["authenticationSchemes"].as_array().unwrap().len(),
+        2,
+        "Bearer is advertised when configured"
+    );
 }
 
 #[test]

@@ -130,12 +130,29 @@ impl App {
         ("admin".to_owned(), self.password.clone())
     }
 
-    /// One request; `path` is below the API base unless it starts with `http`.
+    /// One JSON request; `path` is below the API base unless it starts with `http`.
     pub fn send(
         &self,
         method: &str,
         path: &str,
         body: Option<&Value>,
+        auth: Option<(&str, &str)>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let body = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
+        let mut headers = headers.to_vec();
+        if !body.is_empty() && !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
+            headers.push(("content-type", "application/scim+json"));
+        }
+        self.send_raw(method, path, &body, auth, &headers)
+    }
+
+    /// One request with the body and headers exactly as given.
+    pub fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
         auth: Option<(&str, &str)>,
         headers: &[(&str, &str)],
     ) -> Reply {
@@ -148,12 +165,10 @@ impl App {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let body = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
-        if !body.is_empty() {
-            request = request.header("content-type", "application/scim+json");
-        }
-        let mut response =
-            self.agent.run(request.body(body).unwrap()).unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let mut response = self
+            .agent
+            .run(request.body(body.to_vec()).unwrap())
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
         let status = response.status().as_u16();
         let headers = response
             .headers()
