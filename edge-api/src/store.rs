@@ -529,19 +529,19 @@ pub fn login_failures(db: &dyn Database, principal: &str, window_start: i64) -> 
     Ok(rows.first().and_then(|r| col(r, 0).int()).unwrap_or(0))
 }
 
-/// Counts a failed login; a window older than `window_start` restarts at 1.
+/// Counts a failed login. Windows that started before `window_start` are dropped first (so an
+/// old window restarts at 1, and guessing many names cannot grow the table without bound).
 pub fn record_login_failure(
     db: &dyn Database,
     principal: &str,
     now: i64,
     window_start: i64,
 ) -> Result<(), DbError> {
+    db.execute("DELETE FROM login_failures WHERE window_start < ?", &[window_start.into()])?;
     db.execute(
         "INSERT INTO login_failures (principal, window_start, failures) VALUES (?, ?, 1) \
-         ON CONFLICT (principal) DO UPDATE SET \
-         failures = CASE WHEN window_start >= ? THEN failures + 1 ELSE 1 END, \
-         window_start = CASE WHEN window_start >= ? THEN window_start ELSE excluded.window_start END",
-        &[principal.into(), now.into(), window_start.into(), window_start.into()],
+         ON CONFLICT (principal) DO UPDATE SET failures = failures + 1",
+        &[principal.into(), now.into()],
     )?;
     Ok(())
 }

@@ -258,3 +258,26 @@ fn settings_come_from_spin_variables() {
     assert_eq!(error.status, 500);
     assert!(error.json["detail"].as_str().unwrap().contains("SPIN_VARIABLE_MAX_FAILS"), "{}", error.json);
 }
+
+#[test]
+fn discovery_head_and_options_over_http() {
+    let state = TempDir::new("discovery");
+    let app = App::start(&state.0, &[]);
+    let spc = app.call("GET", "/ServiceProviderConfig", None);
+    assert_eq!((spc.status, spc.json["filter"]["maxResults"].as_i64()), (200, Some(1000)));
+    let types = app.call("GET", "/ResourceTypes", None);
+    assert_eq!(types.json["Resources"][0]["schema"], shared::model::DEVICE_SCHEMA);
+    assert_eq!(app.call("GET", "/ResourceTypes/OtpDevice", None).json["endpoint"], "/OtpDevice");
+    let schemas = app.call("GET", "/Schemas", None);
+    assert_eq!(schemas.json["Resources"][0]["id"], shared::model::DEVICE_SCHEMA);
+    let schema = app.call("GET", &format!("/Schemas/{}", shared::model::DEVICE_SCHEMA), None);
+    let names: Vec<&str> =
+        schema.json["attributes"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"lastUsed") && names.contains(&"pin") && names.contains(&"meta"), "{names:?}");
+    assert_eq!(app.call("GET", "/Schemas/urn:nothing", None).status, 404);
+    let head = app.call("HEAD", "/ServiceProviderConfig", None);
+    assert_eq!(head.status, 200);
+    let options = app.send("OPTIONS", "/OtpDevice", None, None, &[]);
+    assert_eq!(options.status, 204);
+    assert!(options.header("allow").unwrap().contains("PATCH"));
+}
