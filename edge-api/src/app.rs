@@ -240,6 +240,11 @@ fn device_response(ctx: &Ctx<'_>, status: u16, device: OtpDevice, projection: &P
     if status == 201 { response.with_header("location", location) } else { response }
 }
 
+/// A query parameter by name; SCIM parameter names are case-insensitive.
+fn query_param<'p>(params: &'p [(String, String)], name: &str) -> Option<&'p str> {
+    params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
 fn int_param(name: &'static str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
     value
         .map(|v| {
@@ -255,8 +260,7 @@ fn int_param(name: &'static str, value: Option<&str>) -> Result<Option<i64>, Api
 
 fn list(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let params = ctx.request.query_params();
-    let param =
-        |name: &str| params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    let param = |name: &str| query_param(&params, name);
     let search = SearchRequest {
         filter: param("filter").map(str::to_owned),
         sort_by: param("sortBy").map(str::to_owned),
@@ -311,8 +315,7 @@ fn found(ctx: &Ctx<'_>, id: i64) -> Result<OtpDevice, ApiError> {
 fn get_one(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Invoke)?;
     let params = ctx.request.query_params();
-    let param =
-        |name: &str| params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    let param = |name: &str| query_param(&params, name);
     let projection = Projection::parse(param("attributes"), param("excludedAttributes"))?;
     Ok(device_response(ctx, 200, found(ctx, id)?, &projection))
 }
