@@ -150,7 +150,7 @@ pub struct ListResponse<T> {
     pub total_results: u64,
     pub start_index: u64,
     pub items_per_page: u64,
-    #[serde(rename = "Resources", default)]
+    #[serde(rename = "Resources", default = "Vec::new")]
     pub resources: Vec<T>,
 }
 

@@ -211,3 +211,44 @@ pub fn now() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+/// A chromedriver on a free loopback port, for the browser tests; stopped on drop.
+pub struct Chromedriver {
+    child: Child,
+    pub url: String,
+}
+
+impl Chromedriver {
+    pub fn start() -> Chromedriver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let binary = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned());
+        let child = Command::new(&binary)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{binary} starts (cargo xtask setup installs chromium-driver): {e}"));
+        // Owned from here on, so that every path (the panic below included) stops the process.
+        let driver = Chromedriver { child, url: format!("http://127.0.0.1:{port}") };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return driver;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        drop(driver);
+        panic!("chromedriver did not listen on {port}");
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The built SPA (`dist/`), which the runner serves at `/` per spin.toml.
+pub fn dist_index() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/index.html")
+}

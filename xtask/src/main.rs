@@ -10,7 +10,11 @@ use std::process::{Command, ExitCode};
 const WASM_TARGETS: &[&str] = &["wasm32-unknown-unknown", "wasm32-wasip2"];
 
 /// Debian packages the tests call, as (command it provides, package).
-const DEBIAN_TOOLS: &[(&str, &str)] = &[("oathtool", "oathtool")];
+const DEBIAN_TOOLS: &[(&str, &str)] =
+    &[("oathtool", "oathtool"), ("chromium", "chromium"), ("chromedriver", "chromium-driver")];
+
+/// Trunk 0.22 needs a newer rustc than ours (TOOLCHAIN.md).
+const TRUNK_VERSION: &str = "0.21.14";
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -90,7 +94,46 @@ fn setup() -> Result {
     if !packages.is_empty() {
         apt_install(&packages)?;
     }
+
+    // wasm-opt from npm's binaryen 132 (package-lock.json); Debian's binaryen breaks the wasm.
+    let wasm_opt = project_root().join("node_modules/.bin/wasm-opt");
+    let have = output(Command::new(&wasm_opt).arg("--version")).unwrap_or_default();
+    if !have.contains("version 132") {
+        run(
+            "npm ci (binaryen)",
+            Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(project_root()),
+        )?;
+    }
+
+    cargo_tool("trunk", "trunk", TRUNK_VERSION, true)?;
+    // wasm-bindgen-cli must match the wasm-bindgen crate exactly; its own lockfile pins a crate
+    // the registry lacks, so it is installed without --locked (TOOLCHAIN.md).
+    let bindgen = locked_version("wasm-bindgen")?;
+    cargo_tool("wasm-bindgen", "wasm-bindgen-cli", &bindgen, false)?;
     Ok(())
+}
+
+/// The version of a crate in Cargo.lock.
+fn locked_version(name: &str) -> Result<String> {
+    let lock =
+        std::fs::read_to_string(project_root().join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let entry = format!("name = \"{name}\"\nversion = \"");
+    let start = lock.find(&entry).ok_or_else(|| format!("{name} is not in Cargo.lock"))? + entry.len();
+    Ok(lock[start..].split('"').next().unwrap_or_default().to_owned())
+}
+
+/// Installs a cargo tool at exactly `version` unless `<binary> --version` already says so.
+fn cargo_tool(binary: &str, package: &str, version: &str, locked: bool) -> Result {
+    let have = output(Command::new(binary).arg("--version")).unwrap_or_default();
+    if have.split_whitespace().nth(1) == Some(version) {
+        return Ok(());
+    }
+    let mut install = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    install.args(["install", package, "--version", version]);
+    if locked {
+        install.arg("--locked");
+    }
+    run(&format!("cargo install {package} {version}"), &mut install)
 }
 
 fn apt_install(packages: &[&str]) -> Result {
@@ -114,10 +157,32 @@ fn test() -> Result {
         "cargo clippy",
         cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]),
     )?;
-    // The HTTP tests start the runner binary with the release component.
+    run(
+        "cargo clippy -p frontend --target wasm32-unknown-unknown",
+        cargo().args([
+            "clippy",
+            "--package",
+            "frontend",
+            "--all-targets",
+            "--locked",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    // The HTTP and browser tests start the runner with the release component and the built SPA.
     build_component()?;
+    build_spa()?;
     build_runner()?;
     run("cargo test", cargo().args(["test", "--workspace", "--locked"]))?;
+    run(
+        "frontend component tests (headless Chromium)",
+        cargo()
+            .args(["test", "--package", "frontend", "--locked", "--target", "wasm32-unknown-unknown"])
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
+    )?;
     for target in WASM_TARGETS {
         run(
             &format!("cargo build -p shared --target {target}"),
@@ -141,6 +206,22 @@ fn test() -> Result {
     Ok(())
 }
 
+/// The SPA in `dist/`, as `spin build` makes it (`trunk build --release`, wasm-opt from npm).
+fn build_spa() -> Result {
+    let tools = project_root().join("node_modules/.bin");
+    let path = env::var_os("PATH").unwrap_or_default();
+    let path =
+        env::join_paths(std::iter::once(tools).chain(env::split_paths(&path))).map_err(|e| e.to_string())?;
+    run(
+        "trunk build --release",
+        Command::new("trunk")
+            .args(["build", "--release"])
+            .current_dir(project_root())
+            .env("PATH", path)
+            .env("CARGO_TARGET_DIR", target_dir()),
+    )
+}
+
 /// Builds the runner with the workspace's unified features, so that `cargo test --workspace`
 /// reuses the same build instead of recompiling its dependencies.
 fn build_runner() -> Result<PathBuf> {
@@ -151,6 +232,7 @@ fn build_runner() -> Result<PathBuf> {
 /// Builds everything and runs the local runner in the foreground, as `spin up --build` would.
 fn up(runner_args: Vec<String>) -> Result {
     let component = build_component()?;
+    build_spa()?;
     let runner = build_runner()?;
     let mut command = Command::new(runner);
     command.current_dir(project_root()).arg("--component").arg(component).args(runner_args);

@@ -1,0 +1,3 @@
+fn main() {
+    frontend::mount();
+}

@@ -1,0 +1,271 @@
+//! The device table: filter bar, server-side sort and paging, row actions, and the dialogs.
+
+use super::challenge::ChallengePanel;
+use super::create::CreateDialog;
+use super::detail::DetailPanel;
+use crate::api::{ApiError, Session};
+use crate::filters::FilterForm;
+use crate::i18n::{Texts, texts};
+use crate::pages::report;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::json;
+use shared::model::ListResponse;
+use shared::{DeviceType, OtpDevice, Status};
+
+#[derive(Debug, Clone, PartialEq)]
+enum Panel {
+    Closed,
+    Create,
+    Challenge(OtpDevice),
+    Detail(OtpDevice),
+}
+
+pub fn status_label(status: Status, t: &Texts) -> &'static str {
+    match status {
+        Status::Created => t.status_c,
+        Status::Validated => t.status_v,
+        Status::Locked => t.status_l,
+        Status::Disabled => t.status_d,
+    }
+}
+
+/// The query string of a list request.
+pub fn list_query(filter: Option<&str>, sort_by: &str, descending: bool, start: u64, count: u64) -> String {
+    let mut query = format!("startIndex={start}&count={count}");
+    if let Some(filter) = filter {
+        query.push_str(&format!("&filter={}", utf8_percent_encode(filter, NON_ALPHANUMERIC)));
+    }
+    if !sort_by.is_empty() {
+        query.push_str(&format!(
+            "&sortBy={sort_by}&sortOrder={}",
+            if descending { "descending" } else { "ascending" }
+        ));
+    }
+    query
+}
+
+#[component]
+pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>>) -> impl IntoView {
+    let t = texts();
+    let form = RwSignal::new(FilterForm::default());
+    let applied = RwSignal::new(None::<String>);
+    let sort_by = RwSignal::new(String::new());
+    let descending = RwSignal::new(false);
+    let start = RwSignal::new(1u64);
+    let count = RwSignal::new(25u64);
+    let reloads = RwSignal::new(0u32);
+    let result = RwSignal::new(None::<ListResponse<OtpDevice>>);
+    let loading = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let filter_error = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(None::<String>);
+    let panel = RwSignal::new(Panel::Closed);
+
+    let reload = move || reloads.update(|n| *n += 1);
+    Effect::new(move |_| {
+        reloads.track();
+        let Some(current) = session.get() else { return };
+        let query =
+            list_query(applied.get().as_deref(), &sort_by.get(), descending.get(), start.get(), count.get());
+        loading.set(true);
+        spawn_local(async move {
+            match current.list(&query).await {
+                Ok(list) => {
+                    error.set(None);
+                    filter_error.set(None);
+                    result.set(Some(list));
+                }
+                Err(ApiError::Scim { status: 400, detail }) => filter_error.set(Some(detail)),
+                Err(e) => report(e, session, reason, error),
+            }
+            loading.set(false);
+        });
+    });
+
+    let apply = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let current = form.get();
+        filter_error.set(current.syntax_error());
+        start.set(1);
+        applied.set(current.to_filter());
+    };
+    let sort = move |attribute: &'static str| {
+        if sort_by.get_untracked() == attribute {
+            descending.update(|d| *d = !*d);
+        } else {
+            sort_by.set(attribute.to_owned());
+            descending.set(false);
+        }
+    };
+    let act = move |device: OtpDevice, values: serde_json::Value| {
+        let Some(current) = session.get_untracked() else { return };
+        spawn_local(async move {
+            match current.patch(&device, values).await {
+                Ok(_) => notice.set(None),
+                Err(ApiError::Scim { status: 412, .. }) => notice.set(Some(t.stale.to_owned())),
+                Err(e) => report(e, session, reason, error),
+            }
+            reload();
+        });
+    };
+    let delete = move |device: OtpDevice| {
+        let confirmed =
+            web_sys::window().and_then(|w| w.confirm_with_message(t.confirm_delete).ok()).unwrap_or(false);
+        let Some(current) = session.get_untracked() else { return };
+        if !confirmed {
+            return;
+        }
+        spawn_local(async move {
+            match current.delete(&device).await {
+                Ok(()) => notice.set(None),
+                Err(ApiError::Scim { status: 412, .. }) => notice.set(Some(t.stale.to_owned())),
+                Err(e) => report(e, session, reason, error),
+            }
+            reload();
+        });
+    };
+    let sign_out = move |_| {
+        Session::forget();
+        session.set(None);
+    };
+
+    let header = move |label: &'static str, attribute: &'static str| {
+        let arrow = move || match (sort_by.get() == attribute, descending.get()) {
+            (true, false) => " ▲",
+            (true, true) => " ▼",
+            _ => "",
+        };
+        view! {
+            <th><button class="sort" data-sort=attribute on:click=move |_| sort(attribute)>{label}{arrow}</button></th>
+        }
+    };
+    let text_field = move |id: &'static str,
+                           kind: &'static str,
+                           get: fn(&FilterForm) -> String,
+                           set: fn(&mut FilterForm, String)| {
+        view! {
+            <input id=id type=kind prop:value=move || form.with(get)
+                on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| set(f, v)); }/>
+        }
+    };
+
+    view! {
+        <header class="bar">
+            <h1>{t.title}</h1>
+            <span class="who">{move || session.get().map(|s| format!("{} @ {}", s.user, s.base))}</span>
+            <button id="sign-out" on:click=sign_out>{t.sign_out}</button>
+        </header>
+        <form class="filters" on:submit=apply>
+            <fieldset>
+                <legend>{t.filter}</legend>
+                <label>{t.user}
+                    <select id="f-user-mode" on:change=move |ev| { let v = event_target_value(&ev) == "co"; form.update(|f| f.user_contains = v); }>
+                        <option value="eq">{t.equals}</option>
+                        <option value="co">{t.contains}</option>
+                    </select>
+                    {text_field("f-user", "text", |f| f.user.clone(), |f, v| f.user = v)}
+                </label>
+                <label>{t.device_type}
+                    <select id="f-type" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.device_type = v); }>
+                        <option value="">{t.any_type}</option>
+                        {DeviceType::ALL.iter().map(|d| view! { <option value=d.as_str()>{d.as_str()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>{t.col_status}
+                    <select id="f-status" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.status = v); }>
+                        <option value="">{t.any_status}</option>
+                        {Status::ALL.iter().map(|s| view! { <option value=s.as_str()>{status_label(*s, t)}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>{t.unused_since} {text_field("f-unused", "date", |f| f.unused_since.clone(), |f, v| f.unused_since = v)}</label>
+                <label>{t.created_between}
+                    {text_field("f-created-from", "date", |f| f.created_from.clone(), |f, v| f.created_from = v)}
+                    {text_field("f-created-to", "date", |f| f.created_to.clone(), |f, v| f.created_to = v)}
+                </label>
+                <label class="wide">{t.advanced} {text_field("f-advanced", "text", |f| f.advanced.clone(), |f, v| f.advanced = v)}</label>
+                {move || filter_error.get().map(|e| view! { <p id="filter-error" class="error" role="alert">{e}</p> })}
+                <div class="row">
+                    <button id="apply-filter" type="submit">{t.apply}</button>
+                    <button type="button" on:click=move |_| { form.set(FilterForm::default()); applied.set(None); filter_error.set(None); start.set(1); }>{t.clear}</button>
+                    <code id="sent-filter" title=t.sent_filter>{move || applied.get().unwrap_or_default()}</code>
+                </div>
+            </fieldset>
+        </form>
+        <div class="toolbar">
+            <button id="new-device" on:click=move |_| panel.set(Panel::Create)>{t.new_device}</button>
+            <button id="refresh" on:click=move |_| reload()>{t.refresh}</button>
+            {move || loading.get().then(|| view! { <span class="loading">{t.loading}</span> })}
+        </div>
+        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {move || notice.get().map(|n| view! { <p id="notice" class="notice" role="status">{n}</p> })}
+        <div class="table-wrap">
+        <table id="devices">
+            <thead><tr>
+                {header(t.col_id, "id")}{header(t.col_name, "name")}{header(t.col_type, "type")}{header(t.col_user, "user")}
+                {header(t.col_status, "status")}{header(t.col_fails, "fails")}{header(t.col_created, "created")}
+                {header(t.col_last_used, "lastUsed")}<th>{t.actions}</th>
+            </tr></thead>
+            <tbody>
+                {move || {
+                    let devices = result.get().map(|r| r.resources).unwrap_or_default();
+                    if devices.is_empty() && !loading.get() {
+                        return view! { <tr><td colspan="9" class="empty">{t.empty}</td></tr> }.into_any();
+                    }
+                    devices.into_iter().map(|d| {
+                        let (enable, disable, unlock, reset, remove, challenge, detail) =
+                            (d.clone(), d.clone(), d.clone(), d.clone(), d.clone(), d.clone(), d.clone());
+                        view! {
+                            <tr data-id=d.id>
+                                <td>{d.id}</td>
+                                <td>{d.name.clone()}</td>
+                                <td>{d.device_type.as_str()}</td>
+                                <td>{d.user.clone()}</td>
+                                <td><span class=format!("badge s-{}", d.status.as_str())>{status_label(d.status, t)}</span></td>
+                                <td>{d.fails}</td>
+                                <td>{d.created.to_string()}</td>
+                                <td>{d.last_used.map_or_else(|| t.never.to_owned(), |u| u.to_string())}</td>
+                                <td class="actions">
+                                    {(d.status != Status::Validated && d.status != Status::Locked).then(|| view! {
+                                        <button class="enable" on:click=move |_| act(enable.clone(), json!({"status": "V"}))>{t.enable}</button>})}
+                                    {(d.status != Status::Disabled).then(|| view! {
+                                        <button class="disable" on:click=move |_| act(disable.clone(), json!({"status": "D"}))>{t.disable}</button>})}
+                                    {(d.status == Status::Locked).then(|| view! {
+                                        <button class="unlock" on:click=move |_| act(unlock.clone(), json!({"status": "V", "fails": 0}))>{t.unlock}</button>})}
+                                    {(d.fails > 0 && d.status != Status::Locked).then(|| view! {
+                                        <button class="reset" on:click=move |_| act(reset.clone(), json!({"fails": 0}))>{t.reset_fails}</button>})}
+                                    <button class="challenge" on:click=move |_| panel.set(Panel::Challenge(challenge.clone()))>{t.challenge}</button>
+                                    <button class="detail" on:click=move |_| panel.set(Panel::Detail(detail.clone()))>{t.details}</button>
+                                    <button class="delete" on:click=move |_| delete(remove.clone())>{t.delete}</button>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view().into_any()
+                }}
+            </tbody>
+        </table>
+        </div>
+        <nav class="pager">
+            <label>{t.page_size}
+                <select id="page-size" on:change=move |ev| { count.set(event_target_value(&ev).parse().unwrap_or(25)); start.set(1); }>
+                    {[10u64, 25, 50, 100].into_iter().map(|n| view! { <option value=n selected=n == 25>{n}</option> }).collect_view()}
+                </select>
+            </label>
+            <button id="previous" disabled=move || start.get() <= 1
+                on:click=move |_| start.update(|s| *s = s.saturating_sub(count.get_untracked()).max(1))>{t.previous}</button>
+            <span id="range">{move || result.get().map(|r| {
+                let first = if r.items_per_page == 0 { 0 } else { r.start_index };
+                format!("{first}–{} {} {}", r.start_index + r.items_per_page - u64::from(r.items_per_page > 0), t.of, r.total_results)
+            })}</span>
+            <button id="next" disabled=move || result.get().is_none_or(|r| r.start_index + r.items_per_page > r.total_results)
+                on:click=move |_| start.update(|s| *s += count.get_untracked())>{t.next}</button>
+        </nav>
+        {move || match panel.get() {
+            Panel::Closed => ().into_any(),
+            Panel::Create => view! { <CreateDialog session reason on_close=Callback::new(move |()| { panel.set(Panel::Closed); reload(); })/> }.into_any(),
+            Panel::Challenge(d) => view! { <ChallengePanel session reason device=d on_close=Callback::new(move |()| { panel.set(Panel::Closed); reload(); })/> }.into_any(),
+            Panel::Detail(d) => view! { <DetailPanel session reason device=d on_close=Callback::new(move |()| panel.set(Panel::Closed))/> }.into_any(),
+        }}
+    }
+}

@@ -1,0 +1,140 @@
+//! Component tests in headless Chromium (wasm-bindgen-test): the create form's fields per type,
+//! the filter bar's output, and errors in plain words.
+
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use frontend::api::Session;
+use frontend::i18n::texts;
+use frontend::pages::{CreateDialog, Devices, Login};
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn container() -> web_sys::HtmlElement {
+    let doc = document();
+    let div = doc.create_element("div").unwrap();
+    doc.body().unwrap().append_child(&div).unwrap();
+    div.unchecked_into()
+}
+
+fn find(root: &web_sys::HtmlElement, selector: &str) -> Option<web_sys::Element> {
+    root.query_selector(selector).unwrap()
+}
+
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+}
+
+/// Waits (up to 5 s) until `selector` matches something.
+async fn wait_for(root: &web_sys::HtmlElement, selector: &str) -> web_sys::Element {
+    for _ in 0..100 {
+        if let Some(found) = find(root, selector) {
+            return found;
+        }
+        sleep(50).await;
+    }
+    panic!("{selector} never appeared");
+}
+
+fn fire(element: &web_sys::Element, kind: &str) {
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    let event = web_sys::Event::new_with_event_init_dict(kind, &init).unwrap();
+    element.dispatch_event(&event).unwrap();
+}
+
+fn set_value(root: &web_sys::HtmlElement, selector: &str, value: &str) {
+    let element = find(root, selector).unwrap_or_else(|| panic!("{selector}"));
+    if let Some(input) = element.dyn_ref::<web_sys::HtmlInputElement>() {
+        input.set_value(value);
+        fire(&element, "input");
+    } else if let Some(select) = element.dyn_ref::<web_sys::HtmlSelectElement>() {
+        select.set_value(value);
+        fire(&element, "change");
+    }
+}
+
+fn click(root: &web_sys::HtmlElement, selector: &str) {
+    find(root, selector)
+        .unwrap_or_else(|| panic!("{selector}"))
+        .unchecked_into::<web_sys::HtmlElement>()
+        .click();
+}
+
+#[wasm_bindgen_test]
+async fn create_form_fields_follow_the_type() {
+    let root = container();
+    let root_for_view = root.clone();
+    leptos::mount::mount_to(root_for_view, || {
+        view! { <CreateDialog session=RwSignal::new(None) reason=RwSignal::new(None) on_close=Callback::new(|()| {})/> }
+    })
+    .forget();
+    leptos::task::tick().await;
+    assert!(find(&root, "#c-user").is_some());
+    assert!(find(&root, "select#c-algorithm").is_some() && find(&root, "select#c-digits").is_some());
+    assert!(find(&root, "#c-period").is_some(), "TOTP has a period");
+    assert!(find(&root, "#c-email").is_none());
+
+    set_value(&root, "#c-type", "EMAIL");
+    leptos::task::tick().await;
+    assert!(find(&root, "input#c-email[type=email]").is_some());
+    assert!(find(&root, "#c-algorithm").is_none() && find(&root, "#c-period").is_none());
+
+    set_value(&root, "#c-type", "SMS");
+    leptos::task::tick().await;
+    assert!(find(&root, "input#c-phone[type=tel]").is_some());
+
+    set_value(&root, "#c-type", "PIN");
+    leptos::task::tick().await;
+    assert!(find(&root, "input#c-pin[type=password]").is_some() && find(&root, "#c-pin-again").is_some());
+    assert!(find(&root, "#c-digits").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn the_filter_bar_shows_the_filter_it_sends_and_errors_read_as_words() {
+    let root = container();
+    // An API on another origin that does not answer: the app explains it as CORS/unreachable.
+    let session = RwSignal::new(Some(Session::new("http://127.0.0.1:9/scim/v2", "admin", "pw")));
+    let reason = RwSignal::new(None);
+    leptos::mount::mount_to(root.clone(), move || view! { <Devices session reason/> }).forget();
+    let alert = wait_for(&root, ".error[role=alert]").await;
+    assert_eq!(alert.text_content().unwrap(), texts().cors_blocked);
+    assert!(!alert.text_content().unwrap().contains('{'), "never a raw JSON dump");
+
+    set_value(&root, "#f-user-mode", "co");
+    set_value(&root, "#f-user", "dil\"bert");
+    set_value(&root, "#f-type", "TOTP");
+    set_value(&root, "#f-status", "V");
+    set_value(&root, "#f-unused", "2022-01-01");
+    click(&root, "#apply-filter");
+    leptos::task::tick().await;
+    assert_eq!(
+        find(&root, "#sent-filter").unwrap().text_content().unwrap(),
+        r#"user co "dil\"bert" and type eq "TOTP" and status eq "V" and (lastUsed lt "2022-01-01" or not (lastUsed pr))"#
+    );
+
+    set_value(&root, "#f-advanced", "fails gt");
+    click(&root, "#apply-filter");
+    let error = wait_for(&root, "#filter-error").await;
+    assert!(error.text_content().unwrap().contains("position 9"), "{:?}", error.text_content());
+}
+
+#[wasm_bindgen_test]
+async fn sign_in_shows_the_reason() {
+    let root = container();
+    let reason = RwSignal::new(Some("Wrong user or password.".to_owned()));
+    leptos::mount::mount_to(root.clone(), move || view! { <Login session=RwSignal::new(None) reason/> })
+        .forget();
+    leptos::task::tick().await;
+    assert!(find(&root, "#api-base").is_some() && find(&root, "#login-password[type=password]").is_some());
+    assert_eq!(find(&root, "p.error").unwrap().text_content().unwrap(), "Wrong user or password.");
+}

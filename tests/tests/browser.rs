@@ -1,0 +1,252 @@
+//! End to end in headless Chromium: the built SPA, served by the runner, driven like an admin
+//! would, same-origin and cross-origin under CORS. Screenshots go to `docs/screenshots/`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use scim_otp_tests::{App, Chromedriver, TempDir, dist_index, now, secret_of};
+use shared::Algorithm;
+use shared::otp::{CodeParams, format_code, totp};
+use std::path::PathBuf;
+use std::time::Duration;
+use thirtyfour::prelude::*;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+async fn browser(driver: &Chromedriver) -> WebDriver {
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_binary("/usr/bin/chromium").unwrap();
+    for arg in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+        "--lang=en-US",
+    ] {
+        caps.add_arg(arg).unwrap();
+    }
+    WebDriver::new(&driver.url, caps).await.expect("a Chromium session")
+}
+
+async fn wait(driver: &WebDriver, css: &str) -> WebElement {
+    driver
+        .query(By::Css(css))
+        .wait(WAIT, Duration::from_millis(100))
+        .and_displayed()
+        .first()
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+async fn wait_text(driver: &WebDriver, css: &str, expected: &str) -> String {
+    for _ in 0..150 {
+        if let Ok(element) = driver.find(By::Css(css)).await
+            && let Ok(text) = element.text().await
+            && text.contains(expected)
+        {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never contained {expected:?}");
+}
+
+async fn fill(driver: &WebDriver, css: &str, text: &str) {
+    let element = wait(driver, css).await;
+    element.clear().await.unwrap();
+    element.send_keys(text).await.unwrap();
+}
+
+async fn choose(driver: &WebDriver, select: &str, value: &str) {
+    wait(driver, &format!("{select} option[value=\"{value}\"]")).await.click().await.unwrap();
+}
+
+async fn click(driver: &WebDriver, css: &str) {
+    wait(driver, css).await.click().await.unwrap();
+}
+
+async fn screenshot(driver: &WebDriver, name: &str) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    driver.screenshot(&dir.join(format!("{name}.png"))).await.unwrap();
+}
+
+async fn sign_in(driver: &WebDriver, spa: &str, api_base: &str, password: &str) {
+    driver.goto(spa).await.unwrap();
+    fill(driver, "#api-base", api_base).await;
+    fill(driver, "#login-user", "admin").await;
+    fill(driver, "#login-password", password).await;
+    click(driver, "#sign-in").await;
+}
+
+fn row(id: &str) -> String {
+    format!("#devices tr[data-id=\"{id}\"]")
+}
+
+/// Creates a device through the dialog and returns its id, read back from the filtered table.
+async fn create(driver: &WebDriver, device_type: &str, user: &str, extra: &[(&str, &str)]) -> Option<String> {
+    click(driver, "#new-device").await;
+    choose(driver, "#c-type", device_type).await;
+    fill(driver, "#c-user", user).await;
+    for (css, value) in extra {
+        fill(driver, css, value).await;
+    }
+    click(driver, "#create-submit").await;
+    if device_type == "TOTP" || device_type == "HOTP" {
+        let uri = wait(driver, "#otpauth-uri").await.text().await.unwrap();
+        return Some(uri);
+    }
+    None
+}
+
+async fn filter_user(driver: &WebDriver, user: &str) -> String {
+    fill(driver, "#f-user", user).await;
+    click(driver, "#apply-filter").await;
+    wait_text(driver, "#sent-filter", user).await;
+    let first = wait(driver, "#devices tbody tr[data-id]").await;
+    wait_text(driver, "#devices tbody", user).await;
+    first.attr("data-id").await.unwrap().unwrap()
+}
+
+async fn run_challenge(driver: &WebDriver, id: &str, code: &str) -> String {
+    click(driver, &format!("{} .challenge", row(id))).await;
+    click(driver, "#request-challenge").await;
+    wait(driver, "#challenge-sent").await;
+    fill(driver, "#challenge-code", code).await;
+    click(driver, "#check-code").await;
+    wait(driver, "#challenge-result").await.text().await.unwrap()
+}
+
+/// The admin workflow against an API at `api_base`, with the SPA at `spa`.
+async fn totp_workflow(
+    driver: &WebDriver,
+    spa: &str,
+    api_base: &str,
+    password: &str,
+    user: &str,
+    shots: bool,
+) {
+    sign_in(driver, spa, api_base, password).await;
+    wait(driver, "#devices").await;
+    if shots {
+        screenshot(driver, "devices-empty").await;
+    }
+    let uri = create(driver, "TOTP", user, &[]).await.unwrap();
+    assert!(
+        wait(driver, "#qr").await.attr("src").await.unwrap().unwrap().starts_with("data:image/png;base64,")
+    );
+    wait_text(driver, ".warning", "Shown once").await;
+    if shots {
+        screenshot(driver, "create-totp").await;
+    }
+    click(driver, "#close-created").await;
+
+    // The code comes from the URI the app showed, computed independently of the server.
+    let code = format_code(
+        totp(&secret_of(&uri), CodeParams { algorithm: Algorithm::Sha1, digits: 6 }, 30, now()),
+        6,
+    );
+    let id = filter_user(driver, user).await;
+    let result = run_challenge(driver, &id, &code).await;
+    assert!(result.contains("Correct code"), "{result}");
+    if shots {
+        screenshot(driver, "challenge").await;
+    }
+    click(driver, "#enable-after").await;
+    wait_text(driver, &format!("{} .badge", row(&id)), "Enabled").await;
+
+    click(driver, &format!("{} .disable", row(&id))).await;
+    wait_text(driver, &format!("{} .badge", row(&id)), "Disabled").await;
+    if shots {
+        screenshot(driver, "devices").await;
+    }
+    click(driver, &format!("{} .delete", row(&id))).await;
+    driver.accept_alert().await.unwrap();
+    wait_text(driver, "#devices tbody", "No devices match").await;
+}
+
+#[tokio::test]
+async fn admin_workflows_in_the_browser() {
+    assert!(
+        dist_index().is_file(),
+        "{} is missing: cargo xtask test builds the SPA with trunk",
+        dist_index().display()
+    );
+    let state = TempDir::new("e2e");
+    let app = App::start(&state.0, &[]);
+    let chromedriver = Chromedriver::start();
+    let driver = browser(&chromedriver).await;
+
+    driver.goto(&app.origin).await.unwrap();
+    wait(&driver, "#login-user").await;
+    screenshot(&driver, "sign-in").await;
+    totp_workflow(&driver, &app.origin, &app.base, &app.password, "e2e-alice", true).await;
+
+    // EMAIL: the code comes from the dev outbox.
+    create(&driver, "EMAIL", "e2e-bob", &[("#c-email", "bob@example.com")]).await;
+    let id = filter_user(&driver, "e2e-bob").await;
+    click(&driver, &format!("{} .challenge", row(&id))).await;
+    click(&driver, "#request-challenge").await;
+    click(&driver, "#open-outbox").await;
+    let message = wait(&driver, "#outbox-message").await.text().await.unwrap();
+    let code = message.rsplit(' ').next().unwrap().to_owned();
+    fill(&driver, "#challenge-code", &code).await;
+    click(&driver, "#check-code").await;
+    wait_text(&driver, "#challenge-result", "Correct code").await;
+    click(&driver, "#close-challenge").await;
+
+    // Lockout after repeated wrong codes, shown as locked.
+    create(&driver, "PIN", "e2e-carol", &[("#c-pin", "2468"), ("#c-pin-again", "2468")]).await;
+    let id = filter_user(&driver, "e2e-carol").await;
+    click(&driver, &format!("{} .challenge", row(&id))).await;
+    for _ in 0..5 {
+        fill(&driver, "#challenge-code", "0000").await;
+        click(&driver, "#check-code").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    wait_text(&driver, "#challenge-result", "locked").await;
+    click(&driver, "#close-challenge").await;
+    wait_text(&driver, &format!("{} .badge", row(&id)), "Locked").await;
+    click(&driver, &format!("{} .unlock", row(&id))).await;
+    wait_text(&driver, &format!("{} .badge", row(&id)), "Enabled").await;
+
+    // A bad advanced filter shows the server's invalidFilter message next to the box.
+    fill(&driver, "#f-user", "").await;
+    fill(&driver, "#f-advanced", "user eq").await;
+    click(&driver, "#apply-filter").await;
+    wait_text(&driver, "#filter-error", "position").await;
+
+    click(&driver, "#sign-out").await;
+    wait(&driver, "#login-user").await;
+    driver.quit().await.unwrap();
+}
+
+#[tokio::test]
+async fn cross_origin_under_cors() {
+    assert!(
+        dist_index().is_file(),
+        "{} is missing: cargo xtask test builds the SPA with trunk",
+        dist_index().display()
+    );
+    let spa_state = TempDir::new("e2e-spa");
+    let spa = App::start(&spa_state.0, &[]);
+    let api_state = TempDir::new("e2e-api");
+    let methods = "GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD";
+    let api = App::start(&api_state.0, &[("scim_cors_origin", &spa.origin), ("scim_cors_methods", methods)]);
+    let closed_state = TempDir::new("e2e-closed");
+    let closed = App::start(&closed_state.0, &[]);
+    let chromedriver = Chromedriver::start();
+    let driver = browser(&chromedriver).await;
+
+    totp_workflow(&driver, &spa.origin, &api.base, &api.password, "cors-dave", false).await;
+    click(&driver, "#sign-out").await;
+
+    sign_in(&driver, &spa.origin, &closed.base, &closed.password).await;
+    wait_text(&driver, ".login .error", "does not allow this site (CORS)").await;
+    driver.quit().await.unwrap();
+}
