@@ -146,7 +146,8 @@ const GET: &[&str] = &["GET", "HEAD"];
 const LIST: &[&str] = &["GET", "HEAD", "POST"];
 const SEARCH: &[&str] = &["POST"];
 const ONE: &[&str] = &["GET", "HEAD", "PUT", "PATCH", "DELETE"];
-const REQUEST_CHALLENGE: &[&str] = &["GET", "HEAD", "POST"];
+/// No HEAD: requesting a challenge sends a code, so it is never a side-effect-free probe.
+const REQUEST_CHALLENGE: &[&str] = &["GET", "POST"];
 const RESPONSE_CHALLENGE: &[&str] = &["POST"];
 
 /// The router table: every endpoint, the methods it takes, and its handler.
@@ -185,7 +186,7 @@ fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, 
                 ([], "PATCH") => patch(ctx, id),
                 ([], "DELETE") => delete(ctx, id),
                 ([], _) => not_allowed(ONE),
-                (["requestChallenge"], "GET" | "HEAD" | "POST") => request_challenge(ctx, id),
+                (["requestChallenge"], "GET" | "POST") => request_challenge(ctx, id),
                 (["requestChallenge"], _) => not_allowed(REQUEST_CHALLENGE),
                 (["responseChallenge"], "POST") => response_challenge(ctx, id),
                 (["responseChallenge"], _) => not_allowed(RESPONSE_CHALLENGE),

@@ -255,7 +255,15 @@ fn email_codes_are_delivered_single_use_and_expire() {
     let id = created["id"].as_i64().unwrap();
     let (status, answer) = api.call("POST", &format!("/OtpDevice/{id}/requestChallenge"), None);
     assert_eq!((status, answer["cardNumber"].as_str()), (200, Some("Email message to di*****@so****.co*")));
+    let head = api.raw(
+        "HEAD",
+        &format!("/scim/v2/OtpDevice/{id}/requestChallenge"),
+        b"",
+        &[("authorization", &basic(ADMIN))],
+    );
+    assert_eq!(head.status, 405, "a HEAD never sends a code");
     let (_, outbox) = api.call("GET", "/Outbox", None);
+    assert_eq!(outbox["totalResults"], 1);
     let message = outbox["Resources"][0]["message"].as_str().unwrap().to_owned();
     let code = message.rsplit(' ').next().unwrap().to_owned();
     assert_eq!(code.len(), 6);
