@@ -161,20 +161,20 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
             <fieldset>
                 <legend>{t.filter}</legend>
                 <label>{t.user}
-                    <select id="f-user-mode" on:change=move |ev| { let v = event_target_value(&ev) == "co"; form.update(|f| f.user_contains = v); }>
+                    <select id="f-user-mode" prop:value=move || if form.with(|f| f.user_contains) { "co" } else { "eq" } on:change=move |ev| { let v = event_target_value(&ev) == "co"; form.update(|f| f.user_contains = v); }>
                         <option value="eq">{t.equals}</option>
                         <option value="co">{t.contains}</option>
                     </select>
                     {text_field("f-user", "text", |f| f.user.clone(), |f, v| f.user = v)}
                 </label>
                 <label>{t.device_type}
-                    <select id="f-type" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.device_type = v); }>
+                    <select id="f-type" prop:value=move || form.with(|f| f.device_type.clone()) on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.device_type = v); }>
                         <option value="">{t.any_type}</option>
                         {DeviceType::ALL.iter().map(|d| view! { <option value=d.as_str()>{d.as_str()}</option> }).collect_view()}
                     </select>
                 </label>
                 <label>{t.col_status}
-                    <select id="f-status" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.status = v); }>
+                    <select id="f-status" prop:value=move || form.with(|f| f.status.clone()) on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.status = v); }>
                         <option value="">{t.any_status}</option>
                         {Status::ALL.iter().map(|s| view! { <option value=s.as_str()>{status_label(*s, t)}</option> }).collect_view()}
                     </select>
