@@ -179,12 +179,34 @@ impl App {
         Reply { status, headers, json: serde_json::from_str(&text).unwrap_or(Value::Null) }
     }
 
+    /// As the generated admin; `None` when no answer came (the server died mid-request).
+    pub fn try_call(&self, method: &str, path: &str, body: Option<&Value>) -> Option<Reply> {
+        let url = format!("{}{path}", self.base);
+        let token = data_encoding::BASE64.encode(format!("admin:{}", self.password).as_bytes());
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(&url)
+            .header("authorization", format!("Basic {token}"))
+            .header("content-type", "application/scim+json");
+        let body = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
+        let mut response = self.agent.run(request.body(body).ok()?).ok()?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().ok()?;
+        Some(Reply { status, headers: Vec::new(), json: serde_json::from_str(&text).unwrap_or(Value::Null) })
+    }
+
     /// As the generated admin.
     pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
         let (user, password) = self.admin();
         self.send(method, path, body, Some((&user, &password)), &[])
     }
 
+    /// The runner's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Stops the runner with SIGKILL: no shutdown code runs, exactly as in a crash.
     pub fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
