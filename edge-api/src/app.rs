@@ -14,7 +14,7 @@ use crate::store::{self, Secrets};
 use serde_json::Value;
 use shared::discovery;
 use shared::filter::Condition;
-use shared::model::{DEVICE_SCHEMA, Links, ListResponse, SearchRequest, etag};
+use shared::model::{DEVICE_SCHEMA, Links, ListResponse, SearchRequest, etag, etag_version};
 use shared::names::device_name;
 use shared::otp::{CodeParams, Secret, UriKind, otpauth_uri, qr_png_base64};
 use shared::patch::{PatchOp, apply_patch};
@@ -380,7 +380,7 @@ fn matches_version(header: &str, version: i64) -> bool {
 }
 
 fn version_of(device: &OtpDevice) -> i64 {
-    device.meta.version.trim_start_matches("W/").trim_matches('"').parse().unwrap_or(0)
+    etag_version(&device.meta.version).unwrap_or(0)
 }
 
 /// PUT and PATCH: compute the new state from the current device and write it if nobody changed

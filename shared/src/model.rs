@@ -143,6 +143,11 @@ pub fn etag(version: i64) -> String {
     format!("W/\"{version}\"")
 }
 
+/// The version number in an ETag written by [`etag`] (`W/"3"`, or `"3"` as some clients send it).
+pub fn etag_version(tag: &str) -> Option<i64> {
+    tag.trim().trim_start_matches("W/").trim_matches('"').parse().ok()
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListResponse<T> {
@@ -259,6 +264,13 @@ mod tests {
         assert!(json.get("lastUsed").is_none());
         let back: OtpDevice = serde_json::from_value(json).unwrap();
         assert_eq!(back, device);
+    }
+
+    #[test]
+    fn etags_round_trip() {
+        assert_eq!(etag_version(&etag(42)), Some(42));
+        assert_eq!(etag_version("\"7\""), Some(7));
+        assert_eq!(etag_version("W/\"x\""), None);
     }
 
     #[test]

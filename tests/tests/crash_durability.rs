@@ -6,6 +6,7 @@
 
 use scim_otp_tests::{App, TempDir};
 use serde_json::json;
+use shared::model::etag_version;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -44,13 +45,7 @@ fn acknowledged_writes_survive_kill_minus_nine() {
         for (id, version) in disabled.lock().unwrap().iter() {
             let device = app.call("GET", &format!("/OtpDevice/{id}"), None);
             assert_eq!(device.json["status"], "D", "round {round}: acknowledged PATCH of {id}");
-            let now: i64 = device.json["meta"]["version"]
-                .as_str()
-                .unwrap()
-                .trim_start_matches("W/")
-                .trim_matches('"')
-                .parse()
-                .unwrap();
+            let now = etag_version(device.json["meta"]["version"].as_str().unwrap()).unwrap();
             assert!(now >= *version, "round {round}: device {id} went back to version {now} < {version}");
         }
         let load = {
@@ -79,13 +74,8 @@ fn acknowledged_writes_survive_kill_minus_nine() {
                             break;
                         };
                         if reply.status == 200 {
-                            let version = reply.json["meta"]["version"]
-                                .as_str()
-                                .unwrap()
-                                .trim_start_matches("W/")
-                                .trim_matches('"')
-                                .parse()
-                                .unwrap();
+                            let version =
+                                etag_version(reply.json["meta"]["version"].as_str().unwrap()).unwrap();
                             disabled.lock().unwrap().push((id, version));
                         }
                     }
