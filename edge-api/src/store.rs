@@ -237,6 +237,32 @@ pub fn get_device(db: &dyn Database, id: i64) -> Result<Option<OtpDevice>, DbErr
     rows.first().map(device_from_row).transpose()
 }
 
+/// The two statements a listing runs: the match count, and one page (its last two parameters are
+/// LIMIT and OFFSET). Public so that the benchmark can `EXPLAIN QUERY PLAN` exactly these.
+pub struct ListQuery {
+    pub count_sql: String,
+    pub page_sql: String,
+    pub params: Vec<Sql>,
+}
+
+pub fn list_query(condition: Option<&Condition>, sort: Option<&Sort>) -> ListQuery {
+    let (clause, params): (String, Vec<Sql>) = match condition {
+        Some(c) => {
+            let w = c.to_sql();
+            (format!(" WHERE {}", w.sql), w.params.into_iter().map(Sql::from).collect())
+        }
+        None => (String::new(), Vec::new()),
+    };
+    ListQuery {
+        count_sql: format!("SELECT count(*) FROM devices{clause}"),
+        page_sql: format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices{clause} ORDER BY {} LIMIT ? OFFSET ?",
+            Sort::order_by_sql(sort)
+        ),
+        params,
+    }
+}
+
 /// One page of devices matching a filter, and how many match in all. Filter, order, limit and
 /// offset all run in SQLite.
 pub fn list_devices(
@@ -245,28 +271,15 @@ pub fn list_devices(
     sort: Option<&Sort>,
     page: Page,
 ) -> Result<(u64, Vec<OtpDevice>), DbError> {
-    let (clause, params): (String, Vec<Sql>) = match condition {
-        Some(c) => {
-            let w = c.to_sql();
-            (format!(" WHERE {}", w.sql), w.params.into_iter().map(Sql::from).collect())
-        }
-        None => (String::new(), Vec::new()),
-    };
-    let total = db.execute(&format!("SELECT count(*) FROM devices{clause}"), &params)?;
+    let ListQuery { count_sql, page_sql, mut params } = list_query(condition, sort);
+    let total = db.execute(&count_sql, &params)?;
     let total = total.first().and_then(|r| col(r, 0).int()).unwrap_or(0).max(0) as u64;
     if page.count == 0 || total < page.start_index {
         return Ok((total, Vec::new()));
     }
-    let mut params = params;
     params.push(Sql::Int(page.count as i64));
     params.push(Sql::Int(i64::try_from(page.offset()).unwrap_or(i64::MAX)));
-    let rows = db.execute(
-        &format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices{clause} ORDER BY {} LIMIT ? OFFSET ?",
-            Sort::order_by_sql(sort)
-        ),
-        &params,
-    )?;
+    let rows = db.execute(&page_sql, &params)?;
     Ok((total, devices_from_rows(rows)?))
 }
 

@@ -55,8 +55,11 @@ impl Drop for TempDir {
     }
 }
 
+pub mod load;
+
 pub struct App {
     child: Child,
+    stdout: Option<std::thread::JoinHandle<Vec<String>>>,
     pub base: String,
     pub origin: String,
     pub password: String,
@@ -107,13 +110,19 @@ impl App {
         let mut child = command.spawn().expect("runner starts");
         let stdout = child.stdout.take().expect("runner stdout");
         let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            for line in lines.by_ref().map_while(Result::ok) {
+        // Keeps reading (the runner logs every request) and returns the last lines at the end.
+        let stdout = std::thread::spawn(move || {
+            let mut tail = std::collections::VecDeque::new();
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(rest) = line.strip_prefix("scim-otp is running at ") {
                     let _ = sender.send(rest.trim_end_matches('/').to_owned());
                 }
+                if tail.len() == 20 {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
             }
+            Vec::from(tail)
         });
         let origin = receiver.recv_timeout(Duration::from_secs(60)).expect("runner printed its address");
         let password =
@@ -123,7 +132,7 @@ impl App {
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .into();
-        App { child, base: format!("{origin}/scim/v2"), origin, password, agent }
+        App { child, stdout: Some(stdout), base: format!("{origin}/scim/v2"), origin, password, agent }
     }
 
     pub fn admin(&self) -> (String, String) {
@@ -204,6 +213,14 @@ impl App {
     /// The runner's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Stops the runner with SIGINT (Ctrl-C), as an operator would, and returns the last lines
+    /// it printed.
+    pub fn interrupt(mut self) -> Vec<String> {
+        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+        self.stdout.take().and_then(|reader| reader.join().ok()).unwrap_or_default()
     }
 
     /// Stops the runner with SIGKILL: no shutdown code runs, exactly as in a crash.

@@ -24,14 +24,19 @@ fn main() -> ExitCode {
         "setup" => setup(),
         "test" => setup().and_then(|()| test()),
         "up" => setup().and_then(|()| up(env::args().skip(2).collect())),
+        "bench" => setup().and_then(|()| bench(env::args().skip(2).collect())),
         _ => {
-            eprintln!("usage: cargo xtask <setup|test|up>");
+            eprintln!("usage: cargo xtask <setup|test|up|bench>");
             eprintln!("  setup  install missing wasm targets and Debian tools");
             eprintln!("  test   setup, then fmt, clippy, every test (HTTP ones against the built component)");
             eprintln!(
                 "  up     build the component and the runner, then serve them (extra args go to the runner,"
             );
             eprintln!("         e.g. cargo xtask up --listen 127.0.0.1:8080)");
+            eprintln!(
+                "  bench  release builds, then load benchmarks side by side with privacyIDEA, written into"
+            );
+            eprintln!("         BENCHMARKS.md (--quick: small counts, to check the command)");
             return ExitCode::from(2);
         }
     };
@@ -237,6 +242,54 @@ fn up(runner_args: Vec<String>) -> Result {
     let mut command = Command::new(runner);
     command.current_dir(project_root()).arg("--component").arg(component).args(runner_args);
     run("scim-otp-runner", &mut command)
+}
+
+/// Builds the component, the SPA, the runner and the load generator optimized, prepares
+/// privacyIDEA in a virtualenv, and runs `scim-otp-bench`, which writes into BENCHMARKS.md.
+fn bench(args: Vec<String>) -> Result {
+    let component = build_component()?;
+    build_spa()?;
+    run(
+        "cargo build --profile bench-host (runner, load generator)",
+        cargo().args(["build", "--workspace", "--bins", "--locked", "--profile", "bench-host"]),
+    )?;
+    let binaries = target_dir().join("bench-host");
+    let mut command = Command::new(binaries.join("scim-otp-bench"));
+    command
+        .current_dir(project_root())
+        .env("SCIM_OTP_RUNNER", binaries.join("scim-otp-runner"))
+        .env("SCIM_OTP_COMPONENT", component)
+        .args(["--write", "BENCHMARKS.md"])
+        .args(args);
+    match privacyidea_venv() {
+        Ok(venv) => command.env("SCIM_OTP_PI_VENV", venv),
+        Err(why) => {
+            eprintln!("xtask bench: privacyIDEA is unavailable: {why}");
+            command.env("SCIM_OTP_PI_MISSING", why)
+        }
+    };
+    run("scim-otp-bench", &mut command)
+}
+
+/// privacyIDEA and gunicorn at the versions in `bench/privacyidea/requirements.txt`, in a
+/// virtualenv next to the shared target directory; skipped when it is already there.
+fn privacyidea_venv() -> Result<PathBuf> {
+    let venv = target_dir().with_file_name("privacyidea-3.14");
+    let requirements = project_root().join("bench/privacyidea/requirements.txt");
+    let have = output(Command::new(venv.join("bin/pip")).args(["show", "privacyidea", "gunicorn"]));
+    if have.is_some_and(|info| info.lines().any(|l| l.trim() == "Version: 3.14")) {
+        return Ok(venv);
+    }
+    if run("python3 -m venv", Command::new("python3").args(["-m", "venv"]).arg(&venv)).is_err() {
+        // Debian splits venv support out of python3.
+        apt_install(&["python3-venv"])?;
+        run("python3 -m venv", Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv))?;
+    }
+    run(
+        "pip install privacyIDEA 3.14 + gunicorn",
+        Command::new(venv.join("bin/pip")).args(["install", "-q", "-r"]).arg(requirements),
+    )?;
+    Ok(venv)
 }
 
 /// The Spin component, as `spin build` makes it (release, wasm32-wasip2).

@@ -1,0 +1,755 @@
+//! `cargo xtask bench`: measures the compiled component on the local runner and, in the same run,
+//! privacyIDEA doing the same job, then writes the tables into BENCHMARKS.md.
+//!
+//! Everything stays on loopback; every load is bounded in requests and in time. The runner and
+//! the component are the ones `cargo xtask bench` just built; privacyIDEA comes from the
+//! virtualenv it prepared (`SCIM_OTP_PI_VENV`).
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use edge_api::db::Sql;
+use scim_otp_tests::load::{Call, Load, Outcome, drive};
+use scim_otp_tests::{App, TempDir, secret_of};
+use serde_json::{Value, json};
+use shared::filter::Condition;
+use shared::otp::{CodeParams, Secret, format_code, totp};
+use shared::query::Sort;
+use shared::{Algorithm, Timestamp};
+use std::fmt::Write as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const LEVELS: [usize; 3] = [1, 8, 32];
+const SCALE: usize = 100_000;
+const TIME_LIMIT: Duration = Duration::from_secs(120);
+const SHA1_6: CodeParams = CodeParams { algorithm: Algorithm::Sha1, digits: 6 };
+
+/// Request counts; `--quick` shrinks them to check the command itself in a minute.
+#[derive(Clone, Copy)]
+struct Sizes {
+    /// Validations per run (and devices per concurrency level) on our side.
+    ours: usize,
+    /// The same on privacyIDEA's side, which is far slower.
+    peer: usize,
+    /// Devices for the listing benchmark.
+    scale: usize,
+    /// Requests per listing query and per overhead probe.
+    probes: usize,
+}
+
+const FULL: Sizes = Sizes { ours: 3000, peer: 400, scale: SCALE, probes: 400 };
+const QUICK: Sizes = Sizes { ours: 100, peer: 20, scale: 2000, probes: 50 };
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1));
+    let number = |flag: &str| {
+        value(flag).map(|v| v.parse::<usize>().unwrap_or_else(|_| panic!("{flag} takes a number")))
+    };
+    let mut sizes = if args.iter().any(|a| a == "--quick") { QUICK } else { FULL };
+    sizes.ours = number("--validations").unwrap_or(sizes.ours);
+    sizes.scale = number("--devices").unwrap_or(sizes.scale);
+    let out = value("--write").map(PathBuf::from);
+    let mut report = String::new();
+    machine(&mut report, &args);
+    let validations = ours(&mut report, sizes);
+    let peer = match std::env::var_os("SCIM_OTP_PI_VENV").filter(|_| !args.iter().any(|a| a == "--skip-peer"))
+    {
+        Some(venv) => privacyidea(Path::new(&venv), sizes),
+        None => Err(std::env::var("SCIM_OTP_PI_MISSING").unwrap_or_else(|_| {
+            "it was skipped (--skip-peer), or SCIM_OTP_PI_VENV is not set (run `cargo xtask bench`)"
+                .to_owned()
+        })),
+    };
+    compare(&mut report, &validations, &peer);
+    print!("{report}");
+    if let Some(path) = out {
+        write_section(&path, &report);
+        eprintln!("wrote the figures into {}", path.display());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Our side.
+
+struct Device {
+    id: i64,
+    secret: Secret,
+}
+
+/// One validation row: the outcome with a valid code and with a wrong one, at one concurrency.
+struct Validation {
+    valid: Outcome,
+    wrong: Outcome,
+}
+
+fn basic(user: &str, password: &str) -> String {
+    format!("Basic {}", data_encoding::BASE64.encode(format!("{user}:{password}").as_bytes()))
+}
+
+fn scim_call(method: &'static str, url: String, auth: &str, body: Option<Value>) -> Call {
+    let mut headers = vec![("authorization", auth.to_owned())];
+    if body.is_some() {
+        headers.push(("content-type", "application/scim+json".to_owned()));
+    }
+    Call { method, url, headers, body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default() }
+}
+
+fn unix_now() -> i64 {
+    scim_otp_tests::now()
+}
+
+fn code_for(secret: &Secret) -> String {
+    format_code(totp(secret, SHA1_6, 30, unix_now()), 6)
+}
+
+/// A 6-digit code that no step within ±2 of now produces, so no verification window accepts it.
+fn wrong_code(secret: &Secret) -> String {
+    let step = unix_now();
+    let window: Vec<u32> = (-2..=2).map(|k| totp(secret, SHA1_6, 30, step + 30 * k)).collect();
+    let mut code = (window[2] + 500_000) % 1_000_000;
+    while window.contains(&code) {
+        code = (code + 1) % 1_000_000;
+    }
+    format_code(code, 6)
+}
+
+fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
+    let state = TempDir::new("bench");
+    let app = App::start(&state.0, &[]);
+    let auth = basic("admin", &app.password);
+    let base = app.base.clone();
+    let pid = app.pid();
+    // The first authenticated request runs the migrations and one argon2id verification.
+    let warm = app.call("GET", "/OtpDevice?count=1", None);
+    assert_eq!(warm.status, 200, "warm-up: {}", warm.json);
+
+    // Create: TOTP devices with their QR code, the ones the validation runs use.
+    let devices: Vec<OnceLock<Device>> = (0..sizes.ours * LEVELS.len()).map(|_| OnceLock::new()).collect();
+    let first_batch = devices.len() / 9;
+    let create = |offset: usize| {
+        let devices = &devices;
+        let base = &base;
+        let auth = &auth;
+        (
+            move |i: usize| {
+                let n = offset + i;
+                scim_call(
+                    "POST",
+                    format!("{base}/OtpDevice"),
+                    auth,
+                    Some(json!({"type": "TOTP", "user": format!("u{:05}", n / 10)})),
+                )
+            },
+            move |status: u16, body: &str| {
+                let Ok(json) = serde_json::from_str::<Value>(body) else { return false };
+                let (Some(id), Some(uri)) = (json["id"].as_i64(), json["otpauthUri"].as_str()) else {
+                    return false;
+                };
+                let n = usize::try_from(id - 1).unwrap_or(usize::MAX);
+                status == 201
+                    && json["image"].as_str().is_some_and(|i| !i.is_empty())
+                    && devices
+                        .get(n)
+                        .is_some_and(|slot| slot.set(Device { id, secret: secret_of(uri) }).is_ok())
+            },
+        )
+    };
+    let (build, check) = create(0);
+    let create_1 =
+        drive(Load { concurrency: 1, requests: first_batch, time_limit: TIME_LIMIT }, build, check);
+    let (build, check) = create(first_batch);
+    let create_8 = drive(
+        Load { concurrency: 8, requests: devices.len() - first_batch, time_limit: TIME_LIMIT },
+        build,
+        check,
+    );
+    let devices: Vec<Device> = devices.into_iter().filter_map(OnceLock::into_inner).collect();
+    assert_eq!(devices.len(), sizes.ours * LEVELS.len(), "every create answered with its device");
+
+    // Validation: each request a different device, so that replay protection never interferes.
+    let mut validations = Vec::new();
+    let mut peak_rss = 0;
+    for (level, concurrency) in LEVELS.into_iter().enumerate() {
+        if concurrency == 32 {
+            reset_peak_rss(pid);
+        }
+        let slice = &devices[level * sizes.ours..(level + 1) * sizes.ours];
+        let load = Load { concurrency, requests: slice.len(), time_limit: TIME_LIMIT };
+        let validate = |i: usize, code: fn(&Secret) -> String| {
+            let device = &slice[i];
+            scim_call(
+                "POST",
+                format!("{base}/OtpDevice/{}/responseChallenge", device.id),
+                &auth,
+                Some(json!({"pin": code(&device.secret)})),
+            )
+        };
+        let valid =
+            drive(load, |i| validate(i, code_for), |s, b| s == 200 && b.contains(r#""success":true"#));
+        let wrong =
+            drive(load, |i| validate(i, wrong_code), |s, b| s == 200 && b.contains(r#""success":false"#));
+        if concurrency == 32 {
+            peak_rss = peak_rss_kib(pid);
+        }
+        validations.push(Validation { valid, wrong });
+    }
+
+    // Listing at scale: the rest of the devices through the API, in a mix of types.
+    let existing = devices.len();
+    let more = sizes.scale.saturating_sub(existing);
+    let mix = drive(
+        Load { concurrency: 8, requests: more, time_limit: Duration::from_secs(600) },
+        |i| {
+            let n = existing + i;
+            let user = format!("u{:05}", n / 10);
+            let body = match n % 10 {
+                0..=4 => json!({"type": "TOTP", "user": user}),
+                5 => json!({"type": "HOTP", "user": user}),
+                6 | 7 => json!({"type": "EMAIL", "user": user, "email": format!("{user}.{n}@example.org")}),
+                _ => json!({"type": "SMS", "user": user, "phone": format!("+3460{n:07}")}),
+            };
+            scim_call("POST", format!("{base}/OtpDevice"), &auth, Some(body))
+        },
+        |s, _| s == 201,
+    );
+    let db_path = state.0.join("sqlite_db.db");
+    let now = unix_now();
+    age_devices(&db_path, now);
+    let cutoff = Timestamp(now - 180 * 86_400).to_rfc3339();
+    let selective = format!(r#"user eq "u{:05}""#, sizes.scale / 20);
+    let broad = format!(r#"status eq "V" and lastUsed lt "{cutoff}""#);
+    let deep = sizes.scale * 9 / 10;
+    let queries: [(&str, Option<&str>, Option<&str>, usize); 4] = [
+        ("selective filter (one user)", Some(&selective), None, 1),
+        ("broad filter (`status eq \"V\" and lastUsed lt` 180 days ago)", Some(&broad), None, 1),
+        ("sort by `lastUsed` descending, no filter", None, Some("lastUsed"), 1),
+        ("deep page (`startIndex` at 90%)", None, None, deep),
+    ];
+    let mut listing = Vec::new();
+    for (label, filter, sort_by, start) in queries {
+        let mut query = format!("{base}/OtpDevice?count=100&startIndex={start}");
+        if let Some(filter) = filter {
+            query.push_str(&format!("&filter={}", encode(filter)));
+        }
+        if let Some(sort_by) = sort_by {
+            query.push_str(&format!("&sortBy={sort_by}&sortOrder=descending"));
+        }
+        let outcome = drive(
+            Load { concurrency: 1, requests: sizes.probes, time_limit: TIME_LIMIT },
+            |_| scim_call("GET", query.clone(), &auth, None),
+            |s, b| s == 200 && b.contains("\"totalResults\""),
+        );
+        let plan = explain(&db_path, filter, sort_by);
+        listing.push((label, filter.map(str::to_owned), outcome, plan));
+    }
+    let (db_bytes, device_count, audit_rows) = database_size(&db_path);
+
+    // Per-request overhead: a trivial authenticated component route against a static file.
+    let static_file = drive(
+        Load { concurrency: 1, requests: sizes.probes, time_limit: TIME_LIMIT },
+        |_| Call {
+            method: "GET",
+            url: format!("{}/index.html", app.origin),
+            headers: Vec::new(),
+            body: Vec::new(),
+        },
+        |s, _| s == 200,
+    );
+    let discovery = drive(
+        Load { concurrency: 1, requests: sizes.probes, time_limit: TIME_LIMIT },
+        |_| scim_call("GET", format!("{base}/ServiceProviderConfig"), &auth, None),
+        |s, _| s == 200,
+    );
+    let stopped = app.interrupt();
+    let linear = stopped
+        .iter()
+        .find_map(|line| line.strip_prefix("stopped; the largest instance linear memory was "))
+        .unwrap_or("(not reported)")
+        .to_owned();
+
+    section(report, "Validation (`responseChallenge`, Basic auth on every request)");
+    report.push_str(
+        "Each request validates a different TOTP device (SHA-1, 6 digits, 30 s), so replay protection \
+         never interferes; the wrong-code run then sends a wrong code to each of the same devices.\n\n",
+    );
+    table_header(report, &["code", "concurrency", "requests", "req/s", "p50", "p99", "unexpected"]);
+    for (v, concurrency) in validations.iter().zip(LEVELS) {
+        row(report, "valid", concurrency, &v.valid);
+        row(report, "wrong", concurrency, &v.wrong);
+    }
+    let _ = writeln!(report, "\nRunner peak RSS during the c=32 runs: **{} MiB**.", peak_rss / 1024);
+
+    section(report, "Create (TOTP with QR code)");
+    table_header(report, &["what", "concurrency", "requests", "req/s", "p50", "p99", "unexpected"]);
+    row(report, "create TOTP", 1, &create_1);
+    row(report, "create TOTP", 8, &create_8);
+    row(report, "create mix (50% TOTP, 10% HOTP, 20% EMAIL, 20% SMS)", 8, &mix);
+
+    section(report, &format!("Listing at {} devices (`count=100`, concurrency 1)", device_count));
+    let _ = writeln!(
+        report,
+        "The devices were created through the API above; then one SQL statement aged them, as a \
+         year of use would (status 60% V, 10% D, 10% L, 20% C; `lastUsed` spread over 365 days, \
+         unset for the C ones). The plan is SQLite's `EXPLAIN QUERY PLAN` of the exact statements \
+         the component runs (`edge_api::store::list_query`).\n"
+    );
+    table_header(report, &["query", "requests", "p50", "p99", "unexpected", "query plan (page; count)"]);
+    for (label, _filter, outcome, plan) in &listing {
+        let _ = writeln!(
+            report,
+            "| {label} | {} | {} | {} | {} | {plan} |",
+            outcome.done(),
+            ms(outcome.percentile(50.0)),
+            ms(outcome.percentile(99.0)),
+            outcome.unexpected
+        );
+    }
+    let _ = writeln!(report, "\nFilters sent: selective `{selective}`; broad `{broad}`.");
+    let _ = writeln!(
+        report,
+        "\nDatabase file after the run (WAL checkpointed): **{:.1} MiB** for {device_count} devices and \
+         {audit_rows} audit rows, i.e. {:.1} MiB per 100,000 devices with their audit trail.",
+        db_bytes as f64 / 1048576.0,
+        db_bytes as f64 / 1048576.0 * 100_000.0 / device_count.max(1) as f64
+    );
+
+    section(report, "Per-request overhead (concurrency 1)");
+    table_header(report, &["what", "concurrency", "requests", "req/s", "p50", "p99", "unexpected"]);
+    row(report, "static file from the runner (`/index.html`)", 1, &static_file);
+    row(report, "component: `GET /ServiceProviderConfig` (auth + discovery)", 1, &discovery);
+    let overhead = discovery.percentile(50.0).saturating_sub(static_file.percentile(50.0));
+    let _ = writeln!(
+        report,
+        "\nComponent overhead at p50 (instantiation, migrations check, auth cache lookup, JSON): **{}**.",
+        ms(overhead)
+    );
+    let _ = writeln!(report, "The largest linear memory any instance reached in this run: **{linear}**.");
+    sizes_table(report);
+    validations
+}
+
+/// Gives the devices a year of history in one statement (the API cannot backdate `lastUsed`).
+fn age_devices(db: &Path, now: i64) {
+    let connection = rusqlite::Connection::open(db).expect("open the database");
+    connection.busy_timeout(Duration::from_secs(30)).expect("busy timeout");
+    connection
+        .execute(
+            "UPDATE devices SET \
+               status = CASE id % 10 WHEN 0 THEN 'D' WHEN 1 THEN 'L' WHEN 2 THEN 'C' WHEN 3 THEN 'C' ELSE 'V' END, \
+               last_used = CASE WHEN id % 10 IN (2, 3) THEN NULL ELSE ?1 - (id * 7919) % 31536000 END",
+            [now],
+        )
+        .expect("age the devices");
+}
+
+fn explain(db: &Path, filter: Option<&str>, sort_by: Option<&str>) -> String {
+    let connection = rusqlite::Connection::open(db).expect("open the database");
+    let condition = filter.map(|f| Condition::compile(f).expect("the benchmark's filters parse"));
+    let sort = Sort::parse(sort_by, sort_by.map(|_| "descending")).expect("sort parses");
+    let query = edge_api::store::list_query(condition.as_ref(), sort.as_ref());
+    let plan = |sql: &str, extra: &[Sql]| -> String {
+        let params: Vec<rusqlite::types::Value> = query.params.iter().chain(extra).map(to_value).collect();
+        let mut statement = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
+        let details: Vec<String> = statement
+            .query_map(rusqlite::params_from_iter(params), |row| row.get::<_, String>(3))
+            .expect("plan rows")
+            .map(|d| d.expect("plan detail"))
+            .collect();
+        details.join(", ")
+    };
+    format!("`{}`; `{}`", plan(&query.page_sql, &[Sql::Int(100), Sql::Int(0)]), plan(&query.count_sql, &[]))
+}
+
+fn to_value(sql: &Sql) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match sql {
+        Sql::Int(i) => V::Integer(*i),
+        Sql::Real(r) => V::Real(*r),
+        Sql::Text(t) => V::Text(t.clone()),
+        Sql::Blob(b) => V::Blob(b.clone()),
+        Sql::Null => V::Null,
+    }
+}
+
+fn database_size(db: &Path) -> (u64, i64, i64) {
+    let connection = rusqlite::Connection::open(db).expect("open the database");
+    connection.busy_timeout(Duration::from_secs(30)).expect("busy timeout");
+    connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).expect("checkpoint");
+    let count = |table: &str| -> i64 {
+        connection.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).expect("count")
+    };
+    let bytes = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+    (bytes, count("devices"), count("audit"))
+}
+
+/// Percent-encodes a query parameter value.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// privacyIDEA.
+
+/// A gunicorn serving privacyIDEA; stopped (with its workers) on drop.
+struct Gunicorn(Child);
+
+impl Drop for Gunicorn {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Peer {
+    version: String,
+    workers: usize,
+    validations: Vec<Validation>,
+    rss_kib: u64,
+}
+
+fn run(command: &mut Command, what: &str) -> Result<String, String> {
+    let output = command.output().map_err(|e| format!("{what}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{what} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or_default()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// A deterministic 20-byte seed per token (splitmix64): the benchmark needs no secrecy.
+fn seed(n: u64) -> Vec<u8> {
+    let mut state = n.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0x2545_F491_4F6C_DD1D);
+    let mut bytes = Vec::with_capacity(24);
+    while bytes.len() < 20 {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        bytes.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    bytes.truncate(20);
+    bytes
+}
+
+fn privacyidea(venv: &Path, sizes: Sizes) -> Result<Peer, String> {
+    let bin = venv.join("bin");
+    let dir = TempDir::new("privacyidea");
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/privacyidea");
+    let config = dir.0.join("pi.cfg");
+    let p = |name: &str| dir.0.join(name).display().to_string();
+    std::fs::write(
+        &config,
+        format!(
+            "SQLALCHEMY_DATABASE_URI = 'sqlite:///{}'\nSECRET_KEY = 'benchmark-only'\nPI_PEPPER = 'benchmark-only'\n\
+             PI_ENCFILE = '{}'\nPI_AUDIT_KEY_PRIVATE = '{}'\nPI_AUDIT_KEY_PUBLIC = '{}'\nPI_LOGFILE = '{}'\n\
+             PI_LOGLEVEL = 30\n",
+            p("pi.sqlite"),
+            p("enckey"),
+            p("private.pem"),
+            p("public.pem"),
+            p("privacyidea.log")
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let with_config = |program: &str| {
+        let mut command = Command::new(bin.join(program));
+        command.env("PRIVACYIDEA_CONFIGFILE", &config).current_dir(&here);
+        command
+    };
+    let version = run(
+        with_config("python").args(["-c", "import privacyidea; print(privacyidea.__version__)"]),
+        "privacyidea version",
+    )
+    .or_else(|_| run(with_config("pip").args(["show", "privacyidea"]), "pip show privacyidea"))?;
+    let version =
+        version.lines().find_map(|l| l.strip_prefix("Version: ")).unwrap_or(version.trim()).to_owned();
+    for step in [["setup", "create_enckey"], ["setup", "create_audit_keys"], ["setup", "create_tables"]] {
+        run(with_config("pi-manage").args(step), &format!("pi-manage {}", step.join(" ")))?;
+    }
+    let tokens = sizes.peer * LEVELS.len();
+    let secrets: Vec<Secret> = (0..tokens as u64).map(|n| Secret::from_bytes(seed(n))).collect();
+    let list: String = secrets
+        .iter()
+        .enumerate()
+        .map(|(n, s)| format!("P{n:05},{}\n", data_encoding::HEXLOWER.encode(s.as_bytes())))
+        .collect();
+    let list_file = dir.0.join("tokens.csv");
+    std::fs::write(&list_file, list).map_err(|e| e.to_string())?;
+    let seeded = run(with_config("python").arg("seed_tokens.py").arg(&list_file), "seeding tokens")?;
+    eprintln!("privacyIDEA: {}", seeded.trim());
+
+    let port =
+        TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+    let workers = std::thread::available_parallelism().map_or(2, usize::from);
+    let log = std::fs::File::create(dir.0.join("gunicorn.log")).map_err(|e| e.to_string())?;
+    let child = with_config("gunicorn")
+        .args(["-w", &workers.to_string(), "-b", &format!("127.0.0.1:{port}"), "app:application"])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("starting gunicorn: {e}"))?;
+    let gunicorn = Gunicorn(child);
+    let url = format!("http://127.0.0.1:{port}/validate/check");
+    wait_until_up(&url)?;
+
+    let mut validations = Vec::new();
+    let mut rss_kib = 0;
+    for (level, concurrency) in LEVELS.into_iter().enumerate() {
+        let first = level * sizes.peer;
+        let load = Load { concurrency, requests: sizes.peer, time_limit: TIME_LIMIT };
+        let check_call = |i: usize, code: fn(&Secret) -> String| {
+            let n = first + i;
+            Call {
+                method: "POST",
+                url: url.clone(),
+                headers: vec![("content-type", "application/x-www-form-urlencoded".to_owned())],
+                body: format!("serial=P{n:05}&pass={}", code(&secrets[n])).into_bytes(),
+            }
+        };
+        let valid = drive(load, |i| check_call(i, code_for), |s, b| s == 200 && b.contains(r#""ACCEPT""#));
+        let wrong = drive(load, |i| check_call(i, wrong_code), |s, b| s == 200 && b.contains(r#""REJECT""#));
+        if concurrency == 32 {
+            rss_kib = tree_rss_kib(gunicorn.0.id());
+        }
+        validations.push(Validation { valid, wrong });
+    }
+    drop(gunicorn);
+    Ok(Peer { version, workers, validations, rss_kib })
+}
+
+fn wait_until_up(url: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    while Instant::now() < deadline {
+        if agent.get(url).call().is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err(format!("gunicorn did not answer on {url} within 60 s"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory from /proc.
+
+fn status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Resets the kernel's peak-RSS mark (`VmHWM`) of our own child process.
+fn reset_peak_rss(pid: u32) {
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmHWM:")
+}
+
+/// Resident memory of a process and its children (gunicorn's master and workers).
+fn tree_rss_kib(root: u32) -> u64 {
+    let children: Vec<u32> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().is_some_and(|stat| {
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    == Some(root)
+            })
+        })
+        .collect();
+    std::iter::once(root).chain(children).map(|pid| status_kib(pid, "VmRSS:")).sum()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report.
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn section(report: &mut String, title: &str) {
+    let _ = writeln!(report, "\n### {title}\n");
+}
+
+fn table_header(report: &mut String, columns: &[&str]) {
+    let _ = writeln!(report, "| {} |", columns.join(" | "));
+    let _ = writeln!(report, "|{}", "---|".repeat(columns.len()));
+}
+
+fn row(report: &mut String, what: &str, concurrency: usize, o: &Outcome) {
+    let _ = writeln!(
+        report,
+        "| {what} | {concurrency} | {} | {:.0} | {} | {} | {} |",
+        o.done(),
+        o.per_second(),
+        ms(o.percentile(50.0)),
+        ms(o.percentile(99.0)),
+        o.unexpected
+    );
+    if let Some(first) = &o.first_unexpected {
+        eprintln!("{what} at c={concurrency}: first unexpected answer: {first}");
+    }
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn machine(report: &mut String, args: &[String]) {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned()))
+        .unwrap_or_default();
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().to_owned()))
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let commit = command_output("git", &["rev-parse", "--short", "HEAD"]);
+    let dirty = if command_output("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty() {
+        ""
+    } else {
+        " (with uncommitted changes)"
+    };
+    let _ = writeln!(
+        report,
+        "Command: `cargo xtask bench{}`  ",
+        args.iter().map(|a| format!(" {a}")).collect::<String>()
+    );
+    let _ = writeln!(report, "Date: {}  ", command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]));
+    let _ = writeln!(report, "Commit: {commit}{dirty}  ");
+    let _ = writeln!(
+        report,
+        "Machine: {cores} cores ({cpu}), {memory} memory, Linux {}  ",
+        command_output("uname", &["-r"])
+    );
+    let _ = writeln!(
+        report,
+        "Load generator: `scim-otp-bench` (closed loop, one keep-alive connection per concurrent \
+         client, ureq) on the same machine, so the server had the cores minus the client's share. \
+         The runner and the component are release builds; SQLite in WAL mode, `synchronous=NORMAL`."
+    );
+}
+
+fn sizes_table(report: &mut String) {
+    section(report, "Sizes");
+    table_header(report, &["artefact", "bytes", "gzip -9"]);
+    let wasm = scim_otp_tests::component();
+    let dist = scim_otp_tests::dist_index().parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut files = vec![("API component `edge_api.wasm`".to_owned(), wasm)];
+    for entry in std::fs::read_dir(&dist).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        if name.ends_with(".wasm") || name.ends_with(".js") {
+            files.push((format!("SPA `{name}`"), path));
+        }
+    }
+    for (label, path) in files {
+        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let gzip = command_output("sh", &["-c", &format!("gzip -9c '{}' | wc -c", path.display())]);
+        let _ = writeln!(report, "| {label} | {bytes} | {gzip} |");
+    }
+}
+
+fn compare(report: &mut String, ours: &[Validation], peer: &Result<Peer, String>) {
+    section(report, "Side by side with privacyIDEA (same run, same machine)");
+    let peer = match peer {
+        Ok(peer) => peer,
+        Err(why) => {
+            let _ = writeln!(report, "privacyIDEA could not be measured in this run: {why}");
+            return;
+        }
+    };
+    let _ = writeln!(
+        report,
+        "privacyIDEA {} from PyPI on its own SQLite backend, served by gunicorn with {} sync workers \
+         (one per core); `POST /validate/check` with `serial` and `pass`, each request a different \
+         TOTP token (SHA-1, 6 digits, 30 s), no authentication (its default for /validate). Ours \
+         checks Basic auth on every request. Gunicorn's sync workers close the connection after each \
+         answer, so the peer pays a TCP connect per request; ours keeps connections alive, as any \
+         HTTP/1.1 client does. Resident memory of gunicorn's master and workers after the c=32 runs: \
+         {} MiB.\n",
+        peer.version,
+        peer.workers,
+        peer.rss_kib / 1024
+    );
+    table_header(
+        report,
+        &[
+            "code",
+            "concurrency",
+            "ours req/s",
+            "theirs req/s",
+            "ours ÷ theirs",
+            "ours p50 / p99",
+            "theirs p50 / p99",
+            "unexpected (ours, theirs)",
+        ],
+    );
+    for ((o, t), concurrency) in ours.iter().zip(&peer.validations).zip(LEVELS) {
+        for (what, a, b) in [("valid", &o.valid, &t.valid), ("wrong", &o.wrong, &t.wrong)] {
+            let _ = writeln!(
+                report,
+                "| {what} | {concurrency} | {:.0} | {:.1} | **{:.0}×** | {} / {} | {} / {} | {}, {} |",
+                a.per_second(),
+                b.per_second(),
+                a.per_second() / b.per_second().max(1e-9),
+                ms(a.percentile(50.0)),
+                ms(a.percentile(99.0)),
+                ms(b.percentile(50.0)),
+                ms(b.percentile(99.0)),
+                a.unexpected,
+                b.unexpected
+            );
+        }
+    }
+}
+
+/// Replaces the generated section of BENCHMARKS.md (between the two markers), or appends it.
+fn write_section(path: &Path, report: &str) {
+    const BEGIN: &str = "<!-- cargo xtask bench: begin -->";
+    const END: &str = "<!-- cargo xtask bench: end -->";
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let generated = format!("{BEGIN}\n{report}\n{END}");
+    let updated = match (text.find(BEGIN), text.find(END)) {
+        (Some(begin), Some(end)) if begin < end => {
+            format!("{}{generated}{}", &text[..begin], &text[end + END.len()..])
+        }
+        _ => format!("{}\n\n## Load benchmarks\n\n{generated}\n", text.trim_end()),
+    };
+    std::fs::write(path, updated).expect("write BENCHMARKS.md");
+}
