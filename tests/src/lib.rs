@@ -4,10 +4,13 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::AtomicU16;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// `<target>`: the test executable lives in `<target>/debug/deps/`.
@@ -59,7 +62,9 @@ pub mod load;
 
 pub struct App {
     child: Child,
-    stdout: Option<std::thread::JoinHandle<Vec<String>>>,
+    /// Every line the runner printed, stdout and stderr interleaved as they arrived.
+    log: Arc<Mutex<Vec<String>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
     pub base: String,
     pub origin: String,
     pub password: String,
@@ -103,26 +108,31 @@ impl App {
             .arg("--component")
             .arg(&wasm)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::piped());
         for (name, value) in variables {
             command.env(format!("SPIN_VARIABLE_{}", name.to_uppercase()), value);
         }
         let mut child = command.spawn().expect("runner starts");
         let stdout = child.stdout.take().expect("runner stdout");
+        let stderr = child.stderr.take().expect("runner stderr");
         let (sender, receiver) = std::sync::mpsc::channel();
-        // Keeps reading (the runner logs every request) and returns the last lines at the end.
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let keep = log.clone();
         let stdout = std::thread::spawn(move || {
-            let mut tail = std::collections::VecDeque::new();
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(rest) = line.strip_prefix("scim-otp is running at ") {
                     let _ = sender.send(rest.trim_end_matches('/').to_owned());
                 }
-                if tail.len() == 20 {
-                    tail.pop_front();
-                }
-                tail.push_back(line);
+                keep.lock().unwrap().push(line);
             }
-            Vec::from(tail)
+        });
+        // Still shown, as before, and kept for the tests that read the logs.
+        let keep = log.clone();
+        let stderr = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                keep.lock().unwrap().push(line);
+            }
         });
         let origin = receiver.recv_timeout(Duration::from_secs(60)).expect("runner printed its address");
         let password =
@@ -132,7 +142,15 @@ impl App {
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .into();
-        App { child, stdout: Some(stdout), base: format!("{origin}/scim/v2"), origin, password, agent }
+        App {
+            child,
+            log,
+            readers: vec![stdout, stderr],
+            base: format!("{origin}/scim/v2"),
+            origin,
+            password,
+            agent,
+        }
     }
 
     pub fn admin(&self) -> (String, String) {
@@ -215,12 +233,20 @@ impl App {
         self.child.id()
     }
 
-    /// Stops the runner with SIGINT (Ctrl-C), as an operator would, and returns the last lines
-    /// it printed.
+    /// What the runner has printed so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Stops the runner with SIGINT (Ctrl-C), as an operator would, and returns everything it
+    /// printed.
     pub fn interrupt(mut self) -> Vec<String> {
         let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
         let _ = self.child.wait();
-        self.stdout.take().and_then(|reader| reader.join().ok()).unwrap_or_default()
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        self.log()
     }
 
     /// Stops the runner with SIGKILL: no shutdown code runs, exactly as in a crash.
@@ -290,4 +316,63 @@ impl Drop for Chromedriver {
 /// The built SPA (`dist/`), which the runner serves at `/` per spin.toml.
 pub fn dist_index() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/index.html")
+}
+
+/// A delivery gateway on loopback that records what it receives and answers `status`.
+pub struct Gateway {
+    pub url: String,
+    pub received: Arc<Mutex<Vec<Value>>>,
+    pub status: Arc<AtomicU16>,
+}
+
+impl Gateway {
+    pub fn start() -> Gateway {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/deliver", listener.local_addr().unwrap());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let status = Arc::new(AtomicU16::new(200));
+        let (log, answer) = (received.clone(), status.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let mut reader = BufReader::new(stream);
+                let (mut length, mut chunked) = (0, false);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    let line = line.to_ascii_lowercase();
+                    if let Some(value) = line.strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                    chunked |= line.starts_with("transfer-encoding:") && line.contains("chunked");
+                }
+                let body = if chunked { read_chunked(&mut reader) } else { read_exact(&mut reader, length) };
+                log.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                let code = answer.load(Ordering::SeqCst);
+                let mut stream = reader.into_inner();
+                let _ = write!(stream, "HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            }
+        });
+        Gateway { url, received, status }
+    }
+}
+
+fn read_exact(reader: &mut impl Read, length: usize) -> Vec<u8> {
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).map(|()| body).unwrap_or_default()
+}
+
+fn read_chunked(reader: &mut impl BufRead) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let mut size = String::new();
+        reader.read_line(&mut size).unwrap_or(0);
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        let chunk = read_exact(reader, size + 2);
+        if size == 0 {
+            return body;
+        }
+        body.extend_from_slice(&chunk[..size.min(chunk.len())]);
+    }
 }

@@ -257,3 +257,94 @@ async fn cross_origin_under_cors() {
     wait_text(&driver, ".login .error", "does not allow this site (CORS)").await;
     driver.quit().await.unwrap();
 }
+
+/// `fetch` from the page the browser is on; the answer's status and text, or the error.
+async fn page_fetch(driver: &WebDriver, url: &str, init: serde_json::Value) -> serde_json::Value {
+    let script = r#"
+        const [url, init, done] = arguments;
+        fetch(url, init)
+            .then(r => r.text().then(body => done({status: r.status, body})))
+            .catch(e => done({error: String(e)}));
+    "#;
+    driver.execute_async(script, vec![url.into(), init]).await.unwrap().json().clone()
+}
+
+#[tokio::test]
+async fn cors_is_enforced_by_a_real_browser() {
+    let allowed_state = TempDir::new("cors-allowed");
+    let allowed = App::start(&allowed_state.0, &[]);
+    let other_state = TempDir::new("cors-other");
+    let other = App::start(&other_state.0, &[]);
+    let api_state = TempDir::new("cors-api");
+    let api = App::start(
+        &api_state.0,
+        &[("scim_cors_origin", &allowed.origin), ("scim_cors_methods", "GET, POST, PATCH, OPTIONS, HEAD")],
+    );
+    let auth =
+        format!("Basic {}", data_encoding::BASE64.encode(format!("admin:{}", api.password).as_bytes()));
+    let json_init = |method: &str, body: Option<serde_json::Value>| {
+        let mut init = serde_json::json!({
+            "method": method,
+            "headers": {"authorization": auth, "content-type": "application/scim+json"},
+        });
+        if let Some(body) = body {
+            init["body"] = body.to_string().into();
+        }
+        init
+    };
+    let devices = format!("{}/OtpDevice", api.base);
+    let create = serde_json::json!({"type": "TOTP", "user": "cors"});
+    let chromedriver = Chromedriver::start();
+    let driver = browser(&chromedriver).await;
+
+    // A page on a loopback origin the API does not allow: every credentialed call fails in the
+    // browser, and the server never sees more than the preflight.
+    driver.goto(format!("{}/index.html", other.origin)).await.unwrap();
+    for (method, body) in [("GET", None), ("POST", Some(create.clone())), ("DELETE", None)] {
+        let answer = page_fetch(&driver, &devices, json_init(method, body)).await;
+        assert!(
+            answer["error"].as_str().is_some_and(|e| e.contains("Failed to fetch")),
+            "{method}: {answer}"
+        );
+    }
+    // A "simple" request needs no preflight, so the browser sends it; the API refuses it (no
+    // origin, no credentials) and the page cannot read the answer either.
+    let simple = serde_json::json!({"method": "POST", "headers": {"content-type": "text/plain"}, "body": create.to_string()});
+    let answer = page_fetch(&driver, &devices, simple).await;
+    assert!(answer["error"].is_string(), "{answer}");
+    // The runner logs each request before answering it; give the log reader a moment.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen: Vec<String> = api.log().into_iter().filter(|l| l.contains(" /scim/v2/OtpDevice ")).collect();
+    assert_eq!(seen.len(), 4, "{seen:#?}");
+    assert!(
+        seen.iter().all(|l| l.starts_with("OPTIONS ") || l.starts_with("POST /scim/v2/OtpDevice 4")),
+        "from a foreign origin the API saw only preflights and a refused simple POST: {seen:#?}"
+    );
+    assert_eq!(api.call("GET", "/OtpDevice?count=0", None).json["totalResults"], 0, "nothing was created");
+
+    // The allowed origin: the allowed methods work and their answers are readable; DELETE is not
+    // in scim_cors_methods, so the browser stops it at the preflight.
+    driver.goto(format!("{}/index.html", allowed.origin)).await.unwrap();
+    let created = page_fetch(&driver, &devices, json_init("POST", Some(create.clone()))).await;
+    assert_eq!(created["status"], 201, "{created}");
+    let id =
+        serde_json::from_str::<serde_json::Value>(created["body"].as_str().unwrap()).unwrap()["id"].clone();
+    let one = format!("{devices}/{id}");
+    let listed = page_fetch(&driver, &devices, json_init("GET", None)).await;
+    assert_eq!(listed["status"], 200, "{listed}");
+    let patch = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "status", "value": "D"}]
+    });
+    let patched = page_fetch(&driver, &one, json_init("PATCH", Some(patch))).await;
+    assert_eq!(patched["status"], 200, "{patched}");
+    let deleted = page_fetch(&driver, &one, json_init("DELETE", None)).await;
+    assert!(deleted["error"].as_str().is_some_and(|e| e.contains("Failed to fetch")), "{deleted}");
+    assert_eq!(
+        api.call("GET", &format!("/OtpDevice/{id}"), None).json["status"],
+        "D",
+        "PATCHed, not deleted"
+    );
+    assert!(!api.log().iter().any(|l| l.starts_with("DELETE ")), "the DELETE never reached the API");
+    driver.quit().await.unwrap();
+}

@@ -2,14 +2,12 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use scim_otp_tests::{App, TempDir, now, secret_of};
-use serde_json::{Value, json};
+use scim_otp_tests::{App, Gateway, TempDir, now, secret_of};
+use serde_json::json;
 use shared::Algorithm;
 use shared::otp::{CodeParams, format_code, totp};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 fn totp_code(uri: &str) -> String {
     format_code(totp(&secret_of(uri), CodeParams { algorithm: Algorithm::Sha1, digits: 6 }, 30, now()), 6)
@@ -84,65 +82,6 @@ fn data_and_login_survive_a_restart() {
     assert_eq!(again.password, password, "the generated login is kept in the state directory");
     let device = again.call("GET", &format!("/OtpDevice/{id}"), None);
     assert_eq!((device.status, device.json["name"].as_str()), (200, Some("SMS message to 66*****44")));
-}
-
-/// A delivery gateway on loopback that records what it receives and answers `status`.
-struct Gateway {
-    url: String,
-    received: Arc<Mutex<Vec<Value>>>,
-    status: Arc<AtomicU16>,
-}
-
-impl Gateway {
-    fn start() -> Gateway {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/deliver", listener.local_addr().unwrap());
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let status = Arc::new(AtomicU16::new(200));
-        let (log, answer) = (received.clone(), status.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming().map_while(Result::ok) {
-                let mut reader = BufReader::new(stream);
-                let (mut length, mut chunked) = (0, false);
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    let line = line.to_ascii_lowercase();
-                    if let Some(value) = line.strip_prefix("content-length:") {
-                        length = value.trim().parse().unwrap_or(0);
-                    }
-                    chunked |= line.starts_with("transfer-encoding:") && line.contains("chunked");
-                }
-                let body = if chunked { read_chunked(&mut reader) } else { read_exact(&mut reader, length) };
-                log.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
-                let code = answer.load(Ordering::SeqCst);
-                let mut stream = reader.into_inner();
-                let _ = write!(stream, "HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-            }
-        });
-        Gateway { url, received, status }
-    }
-}
-
-fn read_exact(reader: &mut impl Read, length: usize) -> Vec<u8> {
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).map(|()| body).unwrap_or_default()
-}
-
-fn read_chunked(reader: &mut impl BufRead) -> Vec<u8> {
-    let mut body = Vec::new();
-    loop {
-        let mut size = String::new();
-        reader.read_line(&mut size).unwrap_or(0);
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        let chunk = read_exact(reader, size + 2);
-        if size == 0 {
-            return body;
-        }
-        body.extend_from_slice(&chunk[..size.min(chunk.len())]);
-    }
 }
 
 #[test]

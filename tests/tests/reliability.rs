@@ -1,0 +1,455 @@
+//! Races, secret leaks and abuse, over HTTP against the compiled component. Each test prints its
+//! figures (`--nocapture`) for RELIABILITY.md.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use scim_otp_tests::{App, Gateway, Reply, TempDir, now, secret_of};
+use serde_json::{Value, json};
+use shared::Algorithm;
+use shared::otp::{CodeParams, Secret, format_code, hotp, totp};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+const SHA1_6: CodeParams = CodeParams { algorithm: Algorithm::Sha1, digits: 6 };
+
+fn id_of(reply: &Reply) -> i64 {
+    reply.json["id"].as_i64().unwrap_or_else(|| panic!("no id in {} {}", reply.status, reply.json))
+}
+
+/// Runs `work(worker)` on `workers` threads at once and collects the results in worker order.
+fn together<T: Send + 'static>(workers: usize, work: impl Fn(usize) -> T + Send + Sync + 'static) -> Vec<T> {
+    let work = Arc::new(work);
+    let start = Arc::new(Barrier::new(workers));
+    let threads: Vec<_> = (0..workers)
+        .map(|worker| {
+            let (work, start) = (work.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                work(worker)
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+#[test]
+fn a_thousand_validation_races_never_succeed_twice() {
+    const TRIALS: usize = 1000;
+    const RACERS: usize = 4;
+    let state = TempDir::new("races");
+    let app = Arc::new(App::start(&state.0, &[]));
+    let devices: Vec<(i64, Secret)> = together(4, {
+        let app = app.clone();
+        move |worker| {
+            (worker..TRIALS)
+                .step_by(4)
+                .map(|n| {
+                    let created = app.call(
+                        "POST",
+                        "/OtpDevice",
+                        Some(&json!({"type": "TOTP", "user": format!("racer{n}")})),
+                    );
+                    (id_of(&created), secret_of(created.json["otpauthUri"].as_str().unwrap()))
+                })
+                .collect::<Vec<_>>()
+        }
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    let devices = Arc::new(devices);
+    let started = Instant::now();
+    // Every racer takes part in every trial: a barrier per trial, then the same code at once.
+    let trial_start = Arc::new(Barrier::new(RACERS));
+    let wins: Vec<Vec<bool>> = together(RACERS, {
+        let (app, devices) = (app.clone(), devices.clone());
+        move |_| {
+            devices
+                .iter()
+                .map(|(id, secret)| {
+                    let code = format_code(totp(secret, SHA1_6, 30, now()), 6);
+                    trial_start.wait();
+                    let reply = app.call(
+                        "POST",
+                        &format!("/OtpDevice/{id}/responseChallenge"),
+                        Some(&json!({"pin": code})),
+                    );
+                    assert_eq!(reply.status, 200, "{}", reply.json);
+                    reply.json["success"] == true
+                })
+                .collect()
+        }
+    });
+    let per_trial: Vec<usize> =
+        (0..devices.len()).map(|t| wins.iter().filter(|racer| racer[t]).count()).collect();
+    let doubles = per_trial.iter().filter(|&&n| n > 1).count();
+    let none = per_trial.iter().filter(|&&n| n == 0).count();
+    println!(
+        "validation races: {} trials × {RACERS} concurrent requests with one valid code in {:.1} s: \
+         {doubles} double successes, {none} trials without a success",
+        devices.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(doubles, 0, "a code was accepted twice");
+    assert_eq!(none, 0, "a valid code was refused by every racer");
+}
+
+#[test]
+fn concurrent_patches_with_one_if_match_let_exactly_one_through() {
+    const TRIALS: usize = 50;
+    const RACERS: usize = 8;
+    let state = TempDir::new("ifmatch");
+    let app = Arc::new(App::start(&state.0, &[]));
+    let id = id_of(&app.call("POST", "/OtpDevice", Some(&json!({"type": "HOTP", "user": "etag"}))));
+    let path = format!("/OtpDevice/{id}");
+    let first_version = app.call("GET", &path, None).header("etag").unwrap().to_owned();
+    let mut tally = (0, 0);
+    for trial in 0..TRIALS {
+        let etag = app.call("GET", &path, None).header("etag").unwrap().to_owned();
+        let status = if trial % 2 == 0 { "D" } else { "V" };
+        let statuses = together(RACERS, {
+            let (app, path, etag) = (app.clone(), path.clone(), etag.clone());
+            move |_| {
+                let (user, password) = app.admin();
+                app.send(
+                    "PATCH",
+                    &path,
+                    Some(&json!({
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{"op": "replace", "path": "status", "value": status}]
+                    })),
+                    Some((user.as_str(), password.as_str())),
+                    &[("if-match", etag.as_str())],
+                )
+                .status
+            }
+        });
+        let ok = statuses.iter().filter(|&&s| s == 200).count();
+        let refused = statuses.iter().filter(|&&s| s == 412).count();
+        assert_eq!((ok, refused), (1, RACERS - 1), "trial {trial}: {statuses:?}");
+        tally = (tally.0 + ok, tally.1 + refused);
+    }
+    let last = app.call("GET", &path, None);
+    let version = |etag: &str| shared::model::etag_version(etag).unwrap();
+    assert_eq!(version(last.header("etag").unwrap()), version(&first_version) + TRIALS as i64);
+    println!(
+        "If-Match races: {TRIALS} trials × {RACERS} concurrent PATCHes with one ETag: {} × 200, {} × 412, \
+         the version moved by exactly {TRIALS}",
+        tally.0, tally.1
+    );
+}
+
+#[test]
+fn concurrent_creates_get_unique_ids_and_names() {
+    const WORKERS: usize = 8;
+    const EACH: usize = 40;
+    let state = TempDir::new("creates");
+    let app = Arc::new(App::start(&state.0, &[]));
+    let created: Vec<(i64, String)> = together(WORKERS, {
+        let app = app.clone();
+        move |worker| {
+            (0..EACH)
+                .map(|n| {
+                    let kind = ["TOTP", "HOTP"][n % 2];
+                    let reply = app.call(
+                        "POST",
+                        "/OtpDevice",
+                        Some(&json!({"type": kind, "user": format!("w{worker}")})),
+                    );
+                    assert_eq!(reply.status, 201, "{}", reply.json);
+                    (id_of(&reply), reply.json["name"].as_str().unwrap().to_owned())
+                })
+                .collect::<Vec<_>>()
+        }
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    let ids: BTreeSet<i64> = created.iter().map(|(id, _)| *id).collect();
+    let names: BTreeSet<&str> = created.iter().map(|(_, name)| name.as_str()).collect();
+    assert_eq!((ids.len(), names.len()), (WORKERS * EACH, WORKERS * EACH));
+    let listed = app.call("GET", "/OtpDevice?count=1000", None);
+    assert_eq!(listed.json["totalResults"], WORKERS * EACH);
+    println!(
+        "concurrent creates: {WORKERS} clients × {EACH}: {} unique ids, {} unique names",
+        ids.len(),
+        names.len()
+    );
+}
+
+/// Every way a secret could be written down: raw, hex, base32 and base64 in their variants.
+fn encodings(secret: &[u8]) -> Vec<Vec<u8>> {
+    use data_encoding::{
+        BASE32, BASE32_NOPAD, BASE64, BASE64_NOPAD, BASE64URL, BASE64URL_NOPAD, HEXLOWER, HEXUPPER,
+    };
+    let mut forms = vec![secret.to_vec()];
+    for text in [
+        HEXLOWER.encode(secret),
+        HEXUPPER.encode(secret),
+        BASE32.encode(secret),
+        BASE32_NOPAD.encode(secret),
+        BASE32_NOPAD.encode(secret).to_lowercase(),
+        BASE64.encode(secret),
+        BASE64_NOPAD.encode(secret),
+        BASE64URL.encode(secret),
+        BASE64URL_NOPAD.encode(secret),
+    ] {
+        forms.push(text.into_bytes());
+    }
+    forms
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// requestChallenge, then responseChallenge with `code`; both answers kept.
+fn challenge(app: &App, replies: &mut Vec<Reply>, id: i64, code: &str) {
+    replies.push(app.call("POST", &format!("/OtpDevice/{id}/requestChallenge"), None));
+    replies.push(app.call(
+        "POST",
+        &format!("/OtpDevice/{id}/responseChallenge"),
+        Some(&json!({"pin": code})),
+    ));
+}
+
+#[test]
+fn no_secret_reaches_the_database_logs_or_later_responses() {
+    let gateway = Gateway::start();
+    let state = TempDir::new("secrets");
+    let app = App::start(&state.0, &[("delivery_webhook_url", &gateway.url), ("dev_outbox", "false")]);
+    let pin = "73914862";
+    let mut later: Vec<Reply> = Vec::new();
+    let create = |body: Value| {
+        let reply = app.call("POST", "/OtpDevice", Some(&body));
+        assert_eq!(reply.status, 201, "{}", reply.json);
+        reply
+    };
+    let totp_device = create(json!({"type": "TOTP", "user": "leak", "digits": 8}));
+    let hotp_device = create(json!({"type": "HOTP", "user": "leak", "digits": 8}));
+    let email = create(json!({"type": "EMAIL", "user": "leak", "email": "leak@example.org", "digits": 8}));
+    let sms = create(json!({"type": "SMS", "user": "leak", "phone": "+34600111222", "digits": 8}));
+    let pin_device = create(json!({"type": "PIN", "user": "leak", "pin": pin}));
+    let totp_seed = secret_of(totp_device.json["otpauthUri"].as_str().unwrap());
+    let hotp_seed = secret_of(hotp_device.json["otpauthUri"].as_str().unwrap());
+    let eight = CodeParams { algorithm: Algorithm::Sha1, digits: 8 };
+    let mut codes = Vec::new();
+    let totp_code = format_code(totp(&totp_seed, eight, 30, now()), 8);
+    challenge(&app, &mut later, id_of(&totp_device), &totp_code);
+    let hotp_code = format_code(hotp(&hotp_seed, eight, 0), 8);
+    challenge(&app, &mut later, id_of(&hotp_device), &hotp_code);
+    codes.extend([totp_code, hotp_code]);
+    for device in [&email, &sms] {
+        let id = id_of(device);
+        later.push(app.call("POST", &format!("/OtpDevice/{id}/requestChallenge"), None));
+        let code = gateway.received.lock().unwrap().last().unwrap()["code"].as_str().unwrap().to_owned();
+        later.push(app.call(
+            "POST",
+            &format!("/OtpDevice/{id}/responseChallenge"),
+            Some(&json!({"pin": code})),
+        ));
+        codes.push(code);
+    }
+    challenge(&app, &mut later, id_of(&pin_device), pin);
+    challenge(&app, &mut later, id_of(&pin_device), "00000000");
+    assert!(later.iter().all(|r| r.status == 200), "every challenge call answered 200");
+    assert_eq!(later.iter().filter(|r| r.json["success"] == true).count(), 5, "one success per device");
+    for id in [&totp_device, &hotp_device, &email, &sms, &pin_device].map(id_of) {
+        later.push(app.call("GET", &format!("/OtpDevice/{id}"), None));
+        later.push(app.call("GET", &format!("/OtpDevice/{id}/audit"), None));
+    }
+    later.push(app.call("GET", "/OtpDevice?count=100", None));
+    later.push(app.call("POST", "/OtpDevice/.search", Some(&json!({"filter": "user eq \"leak\""}))));
+    let (user, password) = app.admin();
+    later.push(app.send("GET", "/OtpDevice", None, Some((&user, "wrong-password")), &[]));
+
+    let mut secrets: Vec<(&str, Vec<u8>)> = vec![
+        ("TOTP seed", totp_seed.as_bytes().to_vec()),
+        ("HOTP seed", hotp_seed.as_bytes().to_vec()),
+        ("PIN", pin.as_bytes().to_vec()),
+        ("admin password", password.as_bytes().to_vec()),
+    ];
+    secrets.extend(codes.iter().map(|c| ("one-time code", c.as_bytes().to_vec())));
+    let key = std::fs::read_to_string(state.0.join("secret_key")).unwrap();
+    secrets.push(("secret_key", key.trim().as_bytes().to_vec()));
+
+    // The runner prints the generated login once, at first start: that is its purpose. Every
+    // other line is scanned.
+    let log: Vec<String> = app
+        .interrupt()
+        .into_iter()
+        .filter(|line| !line.trim_start().starts_with("login: admin / "))
+        .collect();
+    let mut places: Vec<(String, Vec<u8>)> = vec![("runner log".to_owned(), log.join("\n").into_bytes())];
+    for file in ["sqlite_db.db", "sqlite_db.db-wal", "sqlite_db.db-shm"] {
+        if let Ok(bytes) = std::fs::read(state.0.join(file)) {
+            places.push((file.to_owned(), bytes));
+        }
+    }
+    places.extend(
+        later.iter().enumerate().map(|(n, r)| (format!("response {n}"), r.json.to_string().into_bytes())),
+    );
+    let scanned: usize = places.iter().map(|(_, bytes)| bytes.len()).sum();
+    let mut leaks = Vec::new();
+    for (what, secret) in &secrets {
+        for form in encodings(secret) {
+            for (place, bytes) in &places {
+                if contains(bytes, &form) {
+                    leaks.push(format!("{what} as {:?} in {place}", String::from_utf8_lossy(&form)));
+                }
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "secrets leaked: {leaks:#?}");
+    // The scanner does see a seed where it belongs: in the create response, once.
+    let shown = totp_device.json.to_string().into_bytes();
+    assert!(encodings(totp_seed.as_bytes()).iter().any(|form| contains(&shown, form)));
+    println!(
+        "secret scan: {} secrets × {} encodings over {} places ({} KiB: database, WAL, log, {} responses): 0 found",
+        secrets.len(),
+        encodings(b"x").len(),
+        places.len(),
+        scanned / 1024,
+        later.len()
+    );
+}
+
+/// What, method, path, body, content type, the status expected.
+type AbuseCase = (&'static str, &'static str, String, Vec<u8>, &'static str, u16);
+
+/// One request, timed.
+fn timed(app: &App, method: &str, path: &str, body: &[u8], content_type: &str) -> (Reply, Duration) {
+    let (user, password) = app.admin();
+    let started = Instant::now();
+    let reply = app.send_raw(method, path, body, Some((&user, &password)), &[("content-type", content_type)]);
+    (reply, started.elapsed())
+}
+
+#[test]
+fn abuse_is_refused_quickly_and_changes_nothing() {
+    let state = TempDir::new("abuse");
+    let app = App::start(&state.0, &[]);
+    let id = id_of(&app.call("POST", "/OtpDevice", Some(&json!({"type": "TOTP", "user": "victim"}))));
+    let path = format!("/OtpDevice/{id}");
+    let snapshot = |app: &App| {
+        let device = app.call("GET", &path, None).json;
+        let audit = app.call("GET", &format!("{path}/audit"), None).json;
+        let total = app.call("GET", "/OtpDevice?count=0", None).json["totalResults"].clone();
+        (device, audit, total)
+    };
+    let before = snapshot(&app);
+    let mut figures = Vec::new();
+    let deep = format!("{}{}", "[".repeat(30_000), "]".repeat(30_000));
+    let huge_filter = format!("filter={}", "user%20eq%20%22a%22%20or%20".repeat(2000));
+    let many_attributes = format!("attributes={}", "user,".repeat(5000));
+    let cases: Vec<AbuseCase> = vec![
+        ("body of 64 KiB + 1", "PUT", path.clone(), vec![b' '; 65 * 1024 + 1], "application/scim+json", 413),
+        ("body of 8 MiB", "POST", "/OtpDevice".into(), vec![b'{'; 8 << 20], "application/scim+json", 413),
+        (
+            "JSON nested 30,000 deep",
+            "POST",
+            "/OtpDevice".into(),
+            deep.into_bytes(),
+            "application/scim+json",
+            400,
+        ),
+        (
+            "invalid UTF-8",
+            "POST",
+            "/OtpDevice".into(),
+            b"{\"type\": \"TOTP\xff\xfe\"}".to_vec(),
+            "application/scim+json",
+            400,
+        ),
+        ("wrong content type", "POST", "/OtpDevice".into(), b"type=TOTP".to_vec(), "text/plain", 415),
+        (
+            "filter of 2,000 terms (52 KB)",
+            "GET",
+            format!("/OtpDevice?{huge_filter}"),
+            Vec::new(),
+            "application/scim+json",
+            400,
+        ),
+        (
+            "5,000 names in attributes",
+            "GET",
+            format!("/OtpDevice?{many_attributes}"),
+            Vec::new(),
+            "application/scim+json",
+            400,
+        ),
+        (
+            "count=10^15",
+            "GET",
+            "/OtpDevice?count=1000000000000000".into(),
+            Vec::new(),
+            "application/scim+json",
+            200,
+        ),
+        ("startIndex=-7", "GET", "/OtpDevice?startIndex=-7".into(), Vec::new(), "application/scim+json", 200),
+        (
+            "startIndex=10^18",
+            "GET",
+            "/OtpDevice?startIndex=1000000000000000000".into(),
+            Vec::new(),
+            "application/scim+json",
+            200,
+        ),
+        ("count=abc", "GET", "/OtpDevice?count=abc".into(), Vec::new(), "application/scim+json", 400),
+    ];
+    for (what, method, target, body, content_type, expected) in cases {
+        let (reply, took) = timed(&app, method, &target, &body, content_type);
+        assert_eq!(reply.status, expected, "{what}: {}", reply.json);
+        if expected >= 400 {
+            assert_eq!(reply.json["status"], expected.to_string(), "{what}: a SCIM error body");
+        } else {
+            assert!(
+                reply.json["Resources"].as_array().is_some_and(|r| r.len() <= 1),
+                "{what}: {}",
+                reply.json
+            );
+        }
+        assert!(took < Duration::from_secs(2), "{what} took {took:?}");
+        figures.push(format!("| {what} | {} | {:.1} ms |", reply.status, took.as_secs_f64() * 1000.0));
+    }
+    assert_eq!(snapshot(&app), before, "no abusive request changed anything");
+
+    // OTP guessing: wrong codes until the device locks.
+    let mut checked = 0;
+    while checked < 50 {
+        checked += 1;
+        let reply = app.call("POST", &format!("{path}/responseChallenge"), Some(&json!({"pin": "000000"})));
+        if reply.json["locked"] == true {
+            break;
+        }
+    }
+    assert_eq!(checked, 5, "max_fails is 5");
+    let after_lock = app.call("POST", &format!("{path}/responseChallenge"), Some(&json!({"pin": "000000"})));
+    assert_eq!(after_lock.json, json!({"success": false, "locked": true}));
+    let fails = app.call("GET", &path, None).json["fails"].clone();
+    assert_eq!(fails, 5, "guesses after the lock are not even counted");
+
+    // Password guessing: wrong Basic passwords for one principal within a minute.
+    let started = Instant::now();
+    let statuses: Vec<u16> =
+        (0..30).map(|_| app.send("GET", "/OtpDevice", None, Some(("admin", "guess")), &[]).status).collect();
+    let tried = statuses.iter().filter(|&&s| s == 401).count();
+    assert!(statuses[tried..].iter().all(|&s| s == 429), "{statuses:?}");
+    let right = app.send("GET", "/OtpDevice", None, Some(("admin", app.password.as_str())), &[]);
+    assert_eq!(right.status, 429, "the right password waits out the window too");
+    assert_eq!(tried, 10);
+    let linear = app
+        .interrupt()
+        .into_iter()
+        .find_map(|l| l.strip_prefix("stopped; the largest instance linear memory was ").map(str::to_owned))
+        .unwrap();
+    println!("abuse figures (debug runner, loopback):\n| request | status | time |\n|---|---|---|");
+    println!("{}", figures.join("\n"));
+    println!(
+        "OTP guessing: {checked} wrong codes checked, then the device is locked (max_fails 5); \
+         password guessing: {tried} attempts per principal per minute, then 429 for {:.1} s of 20 tries; \
+         largest instance linear memory during the run: {linear}",
+        started.elapsed().as_secs_f64()
+    );
+}
