@@ -3,9 +3,11 @@
 use crate::app::{self, Env};
 use crate::challenge::Delivery;
 use crate::db::{Database, DbError, Row, Sql};
+use crate::error::MAX_BODY;
 use crate::http::ApiRequest;
 use crate::settings::Settings;
-use spin_sdk::http::{Method, Request, Response};
+use futures::TryStreamExt;
+use spin_sdk::http::{IncomingRequest, Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::sqlite::{Connection, Value};
 
@@ -71,21 +73,39 @@ fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
+/// The body, read as a stream and no further than one byte past [`MAX_BODY`]: an oversized body
+/// is answered 413 by [`app::handle`] without ever being held in memory whole.
+async fn bounded_body(request: IncomingRequest) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut stream = request.into_body_stream();
+    while let Ok(Some(chunk)) = stream.try_next().await {
+        body.extend_from_slice(&chunk[..chunk.len().min(MAX_BODY + 1 - body.len())]);
+        if body.len() > MAX_BODY {
+            break;
+        }
+    }
+    body
+}
+
 #[http_component]
-fn handle(request: Request) -> Response {
+async fn handle(request: IncomingRequest) -> Response {
     let headers: Vec<(String, String)> = request
         .headers()
-        .map(|(name, value)| (name.to_ascii_lowercase(), value.as_str().unwrap_or_default().to_owned()))
+        .entries()
+        .into_iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), String::from_utf8_lossy(&value).into_owned()))
         .collect();
     let full_url =
         headers.iter().find(|(n, _)| n == "spin-full-url").map(|(_, v)| v.clone()).unwrap_or_default();
+    let path_and_query = request.path_with_query().unwrap_or_default();
+    let (path, query) = path_and_query.split_once('?').unwrap_or((&path_and_query, ""));
     let api_request = ApiRequest {
         method: request.method().to_string(),
-        path: request.path().to_owned(),
-        query: request.query().to_owned(),
+        path: path.to_owned(),
+        query: query.to_owned(),
         origin: origin_of(&full_url),
         headers,
-        body: request.into_body(),
+        body: bounded_body(request).await,
     };
     let log = |line: &str| eprintln!("{line}");
     let response = match Connection::open_default() {
