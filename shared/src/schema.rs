@@ -324,8 +324,11 @@ pub static ATTRIBUTES: &[Attribute] = &[
 pub fn strip_schema_urn(path: &str) -> &str {
     let prefix = DEVICE_SCHEMA.len() + 1;
     match path.get(..prefix) {
+        // Compared as bytes: the name may hold any UTF-8, and `prefix - 1` need not be a char
+        // boundary (found by the `validate` fuzz target).
         Some(head)
-            if head[..DEVICE_SCHEMA.len()].eq_ignore_ascii_case(DEVICE_SCHEMA) && head.ends_with(':') =>
+            if head.as_bytes()[..DEVICE_SCHEMA.len()].eq_ignore_ascii_case(DEVICE_SCHEMA.as_bytes())
+                && head.ends_with(':') =>
         {
             &path[prefix..]
         }
@@ -359,6 +362,16 @@ pub fn create_fields(t: DeviceType) -> impl Iterator<Item = &'static Attribute> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression, from the `validate` fuzz target: a multi-byte character where the URN's last
+    /// byte would be panicked on a slice that is not a char boundary.
+    #[test]
+    fn schema_prefix_with_any_utf8() {
+        let odd = format!("{}\u{8888}rest", &DEVICE_SCHEMA[..DEVICE_SCHEMA.len() - 2]);
+        assert_eq!(strip_schema_urn(&odd), odd);
+        assert_eq!(strip_schema_urn("袈"), "袈");
+        assert_eq!(strip_schema_urn(&format!("{}:status", DEVICE_SCHEMA.to_uppercase())), "status");
+    }
 
     #[test]
     fn paths_resolve_case_insensitively_with_or_without_urn() {
