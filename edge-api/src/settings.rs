@@ -180,11 +180,12 @@ impl Settings {
         let key_text = get("secret_key")
             .ok_or_else(|| bad("secret_key", "is not set (32 random bytes, base64 or hex)"))?;
         let key_text = key_text.trim();
-        let key = BASE64
-            .decode(key_text.as_bytes())
-            .ok()
-            .or_else(|| HEXLOWER_PERMISSIVE.decode(key_text.as_bytes()).ok())
-            .and_then(|k| <[u8; 32]>::try_from(k).ok())
+        // 64 hex digits are valid base64 too (of 48 bytes): take the encoding that gives 32 bytes.
+        let key = [&BASE64, &HEXLOWER_PERMISSIVE]
+            .into_iter()
+            .find_map(|encoding| {
+                encoding.decode(key_text.as_bytes()).ok().and_then(|k| <[u8; 32]>::try_from(k).ok())
+            })
             .ok_or_else(|| bad("secret_key", "must be 32 bytes, base64 or hex"))?;
 
         let algorithm = match get("otp_algorithm") {
@@ -257,6 +258,17 @@ mod tests {
         assert_eq!(s.cors_methods, ["GET", "OPTIONS", "HEAD"]);
         assert_eq!((s.max_fails, s.totp_window, s.hotp_lookahead, s.challenge_ttl), (5, 1, 10, 300));
         assert_eq!(s.secret_key[31], 31);
+    }
+
+    /// Found while writing the fuzz harness: 64 hex digits also decode as base64 (to 48 bytes),
+    /// and a hex key such as `openssl rand -hex 32` prints was refused.
+    #[test]
+    fn secret_key_in_hex_or_base64() {
+        let hex = "000102030405060708090a0b0c0d0e0f101112131415161718191A1B1C1D1E1F";
+        for text in [KEY, hex, &format!("  {hex}\n")] {
+            assert_eq!(load(&[("secret_key", text)]).unwrap().secret_key[31], 31, "{text}");
+        }
+        assert!(load(&[("secret_key", &hex[2..])]).is_err(), "31 bytes");
     }
 
     #[test]
