@@ -92,9 +92,9 @@ pub fn col(row: &Row, i: usize) -> &Sql {
     row.get(i).unwrap_or(&Sql::Null)
 }
 
-#[cfg(test)]
+#[cfg(any(test, all(feature = "native-db", not(target_arch = "wasm32"))))]
 pub mod native {
-    //! rusqlite behind the same trait, for native tests of the whole API.
+    //! rusqlite behind the same trait, for native tests and fuzz targets of the whole API.
     use super::*;
     use rusqlite::types::{Value, ValueRef};
 

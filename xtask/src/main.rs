@@ -13,6 +13,10 @@ const WASM_TARGETS: &[&str] = &["wasm32-unknown-unknown", "wasm32-wasip2"];
 const DEBIAN_TOOLS: &[(&str, &str)] =
     &[("oathtool", "oathtool"), ("chromium", "chromium"), ("chromedriver", "chromium-driver")];
 
+/// The coverage-guided fuzz targets in `fuzz/` (cargo fuzz, nightly).
+const FUZZ_TARGETS: &[&str] = &["filter", "patch", "validate", "router"];
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
 /// Trunk 0.22 needs a newer rustc than ours (TOOLCHAIN.md).
 const TRUNK_VERSION: &str = "0.21.14";
 
@@ -25,8 +29,9 @@ fn main() -> ExitCode {
         "test" => setup().and_then(|()| test()),
         "up" => setup().and_then(|()| up(env::args().skip(2).collect())),
         "bench" => setup().and_then(|()| bench(env::args().skip(2).collect())),
+        "fuzz" => setup().and_then(|()| fuzz(env::args().nth(2).as_deref().unwrap_or("60"))),
         _ => {
-            eprintln!("usage: cargo xtask <setup|test|up|bench>");
+            eprintln!("usage: cargo xtask <setup|test|up|bench|fuzz>");
             eprintln!("  setup  install missing wasm targets and Debian tools");
             eprintln!("  test   setup, then fmt, clippy, every test (HTTP ones against the built component)");
             eprintln!(
@@ -37,6 +42,9 @@ fn main() -> ExitCode {
                 "  bench  release builds, then load benchmarks side by side with privacyIDEA, written into"
             );
             eprintln!("         BENCHMARKS.md (--quick: small counts, to check the command)");
+            eprintln!(
+                "  fuzz   run every fuzz target for N seconds (default 60) on nightly, growing fuzz/corpus/"
+            );
             return ExitCode::from(2);
         }
     };
@@ -115,6 +123,68 @@ fn setup() -> Result {
     // the registry lacks, so it is installed without --locked (TOOLCHAIN.md).
     let bindgen = locked_version("wasm-bindgen")?;
     cargo_tool("wasm-bindgen", "wasm-bindgen-cli", &bindgen, false)?;
+    if has_nightly() {
+        cargo_tool("cargo-fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION, true)?;
+    }
+    Ok(())
+}
+
+/// cargo fuzz needs a nightly toolchain; our machines carry one, and rustup must not download it.
+fn has_nightly() -> bool {
+    output(Command::new("rustup").args(["toolchain", "list"]))
+        .is_some_and(|list| list.lines().any(|l| l.starts_with("nightly")))
+}
+
+/// `cargo fuzz …` on the nightly toolchain. Through `rustup run`, with `CARGO` (which points
+/// at the stable cargo running xtask) removed, so that cargo fuzz's own cargo calls use nightly.
+fn cargo_fuzz(args: &[&str]) -> Command {
+    let mut command = Command::new("rustup");
+    command
+        .args(["run", "nightly", "cargo", "fuzz"])
+        .args(args)
+        .current_dir(project_root().join("fuzz"))
+        .env_remove("CARGO")
+        .env("CARGO_TARGET_DIR", target_dir());
+    command
+}
+
+/// Runs each fuzz target for `seconds`. `corpus_out` receives what libFuzzer finds new; the
+/// committed corpus is read as well.
+fn run_fuzz_targets(seconds: &str, corpus_out: Option<&std::path::Path>) -> Result {
+    if !has_nightly() {
+        println!(
+            "==> fuzzing SKIPPED: no nightly toolchain (`rustup toolchain list`); cargo fuzz needs one. \
+             The property tests above still ran."
+        );
+        return Ok(());
+    }
+    let fuzz_dir = project_root().join("fuzz");
+    for target in FUZZ_TARGETS {
+        let committed = fuzz_dir.join("corpus").join(target);
+        let mut command = cargo_fuzz(&["run", target]);
+        match corpus_out {
+            Some(scratch) => {
+                let scratch = scratch.join(target);
+                std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+                command.arg(scratch).arg(&committed);
+            }
+            None => {
+                command.arg(&committed);
+            }
+        }
+        command.args(["--", &format!("-max_total_time={seconds}"), "-print_final_stats=1"]);
+        run(&format!("cargo fuzz run {target} ({seconds} s)"), &mut command)?;
+    }
+    Ok(())
+}
+
+/// The longer fuzz run: new inputs go into the committed corpus, which is then minimized.
+fn fuzz(seconds: &str) -> Result {
+    seconds.parse::<u32>().map_err(|_| format!("cargo xtask fuzz takes seconds, not {seconds}"))?;
+    run_fuzz_targets(seconds, None)?;
+    for target in FUZZ_TARGETS {
+        run(&format!("cargo fuzz cmin {target}"), &mut cargo_fuzz(&["cmin", target]))?;
+    }
     Ok(())
 }
 
@@ -158,6 +228,10 @@ fn apt_install(packages: &[&str]) -> Result {
 
 fn test() -> Result {
     run("cargo fmt --check", cargo().args(["fmt", "--all", "--check"]))?;
+    run(
+        "cargo fmt --check (fuzz targets)",
+        cargo().args(["fmt", "--check", "--manifest-path", "fuzz/Cargo.toml"]),
+    )?;
     run(
         "cargo clippy",
         cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]),
@@ -208,7 +282,11 @@ fn test() -> Result {
             "warnings",
         ]),
     )?;
-    Ok(())
+    // A few seconds per fuzz target, from the committed corpus; what it finds new goes to a
+    // scratch directory, so the clone stays clean.
+    let scratch = target_dir().join("fuzz-scratch");
+    let _ = std::fs::remove_dir_all(&scratch);
+    run_fuzz_targets("5", Some(&scratch))
 }
 
 /// The SPA in `dist/`, as `spin build` makes it (`trunk build --release`, wasm-opt from npm).

@@ -1,0 +1,80 @@
+//! Any request to the whole API (`app::handle`: CORS, limits, auth, router, handlers, store) on
+//! an in-memory database: it never panics, and never answers 500 (a 500 means a bug or a SQL
+//! error; 502 is a failed delivery, which this gateway never causes).
+
+#![no_main]
+
+#[path = "common.rs"]
+mod common;
+
+use arbitrary::Arbitrary;
+use edge_api::app::{Env, handle};
+use edge_api::http::ApiRequest;
+use edge_api::settings::{ApiToken, Right, Settings};
+use libfuzzer_sys::fuzz_target;
+use std::sync::{LazyLock, Mutex};
+
+const TOKEN: &str = "fuzz-token";
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    method: u8,
+    base: bool,
+    path: String,
+    query: String,
+    content_type: u8,
+    authorized: bool,
+    origin: Option<String>,
+    body: Vec<u8>,
+}
+
+const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "get", ""];
+const TYPES: &[&str] = &["application/scim+json", "application/json; charset=utf-8", "text/plain", ""];
+
+static DB: LazyLock<Mutex<rusqlite::Connection>> = LazyLock::new(|| Mutex::new(common::database().0));
+
+fn settings() -> Settings {
+    let mut settings = Settings::load(&|name| match name {
+        "secret_key" => Some("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".into()),
+        "scim_cors_origin" => Some("http://allowed.example".into()),
+        _ => None,
+    })
+    .expect("fuzz settings load");
+    settings.api_tokens = vec![ApiToken {
+        name: "fuzzer".into(),
+        sha256: edge_api::crypto::sha256(TOKEN.as_bytes()),
+        rights: vec![Right::Admin],
+    }];
+    settings
+}
+
+static SETTINGS: LazyLock<Settings> = LazyLock::new(settings);
+
+fuzz_target!(|input: Input| {
+    let mut headers = Vec::new();
+    let content_type = TYPES[usize::from(input.content_type) % TYPES.len()];
+    if !content_type.is_empty() {
+        headers.push(("content-type".to_owned(), content_type.to_owned()));
+    }
+    if input.authorized {
+        headers.push(("authorization".to_owned(), format!("Bearer {TOKEN}")));
+    }
+    if let Some(origin) = input.origin {
+        headers.push(("origin".to_owned(), origin));
+    }
+    let base = if input.base { "/scim/v2" } else { "/soffid/webservice/scim2/v1" };
+    let request = ApiRequest {
+        method: METHODS[usize::from(input.method) % METHODS.len()].to_owned(),
+        path: format!("{base}/{}", input.path),
+        query: input.query,
+        headers,
+        body: input.body,
+        origin: "http://127.0.0.1:3000".to_owned(),
+    };
+    let db = DB.lock().unwrap_or_else(|e| e.into_inner());
+    // Keep the database small: the fuzzer may create devices on every run.
+    let _ = rusqlite::Connection::execute(&db, "DELETE FROM devices WHERE id > 5", []);
+    let env = Env { db: &*db, now: 1_750_000_000, deliver: &|_, _| Ok(()), log: &|_| {} };
+    let response = handle(&request, Ok(SETTINGS.clone()), &env);
+    assert!(response.status != 500, "500 for {request:?}: {}", String::from_utf8_lossy(&response.body));
+});
