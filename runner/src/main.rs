@@ -83,8 +83,9 @@ struct Host {
     memory: MemoryLimit,
 }
 
-/// A cap on each instance's linear memory, far above what one request needs (the component
-/// peaks near 2 MiB), so that a runaway request fails alone instead of taking the host's memory.
+/// A cap on each instance's linear memory, far above what one request needs (an argon2id
+/// password check, the largest, takes 20 MiB; most requests under 2 MiB), so that a runaway
+/// request fails alone instead of taking the host's memory.
 const INSTANCE_MEMORY_CAP: usize = 128 << 20;
 
 /// How many component instances may exist at once; a request beyond waits for a slot.
@@ -94,7 +95,7 @@ const INSTANCE_SLOTS: u32 = 128;
 /// once and reused, instead of an mmap/munmap per request, whose page faults and cross-core TLB
 /// flushes cost more than the request itself. Falls back to on-demand allocation where the
 /// reservation is refused (a small virtual address space limit).
-fn engine() -> Result<Engine> {
+fn engine() -> Engine {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(INSTANCE_SLOTS)
         .total_core_instances(INSTANCE_SLOTS * 8)
@@ -109,13 +110,10 @@ fn engine() -> Result<Engine> {
         .async_stack_keep_resident(128 << 10);
     let mut config = Config::new();
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    match Engine::new(&config) {
-        Ok(engine) => Ok(engine),
-        Err(e) => {
-            eprintln!("wasmtime's pooling allocator is unavailable ({e}); allocating instances on demand");
-            Ok(Engine::default())
-        }
-    }
+    Engine::new(&config).unwrap_or_else(|e| {
+        eprintln!("wasmtime's pooling allocator is unavailable ({e}); allocating instances on demand");
+        Engine::default()
+    })
 }
 
 /// Enforces [`INSTANCE_MEMORY_CAP`] and records the largest linear memory any instance reached,
@@ -317,9 +315,14 @@ impl Server {
         let pre = api.pre.clone();
         let slot = self.slots.clone().acquire_owned().await?;
         let task = tokio::task::spawn(async move {
-            let _slot = slot;
-            let proxy = pre.instantiate_async(&mut store).await?;
-            proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, out).await
+            let result = match pre.instantiate_async(&mut store).await {
+                Ok(proxy) => proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, out).await,
+                Err(e) => Err(e),
+            };
+            // The instance gives its pool slot back before the permit for it goes.
+            drop(store);
+            drop(slot);
+            result
         });
         match receiver.await {
             Ok(Ok(response)) => Ok(response),
@@ -387,7 +390,7 @@ fn build_server(options: &Options) -> Result<(Server, state::Login)> {
     let state = state::State::open(&state_dir)?;
     let (app_variables, login) = state.application_variables(&manifest)?;
 
-    let engine = engine()?;
+    let engine = engine();
     let mut linker: Linker<Host> = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;

@@ -155,16 +155,21 @@ fn is_busy(error: &rusqlite::Error) -> bool {
 /// a blocking thread, which waits for the lock with [`wait_for_lock`]. A statement that failed
 /// with SQLITE_BUSY changed nothing, so running it again is safe. (Handing every statement to a
 /// blocking thread cost two thread switches each: most of the host's time per request.)
+/// With `--sync full` every commit waits for an fsync, so statements always go to a blocking
+/// thread there.
 async fn run_statement(
     connection: rusqlite::Connection,
     statement: String,
     parameters: Vec<sqlite::Value>,
+    sync: Sync,
 ) -> (Option<rusqlite::Connection>, Result<sqlite::QueryResult, sqlite::Error>) {
     let io = |e: rusqlite::Error| sqlite::Error::Io(e.to_string());
-    let _ = connection.busy_handler(None);
-    match execute(&connection, &statement, &parameters) {
-        Err(e) if is_busy(&e) => {}
-        result => return (Some(connection), result.map_err(io)),
+    if sync == Sync::Normal {
+        let _ = connection.busy_handler(None);
+        match execute(&connection, &statement, &parameters) {
+            Err(e) if is_busy(&e) => {}
+            result => return (Some(connection), result.map_err(io)),
+        }
     }
     let waited = tokio::task::spawn_blocking(move || {
         let _ = connection.busy_handler(Some(wait_for_lock));
@@ -212,7 +217,8 @@ impl sqlite::HostConnection for SpinCtx<'_> {
     ) -> Result<sqlite::QueryResult, sqlite::Error> {
         let entry = self.table.get_mut(&handle).map_err(|_| sqlite::Error::InvalidConnection)?;
         let connection = entry.inner.take().ok_or(sqlite::Error::InvalidConnection)?;
-        let (connection, result) = run_statement(connection, statement, parameters).await;
+        let sync = self.state.databases.sync;
+        let (connection, result) = run_statement(connection, statement, parameters, sync).await;
         if let Ok(entry) = self.table.get_mut(&handle) {
             entry.inner = connection;
         }
