@@ -6,12 +6,28 @@ Exit status 0; the caller reads the lines (status, tags, title, reason) and deci
 
 import sys
 
-from httpx import Client
-from scim2_client.engines.httpx import SyncSCIMClient
+from httpx2 import Client
+from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import check_server
 
+
+
+class SchemaAwareClient(SyncSCIMClient):
+    """scim2-client finds the resource type of a model by the text after the schema URN's last
+    colon. Soffid's URN, `urn:soffid:com.soffid.iam.addons.otp.common.OtpDevice`, ends in a dotted
+    name, so the lookup also accepts the resource type whose `schema` is that whole URN."""
+
+    def _find_resource_type(self, key):
+        found = super()._find_resource_type(key)
+        if found is None and isinstance(key, str):
+            for resource_type in self.provider.resource_types:
+                if str(resource_type.schema_).split(":")[-1].casefold() == key.casefold():
+                    return resource_type
+        return found
+
+
 base_url, user, password = sys.argv[1:4]
-client = SyncSCIMClient(Client(base_url=base_url, auth=(user, password), timeout=30))
+client = SchemaAwareClient(Client(base_url=base_url, auth=(user, password), timeout=30))
 for result in check_server(client):
     status = getattr(result.status, "name", result.status)
     tags = ",".join(sorted(getattr(result, "tags", []) or []))
