@@ -47,12 +47,21 @@ pub struct Schema {
     pub meta: DocMeta,
 }
 
+/// A schema cannot say "required for some types"; the description says it instead.
+fn description(attribute: &Attribute) -> String {
+    if attribute.required_for.is_empty() || attribute.always_required() {
+        return attribute.description.to_owned();
+    }
+    let types: Vec<&str> = attribute.required_for.iter().map(|t| t.as_str()).collect();
+    format!("{} Required when type is {}.", attribute.description, types.join(" or "))
+}
+
 fn describe(attribute: &Attribute) -> SchemaAttribute {
     SchemaAttribute {
         name: attribute.name.to_owned(),
         kind: attribute.kind.as_str().to_owned(),
         multi_valued: false,
-        description: attribute.description.to_owned(),
+        description: description(attribute),
         required: attribute.always_required(),
         case_exact: attribute.case_exact,
         mutability: attribute.mutability.as_str().to_owned(),

@@ -349,6 +349,9 @@ fn discovery_documents_come_from_the_table() {
     assert_eq!(attribute("pin")["returned"], "never");
     assert_eq!(attribute("pin")["mutability"], "writeOnly");
     assert_eq!(attribute("user")["required"], true);
+    assert_eq!(attribute("phone")["required"], false);
+    assert!(attribute("phone")["description"].as_str().unwrap().ends_with("Required when type is SMS."));
+    assert!(attribute("pin")["description"].as_str().unwrap().ends_with("Required when type is PIN."));
     assert_eq!(attribute("id")["type"], "integer");
     assert_eq!(attribute("lastUsed")["type"], "dateTime");
     assert_eq!(attribute("meta")["subAttributes"].as_array().unwrap().len(), 5);
