@@ -263,6 +263,31 @@ impl Drop for App {
     }
 }
 
+/// The `id` of a created device.
+pub fn id_of(reply: &Reply) -> i64 {
+    reply.json["id"].as_i64().unwrap_or_else(|| panic!("no id in {} {}", reply.status, reply.json))
+}
+
+/// Runs `work(worker)` on `workers` threads that start together (a barrier), and collects the
+/// results in worker order: the shape of every race test.
+pub fn together<T: Send + 'static>(
+    workers: usize,
+    work: impl Fn(usize) -> T + Send + Sync + 'static,
+) -> Vec<T> {
+    let work = Arc::new(work);
+    let start = Arc::new(std::sync::Barrier::new(workers));
+    let threads: Vec<_> = (0..workers)
+        .map(|worker| {
+            let (work, start) = (work.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                work(worker)
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
 /// The seed in an `otpauth://` URI.
 pub fn secret_of(uri: &str) -> shared::otp::Secret {
     let query = uri.split_once('?').expect("a query").1;

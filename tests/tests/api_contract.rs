@@ -6,7 +6,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use argon2::password_hash::{PasswordHasher, SaltString};
-use scim_otp_tests::{App, Reply, TempDir, secret_of};
+use scim_otp_tests::{App, Reply, TempDir, id_of, secret_of, together};
 use serde_json::json;
 use std::process::Command;
 use std::sync::Arc;
@@ -27,10 +27,6 @@ fn enc(filter: &str) -> String {
         .bytes()
         .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
-}
-
-fn id_of(reply: &Reply) -> i64 {
-    reply.json["id"].as_i64().unwrap_or_else(|| panic!("no id in {} {}", reply.status, reply.json))
 }
 
 #[test]
@@ -447,22 +443,12 @@ fn two_hundred_parallel_validations_of_one_code_succeed_once() {
     let created = app.call("POST", "/OtpDevice", Some(&json!({"type": "TOTP", "user": "racer"})));
     let id = id_of(&created);
     let code = oathtool(&["--totp", "-b", &base32_of(created.json["otpauthUri"].as_str().unwrap())]);
-    let barrier = Arc::new(std::sync::Barrier::new(200));
-    let threads: Vec<_> = (0..200)
-        .map(|_| {
-            let (app, code, barrier) = (app.clone(), code.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                let reply = app.call(
-                    "POST",
-                    &format!("/OtpDevice/{id}/responseChallenge"),
-                    Some(&json!({"pin": code})),
-                );
-                assert_eq!(reply.status, 200, "{}", reply.json);
-                reply.json["success"] == true
-            })
-        })
-        .collect();
-    let successes = threads.into_iter().map(|t| t.join().unwrap()).filter(|s| *s).count();
+    let replies = together(200, move |_| {
+        app.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(&json!({"pin": code})))
+    });
+    for reply in &replies {
+        assert_eq!(reply.status, 200, "{}", reply.json);
+    }
+    let successes = replies.iter().filter(|r| r.json["success"] == true).count();
     assert_eq!(successes, 1);
 }

@@ -2,7 +2,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use scim_otp_tests::{App, Gateway, TempDir, now, secret_of};
+use scim_otp_tests::{App, Gateway, TempDir, now, secret_of, together};
 use serde_json::json;
 use shared::Algorithm;
 use shared::otp::{CodeParams, format_code, totp};
@@ -132,21 +132,15 @@ fn one_code_validated_concurrently_succeeds_once() {
             app.call("POST", "/OtpDevice", Some(&json!({"type": "TOTP", "user": format!("racer{round}")})));
         let id = created.json["id"].as_i64().unwrap();
         let code = totp_code(created.json["otpauthUri"].as_str().unwrap());
-        let threads: Vec<_> = (0..8)
-            .map(|_| {
-                let (app, code) = (app.clone(), code.clone());
-                std::thread::spawn(move || {
-                    app.call(
-                        "POST",
-                        &format!("/OtpDevice/{id}/responseChallenge"),
-                        Some(&json!({"pin": code})),
-                    )
-                    .json["success"]
-                        == true
-                })
-            })
-            .collect();
-        let successes = threads.into_iter().map(|t| t.join().unwrap()).filter(|s| *s).count();
+        let app = app.clone();
+        let successes = together(8, move |_| {
+            app.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(&json!({"pin": code}))).json
+                ["success"]
+                == true
+        })
+        .into_iter()
+        .filter(|s| *s)
+        .count();
         assert_eq!(successes, 1, "round {round}");
     }
 }

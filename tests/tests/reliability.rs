@@ -3,7 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use scim_otp_tests::{App, Gateway, Reply, TempDir, now, secret_of};
+use scim_otp_tests::{App, Gateway, Reply, TempDir, id_of, now, secret_of, together};
 use serde_json::{Value, json};
 use shared::Algorithm;
 use shared::otp::{CodeParams, Secret, format_code, hotp, totp};
@@ -12,26 +12,6 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 const SHA1_6: CodeParams = CodeParams { algorithm: Algorithm::Sha1, digits: 6 };
-
-fn id_of(reply: &Reply) -> i64 {
-    reply.json["id"].as_i64().unwrap_or_else(|| panic!("no id in {} {}", reply.status, reply.json))
-}
-
-/// Runs `work(worker)` on `workers` threads at once and collects the results in worker order.
-fn together<T: Send + 'static>(workers: usize, work: impl Fn(usize) -> T + Send + Sync + 'static) -> Vec<T> {
-    let work = Arc::new(work);
-    let start = Arc::new(Barrier::new(workers));
-    let threads: Vec<_> = (0..workers)
-        .map(|worker| {
-            let (work, start) = (work.clone(), start.clone());
-            std::thread::spawn(move || {
-                start.wait();
-                work(worker)
-            })
-        })
-        .collect();
-    threads.into_iter().map(|t| t.join().unwrap()).collect()
-}
 
 #[test]
 fn a_thousand_validation_races_never_succeed_twice() {
