@@ -410,12 +410,13 @@ fn update(
             let updated = store::update_device(db, id, version, &changes, pin_hash.clone(), now)?;
             if let Some(d) = &updated {
                 let detail = format!(
-                    "status {} -> {}, fails {} -> {}{}",
+                    "status {} -> {}, fails {} -> {}{}{}",
                     current.status,
                     d.status,
                     current.fails,
                     d.fails,
-                    if changes.pin.is_some() { ", PIN changed" } else { "" }
+                    if changes.pin.is_some() { ", PIN changed" } else { "" },
+                    if d.external_id != current.external_id { ", externalId changed" } else { "" }
                 );
                 store::audit(db, now, &ctx.caller.name, action, Some(id), &detail)?;
             }

@@ -12,7 +12,8 @@ use shared::validate::{Changes, NewDevice};
 use shared::{Algorithm, DeviceType, OtpDevice, Status, Timestamp};
 
 /// Each entry migrates the schema from version `index` to `index + 1`; never edit one that shipped.
-const MIGRATIONS: &[&str] = &[r#"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE devices (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
@@ -73,7 +74,12 @@ CREATE TABLE credential_cache (
     principal TEXT NOT NULL,
     expires INTEGER NOT NULL
 );
-"#];
+"#,
+    r#"
+ALTER TABLE devices ADD COLUMN external_id TEXT;
+CREATE INDEX devices_external_id ON devices (external_id);
+"#,
+];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -119,7 +125,7 @@ pub fn transaction<T, E: From<DbError>>(
     }
 }
 
-const DEVICE_COLUMNS: &str = "id, name, type, user_name, status, fails, created, modified, last_used, email, phone, algorithm, digits, period, version";
+const DEVICE_COLUMNS: &str = "id, name, type, user_name, status, fails, created, modified, last_used, email, phone, algorithm, digits, period, version, external_id";
 
 fn device_from_row(row: &Row) -> Result<OtpDevice, DbError> {
     let text = |i: usize| col(row, i).text().map(str::to_owned);
@@ -142,6 +148,7 @@ fn device_from_row(row: &Row) -> Result<OtpDevice, DbError> {
         algorithm: text(11).as_deref().and_then(Algorithm::parse),
         digits: u32_of(12),
         period: u32_of(13),
+        external_id: text(15),
         image: None,
         otpauth_uri: None,
         meta: Meta::new(created, Timestamp(int(7).unwrap_or(created.0)), int(14).unwrap_or(1)),
@@ -193,8 +200,8 @@ pub fn insert_device(
     let rows = db.execute(
         &format!(
             "INSERT INTO devices (name, type, user_name, status, fails, created, modified, email, phone, algorithm, \
-             digits, period, seed, pin_hash, hotp_counter) \
-             VALUES (?, ?, ?, 'C', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {DEVICE_COLUMNS}"
+             digits, period, seed, pin_hash, hotp_counter, external_id) \
+             VALUES (?, ?, ?, 'C', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {DEVICE_COLUMNS}"
         ),
         &[
             name.into(),
@@ -210,6 +217,7 @@ pub fn insert_device(
             secrets.sealed_seed.map_or(Sql::Null, Sql::Blob),
             secrets.pin_hash.into(),
             (new.device_type == DeviceType::Hotp).then_some(0i64).into(),
+            new.external_id.clone().into(),
         ],
     )?;
     rows.first().map(device_from_row).unwrap_or_else(|| Err(DbError("insert returned no row".into())))
@@ -294,12 +302,13 @@ pub fn update_device(
 ) -> Result<Option<OtpDevice>, DbError> {
     let rows = db.execute(
         &format!(
-            "UPDATE devices SET status = ?, fails = ?, pin_hash = coalesce(?, pin_hash), version = version + 1, \
-             modified = ? WHERE id = ? AND version = ? RETURNING {DEVICE_COLUMNS}"
+            "UPDATE devices SET status = ?, fails = ?, external_id = ?, pin_hash = coalesce(?, pin_hash), \
+             version = version + 1, modified = ? WHERE id = ? AND version = ? RETURNING {DEVICE_COLUMNS}"
         ),
         &[
             changes.status.as_str().into(),
             i64::from(changes.fails).into(),
+            changes.external_id.clone().into(),
             pin_hash.into(),
             now.into(),
             id.into(),

@@ -6,9 +6,9 @@ use crate::crypto;
 use crate::http::{ApiRequest, ApiResponse};
 use crate::settings::{Principal, Right, Settings};
 use serde_json::{Value, json};
-use shared::Algorithm;
 use shared::otp::{CodeParams, Secret, format_code, hotp, totp};
 use shared::validate::Defaults;
+use shared::{Algorithm, Status};
 use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 
@@ -353,6 +353,54 @@ fn if_match_protects_concurrent_admins() {
     let (status, _, _) = api.call_as(ADMIN, "DELETE", &path, None, &[("if-match", "W/\"2\"")]);
     assert_eq!(status, 204);
     assert_eq!(api.call("GET", &path, None).0, 404);
+}
+
+#[test]
+fn external_id_round_trips_filters_and_clears() {
+    let api = Api::new();
+    let made = api.create(json!({"type": "TOTP", "user": "u", "externalId": "okta-00u1"}));
+    let id = made["id"].as_i64().unwrap();
+    assert_eq!(made["externalId"], "okta-00u1");
+    api.create(json!({"type": "TOTP", "user": "v"}));
+    let (_, found) = api.call("GET", "/OtpDevice?filter=externalId%20eq%20%22okta-00u1%22", None);
+    assert_eq!((found["totalResults"].as_i64(), found["Resources"][0]["id"].as_i64()), (Some(1), Some(id)));
+    let (_, none) = api.call("GET", "/OtpDevice?filter=externalId%20eq%20%22OKTA-00U1%22", None);
+    assert_eq!(none["totalResults"], 0, "externalId is case-exact");
+    let (_, present) = api.call("GET", "/OtpDevice?filter=externalId%20pr&attributes=externalId", None);
+    assert_eq!(present["Resources"][0]["externalId"], "okta-00u1");
+
+    let path = format!("/OtpDevice/{id}");
+    let bad = json!({"Operations": [{"op": "replace", "path": "externalId", "value": ""}]});
+    let before = api.snapshot();
+    assert_eq!(api.call("PATCH", &path, Some(bad)).0, 400);
+    assert_eq!(api.snapshot(), before, "a refused externalId changes nothing");
+    let remove = json!({"Operations": [{"op": "remove", "path": "externalId"}]});
+    let (status, removed) = api.call("PATCH", &path, Some(remove));
+    assert_eq!((status, removed.get("externalId")), (200, None));
+    let (status, put) = api.call("PUT", &path, Some(json!({"externalId": "okta-00u2", "status": "D"})));
+    assert_eq!((status, &put["externalId"], &put["status"]), (200, &json!("okta-00u2"), &json!("D")));
+    let (_, read) = api.call("GET", &path, None);
+    assert_eq!(read["externalId"], "okta-00u2");
+}
+
+/// A database written by the first release (schema version 1) gains `external_id` on the first
+/// request of the new component, and keeps its devices.
+#[test]
+fn migration_from_the_first_schema_keeps_devices() {
+    let db = rusqlite::Connection::open_in_memory().unwrap();
+    db.execute_batch(crate::store::MIGRATIONS[0]).unwrap();
+    db.execute_batch(
+        "PRAGMA user_version = 1; \
+         INSERT INTO devices (name, type, user_name, status, created, modified, algorithm, digits, period) \
+         VALUES ('TOTP00000001', 'TOTP', 'old', 'V', 1600000000, 1600000000, 'SHA1', 6, 30);",
+    )
+    .unwrap();
+    crate::store::migrate(&db).unwrap();
+    let version: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, crate::store::SCHEMA_VERSION);
+    let device = crate::store::get_device(&db, 1).unwrap().unwrap();
+    assert_eq!((device.user.as_str(), device.status, device.external_id), ("old", Status::Validated, None));
+    crate::store::migrate(&db).unwrap();
 }
 
 #[test]

@@ -73,6 +73,9 @@ impl DeviceType {
 pub struct OtpDevice {
     pub schemas: Vec<String>,
     pub id: i64,
+    /// The provisioning client's own identifier for the device (RFC 7643 §3.1), if it set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
     pub name: String,
     #[serde(rename = "type")]
     pub device_type: DeviceType,
@@ -239,6 +242,7 @@ mod tests {
         let device = OtpDevice {
             schemas: vec![DEVICE_SCHEMA.to_owned()],
             id: 5_007_882,
+            external_id: Some("entra-42".into()),
             name: "TOTP00000035".into(),
             device_type: DeviceType::Totp,
             user: "admin".into(),
@@ -258,6 +262,7 @@ mod tests {
         let json = serde_json::to_value(&device).unwrap();
         assert_eq!(json["type"], "TOTP");
         assert_eq!(json["status"], "C");
+        assert_eq!(json["externalId"], "entra-42");
         assert_eq!(json["created"], "2022-02-22 07:46:51");
         assert_eq!(json["meta"]["created"], "2022-02-22T07:46:51Z");
         assert_eq!(json["meta"]["version"], "W/\"1\"");

@@ -111,13 +111,7 @@ pub fn apply_patch(device: &OtpDevice, patch: &PatchOp) -> Result<Changes, Probl
         let value = operation.value.as_ref().filter(|v| !v.is_null());
         match (&operation.path, operation.op) {
             (None, OpKind::Remove) => return Err(Problem::NoTarget),
-            (Some(path), OpKind::Remove) => {
-                let attribute = target(path)?;
-                return Err(Problem::InvalidValue {
-                    attribute: attribute.name,
-                    reason: "is required and cannot be removed",
-                });
-            }
+            (Some(path), OpKind::Remove) => changes.remove(target(path)?)?,
             (Some(path), OpKind::Add | OpKind::Replace) => {
                 let attribute = target(path)?;
                 let value = value

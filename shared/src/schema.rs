@@ -193,6 +193,16 @@ pub static ATTRIBUTES: &[Attribute] = &[
         ..plain("id", AttrType::Integer, "Server-assigned identifier, never reused.")
     },
     Attribute {
+        mutability: Mutability::ReadWrite,
+        column: Some("external_id"),
+        read: |d| text(&d.external_id),
+        ..plain(
+            "externalId",
+            AttrType::String,
+            "The provisioning client's own identifier for the device (RFC 7643 §3.1), 1-256 characters.",
+        )
+    },
+    Attribute {
         column: Some("name"),
         read: |d| Value::Text(&d.name),
         ..plain(

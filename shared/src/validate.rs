@@ -27,12 +27,14 @@ pub const DIGITS: [u32; 2] = [6, 8];
 pub const PERIOD_RANGE: std::ops::RangeInclusive<u32> = 10..=300;
 pub const USER_MAX: usize = 64;
 pub const PIN_LENGTH: std::ops::RangeInclusive<usize> = 4..=32;
+pub const EXTERNAL_ID_MAX: usize = 256;
 
 /// A checked create request, with the server defaults filled in for the device's type.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewDevice {
     pub device_type: DeviceType,
     pub user: String,
+    pub external_id: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub pin: Option<String>,
@@ -46,6 +48,7 @@ impl std::fmt::Debug for NewDevice {
         f.debug_struct("NewDevice")
             .field("device_type", &self.device_type)
             .field("user", &self.user)
+            .field("external_id", &self.external_id)
             .field("email", &self.email)
             .field("phone", &self.phone)
             .field("pin", &self.pin.as_ref().map(|_| "<hidden>"))
@@ -61,6 +64,7 @@ impl std::fmt::Debug for NewDevice {
 pub struct Changes {
     pub status: Status,
     pub fails: u32,
+    pub external_id: Option<String>,
     /// A new PIN (PIN devices only), to be hashed by the caller.
     pub pin: Option<String>,
 }
@@ -70,6 +74,7 @@ impl std::fmt::Debug for Changes {
         f.debug_struct("Changes")
             .field("status", &self.status)
             .field("fails", &self.fails)
+            .field("external_id", &self.external_id)
             .field("pin", &self.pin.as_ref().map(|_| "<hidden>"))
             .finish()
     }
@@ -77,7 +82,12 @@ impl std::fmt::Debug for Changes {
 
 impl Changes {
     pub fn from_device(device: &OtpDevice) -> Changes {
-        Changes { status: device.status, fails: device.fails, pin: None }
+        Changes {
+            status: device.status,
+            fails: device.fails,
+            external_id: device.external_id.clone(),
+            pin: None,
+        }
     }
 
     /// SPEC §5: any status may move to any other except back to `C`; enabling a locked device
@@ -116,7 +126,22 @@ impl Changes {
                 self.pin = Some(parse_pin(value)?);
                 Ok(())
             }
+            "externalId" => {
+                self.external_id = Some(parse_external_id(value)?);
+                Ok(())
+            }
             _ => Err(Problem::Mutability { attribute: attribute.name }),
+        }
+    }
+
+    /// Unassigns one writable attribute (PATCH `remove`); only optional ones may be.
+    pub fn remove(&mut self, attribute: &'static Attribute) -> Result<(), Problem> {
+        match attribute.name {
+            "externalId" => {
+                self.external_id = None;
+                Ok(())
+            }
+            name => Err(invalid(name, "is required and cannot be removed")),
         }
     }
 }
@@ -154,6 +179,16 @@ pub fn parse_pin(value: &Value) -> Result<String, Problem> {
     }
     no_control_chars("pin", pin)?;
     Ok(pin.to_owned())
+}
+
+/// RFC 7643 §3.1: the client's identifier, case-exact and never empty.
+pub fn parse_external_id(value: &Value) -> Result<String, Problem> {
+    let id = string("externalId", value)?;
+    if id.is_empty() || id.chars().count() > EXTERNAL_ID_MAX {
+        return Err(invalid("externalId", "must be 1 to 256 characters"));
+    }
+    no_control_chars("externalId", id)?;
+    Ok(id.to_owned())
 }
 
 fn parse_user(value: &Value) -> Result<String, Problem> {
@@ -289,6 +324,7 @@ pub fn validate_create(body: &Value, defaults: &Defaults) -> Result<NewDevice, P
     Ok(NewDevice {
         device_type,
         user: parse_user(get("user").ok_or(Problem::MissingAttribute("user"))?)?,
+        external_id: get("externalId").map(parse_external_id).transpose()?,
         email: get("email").map(parse_email).transpose()?,
         phone: get("phone").map(parse_phone).transpose()?,
         pin: get("pin").map(parse_pin).transpose()?,
@@ -302,10 +338,11 @@ pub fn validate_create(body: &Value, defaults: &Defaults) -> Result<NewDevice, P
 }
 
 /// Checks a replace (PUT) body against the current device. Immutable attributes may be repeated
-/// with their current value; a different value is `mutability`. Absent writable attributes keep
-/// their value (they are required, so "unassigned" is not a state they can take).
+/// with their current value; a different value is `mutability`. An absent `status` or `fails`
+/// keeps its value (they always have one, so "unassigned" is not a state they can take); an
+/// absent `externalId` is unassigned by the replace (RFC 7644 §3.5.1).
 pub fn validate_replace(current: &OtpDevice, body: &Value) -> Result<Changes, Problem> {
-    let mut changes = Changes::from_device(current);
+    let mut changes = Changes { external_id: None, ..Changes::from_device(current) };
     for (attribute, value) in writable_members(body)? {
         if !attribute.applies_to_type(current.device_type) {
             return Err(Problem::NotForType {

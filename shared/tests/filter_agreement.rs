@@ -80,7 +80,7 @@ fn filterable() -> Vec<(String, &'static Attribute)> {
 }
 
 fn device() -> impl Strategy<Value = OtpDevice> {
-    (
+    let fields = (
         prop::sample::select(DeviceType::ALL.to_vec()),
         prop::sample::select(USERS),
         prop::sample::select(Status::ALL.to_vec()),
@@ -93,31 +93,35 @@ fn device() -> impl Strategy<Value = OtpDevice> {
         prop::sample::select(vec![30u32, 60]),
         prop::sample::select(EMAILS),
         prop::sample::select(PHONES),
+    );
+    (fields, prop::option::of(prop::sample::select(WORDS))).prop_map(
+        |(
+            (t, user, status, fails, created, used, modified, alg, digits, period, email, phone),
+            external_id,
+        )| {
+            let seeded = t.has_seed();
+            OtpDevice {
+                schemas: vec![DEVICE_SCHEMA.into()],
+                id: 0,
+                external_id: external_id.map(str::to_owned),
+                name: shared::names::device_name(t, 1, Some(email), Some(phone)),
+                device_type: t,
+                user: user.into(),
+                status,
+                fails,
+                created: Timestamp(EPOCH + created),
+                last_used: used.map(|u| Timestamp(EPOCH + u)),
+                email: (t == DeviceType::Email).then(|| email.into()),
+                phone: (t == DeviceType::Sms).then(|| phone.into()),
+                algorithm: seeded.then_some(alg),
+                digits: (t != DeviceType::Pin).then_some(digits),
+                period: (t == DeviceType::Totp).then_some(period),
+                image: None,
+                otpauth_uri: None,
+                meta: Meta::new(Timestamp(EPOCH + created), Timestamp(EPOCH + modified), 1),
+            }
+        },
     )
-        .prop_map(
-            |(t, user, status, fails, created, used, modified, alg, digits, period, email, phone)| {
-                let seeded = t.has_seed();
-                OtpDevice {
-                    schemas: vec![DEVICE_SCHEMA.into()],
-                    id: 0,
-                    name: shared::names::device_name(t, 1, Some(email), Some(phone)),
-                    device_type: t,
-                    user: user.into(),
-                    status,
-                    fails,
-                    created: Timestamp(EPOCH + created),
-                    last_used: used.map(|u| Timestamp(EPOCH + u)),
-                    email: (t == DeviceType::Email).then(|| email.into()),
-                    phone: (t == DeviceType::Sms).then(|| phone.into()),
-                    algorithm: seeded.then_some(alg),
-                    digits: (t != DeviceType::Pin).then_some(digits),
-                    period: (t == DeviceType::Totp).then_some(period),
-                    image: None,
-                    otpauth_uri: None,
-                    meta: Meta::new(Timestamp(EPOCH + created), Timestamp(EPOCH + modified), 1),
-                }
-            },
-        )
 }
 
 /// A date value in one of the accepted spellings, near the devices' times.

@@ -17,6 +17,7 @@ fn device(device_type: DeviceType, status: Status, fails: u32) -> OtpDevice {
     OtpDevice {
         schemas: vec![DEVICE_SCHEMA.into()],
         id: 5_007_882,
+        external_id: None,
         name: "TOTP00000035".into(),
         device_type,
         user: "admin".into(),
@@ -294,6 +295,47 @@ fn put_replaces_mutable_attributes_and_guards_immutable_ones() {
     let mut body = same;
     body["status"] = json!("C");
     assert_eq!(validate_replace(&d, &body).unwrap_err().scim_type(), ScimType::InvalidValue);
+}
+
+/// RFC 7643 §3.1's `externalId`: set by the provisioning client on create, PUT or PATCH, removed by
+/// PATCH `remove` or a PUT without it, case-exact, and never empty.
+#[test]
+fn external_id_is_the_clients_to_set_and_clear() {
+    let new = validate_create(
+        &json!({"type": "TOTP", "user": "u", "externalId": "Entra-7f3a"}),
+        &Defaults::default(),
+    )
+    .unwrap();
+    assert_eq!(new.external_id.as_deref(), Some("Entra-7f3a"));
+    let plain =
+        validate_create(&json!({"type": "PIN", "user": "u", "pin": "1234"}), &Defaults::default()).unwrap();
+    assert_eq!(plain.external_id, None);
+
+    let mut d = device(DeviceType::Totp, Status::Validated, 0);
+    let set = json!({"Operations": [{"op": "add", "path": "externalId", "value": "a-1"}]});
+    assert_eq!(patch(&d, set).unwrap().external_id.as_deref(), Some("a-1"));
+    let by_object = json!({"Operations": [{"op": "replace", "value": {"EXTERNALID": "b-2", "status": "D"}}]});
+    let c = patch(&d, by_object).unwrap();
+    assert_eq!((c.external_id.as_deref(), c.status), (Some("b-2"), Status::Disabled));
+
+    d.external_id = Some("a-1".into());
+    let remove = json!({"Operations": [{"op": "remove", "path": "externalId"}]});
+    assert_eq!(patch(&d, remove).unwrap().external_id, None);
+    let mut body = serde_json::to_value(&d).unwrap();
+    assert_eq!(validate_replace(&d, &body).unwrap().external_id.as_deref(), Some("a-1"));
+    body.as_object_mut().unwrap().remove("externalId");
+    assert_eq!(validate_replace(&d, &body).unwrap().external_id, None, "PUT replaces: absent is unassigned");
+
+    for bad in [json!(""), json!(7), json!("a\u{7}b"), json!("x".repeat(257))] {
+        let create =
+            validate_create(&json!({"type": "TOTP", "user": "u", "externalId": bad}), &Defaults::default());
+        assert_eq!(create.unwrap_err().scim_type(), ScimType::InvalidValue, "{bad}");
+        let op = json!({"Operations": [{"op": "replace", "path": "externalId", "value": bad}]});
+        assert_eq!(patch(&d, op).unwrap_err().scim_type(), ScimType::InvalidValue, "{bad}");
+    }
+    let filter = Condition::compile(r#"externalId eq "a-1""#).unwrap();
+    assert!(filter.matches(&d));
+    assert!(!Condition::compile(r#"externalId eq "A-1""#).unwrap().matches(&d), "case-exact");
 }
 
 #[test]
