@@ -176,8 +176,9 @@ fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, 
         ["OtpDevice"] if get => list(ctx),
         ["OtpDevice"] if method == "POST" => create(ctx),
         ["OtpDevice"] => not_allowed(LIST),
-        ["OtpDevice", ".search"] if method == "POST" => search(ctx),
-        ["OtpDevice", ".search"] => not_allowed(SEARCH),
+        // A search at the root spans every resource type (RFC 7644 §3.4.3): here, OtpDevice.
+        ["OtpDevice", ".search"] | [".search"] if method == "POST" => search(ctx),
+        ["OtpDevice", ".search"] | [".search"] => not_allowed(SEARCH),
         ["OtpDevice", id, rest @ ..] => {
             let id: i64 = id.parse().map_err(|_| ApiError::NoRoute(ctx.request.path.clone()))?;
             match (rest, method) {

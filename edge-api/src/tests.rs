@@ -440,6 +440,13 @@ fn list_filters_sorts_and_pages_in_sql() {
         Some(json!({"filter": "user sw \"c\" or user eq \"dave\"", "attributes": ["type"]})),
     );
     assert_eq!((status, found["totalResults"].as_i64()), (200, Some(2)));
+    let (status, at_root) = api.call(
+        "POST",
+        "/.search",
+        Some(json!({"filter": "user sw \"c\" or user eq \"dave\"", "attributes": ["type"]})),
+    );
+    assert_eq!((status, &at_root), (200, &found), "a search at the root spans OtpDevice, the only type");
+    assert_eq!(api.call("GET", "/.search", None).0, 405);
     assert_eq!(
         api.call("GET", "/soffid/webservice/scim2/v1/OtpDevice".trim_start_matches("/scim/v2"), None).0,
         404

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// `<target>`: the test executable lives in `<target>/debug/deps/`.
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     exe.ancestors().nth(3).expect("target directory").to_path_buf()
 }

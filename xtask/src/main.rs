@@ -255,7 +255,10 @@ fn test() -> Result {
     build_component()?;
     build_spa()?;
     build_runner()?;
-    run("cargo test", cargo().args(["test", "--workspace", "--locked"]))?;
+    // tests/tests/conformance.rs runs scim2-tester from this virtualenv.
+    let scim2 =
+        python_venv("scim2-tester-0.5.2", "tests/conformance/requirements.txt", "scim2-tester", "0.5.2")?;
+    run("cargo test", cargo().args(["test", "--workspace", "--locked"]).env("SCIM_OTP_SCIM2_VENV", scim2))?;
     run(
         "frontend component tests (headless Chromium)",
         cargo()
@@ -339,7 +342,7 @@ fn bench(args: Vec<String>) -> Result {
         .env("SCIM_OTP_COMPONENT", component)
         .args(["--write", "BENCHMARKS.md"])
         .args(args);
-    match privacyidea_venv() {
+    match python_venv("privacyidea-3.14", "bench/privacyidea/requirements.txt", "privacyidea", "3.14") {
         Ok(venv) => command.env("SCIM_OTP_PI_VENV", venv),
         Err(why) => {
             eprintln!("xtask bench: privacyIDEA is unavailable: {why}");
@@ -349,13 +352,13 @@ fn bench(args: Vec<String>) -> Result {
     run("scim-otp-bench", &mut command)
 }
 
-/// privacyIDEA and gunicorn at the versions in `bench/privacyidea/requirements.txt`, in a
-/// virtualenv next to the shared target directory; skipped when it is already there.
-fn privacyidea_venv() -> Result<PathBuf> {
-    let venv = target_dir().with_file_name("privacyidea-3.14");
-    let requirements = project_root().join("bench/privacyidea/requirements.txt");
-    let have = output(Command::new(venv.join("bin/pip")).args(["show", "privacyidea", "gunicorn"]));
-    if have.is_some_and(|info| info.lines().any(|l| l.trim() == "Version: 3.14")) {
+/// A virtualenv `name` next to the shared target directory with the pinned `requirements`
+/// (a `pip freeze`); skipped when `package` is already there at `version`.
+fn python_venv(name: &str, requirements: &str, package: &str, version: &str) -> Result<PathBuf> {
+    let venv = target_dir().with_file_name(name);
+    let requirements = project_root().join(requirements);
+    let have = output(Command::new(venv.join("bin/pip")).args(["show", package]));
+    if have.is_some_and(|info| info.lines().any(|l| l.trim() == format!("Version: {version}"))) {
         return Ok(venv);
     }
     if run("python3 -m venv", Command::new("python3").args(["-m", "venv"]).arg(&venv)).is_err() {
@@ -364,7 +367,7 @@ fn privacyidea_venv() -> Result<PathBuf> {
         run("python3 -m venv", Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv))?;
     }
     run(
-        "pip install privacyIDEA 3.14 + gunicorn",
+        &format!("pip install -r {}", requirements.display()),
         Command::new(venv.join("bin/pip")).args(["install", "-q", "-r"]).arg(requirements),
     )?;
     Ok(venv)
