@@ -41,28 +41,47 @@ fn a_thousand_validation_races_never_succeed_twice() {
     let devices = Arc::new(devices);
     let started = Instant::now();
     // Every racer takes part in every trial: a barrier per trial, then the same code at once.
+    // One racer makes the trial's code (racers making their own could straddle a time step and
+    // send two different codes, which may both be accepted), the others wait for it.
     let trial_start = Arc::new(Barrier::new(RACERS));
-    let wins: Vec<Vec<bool>> = together(RACERS, {
+    let trial_code = Arc::new(std::sync::Mutex::new((String::new(), 0)));
+    // Per racer and trial: whether it won, and the time its code was made for.
+    let wins: Vec<Vec<(bool, i64)>> = together(RACERS, {
         let (app, devices) = (app.clone(), devices.clone());
         move |_| {
             devices
                 .iter()
                 .map(|(id, secret)| {
-                    let code = format_code(totp(secret, SHA1_6, 30, now()), 6);
+                    if trial_start.wait().is_leader() {
+                        let at = now();
+                        *trial_code.lock().unwrap() = (format_code(totp(secret, SHA1_6, 30, at), 6), at);
+                    }
                     trial_start.wait();
+                    let (code, at) = trial_code.lock().unwrap().clone();
                     let reply = app.call(
                         "POST",
                         &format!("/OtpDevice/{id}/responseChallenge"),
                         Some(&json!({"pin": code})),
                     );
                     assert_eq!(reply.status, 200, "{}", reply.json);
-                    reply.json["success"] == true
+                    (reply.json["success"] == true, at)
                 })
                 .collect()
         }
     });
     let per_trial: Vec<usize> =
-        (0..devices.len()).map(|t| wins.iter().filter(|racer| racer[t]).count()).collect();
+        (0..devices.len()).map(|t| wins.iter().filter(|racer| racer[t].0).count()).collect();
+    for (t, _) in per_trial.iter().enumerate().filter(|(_, n)| **n != 1).take(3) {
+        let (id, secret) = &devices[t];
+        let at = wins[0][t].1;
+        let steps: Vec<String> =
+            (-2..=2).map(|k| format_code(totp(secret, SHA1_6, 30, at + 30 * k), 6)).collect();
+        let audit = app.call("GET", &format!("/OtpDevice/{id}/audit"), None);
+        println!(
+            "trial {t} (device {id}, code made at {at}, codes of steps -2..=2 {steps:?}): {}",
+            audit.json
+        );
+    }
     let doubles = per_trial.iter().filter(|&&n| n > 1).count();
     let none = per_trial.iter().filter(|&&n| n == 0).count();
     println!(
