@@ -85,15 +85,16 @@ pub fn authenticate(
         }
         Credentials::Basic { user, password } => {
             let window_start = now - FAILURE_WINDOW;
-            if store::login_failures(db, &user, window_start)? >= MAX_FAILED_LOGINS {
-                return Err(ApiError::Throttled { retry_after: FAILURE_WINDOW });
-            }
             let principal =
                 settings.principals.iter().find(|p| bool::from(p.user.as_bytes().ct_eq(user.as_bytes())));
-            if let Some(p) = principal {
-                let digest = keys.credential_digest("basic", &user, &password, &p.password_hash);
-                let cached = store::cached_credential(db, &digest, now)?;
-                if cached.as_deref() == Some(p.user.as_str()) {
+            let digest =
+                principal.map(|p| keys.credential_digest("basic", &user, &password, &p.password_hash));
+            let state = store::login_state(db, &user, window_start, digest.as_deref(), now)?;
+            if state.failures >= MAX_FAILED_LOGINS {
+                return Err(ApiError::Throttled { retry_after: FAILURE_WINDOW });
+            }
+            if let (Some(p), Some(digest)) = (principal, digest) {
+                if state.cached_principal.as_deref() == Some(p.user.as_str()) {
                     return Ok(Caller { name: p.user.clone(), rights: p.rights.clone() });
                 }
                 if crypto::verify_password(&password, &p.password_hash) {

@@ -542,13 +542,36 @@ pub fn outbox_list(db: &dyn Database, limit: i64) -> Result<Vec<OutboxMessage>, 
         .collect())
 }
 
-/// Failed logins of one principal in the current window.
-pub fn login_failures(db: &dyn Database, principal: &str, window_start: i64) -> Result<i64, DbError> {
+/// What a Basic login needs to know, in one statement (it runs on every request): the failed
+/// logins of `principal` in the current window, and which principal the verified-credential
+/// cache holds for `digest`, if it holds one that has not expired.
+pub struct LoginState {
+    pub failures: i64,
+    pub cached_principal: Option<String>,
+}
+
+pub fn login_state(
+    db: &dyn Database,
+    principal: &str,
+    window_start: i64,
+    digest: Option<&[u8]>,
+    now: i64,
+) -> Result<LoginState, DbError> {
     let rows = db.execute(
-        "SELECT failures FROM login_failures WHERE principal = ? AND window_start >= ?",
-        &[principal.into(), window_start.into()],
+        "SELECT (SELECT failures FROM login_failures WHERE principal = ? AND window_start >= ?), \
+                (SELECT principal FROM credential_cache WHERE digest = ? AND expires > ?)",
+        &[
+            principal.into(),
+            window_start.into(),
+            digest.map_or(Sql::Null, |d| Sql::Blob(d.to_vec())),
+            now.into(),
+        ],
     )?;
-    Ok(rows.first().and_then(|r| col(r, 0).int()).unwrap_or(0))
+    let row = rows.first();
+    Ok(LoginState {
+        failures: row.and_then(|r| col(r, 0).int()).unwrap_or(0),
+        cached_principal: row.and_then(|r| col(r, 1).text().map(str::to_owned)),
+    })
 }
 
 /// Counts a failed login. Windows that started before `window_start` are dropped first (so an
@@ -566,14 +589,6 @@ pub fn record_login_failure(
         &[principal.into(), now.into()],
     )?;
     Ok(())
-}
-
-pub fn cached_credential(db: &dyn Database, digest: &[u8], now: i64) -> Result<Option<String>, DbError> {
-    let rows = db.execute(
-        "SELECT principal FROM credential_cache WHERE digest = ? AND expires > ?",
-        &[Sql::Blob(digest.to_vec()), now.into()],
-    )?;
-    Ok(rows.first().and_then(|r| col(r, 0).text().map(str::to_owned)))
 }
 
 pub fn cache_credential(
