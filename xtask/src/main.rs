@@ -23,6 +23,9 @@ const TRUNK_VERSION: &str = "0.21.14";
 type Result<T = ()> = std::result::Result<T, String>;
 
 fn main() -> ExitCode {
+    if let Some(code) = rerun_if_stale() {
+        return code;
+    }
     let task = env::args().nth(1).unwrap_or_default();
     let outcome = match task.as_str() {
         "setup" => setup(),
@@ -55,6 +58,70 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Clones share one target directory, and `cargo run` starts the binary at
+/// `<target>/debug/xtask`, which the last clone to build xtask wrote. If that was another clone,
+/// Cargo still counts this clone's build as fresh and runs the other clone's xtask, on the other
+/// clone's files. `cargo run` tells the binary which package it meant (`CARGO_MANIFEST_DIR` at
+/// run time): when that is not where this binary was built, mark this clone's xtask as changed
+/// and run it again, so Cargo rebuilds it.
+fn rerun_if_stale() -> Option<ExitCode> {
+    let meant = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR")?);
+    if meant == std::path::Path::new(env!("CARGO_MANIFEST_DIR")) {
+        return None;
+    }
+    if env::var_os("XTASK_REBUILT").is_some() {
+        eprintln!("xtask: Cargo still runs the xtask built for {}", env!("CARGO_MANIFEST_DIR"));
+        return Some(ExitCode::FAILURE);
+    }
+    eprintln!(
+        "xtask: the binary Cargo ran was built for {}; rebuilding for {}",
+        env!("CARGO_MANIFEST_DIR"),
+        meant.display()
+    );
+    let touched = touch(&meant.join("src/main.rs"));
+    let status = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["run", "--quiet", "--package", "xtask", "--"])
+        .args(env::args().skip(1))
+        .current_dir(meant.parent().unwrap_or(&meant))
+        .env("XTASK_REBUILT", "1")
+        .status();
+    match (touched, status) {
+        (Ok(()), Ok(status)) => Some(ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8)),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("xtask: cannot rebuild: {e}");
+            Some(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Marks a source file changed, so that Cargo rebuilds its crate.
+fn touch(path: &std::path::Path) -> std::io::Result<()> {
+    std::fs::File::options().append(true).open(path)?.set_modified(std::time::SystemTime::now())
+}
+
+/// The same trap for what xtask builds: the component and the SPA are cdylibs, whose files carry
+/// no per-clone hash, and binaries are copied to `<target>/<profile>/`, so after another clone
+/// built them, Cargo may count this clone's build as fresh and leave the other clone's files in
+/// place. The target directory remembers which clone built last; on a change of clone, the crates
+/// behind those outputs are marked changed and rebuilt here.
+const CRATES_WITH_SHARED_OUTPUTS: &[&str] =
+    &["edge-api/src/lib.rs", "frontend/src/lib.rs", "runner/src/main.rs", "tests/src/lib.rs"];
+
+fn claim_target_dir() -> Result {
+    let stamp = target_dir().join("scim-otp-built-for");
+    let root = project_root().to_string_lossy().into_owned();
+    if std::fs::read_to_string(&stamp).is_ok_and(|built_for| built_for == root) {
+        return Ok(());
+    }
+    for source in CRATES_WITH_SHARED_OUTPUTS {
+        let path = project_root().join(source);
+        touch(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    std::fs::create_dir_all(target_dir())
+        .and_then(|()| std::fs::write(&stamp, root))
+        .map_err(|e| format!("{}: {e}", stamp.display()))
 }
 
 fn project_root() -> PathBuf {
@@ -94,6 +161,7 @@ fn on_path(program: &str) -> bool {
 }
 
 fn setup() -> Result {
+    claim_target_dir()?;
     let installed =
         output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
     let missing: Vec<&str> =
