@@ -138,8 +138,17 @@ fn find_match(
     bool::from(found).then_some(matched)
 }
 
+/// Whether `candidate` is the code that was accepted last (at counter or step `last`). A later
+/// counter or step has the same code once in 10^digits; accepting it would take the same OTP
+/// twice, which RFC 6238 §5.2 forbids (and which the validation race test once hit). Computed
+/// whether or not the candidate matched, so the time taken does not depend on it.
+fn is_replay(secret: &Secret, params: CodeParams, candidate: &str, last: Option<u64>) -> bool {
+    last.is_some_and(|last| find_match(secret, params, candidate, std::iter::once(last)).is_some())
+}
+
 /// RFC 4226 §7.2 look-ahead: tries `counter ..= counter + look_ahead` and returns the counter
-/// that matched. The caller stores `matched + 1` so neither this code nor an older one works again.
+/// that matched. The caller stores `matched + 1` so neither this code nor an older one works again,
+/// nor the same digits at a later counter (`counter - 1` was the last accepted).
 pub fn verify_hotp(
     secret: &Secret,
     params: CodeParams,
@@ -147,11 +156,14 @@ pub fn verify_hotp(
     counter: u64,
     look_ahead: u64,
 ) -> Option<u64> {
-    find_match(secret, params, candidate, counter..=counter.saturating_add(look_ahead))
+    let matched = find_match(secret, params, candidate, counter..=counter.saturating_add(look_ahead));
+    let replay = is_replay(secret, params, candidate, counter.checked_sub(1));
+    matched.filter(|_| !replay)
 }
 
 /// RFC 6238 §5.2: tries the time steps `now ± window`, skipping every step up to `last_step`
-/// (already used), and returns the step that matched. The caller stores it as the new `last_step`.
+/// (already used) and refusing the code that was accepted at `last_step` even where a later step
+/// has the same digits; returns the step that matched. The caller stores it as the new `last_step`.
 pub fn verify_totp(
     secret: &Secret,
     params: CodeParams,
@@ -163,7 +175,9 @@ pub fn verify_totp(
 ) -> Option<u64> {
     let now = time_step(unix_seconds, period);
     let first = now.saturating_sub(window).max(last_step.map_or(0, |s| s.saturating_add(1)));
-    find_match(secret, params, candidate, first..=now.saturating_add(window))
+    let matched = find_match(secret, params, candidate, first..=now.saturating_add(window));
+    let replay = is_replay(secret, params, candidate, last_step);
+    matched.filter(|_| !replay)
 }
 
 /// What the Key URI describes besides the seed.
@@ -326,6 +340,24 @@ mod tests {
         assert_eq!(verify_totp(&secret, params, 30, "07081804", 1111111109 + 60, 1, None), None);
         assert_eq!(verify_totp(&secret, params, 30, "07081804", 1111111109, 1, Some(step)), None, "replay");
         assert_eq!(verify_totp(&secret, params, 30, "07081804", 1111111109, 1, Some(step - 1)), Some(step));
+    }
+
+    /// With the RFC secret, counters 910737 and 910738 both give 911617 (found by search; checked
+    /// with `oathtool --hotp -c 910737 3132333435363738393031323334353637383930`). The digits
+    /// accepted once must not pass again at the next counter or step.
+    #[test]
+    fn the_same_digits_are_not_taken_twice_when_the_next_code_repeats_them() {
+        let secret = ascii_secret("12345678901234567890");
+        assert_eq!(format_code(hotp(&secret, SHA1, 910_737), 6), "911617");
+        assert_eq!(format_code(hotp(&secret, SHA1, 910_738), 6), "911617");
+        assert_eq!(verify_hotp(&secret, SHA1, "911617", 910_737, 10), Some(910_737));
+        assert_eq!(verify_hotp(&secret, SHA1, "911617", 910_738, 10), None, "the same OTP again");
+        assert_eq!(verify_hotp(&secret, SHA1, "911617", 910_730, 10), Some(910_737));
+
+        let t = 910_737 * 30 + 29; // the last second of step 910737; the window reaches 910738
+        assert_eq!(verify_totp(&secret, SHA1, 30, "911617", t, 1, None), Some(910_737));
+        assert_eq!(verify_totp(&secret, SHA1, 30, "911617", t, 1, Some(910_737)), None, "the same OTP again");
+        assert_eq!(verify_totp(&secret, SHA1, 30, "911617", t + 30, 1, Some(910_736)), Some(910_737));
     }
 
     #[test]
