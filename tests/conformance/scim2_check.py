@@ -12,8 +12,9 @@ not have one), which a SCIM schema cannot say, so the tester, filling attributes
 would mostly test the server's refusals. For each run this script shows the tester the
 schema as it reads for that type: only the attributes that apply to the type, `email`, `phone`
 or `pin` required where the type needs it, and `type` with that one canonical value. Values
-the schema cannot describe (an address, a phone number, 6 or 8 digits) come from
-`VALUES`. Nothing else changes: requests and responses pass through untouched.
+the schema cannot describe (an address, a phone number, 6 or 8 digits; `status` C and `fails` 0
+on a new device) come from `VALUES`. Requests pass through untouched; responses too, except for
+the `id` below.
 
 Three more adaptations, all for Soffid's dialect, in the typed runs:
 - Its `id` is an integer (SPEC §2); scim2-models takes RFC 7643's string `id` for granted
