@@ -101,13 +101,20 @@ fn touch(path: &std::path::Path) -> std::io::Result<()> {
     std::fs::File::options().append(true).open(path)?.set_modified(std::time::SystemTime::now())
 }
 
-/// The same trap for what xtask builds: the component and the SPA are cdylibs, whose files carry
-/// no per-clone hash, and binaries are copied to `<target>/<profile>/`, so after another clone
-/// built them, Cargo may count this clone's build as fresh and leave the other clone's files in
-/// place. The target directory remembers which clone built last; on a change of clone, the crates
-/// behind those outputs are marked changed and rebuilt here.
-const CRATES_WITH_SHARED_OUTPUTS: &[&str] =
-    &["edge-api/src/lib.rs", "frontend/src/lib.rs", "runner/src/main.rs", "tests/src/lib.rs"];
+/// The same trap for everything built from our own crates: Cargo names their outputs alike in
+/// every clone (path crates hash their path relative to the workspace) and judges freshness by
+/// file times, so in a checkout older than another clone's last build it may count that build as
+/// fresh and link or run it (the fuzz targets once mixed this clone's `shared` with another's
+/// `edge-api`). The target directory remembers which clone built last; on a change of clone, one
+/// file of each crate is marked changed, so Cargo rebuilds our crates (not the registry ones) here.
+const CRATES_WITH_SHARED_OUTPUTS: &[&str] = &[
+    "shared/src/lib.rs",
+    "edge-api/src/lib.rs",
+    "frontend/src/lib.rs",
+    "runner/src/main.rs",
+    "tests/src/lib.rs",
+    "fuzz/fuzz_targets/common.rs",
+];
 
 fn claim_target_dir() -> Result {
     let stamp = target_dir().join("scim-otp-built-for");
@@ -217,7 +224,8 @@ fn cargo_fuzz(args: &[&str]) -> Command {
 }
 
 /// Runs each fuzz target for `seconds`. `corpus_out` receives what libFuzzer finds new; the
-/// committed corpus is read as well.
+/// committed corpus is read as well, and so are the inputs of past findings in
+/// `fuzz/regressions/<target>/`, which `cargo fuzz cmin` never renames or drops.
 fn run_fuzz_targets(seconds: &str, corpus_out: Option<&std::path::Path>) -> Result {
     if !has_nightly() {
         println!(
@@ -239,6 +247,10 @@ fn run_fuzz_targets(seconds: &str, corpus_out: Option<&std::path::Path>) -> Resu
             None => {
                 command.arg(&committed);
             }
+        }
+        let regressions = fuzz_dir.join("regressions").join(target);
+        if regressions.is_dir() {
+            command.arg(regressions);
         }
         command.args(["--", &format!("-max_total_time={seconds}"), "-print_final_stats=1"]);
         run(&format!("cargo fuzz run {target} ({seconds} s)"), &mut command)?;
