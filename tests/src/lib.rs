@@ -186,8 +186,7 @@ impl App {
         let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.base) };
         let mut request = ureq::http::Request::builder().method(method).uri(&url);
         if let Some((user, password)) = auth {
-            let token = data_encoding::BASE64.encode(format!("{user}:{password}").as_bytes());
-            request = request.header("authorization", format!("Basic {token}"));
+            request = request.header("authorization", basic_auth(user, password));
         }
         for (name, value) in headers {
             request = request.header(*name, *value);
@@ -209,11 +208,10 @@ impl App {
     /// As the generated admin; `None` when no answer came (the server died mid-request).
     pub fn try_call(&self, method: &str, path: &str, body: Option<&Value>) -> Option<Reply> {
         let url = format!("{}{path}", self.base);
-        let token = data_encoding::BASE64.encode(format!("admin:{}", self.password).as_bytes());
         let request = ureq::http::Request::builder()
             .method(method)
             .uri(&url)
-            .header("authorization", format!("Basic {token}"))
+            .header("authorization", basic_auth("admin", &self.password))
             .header("content-type", "application/scim+json");
         let body = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
         let mut response = self.agent.run(request.body(body).ok()?).ok()?;
@@ -261,6 +259,11 @@ impl Drop for App {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// An `Authorization` header value for HTTP Basic.
+pub fn basic_auth(user: &str, password: &str) -> String {
+    format!("Basic {}", data_encoding::BASE64.encode(format!("{user}:{password}").as_bytes()))
 }
 
 /// The `id` of a created device.

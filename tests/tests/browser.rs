@@ -3,7 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use scim_otp_tests::{App, Chromedriver, TempDir, dist_index, now, secret_of};
+use scim_otp_tests::{App, Chromedriver, TempDir, basic_auth, dist_index, now, secret_of};
 use shared::Algorithm;
 use shared::otp::{CodeParams, format_code, totp};
 use std::path::PathBuf;
@@ -280,8 +280,7 @@ async fn cors_is_enforced_by_a_real_browser() {
         &api_state.0,
         &[("scim_cors_origin", &allowed.origin), ("scim_cors_methods", "GET, POST, PATCH, OPTIONS, HEAD")],
     );
-    let auth =
-        format!("Basic {}", data_encoding::BASE64.encode(format!("admin:{}", api.password).as_bytes()));
+    let auth = basic_auth("admin", &api.password);
     let json_init = |method: &str, body: Option<serde_json::Value>| {
         let mut init = serde_json::json!({
             "method": method,

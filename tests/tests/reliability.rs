@@ -3,7 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use scim_otp_tests::{App, Gateway, Reply, TempDir, id_of, now, secret_of, together};
+use scim_otp_tests::{App, Gateway, Reply, TempDir, basic_auth, id_of, now, secret_of, together};
 use serde_json::{Value, json};
 use shared::Algorithm;
 use shared::otp::{CodeParams, Secret, format_code, hotp, totp};
@@ -322,11 +322,11 @@ fn oversized_post(app: &App, declared: usize) -> (u16, Duration) {
     let address = app.origin.trim_start_matches("http://").to_owned();
     let mut stream = std::net::TcpStream::connect(&address).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let token = data_encoding::BASE64.encode(format!("admin:{}", app.password).as_bytes());
+    let auth = basic_auth("admin", &app.password);
     let started = Instant::now();
     write!(
         stream,
-        "POST /scim/v2/OtpDevice HTTP/1.1\r\nhost: {address}\r\nauthorization: Basic {token}\r\n\
+        "POST /scim/v2/OtpDevice HTTP/1.1\r\nhost: {address}\r\nauthorization: {auth}\r\n\
          content-type: application/scim+json\r\ncontent-length: {declared}\r\n\r\n"
     )
     .unwrap();

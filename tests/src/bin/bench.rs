@@ -9,7 +9,7 @@
 
 use edge_api::db::Sql;
 use scim_otp_tests::load::{Call, Load, Outcome, drive};
-use scim_otp_tests::{App, TempDir, secret_of};
+use scim_otp_tests::{App, TempDir, basic_auth, now, secret_of};
 use serde_json::{Value, json};
 use shared::filter::Condition;
 use shared::otp::{CodeParams, Secret, format_code, totp};
@@ -86,10 +86,6 @@ struct Validation {
     wrong: Outcome,
 }
 
-fn basic(user: &str, password: &str) -> String {
-    format!("Basic {}", data_encoding::BASE64.encode(format!("{user}:{password}").as_bytes()))
-}
-
 fn scim_call(method: &'static str, url: String, auth: &str, body: Option<Value>) -> Call {
     let mut headers = vec![("authorization", auth.to_owned())];
     if body.is_some() {
@@ -98,17 +94,13 @@ fn scim_call(method: &'static str, url: String, auth: &str, body: Option<Value>)
     Call { method, url, headers, body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default() }
 }
 
-fn unix_now() -> i64 {
-    scim_otp_tests::now()
-}
-
 fn code_for(secret: &Secret) -> String {
-    format_code(totp(secret, SHA1_6, 30, unix_now()), 6)
+    format_code(totp(secret, SHA1_6, 30, now()), 6)
 }
 
 /// A 6-digit code that no step within ±2 of now produces, so no verification window accepts it.
 fn wrong_code(secret: &Secret) -> String {
-    let step = unix_now();
+    let step = now();
     let window: Vec<u32> = (-2..=2).map(|k| totp(secret, SHA1_6, 30, step + 30 * k)).collect();
     let mut code = (window[2] + 500_000) % 1_000_000;
     while window.contains(&code) {
@@ -120,7 +112,7 @@ fn wrong_code(secret: &Secret) -> String {
 fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
     let state = TempDir::new("bench");
     let app = App::start(&state.0, &[]);
-    let auth = basic("admin", &app.password);
+    let auth = basic_auth("admin", &app.password);
     let base = app.base.clone();
     let pid = app.pid();
     // The first authenticated request runs the migrations and one argon2id verification.
@@ -217,7 +209,7 @@ fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
         |s, _| s == 201,
     );
     let db_path = state.0.join("sqlite_db.db");
-    let now = unix_now();
+    let now = now();
     age_devices(&db_path, now);
     let cutoff = Timestamp(now - 180 * 86_400).to_rfc3339();
     let selective = format!(r#"user eq "u{:05}""#, sizes.scale / 20);
