@@ -80,20 +80,21 @@ fn rerun_if_stale() -> Option<ExitCode> {
         env!("CARGO_MANIFEST_DIR"),
         meant.display()
     );
-    let touched = touch(&meant.join("src/main.rs"));
-    let status = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["run", "--quiet", "--package", "xtask", "--"])
-        .args(env::args().skip(1))
-        .current_dir(meant.parent().unwrap_or(&meant))
-        .env("XTASK_REBUILT", "1")
-        .status();
-    match (touched, status) {
-        (Ok(()), Ok(status)) => Some(ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8)),
-        (Err(e), _) | (_, Err(e)) => {
+    let rerun = touch(&meant.join("src/main.rs")).and_then(|()| {
+        Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(["run", "--quiet", "--package", "xtask", "--"])
+            .args(env::args().skip(1))
+            .current_dir(meant.parent().unwrap_or(&meant))
+            .env("XTASK_REBUILT", "1")
+            .status()
+    });
+    Some(match rerun {
+        Ok(status) => ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8),
+        Err(e) => {
             eprintln!("xtask: cannot rebuild: {e}");
-            Some(ExitCode::FAILURE)
+            ExitCode::FAILURE
         }
-    }
+    })
 }
 
 /// Marks a source file changed, so that Cargo rebuilds its crate.
@@ -336,8 +337,7 @@ fn test() -> Result {
     build_spa()?;
     build_runner()?;
     // tests/tests/conformance.rs runs scim2-tester from this virtualenv.
-    let scim2 =
-        python_venv("scim2-tester-0.5.2", "tests/conformance/requirements.txt", "scim2-tester", "0.5.2")?;
+    let scim2 = python_venv("scim2-tester", "0.5.2", "tests/conformance/requirements.txt")?;
     run("cargo test", cargo().args(["test", "--workspace", "--locked"]).env("SCIM_OTP_SCIM2_VENV", scim2))?;
     run(
         "frontend component tests (headless Chromium)",
@@ -422,7 +422,7 @@ fn bench(args: Vec<String>) -> Result {
         .env("SCIM_OTP_COMPONENT", component)
         .args(["--write", "BENCHMARKS.md"])
         .args(args);
-    match python_venv("privacyidea-3.14", "bench/privacyidea/requirements.txt", "privacyidea", "3.14") {
+    match python_venv("privacyidea", "3.14", "bench/privacyidea/requirements.txt") {
         Ok(venv) => command.env("SCIM_OTP_PI_VENV", venv),
         Err(why) => {
             eprintln!("xtask bench: privacyIDEA is unavailable: {why}");
@@ -432,10 +432,10 @@ fn bench(args: Vec<String>) -> Result {
     run("scim-otp-bench", &mut command)
 }
 
-/// A virtualenv `name` next to the shared target directory with the pinned `requirements`
-/// (a `pip freeze`); skipped when `package` is already there at `version`.
-fn python_venv(name: &str, requirements: &str, package: &str, version: &str) -> Result<PathBuf> {
-    let venv = target_dir().with_file_name(name);
+/// A virtualenv `<package>-<version>` next to the shared target directory with the pinned
+/// `requirements` (a `pip freeze`); skipped when `package` is already there at `version`.
+fn python_venv(package: &str, version: &str, requirements: &str) -> Result<PathBuf> {
+    let venv = target_dir().with_file_name(format!("{package}-{version}"));
     let requirements = project_root().join(requirements);
     let have = output(Command::new(venv.join("bin/pip")).args(["show", package]));
     if have.is_some_and(|info| info.lines().any(|l| l.trim() == format!("Version: {version}"))) {
