@@ -9,13 +9,13 @@ use crate::db::Database;
 use crate::error::{ApiError, MAX_BODY};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::i18n::Lang;
-use crate::settings::{Right, Settings, SettingsError};
+use crate::origin::Origin;
+use crate::settings::{Misconfigured, Right, Settings};
 use crate::store::{self, Secrets};
 use serde_json::Value;
 use shared::discovery;
 use shared::filter::Condition;
 use shared::model::{DEVICE_SCHEMA, Links, ListResponse, SearchRequest, etag, etag_version};
-use shared::names::device_name;
 use shared::otp::{CodeParams, Secret, UriKind, otpauth_uri, qr_png_base64};
 use shared::patch::{PatchOp, apply_patch};
 use shared::query::{Page, Projection, Sort};
@@ -35,15 +35,12 @@ pub struct Env<'a> {
     pub log: &'a dyn Fn(&str),
 }
 
-pub fn handle(request: &ApiRequest, settings: Result<Settings, SettingsError>, env: &Env<'_>) -> ApiResponse {
+pub fn handle(request: &ApiRequest, settings: Result<Settings, Misconfigured>, env: &Env<'_>) -> ApiResponse {
     let lang = Lang::from_accept_language(request.header("accept-language"));
     let head = request.method.eq_ignore_ascii_case("HEAD");
     let (result, cors_headers) = match settings {
-        Err(e) => {
-            (env.log)(&format!("misconfigured: {e}"));
-            (Err(ApiError::Settings(e)), Vec::new())
-        }
         Ok(settings) => serve(request, &settings, env),
+        Err(failure) => (Err(misconfigured(request, failure, env)), Vec::new()),
     };
     let mut response = result.unwrap_or_else(|e| {
         if let ApiError::Internal(cause) = &e {
@@ -58,13 +55,37 @@ pub fn handle(request: &ApiRequest, settings: Result<Settings, SettingsError>, e
     response
 }
 
-/// A cross-origin request's `Origin`, or `None` for same-origin and non-browser requests.
-fn foreign_origin<'r>(request: &'r ApiRequest, settings: &Settings) -> Option<&'r str> {
-    let origin = request.header("origin")?;
-    let own = |base: &str| base.split('/').take(3).collect::<Vec<_>>().join("/").eq_ignore_ascii_case(origin);
-    let same =
-        origin.eq_ignore_ascii_case(&request.origin) || settings.public_base_url.as_deref().is_some_and(own);
-    (!same).then_some(origin)
+/// A setting the service cannot run with. The log names it; an authenticated admin is told
+/// which variable and why (never its value, which may be a secret); anyone else gets a plain
+/// internal error that names nothing, before and after authentication alike.
+fn misconfigured(request: &ApiRequest, failure: Misconfigured, env: &Env<'_>) -> ApiError {
+    (env.log)(&format!("misconfigured: {}", failure.error));
+    let admin = failure.access.as_ref().is_some_and(|access| {
+        let keys = Keys::derive(&access.secret_key);
+        auth::authenticate(request, access, &keys, env)
+            .is_ok_and(|caller| caller.require(Right::Admin).is_ok())
+    });
+    match admin {
+        true => ApiError::Settings(failure.error),
+        false => ApiError::Internal("a setting is misconfigured (logged above)".into()),
+    }
+}
+
+/// A browser's cross-origin request: its `Origin` as sent (for the allow header) and as parsed
+/// (`None` for one that is no origin, such as `null`). Same-origin and non-browser requests are
+/// `None`: same-origin means the origin the request came in on, or `public_base_url`'s, which is
+/// the one browsers see behind a TLS-terminating proxy.
+fn foreign_origin<'r>(request: &'r ApiRequest, settings: &Settings) -> Option<(&'r str, Option<Origin>)> {
+    let raw = request.header("origin")?;
+    let parsed = Origin::parse(raw);
+    let own = |origin: &Origin| {
+        request.origin.as_ref() == Some(origin)
+            || settings.public_base.as_ref().is_some_and(|p| p.origin == *origin)
+    };
+    match parsed {
+        Some(origin) if own(&origin) => None,
+        parsed => Some((raw, parsed)),
+    }
 }
 
 fn serve(
@@ -74,23 +95,26 @@ fn serve(
 ) -> (Result<ApiResponse, ApiError>, Vec<(String, String)>) {
     let method = request.method.to_ascii_uppercase();
     let foreign = foreign_origin(request, settings);
-    if let Some(origin) = foreign {
+    if let Some((raw, parsed)) = &foreign {
         let preflight = method == "OPTIONS" && request.header("access-control-request-method").is_some();
         let wanted = if preflight {
             request.header("access-control-request-method").unwrap_or_default()
         } else {
             &method
         };
-        if !cors::origin_allowed(settings, origin) || !cors::method_allowed(settings, wanted) {
-            let error =
-                ApiError::CorsForbidden { origin: origin.to_owned(), method: wanted.to_ascii_uppercase() };
-            return (Err(error), Vec::new());
+        let allowed = parsed.as_ref().is_some_and(|o| cors::origin_allowed(settings, o));
+        if !allowed || !cors::method_allowed(settings, wanted) {
+            let error = ApiError::CorsForbidden {
+                origin: parsed.as_ref().map(Origin::to_string),
+                method: wanted.to_ascii_uppercase(),
+            };
+            return (Err(error), vec![cors::vary()]);
         }
         if preflight {
-            return (Ok(ApiResponse::empty(204)), cors::preflight_headers(settings, origin));
+            return (Ok(ApiResponse::empty(204)), cors::preflight_headers(settings, raw));
         }
     }
-    let cors_headers = foreign.map(cors::response_headers).unwrap_or_default();
+    let cors_headers = foreign.map(|(raw, _)| cors::response_headers(raw)).unwrap_or_default();
     (serve_checked(request, &method, settings, env), cors_headers)
 }
 
@@ -106,9 +130,11 @@ fn serve_checked(
             request.path.strip_prefix(base).filter(|r| r.is_empty() || r.starts_with('/')).map(|r| (*base, r))
         })
         .ok_or_else(|| ApiError::NoRoute(request.path.clone()))?;
-    let base_url = match &settings.public_base_url {
-        Some(public) => format!("{public}{base}"),
-        None => format!("{}{base}", request.origin),
+    let base_url = match (&settings.public_base, &request.origin) {
+        (Some(public), _) => format!("{}{base}", public.url),
+        (None, Some(origin)) => format!("{origin}{base}"),
+        // No URL from the host: relative links still resolve against the request.
+        (None, None) => base.to_owned(),
     };
     if method == "OPTIONS" {
         return Ok(
@@ -125,9 +151,8 @@ fn serve_checked(
             return Err(ApiError::UnsupportedMediaType);
         }
     }
-    store::migrate(env.db)?;
-    let keys = Keys::derive(&settings.secret_key);
-    let caller = auth::authenticate(request, settings, &keys, env.db, env.now)?;
+    let keys = Keys::derive(&settings.access.secret_key);
+    let caller = auth::authenticate(request, &settings.access, &keys, env)?;
     let ctx = Ctx { request, settings, env, keys, caller, base_url };
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     route(&ctx, method, &segments)
@@ -159,7 +184,7 @@ fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, 
     match segments {
         ["ServiceProviderConfig"] if get => discovery_doc(
             ctx,
-            &discovery::service_provider_config(&ctx.base_url, !ctx.settings.api_tokens.is_empty()),
+            &discovery::service_provider_config(&ctx.base_url, !ctx.settings.access.api_tokens.is_empty()),
         ),
         ["ServiceProviderConfig"] => not_allowed(GET),
         ["ResourceTypes"] if get => discovery_list(ctx, vec![discovery::device_resource_type(&ctx.base_url)]),
@@ -335,25 +360,13 @@ fn create(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         sealed_seed: seed.as_ref().map(|s| ctx.keys.seal_seed(s)).transpose().map_err(ApiError::Internal)?,
         pin_hash: new.pin.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?,
     };
-    let db = ctx.env.db;
-    let now = ctx.env.now;
-    let mut device = store::transaction(db, || -> Result<OtpDevice, ApiError> {
-        if let Some(existing) = store::find_duplicate(db, &new)? {
-            return Err(ApiError::Duplicate { existing });
-        }
-        let serial = if new.device_type.has_seed() { store::next_serial(db, new.device_type)? } else { 0 };
-        let name = device_name(new.device_type, serial, new.email.as_deref(), new.phone.as_deref());
-        let device = store::insert_device(db, &new, &name, secrets, now)?;
-        store::audit(
-            db,
-            now,
-            &ctx.caller.name,
-            "create",
-            Some(device.id),
-            &format!("{} for {}", device.device_type, device.user),
-        )?;
-        Ok(device)
-    })?;
+    let mut device =
+        store::write(ctx.env.db, &ctx.caller.name, ctx.env.now, |tx| -> Result<OtpDevice, ApiError> {
+            if let Some(existing) = tx.find_duplicate(&new)? {
+                return Err(ApiError::Duplicate { existing });
+            }
+            Ok(tx.create_device(&new, secrets)?)
+        })?;
     if let (Some(seed), Some(algorithm), Some(digits)) = (&seed, device.algorithm, device.digits) {
         let kind = match device.device_type {
             DeviceType::Totp => {
@@ -405,23 +418,8 @@ fn update(
         let changes = changes_of(&current)?;
         let pin_hash =
             changes.pin.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?;
-        let db = ctx.env.db;
-        let now = ctx.env.now;
-        let updated = store::transaction(db, || -> Result<Option<OtpDevice>, ApiError> {
-            let updated = store::update_device(db, id, version, &changes, pin_hash.clone(), now)?;
-            if let Some(d) = &updated {
-                let detail = format!(
-                    "status {} -> {}, fails {} -> {}{}{}",
-                    current.status,
-                    d.status,
-                    current.fails,
-                    d.fails,
-                    if changes.pin.is_some() { ", PIN changed" } else { "" },
-                    if d.external_id != current.external_id { ", externalId changed" } else { "" }
-                );
-                store::audit(db, now, &ctx.caller.name, action, Some(id), &detail)?;
-            }
-            Ok(updated)
+        let updated = store::write(ctx.env.db, &ctx.caller.name, ctx.env.now, |tx| {
+            tx.update_device(action, &current, version, &changes, pin_hash.clone())
         })?;
         match (updated, &expected) {
             (Some(device), _) => return Ok(device_response(ctx, 200, device, &Projection::Default)),
@@ -453,15 +451,8 @@ fn delete(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
         Some(_) => Some(version_of(&current)),
         None => None,
     };
-    let db = ctx.env.db;
-    let deleted = store::transaction(db, || -> Result<bool, ApiError> {
-        let deleted = store::delete_device(db, id, version)?;
-        if deleted {
-            let detail = format!("{} {} of {}", current.device_type, current.name, current.user);
-            store::audit(db, ctx.env.now, &ctx.caller.name, "delete", Some(id), &detail)?;
-        }
-        Ok(deleted)
-    })?;
+    let deleted =
+        store::write(ctx.env.db, &ctx.caller.name, ctx.env.now, |tx| tx.delete_device(&current, version))?;
     match (deleted, version) {
         (true, _) => Ok(ApiResponse::empty(204)),
         (false, Some(v)) => Err(ApiError::Stale { version: etag(v) }),
@@ -473,18 +464,28 @@ fn challenge_state(ctx: &Ctx<'_>, id: i64) -> Result<store::ChallengeState, ApiE
     store::challenge_state(ctx.env.db, id)?.ok_or(ApiError::NoDevice(id))
 }
 
+fn challenge_context<'c>(ctx: &'c Ctx<'_>) -> challenge::Context<'c> {
+    challenge::Context {
+        db: ctx.env.db,
+        settings: ctx.settings,
+        keys: &ctx.keys,
+        actor: &ctx.caller.name,
+        now: ctx.env.now,
+        log: ctx.env.log,
+    }
+}
+
 fn request_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Invoke)?;
     let state = challenge_state(ctx, id)?;
-    let answer =
-        challenge::request(ctx.env.db, ctx.settings, &ctx.keys, &state, ctx.env.deliver, ctx.env.now)?;
-    store::audit(ctx.env.db, ctx.env.now, &ctx.caller.name, "request-challenge", Some(id), "")?;
+    let answer = challenge::request(&challenge_context(ctx), &state, ctx.env.deliver)?;
     Ok(ApiResponse::json(200, &answer))
 }
 
 fn response_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Invoke)?;
     let body = json_body(ctx)?;
+    // Surrounding whitespace is never part of a code or PIN (shared::validate::parse_pin).
     let code = body
         .get("pin")
         .and_then(Value::as_str)
@@ -492,13 +493,7 @@ fn response_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
         .filter(|p| !p.is_empty())
         .ok_or(ApiError::MissingPin)?;
     let state = challenge_state(ctx, id)?;
-    let result = challenge::respond(ctx.env.db, ctx.settings, &ctx.keys, &state, code, ctx.env.now)?;
-    let action = match (result.success, result.locked) {
-        (true, _) => "challenge-success",
-        (false, true) => "challenge-failure-locked",
-        (false, false) => "challenge-failure",
-    };
-    store::audit(ctx.env.db, ctx.env.now, &ctx.caller.name, action, Some(id), "")?;
+    let result = challenge::respond(&challenge_context(ctx), &state, code)?;
     Ok(ApiResponse::json(200, &result))
 }
 

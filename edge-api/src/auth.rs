@@ -5,23 +5,31 @@
 //! server key, for a few minutes. That is safe: the table holds no password or fast hash of
 //! one (without the key the HMAC cannot be brute-forced), an entry only matches the exact same
 //! credentials, changing a principal's hash in `scim_users` makes its entries unmatchable, and
-//! rights are always read from the current settings. Failed logins are counted per principal
-//! name; past the limit, further attempts are refused before any hash is checked.
+//! rights are always read from the current settings.
+//!
+//! Password guessing is bounded the way trusted systems bound it, without handing strangers a
+//! way to lock an admin out: a caller with the right cached credential is never refused; every
+//! other attempt first takes one from the budget of its (principal, source address), in one
+//! statement before the slow hash, so concurrent guesses can never exceed it; a principal also
+//! has a much larger ceiling across all sources, which sources that logged in successfully in
+//! the last day are exempt from. A success from a source gives that source its budget back.
 
+use crate::app::Env;
 use crate::crypto::{self, Keys};
-use crate::db::Database;
 use crate::error::ApiError;
 use crate::http::ApiRequest;
-use crate::settings::{Right, Settings};
-use crate::store;
+use crate::settings::{Access, Right};
+use crate::store::{self, LoginBudget};
 use data_encoding::BASE64;
+use std::net::IpAddr;
 use subtle::ConstantTimeEq;
 
 /// How long a verified Basic credential is trusted without re-hashing.
 pub const CACHE_SECONDS: i64 = 300;
-/// Failed logins allowed per principal per window, and the window.
-pub const MAX_FAILED_LOGINS: i64 = 10;
-pub const FAILURE_WINDOW: i64 = 60;
+
+/// Verified logins per (principal, source) and per principal, per minute.
+pub const LOGIN_BUDGET: LoginBudget =
+    LoginBudget { per_source: 10, per_principal: 100, window: 60, trust: 86_400 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -64,19 +72,37 @@ fn credentials(request: &ApiRequest) -> Option<Credentials> {
     None
 }
 
+/// The source a login budget is kept for: the client's IP address (the port changes with every
+/// connection), and for IPv6 its /64, which one subscriber gets whole.
+pub fn source_of(client: &str) -> String {
+    match client.parse::<std::net::SocketAddr>().map(|a| a.ip()).or_else(|_| client.parse::<IpAddr>()) {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Err(_) => "unknown".to_owned(),
+    }
+}
+
 pub fn authenticate(
     request: &ApiRequest,
-    settings: &Settings,
+    access: &Access,
     keys: &Keys,
-    db: &dyn Database,
-    now: i64,
+    env: &Env<'_>,
 ) -> Result<Caller, ApiError> {
+    let db = env.db;
+    let now = env.now;
     match credentials(request).ok_or(ApiError::Unauthorized)? {
         Credentials::Bearer(token) => {
+            store::session(db, None, now)?;
             let digest = crypto::sha256(token.as_bytes());
             // Check every token, in constant time each, so timing does not tell which one is close.
             let mut found = None;
-            for t in &settings.api_tokens {
+            for t in &access.api_tokens {
                 if bool::from(t.sha256.ct_eq(&digest)) {
                     found = Some(Caller { name: format!("token:{}", t.name), rights: t.rights.clone() });
                 }
@@ -84,29 +110,50 @@ pub fn authenticate(
             found.ok_or(ApiError::Unauthorized)
         }
         Credentials::Basic { user, password } => {
-            let window_start = now - FAILURE_WINDOW;
             let principal =
-                settings.principals.iter().find(|p| bool::from(p.user.as_bytes().ct_eq(user.as_bytes())));
+                access.principals.iter().find(|p| bool::from(p.user.as_bytes().ct_eq(user.as_bytes())));
             let digest =
                 principal.map(|p| keys.credential_digest("basic", &user, &password, &p.password_hash));
-            let state = store::login_state(db, &user, window_start, digest.as_deref(), now)?;
-            if state.failures >= MAX_FAILED_LOGINS {
-                return Err(ApiError::Throttled { retry_after: FAILURE_WINDOW });
+            let session = store::session(db, digest.as_deref(), now)?;
+            if let Some(p) = principal
+                && session.cached_principal.as_deref() == Some(p.user.as_str())
+            {
+                return Ok(Caller { name: p.user.clone(), rights: p.rights.clone() });
+            }
+            let source = source_of(&request.client);
+            if let Err(retry_after) = store::reserve_login(db, &user, &source, LOGIN_BUDGET, now)? {
+                // Names the claimed principal and the source, never the password.
+                (env.log)(&format!(
+                    "login refused: principal {user:?} from {source}: no attempt left in its budget; retry in {retry_after} s"
+                ));
+                return Err(ApiError::Throttled { retry_after });
             }
             if let (Some(p), Some(digest)) = (principal, digest) {
-                if state.cached_principal.as_deref() == Some(p.user.as_str()) {
-                    return Ok(Caller { name: p.user.clone(), rights: p.rights.clone() });
-                }
                 if crypto::verify_password(&password, &p.password_hash) {
                     store::cache_credential(db, &digest, &p.user, now + CACHE_SECONDS, now)?;
+                    store::login_succeeded(db, &p.user, &source, LOGIN_BUDGET, now)?;
                     return Ok(Caller { name: p.user.clone(), rights: p.rights.clone() });
                 }
-            } else if let Some(any) = settings.principals.first() {
+            } else if let Some(any) = access.principals.first() {
                 // Spend the same time on an unknown name, so timing does not reveal which names exist.
                 let _ = crypto::verify_password(&password, &any.password_hash);
             }
-            store::record_login_failure(db, &user, now, window_start)?;
+            store::forget_stale_logins(db, LOGIN_BUDGET, now)?;
             Err(ApiError::Unauthorized)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_addresses_without_ports() {
+        assert_eq!(source_of("127.0.0.2:51234"), "127.0.0.2");
+        assert_eq!(source_of("[2001:db8:1:2:3:4:5:6]:443"), "2001:db8:1:2::/64");
+        assert_eq!(source_of("[::ffff:10.0.0.1]:80"), "10.0.0.1");
+        assert_eq!(source_of("10.1.2.3"), "10.1.2.3");
+        assert_eq!(source_of(""), "unknown");
     }
 }

@@ -2,10 +2,10 @@
 //! the user's answer with single-use and lockout rules enforced by atomic store updates.
 
 use crate::crypto::{self, Keys};
-use crate::db::Database;
+use crate::db::{Database, DbError};
 use crate::error::ApiError;
-use crate::settings::Settings;
-use crate::store::{self, ChallengeState, SuccessGuard};
+use crate::settings::{Settings, Webhook};
+use crate::store::{self, ChallengeState, SuccessGuard, WriteTx};
 use shared::model::{ChallengeRequested, ChallengeResult};
 use shared::otp::{CodeParams, verify_hotp, verify_totp};
 use shared::{Algorithm, DeviceType, Status};
@@ -22,8 +22,8 @@ pub struct Delivery {
     pub device_id: i64,
 }
 
-/// Sends a delivery to the webhook; `Err` carries a reason for the log.
-pub type Deliver<'a> = &'a dyn Fn(&str, &Delivery) -> Result<(), String>;
+/// Sends a delivery to the webhook; `Err` carries a reason for the log (never the URL or code).
+pub type Deliver<'a> = &'a dyn Fn(&Webhook, &Delivery) -> Result<(), String>;
 
 fn random_code(digits: u32) -> Result<String, ApiError> {
     // Rejection sampling keeps every digit uniform.
@@ -38,28 +38,45 @@ fn random_code(digits: u32) -> Result<String, ApiError> {
     Ok(code)
 }
 
+/// Who asks and when, and how to reach the host: what a challenge needs besides the device.
+pub struct Context<'a> {
+    pub db: &'a dyn Database,
+    pub settings: &'a Settings,
+    pub keys: &'a Keys,
+    pub actor: &'a str,
+    pub now: i64,
+    pub log: &'a dyn Fn(&str),
+}
+
 pub fn request(
-    db: &dyn Database,
-    settings: &Settings,
-    keys: &Keys,
+    ctx: &Context<'_>,
     state: &ChallengeState,
     deliver: Deliver<'_>,
-    now: i64,
 ) -> Result<ChallengeRequested, ApiError> {
     let device = &state.device;
+    let (db, settings) = (ctx.db, ctx.settings);
     let answer = ChallengeRequested { cell: "PIN".to_owned(), card_number: device.name.clone() };
+    let write =
+        |work: &dyn Fn(&WriteTx<'_>) -> Result<(), DbError>| store::write(db, ctx.actor, ctx.now, work);
     // Locked and disabled devices cannot be validated, so nothing is sent to them.
     if matches!(device.status, Status::Locked | Status::Disabled) {
+        write(&|tx| {
+            tx.attempt("request-challenge", device.id, &format!("nothing sent: status {}", device.status))
+        })?;
         return Ok(answer);
     }
     let (channel, to) = match device.device_type {
         DeviceType::Email => ("email", device.email.clone().unwrap_or_default()),
         DeviceType::Sms => ("sms", device.phone.clone().unwrap_or_default()),
         DeviceType::Totp | DeviceType::Hotp | DeviceType::Pin => {
-            store::count_challenge(db, device.id)?;
+            write(&|tx| tx.count_challenge(device.id))?;
             return Ok(answer);
         }
     };
+    // Without a gateway or the dev outbox the code could reach nobody: say so, store nothing.
+    if settings.delivery_webhook.is_none() && !settings.dev_outbox {
+        return Err(ApiError::Gateway);
+    }
     let code = random_code(device.digits.unwrap_or(settings.defaults.digits))?;
     let delivery = Delivery {
         channel,
@@ -68,34 +85,45 @@ pub fn request(
         code,
         device_id: device.id,
     };
-    match (&settings.delivery_webhook_url, settings.dev_outbox) {
-        (Some(url), _) => deliver(url, &delivery).map_err(|_| ApiError::Gateway)?,
-        (None, true) => store::outbox_add(db, now, device.id, channel, &delivery.to, &delivery.message)?,
-        // Without a gateway or the dev outbox the code could reach nobody: say so.
-        (None, false) => return Err(ApiError::Gateway),
+    let digest = ctx.keys.code_digest(device.id, &delivery.code);
+    let expires = ctx.now + settings.challenge_ttl;
+    // The pending code is committed before the code leaves, so a user who types it at once
+    // never races its storage.
+    let outbox = match settings.delivery_webhook {
+        None => Some((channel, delivery.to.as_str(), delivery.message.as_str())),
+        Some(_) => None,
+    };
+    write(&|tx| tx.set_pending_code(device.id, &digest, expires, outbox))?;
+    if let Some(webhook) = &settings.delivery_webhook
+        && let Err(reason) = deliver(webhook, &delivery)
+    {
+        (ctx.log)(&format!(
+            "delivery of a code for device {} to {} failed: {reason}",
+            device.id, webhook.host
+        ));
+        // A gateway failure leaves no pending code (SPEC §6).
+        let why = format!("gateway {} {reason}", webhook.host);
+        write(&|tx| tx.withdraw_pending_code(device.id, &digest, &why))?;
+        return Err(ApiError::Gateway);
     }
-    // Stored only once delivered: a gateway failure leaves no pending code.
-    store::set_pending_code(
-        db,
-        device.id,
-        &keys.code_digest(device.id, &delivery.code),
-        now + settings.challenge_ttl,
-    )?;
     Ok(answer)
 }
 
-pub fn respond(
-    db: &dyn Database,
-    settings: &Settings,
-    keys: &Keys,
-    state: &ChallengeState,
-    code: &str,
-    now: i64,
-) -> Result<ChallengeResult, ApiError> {
+/// Checks an answer against a device. The slow checks (argon2 for a PIN) run before the write
+/// transaction; the compare-and-set of a success, or the counted failure, and its audit row then
+/// commit together.
+pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<ChallengeResult, ApiError> {
     let device = &state.device;
+    let (db, settings, now) = (ctx.db, ctx.settings, ctx.now);
+    let refused = |locked: bool| -> Result<ChallengeResult, ApiError> {
+        store::write(db, ctx.actor, now, |tx| {
+            tx.attempt("challenge-refused", device.id, &format!("not checked: status {}", device.status))
+        })?;
+        Ok(ChallengeResult { success: false, locked })
+    };
     match device.status {
-        Status::Locked => return Ok(ChallengeResult { success: false, locked: true }),
-        Status::Disabled => return Ok(ChallengeResult { success: false, locked: false }),
+        Status::Locked => return refused(true),
+        Status::Disabled => return refused(false),
         Status::Created | Status::Validated => {}
     }
     let params = CodeParams {
@@ -103,21 +131,27 @@ pub fn respond(
         digits: device.digits.unwrap_or(settings.defaults.digits),
     };
     let seed = || {
-        state.sealed_seed.as_deref().and_then(|blob| keys.open_seed(blob)).ok_or_else(|| {
+        state.sealed_seed.as_deref().and_then(|blob| ctx.keys.open_seed(blob)).ok_or_else(|| {
             ApiError::Internal(format!("device {}: seed cannot be opened (secret_key changed?)", device.id))
         })
     };
     let guard = match device.device_type {
         DeviceType::Totp => {
             let period = device.period.unwrap_or(settings.defaults.period);
-            verify_totp(&seed()?, params, period, code, now, settings.totp_window, state.totp_last_step)
-                .map(SuccessGuard::TotpStep)
+            let last = state.totp_last_step;
+            verify_totp(&seed()?, params, period, code, now, settings.totp_window, last)
+                .map(|step| SuccessGuard::TotpStep { step, last })
         }
-        DeviceType::Hotp => verify_hotp(&seed()?, params, code, state.hotp_counter, settings.hotp_lookahead)
-            .map(SuccessGuard::HotpCounter),
+        DeviceType::Hotp => {
+            let from = state
+                .hotp_counter
+                .ok_or_else(|| ApiError::Internal(format!("device {}: HOTP without a counter", device.id)))?;
+            verify_hotp(&seed()?, params, code, from, settings.hotp_lookahead)
+                .map(|matched| SuccessGuard::HotpCounter { matched, from })
+        }
         DeviceType::Email | DeviceType::Sms => match (&state.code_digest, state.code_expires) {
             (Some(pending), Some(expires)) if expires >= now => {
-                let matches = bool::from(keys.code_digest(device.id, code).ct_eq(pending));
+                let matches = bool::from(ctx.keys.code_digest(device.id, code).ct_eq(pending));
                 matches.then_some(SuccessGuard::PendingCode(pending))
             }
             _ => None,
@@ -125,18 +159,23 @@ pub fn respond(
         DeviceType::Pin => state
             .pin_hash
             .as_deref()
-            .is_some_and(|hash| crypto::verify_password(code, hash))
-            .then_some(SuccessGuard::Pin),
+            .filter(|hash| crypto::verify_password(code, hash))
+            .map(SuccessGuard::Pin),
     };
-    if let Some(guard) = guard
-        && store::record_success(db, device.id, guard, now)?
-    {
-        return Ok(ChallengeResult { success: true, locked: false });
-    }
-    let status = match store::record_failure(db, device.id, settings.max_fails, now)? {
-        Some(status) => status,
-        // The device left C/V meanwhile: report its state as it is now.
-        None => store::get_device(db, device.id)?.map_or(Status::Disabled, |d| d.status),
-    };
-    Ok(ChallengeResult { success: false, locked: status == Status::Locked })
+    let status = store::write(db, ctx.actor, now, |tx| -> Result<Option<Status>, ApiError> {
+        if let Some(guard) = guard
+            && tx.record_success(device.id, guard)?
+        {
+            return Ok(None);
+        }
+        Ok(Some(match tx.record_failure(device.id, settings.max_fails)? {
+            Some(status) => status,
+            // The device left C/V meanwhile: nothing was counted; report its state as it is now.
+            None => store::get_device(db, device.id)?.map_or(Status::Disabled, |d| d.status),
+        }))
+    })?;
+    Ok(match status {
+        None => ChallengeResult { success: true, locked: false },
+        Some(status) => ChallengeResult { success: false, locked: status == Status::Locked },
+    })
 }

@@ -18,30 +18,39 @@ pub fn fill_random(buf: &mut [u8]) -> Result<(), String> {
     getrandom::fill(buf).map_err(|e| format!("no randomness: {e}"))
 }
 
-fn hmac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    // HMAC accepts keys of any length; the error arm cannot happen.
-    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(key) else { return Vec::new() };
+/// A 256-bit key, for every purpose derived from `secret_key`.
+type Key = [u8; 32];
+
+/// HMAC-SHA-256 over length-prefixed parts, so ("ab","c") and ("a","bc") never collide.
+/// HMAC pads a key shorter than the hash's 64-byte block with zeros (RFC 2104 §2); padding the
+/// fixed-size key here lets the infallible block-sized constructor compute exactly that MAC, so
+/// there is no error path that could yield an empty (and everywhere equal) MAC.
+fn hmac(key: &Key, parts: &[&[u8]]) -> Key {
+    let mut block = [0u8; 64];
+    block[..key.len()].copy_from_slice(key);
+    let mut mac = <Hmac<Sha256> as KeyInit>::new(&block.into());
     for part in parts {
-        // Length-prefix each part so ("ab","c") and ("a","bc") never collide.
         mac.update(&(part.len() as u64).to_be_bytes());
         mac.update(part);
     }
-    mac.finalize().into_bytes().to_vec()
+    mac.finalize().into_bytes().into()
 }
 
 /// Keys for each purpose, derived from the one `secret_key` variable.
 #[derive(Clone)]
 pub struct Keys {
-    seal: [u8; 32],
-    codes: Vec<u8>,
-    credentials: Vec<u8>,
+    seal: Key,
+    codes: Key,
+    credentials: Key,
 }
 
 impl Keys {
-    pub fn derive(secret_key: &[u8; 32]) -> Keys {
-        let mut seal = [0u8; 32];
-        seal.copy_from_slice(&hmac(secret_key, &[b"seal"])[..32]);
-        Keys { seal, codes: hmac(secret_key, &[b"codes"]), credentials: hmac(secret_key, &[b"credentials"]) }
+    pub fn derive(secret_key: &Key) -> Keys {
+        Keys {
+            seal: hmac(secret_key, &[b"seal"]),
+            codes: hmac(secret_key, &[b"codes"]),
+            credentials: hmac(secret_key, &[b"credentials"]),
+        }
     }
 
     pub fn seal_seed(&self, seed: &Secret) -> Result<Vec<u8>, String> {
@@ -66,7 +75,7 @@ impl Keys {
 
     /// What is stored of a pending EMAIL/SMS code: an HMAC bound to the device.
     pub fn code_digest(&self, device_id: i64, code: &str) -> Vec<u8> {
-        hmac(&self.codes, &[&device_id.to_be_bytes(), code.as_bytes()])
+        hmac(&self.codes, &[&device_id.to_be_bytes(), code.as_bytes()]).to_vec()
     }
 
     /// The verified-credential cache key: an HMAC of user, password and the configured hash.
@@ -83,6 +92,7 @@ impl Keys {
             &self.credentials,
             &[scheme.as_bytes(), user.as_bytes(), password.as_bytes(), configured_hash.as_bytes()],
         )
+        .to_vec()
     }
 }
 
@@ -134,6 +144,18 @@ mod tests {
         assert!(verify_password("correct horse", &phc));
         assert!(!verify_password("correct horsf", &phc));
         assert!(!verify_password("x", "not a phc"));
+    }
+
+    /// The padded fixed-size key gives the MAC that HMAC defines for the 32-byte key itself.
+    #[test]
+    fn padded_key_is_the_same_hmac() {
+        let key = [9u8; 32];
+        let mut reference = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).unwrap();
+        reference.update(&3u64.to_be_bytes());
+        reference.update(b"abc");
+        let expected: [u8; 32] = reference.finalize().into_bytes().into();
+        assert_eq!(hmac(&key, &[b"abc"]), expected);
+        assert_ne!(hmac(&key, &[b"abc"]), hmac(&[8u8; 32], &[b"abc"]));
     }
 
     #[test]

@@ -12,9 +12,15 @@ pub enum Sql {
     Null,
 }
 
-pub type Row = Vec<Sql>;
+/// What a statement returns: its column names and its rows, as Spin's `sqlite.execute` gives them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Sql>>,
+}
 
-/// A failure of the database itself (I/O, busy, constraint): a 500 whose detail stays in the log.
+/// A failure of the database itself (I/O, busy, constraint, a row that does not read as it
+/// should): a 500 whose detail stays in the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DbError(pub String);
 
@@ -26,7 +32,98 @@ impl std::fmt::Display for DbError {
 
 pub trait Database {
     /// Runs one statement with positional `?` parameters and returns its rows.
-    fn execute(&self, sql: &str, params: &[Sql]) -> Result<Vec<Row>, DbError>;
+    fn execute(&self, sql: &str, params: &[Sql]) -> Result<Rows, DbError>;
+}
+
+impl Rows {
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn first(&self) -> Option<Row<'_>> {
+        self.iter().next()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Row<'_>> {
+        self.rows.iter().map(|values| Row { columns: &self.columns, values })
+    }
+}
+
+/// One row, read by column name. A missing column or a value of the wrong type is an error that
+/// names the column, never a silent default: a query and its reader that drift apart fail loudly.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    columns: &'a [String],
+    values: &'a [Sql],
+}
+
+impl<'a> Row<'a> {
+    fn value(&self, name: &str) -> Result<&'a Sql, DbError> {
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .and_then(|i| self.values.get(i))
+            .ok_or_else(|| DbError(format!("the result has no column {name}")))
+    }
+
+    fn mistyped(name: &str, want: &str, got: &Sql) -> DbError {
+        let got = match got {
+            Sql::Int(_) => "an integer",
+            Sql::Real(_) => "a real",
+            Sql::Text(_) => "text",
+            Sql::Blob(_) => "a blob",
+            Sql::Null => "NULL",
+        };
+        DbError(format!("column {name} holds {got}, not {want}"))
+    }
+
+    /// A nullable integer column.
+    pub fn opt_int(&self, name: &str) -> Result<Option<i64>, DbError> {
+        match self.value(name)? {
+            Sql::Int(n) => Ok(Some(*n)),
+            Sql::Null => Ok(None),
+            other => Err(Self::mistyped(name, "an integer", other)),
+        }
+    }
+
+    pub fn int(&self, name: &str) -> Result<i64, DbError> {
+        self.opt_int(name)?.ok_or_else(|| Self::mistyped(name, "an integer", &Sql::Null))
+    }
+
+    /// A non-negative integer column that must fit `T` (counters, serials, digits).
+    pub fn count<T: TryFrom<i64>>(&self, name: &str) -> Result<T, DbError> {
+        let n = self.int(name)?;
+        T::try_from(n).map_err(|_| DbError(format!("column {name} holds {n}, out of range")))
+    }
+
+    pub fn opt_count<T: TryFrom<i64>>(&self, name: &str) -> Result<Option<T>, DbError> {
+        match self.opt_int(name)? {
+            None => Ok(None),
+            Some(n) => T::try_from(n)
+                .map(Some)
+                .map_err(|_| DbError(format!("column {name} holds {n}, out of range"))),
+        }
+    }
+
+    pub fn opt_text(&self, name: &str) -> Result<Option<&'a str>, DbError> {
+        match self.value(name)? {
+            Sql::Text(s) => Ok(Some(s)),
+            Sql::Null => Ok(None),
+            other => Err(Self::mistyped(name, "text", other)),
+        }
+    }
+
+    pub fn text(&self, name: &str) -> Result<&'a str, DbError> {
+        self.opt_text(name)?.ok_or_else(|| Self::mistyped(name, "text", &Sql::Null))
+    }
+
+    pub fn opt_blob(&self, name: &str) -> Result<Option<&'a [u8]>, DbError> {
+        match self.value(name)? {
+            Sql::Blob(b) => Ok(Some(b)),
+            Sql::Null => Ok(None),
+            other => Err(Self::mistyped(name, "a blob", other)),
+        }
+    }
 }
 
 impl From<SqlParam> for Sql {
@@ -63,35 +160,6 @@ impl<T: Into<Sql>> From<Option<T>> for Sql {
     }
 }
 
-impl Sql {
-    pub fn int(&self) -> Option<i64> {
-        match self {
-            Sql::Int(n) => Some(*n),
-            _ => None,
-        }
-    }
-
-    pub fn text(&self) -> Option<&str> {
-        match self {
-            Sql::Text(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    pub fn blob(&self) -> Option<&[u8]> {
-        match self {
-            Sql::Blob(b) => Some(b),
-            _ => None,
-        }
-    }
-}
-
-/// Column `i` of a row, or NULL when the row is shorter (a query/reader mismatch shows as absent
-/// values, never as a panic).
-pub fn col(row: &Row, i: usize) -> &Sql {
-    row.get(i).unwrap_or(&Sql::Null)
-}
-
 #[cfg(any(test, all(feature = "native-db", not(target_arch = "wasm32"))))]
 pub mod native {
     //! rusqlite behind the same trait, for native tests and fuzz targets of the whole API.
@@ -99,10 +167,11 @@ pub mod native {
     use rusqlite::types::{Value, ValueRef};
 
     impl Database for rusqlite::Connection {
-        fn execute(&self, sql: &str, params: &[Sql]) -> Result<Vec<Row>, DbError> {
+        fn execute(&self, sql: &str, params: &[Sql]) -> Result<Rows, DbError> {
             let err = |e: rusqlite::Error| DbError(e.to_string());
             let mut statement = self.prepare(sql).map_err(err)?;
-            let columns = statement.column_count();
+            let names: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
+            let columns = names.len();
             let values = params.iter().map(|p| match p {
                 Sql::Int(n) => Value::Integer(*n),
                 Sql::Real(x) => Value::Real(*x),
@@ -125,7 +194,7 @@ pub mod native {
                 }
                 out.push(values);
             }
-            Ok(out)
+            Ok(Rows { columns: names, rows: out })
         }
     }
 }

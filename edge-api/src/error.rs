@@ -22,8 +22,9 @@ pub enum ApiError {
     Forbidden {
         right: &'static str,
     },
+    /// `origin` normalised, `None` when the header held no origin (`null`, garbage).
     CorsForbidden {
-        origin: String,
+        origin: Option<String>,
         method: String,
     },
     NoRoute(String),
@@ -139,7 +140,8 @@ impl ApiError {
             ApiError::Throttled { retry_after } => i18n::THROTTLED.render(lang, &[&retry_after.to_string()]),
             ApiError::Forbidden { right } => i18n::FORBIDDEN.render(lang, &[right]),
             ApiError::CorsForbidden { origin, method } => {
-                i18n::CORS_FORBIDDEN.render(lang, &[origin, method])
+                let unknown = i18n::UNKNOWN_ORIGIN.render(lang, &[]);
+                i18n::CORS_FORBIDDEN.render(lang, &[origin.as_deref().unwrap_or(&unknown), method])
             }
             ApiError::NoRoute(path) => i18n::NO_ROUTE.render(lang, &[path]),
             ApiError::NoDevice(id) => i18n::NO_DEVICE.render(lang, &[&id.to_string()]),

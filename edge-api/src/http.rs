@@ -1,6 +1,8 @@
 //! The request and response the API works on: plain data, independent of Spin's types, so the
 //! whole API is one function that native tests can call without a host.
 
+use crate::origin::Origin;
+
 /// An HTTP request as the component received it. Header names are lower case.
 #[derive(Debug, Clone, Default)]
 pub struct ApiRequest {
@@ -11,9 +13,11 @@ pub struct ApiRequest {
     pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
-    /// `scheme://host[:port]` the client used (from Spin's `spin-full-url`), for absolute URLs
-    /// and for recognising same-origin requests.
-    pub origin: String,
+    /// The origin the client used (from the `spin-full-url` Spin set), for absolute URLs and
+    /// for recognising same-origin requests; `None` when the host gave none.
+    pub origin: Option<Origin>,
+    /// The client's address as Spin gives it (`spin-client-addr`, `ip:port`), for login budgets.
+    pub client: String,
 }
 
 impl ApiRequest {

@@ -89,20 +89,25 @@ texts! {
         "Cal autenticació: envieu credencials vàlides.",
         "Authenticatie vereist: stuur geldige inloggegevens."],
     THROTTLED => [
-        "Too many failed logins for this account; try again in {} seconds.",
-        "Demasiados inicios de sesión fallidos para esta cuenta; inténtelo de nuevo en {} segundos.",
-        "Massa inicis de sessió fallits per a aquest compte; torneu-ho a provar d'aquí a {} segons.",
-        "Te veel mislukte aanmeldingen voor dit account; probeer het over {} seconden opnieuw."],
+        "Too many sign-in attempts for this account from this address; try again in {} seconds.",
+        "Demasiados intentos de inicio de sesión para esta cuenta desde esta dirección; inténtelo de nuevo en {} segundos.",
+        "Massa intents d'inici de sessió per a aquest compte des d'aquesta adreça; torneu-ho a provar d'aquí a {} segons.",
+        "Te veel aanmeldpogingen voor dit account vanaf dit adres; probeer het over {} seconden opnieuw."],
     FORBIDDEN => [
         "Your account lacks the right {} needed for this operation.",
         "Su cuenta no tiene el derecho {} necesario para esta operación.",
         "El vostre compte no té el dret {} necessari per a aquesta operació.",
         "Uw account mist het recht {} dat nodig is voor deze bewerking."],
     CORS_FORBIDDEN => [
-        "This API does not allow requests from {} with method {} (CORS).",
-        "Esta API no permite solicitudes desde {} con el método {} (CORS).",
-        "Aquesta API no permet sol·licituds des de {} amb el mètode {} (CORS).",
-        "Deze API staat geen verzoeken toe vanaf {} met methode {} (CORS)."],
+        "This API does not allow requests from {} with method {} (CORS). If this page is the API's own site behind a proxy (HTTPS in front of Spin), set public_base_url to the address in the browser; otherwise add the origin to scim_cors_origin.",
+        "Esta API no permite solicitudes desde {} con el método {} (CORS). Si esta página es el propio sitio de la API detrás de un proxy (HTTPS delante de Spin), ponga en public_base_url la dirección del navegador; si no, añada el origen a scim_cors_origin.",
+        "Aquesta API no permet sol·licituds des de {} amb el mètode {} (CORS). Si aquesta pàgina és el lloc de la mateixa API darrere d'un proxy (HTTPS davant de Spin), poseu a public_base_url l'adreça del navegador; si no, afegiu l'origen a scim_cors_origin.",
+        "Deze API staat geen verzoeken toe vanaf {} met methode {} (CORS). Is deze pagina de eigen site van de API achter een proxy (HTTPS vóór Spin), zet dan public_base_url op het adres in de browser; voeg anders de oorsprong toe aan scim_cors_origin."],
+    UNKNOWN_ORIGIN => [
+        "an origin that is not scheme://host[:port]",
+        "un origen que no es esquema://host[:puerto]",
+        "un origen que no és esquema://host[:port]",
+        "een oorsprong die geen schema://host[:poort] is"],
     NO_ROUTE => [
         "There is no endpoint {}.",
         "No existe el recurso {}.",

@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod i18n;
+pub mod origin;
 pub mod settings;
 pub mod store;
 

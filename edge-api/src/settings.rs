@@ -1,6 +1,7 @@
 //! Settings from Spin variables (SPEC §11), read at the edge of each request and validated:
 //! a bad value is an error that names the variable, never a silent fallback.
 
+use crate::origin::{CorsEntry, Origin};
 use data_encoding::{BASE64, HEXLOWER_PERMISSIVE};
 use serde::Deserialize;
 use shared::Algorithm;
@@ -39,25 +40,49 @@ pub struct ApiToken {
     pub rights: Vec<Right>,
 }
 
+/// What authentication needs. It is read first, so that when another setting is bad the
+/// service can still tell an authenticated admin which one, and nobody else anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+pub struct Access {
     pub principals: Vec<Principal>,
     pub api_tokens: Vec<ApiToken>,
-    pub cors_origins: Vec<String>,
-    pub cors_methods: Vec<String>,
     pub secret_key: [u8; 32],
+}
+
+/// Where EMAIL/SMS codes are POSTed. `host` is what logs may name (the URL may carry a key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub url: String,
+    pub host: String,
+}
+
+/// `public_base_url`: the scheme, host and path prefix clients use when a proxy (TLS
+/// termination, a path prefix) stands between them and Spin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicBase {
+    /// Without a trailing slash (`https://otp.example.com` or `https://example.com/otp`).
+    pub url: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub access: Access,
+    pub cors_origins: Vec<CorsEntry>,
+    pub cors_methods: Vec<String>,
     pub issuer: String,
     pub defaults: Defaults,
     pub totp_window: u64,
     pub hotp_lookahead: u64,
     pub max_fails: u32,
     pub challenge_ttl: i64,
-    pub delivery_webhook_url: Option<String>,
+    pub delivery_webhook: Option<Webhook>,
     pub dev_outbox: bool,
-    pub public_base_url: Option<String>,
+    pub public_base: Option<PublicBase>,
 }
 
-/// A variable with a value the service cannot run with.
+/// A variable with a value the service cannot run with. The reason says what is expected and
+/// never repeats the value: a bad value may be a secret (a webhook URL with a key in it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingsError {
     pub variable: &'static str,
@@ -74,6 +99,13 @@ impl std::fmt::Display for SettingsError {
             self.reason
         )
     }
+}
+
+/// Settings that failed to load: the error, and the [`Access`] part when that part was fine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Misconfigured {
+    pub error: SettingsError,
+    pub access: Option<Access>,
 }
 
 fn bad(variable: &'static str, reason: impl Into<String>) -> SettingsError {
@@ -96,14 +128,26 @@ struct TokenEntry {
     rights: Vec<String>,
 }
 
-fn rights(variable: &'static str, names: &[String]) -> Result<Vec<Right>, SettingsError> {
+fn rights(variable: &'static str, entry: usize, names: &[String]) -> Result<Vec<Right>, SettingsError> {
     names
         .iter()
         .map(|n| {
-            Right::parse(n)
-                .ok_or_else(|| bad(variable, format!("unknown right \"{n}\" (scim:invoke, scim:admin)")))
+            Right::parse(n).ok_or_else(|| {
+                bad(variable, format!("entry {entry} names an unknown right (scim:invoke, scim:admin)"))
+            })
         })
         .collect()
+}
+
+/// A JSON array of `T`. serde's own message can quote the input, so only where it failed is kept.
+fn json_array<T: serde::de::DeserializeOwned>(
+    variable: &'static str,
+    text: Option<String>,
+    shape: &str,
+) -> Result<Vec<T>, SettingsError> {
+    serde_json::from_str(&text.unwrap_or_else(|| "[]".into())).map_err(|e| {
+        bad(variable, format!("is not a JSON array of {shape} (line {}, column {})", e.line(), e.column()))
+    })
 }
 
 fn number<T: std::str::FromStr>(
@@ -114,52 +158,81 @@ fn number<T: std::str::FromStr>(
     range: &str,
 ) -> Result<T, SettingsError> {
     let Some(text) = text else { return Ok(default) };
-    text.trim()
-        .parse()
-        .ok()
-        .filter(|v| valid(v))
-        .ok_or_else(|| bad(variable, format!("\"{text}\" is not {range}")))
+    text.trim().parse().ok().filter(|v| valid(v)).ok_or_else(|| bad(variable, format!("is not {range}")))
 }
 
-impl Settings {
-    /// Reads every setting through `get` (Spin's `variables::get`); `None` means unset or empty.
-    pub fn load(get: &dyn Fn(&'static str) -> Option<String>) -> Result<Settings, SettingsError> {
-        let principals: Vec<PrincipalEntry> =
-            serde_json::from_str(&get("scim_users").unwrap_or_else(|| "[]".into())).map_err(|e| {
-                bad("scim_users", format!("not a JSON array of {{user, password_hash, rights}}: {e}"))
-            })?;
-        let principals = principals
+/// An absolute http(s) URL with a host, and its origin and the rest (path, query).
+fn http_url(variable: &'static str, text: &str) -> Result<(Origin, String), SettingsError> {
+    let text = text.trim();
+    match Origin::parse_prefix(text) {
+        Some((origin, rest)) if matches!(origin.scheme(), "http" | "https") => Ok((origin, rest.to_owned())),
+        _ => Err(bad(variable, "is not an absolute http:// or https:// URL with a host")),
+    }
+}
+
+impl Access {
+    pub fn load(get: &dyn Fn(&'static str) -> Option<String>) -> Result<Access, SettingsError> {
+        let entries: Vec<PrincipalEntry> =
+            json_array("scim_users", get("scim_users"), "{user, password_hash, rights}")?;
+        let principals = entries
             .into_iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(i, p)| {
                 if !p.password_hash.starts_with("$argon2") {
                     return Err(bad(
                         "scim_users",
-                        format!("password_hash of \"{}\" is not an argon2 PHC string", p.user),
+                        format!("entry {}: password_hash is not an argon2 PHC string", i + 1),
                     ));
                 }
                 Ok(Principal {
-                    rights: rights("scim_users", &p.rights)?,
+                    rights: rights("scim_users", i + 1, &p.rights)?,
                     user: p.user,
                     password_hash: p.password_hash,
                 })
             })
             .collect::<Result<_, _>>()?;
-        let tokens: Vec<TokenEntry> = serde_json::from_str(&get("api_tokens").unwrap_or_else(|| "[]".into()))
-            .map_err(|e| bad("api_tokens", format!("not a JSON array of {{name, sha256, rights}}: {e}")))?;
+        let tokens: Vec<TokenEntry> = json_array("api_tokens", get("api_tokens"), "{name, sha256, rights}")?;
         let api_tokens = tokens
             .into_iter()
-            .map(|t| {
+            .enumerate()
+            .map(|(i, t)| {
                 let sha256 = HEXLOWER_PERMISSIVE
                     .decode(t.sha256.as_bytes())
                     .ok()
                     .filter(|d| d.len() == 32)
                     .ok_or_else(|| {
-                    bad("api_tokens", format!("sha256 of \"{}\" is not 64 hex digits", t.name))
+                    bad("api_tokens", format!("entry {}: sha256 is not 64 hex digits", i + 1))
                 })?;
-                Ok(ApiToken { rights: rights("api_tokens", &t.rights)?, name: t.name, sha256 })
+                Ok(ApiToken { rights: rights("api_tokens", i + 1, &t.rights)?, name: t.name, sha256 })
             })
             .collect::<Result<_, _>>()?;
 
+        let key_text = get("secret_key")
+            .ok_or_else(|| bad("secret_key", "is not set (32 random bytes, base64 or hex)"))?;
+        let key_text = key_text.trim();
+        // 64 hex digits are valid base64 too (of 48 bytes): take the encoding that gives 32 bytes.
+        let secret_key = [&BASE64, &HEXLOWER_PERMISSIVE]
+            .into_iter()
+            .find_map(|encoding| {
+                encoding.decode(key_text.as_bytes()).ok().and_then(|k| <[u8; 32]>::try_from(k).ok())
+            })
+            .ok_or_else(|| bad("secret_key", "must be 32 bytes, base64 or hex"))?;
+        Ok(Access { principals, api_tokens, secret_key })
+    }
+}
+
+impl Settings {
+    /// Reads every setting through `get` (Spin's `variables::get`); `None` means unset or empty.
+    pub fn load(get: &dyn Fn(&'static str) -> Option<String>) -> Result<Settings, Misconfigured> {
+        let access = Access::load(get).map_err(|error| Misconfigured { error, access: None })?;
+        Settings::load_rest(get, access.clone())
+            .map_err(|error| Misconfigured { error, access: Some(access) })
+    }
+
+    fn load_rest(
+        get: &dyn Fn(&'static str) -> Option<String>,
+        access: Access,
+    ) -> Result<Settings, SettingsError> {
         let list = |text: Option<String>| -> Vec<String> {
             text.unwrap_or_default()
                 .split(',')
@@ -167,59 +240,69 @@ impl Settings {
                 .filter(|s| !s.is_empty())
                 .collect()
         };
-        let cors_origins = list(get("scim_cors_origin"));
+        let origins = list(get("scim_cors_origin"));
+        let cors_origins = origins
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                CorsEntry::parse(entry).ok_or_else(|| {
+                    bad(
+                        "scim_cors_origin",
+                        format!(
+                            "entry {} of {} is neither *, a host (admin.example.com) nor an origin \
+                             (https://admin.example.com:8443); a port needs the scheme",
+                            i + 1,
+                            origins.len()
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let cors_methods: Vec<String> =
             list(Some(get("scim_cors_methods").unwrap_or_else(|| "GET, OPTIONS, HEAD".into())))
                 .into_iter()
                 .map(|m| m.to_ascii_uppercase())
                 .collect();
-        if let Some(m) = cors_methods.iter().find(|m| !m.bytes().all(|b| b.is_ascii_alphabetic())) {
-            return Err(bad("scim_cors_methods", format!("\"{m}\" is not an HTTP method")));
+        if let Some(i) = cors_methods.iter().position(|m| !m.bytes().all(|b| b.is_ascii_alphabetic())) {
+            return Err(bad("scim_cors_methods", format!("entry {} is not an HTTP method", i + 1)));
         }
-
-        let key_text = get("secret_key")
-            .ok_or_else(|| bad("secret_key", "is not set (32 random bytes, base64 or hex)"))?;
-        let key_text = key_text.trim();
-        // 64 hex digits are valid base64 too (of 48 bytes): take the encoding that gives 32 bytes.
-        let key = [&BASE64, &HEXLOWER_PERMISSIVE]
-            .into_iter()
-            .find_map(|encoding| {
-                encoding.decode(key_text.as_bytes()).ok().and_then(|k| <[u8; 32]>::try_from(k).ok())
-            })
-            .ok_or_else(|| bad("secret_key", "must be 32 bytes, base64 or hex"))?;
 
         let algorithm = match get("otp_algorithm") {
             None => Algorithm::Sha1,
             Some(text) => Algorithm::parse(text.trim())
-                .ok_or_else(|| bad("otp_algorithm", format!("\"{text}\" is not SHA1, SHA256 or SHA512")))?,
+                .ok_or_else(|| bad("otp_algorithm", "is not SHA1, SHA256 or SHA512"))?,
         };
         let defaults = Defaults {
             algorithm,
             digits: number("otp_digits", get("otp_digits"), 6, |d| DIGITS.contains(d), "6 or 8")?,
             period: number("otp_period", get("otp_period"), 30, |p| PERIOD_RANGE.contains(p), "10 to 300")?,
         };
-        let url = |variable: &'static str, text: Option<String>| -> Result<Option<String>, SettingsError> {
-            match text {
-                None => Ok(None),
-                Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
-                    Ok(Some(u.trim_end_matches('/').to_owned()))
-                }
-                Some(u) => Err(bad(variable, format!("\"{u}\" is not an http(s) URL"))),
-            }
-        };
         let flag = |variable: &'static str, text: Option<String>| -> Result<bool, SettingsError> {
             match text.as_deref().map(str::trim) {
                 None | Some("false") => Ok(false),
                 Some("true") => Ok(true),
-                Some(other) => Err(bad(variable, format!("\"{other}\" is not true or false"))),
+                Some(_) => Err(bad(variable, "is not true or false")),
             }
         };
+        let delivery_webhook = get("delivery_webhook_url")
+            .map(|text| {
+                let (origin, _) = http_url("delivery_webhook_url", &text)?;
+                Ok(Webhook { url: text.trim().to_owned(), host: origin.host().to_owned() })
+            })
+            .transpose()?;
+        let public_base = get("public_base_url")
+            .map(|text| {
+                let (origin, rest) = http_url("public_base_url", &text)?;
+                if rest.contains(['?', '#']) {
+                    return Err(bad("public_base_url", "must not have a query or fragment"));
+                }
+                Ok(PublicBase { url: format!("{origin}{}", rest.trim_end_matches('/')), origin })
+            })
+            .transpose()?;
         Ok(Settings {
-            principals,
-            api_tokens,
+            access,
             cors_origins,
             cors_methods,
-            secret_key: key,
             issuer: get("otp_issuer").unwrap_or_else(|| "scim-otp".into()),
             defaults,
             totp_window: number("totp_window", get("totp_window"), 1, |w| *w <= 10, "0 to 10")?,
@@ -232,9 +315,9 @@ impl Settings {
                 |t| (30..=3600).contains(t),
                 "30 to 3600",
             )?,
-            delivery_webhook_url: url("delivery_webhook_url", get("delivery_webhook_url"))?,
+            delivery_webhook,
             dev_outbox: flag("dev_outbox", get("dev_outbox"))?,
-            public_base_url: url("public_base_url", get("public_base_url"))?,
+            public_base,
         })
     }
 }
@@ -247,6 +330,7 @@ mod tests {
         let vars: Vec<(String, String)> =
             vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Settings::load(&|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+            .map_err(|m| m.error)
     }
 
     const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -254,10 +338,10 @@ mod tests {
     #[test]
     fn defaults_are_safe() {
         let s = load(&[("secret_key", KEY)]).unwrap();
-        assert!(s.principals.is_empty() && s.cors_origins.is_empty() && !s.dev_outbox);
+        assert!(s.access.principals.is_empty() && s.cors_origins.is_empty() && !s.dev_outbox);
         assert_eq!(s.cors_methods, ["GET", "OPTIONS", "HEAD"]);
         assert_eq!((s.max_fails, s.totp_window, s.hotp_lookahead, s.challenge_ttl), (5, 1, 10, 300));
-        assert_eq!(s.secret_key[31], 31);
+        assert_eq!(s.access.secret_key[31], 31);
     }
 
     /// Found while writing the fuzz harness: 64 hex digits also decode as base64 (to 48 bytes),
@@ -266,7 +350,7 @@ mod tests {
     fn secret_key_in_hex_or_base64() {
         let hex = "000102030405060708090a0b0c0d0e0f101112131415161718191A1B1C1D1E1F";
         for text in [KEY, hex, &format!("  {hex}\n")] {
-            assert_eq!(load(&[("secret_key", text)]).unwrap().secret_key[31], 31, "{text}");
+            assert_eq!(load(&[("secret_key", text)]).unwrap().access.secret_key[31], 31, "{text}");
         }
         assert!(load(&[("secret_key", &hex[2..])]).is_err(), "31 bytes");
     }
@@ -302,10 +386,88 @@ mod tests {
                 "api_tokens",
             ),
             (vec![("secret_key", KEY), ("delivery_webhook_url", "ftp://x")], "delivery_webhook_url"),
+            (vec![("secret_key", KEY), ("scim_cors_origin", "a.example.com:8443")], "scim_cors_origin"),
+            (
+                vec![("secret_key", KEY), ("scim_cors_origin", "https://a.example.com/app")],
+                "scim_cors_origin",
+            ),
+            (vec![("secret_key", KEY), ("public_base_url", "https://a.example.com/x?y")], "public_base_url"),
         ] {
             let e = load(&vars).unwrap_err();
             assert_eq!(e.variable, variable, "{vars:?}");
             assert!(e.to_string().contains(&format!("SPIN_VARIABLE_{}", variable.to_uppercase())));
         }
+    }
+
+    /// A bad value may be a secret: no error message repeats it, whatever the variable.
+    #[test]
+    fn errors_never_repeat_the_value() {
+        let secret = "k3y-s3cr3t-VALUE";
+        for variable in [
+            "scim_users",
+            "api_tokens",
+            "secret_key",
+            "scim_cors_origin",
+            "scim_cors_methods",
+            "otp_algorithm",
+            "otp_digits",
+            "otp_period",
+            "totp_window",
+            "hotp_lookahead",
+            "max_fails",
+            "challenge_ttl_seconds",
+            "delivery_webhook_url",
+            "dev_outbox",
+            "public_base_url",
+        ] {
+            for value in [
+                secret.to_owned(),
+                format!("hooks.example.com/send?key={secret}"),
+                format!(
+                    "[{{\"user\":\"{secret}\",\"password_hash\":\"{secret}\",\"rights\":[\"{secret}\"]}}]"
+                ),
+                format!("[\"{secret}\"]"),
+                format!("[{{\"name\":\"{secret}\",\"sha256\":\"{secret}\",\"rights\":[]}}]"),
+            ] {
+                let vars = [("secret_key", KEY), (variable, value.as_str())];
+                let vars = if variable == "secret_key" { &vars[1..] } else { &vars[..] };
+                if let Err(e) = load(vars) {
+                    assert!(!e.to_string().contains("s3cr3t"), "{variable}={value}: {e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn origins_and_urls_are_parsed_once() {
+        let s = load(&[
+            ("secret_key", KEY),
+            ("scim_cors_origin", "https://A.example.com:443, b.example.com, *"),
+            ("public_base_url", "HTTPS://otp.example.com:443/base/"),
+            ("delivery_webhook_url", "https://hooks.example.com/send?key=abc"),
+        ])
+        .unwrap();
+        assert_eq!(s.cors_origins.len(), 3);
+        assert_eq!(s.public_base.as_ref().map(|p| p.url.as_str()), Some("https://otp.example.com/base"));
+        assert_eq!(s.delivery_webhook.as_ref().map(|w| w.host.as_str()), Some("hooks.example.com"));
+        assert_eq!(
+            s.delivery_webhook.map(|w| w.url),
+            Some("https://hooks.example.com/send?key=abc".to_owned()),
+            "the URL itself is kept as given"
+        );
+    }
+
+    /// With the access part fine, the error still carries it, so an admin can be told.
+    #[test]
+    fn a_bad_setting_keeps_the_access_part() {
+        let get = |name: &str| match name {
+            "secret_key" => Some(KEY.to_owned()),
+            "max_fails" => Some("zero".to_owned()),
+            _ => None,
+        };
+        let failure = Settings::load(&get).unwrap_err();
+        assert_eq!((failure.error.variable, failure.access.is_some()), ("max_fails", true));
+        let failure = Settings::load(&|_| None).unwrap_err();
+        assert_eq!((failure.error.variable, failure.access.is_some()), ("secret_key", false));
     }
 }

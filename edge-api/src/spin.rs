@@ -2,10 +2,11 @@
 
 use crate::app::{self, Env};
 use crate::challenge::Delivery;
-use crate::db::{Database, DbError, Row, Sql};
+use crate::db::{Database, DbError, Rows, Sql};
 use crate::error::MAX_BODY;
 use crate::http::ApiRequest;
-use crate::settings::Settings;
+use crate::origin::Origin;
+use crate::settings::{Settings, Webhook};
 use futures::TryStreamExt;
 use spin_sdk::http::{IncomingRequest, Method, Request, Response};
 use spin_sdk::http_component;
@@ -14,7 +15,7 @@ use spin_sdk::sqlite::{Connection, Value};
 struct SpinDb(Connection);
 
 impl Database for SpinDb {
-    fn execute(&self, sql: &str, params: &[Sql]) -> Result<Vec<Row>, DbError> {
+    fn execute(&self, sql: &str, params: &[Sql]) -> Result<Rows, DbError> {
         let values: Vec<Value> = params
             .iter()
             .map(|p| match p {
@@ -26,7 +27,7 @@ impl Database for SpinDb {
             })
             .collect();
         let result = self.0.execute(sql, &values).map_err(|e| DbError(format!("{e:?}")))?;
-        Ok(result
+        let rows = result
             .rows
             .into_iter()
             .map(|row| {
@@ -41,7 +42,8 @@ impl Database for SpinDb {
                     })
                     .collect()
             })
-            .collect())
+            .collect();
+        Ok(Rows { columns: result.columns, rows })
     }
 }
 
@@ -49,23 +51,29 @@ fn variable(name: &'static str) -> Option<String> {
     spin_sdk::variables::get(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// `scheme://host[:port]` of the URL the client used, from the header Spin adds.
-fn origin_of(full_url: &str) -> String {
-    full_url.split('/').take(3).collect::<Vec<_>>().join("/")
+/// The value Spin's HTTP trigger set for one of its `spin-*` headers. Spin passes the client's
+/// headers on and appends its own after them (`crates/trigger-http`, `prepare_request_headers`),
+/// so a client can send a `spin-full-url` of its choosing ahead of Spin's: only the last counts.
+fn spin_header<'h>(headers: &'h [(String, String)], name: &str) -> &'h str {
+    headers.iter().rev().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str())
 }
 
-fn deliver(url: &str, delivery: &Delivery) -> Result<(), String> {
+/// POSTs a delivery with a sized body (a streamed one goes out chunked, which some gateways
+/// refuse). The error says what went wrong in words fit for the log: never the URL.
+fn deliver(webhook: &Webhook, delivery: &Delivery) -> Result<(), String> {
     let body = serde_json::to_vec(delivery).map_err(|e| e.to_string())?;
     let request = Request::builder()
         .method(Method::Post)
-        .uri(url)
+        .uri(webhook.url.as_str())
         .header("content-type", "application/json")
+        .header("content-length", body.len().to_string())
         .body(body)
         .build();
-    let response: Response = spin_sdk::http::run(spin_sdk::http::send(request)).map_err(|e| e.to_string())?;
+    let response: Response =
+        spin_sdk::http::run(spin_sdk::http::send(request)).map_err(|e| format!("no answer ({e})"))?;
     match *response.status() {
         200..=299 => Ok(()),
-        status => Err(format!("gateway answered {status}")),
+        status => Err(format!("answered {status}")),
     }
 }
 
@@ -95,15 +103,16 @@ async fn handle(request: IncomingRequest) -> Response {
         .into_iter()
         .map(|(name, value)| (name.to_ascii_lowercase(), String::from_utf8_lossy(&value).into_owned()))
         .collect();
-    let full_url =
-        headers.iter().find(|(n, _)| n == "spin-full-url").map(|(_, v)| v.clone()).unwrap_or_default();
+    let origin = Origin::parse_prefix(spin_header(&headers, "spin-full-url")).map(|(origin, _)| origin);
+    let client = spin_header(&headers, "spin-client-addr").to_owned();
     let path_and_query = request.path_with_query().unwrap_or_default();
     let (path, query) = path_and_query.split_once('?').unwrap_or((&path_and_query, ""));
     let api_request = ApiRequest {
         method: request.method().to_string(),
         path: path.to_owned(),
         query: query.to_owned(),
-        origin: origin_of(&full_url),
+        origin,
+        client,
         headers,
         body: bounded_body(request).await,
     };

@@ -1,12 +1,16 @@
 //! Persistence in Spin SQLite: versioned migrations, devices, challenge state, audit trail,
-//! dev outbox, login throttling and the verified-credential cache. No HTTP in here.
+//! dev outbox, login budgets and the verified-credential cache. No HTTP in here.
 //!
 //! Every state change that must not race (a code used once, a fail counter, an If-Match) is a
 //! single `UPDATE ... WHERE <expected state> RETURNING`, so two requests can never both win.
+//! Every change of a device is a method of [`WriteTx`], which writes the change's audit row in the
+//! same transaction (SPEC §12): a change without its audit row cannot be written.
+//! Rows are read by column name and fail loudly when a column is missing or mistyped.
 
-use crate::db::{Database, DbError, Row, Sql, col};
+use crate::db::{Database, DbError, Row, Rows, Sql};
 use shared::filter::Condition;
 use shared::model::{DEVICE_SCHEMA, Meta};
+use shared::names::device_name;
 use shared::query::{Page, Sort};
 use shared::validate::{Changes, NewDevice};
 use shared::{Algorithm, DeviceType, OtpDevice, Status, Timestamp};
@@ -79,148 +83,155 @@ CREATE TABLE credential_cache (
 ALTER TABLE devices ADD COLUMN external_id TEXT;
 CREATE INDEX devices_external_id ON devices (external_id);
 "#,
+    // Login budgets per (principal, source) with a ceiling per principal (auth.rs), replacing the
+    // per-name failure count that let anyone lock a principal out.
+    r#"
+DROP TABLE login_failures;
+CREATE TABLE login_attempts (
+    principal TEXT NOT NULL,
+    source TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    trusted_until INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (principal, source)
+);
+"#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-fn user_version(db: &dyn Database) -> Result<i64, DbError> {
-    let rows = db.execute("PRAGMA user_version", &[])?;
-    Ok(rows.first().and_then(|r| col(r, 0).int()).unwrap_or(0))
+/// Where the schema version lives: a table of our own, not `PRAGMA user_version`, which Turso's
+/// hosted service refuses and which would cost a statement of its own on every request.
+const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, \
+                             applied INTEGER NOT NULL, note TEXT NOT NULL DEFAULT '')";
+
+/// The version of a database from before `schema_migrations` (it kept `PRAGMA user_version`),
+/// read from the schema itself so that no pragma is needed: 0 when empty.
+fn legacy_version(db: &dyn Database) -> Result<i64, DbError> {
+    let rows = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'devices'", &[])?;
+    Ok(match rows.first() {
+        None => 0,
+        Some(row) if row.text("sql")?.contains("external_id") => 2,
+        Some(_) => 1,
+    })
 }
 
-/// Brings the schema to [`SCHEMA_VERSION`]. The common case costs one `PRAGMA user_version`;
-/// migrating runs under `BEGIN IMMEDIATE`, re-checked inside, so concurrent first requests
-/// migrate once.
-pub fn migrate(db: &dyn Database) -> Result<(), DbError> {
-    if user_version(db)? >= SCHEMA_VERSION {
-        return Ok(());
-    }
-    transaction(db, || {
-        for (version, script) in MIGRATIONS.iter().enumerate().skip(user_version(db)? as usize) {
+/// Brings the schema to [`SCHEMA_VERSION`], under `BEGIN IMMEDIATE` and re-checked inside, so
+/// that concurrent first requests (on one node or several) migrate once. Requests find out
+/// whether they must call this from [`session`], which reads the version anyway.
+pub fn migrate(db: &dyn Database, now: i64) -> Result<(), DbError> {
+    // WAL lets readers go on while a request writes. It is a property of the file, so asking
+    // once, when the schema changes, is enough; libSQL and hosted backends may refuse it, which
+    // changes nothing there. It cannot be changed inside a transaction.
+    let _ = db.execute("PRAGMA journal_mode = WAL", &[]);
+    write_raw(db, || {
+        db.execute(VERSION_TABLE, &[])?;
+        let recorded = db.execute("SELECT max(version) AS version FROM schema_migrations", &[])?;
+        let mut version = match recorded.first().map(|r| r.opt_int("version")).transpose()?.flatten() {
+            Some(version) => version,
+            None => {
+                let legacy = legacy_version(db)?;
+                for v in 1..=legacy {
+                    db.execute(
+                        "INSERT INTO schema_migrations (version, applied, note) VALUES (?, ?, 'before schema_migrations')",
+                        &[v.into(), now.into()],
+                    )?;
+                }
+                legacy
+            }
+        };
+        while version < SCHEMA_VERSION {
+            let script = MIGRATIONS[version as usize];
             for statement in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
                 db.execute(statement, &[])?;
             }
-            db.execute(&format!("PRAGMA user_version = {}", version + 1), &[])?;
+            version += 1;
+            db.execute(
+                "INSERT INTO schema_migrations (version, applied) VALUES (?, ?)",
+                &[version.into(), now.into()],
+            )?;
         }
         Ok(())
     })
 }
 
-/// Runs `work` inside `BEGIN IMMEDIATE` … `COMMIT`, rolling back on any error.
-pub fn transaction<T, E: From<DbError>>(
-    db: &dyn Database,
-    work: impl FnOnce() -> Result<T, E>,
-) -> Result<T, E> {
+/// `BEGIN IMMEDIATE` … `COMMIT`, rolled back on every failure, a failed `COMMIT` included, so
+/// that the connection never carries a dead transaction into the request's next statements.
+fn write_raw<T, E: From<DbError>>(db: &dyn Database, work: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
     db.execute("BEGIN IMMEDIATE", &[])?;
-    match work() {
-        Ok(value) => {
-            db.execute("COMMIT", &[])?;
-            Ok(value)
-        }
-        Err(e) => {
-            // The original error matters more than a failed rollback.
-            let _ = db.execute("ROLLBACK", &[]);
-            Err(e)
-        }
+    let outcome = work().and_then(|value| db.execute("COMMIT", &[]).map(|_| value).map_err(E::from));
+    if outcome.is_err() {
+        // The original error matters more than a failed rollback (there may be nothing to roll
+        // back when COMMIT itself ended the transaction).
+        let _ = db.execute("ROLLBACK", &[]);
     }
+    outcome
+}
+
+/// A write transaction on behalf of `actor`: every change of a device goes through one of its
+/// methods, which also writes the change's audit row, so both commit together or not at all.
+pub struct WriteTx<'a> {
+    db: &'a dyn Database,
+    actor: &'a str,
+    now: i64,
+}
+
+/// Runs `work` in one write transaction (see [`WriteTx`]).
+pub fn write<T, E: From<DbError>>(
+    db: &dyn Database,
+    actor: &str,
+    now: i64,
+    work: impl FnOnce(&WriteTx<'_>) -> Result<T, E>,
+) -> Result<T, E> {
+    let tx = WriteTx { db, actor, now };
+    write_raw(db, || work(&tx))
 }
 
 const DEVICE_COLUMNS: &str = "id, name, type, user_name, status, fails, created, modified, last_used, email, phone, algorithm, digits, period, version, external_id";
 
-fn device_from_row(row: &Row) -> Result<OtpDevice, DbError> {
-    let text = |i: usize| col(row, i).text().map(str::to_owned);
-    let int = |i: usize| col(row, i).int();
-    let corrupt = |what: &str| DbError(format!("row {:?}: bad {what}", int(0)));
-    let created = Timestamp(int(6).ok_or_else(|| corrupt("created"))?);
-    let u32_of = |i: usize| int(i).and_then(|n| u32::try_from(n).ok());
+fn device_from_row(row: Row<'_>) -> Result<OtpDevice, DbError> {
+    let id = row.int("id")?;
+    let corrupt =
+        |column: &str| DbError(format!("device {id}: column {column} holds a value we never write"));
+    let created = Timestamp(row.int("created")?);
+    let algorithm = match row.opt_text("algorithm")? {
+        None => None,
+        Some(text) => Some(Algorithm::parse(text).ok_or_else(|| corrupt("algorithm"))?),
+    };
     Ok(OtpDevice {
         schemas: vec![DEVICE_SCHEMA.to_owned()],
-        id: int(0).ok_or_else(|| corrupt("id"))?,
-        name: text(1).unwrap_or_default(),
-        device_type: text(2).as_deref().and_then(DeviceType::parse).ok_or_else(|| corrupt("type"))?,
-        user: text(3).unwrap_or_default(),
-        status: text(4).as_deref().and_then(Status::parse).ok_or_else(|| corrupt("status"))?,
-        fails: u32_of(5).unwrap_or(0),
+        id,
+        name: row.text("name")?.to_owned(),
+        device_type: DeviceType::parse(row.text("type")?).ok_or_else(|| corrupt("type"))?,
+        user: row.text("user_name")?.to_owned(),
+        status: Status::parse(row.text("status")?).ok_or_else(|| corrupt("status"))?,
+        fails: row.count("fails")?,
         created,
-        last_used: int(8).map(Timestamp),
-        email: text(9),
-        phone: text(10),
-        algorithm: text(11).as_deref().and_then(Algorithm::parse),
-        digits: u32_of(12),
-        period: u32_of(13),
-        external_id: text(15),
+        last_used: row.opt_int("last_used")?.map(Timestamp),
+        email: row.opt_text("email")?.map(str::to_owned),
+        phone: row.opt_text("phone")?.map(str::to_owned),
+        algorithm,
+        digits: row.opt_count("digits")?,
+        period: row.opt_count("period")?,
+        external_id: row.opt_text("external_id")?.map(str::to_owned),
         image: None,
         otpauth_uri: None,
-        meta: Meta::new(created, Timestamp(int(7).unwrap_or(created.0)), int(14).unwrap_or(1)),
+        meta: Meta::new(created, Timestamp(row.int("modified")?), row.int("version")?),
     })
 }
 
-fn devices_from_rows(rows: Vec<Row>) -> Result<Vec<OtpDevice>, DbError> {
+fn devices_from_rows(rows: &Rows) -> Result<Vec<OtpDevice>, DbError> {
     rows.iter().map(device_from_row).collect()
 }
 
-pub fn audit(
-    db: &dyn Database,
-    at: i64,
-    actor: &str,
-    action: &str,
-    device_id: Option<i64>,
-    detail: &str,
-) -> Result<(), DbError> {
-    db.execute(
-        "INSERT INTO audit (at, actor, action, device_id, detail) VALUES (?, ?, ?, ?, ?)",
-        &[at.into(), actor.into(), action.into(), device_id.into(), detail.into()],
-    )?;
-    Ok(())
+fn one_device(rows: &Rows) -> Result<Option<OtpDevice>, DbError> {
+    rows.first().map(device_from_row).transpose()
 }
 
-/// What a create stores besides the checked request: the generated name's serial comes from
-/// here, the sealed seed and PIN hash from the caller.
+/// What a create stores besides the checked request: the sealed seed and PIN hash.
 pub struct Secrets {
     pub sealed_seed: Option<Vec<u8>>,
     pub pin_hash: Option<String>,
-}
-
-/// The next serial of a type (`TOTP00000035`): counts up, never reused.
-pub fn next_serial(db: &dyn Database, device_type: DeviceType) -> Result<u64, DbError> {
-    let rows = db.execute(
-        "INSERT INTO serials (type, next) VALUES (?, 1) ON CONFLICT (type) DO UPDATE SET next = next + 1 RETURNING next",
-        &[device_type.as_str().into()],
-    )?;
-    Ok(rows.first().and_then(|r| col(r, 0).int()).and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
-}
-
-pub fn insert_device(
-    db: &dyn Database,
-    new: &NewDevice,
-    name: &str,
-    secrets: Secrets,
-    now: i64,
-) -> Result<OtpDevice, DbError> {
-    let rows = db.execute(
-        &format!(
-            "INSERT INTO devices (name, type, user_name, status, fails, created, modified, email, phone, algorithm, \
-             digits, period, seed, pin_hash, hotp_counter, external_id) \
-             VALUES (?, ?, ?, 'C', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {DEVICE_COLUMNS}"
-        ),
-        &[
-            name.into(),
-            new.device_type.as_str().into(),
-            new.user.as_str().into(),
-            now.into(),
-            now.into(),
-            new.email.clone().into(),
-            new.phone.clone().into(),
-            new.algorithm.map(Algorithm::as_str).into(),
-            new.digits.map(i64::from).into(),
-            new.period.map(i64::from).into(),
-            secrets.sealed_seed.map_or(Sql::Null, Sql::Blob),
-            secrets.pin_hash.into(),
-            (new.device_type == DeviceType::Hotp).then_some(0i64).into(),
-            new.external_id.clone().into(),
-        ],
-    )?;
-    rows.first().map(device_from_row).unwrap_or_else(|| Err(DbError("insert returned no row".into())))
 }
 
 /// An existing device that a new one would duplicate: a user has one PIN, and one EMAIL or SMS
@@ -237,12 +248,11 @@ pub fn find_duplicate(db: &dyn Database, new: &NewDevice) -> Result<Option<i64>,
          AND (? IS NULL OR lower(coalesce(email, phone)) = lower(?)) LIMIT 1",
         &[new.user.as_str().into(), new.device_type.as_str().into(), target.clone(), target],
     )?;
-    Ok(rows.first().and_then(|r| col(r, 0).int()))
+    rows.first().map(|r| r.int("id")).transpose()
 }
 
 pub fn get_device(db: &dyn Database, id: i64) -> Result<Option<OtpDevice>, DbError> {
-    let rows = db.execute(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?"), &[id.into()])?;
-    rows.first().map(device_from_row).transpose()
+    one_device(&db.execute(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?"), &[id.into()])?)
 }
 
 /// The two statements a listing runs: the match count, and one page (its last two parameters are
@@ -262,7 +272,7 @@ pub fn list_query(condition: Option<&Condition>, sort: Option<&Sort>) -> ListQue
         None => (String::new(), Vec::new()),
     };
     ListQuery {
-        count_sql: format!("SELECT count(*) FROM devices{clause}"),
+        count_sql: format!("SELECT count(*) AS total FROM devices{clause}"),
         page_sql: format!(
             "SELECT {DEVICE_COLUMNS} FROM devices{clause} ORDER BY {} LIMIT ? OFFSET ?",
             Sort::order_by_sql(sort)
@@ -281,50 +291,14 @@ pub fn list_devices(
 ) -> Result<(u64, Vec<OtpDevice>), DbError> {
     let ListQuery { count_sql, page_sql, mut params } = list_query(condition, sort);
     let total = db.execute(&count_sql, &params)?;
-    let total = total.first().and_then(|r| col(r, 0).int()).unwrap_or(0).max(0) as u64;
+    let total: u64 =
+        total.first().ok_or_else(|| DbError("count(*) returned no row".into()))?.count("total")?;
     if page.count == 0 || total < page.start_index {
         return Ok((total, Vec::new()));
     }
     params.push(Sql::Int(page.count as i64));
     params.push(Sql::Int(i64::try_from(page.offset()).unwrap_or(i64::MAX)));
-    let rows = db.execute(&page_sql, &params)?;
-    Ok((total, devices_from_rows(rows)?))
-}
-
-/// Writes a PUT/PATCH result if the device is still at `version`; `None` if it moved on (or is gone).
-pub fn update_device(
-    db: &dyn Database,
-    id: i64,
-    version: i64,
-    changes: &Changes,
-    pin_hash: Option<String>,
-    now: i64,
-) -> Result<Option<OtpDevice>, DbError> {
-    let rows = db.execute(
-        &format!(
-            "UPDATE devices SET status = ?, fails = ?, external_id = ?, pin_hash = coalesce(?, pin_hash), \
-             version = version + 1, modified = ? WHERE id = ? AND version = ? RETURNING {DEVICE_COLUMNS}"
-        ),
-        &[
-            changes.status.as_str().into(),
-            i64::from(changes.fails).into(),
-            changes.external_id.clone().into(),
-            pin_hash.into(),
-            now.into(),
-            id.into(),
-            version.into(),
-        ],
-    )?;
-    rows.first().map(device_from_row).transpose()
-}
-
-/// Deletes a device if it is still at `version` (any version when `None`); true if it was deleted.
-pub fn delete_device(db: &dyn Database, id: i64, version: Option<i64>) -> Result<bool, DbError> {
-    let rows = db.execute(
-        "DELETE FROM devices WHERE id = ? AND (? IS NULL OR version = ?) RETURNING id",
-        &[id.into(), version.into(), version.into()],
-    )?;
-    Ok(!rows.is_empty())
+    Ok((total, devices_from_rows(&db.execute(&page_sql, &params)?)?))
 }
 
 /// What a challenge needs of a device besides its public attributes.
@@ -332,7 +306,7 @@ pub struct ChallengeState {
     pub device: OtpDevice,
     pub sealed_seed: Option<Vec<u8>>,
     pub pin_hash: Option<String>,
-    pub hotp_counter: u64,
+    pub hotp_counter: Option<u64>,
     pub totp_last_step: Option<u64>,
     pub code_digest: Option<Vec<u8>>,
     pub code_expires: Option<i64>,
@@ -347,99 +321,260 @@ pub fn challenge_state(db: &dyn Database, id: i64) -> Result<Option<ChallengeSta
         &[id.into()],
     )?;
     let Some(row) = rows.first() else { return Ok(None) };
-    let n = DEVICE_COLUMNS.split(',').count();
-    let unsigned = |i: usize| col(row, i).int().and_then(|v| u64::try_from(v).ok());
     Ok(Some(ChallengeState {
         device: device_from_row(row)?,
-        sealed_seed: col(row, n).blob().map(<[u8]>::to_vec),
-        pin_hash: col(row, n + 1).text().map(str::to_owned),
-        hotp_counter: unsigned(n + 2).unwrap_or(0),
-        totp_last_step: unsigned(n + 3),
-        code_digest: col(row, n + 4).blob().map(<[u8]>::to_vec),
-        code_expires: col(row, n + 5).int(),
+        sealed_seed: row.opt_blob("seed")?.map(<[u8]>::to_vec),
+        pin_hash: row.opt_text("pin_hash")?.map(str::to_owned),
+        hotp_counter: row.opt_count("hotp_counter")?,
+        totp_last_step: row.opt_count("totp_last_step")?,
+        code_digest: row.opt_blob("code_digest")?.map(<[u8]>::to_vec),
+        code_expires: row.opt_int("code_expires")?,
     }))
 }
 
 /// The compare-and-set that a successful validation must win. Only devices in C or V can
-/// succeed; the `guard` is the single-use condition of the device type.
+/// succeed, and only while the device is still in the state the code was checked against.
 pub enum SuccessGuard<'a> {
-    /// TOTP: the matched time step must be newer than the last accepted one.
-    TotpStep(u64),
-    /// HOTP: the stored counter must not have passed the matched one; it moves past it.
-    HotpCounter(u64),
+    /// TOTP: the matched time step, and the last accepted step the check saw (its replay rule
+    /// compared against that one).
+    TotpStep { step: u64, last: Option<u64> },
+    /// HOTP: the matched counter, and the stored counter the check started from; it moves past
+    /// the match.
+    HotpCounter { matched: u64, from: u64 },
     /// EMAIL/SMS: the pending code must still be this one and unexpired; it is consumed.
     PendingCode(&'a [u8]),
-    /// PIN: no single-use state.
-    Pin,
+    /// PIN: the hash the PIN was verified against must still be the device's.
+    Pin(&'a str),
 }
 
-/// Records a success if the guard still holds; false when a concurrent request won the race.
-pub fn record_success(
-    db: &dyn Database,
-    id: i64,
-    guard: SuccessGuard<'_>,
-    now: i64,
-) -> Result<bool, DbError> {
-    const SET: &str =
-        "fails = 0, last_used = ?, successes = successes + 1, version = version + 1, modified = ?";
-    const LIVE: &str = "id = ? AND status IN ('C', 'V')";
-    let (sql, params): (String, Vec<Sql>) = match guard {
-        SuccessGuard::TotpStep(step) => (
-            format!(
-                "UPDATE devices SET {SET}, totp_last_step = ? WHERE {LIVE} AND (totp_last_step IS NULL OR totp_last_step < ?) RETURNING id"
+fn sql_u64(n: u64) -> Sql {
+    Sql::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+impl WriteTx<'_> {
+    /// The audit row of a change (SPEC §12: who, when, what, device id; never a secret).
+    fn audit(&self, action: &str, device_id: Option<i64>, detail: &str) -> Result<(), DbError> {
+        self.db.execute(
+            "INSERT INTO audit (at, actor, action, device_id, detail) VALUES (?, ?, ?, ?, ?)",
+            &[self.now.into(), self.actor.into(), action.into(), device_id.into(), detail.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Records an attempt that changed nothing (a challenge asked of a locked device).
+    pub fn attempt(&self, action: &str, device_id: i64, detail: &str) -> Result<(), DbError> {
+        self.audit(action, Some(device_id), detail)
+    }
+
+    pub fn find_duplicate(&self, new: &NewDevice) -> Result<Option<i64>, DbError> {
+        find_duplicate(self.db, new)
+    }
+
+    /// Creates a device with the next serial of its type (`TOTP00000035`, never reused).
+    pub fn create_device(&self, new: &NewDevice, secrets: Secrets) -> Result<OtpDevice, DbError> {
+        let serial = if new.device_type.has_seed() {
+            let rows = self.db.execute(
+                "INSERT INTO serials (type, next) VALUES (?, 1) \
+                 ON CONFLICT (type) DO UPDATE SET next = next + 1 RETURNING next",
+                &[new.device_type.as_str().into()],
+            )?;
+            rows.first().ok_or_else(|| DbError("serial upsert returned no row".into()))?.count("next")?
+        } else {
+            0
+        };
+        let name = device_name(new.device_type, serial, new.email.as_deref(), new.phone.as_deref());
+        let rows = self.db.execute(
+            &format!(
+                "INSERT INTO devices (name, type, user_name, status, fails, created, modified, email, phone, algorithm, \
+                 digits, period, seed, pin_hash, hotp_counter, external_id) \
+                 VALUES (?, ?, ?, 'C', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {DEVICE_COLUMNS}"
             ),
-            vec![now.into(), now.into(), (step as i64).into(), id.into(), (step as i64).into()],
-        ),
-        SuccessGuard::HotpCounter(matched) => (
-            format!(
-                "UPDATE devices SET {SET}, hotp_counter = ? WHERE {LIVE} AND hotp_counter <= ? RETURNING id"
+            &[
+                name.as_str().into(),
+                new.device_type.as_str().into(),
+                new.user.as_str().into(),
+                self.now.into(),
+                self.now.into(),
+                new.email.clone().into(),
+                new.phone.clone().into(),
+                new.algorithm.map(Algorithm::as_str).into(),
+                new.digits.map(i64::from).into(),
+                new.period.map(i64::from).into(),
+                secrets.sealed_seed.map_or(Sql::Null, Sql::Blob),
+                secrets.pin_hash.into(),
+                (new.device_type == DeviceType::Hotp).then_some(0i64).into(),
+                new.external_id.clone().into(),
+            ],
+        )?;
+        let device = one_device(&rows)?.ok_or_else(|| DbError("insert returned no row".into()))?;
+        self.audit("create", Some(device.id), &format!("{} for {}", device.device_type, device.user))?;
+        Ok(device)
+    }
+
+    /// Writes a PUT/PATCH result if the device is still at `version` (that of `current`); `None`
+    /// if it moved on (or is gone), and then nothing is written.
+    pub fn update_device(
+        &self,
+        action: &str,
+        current: &OtpDevice,
+        version: i64,
+        changes: &Changes,
+        pin_hash: Option<String>,
+    ) -> Result<Option<OtpDevice>, DbError> {
+        let pin_changed = pin_hash.is_some();
+        let rows = self.db.execute(
+            &format!(
+                "UPDATE devices SET status = ?, fails = ?, external_id = ?, pin_hash = coalesce(?, pin_hash), \
+                 version = version + 1, modified = ? WHERE id = ? AND version = ? RETURNING {DEVICE_COLUMNS}"
             ),
-            vec![now.into(), now.into(), (matched as i64 + 1).into(), id.into(), (matched as i64).into()],
-        ),
-        SuccessGuard::PendingCode(digest) => (
-            format!(
-                "UPDATE devices SET {SET}, code_digest = NULL, code_expires = NULL WHERE {LIVE} \
-                 AND code_digest = ? AND code_expires >= ? RETURNING id"
+            &[
+                changes.status.as_str().into(),
+                i64::from(changes.fails).into(),
+                changes.external_id.clone().into(),
+                pin_hash.into(),
+                self.now.into(),
+                current.id.into(),
+                version.into(),
+            ],
+        )?;
+        let Some(updated) = one_device(&rows)? else { return Ok(None) };
+        let detail = format!(
+            "status {} -> {}, fails {} -> {}{}{}",
+            current.status,
+            updated.status,
+            current.fails,
+            updated.fails,
+            if pin_changed { ", PIN changed" } else { "" },
+            if updated.external_id != current.external_id { ", externalId changed" } else { "" }
+        );
+        self.audit(action, Some(current.id), &detail)?;
+        Ok(Some(updated))
+    }
+
+    /// Deletes a device if it is still at `version` (any version when `None`); true if it was.
+    pub fn delete_device(&self, current: &OtpDevice, version: Option<i64>) -> Result<bool, DbError> {
+        let rows = self.db.execute(
+            "DELETE FROM devices WHERE id = ? AND (? IS NULL OR version = ?) RETURNING id",
+            &[current.id.into(), version.into(), version.into()],
+        )?;
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        let detail = format!("{} {} of {}", current.device_type, current.name, current.user);
+        self.audit("delete", Some(current.id), &detail)?;
+        Ok(true)
+    }
+
+    /// Records a success if the guard still holds; false when a concurrent request won the race
+    /// (then nothing is written).
+    pub fn record_success(&self, id: i64, guard: SuccessGuard<'_>) -> Result<bool, DbError> {
+        const SET: &str =
+            "fails = 0, last_used = ?, successes = successes + 1, version = version + 1, modified = ?";
+        const LIVE: &str = "id = ? AND status IN ('C', 'V')";
+        let now = self.now;
+        let (sql, params): (String, Vec<Sql>) = match guard {
+            SuccessGuard::TotpStep { step, last } => (
+                format!(
+                    "UPDATE devices SET {SET}, totp_last_step = ? WHERE {LIVE} AND totp_last_step IS ? \
+                     AND (totp_last_step IS NULL OR totp_last_step < ?) RETURNING id"
+                ),
+                vec![
+                    now.into(),
+                    now.into(),
+                    sql_u64(step),
+                    id.into(),
+                    last.map(sql_u64).into(),
+                    sql_u64(step),
+                ],
             ),
-            vec![now.into(), now.into(), id.into(), Sql::Blob(digest.to_vec()), now.into()],
-        ),
-        SuccessGuard::Pin => (
-            format!("UPDATE devices SET {SET} WHERE {LIVE} RETURNING id"),
-            vec![now.into(), now.into(), id.into()],
-        ),
-    };
-    Ok(!db.execute(&sql, &params)?.is_empty())
-}
+            SuccessGuard::HotpCounter { matched, from } => (
+                format!(
+                    "UPDATE devices SET {SET}, hotp_counter = ? WHERE {LIVE} AND hotp_counter = ? \
+                     AND hotp_counter <= ? RETURNING id"
+                ),
+                vec![
+                    now.into(),
+                    now.into(),
+                    sql_u64(matched + 1),
+                    id.into(),
+                    sql_u64(from),
+                    sql_u64(matched),
+                ],
+            ),
+            SuccessGuard::PendingCode(digest) => (
+                format!(
+                    "UPDATE devices SET {SET}, code_digest = NULL, code_expires = NULL WHERE {LIVE} \
+                     AND code_digest = ? AND code_expires >= ? RETURNING id"
+                ),
+                vec![now.into(), now.into(), id.into(), Sql::Blob(digest.to_vec()), now.into()],
+            ),
+            SuccessGuard::Pin(hash) => (
+                format!("UPDATE devices SET {SET} WHERE {LIVE} AND pin_hash = ? RETURNING id"),
+                vec![now.into(), now.into(), id.into(), hash.into()],
+            ),
+        };
+        let won = !self.db.execute(&sql, &params)?.is_empty();
+        if won {
+            self.audit("challenge-success", Some(id), "")?;
+        }
+        Ok(won)
+    }
 
-/// Counts a failed validation and locks at `max_fails`, in one statement. Returns the status
-/// after it (`None` when the device is gone or no longer in C/V).
-pub fn record_failure(
-    db: &dyn Database,
-    id: i64,
-    max_fails: u32,
-    now: i64,
-) -> Result<Option<Status>, DbError> {
-    let rows = db.execute(
-        "UPDATE devices SET fails = fails + 1, failures = failures + 1, last_failure = ?, \
-         status = CASE WHEN fails + 1 >= ? THEN 'L' ELSE status END, version = version + 1, modified = ? \
-         WHERE id = ? AND status IN ('C', 'V') RETURNING status",
-        &[now.into(), i64::from(max_fails).into(), now.into(), id.into()],
-    )?;
-    Ok(rows.first().and_then(|r| col(r, 0).text().and_then(Status::parse)))
-}
+    /// Counts a failed validation and locks at `max_fails`, in one statement, with its audit row.
+    /// Returns the status after it (`None` when the device is gone or no longer in C/V; then
+    /// nothing is counted).
+    pub fn record_failure(&self, id: i64, max_fails: u32) -> Result<Option<Status>, DbError> {
+        let rows = self.db.execute(
+            "UPDATE devices SET fails = fails + 1, failures = failures + 1, last_failure = ?, \
+             status = CASE WHEN fails + 1 >= ? THEN 'L' ELSE status END, version = version + 1, modified = ? \
+             WHERE id = ? AND status IN ('C', 'V') RETURNING status, fails",
+            &[self.now.into(), i64::from(max_fails).into(), self.now.into(), id.into()],
+        )?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let status = Status::parse(row.text("status")?)
+            .ok_or_else(|| DbError(format!("device {id}: column status holds a value we never write")))?;
+        let action = if status == Status::Locked { "challenge-failure-locked" } else { "challenge-failure" };
+        self.audit(action, Some(id), &format!("fails {}", row.int("fails")?))?;
+        Ok(Some(status))
+    }
 
-/// Stores the digest of a fresh EMAIL/SMS code (replacing any earlier one) and counts the challenge.
-pub fn set_pending_code(db: &dyn Database, id: i64, digest: &[u8], expires: i64) -> Result<(), DbError> {
-    db.execute(
-        "UPDATE devices SET code_digest = ?, code_expires = ?, challenges = challenges + 1 WHERE id = ?",
-        &[Sql::Blob(digest.to_vec()), expires.into(), id.into()],
-    )?;
-    Ok(())
-}
+    /// Stores the digest of a fresh EMAIL/SMS code (replacing any earlier one), counts the
+    /// challenge and, with the dev outbox, keeps the message there.
+    pub fn set_pending_code(
+        &self,
+        id: i64,
+        digest: &[u8],
+        expires: i64,
+        outbox: Option<(&str, &str, &str)>,
+    ) -> Result<(), DbError> {
+        self.db.execute(
+            "UPDATE devices SET code_digest = ?, code_expires = ?, challenges = challenges + 1 WHERE id = ?",
+            &[Sql::Blob(digest.to_vec()), expires.into(), id.into()],
+        )?;
+        if let Some((channel, to, message)) = outbox {
+            self.db.execute(
+                "INSERT INTO outbox (at, device_id, channel, recipient, message) VALUES (?, ?, ?, ?, ?)",
+                &[self.now.into(), id.into(), channel.into(), to.into(), message.into()],
+            )?;
+        }
+        let via = if outbox.is_some() { "code in the dev outbox" } else { "code for the delivery gateway" };
+        self.audit("request-challenge", Some(id), via)
+    }
 
-pub fn count_challenge(db: &dyn Database, id: i64) -> Result<(), DbError> {
-    db.execute("UPDATE devices SET challenges = challenges + 1 WHERE id = ?", &[id.into()])?;
-    Ok(())
+    /// Withdraws a pending code that could not be delivered (if it is still the pending one).
+    pub fn withdraw_pending_code(&self, id: i64, digest: &[u8], why: &str) -> Result<(), DbError> {
+        self.db.execute(
+            "UPDATE devices SET code_digest = NULL, code_expires = NULL WHERE id = ? AND code_digest = ?",
+            &[id.into(), Sql::Blob(digest.to_vec())],
+        )?;
+        self.audit("delivery-failed", Some(id), why)
+    }
+
+    /// Counts a challenge that sends nothing (TOTP, HOTP, PIN).
+    pub fn count_challenge(&self, id: i64) -> Result<(), DbError> {
+        self.db.execute("UPDATE devices SET challenges = challenges + 1 WHERE id = ?", &[id.into()])?;
+        self.audit("request-challenge", Some(id), "")
+    }
 }
 
 /// Device counters (SPA detail view, and the HID-style `statistics` later).
@@ -460,12 +595,13 @@ pub fn counters(db: &dyn Database, id: i64) -> Result<Option<Counters>, DbError>
         "SELECT successes, failures, challenges, last_used, last_failure FROM devices WHERE id = ?",
         &[id.into()],
     )?;
-    Ok(rows.first().map(|r| Counters {
-        successes: col(r, 0).int().unwrap_or(0),
-        failures: col(r, 1).int().unwrap_or(0),
-        challenges: col(r, 2).int().unwrap_or(0),
-        last_success: col(r, 3).int().map(|t| Timestamp(t).to_rfc3339()),
-        last_failure: col(r, 4).int().map(|t| Timestamp(t).to_rfc3339()),
+    let Some(r) = rows.first() else { return Ok(None) };
+    Ok(Some(Counters {
+        successes: r.int("successes")?,
+        failures: r.int("failures")?,
+        challenges: r.int("challenges")?,
+        last_success: r.opt_int("last_used")?.map(|t| Timestamp(t).to_rfc3339()),
+        last_failure: r.opt_int("last_failure")?.map(|t| Timestamp(t).to_rfc3339()),
     }))
 }
 
@@ -486,16 +622,17 @@ pub fn audit_trail(db: &dyn Database, device_id: i64, limit: i64) -> Result<Vec<
         "SELECT at, actor, action, device_id, detail FROM audit WHERE device_id = ? ORDER BY id DESC LIMIT ?",
         &[device_id.into(), limit.into()],
     )?;
-    Ok(rows
-        .iter()
-        .map(|r| AuditEntry {
-            at: Timestamp(col(r, 0).int().unwrap_or(0)).to_rfc3339(),
-            actor: col(r, 1).text().unwrap_or_default().to_owned(),
-            action: col(r, 2).text().unwrap_or_default().to_owned(),
-            device_id: col(r, 3).int(),
-            detail: col(r, 4).text().unwrap_or_default().to_owned(),
+    rows.iter()
+        .map(|r| {
+            Ok(AuditEntry {
+                at: Timestamp(r.int("at")?).to_rfc3339(),
+                actor: r.text("actor")?.to_owned(),
+                action: r.text("action")?.to_owned(),
+                device_id: r.opt_int("device_id")?,
+                detail: r.text("detail")?.to_owned(),
+            })
         })
-        .collect())
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -509,84 +646,136 @@ pub struct OutboxMessage {
     pub message: String,
 }
 
-pub fn outbox_add(
-    db: &dyn Database,
-    now: i64,
-    device_id: i64,
-    channel: &str,
-    to: &str,
-    message: &str,
-) -> Result<(), DbError> {
-    db.execute(
-        "INSERT INTO outbox (at, device_id, channel, recipient, message) VALUES (?, ?, ?, ?, ?)",
-        &[now.into(), device_id.into(), channel.into(), to.into(), message.into()],
-    )?;
-    Ok(())
-}
-
 pub fn outbox_list(db: &dyn Database, limit: i64) -> Result<Vec<OutboxMessage>, DbError> {
     let rows = db.execute(
         "SELECT id, at, device_id, channel, recipient, message FROM outbox ORDER BY id DESC LIMIT ?",
         &[limit.into()],
     )?;
-    Ok(rows
-        .iter()
-        .map(|r| OutboxMessage {
-            id: col(r, 0).int().unwrap_or(0),
-            at: Timestamp(col(r, 1).int().unwrap_or(0)).to_rfc3339(),
-            device_id: col(r, 2).int().unwrap_or(0),
-            channel: col(r, 3).text().unwrap_or_default().to_owned(),
-            to: col(r, 4).text().unwrap_or_default().to_owned(),
-            message: col(r, 5).text().unwrap_or_default().to_owned(),
+    rows.iter()
+        .map(|r| {
+            Ok(OutboxMessage {
+                id: r.int("id")?,
+                at: Timestamp(r.int("at")?).to_rfc3339(),
+                device_id: r.int("device_id")?,
+                channel: r.text("channel")?.to_owned(),
+                to: r.text("recipient")?.to_owned(),
+                message: r.text("message")?.to_owned(),
+            })
         })
-        .collect())
+        .collect()
 }
 
-/// What a Basic login needs to know, in one statement (it runs on every request): the failed
-/// logins of `principal` in the current window, and which principal the verified-credential
-/// cache holds for `digest`, if it holds one that has not expired.
-pub struct LoginState {
-    pub failures: i64,
+/// What every request reads first, in one statement: the schema version (an older or empty
+/// database is migrated, then read again) and, for a Basic login, which principal the
+/// verified-credential cache holds for `digest`, if an unexpired entry does.
+pub struct Session {
     pub cached_principal: Option<String>,
 }
 
-pub fn login_state(
-    db: &dyn Database,
-    principal: &str,
-    window_start: i64,
-    digest: Option<&[u8]>,
-    now: i64,
-) -> Result<LoginState, DbError> {
-    let rows = db.execute(
-        "SELECT (SELECT failures FROM login_failures WHERE principal = ? AND window_start >= ?), \
-                (SELECT principal FROM credential_cache WHERE digest = ? AND expires > ?)",
-        &[
-            principal.into(),
-            window_start.into(),
-            digest.map_or(Sql::Null, |d| Sql::Blob(d.to_vec())),
-            now.into(),
-        ],
-    )?;
-    let row = rows.first();
-    Ok(LoginState {
-        failures: row.and_then(|r| col(r, 0).int()).unwrap_or(0),
-        cached_principal: row.and_then(|r| col(r, 1).text().map(str::to_owned)),
-    })
+pub fn session(db: &dyn Database, digest: Option<&[u8]>, now: i64) -> Result<Session, DbError> {
+    let read = || -> Result<(i64, Option<String>), DbError> {
+        let rows = db.execute(
+            "SELECT (SELECT max(version) FROM schema_migrations) AS version, \
+                    (SELECT principal FROM credential_cache WHERE digest = ? AND expires > ?) AS cached",
+            &[digest.map_or(Sql::Null, |d| Sql::Blob(d.to_vec())), now.into()],
+        )?;
+        let row = rows.first().ok_or_else(|| DbError("session read returned no row".into()))?;
+        Ok((row.opt_int("version")?.unwrap_or(0), row.opt_text("cached")?.map(str::to_owned)))
+    };
+    let (version, cached_principal) = match read() {
+        Ok((version, cached)) if version >= SCHEMA_VERSION => (version, cached),
+        // A fresh database has no schema_migrations table yet: the read fails, and migrating
+        // creates it. A real failure shows up again in the migration, or in the second read.
+        _ => {
+            migrate(db, now)?;
+            read()?
+        }
+    };
+    if version < SCHEMA_VERSION {
+        return Err(DbError(format!("schema version {version} after migrating to {SCHEMA_VERSION}")));
+    }
+    Ok(Session { cached_principal })
 }
 
-/// Counts a failed login. Windows that started before `window_start` are dropped first (so an
-/// old window restarts at 1, and guessing many names cannot grow the table without bound).
-pub fn record_login_failure(
+/// A login budget: at most `per_source` verified attempts for one (principal, source) and
+/// `per_principal` for the principal across every source, per `window` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginBudget {
+    pub per_source: i64,
+    pub per_principal: i64,
+    pub window: i64,
+    /// How long a source that logged in successfully is exempt from the per-principal ceiling.
+    pub trust: i64,
+}
+
+/// Takes one attempt from the budgets of (`principal`, `source`), in one statement, before any
+/// password is checked: concurrent attempts can never together exceed a budget. `Err(seconds)`
+/// when refused: when the source (or, for a source without a recent success, the principal) has
+/// no attempt left, with the seconds until its window ends.
+pub fn reserve_login(
     db: &dyn Database,
     principal: &str,
+    source: &str,
+    budget: LoginBudget,
     now: i64,
-    window_start: i64,
+) -> Result<Result<(), i64>, DbError> {
+    let expired = now - budget.window;
+    let rows = db.execute(
+        "INSERT INTO login_attempts (principal, source, window_start, attempts) \
+         SELECT ?1, ?2, ?3, 1 WHERE \
+           (SELECT coalesce(sum(attempts), 0) FROM login_attempts WHERE principal = ?1 AND window_start > ?4) < ?6 \
+           OR EXISTS (SELECT 1 FROM login_attempts WHERE principal = ?1 AND source = ?2 AND trusted_until > ?3) \
+         ON CONFLICT (principal, source) DO UPDATE SET \
+           attempts = CASE WHEN window_start <= ?4 THEN 1 ELSE attempts + 1 END, \
+           window_start = CASE WHEN window_start <= ?4 THEN ?3 ELSE window_start END \
+         WHERE window_start <= ?4 OR attempts < ?5 \
+         RETURNING attempts",
+        &[
+            principal.into(),
+            source.into(),
+            now.into(),
+            expired.into(),
+            budget.per_source.into(),
+            budget.per_principal.into(),
+        ],
+    )?;
+    if !rows.is_empty() {
+        return Ok(Ok(()));
+    }
+    // Refused: say when the window that refused it ends (the source's own, else the principal's
+    // oldest in-window one).
+    let rows = db.execute(
+        "SELECT coalesce((SELECT window_start FROM login_attempts WHERE principal = ?1 AND source = ?2 \
+                          AND window_start > ?3 AND attempts >= ?4), \
+                         (SELECT min(window_start) FROM login_attempts WHERE principal = ?1 AND window_start > ?3), \
+                         ?5) AS started",
+        &[principal.into(), source.into(), expired.into(), budget.per_source.into(), now.into()],
+    )?;
+    let started = rows.first().map(|r| r.int("started")).transpose()?.unwrap_or(now);
+    Ok(Err((started + budget.window - now).max(1)))
+}
+
+/// A verified login from `source`: its count starts again, and it is trusted for a while.
+pub fn login_succeeded(
+    db: &dyn Database,
+    principal: &str,
+    source: &str,
+    budget: LoginBudget,
+    now: i64,
 ) -> Result<(), DbError> {
-    db.execute("DELETE FROM login_failures WHERE window_start < ?", &[window_start.into()])?;
     db.execute(
-        "INSERT INTO login_failures (principal, window_start, failures) VALUES (?, ?, 1) \
-         ON CONFLICT (principal) DO UPDATE SET failures = failures + 1",
-        &[principal.into(), now.into()],
+        "UPDATE login_attempts SET attempts = 0, trusted_until = ? WHERE principal = ? AND source = ?",
+        &[(now + budget.trust).into(), principal.into(), source.into()],
+    )?;
+    Ok(())
+}
+
+/// Drops budgets whose window and trust have both run out, so that guessing many names or
+/// sources cannot grow the table without bound.
+pub fn forget_stale_logins(db: &dyn Database, budget: LoginBudget, now: i64) -> Result<(), DbError> {
+    db.execute(
+        "DELETE FROM login_attempts WHERE window_start <= ? AND trusted_until <= ?",
+        &[(now - budget.window).into(), now.into()],
     )?;
     Ok(())
 }

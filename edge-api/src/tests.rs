@@ -3,8 +3,10 @@
 use crate::app::{Env, handle};
 use crate::challenge::Delivery;
 use crate::crypto;
+use crate::db::{DbError, Rows, Sql};
 use crate::http::{ApiRequest, ApiResponse};
-use crate::settings::{Principal, Right, Settings};
+use crate::origin::{CorsEntry, Origin};
+use crate::settings::{Access, Principal, Right, Settings, Webhook};
 use serde_json::{Value, json};
 use shared::otp::{CodeParams, Secret, format_code, hotp, totp};
 use shared::validate::Defaults;
@@ -24,32 +26,65 @@ fn hashes() -> &'static (String, String) {
 pub fn settings() -> Settings {
     let (admin, reader) = hashes().clone();
     Settings {
-        principals: vec![
-            Principal { user: ADMIN.0.into(), password_hash: admin, rights: vec![Right::Admin] },
-            Principal { user: READER.0.into(), password_hash: reader, rights: vec![Right::Invoke] },
-        ],
-        api_tokens: Vec::new(),
+        access: Access {
+            principals: vec![
+                Principal { user: ADMIN.0.into(), password_hash: admin, rights: vec![Right::Admin] },
+                Principal { user: READER.0.into(), password_hash: reader, rights: vec![Right::Invoke] },
+            ],
+            api_tokens: Vec::new(),
+            secret_key: [42; 32],
+        },
         cors_origins: Vec::new(),
         cors_methods: vec!["GET".into(), "OPTIONS".into(), "HEAD".into()],
-        secret_key: [42; 32],
         issuer: "scim-otp".into(),
         defaults: Defaults::default(),
         totp_window: 1,
         hotp_lookahead: 10,
         max_fails: 5,
         challenge_ttl: 300,
-        delivery_webhook_url: None,
+        delivery_webhook: None,
         dev_outbox: true,
-        public_base_url: None,
+        public_base: None,
+    }
+}
+
+/// rusqlite, with a fault to inject: the next statement that starts with `fail_next` fails, as a
+/// full disk or a lost connection would fail it.
+struct FaultyDb {
+    connection: rusqlite::Connection,
+    fail_next: RefCell<Option<&'static str>>,
+}
+
+impl std::ops::Deref for FaultyDb {
+    type Target = rusqlite::Connection;
+    fn deref(&self) -> &rusqlite::Connection {
+        &self.connection
+    }
+}
+
+impl crate::db::Database for FaultyDb {
+    fn execute(&self, sql: &str, params: &[Sql]) -> Result<Rows, DbError> {
+        let armed = *self.fail_next.borrow();
+        if let Some(prefix) = armed
+            && sql.trim_start().starts_with(prefix)
+        {
+            self.fail_next.replace(None);
+            return Err(DbError(format!("injected failure of {prefix}")));
+        }
+        crate::db::Database::execute(&self.connection, sql, params)
     }
 }
 
 struct Api {
-    db: rusqlite::Connection,
+    db: FaultyDb,
     settings: Settings,
     now: Cell<i64>,
     delivered: RefCell<Vec<Delivery>>,
     gateway_up: Cell<bool>,
+    /// What the component logged.
+    log: RefCell<Vec<String>>,
+    /// `spin-client-addr` of the next requests.
+    client: RefCell<String>,
 }
 
 fn basic((user, password): (&str, &str)) -> String {
@@ -63,13 +98,15 @@ impl Api {
 
     fn with(settings: Settings) -> Api {
         let db = rusqlite::Connection::open_in_memory().unwrap();
-        crate::store::migrate(&db).unwrap();
+        crate::store::migrate(&db, 0).unwrap();
         Api {
-            db,
+            db: FaultyDb { connection: db, fail_next: RefCell::new(None) },
             settings,
             now: Cell::new(1_700_000_000),
             delivered: RefCell::new(Vec::new()),
             gateway_up: Cell::new(true),
+            log: RefCell::new(Vec::new()),
+            client: RefCell::new("127.0.0.1:40000".into()),
         }
     }
 
@@ -81,14 +118,33 @@ impl Api {
             query: query.into(),
             headers: headers.iter().map(|(n, v)| ((*n).to_lowercase(), (*v).to_owned())).collect(),
             body: body.to_vec(),
-            origin: "http://127.0.0.1:3000".into(),
+            origin: Origin::parse("http://127.0.0.1:3000"),
+            client: self.client.borrow().clone(),
         };
-        let deliver = |_: &str, d: &Delivery| {
+        self.handle(&request, Ok(self.settings.clone()))
+    }
+
+    fn handle(
+        &self,
+        request: &ApiRequest,
+        settings: Result<Settings, crate::settings::Misconfigured>,
+    ) -> ApiResponse {
+        let deliver = |_: &Webhook, d: &Delivery| {
+            // The code is committed before it leaves (SPEC §12): a user may type it at once.
+            let pending: Option<Vec<u8>> = self
+                .db
+                .query_row("SELECT code_digest FROM devices WHERE id = ?", [d.device_id], |r| r.get(0))
+                .unwrap();
+            assert!(
+                pending.is_some() && self.db.is_autocommit(),
+                "the pending code is committed before delivery"
+            );
             self.delivered.borrow_mut().push(d.clone());
-            if self.gateway_up.get() { Ok(()) } else { Err("down".into()) }
+            if self.gateway_up.get() { Ok(()) } else { Err("answered 503".into()) }
         };
-        let env = Env { db: &self.db, now: self.now.get(), deliver: &deliver, log: &|_| {} };
-        handle(&request, Ok(self.settings.clone()), &env)
+        let log = |line: &str| self.log.borrow_mut().push(line.to_owned());
+        let env = Env { db: &self.db, now: self.now.get(), deliver: &deliver, log: &log };
+        handle(request, settings, &env)
     }
 
     fn call_as(
@@ -283,7 +339,10 @@ fn email_codes_are_delivered_single_use_and_expire() {
 #[test]
 fn gateway_failure_is_502_and_leaves_no_pending_code() {
     let mut settings = settings();
-    settings.delivery_webhook_url = Some("https://gateway.example.com/send".into());
+    settings.delivery_webhook = Some(Webhook {
+        url: "https://gateway.example.com/send?key=gw-s3cret".into(),
+        host: "gateway.example.com".into(),
+    });
     let api = Api::with(settings);
     let id =
         api.create(json!({"type": "SMS", "user": "agatha", "phone": "666555444"}))["id"].as_i64().unwrap();
@@ -292,6 +351,13 @@ fn gateway_failure_is_502_and_leaves_no_pending_code() {
     assert_eq!((status, error["status"].as_str()), (502, Some("502")));
     let code = api.delivered.borrow()[0].code.clone();
     assert_eq!(api.delivered.borrow()[0].channel, "sms");
+    // The log says which gateway and what it answered, never its key or the code.
+    let log = api.log.borrow().join("\n");
+    assert!(log.contains("gateway.example.com") && log.contains("answered 503"), "{log}");
+    assert!(!log.contains("gw-s3cret") && !log.contains(&code), "{log}");
+    let pending: Option<Vec<u8>> =
+        api.db.query_row("SELECT code_digest FROM devices WHERE id = ?", [id], |r| r.get(0)).unwrap();
+    assert_eq!(pending, None, "the undelivered code was withdrawn");
     assert_eq!(api.respond(id, &code)["success"], false, "nothing was pending");
     api.gateway_up.set(true);
     api.call("GET", &format!("/OtpDevice/{id}/requestChallenge"), None);
@@ -383,24 +449,70 @@ fn external_id_round_trips_filters_and_clears() {
     assert_eq!(read["externalId"], "okta-00u2");
 }
 
-/// A database written by the first release (schema version 1) gains `external_id` on the first
-/// request of the new component, and keeps its devices.
-#[test]
-fn migration_from_the_first_schema_keeps_devices() {
+/// A database as an earlier release left it: the first `version` migration scripts, the
+/// version in `PRAGMA user_version` (as releases before `schema_migrations` kept it), one device.
+fn legacy_database(version: usize) -> rusqlite::Connection {
     let db = rusqlite::Connection::open_in_memory().unwrap();
-    db.execute_batch(crate::store::MIGRATIONS[0]).unwrap();
-    db.execute_batch(
-        "PRAGMA user_version = 1; \
+    for script in &crate::store::MIGRATIONS[..version] {
+        db.execute_batch(script).unwrap();
+    }
+    db.execute_batch(&format!(
+        "PRAGMA user_version = {version}; \
          INSERT INTO devices (name, type, user_name, status, created, modified, algorithm, digits, period) \
-         VALUES ('TOTP00000001', 'TOTP', 'old', 'V', 1600000000, 1600000000, 'SHA1', 6, 30);",
-    )
+         VALUES ('TOTP00000001', 'TOTP', 'old', 'V', 1600000000, 1600000000, 'SHA1', 6, 30);"
+    ))
     .unwrap();
-    crate::store::migrate(&db).unwrap();
-    let version: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, crate::store::SCHEMA_VERSION);
-    let device = crate::store::get_device(&db, 1).unwrap().unwrap();
-    assert_eq!((device.user.as_str(), device.status, device.external_id), ("old", Status::Validated, None));
-    crate::store::migrate(&db).unwrap();
+    db
+}
+
+fn recorded_versions(db: &rusqlite::Connection) -> Vec<i64> {
+    let mut statement = db.prepare("SELECT version FROM schema_migrations ORDER BY version").unwrap();
+    statement.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+/// Databases written by the first release (version 1) and by the last one that kept its version
+/// in `PRAGMA user_version` (version 2, today's main before this change) migrate forward on the
+/// first request, keep their devices, and record every version in `schema_migrations`; the
+/// pragma is neither needed nor written (Turso refuses it).
+#[test]
+fn migration_from_earlier_schemas_keeps_devices() {
+    for version in [1, 2] {
+        let db = legacy_database(version);
+        crate::store::session(&db, None, 1_700_000_000).unwrap();
+        assert_eq!(recorded_versions(&db), (1..=crate::store::SCHEMA_VERSION).collect::<Vec<_>>());
+        let pragma: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(pragma, version as i64, "the pragma is left as it was");
+        let device = crate::store::get_device(&db, 1).unwrap().unwrap();
+        assert_eq!(
+            (device.user.as_str(), device.status, device.external_id),
+            ("old", Status::Validated, None)
+        );
+        let tables: i64 = db
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('login_attempts', 'login_failures')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 1, "login_failures became login_attempts");
+        crate::store::migrate(&db, 1_700_000_001).unwrap();
+        assert_eq!(
+            recorded_versions(&db).len() as i64,
+            crate::store::SCHEMA_VERSION,
+            "migrating again adds nothing"
+        );
+    }
+}
+
+/// The per-request check is the one session statement: on a migrated database nothing else runs.
+#[test]
+fn a_migrated_database_costs_no_extra_statement() {
+    let api = Api::new();
+    api.create(json!({"type": "TOTP", "user": "u"}));
+    api.db.fail_next.replace(Some("BEGIN"));
+    let (status, _) = api.call("GET", "/OtpDevice", None);
+    assert_eq!(status, 200, "a list needs no transaction, and no migration ran");
+    assert_eq!(*api.db.fail_next.borrow(), Some("BEGIN"), "no BEGIN was attempted");
 }
 
 #[test]
@@ -447,10 +559,13 @@ fn list_filters_sorts_and_pages_in_sql() {
     );
     assert_eq!((status, &at_root), (200, &found), "a search at the root spans OtpDevice, the only type");
     assert_eq!(api.call("GET", "/.search", None).0, 405);
-    assert_eq!(
-        api.call("GET", "/soffid/webservice/scim2/v1/OtpDevice".trim_start_matches("/scim/v2"), None).0,
-        404
-    );
+    // Soffid's base path serves the same devices; one base path inside the other is no route.
+    let auth = basic(ADMIN);
+    let soffid =
+        api.raw("GET", "/soffid/webservice/scim2/v1/OtpDevice?count=0", b"", &[("authorization", &auth)]);
+    let soffid: Value = serde_json::from_slice(&soffid.body).unwrap();
+    assert_eq!(soffid["totalResults"], counted["totalResults"]);
+    assert_eq!(api.call("GET", "/soffid/webservice/scim2/v1/OtpDevice", None).0, 404);
 }
 
 #[test]
@@ -557,7 +672,7 @@ fn errors_speak_the_callers_language() {
 }
 
 #[test]
-fn authentication_rights_and_throttling() {
+fn authentication_and_rights() {
     let api = Api::new();
     let anonymous = api.raw("GET", "/scim/v2/OtpDevice", b"", &[]);
     assert_eq!(anonymous.status, 401);
@@ -573,23 +688,124 @@ fn authentication_rights_and_throttling() {
     // Verified credentials are cached: the argon2 hash is not paid again.
     let cached: i64 = api.db.query_row("SELECT count(*) FROM credential_cache", [], |r| r.get(0)).unwrap();
     assert_eq!(cached, 1);
+}
 
-    for _ in 0..10 {
-        assert_eq!(api.call_as((ADMIN.0, "wrong"), "GET", "/OtpDevice", None, &[]).0, 401);
+/// Password guessing from one address spends that address's budget only: the admin logging in
+/// from elsewhere is never refused, by cache or by a fresh check, and the refusal says when to
+/// come back (the real time left), is logged without the password, and ends with the window.
+#[test]
+fn a_guesser_cannot_lock_the_admin_out() {
+    let api = Api::new();
+    let wrong = (ADMIN.0, "wrong-guess");
+    let attempt = |who: (&str, &str), from: &str| {
+        api.client.replace(from.to_owned());
+        let (status, _, response) = api.call_as(who, "GET", "/OtpDevice", None, &[]);
+        (status, response.header("retry-after").map(str::to_owned))
+    };
+    assert_eq!(attempt(ADMIN, "127.0.0.1:40001").0, 200, "the admin signs in (and is cached)");
+    let budget = crate::auth::LOGIN_BUDGET;
+    for _ in 0..budget.per_source {
+        assert_eq!(attempt(wrong, "127.0.0.2:5000").0, 401);
     }
-    let (status, _, response) = api.call_as((ADMIN.0, "wrong"), "GET", "/OtpDevice", None, &[]);
-    assert_eq!((status, response.header("retry-after")), (429, Some("60")));
-    assert_eq!(api.call_as(ADMIN, "GET", "/OtpDevice", None, &[]).0, 429, "even the right password waits");
-    api.now.set(api.now.get() + 61);
-    assert_eq!(api.call_as(ADMIN, "GET", "/OtpDevice", None, &[]).0, 200);
-    assert_eq!(api.call_as(READER, "GET", "/OtpDevice", None, &[]).0, 200, "other principals are unaffected");
+    assert_eq!(
+        attempt(wrong, "127.0.0.2:5001"),
+        (429, Some("60".to_owned())),
+        "another port is the same source"
+    );
+    api.now.set(api.now.get() + 20);
+    assert_eq!(
+        attempt(wrong, "127.0.0.2:5002"),
+        (429, Some("40".to_owned())),
+        "Retry-After is the time left"
+    );
+    assert_eq!(attempt(ADMIN, "127.0.0.1:40002").0, 200, "a cached credential is never refused");
+    api.db.execute("DELETE FROM credential_cache", []).unwrap();
+    assert_eq!(attempt(ADMIN, "127.0.0.1:40003").0, 200, "nor a fresh check from the admin's own address");
+    let log = api.log.borrow().join("\n");
+    assert!(log.contains("login refused") && log.contains("127.0.0.2"), "{log}");
+    assert!(!log.contains("wrong-guess"), "no password in the log: {log}");
+    api.now.set(api.now.get() + 41);
+    assert_eq!(attempt(wrong, "127.0.0.2:5003").0, 401, "a new window, a new budget");
+
+    // A verified success from a source gives it its budget back. (A cached one does not: it
+    // checks nothing, and must not refill a guesser's budget on the admin's shared address.)
+    for _ in 0..budget.per_source - 1 {
+        assert_eq!(attempt(wrong, "10.0.0.3:1").0, 401);
+    }
+    api.db.execute("DELETE FROM credential_cache", []).unwrap();
+    assert_eq!(attempt(ADMIN, "10.0.0.3:1").0, 200);
+    for _ in 0..budget.per_source {
+        assert_eq!(attempt(wrong, "10.0.0.3:1").0, 401);
+    }
+    assert_eq!(attempt(wrong, "10.0.0.3:1").0, 429);
+    assert_eq!(attempt(READER, "10.0.0.3:1").0, 200, "other principals keep their own budgets");
+}
+
+/// Guesses spread over many addresses meet the principal's ceiling; an address the admin signed
+/// in from during the last day is exempt from it, so the admin still gets in.
+#[test]
+fn the_principal_ceiling_spares_known_addresses() {
+    let api = Api::new();
+    let budget = crate::auth::LOGIN_BUDGET;
+    let attempt = |who: (&str, &str), from: String| {
+        api.client.replace(from);
+        api.call_as(who, "GET", "/OtpDevice", None, &[]).0
+    };
+    assert_eq!(attempt(ADMIN, "192.0.2.1:1".into()), 200);
+    api.db.execute("DELETE FROM credential_cache", []).unwrap();
+    let mut verified = 0;
+    for i in 0..budget.per_principal {
+        if attempt((ADMIN.0, "guess"), format!("198.51.100.{}:1", i / budget.per_source)) == 401 {
+            verified += 1;
+        }
+    }
+    assert_eq!(verified, budget.per_principal);
+    assert_eq!(attempt((ADMIN.0, "guess"), "203.0.113.9:1".into()), 429, "a new address meets the ceiling");
+    assert_eq!(attempt(ADMIN, "203.0.113.9:1".into()), 429, "unverified: a stranger for all we know");
+    assert_eq!(attempt(ADMIN, "192.0.2.1:2".into()), 200, "the admin's known address gets in");
+}
+
+/// The attempt is taken before the slow hash, in one statement: concurrent guesses are counted
+/// exactly and never exceed the budget, on separate connections to one file as in Spin.
+#[test]
+fn concurrent_attempts_are_counted_exactly() {
+    let path = std::env::temp_dir().join(format!("scim-otp-logins-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    crate::store::migrate(&rusqlite::Connection::open(&path).unwrap(), 0).unwrap();
+    let budget =
+        |per_source| crate::store::LoginBudget { per_source, per_principal: 10_000, window: 60, trust: 0 };
+    let race = |principal: &'static str, per_source: i64| -> usize {
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(50));
+        let threads: Vec<_> = (0..50)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let db = rusqlite::Connection::open(&path).unwrap();
+                    barrier.wait();
+                    crate::store::reserve_login(&db, principal, "192.0.2.7", budget(per_source), 1_000)
+                        .unwrap()
+                        .is_ok()
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).filter(|granted| *granted).count()
+    };
+    assert_eq!(race("admin", 1_000), 50, "every attempt granted");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let counted: i64 = db
+        .query_row("SELECT attempts FROM login_attempts WHERE principal = 'admin'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(counted, 50, "50 concurrent attempts count exactly 50");
+    assert_eq!(race("other", 10), 10, "50 concurrent attempts, a budget of 10: exactly 10 verified");
+    drop(db);
+    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
 fn bearer_tokens_are_checked_against_their_hash() {
     let mut settings = settings();
     let token = "f3b1c0de-machine-client-token";
-    settings.api_tokens = vec![crate::settings::ApiToken {
+    settings.access.api_tokens = vec![crate::settings::ApiToken {
         name: "provisioning".into(),
         sha256: crypto::sha256(token.as_bytes()),
         rights: vec![Right::Invoke],
@@ -617,7 +833,7 @@ fn bearer_tokens_are_checked_against_their_hash() {
 #[test]
 fn cors_as_configured() {
     let mut settings = settings();
-    settings.cors_origins = vec!["admin.example.com".into()];
+    settings.cors_origins = vec![CorsEntry::parse("admin.example.com").unwrap()];
     settings.cors_methods = vec!["GET".into(), "POST".into(), "OPTIONS".into()];
     let api = Api::with(settings);
     let preflight = api.raw(
@@ -652,6 +868,7 @@ fn cors_as_configured() {
     );
     assert_eq!(evil.status, 403);
     assert!(evil.header("access-control-allow-origin").is_none());
+    assert_eq!(evil.header("vary"), Some("Origin"), "a refusal depends on Origin too");
     assert_eq!(api.snapshot(), "", "the request from a disallowed origin was not executed");
     let allowed = api.raw(
         "POST",
@@ -691,15 +908,198 @@ fn discovery_is_generated_from_the_table() {
     assert_eq!((head.status, head.body.len()), (200, 0));
 }
 
+/// A bad setting is named to an authenticated admin (never its value, which may be a secret),
+/// and to nobody else: an anonymous caller or a reader gets a 500 that names nothing.
 #[test]
-fn misconfiguration_names_the_variable() {
+fn misconfiguration_is_named_to_admins_only() {
     let api = Api::new();
-    let request =
-        ApiRequest { method: "GET".into(), path: "/scim/v2/OtpDevice".into(), ..Default::default() };
-    let env = Env { db: &api.db, now: 0, deliver: &|_, _| Ok(()), log: &|_| {} };
-    let broken = Settings::load(&|name| (name == "max_fails").then(|| "zero".to_owned()));
-    let response = handle(&request, broken, &env);
-    let json: Value = serde_json::from_slice(&response.body).unwrap();
-    assert_eq!(response.status, 500);
-    assert!(json["detail"].as_str().unwrap().contains("SPIN_VARIABLE_SECRET_KEY"), "{json}");
+    let access = settings().access;
+    let leaky = "hooks.example.com/send?key=wh-s3cr3t";
+    let load = |variable: &'static str, value: &str| {
+        let value = value.to_owned();
+        let key = data_encoding::BASE64.encode(&access.secret_key);
+        let users = serde_json::to_string(&json!([
+            {"user": ADMIN.0, "password_hash": access.principals[0].password_hash, "rights": ["scim:admin"]},
+            {"user": READER.0, "password_hash": access.principals[1].password_hash, "rights": ["scim:invoke"]},
+        ]))
+        .unwrap();
+        Settings::load(&move |name| match name {
+            "secret_key" => Some(key.clone()),
+            "scim_users" => Some(users.clone()),
+            n if n == variable => Some(value.clone()),
+            _ => None,
+        })
+    };
+    let request = |who: Option<(&str, &str)>| ApiRequest {
+        method: "GET".into(),
+        path: "/scim/v2/ServiceProviderConfig".into(),
+        headers: who.map(|w| vec![("authorization".to_owned(), basic(w))]).unwrap_or_default(),
+        origin: Origin::parse("http://127.0.0.1:3000"),
+        client: "127.0.0.1:1".into(),
+        ..Default::default()
+    };
+    let detail = |response: &ApiResponse| -> String {
+        let json: Value = serde_json::from_slice(&response.body).unwrap();
+        json["detail"].as_str().unwrap().to_owned()
+    };
+    let internal = crate::i18n::INTERNAL.render(crate::i18n::Lang::En, &[]);
+    for (variable, value) in [("delivery_webhook_url", leaky), ("max_fails", "zero-s3cr3t")] {
+        let anonymous = api.handle(&request(None), load(variable, value));
+        assert_eq!(anonymous.status, 500);
+        assert_eq!(detail(&anonymous), internal, "anonymous callers learn nothing");
+        let reader = api.handle(&request(Some(READER)), load(variable, value));
+        assert_eq!((reader.status, detail(&reader)), (500, internal.clone()));
+        let admin = api.handle(&request(Some(ADMIN)), load(variable, value));
+        assert_eq!(admin.status, 500);
+        assert!(
+            detail(&admin).contains(&format!("SPIN_VARIABLE_{}", variable.to_uppercase())),
+            "{}",
+            detail(&admin)
+        );
+        for response in [&anonymous, &reader, &admin] {
+            assert!(!String::from_utf8_lossy(&response.body).contains("s3cr3t"));
+        }
+    }
+    let log = api.log.borrow().join("\n");
+    assert!(log.contains("delivery_webhook_url") && log.contains("max_fails"), "the log names the variable");
+    assert!(!log.contains("s3cr3t"), "and never the value: {log}");
+    // Without a usable secret_key nobody can be authenticated: everyone gets the plain 500.
+    let unauthenticatable = api.handle(&request(Some(ADMIN)), Settings::load(&|_| None));
+    assert_eq!((unauthenticatable.status, detail(&unauthenticatable)), (500, internal));
+}
+
+/// Behind a TLS-terminating proxy Spin sees `http://…` while the browser is on `https://…`: the
+/// same-origin SPA's writes are cross-origin to the component, refused with a message that names
+/// the fix, and accepted once `public_base_url` says where the browser is.
+#[test]
+fn public_base_url_is_the_origin_behind_a_proxy() {
+    let body = serde_json::to_vec(&json!({"type": "TOTP", "user": "x"})).unwrap();
+    let post = |api: &Api| {
+        let auth = basic(ADMIN);
+        api.raw(
+            "POST",
+            "/scim/v2/OtpDevice",
+            &body,
+            &[
+                ("origin", "https://otp.example.com"),
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+        )
+    };
+    let direct = Api::new();
+    let refused = post(&direct);
+    let detail: Value = serde_json::from_slice(&refused.body).unwrap();
+    assert_eq!(refused.status, 403);
+    assert!(detail["detail"].as_str().unwrap().contains("public_base_url"), "{detail}");
+    assert_eq!(direct.snapshot(), "");
+
+    let mut settings = settings();
+    let (origin, _) = Origin::parse_prefix("https://otp.example.com").unwrap();
+    settings.public_base =
+        Some(crate::settings::PublicBase { url: "https://otp.example.com".into(), origin });
+    let proxied = Api::with(settings);
+    let created = post(&proxied);
+    assert_eq!(created.status, 201);
+    assert!(created.header("access-control-allow-origin").is_none(), "same origin: no CORS headers");
+    assert_eq!(created.header("location"), Some("https://otp.example.com/scim/v2/OtpDevice/1"));
+}
+
+/// A PIN is never stored with surrounding whitespace (the answer is trimmed, so such a PIN could
+/// never validate and the device would end up locked): create, PUT and PATCH refuse it alike and
+/// change nothing; inner spaces are part of the PIN.
+#[test]
+fn a_pin_with_surrounding_whitespace_is_refused_everywhere() {
+    let api = Api::new();
+    for pin in [" 1234", "1234 ", "\t1234\n"] {
+        let (status, error) =
+            api.call("POST", "/OtpDevice", Some(json!({"type": "PIN", "user": "u", "pin": pin})));
+        assert_eq!((status, error["scimType"].as_str()), (400, Some("invalidValue")), "{pin:?}");
+    }
+    assert_eq!(api.snapshot(), "");
+    let id = api.create(json!({"type": "PIN", "user": "u", "pin": "12 34"}))["id"].as_i64().unwrap();
+    let path = format!("/OtpDevice/{id}");
+    let before = api.snapshot();
+    let (status, _) = api.call("PUT", &path, Some(json!({"type": "PIN", "user": "u", "pin": " 9999"})));
+    assert_eq!(status, 400);
+    let patch = json!({"Operations": [{"op": "replace", "path": "pin", "value": "9999 "}]});
+    assert_eq!(api.call("PATCH", &path, Some(patch)).0, 400);
+    assert_eq!(api.snapshot(), before, "nothing changed");
+    assert_eq!(api.respond(id, " 12 34\n")["success"], true, "the answer is trimmed, the inner space kept");
+}
+
+/// A state change and its audit row commit together: when the audit row cannot be written, the
+/// change is rolled back too (the TOTP code is not consumed, the PATCH not applied).
+#[test]
+fn a_change_without_its_audit_row_is_not_written() {
+    let api = Api::new();
+    let created = api.create(json!({"type": "TOTP", "user": "u"}));
+    let id = created["id"].as_i64().unwrap();
+    let secret = secret_of(created["otpauthUri"].as_str().unwrap());
+    let code = format_code(
+        totp(&secret, CodeParams { algorithm: Algorithm::Sha1, digits: 6 }, 30, api.now.get()),
+        6,
+    );
+    let before = api.snapshot();
+    api.db.fail_next.replace(Some("INSERT INTO audit"));
+    let (status, _) =
+        api.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(json!({"pin": code.clone()})));
+    assert_eq!(status, 500);
+    assert_eq!(api.snapshot(), before, "the success was rolled back with its audit row");
+    assert!(api.db.is_autocommit(), "no transaction left open");
+    assert_eq!(api.respond(id, &code)["success"], true, "the code was not consumed");
+
+    let before = api.snapshot();
+    api.db.fail_next.replace(Some("INSERT INTO audit"));
+    let disable = json!({"Operations": [{"op": "replace", "path": "status", "value": "D"}]});
+    assert_eq!(api.call("PATCH", &format!("/OtpDevice/{id}"), Some(disable)).0, 500);
+    assert_eq!(api.snapshot(), before);
+    let log = api.log.borrow().join("\n");
+    assert!(log.contains("injected failure"), "the cause is logged: {log}");
+}
+
+/// A failed COMMIT rolls back: the request's connection never carries a dead transaction on.
+#[test]
+fn a_failed_commit_is_rolled_back() {
+    let api = Api::new();
+    api.db.fail_next.replace(Some("COMMIT"));
+    let (status, _) = api.call("POST", "/OtpDevice", Some(json!({"type": "TOTP", "user": "u"})));
+    assert_eq!(status, 500);
+    assert!(api.db.is_autocommit(), "ROLLBACK ran after the failed COMMIT");
+    assert_eq!(api.snapshot(), "", "nothing of the create remains");
+    assert_eq!(api.call("POST", "/OtpDevice", Some(json!({"type": "TOTP", "user": "u"}))).0, 201);
+}
+
+/// Rows are read by column name; a value of the wrong type is an internal error that names the
+/// column in the log, never a silent default (a `fails` that reads as 0, a name as "").
+#[test]
+fn a_mistyped_column_fails_loudly() {
+    let api = Api::new();
+    let id = api.create(json!({"type": "TOTP", "user": "u"}))["id"].as_i64().unwrap();
+    api.db.execute("UPDATE devices SET fails = 'many' WHERE id = ?", [id]).unwrap();
+    let (status, error) = api.call("GET", &format!("/OtpDevice/{id}"), None);
+    assert_eq!(status, 500);
+    assert!(!error["detail"].as_str().unwrap().contains("fails"), "no internals in the answer");
+    let log = api.log.borrow().join("\n");
+    assert!(log.contains("column fails holds text"), "{log}");
+}
+
+/// The compare-and-set of a success holds only against the state the answer was checked with: a
+/// TOTP step guard on the last step read, a PIN guard on the hash verified against.
+#[test]
+fn success_guards_check_the_state_that_was_read() {
+    use crate::store::{self, SuccessGuard};
+    let api = Api::new();
+    let totp = api.create(json!({"type": "TOTP", "user": "u"}))["id"].as_i64().unwrap();
+    let pin = api.create(json!({"type": "PIN", "user": "u", "pin": "1234"}))["id"].as_i64().unwrap();
+    let hash = store::challenge_state(&api.db.connection, pin).unwrap().unwrap().pin_hash.unwrap();
+    let won = |guard: SuccessGuard<'_>, id: i64| {
+        store::write(&api.db.connection, "test", api.now.get(), |tx| tx.record_success(id, guard)).unwrap()
+    };
+    assert!(won(SuccessGuard::TotpStep { step: 10, last: None }, totp));
+    assert!(!won(SuccessGuard::TotpStep { step: 12, last: None }, totp), "step 10 was accepted meanwhile");
+    assert!(won(SuccessGuard::TotpStep { step: 12, last: Some(10) }, totp));
+    assert!(!won(SuccessGuard::TotpStep { step: 12, last: Some(12) }, totp), "never the same step twice");
+    api.db.execute("UPDATE devices SET pin_hash = 'changed' WHERE id = ?", [pin]).unwrap();
+    assert!(!won(SuccessGuard::Pin(&hash), pin), "the PIN changed after it was verified");
 }

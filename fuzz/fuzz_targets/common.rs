@@ -7,7 +7,7 @@ use shared::query::Page;
 
 pub fn database() -> (rusqlite::Connection, Vec<OtpDevice>) {
     let db = rusqlite::Connection::open_in_memory().expect("in-memory SQLite");
-    edge_api::store::migrate(&db).expect("migrations");
+    edge_api::store::migrate(&db, 0).expect("migrations");
     Database::execute(
         &db,
         "INSERT INTO devices (name, type, user_name, status, fails, created, modified, last_used, email, phone, \

@@ -10,6 +10,7 @@ mod common;
 use arbitrary::Arbitrary;
 use edge_api::app::{Env, handle};
 use edge_api::http::ApiRequest;
+use edge_api::origin::Origin;
 use edge_api::settings::{ApiToken, Right, Settings};
 use libfuzzer_sys::fuzz_target;
 use std::sync::{LazyLock, Mutex};
@@ -40,7 +41,7 @@ fn settings() -> Settings {
         _ => None,
     })
     .expect("fuzz settings load");
-    settings.api_tokens = vec![ApiToken {
+    settings.access.api_tokens = vec![ApiToken {
         name: "fuzzer".into(),
         sha256: edge_api::crypto::sha256(TOKEN.as_bytes()),
         rights: vec![Right::Admin],
@@ -69,7 +70,8 @@ fuzz_target!(|input: Input| {
         query: input.query,
         headers,
         body: input.body,
-        origin: "http://127.0.0.1:3000".to_owned(),
+        origin: Origin::parse("http://127.0.0.1:3000"),
+        client: "127.0.0.1:1".to_owned(),
     };
     let db = DB.lock().unwrap_or_else(|e| e.into_inner());
     // Keep the database small: the fuzzer may create devices on every run.

@@ -30,7 +30,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 const USAGE: &str = "usage: scim-otp-runner [--manifest spin.toml] [--listen 127.0.0.1:3000] [--state-dir DIR] \
-                     [--component FILE.wasm] [--sync normal|full]";
+                     [--component FILE.wasm] [--sync full|normal]";
 
 struct Options {
     manifest: PathBuf,
@@ -46,7 +46,8 @@ fn options() -> Result<Options> {
         listen: "127.0.0.1:3000".parse()?,
         state_dir: None,
         component: None,
-        sync: Sync::Normal,
+        // SQLite's default and Spin's.
+        sync: Sync::Full,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -215,7 +216,6 @@ struct Server {
     apis: BTreeMap<String, ApiComponent>,
     files: BTreeMap<String, StaticFiles>,
     databases: Arc<Databases>,
-    listen: SocketAddr,
     peak_memory: Arc<AtomicUsize>,
     /// One permit per instance slot of the pooling allocator.
     slots: Arc<tokio::sync::Semaphore>,
@@ -270,28 +270,26 @@ impl Server {
         mut request: hyper::Request<Incoming>,
         client: SocketAddr,
     ) -> Result<Response> {
-        let full_url = format!(
-            "http://{}{}",
-            request
-                .headers()
-                .get("host")
-                .and_then(|h| h.to_str().ok())
-                .map_or(self.listen.to_string(), str::to_owned),
-            request.uri().path_and_query().map_or("/", |pq| pq.as_str())
-        );
-        // The headers Spin's HTTP trigger adds for the component.
+        // As Spin's HTTP trigger (`crates/trigger-http`, `prepare_request_headers`): the URL from
+        // the Host header (`localhost` without one), and the `spin-*` headers appended after the
+        // client's own, which pass through untouched, so a client-sent `spin-full-url` reaches
+        // the component ahead of the real one, exactly as on Spin. `Connection` is dropped.
+        let host = request.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        let full_url =
+            format!("http://{host}{}", request.uri().path_and_query().map_or("/", |pq| pq.as_str()));
         let matched = route.pattern.clone();
         let spin_headers = [
-            ("spin-full-url", full_url),
             ("spin-path-info", path_info.to_owned()),
+            ("spin-full-url", full_url),
             ("spin-matched-route", matched.clone()),
             ("spin-base-path", "/".to_owned()),
             ("spin-raw-component-route", matched.clone()),
             ("spin-component-route", route.base.clone()),
             ("spin-client-addr", client.to_string()),
         ];
+        request.headers_mut().remove("connection");
         for (name, value) in spin_headers {
-            request.headers_mut().insert(name, value.parse()?);
+            request.headers_mut().append(name, value.parse()?);
         }
         let mut store = Store::new(
             api.pre.engine(),
@@ -476,7 +474,6 @@ fn build_server(options: &Options) -> Result<(Server, state::Login)> {
             apis,
             files,
             databases,
-            listen: options.listen,
             peak_memory: Arc::default(),
             slots: Arc::new(tokio::sync::Semaphore::new(INSTANCE_SLOTS as usize)),
         },
@@ -492,7 +489,7 @@ async fn main() -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;
     let address = listener.local_addr()?;
-    let server = Arc::new(Server { listen: address, ..server });
+    let server = Arc::new(server);
     println!("scim-otp is running at http://{address}/");
     println!("  API: http://{address}/scim/v2 (also /soffid/webservice/scim2/v1)");
     match login {

@@ -1,10 +1,14 @@
 //! The Spin host interfaces the component imports, over local resources: `fermyon:spin/sqlite`
-//! on rusqlite (one pooled connection per opened guest connection, WAL, calls off the async
-//! threads) and `fermyon:spin/variables` from the manifest and `SPIN_VARIABLE_*`.
+//! on rusqlite and `fermyon:spin/variables` from the manifest and `SPIN_VARIABLE_*`.
+//!
+//! SQLite behaves as in Spin's own local backend (`crates/sqlite-inproc`): every guest `open` gets
+//! a fresh connection with SQLite's defaults (foreign keys off, the file's own journal mode,
+//! `synchronous` FULL), so no connection state outlives a request. What differs is only how
+//! fast a statement waits for another connection's write lock, which a component cannot observe.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use wasmtime::component::{Resource, ResourceTable};
 
 wasmtime::component::bindgen!({
@@ -18,60 +22,37 @@ wasmtime::component::bindgen!({
 
 use fermyon::spin::{sqlite, variables};
 
-/// How hard SQLite syncs: `Normal` (WAL) keeps every commit across a process crash, `Full`
-/// also across power loss, at several times the cost per write.
+/// How hard SQLite syncs. `Full` is SQLite's default and Spin's: every commit survives power
+/// loss. `Normal` (`--sync normal`, a tuning Spin does not apply) keeps every commit across a
+/// process crash in WAL mode, at a fraction of the cost per write, but may lose the last ones
+/// on power loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sync {
     Normal,
     Full,
 }
 
-/// The databases the component may open, with a pool of connections to each.
+/// The databases the component may open.
 pub struct Databases {
     files: BTreeMap<String, PathBuf>,
     sync: Sync,
-    idle: Mutex<Vec<(String, rusqlite::Connection)>>,
 }
 
 impl Databases {
     pub fn new(files: BTreeMap<String, PathBuf>, sync: Sync) -> Databases {
-        Databases { files, sync, idle: Mutex::new(Vec::new()) }
+        Databases { files, sync }
     }
 
-    /// A pooled connection to `name`, if one is idle.
-    fn idle(&self, name: &str) -> Option<rusqlite::Connection> {
-        let mut idle = self.idle.lock().ok()?;
-        let i = idle.iter().position(|(n, _)| n == name)?;
-        Some(idle.swap_remove(i).1)
-    }
-
+    /// A new connection to `name`, as Spin opens one for each guest `open`.
     fn connect(&self, name: &str) -> Result<rusqlite::Connection, sqlite::Error> {
         let path = self.files.get(name).ok_or(sqlite::Error::NoSuchDatabase)?;
         let io = |e: rusqlite::Error| sqlite::Error::Io(e.to_string());
         let connection = rusqlite::Connection::open(path).map_err(io)?;
-        let sync = match self.sync {
-            Sync::Normal => "NORMAL",
-            Sync::Full => "FULL",
-        };
-        connection
-            .execute_batch(&format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
-            ))
-            .map_err(io)?;
+        if self.sync == Sync::Normal {
+            connection.execute_batch("PRAGMA synchronous = NORMAL").map_err(io)?;
+        }
         connection.busy_handler(Some(wait_for_lock)).map_err(io)?;
         Ok(connection)
-    }
-
-    fn give_back(&self, name: String, connection: rusqlite::Connection) {
-        // A guest that dropped its connection inside a transaction must not hand it on.
-        if !connection.is_autocommit() && connection.execute_batch("ROLLBACK").is_err() {
-            return;
-        }
-        if let Ok(mut idle) = self.idle.lock()
-            && idle.len() < 16
-        {
-            idle.push((name, connection));
-        }
     }
 }
 
@@ -92,7 +73,6 @@ fn wait_for_lock(attempt: i32) -> bool {
 
 /// A guest's open connection; the SQLite connection is lent out while a statement runs.
 pub struct Connection {
-    database: String,
     inner: Option<rusqlite::Connection>,
 }
 
@@ -194,19 +174,11 @@ impl sqlite::HostConnection for SpinCtx<'_> {
         if !self.state.allowed_databases.contains(&database) {
             return Err(sqlite::Error::AccessDenied);
         }
-        let connection = match self.state.databases.idle(&database) {
-            Some(connection) => connection,
-            None => {
-                let databases = self.state.databases.clone();
-                let name = database.clone();
-                tokio::task::spawn_blocking(move || databases.connect(&name))
-                    .await
-                    .map_err(|e| sqlite::Error::Io(e.to_string()))??
-            }
-        };
-        self.table
-            .push(Connection { database, inner: Some(connection) })
-            .map_err(|e| sqlite::Error::Io(e.to_string()))
+        let databases = self.state.databases.clone();
+        let connection = tokio::task::spawn_blocking(move || databases.connect(&database))
+            .await
+            .map_err(|e| sqlite::Error::Io(e.to_string()))??;
+        self.table.push(Connection { inner: Some(connection) }).map_err(|e| sqlite::Error::Io(e.to_string()))
     }
 
     async fn execute(
@@ -226,17 +198,9 @@ impl sqlite::HostConnection for SpinCtx<'_> {
     }
 
     async fn drop(&mut self, handle: Resource<Connection>) -> wasmtime::Result<()> {
-        let entry = self.table.delete(handle)?;
-        match entry.inner {
-            Some(connection) if connection.is_autocommit() => {
-                self.state.databases.give_back(entry.database, connection)
-            }
-            // Left inside a transaction: the rollback may touch the disk.
-            Some(connection) => {
-                let databases = self.state.databases.clone();
-                tokio::task::spawn_blocking(move || databases.give_back(entry.database, connection)).await?;
-            }
-            None => {}
+        // Closing rolls back a transaction the guest left open, and may touch the disk.
+        if let Some(connection) = self.table.delete(handle)?.inner {
+            tokio::task::spawn_blocking(move || drop(connection)).await?;
         }
         Ok(())
     }

@@ -1,8 +1,10 @@
 //! List query parameters: paging, sorting and attribute projection (RFC 7644 §3.4.2.3-5).
 
 use crate::error::Problem;
-use crate::schema::{self, Attribute, Returned};
+use crate::model::OtpDevice;
+use crate::schema::{self, Attribute, Returned, Value as AttrValue};
 use serde_json::{Map, Value};
+use std::cmp::Ordering;
 
 pub const DEFAULT_COUNT: u64 = 100;
 /// `filter.maxResults` of `/ServiceProviderConfig`: no page is larger.
@@ -68,18 +70,48 @@ impl Sort {
     }
 
     /// The SQL `ORDER BY` list: the attribute, then `id` in the same direction, so ties have a
-    /// stable order and one index (which ends in the rowid) serves both.
+    /// stable order and one index (which ends in the rowid) serves both. Resources without a
+    /// value come last ascending and first descending (RFC 7644 §3.4.2.3), the opposite of
+    /// SQLite's own order; SQLite still walks the attribute's index for it.
     pub fn order_by_sql(sort: Option<&Sort>) -> String {
         match sort {
             None => "id ASC".to_owned(),
             Some(sort) => {
                 let direction = match sort.order {
+                    SortOrder::Ascending => "ASC NULLS LAST",
+                    SortOrder::Descending => "DESC NULLS FIRST",
+                };
+                let id = match sort.order {
                     SortOrder::Ascending => "ASC",
                     SortOrder::Descending => "DESC",
                 };
                 let column = sort.attribute.column.unwrap_or("id");
-                format!("{column} {direction}, id {direction}")
+                format!("{column} {direction}, id {id}")
             }
+        }
+    }
+
+    /// The order [`Sort::order_by_sql`] gives, for devices in memory (the evaluator's side of
+    /// the SQL agreement test): values compare as SQLite compares the column (text byte-wise,
+    /// numbers and times numerically), absent values go last ascending and first descending,
+    /// ties go by `id` in the sort's direction.
+    pub fn compare(sort: Option<&Sort>, a: &OtpDevice, b: &OtpDevice) -> Ordering {
+        let Some(sort) = sort else { return a.id.cmp(&b.id) };
+        let by_value = match ((sort.attribute.read)(a), (sort.attribute.read)(b)) {
+            (AttrValue::Absent, AttrValue::Absent) => Ordering::Equal,
+            // Absent after present ascending; reversing below puts it first descending.
+            (AttrValue::Absent, _) => Ordering::Greater,
+            (_, AttrValue::Absent) => Ordering::Less,
+            (AttrValue::Int(x), AttrValue::Int(y)) => x.cmp(&y),
+            (AttrValue::Text(x), AttrValue::Text(y)) => x.cmp(y),
+            // SQLite orders every number before every text; one column never holds both here.
+            (AttrValue::Int(_), AttrValue::Text(_)) => Ordering::Less,
+            (AttrValue::Text(_), AttrValue::Int(_)) => Ordering::Greater,
+        };
+        let ordering = by_value.then(a.id.cmp(&b.id));
+        match sort.order {
+            SortOrder::Ascending => ordering,
+            SortOrder::Descending => ordering.reverse(),
         }
     }
 }

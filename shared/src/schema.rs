@@ -8,6 +8,9 @@ pub enum AttrType {
     String,
     Integer,
     DateTime,
+    /// Soffid's `YYYY-MM-DD HH:MM:SS` (UTC): not an xsd:dateTime, so `/Schemas` calls it a
+    /// `string`, but filters and sorts compare it as the instant it names.
+    SoffidTime,
     Reference,
     Complex,
 }
@@ -18,6 +21,7 @@ impl AttrType {
             AttrType::String => "string",
             AttrType::Integer => "integer",
             AttrType::DateTime => "dateTime",
+            AttrType::SoffidTime => "string",
             AttrType::Reference => "reference",
             AttrType::Complex => "complex",
         }
@@ -249,12 +253,22 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         column: Some("created"),
         read: |d| Value::Int(d.created.0),
-        ..plain("created", AttrType::DateTime, "Creation time, YYYY-MM-DD HH:MM:SS UTC.")
+        ..plain(
+            "created",
+            AttrType::SoffidTime,
+            "Creation time as Soffid writes it, YYYY-MM-DD HH:MM:SS in UTC (not RFC 3339; meta.created is). \
+             Filters compare it as a time: \"2022-01-01\", \"2022-01-01 10:00:00\" or RFC 3339.",
+        )
     },
     Attribute {
         column: Some("last_used"),
         read: |d| int(d.last_used.map(|t| t.0)),
-        ..plain("lastUsed", AttrType::DateTime, "Last successful validation, YYYY-MM-DD HH:MM:SS UTC.")
+        ..plain(
+            "lastUsed",
+            AttrType::SoffidTime,
+            "Last successful validation as Soffid writes it, YYYY-MM-DD HH:MM:SS in UTC; absent until the \
+             first. Filters compare it as a time, like created.",
+        )
     },
     Attribute {
         mutability: Mutability::Immutable,

@@ -172,8 +172,15 @@ pub fn parse_fails(value: &Value) -> Result<u32, Problem> {
         .ok_or(invalid("fails", "must be a non-negative integer"))
 }
 
+/// A PIN as create, PUT and PATCH take it. Surrounding whitespace is never part of a PIN: the
+/// answer to a challenge is trimmed (a pasted code often carries a newline), so a PIN stored with
+/// a leading or trailing space could never validate. Such a PIN is refused, not silently trimmed,
+/// so that the user learns which PIN is really set.
 pub fn parse_pin(value: &Value) -> Result<String, Problem> {
     let pin = string("pin", value)?;
+    if pin.trim() != pin {
+        return Err(invalid("pin", "must not begin or end with whitespace"));
+    }
     if !PIN_LENGTH.contains(&pin.chars().count()) {
         return Err(invalid("pin", "must be 4 to 32 characters"));
     }

@@ -1,6 +1,7 @@
 //! The filter evaluator and the SQL compiler must select the same devices. Random filters over
 //! random device sets run through both: `Condition::matches` in Rust, and `Condition::to_sql` on
-//! an in-memory SQLite table whose columns come from the attribute table itself.
+//! an in-memory SQLite table whose columns come from the attribute table itself. Sorting too:
+//! `Sort::compare` in Rust and `Sort::order_by_sql` in SQLite must give the same order.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -8,6 +9,7 @@ use proptest::prelude::*;
 use rusqlite::types::Value as SqlValue;
 use shared::filter::{AttrPath, CompareOp, Condition, Filter, Literal, SqlParam, parse};
 use shared::model::{DEVICE_SCHEMA, Meta};
+use shared::query::Sort;
 use shared::schema::{ATTRIBUTES, AttrType, Attribute, META_ATTRIBUTES, Value};
 use shared::{Algorithm, DeviceType, OtpDevice, Status, Timestamp};
 
@@ -278,5 +280,36 @@ proptest! {
         let evaluated: Vec<i64> = devices.iter().filter(|d| condition.matches(d)).map(|d| d.id).collect();
         let db = table(&devices);
         prop_assert_eq!(sql_ids(&db, &condition), evaluated, "filter: {}", text);
+    }
+}
+
+fn sort() -> impl Strategy<Value = Sort> {
+    let names: Vec<String> = filterable().into_iter().map(|(name, _)| name).collect();
+    (prop::sample::select(names), any::<bool>()).prop_map(|(name, descending)| {
+        let order = if descending { "descending" } else { "ascending" };
+        Sort::parse(Some(&name), Some(order)).unwrap().unwrap()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// RFC 7644 §3.4.2.3 puts resources without the value last ascending and first descending;
+    /// SQLite alone does the opposite, so this fails if either side forgets.
+    #[test]
+    fn evaluator_and_sql_sort_the_same_way(
+        mut devices in prop::collection::vec(device(), 0..30),
+        sort in sort(),
+    ) {
+        for (i, device) in devices.iter_mut().enumerate() {
+            device.id = i as i64 + 1;
+        }
+        let db = table(&devices);
+        let sql = format!("SELECT id FROM devices ORDER BY {}", Sort::order_by_sql(Some(&sort)));
+        let mut statement = db.prepare(&sql).unwrap();
+        let from_sql: Vec<i64> = statement.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect();
+        devices.sort_by(|a, b| Sort::compare(Some(&sort), a, b));
+        let evaluated: Vec<i64> = devices.iter().map(|d| d.id).collect();
+        prop_assert_eq!(from_sql, evaluated, "sort: {}", Sort::order_by_sql(Some(&sort)));
     }
 }

@@ -373,7 +373,10 @@ fn paging_and_sorting() {
     assert_eq!(Page::new(Some(90_001), Some(0)).offset(), 90_000);
     assert_eq!(Page::new(None, Some(-3)).count, 0);
     let sort = Sort::parse(Some("lastused"), Some("DESCENDING")).unwrap();
-    assert_eq!(Sort::order_by_sql(sort.as_ref()), "last_used DESC, id DESC");
+    // RFC 7644 §3.4.2.3: resources without the value sort last ascending, first descending.
+    assert_eq!(Sort::order_by_sql(sort.as_ref()), "last_used DESC NULLS FIRST, id DESC");
+    let sort = Sort::parse(Some("externalId"), None).unwrap();
+    assert_eq!(Sort::order_by_sql(sort.as_ref()), "external_id ASC NULLS LAST, id ASC");
     assert_eq!(Sort::order_by_sql(None), "id ASC");
     assert_eq!(Sort::parse(Some("pin"), None).unwrap_err().scim_type(), ScimType::InvalidValue);
     assert_eq!(Sort::parse(Some("user"), Some("up")).unwrap_err().scim_type(), ScimType::InvalidValue);
@@ -395,7 +398,16 @@ fn discovery_documents_come_from_the_table() {
     assert!(attribute("phone")["description"].as_str().unwrap().ends_with("Required when type is SMS."));
     assert!(attribute("pin")["description"].as_str().unwrap().ends_with("Required when type is PIN."));
     assert_eq!(attribute("id")["type"], "integer");
-    assert_eq!(attribute("lastUsed")["type"], "dateTime");
+    // Soffid's "2024-01-31 10:00:00" is no xsd:dateTime: a client that parses by the schema
+    // (scim2-models does) must be told it is a string; meta's times are RFC 3339 dateTimes.
+    assert_eq!(
+        (attribute("lastUsed")["type"].as_str(), attribute("created")["type"].as_str()),
+        (Some("string"), Some("string"))
+    );
+    let meta = attribute("meta");
+    let meta_created =
+        meta["subAttributes"].as_array().unwrap().iter().find(|a| a["name"] == "created").unwrap();
+    assert_eq!(meta_created["type"], "dateTime");
     assert_eq!(attribute("meta")["subAttributes"].as_array().unwrap().len(), 5);
     let spc = serde_json::to_value(service_provider_config("https://h/scim/v2", false)).unwrap();
     assert_eq!(spc["filter"], json!({"supported": true, "maxResults": 1000}));

@@ -25,6 +25,11 @@ pub fn runner_binary() -> PathBuf {
         .unwrap_or_else(|| target_dir().join("debug/scim-otp-runner"))
 }
 
+/// Extra runner options from `SCIM_OTP_RUNNER_ARGS` (space-separated), for every runner started.
+pub fn runner_args() -> Vec<String> {
+    std::env::var("SCIM_OTP_RUNNER_ARGS").unwrap_or_default().split_whitespace().map(str::to_owned).collect()
+}
+
 pub fn component() -> PathBuf {
     std::env::var_os("SCIM_OTP_COMPONENT")
         .map(PathBuf::from)
@@ -107,6 +112,8 @@ impl App {
             .arg(state)
             .arg("--component")
             .arg(&wasm)
+            // `SCIM_OTP_RUNNER_ARGS=--sync normal` measures the tuned mode (Spin's is the default).
+            .args(runner_args())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (name, value) in variables {
@@ -350,6 +357,8 @@ pub fn dist_index() -> PathBuf {
 pub struct Gateway {
     pub url: String,
     pub received: Arc<Mutex<Vec<Value>>>,
+    /// How each request framed its body: `Some(content-length)`, or `None` when chunked.
+    pub framing: Arc<Mutex<Vec<Option<usize>>>>,
     pub status: Arc<AtomicU16>,
 }
 
@@ -358,12 +367,13 @@ impl Gateway {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/deliver", listener.local_addr().unwrap());
         let received = Arc::new(Mutex::new(Vec::new()));
+        let framing = Arc::new(Mutex::new(Vec::new()));
         let status = Arc::new(AtomicU16::new(200));
-        let (log, answer) = (received.clone(), status.clone());
+        let (log, framed, answer) = (received.clone(), framing.clone(), status.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
                 let mut reader = BufReader::new(stream);
-                let (mut length, mut chunked) = (0, false);
+                let (mut length, mut chunked) = (None, false);
                 loop {
                     let mut line = String::new();
                     if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
@@ -371,18 +381,23 @@ impl Gateway {
                     }
                     let line = line.to_ascii_lowercase();
                     if let Some(value) = line.strip_prefix("content-length:") {
-                        length = value.trim().parse().unwrap_or(0);
+                        length = value.trim().parse().ok();
                     }
                     chunked |= line.starts_with("transfer-encoding:") && line.contains("chunked");
                 }
-                let body = if chunked { read_chunked(&mut reader) } else { read_exact(&mut reader, length) };
+                let body = if chunked {
+                    read_chunked(&mut reader)
+                } else {
+                    read_exact(&mut reader, length.unwrap_or(0))
+                };
+                framed.lock().unwrap().push(if chunked { None } else { length });
                 log.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
                 let code = answer.load(Ordering::SeqCst);
                 let mut stream = reader.into_inner();
                 let _ = write!(stream, "HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
             }
         });
-        Gateway { url, received, status }
+        Gateway { url, received, framing, status }
     }
 }
 
@@ -403,4 +418,28 @@ fn read_chunked(reader: &mut impl BufRead) -> Vec<u8> {
         }
         body.extend_from_slice(&chunk[..size.min(chunk.len())]);
     }
+}
+
+/// One `GET` over a new connection from the loopback address `from` (127.0.0.2, …: Linux answers
+/// every 127/8 address), so that the component sees another `spin-client-addr`. Returns the
+/// status, or 0 when no answer came.
+pub fn get_from(from: std::net::Ipv4Addr, origin: &str, path: &str, authorization: &str) -> u16 {
+    let target: std::net::SocketAddr = origin.trim_start_matches("http://").parse().unwrap();
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&std::net::SocketAddr::from((from, 0)).into()).unwrap();
+    if socket.connect_timeout(&target.into(), Duration::from_secs(10)).is_err() {
+        return 0;
+    }
+    let mut stream: std::net::TcpStream = socket.into();
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nhost: {}\r\nauthorization: {authorization}\r\nconnection: close\r\n\r\n",
+        target
+    );
+    if stream.write_all(request.as_bytes()).is_err() {
+        return 0;
+    }
+    let mut status_line = String::new();
+    let _ = BufReader::new(stream).read_line(&mut status_line);
+    status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
 }

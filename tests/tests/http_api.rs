@@ -119,6 +119,8 @@ fn email_codes_go_through_the_delivery_webhook() {
     assert!(delivery["message"].as_str().unwrap().contains(code));
     let ok = app.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(&json!({"pin": code})));
     assert_eq!(ok.json, json!({"success": true, "locked": false}));
+    let framing = gateway.framing.lock().unwrap().clone();
+    assert!(framing.iter().all(|f| f.is_some_and(|n| n > 0)), "sized bodies, never chunked: {framing:?}");
     let again = app.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(&json!({"pin": code})));
     assert_eq!(again.json["success"], false, "single use");
 }
@@ -190,6 +192,88 @@ fn settings_come_from_spin_variables() {
     let error = broken.call("GET", "/OtpDevice", None);
     assert_eq!(error.status, 500);
     assert!(error.json["detail"].as_str().unwrap().contains("SPIN_VARIABLE_MAX_FAILS"), "{}", error.json);
+    broken.stop();
+
+    // A bad value that carries a secret (a scheme-less webhook URL with its key) reaches nobody:
+    // not an anonymous caller, not the admin (who is told the variable), not the log.
+    let leaky = App::start(&state.0, &[("delivery_webhook_url", "hooks.example.com/send?key=wh-s3cr3t")]);
+    let anonymous = leaky.send("GET", "/ServiceProviderConfig", None, None, &[]);
+    assert_eq!(anonymous.status, 500);
+    let admin = leaky.call("GET", "/ServiceProviderConfig", None);
+    assert!(admin.json["detail"].as_str().unwrap().contains("SPIN_VARIABLE_DELIVERY_WEBHOOK_URL"));
+    for reply in [&anonymous, &admin] {
+        assert!(!reply.json.to_string().contains("s3cr3t"), "{}", reply.json);
+    }
+    assert!(!anonymous.json.to_string().contains("webhook"), "an anonymous caller learns nothing");
+    let log = leaky.interrupt();
+    assert!(log.iter().any(|l| l.contains("delivery_webhook_url")), "the log names the variable");
+    assert!(!log.iter().any(|l| l.contains("s3cr3t")), "and never its value: {log:?}");
+}
+
+/// On Spin a client's own `spin-*` headers reach the component ahead of the ones Spin sets (the
+/// runner passes them on the same way): the component must use Spin's, so a forged
+/// `spin-full-url` chooses neither `Location`, `meta.location`, the links, nor the origin.
+#[test]
+fn forged_spin_headers_are_ignored() {
+    let state = TempDir::new("forged");
+    let app = App::start(&state.0, &[]);
+    let (user, password) = app.admin();
+    let forged = [("spin-full-url", "http://evil.example/scim/v2/OtpDevice")];
+    let created = app.send(
+        "POST",
+        "/OtpDevice",
+        Some(&json!({"type": "TOTP", "user": "u"})),
+        Some((&user, &password)),
+        &forged,
+    );
+    assert_eq!(created.status, 201);
+    let id = created.json["id"].as_i64().unwrap();
+    let own = format!("{}/OtpDevice/{id}", app.base);
+    assert_eq!(created.header("location"), Some(own.as_str()));
+    assert_eq!(created.json["meta"]["location"], own);
+    assert_eq!(created.json["meta"]["links"]["requestChallenge"], format!("{own}/requestChallenge"));
+    let cross = app.send(
+        "GET",
+        "/OtpDevice",
+        None,
+        Some((&user, &password)),
+        &[("spin-full-url", "http://evil.example/scim/v2/OtpDevice"), ("origin", "http://evil.example")],
+    );
+    assert_eq!(cross.status, 403, "a forged URL does not make evil.example same-origin");
+}
+
+/// Behind a TLS-terminating proxy the browser's origin is `https://…` while Spin listens on
+/// `http://…`: `public_base_url` makes the SPA's writes same-origin and the URLs public.
+#[test]
+fn public_base_url_serves_a_proxied_spa() {
+    let state = TempDir::new("proxied");
+    let app = App::start(&state.0, &[("public_base_url", "https://otp.example.com")]);
+    let (user, password) = app.admin();
+    let created = app.send(
+        "POST",
+        "/OtpDevice",
+        Some(&json!({"type": "TOTP", "user": "u"})),
+        Some((&user, &password)),
+        &[("origin", "https://otp.example.com")],
+    );
+    assert_eq!(created.status, 201, "{}", created.json);
+    let id = created.json["id"].as_i64().unwrap();
+    assert_eq!(
+        created.header("location").unwrap(),
+        format!("https://otp.example.com/scim/v2/OtpDevice/{id}")
+    );
+    app.stop();
+    let direct = App::start(&state.0, &[]);
+    let refused = direct.send(
+        "DELETE",
+        &format!("/OtpDevice/{id}"),
+        None,
+        Some((&user, &password)),
+        &[("origin", "https://otp.example.com")],
+    );
+    assert_eq!(refused.status, 403);
+    assert!(refused.json["detail"].as_str().unwrap().contains("public_base_url"), "{}", refused.json);
+    assert_eq!(direct.call("GET", &format!("/OtpDevice/{id}"), None).status, 200, "nothing was deleted");
 }
 
 #[test]

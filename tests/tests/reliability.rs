@@ -3,11 +3,12 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use scim_otp_tests::{App, Gateway, Reply, TempDir, basic_auth, id_of, now, secret_of, together};
+use scim_otp_tests::{App, Gateway, Reply, TempDir, basic_auth, get_from, id_of, now, secret_of, together};
 use serde_json::{Value, json};
 use shared::Algorithm;
 use shared::otp::{CodeParams, Secret, format_code, hotp, totp};
 use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -468,14 +469,14 @@ fn abuse_is_refused_quickly_and_changes_nothing() {
     let fails = app.call("GET", &path, None).json["fails"].clone();
     assert_eq!(fails, 5, "guesses after the lock are not even counted");
 
-    // Password guessing: wrong Basic passwords for one principal within a minute.
+    // Password guessing: wrong Basic passwords for one principal from one address within a minute.
     let started = Instant::now();
     let statuses: Vec<u16> =
         (0..30).map(|_| app.send("GET", "/OtpDevice", None, Some(("admin", "guess")), &[]).status).collect();
     let tried = statuses.iter().filter(|&&s| s == 401).count();
     assert!(statuses[tried..].iter().all(|&s| s == 429), "{statuses:?}");
     let right = app.send("GET", "/OtpDevice", None, Some(("admin", app.password.as_str())), &[]);
-    assert_eq!(right.status, 429, "the right password waits out the window too");
+    assert_eq!(right.status, 200, "the admin's cached credential is never refused");
     assert_eq!(tried, 10);
     let linear = app
         .interrupt()
@@ -486,8 +487,75 @@ fn abuse_is_refused_quickly_and_changes_nothing() {
     println!("{}", figures.join("\n"));
     println!(
         "OTP guessing: {checked} wrong codes checked, then the device is locked (max_fails 5); \
-         password guessing: {tried} attempts per principal per minute, then 429 for {:.1} s of 20 tries; \
+         password guessing: {tried} attempts per principal and address per minute, then 429 for {:.1} s of 20 tries; \
          largest instance linear memory during the run: {linear}",
         started.elapsed().as_secs_f64()
+    );
+}
+
+/// Anyone can send wrong passwords for `admin`; that must never lock the admin out. An attacker
+/// on 127.0.0.2 guesses at full speed (with a forged `spin-client-addr` on every request, which
+/// the component must ignore) while the admin works from 127.0.0.1: every one of the admin's
+/// requests succeeds, the attacker gets at most its budget of verified guesses in the window, and
+/// 50 concurrent guesses from a third address are counted exactly (10 verified, 40 refused).
+#[test]
+fn a_guesser_on_another_address_cannot_lock_the_admin_out() {
+    let state = TempDir::new("guesser");
+    let app = App::start(&state.0, &[]);
+    let origin = app.origin.clone();
+    let guess = basic_auth("admin", "not-the-password");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let attacker = {
+        let (origin, guess, stop) = (origin.clone(), guess.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let status = get_from(Ipv4Addr::new(127, 0, 0, 2), &origin, "/scim/v2/OtpDevice", &guess);
+                *statuses.entry(status).or_default() += 1;
+            }
+            statuses
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let (user, password) = app.admin();
+    let mut admin = Vec::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        admin.push(app.send("GET", "/OtpDevice?count=1", None, Some((&user, &password)), &[]).status);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let attacks = attacker.join().unwrap();
+    assert!(admin.iter().all(|&s| s == 200), "the admin was refused: {admin:?}");
+    let verified = attacks.get(&401).copied().unwrap_or(0);
+    let refused = attacks.get(&429).copied().unwrap_or(0);
+    assert_eq!(verified, 10, "one window of 60 s, a budget of 10 per address: {attacks:?}");
+    assert_eq!(attacks.keys().filter(|s| ![401, 429].contains(s)).count(), 0, "{attacks:?}");
+
+    // Forged spin-client-addr headers from one address are still that address.
+    let forged: Vec<u16> = (0..12)
+        .map(|i| {
+            let spoof = format!("10.9.9.{i}:1");
+            app.send("GET", "/OtpDevice", None, Some(("reader-nobody", "x")), &[("spin-client-addr", &spoof)])
+                .status
+        })
+        .collect();
+    assert_eq!(forged.iter().filter(|&&s| s == 401).count(), 10, "{forged:?}");
+
+    let concurrent =
+        together(50, move |_| get_from(Ipv4Addr::new(127, 0, 0, 3), &origin, "/scim/v2/OtpDevice", &guess));
+    let count = |status: u16| concurrent.iter().filter(|&&s| s == status).count();
+    assert_eq!((count(401), count(429)), (10, 40), "{concurrent:?}");
+    let log = app.interrupt();
+    let refusals = log.iter().filter(|l| l.contains("login refused")).count();
+    assert!(refusals >= refused + 40, "every refusal is logged ({refusals} lines, {refused} + 40 refused)");
+    assert!(!log.iter().any(|l| l.contains("not-the-password")), "no password in the log");
+    println!(
+        "guessing from 127.0.0.2 for 10 s: {verified} verified, {refused} refused (429); the admin from 127.0.0.1: \
+         {} of {} requests succeeded; 50 concurrent guesses from 127.0.0.3: {} verified, {} refused",
+        admin.iter().filter(|&&s| s == 200).count(),
+        admin.len(),
+        count(401),
+        count(429)
     );
 }

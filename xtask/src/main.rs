@@ -388,10 +388,12 @@ fn build_spa() -> Result {
     )
 }
 
-/// Builds the runner with the workspace's unified features, so that `cargo test --workspace`
-/// reuses the same build instead of recompiling its dependencies.
+/// Builds the runner with every target of the workspace, so that the features of the shared
+/// dependencies are those `cargo test --workspace` unifies (dev-dependencies included). A plain
+/// `cargo build` unifies fewer features (thirtyfour's, for one), and `cargo test` then compiled
+/// the whole wasmtime and cranelift stack a second time: about a quarter of a cold test run.
 fn build_runner() -> Result<PathBuf> {
-    run("cargo build (runner)", cargo().args(["build", "--workspace", "--locked"]))?;
+    run("cargo build (runner)", cargo().args(["build", "--workspace", "--all-targets", "--locked"]))?;
     Ok(target_dir().join("debug/scim-otp-runner"))
 }
 

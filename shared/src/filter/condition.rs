@@ -196,7 +196,7 @@ fn compare(
             };
             Ok(Test::Compare { op: resolved, operand, fold_case: false })
         }
-        AttrType::DateTime => {
+        AttrType::DateTime | AttrType::SoffidTime => {
             if textual || op == CompareOp::EqCi {
                 return Err(wrong_op());
             }

@@ -649,11 +649,17 @@ fn machine(report: &mut String, args: &[String]) {
         "Machine: {cores} cores ({cpu}), {memory} memory, Linux {}  ",
         command_output("uname", &["-r"])
     );
+    let sqlite = if scim_otp_tests::runner_args().join(" ").contains("--sync normal") {
+        "SQLite in WAL mode with `synchronous=NORMAL` (`--sync normal`, a tuning Spin does not apply)"
+    } else {
+        "SQLite as Spin leaves it: WAL (the component asks for it), `synchronous=FULL`, a fresh \
+         connection per request"
+    };
     let _ = writeln!(
         report,
         "Load generator: `scim-otp-bench` (closed loop, one keep-alive connection per concurrent \
          client, ureq) on the same machine, so the server had the cores minus the client's share. \
-         The runner and the component are release builds; SQLite in WAL mode, `synchronous=NORMAL`."
+         The runner and the component are release builds; {sqlite}."
     );
 }
 
