@@ -194,13 +194,15 @@ fn setup() -> Result {
         )?;
     }
 
-    cargo_tool("trunk", "trunk", TRUNK_VERSION, true)?;
+    // Trunk runs offline here (Trunk.toml), so neither its TLS stack nor its update check is
+    // needed: --no-default-features drops both.
+    cargo_tool("trunk", "trunk", TRUNK_VERSION, true, &["--no-default-features"])?;
     // wasm-bindgen-cli must match the wasm-bindgen crate exactly; its own lockfile pins a crate
     // the registry lacks, so it is installed without --locked (TOOLCHAIN.md).
     let bindgen = locked_version("wasm-bindgen")?;
-    cargo_tool("wasm-bindgen", "wasm-bindgen-cli", &bindgen, false)?;
+    cargo_tool("wasm-bindgen", "wasm-bindgen-cli", &bindgen, false, &[])?;
     if has_nightly() {
-        cargo_tool("cargo-fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION, true)?;
+        cargo_tool("cargo-fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION, true, &[])?;
     }
     Ok(())
 }
@@ -279,13 +281,20 @@ fn locked_version(name: &str) -> Result<String> {
 }
 
 /// Installs a cargo tool at exactly `version` unless `<binary> --version` already says so.
-fn cargo_tool(binary: &str, package: &str, version: &str, locked: bool) -> Result {
+/// Tools are built without link-time optimisation and with parallel codegen: trunk's own release
+/// profile asks for fat LTO and one codegen unit, which made its install the longest step of a
+/// fresh machine's setup (8 minutes on 2 cores), for a program that runs for a second.
+fn cargo_tool(binary: &str, package: &str, version: &str, locked: bool, extra: &[&str]) -> Result {
     let have = output(Command::new(binary).arg("--version")).unwrap_or_default();
     if have.split_whitespace().nth(1) == Some(version) {
         return Ok(());
     }
     let mut install = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    install.args(["install", package, "--version", version]);
+    install
+        .args(["install", package, "--version", version])
+        .args(extra)
+        .env("CARGO_PROFILE_RELEASE_LTO", "off")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
     if locked {
         install.arg("--locked");
     }
