@@ -126,6 +126,16 @@ fn device() -> impl Strategy<Value = OtpDevice> {
     )
 }
 
+/// Up to 30 random devices with ids 1, 2, 3, …
+fn devices() -> impl Strategy<Value = Vec<OtpDevice>> {
+    prop::collection::vec(device(), 0..30).prop_map(|mut devices| {
+        for (i, device) in devices.iter_mut().enumerate() {
+            device.id = i as i64 + 1;
+        }
+        devices
+    })
+}
+
 /// A date value in one of the accepted spellings, near the devices' times.
 fn date_literal() -> impl Strategy<Value = Literal> {
     (-10_000..SPAN + 10_000, 0..5u8).prop_map(|(offset, style)| {
@@ -267,12 +277,9 @@ proptest! {
 
     #[test]
     fn evaluator_and_sql_select_the_same_devices(
-        mut devices in prop::collection::vec(device(), 0..30),
+        devices in devices(),
         generated in filter(),
     ) {
-        for (i, device) in devices.iter_mut().enumerate() {
-            device.id = i as i64 + 1;
-        }
         // Through the text form: the parser must read back what Display wrote.
         let text = generated.to_string();
         let condition = Condition::resolve(&parse(&text).map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?)
@@ -298,16 +305,14 @@ proptest! {
     /// SQLite alone does the opposite, so this fails if either side forgets.
     #[test]
     fn evaluator_and_sql_sort_the_same_way(
-        mut devices in prop::collection::vec(device(), 0..30),
+        devices in devices(),
         sort in sort(),
     ) {
-        for (i, device) in devices.iter_mut().enumerate() {
-            device.id = i as i64 + 1;
-        }
         let db = table(&devices);
         let sql = format!("SELECT id FROM devices ORDER BY {}", Sort::order_by_sql(Some(&sort)));
         let mut statement = db.prepare(&sql).unwrap();
         let from_sql: Vec<i64> = statement.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect();
+        let mut devices = devices;
         devices.sort_by(|a, b| Sort::compare(Some(&sort), a, b));
         let evaluated: Vec<i64> = devices.iter().map(|d| d.id).collect();
         prop_assert_eq!(from_sql, evaluated, "sort: {}", Sort::order_by_sql(Some(&sort)));
