@@ -92,8 +92,7 @@ impl<'a> Row<'a> {
 
     /// A non-negative integer column that must fit `T` (counters, serials, digits).
     pub fn count<T: TryFrom<i64>>(&self, name: &str) -> Result<T, DbError> {
-        let n = self.int(name)?;
-        T::try_from(n).map_err(|_| DbError(format!("column {name} holds {n}, out of range")))
+        self.opt_count(name)?.ok_or_else(|| Self::mistyped(name, "an integer", &Sql::Null))
     }
 
     pub fn opt_count<T: TryFrom<i64>>(&self, name: &str) -> Result<Option<T>, DbError> {
