@@ -60,36 +60,3 @@ impl FilterForm {
         parse(&filter).err().map(|e| e.to_string())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fields_build_a_scim_filter() {
-        let form = FilterForm {
-            user_contains: true,
-            user: "dil\"bert".into(),
-            device_type: "TOTP".into(),
-            status: "V".into(),
-            unused_since: "2022-01-01".into(),
-            created_from: "2021-01-01".into(),
-            created_to: "2021-12-31".into(),
-            advanced: String::new(),
-        };
-        let filter = form.to_filter().unwrap();
-        assert_eq!(
-            filter,
-            r#"user co "dil\"bert" and type eq "TOTP" and status eq "V" and (lastUsed lt "2022-01-01" or not (lastUsed pr)) and created ge "2021-01-01" and created le "2021-12-31 23:59:59""#
-        );
-        assert!(shared::filter::Condition::compile(&filter).is_ok());
-        assert_eq!(FilterForm::default().to_filter(), None);
-    }
-
-    #[test]
-    fn advanced_wins_and_is_checked() {
-        let form = FilterForm { user: "x".into(), advanced: "fails gt".into(), ..Default::default() };
-        assert_eq!(form.to_filter().as_deref(), Some("fails gt"));
-        assert!(form.syntax_error().unwrap().contains("position 9"));
-    }
-}

@@ -5,7 +5,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use frontend::api::Session;
-use frontend::i18n::texts;
+use frontend::filters::FilterForm;
+use frontend::i18n::{for_language, texts};
 use frontend::pages::{CreateDialog, Devices, Login};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -137,4 +138,40 @@ async fn sign_in_shows_the_reason() {
     leptos::task::tick().await;
     assert!(find(&root, "#api-base").is_some() && find(&root, "#login-password[type=password]").is_some());
     assert_eq!(find(&root, "p.error").unwrap().text_content().unwrap(), "Wrong user or password.");
+}
+
+#[wasm_bindgen_test]
+fn languages_follow_the_tag() {
+    assert_eq!(for_language("es-ES").lang, "es");
+    assert_eq!(for_language("ca").lang, "ca");
+    assert_eq!(for_language("nl-BE").lang, "nl");
+    assert_eq!(for_language("fr").lang, "en");
+}
+
+#[wasm_bindgen_test]
+fn filter_fields_build_a_scim_filter() {
+    let form = FilterForm {
+        user_contains: true,
+        user: "dil\"bert".into(),
+        device_type: "TOTP".into(),
+        status: "V".into(),
+        unused_since: "2022-01-01".into(),
+        created_from: "2021-01-01".into(),
+        created_to: "2021-12-31".into(),
+        advanced: String::new(),
+    };
+    let filter = form.to_filter().unwrap();
+    assert_eq!(
+        filter,
+        r#"user co "dil\"bert" and type eq "TOTP" and status eq "V" and (lastUsed lt "2022-01-01" or not (lastUsed pr)) and created ge "2021-01-01" and created le "2021-12-31 23:59:59""#
+    );
+    assert!(shared::filter::Condition::compile(&filter).is_ok());
+    assert_eq!(FilterForm::default().to_filter(), None);
+}
+
+#[wasm_bindgen_test]
+fn an_advanced_filter_wins_and_is_checked() {
+    let form = FilterForm { user: "x".into(), advanced: "fails gt".into(), ..Default::default() };
+    assert_eq!(form.to_filter().as_deref(), Some("fails gt"));
+    assert!(form.syntax_error().unwrap().contains("position 9"));
 }

@@ -17,6 +17,10 @@ const DEBIAN_TOOLS: &[(&str, &str)] =
 const FUZZ_TARGETS: &[&str] = &["filter", "patch", "validate", "router"];
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
+/// The workspace as native code: the SPA only runs in a browser, so it is checked, built and
+/// tested for wasm32 alone (compiling leptos natively as well cost minutes and tested nothing).
+const NATIVE_WORKSPACE: &[&str] = &["--workspace", "--exclude", "frontend"];
+
 /// Trunk 0.22 needs a newer rustc than ours (TOOLCHAIN.md).
 const TRUNK_VERSION: &str = "0.21.14";
 
@@ -196,13 +200,13 @@ fn setup() -> Result {
 
     // Trunk runs offline here (Trunk.toml), so neither its TLS stack nor its update check is
     // needed: --no-default-features drops both.
-    cargo_tool("trunk", "trunk", TRUNK_VERSION, true, &["--no-default-features"])?;
+    cargo_tool("trunk", "trunk", TRUNK_VERSION, true, "0", &["--no-default-features"])?;
     // wasm-bindgen-cli must match the wasm-bindgen crate exactly; its own lockfile pins a crate
     // the registry lacks, so it is installed without --locked (TOOLCHAIN.md).
     let bindgen = locked_version("wasm-bindgen")?;
-    cargo_tool("wasm-bindgen", "wasm-bindgen-cli", &bindgen, false, &[])?;
+    cargo_tool("wasm-bindgen", "wasm-bindgen-cli", &bindgen, false, "1", &[])?;
     if has_nightly() {
-        cargo_tool("cargo-fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION, true, &[])?;
+        cargo_tool("cargo-fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION, true, "0", &[])?;
     }
     Ok(())
 }
@@ -281,10 +285,21 @@ fn locked_version(name: &str) -> Result<String> {
 }
 
 /// Installs a cargo tool at exactly `version` unless `<binary> --version` already says so.
-/// Tools are built without link-time optimisation and with parallel codegen: trunk's own release
-/// profile asks for fat LTO and one codegen unit, which made its install the longest step of a
-/// fresh machine's setup (8 minutes on 2 cores), for a program that runs for a second.
-fn cargo_tool(binary: &str, package: &str, version: &str, locked: bool, extra: &[&str]) -> Result {
+/// Tools are built without link-time optimisation, with parallel codegen and at `opt_level`:
+/// trunk's own release profile asks for fat LTO and one codegen unit, which made its install the
+/// longest step of a fresh machine's setup, for a program that runs for a second. Trunk and
+/// cargo fuzz only start other programs, so they are not optimized at all; wasm-bindgen
+/// rewrites every wasm the SPA and its tests build, so a little. (Measured cold on 2 cores: the
+/// three took 8 min optimized as a release, 5 min so: trunk 170 s, wasm-bindgen 102 s, cargo
+/// fuzz 23 s.)
+fn cargo_tool(
+    binary: &str,
+    package: &str,
+    version: &str,
+    locked: bool,
+    opt_level: &str,
+    extra: &[&str],
+) -> Result {
     let have = output(Command::new(binary).arg("--version")).unwrap_or_default();
     if have.split_whitespace().nth(1) == Some(version) {
         return Ok(());
@@ -294,7 +309,8 @@ fn cargo_tool(binary: &str, package: &str, version: &str, locked: bool, extra: &
         .args(["install", package, "--version", version])
         .args(extra)
         .env("CARGO_PROFILE_RELEASE_LTO", "off")
-        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", opt_level);
     if locked {
         install.arg("--locked");
     }
@@ -324,7 +340,13 @@ fn test() -> Result {
     )?;
     run(
         "cargo clippy",
-        cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]),
+        cargo().args(["clippy"]).args(NATIVE_WORKSPACE).args([
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
     )?;
     run(
         "cargo clippy -p frontend --target wasm32-unknown-unknown",
@@ -347,7 +369,10 @@ fn test() -> Result {
     build_runner()?;
     // tests/tests/conformance.rs runs scim2-tester from this virtualenv.
     let scim2 = python_venv("scim2-tester", "0.5.2", "tests/conformance/requirements.txt")?;
-    run("cargo test", cargo().args(["test", "--workspace", "--locked"]).env("SCIM_OTP_SCIM2_VENV", scim2))?;
+    run(
+        "cargo test",
+        cargo().arg("test").args(NATIVE_WORKSPACE).arg("--locked").env("SCIM_OTP_SCIM2_VENV", scim2),
+    )?;
     run(
         "frontend component tests (headless Chromium)",
         cargo()
@@ -397,13 +422,16 @@ fn build_spa() -> Result {
     )
 }
 
-/// Builds the runner with every target of the workspace, so that the features of the shared
+/// Builds the runner with every native target of the workspace, so that the features of the shared
 /// dependencies are those `cargo test --workspace` unifies (dev-dependencies included). A plain
 /// `cargo build` unifies fewer features (thirtyfour's, for one), and `cargo test` then compiled
 /// the whole wasmtime and cranelift stack a second time (measured cold on 2 cores: build plus
 /// test 26.7 min before, 21.0 min with `--all-targets`).
 fn build_runner() -> Result<PathBuf> {
-    run("cargo build (runner)", cargo().args(["build", "--workspace", "--all-targets", "--locked"]))?;
+    run(
+        "cargo build (runner)",
+        cargo().arg("build").args(NATIVE_WORKSPACE).args(["--all-targets", "--locked"]),
+    )?;
     Ok(target_dir().join("debug/scim-otp-runner"))
 }
 
@@ -424,7 +452,7 @@ fn bench(args: Vec<String>) -> Result {
     build_spa()?;
     run(
         "cargo build --profile bench-host (runner, load generator)",
-        cargo().args(["build", "--workspace", "--bins", "--locked", "--profile", "bench-host"]),
+        cargo().arg("build").args(NATIVE_WORKSPACE).args(["--bins", "--locked", "--profile", "bench-host"]),
     )?;
     let binaries = target_dir().join("bench-host");
     let mut command = Command::new(binaries.join("scim-otp-bench"));
