@@ -1,5 +1,7 @@
 //! Component tests in headless Chromium (wasm-bindgen-test): the create form's fields per type,
-//! the filter bar's output, and errors in plain words.
+//! the filter bar's output and the filter it builds from its fields, the language taken from
+//! the browser's tag, and errors in plain words. (The app is never built natively, so its plain
+//! unit tests live here too.)
 
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
