@@ -11,19 +11,34 @@ use crate::http::{ApiRequest, ApiResponse};
 use crate::i18n::Lang;
 use crate::origin::Origin;
 use crate::settings::{Misconfigured, Right, Settings};
-use crate::store::{self, Secrets};
+use crate::store::{self, Actor, Secrets, UserRefused};
 use serde_json::Value;
 use shared::discovery;
 use shared::filter::Condition;
-use shared::model::{DEVICE_SCHEMA, Links, ListResponse, SearchRequest, etag, etag_version};
+use shared::model::{Links, ListResponse, SearchRequest, etag, etag_version};
 use shared::otp::{CodeParams, Secret, UriKind, otpauth_uri, qr_png_base64};
 use shared::patch::{PatchOp, apply_patch};
 use shared::query::{Page, Projection, Sort};
+use shared::schema::{DEVICE, RESOURCES, Resource, USER};
+use shared::user::{UserData, apply_user_patch, validate_user};
 use shared::validate::{Changes, validate_create, validate_replace};
-use shared::{DeviceType, OtpDevice, Problem};
+use shared::{DeviceType, OtpDevice, Problem, User};
 
-/// Both base paths answer the same routes: Soffid's, and the conventional SCIM one.
+/// Both base paths answer the same routes, for the default tenant: Soffid's, and the
+/// conventional SCIM one. `/scim/{tenant}/v2` serves a named tenant (SPEC §16).
 pub const BASE_PATHS: &[&str] = &["/soffid/webservice/scim2/v1", "/scim/v2"];
+
+/// The base path a request came in on, the tenant it names (`None`: the default tenant's §3
+/// paths) and the rest of the path.
+fn split_base(path: &str) -> Option<(&str, Option<&str>, &str)> {
+    let after = |base: &str| path.strip_prefix(base).filter(|r| r.is_empty() || r.starts_with('/'));
+    if let Some((base, rest)) = BASE_PATHS.iter().find_map(|base| after(base).map(|r| (*base, r))) {
+        return Some((base, None, rest));
+    }
+    let (tenant, after_tenant) = path.strip_prefix("/scim/")?.split_once('/')?;
+    let rest = after_tenant.strip_prefix("v2").filter(|r| r.is_empty() || r.starts_with('/'))?;
+    Some((&path[..path.len() - rest.len()], Some(tenant), rest))
+}
 
 /// What the host provides besides the request.
 pub struct Env<'a> {
@@ -124,12 +139,8 @@ fn serve_checked(
     settings: &Settings,
     env: &Env<'_>,
 ) -> Result<ApiResponse, ApiError> {
-    let (base, rest) = BASE_PATHS
-        .iter()
-        .find_map(|base| {
-            request.path.strip_prefix(base).filter(|r| r.is_empty() || r.starts_with('/')).map(|r| (*base, r))
-        })
-        .ok_or_else(|| ApiError::NoRoute(request.path.clone()))?;
+    let (base, named_tenant, rest) =
+        split_base(&request.path).ok_or_else(|| ApiError::NoRoute(request.path.clone()))?;
     let base_url = match (&settings.public_base, &request.origin) {
         (Some(public), _) => format!("{}{base}", public.url),
         (None, Some(origin)) => format!("{origin}{base}"),
@@ -153,9 +164,38 @@ fn serve_checked(
     }
     let keys = Keys::derive(&settings.access.secret_key);
     let caller = auth::authenticate(request, &settings.access, &keys, env)?;
-    let ctx = Ctx { request, settings, env, keys, caller, base_url };
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let tenants = &settings.access.tenants;
+    // `GET /Tenants` is for any principal, even one without the default tenant (the SPA asks it
+    // first), and only on the §3 paths.
+    if named_tenant.is_none() && segments == ["Tenants"] {
+        return tenant_list(&caller, tenants, method);
+    }
+    // A tenant that does not exist and one the caller may not use answer the same.
+    let tenant = named_tenant.unwrap_or(&tenants.default);
+    if !tenants.exists(tenant) || !caller.tenants.allows(tenant) {
+        return Err(ApiError::NoTenant);
+    }
+    let ctx = Ctx { request, settings, env, keys, caller, base_url, tenant: tenant.to_owned() };
     route(&ctx, method, &segments)
+}
+
+/// The tenants the caller may use, as a ListResponse of `{"name": ...}`.
+fn tenant_list(
+    caller: &Caller,
+    tenants: &crate::settings::Tenants,
+    method: &str,
+) -> Result<ApiResponse, ApiError> {
+    if method != "GET" && method != "HEAD" {
+        return Err(ApiError::MethodNotAllowed { method: method.to_owned(), allowed: GET });
+    }
+    let names: Vec<Value> = tenants
+        .names
+        .iter()
+        .filter(|t| caller.tenants.allows(t))
+        .map(|name| serde_json::json!({ "name": name }))
+        .collect();
+    Ok(ApiResponse::json(200, &ListResponse::new(names.len() as u64, 1, names)))
 }
 
 struct Ctx<'a> {
@@ -165,6 +205,13 @@ struct Ctx<'a> {
     keys: Keys,
     caller: Caller,
     base_url: String,
+    tenant: String,
+}
+
+impl Ctx<'_> {
+    fn actor(&self) -> Actor<'_> {
+        Actor { tenant: &self.tenant, name: &self.caller.name }
+    }
 }
 
 const GET: &[&str] = &["GET", "HEAD"];
@@ -187,22 +234,27 @@ fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, 
             &discovery::service_provider_config(&ctx.base_url, !ctx.settings.access.api_tokens.is_empty()),
         ),
         ["ServiceProviderConfig"] => not_allowed(GET),
-        ["ResourceTypes"] if get => discovery_list(ctx, vec![discovery::device_resource_type(&ctx.base_url)]),
-        ["ResourceTypes", name] if get => match *name == shared::model::RESOURCE_TYPE {
-            true => discovery_doc(ctx, &discovery::device_resource_type(&ctx.base_url)),
-            false => Err(ApiError::NoSchema { kind: "resource type", name: (*name).to_owned() }),
+        ["ResourceTypes"] if get => discovery_list(
+            ctx,
+            RESOURCES.iter().map(|r| discovery::resource_type(r, &ctx.base_url)).collect(),
+        ),
+        ["ResourceTypes", name] if get => match RESOURCES.iter().find(|r| r.name == *name) {
+            Some(resource) => discovery_doc(ctx, &discovery::resource_type(resource, &ctx.base_url)),
+            None => Err(ApiError::NoSchema { kind: "resource type", name: (*name).to_owned() }),
         },
-        ["Schemas"] if get => discovery_list(ctx, vec![discovery::device_schema(&ctx.base_url)]),
-        ["Schemas", urn] if get => match urn.eq_ignore_ascii_case(DEVICE_SCHEMA) {
-            true => discovery_doc(ctx, &discovery::device_schema(&ctx.base_url)),
-            false => Err(ApiError::NoSchema { kind: "schema", name: (*urn).to_owned() }),
+        ["Schemas"] if get => {
+            discovery_list(ctx, RESOURCES.iter().map(|r| discovery::schema(r, &ctx.base_url)).collect())
+        }
+        ["Schemas", urn] if get => match RESOURCES.iter().find(|r| r.schema.eq_ignore_ascii_case(urn)) {
+            Some(resource) => discovery_doc(ctx, &discovery::schema(resource, &ctx.base_url)),
+            None => Err(ApiError::NoSchema { kind: "schema", name: (*urn).to_owned() }),
         },
         ["ResourceTypes" | "Schemas", ..] => not_allowed(GET),
-        ["OtpDevice"] if get => list(ctx),
+        ["OtpDevice"] if get => list(ctx, &DEVICE),
         ["OtpDevice"] if method == "POST" => create(ctx),
         ["OtpDevice"] => not_allowed(LIST),
         // A search at the root spans every resource type (RFC 7644 §3.4.3): here, OtpDevice.
-        ["OtpDevice", ".search"] | [".search"] if method == "POST" => search(ctx),
+        ["OtpDevice", ".search"] | [".search"] if method == "POST" => search(ctx, &DEVICE),
         ["OtpDevice", ".search"] | [".search"] => not_allowed(SEARCH),
         ["OtpDevice", id, rest @ ..] => {
             let id: i64 = id.parse().map_err(|_| ApiError::NoRoute(ctx.request.path.clone()))?;
@@ -219,6 +271,23 @@ fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, 
                 (["audit"], "GET" | "HEAD") => audit(ctx, id),
                 (["audit"], _) => not_allowed(GET),
                 _ => Err(ApiError::NoRoute(ctx.request.path.clone())),
+            }
+        }
+        ["Users"] if get => list(ctx, &USER),
+        ["Users"] if method == "POST" => create_user(ctx),
+        ["Users"] => not_allowed(LIST),
+        ["Users", ".search"] if method == "POST" => search(ctx, &USER),
+        ["Users", ".search"] => not_allowed(SEARCH),
+        ["Users", id] => {
+            // Ids are decimal integers; any other text names no user.
+            let parsed = id.parse::<i64>().ok().filter(|n| *n > 0 && n.to_string() == *id);
+            let user = || parsed.ok_or_else(|| ApiError::NoUser((*id).to_owned()));
+            match method {
+                "GET" | "HEAD" => get_user(ctx, user()?),
+                "PUT" => replace_user(ctx, user()?),
+                "PATCH" => patch_user(ctx, user()?),
+                "DELETE" => delete_user(ctx, user()?),
+                _ => not_allowed(ONE),
             }
         }
         ["Outbox"] if ctx.settings.dev_outbox && get => outbox(ctx),
@@ -285,7 +354,7 @@ fn int_param(name: &'static str, value: Option<&str>) -> Result<Option<i64>, Api
         .transpose()
 }
 
-fn list(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+fn list(ctx: &Ctx<'_>, resource: &'static Resource) -> Result<ApiResponse, ApiError> {
     let params = ctx.request.query_params();
     let param = |name: &str| query_param(&params, name);
     let search = SearchRequest {
@@ -296,36 +365,48 @@ fn list(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         count: int_param("count", param("count"))?,
         ..Default::default()
     };
-    let projection = Projection::parse(param("attributes"), param("excludedAttributes"))?;
-    run_search(ctx, &search, &projection)
+    let projection = Projection::parse(resource, param("attributes"), param("excludedAttributes"))?;
+    run_search(ctx, resource, &search, &projection)
 }
 
-fn search(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+fn search(ctx: &Ctx<'_>, resource: &'static Resource) -> Result<ApiResponse, ApiError> {
     let body = json_body(ctx)?;
     let search: SearchRequest = serde_json::from_value(body)
         .map_err(|e| ApiError::Problem(Problem::Syntax(format!("SearchRequest: {e}"))))?;
     let projection = Projection::from_lists(
+        resource,
         search.attributes.as_ref().map(|a| a.iter().map(String::as_str).collect()),
         search.excluded_attributes.as_ref().map(|a| a.iter().map(String::as_str).collect()),
     )?;
-    run_search(ctx, &search, &projection)
+    run_search(ctx, resource, &search, &projection)
 }
 
 fn run_search(
     ctx: &Ctx<'_>,
+    resource: &'static Resource,
     search: &SearchRequest,
     projection: &Projection,
 ) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Invoke)?;
-    let condition =
-        search.filter.as_deref().filter(|f| !f.trim().is_empty()).map(Condition::compile).transpose()?;
-    let sort = Sort::parse(search.sort_by.as_deref(), search.sort_order.as_deref())?;
+    let condition = search
+        .filter
+        .as_deref()
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| Condition::compile(resource, f))
+        .transpose()?;
+    let sort = Sort::parse(resource, search.sort_by.as_deref(), search.sort_order.as_deref())?;
     let page = Page::new(search.start_index, search.count);
-    let (total, devices) = store::list_devices(ctx.env.db, condition.as_ref(), sort.as_ref(), page)?;
-    let resources: Vec<Value> = devices
+    let (db, tenant) = (ctx.env.db, ctx.tenant.as_str());
+    let (total, found): (u64, Vec<Value>) = if resource == &USER {
+        let (total, users) = store::list_users(db, tenant, condition.as_ref(), sort.as_ref(), page)?;
+        (total, users.into_iter().map(|u| to_json(present_user(ctx, u))).collect())
+    } else {
+        let (total, devices) = store::list_devices(db, tenant, condition.as_ref(), sort.as_ref(), page)?;
+        (total, devices.into_iter().map(|d| to_json(present(ctx, d))).collect())
+    };
+    let resources: Vec<Value> = found
         .into_iter()
-        .map(|d| {
-            let mut value = serde_json::to_value(present(ctx, d)).unwrap_or(Value::Null);
+        .map(|mut value| {
             if let Some(object) = value.as_object_mut() {
                 projection.apply(object);
             }
@@ -335,15 +416,19 @@ fn run_search(
     Ok(ApiResponse::json(200, &ListResponse::new(total, page.start_index, resources)))
 }
 
+fn to_json(value: impl serde::Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
 fn found(ctx: &Ctx<'_>, id: i64) -> Result<OtpDevice, ApiError> {
-    store::get_device(ctx.env.db, id)?.ok_or(ApiError::NoDevice(id))
+    store::get_device(ctx.env.db, &ctx.tenant, id)?.ok_or(ApiError::NoDevice(id))
 }
 
 fn get_one(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Invoke)?;
     let params = ctx.request.query_params();
     let param = |name: &str| query_param(&params, name);
-    let projection = Projection::parse(param("attributes"), param("excludedAttributes"))?;
+    let projection = Projection::parse(&DEVICE, param("attributes"), param("excludedAttributes"))?;
     Ok(device_response(ctx, 200, found(ctx, id)?, &projection))
 }
 
@@ -361,7 +446,7 @@ fn create(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         pin_hash: new.pin.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?,
     };
     let mut device =
-        store::write(ctx.env.db, &ctx.caller.name, ctx.env.now, |tx| -> Result<OtpDevice, ApiError> {
+        store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| -> Result<OtpDevice, ApiError> {
             if let Some(existing) = tx.find_duplicate(&new)? {
                 return Err(ApiError::Duplicate { existing });
             }
@@ -418,7 +503,7 @@ fn update(
         let changes = changes_of(&current)?;
         let pin_hash =
             changes.pin.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?;
-        let updated = store::write(ctx.env.db, &ctx.caller.name, ctx.env.now, |tx| {
+        let updated = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| {
             tx.update_device(action, &current, version, &changes, pin_hash.clone())
         })?;
         match (updated, &expected) {
@@ -452,7 +537,7 @@ fn delete(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
         None => None,
     };
     let deleted =
-        store::write(ctx.env.db, &ctx.caller.name, ctx.env.now, |tx| tx.delete_device(&current, version))?;
+        store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| tx.delete_device(&current, version))?;
     match (deleted, version) {
         (true, _) => Ok(ApiResponse::empty(204)),
         (false, Some(v)) => Err(ApiError::Stale { version: etag(v) }),
@@ -461,7 +546,7 @@ fn delete(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
 }
 
 fn challenge_state(ctx: &Ctx<'_>, id: i64) -> Result<store::ChallengeState, ApiError> {
-    store::challenge_state(ctx.env.db, id)?.ok_or(ApiError::NoDevice(id))
+    store::challenge_state(ctx.env.db, &ctx.tenant, id)?.ok_or(ApiError::NoDevice(id))
 }
 
 fn challenge_context<'c>(ctx: &'c Ctx<'_>) -> challenge::Context<'c> {
@@ -469,7 +554,7 @@ fn challenge_context<'c>(ctx: &'c Ctx<'_>) -> challenge::Context<'c> {
         db: ctx.env.db,
         settings: ctx.settings,
         keys: &ctx.keys,
-        actor: &ctx.caller.name,
+        actor: ctx.actor(),
         now: ctx.env.now,
         log: ctx.env.log,
     }
@@ -499,13 +584,118 @@ fn response_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
 
 fn audit(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Invoke)?;
-    let counters = store::counters(ctx.env.db, id)?.ok_or(ApiError::NoDevice(id))?;
-    let entries = store::audit_trail(ctx.env.db, id, 100)?;
+    let counters = store::counters(ctx.env.db, &ctx.tenant, id)?.ok_or(ApiError::NoDevice(id))?;
+    let entries = store::audit_trail(ctx.env.db, &ctx.tenant, id, 100)?;
     Ok(ApiResponse::json(200, &serde_json::json!({ "counters": counters, "entries": entries })))
 }
 
 fn outbox(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
-    let messages = store::outbox_list(ctx.env.db, 100)?;
+    let messages = store::outbox_list(ctx.env.db, &ctx.tenant, 100)?;
     Ok(ApiResponse::json(200, &ListResponse::new(messages.len() as u64, 1, messages)))
+}
+
+/// The user as the API shows it: absolute `meta.location`.
+fn present_user(ctx: &Ctx<'_>, mut user: User) -> User {
+    user.meta.location = Some(format!("{}/Users/{}", ctx.base_url, user.id));
+    user
+}
+
+fn user_response(ctx: &Ctx<'_>, status: u16, user: User, projection: &Projection) -> ApiResponse {
+    let user = present_user(ctx, user);
+    let version = user.meta.version.clone();
+    let location = user.meta.location.clone().unwrap_or_default();
+    let mut value = to_json(&user);
+    if let Some(object) = value.as_object_mut() {
+        projection.apply(object);
+    }
+    let response = ApiResponse::json(status, &value).with_header("etag", version);
+    if status == 201 { response.with_header("location", location) } else { response }
+}
+
+fn found_user(ctx: &Ctx<'_>, id: i64) -> Result<User, ApiError> {
+    store::get_user(ctx.env.db, &ctx.tenant, id)?.ok_or_else(|| ApiError::NoUser(id.to_string()))
+}
+
+fn get_user(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Invoke)?;
+    let params = ctx.request.query_params();
+    let param = |name: &str| query_param(&params, name);
+    let projection = Projection::parse(&USER, param("attributes"), param("excludedAttributes"))?;
+    Ok(user_response(ctx, 200, found_user(ctx, id)?, &projection))
+}
+
+fn create_user(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Admin)?;
+    let data = validate_user(&json_body(ctx)?)?;
+    let created = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| tx.create_user(&data))?;
+    match created {
+        Ok(user) => Ok(user_response(ctx, 201, user, &Projection::Default)),
+        Err(UserRefused::NameTaken(existing)) => Err(ApiError::UserNameTaken { existing }),
+        Err(UserRefused::Stale) => Err(ApiError::Conflict),
+    }
+}
+
+/// PUT and PATCH of a user, as [`update`] does for devices: `If-Match` gives 412 on a stale
+/// version; without it, a lost race is retried on the new version.
+fn update_user(
+    ctx: &Ctx<'_>,
+    id: i64,
+    data_of: impl Fn(&User) -> Result<UserData, Problem>,
+) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Admin)?;
+    let expected = if_match(ctx);
+    for _ in 0..3 {
+        let current = found_user(ctx, id)?;
+        let version = etag_version(&current.meta.version).unwrap_or(0);
+        if let Some(header) = &expected
+            && !matches_version(header, version)
+        {
+            return Err(ApiError::Stale { version: header.clone() });
+        }
+        let data = data_of(&current)?;
+        let written = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| {
+            tx.replace_user(&current, version, &data)
+        })?;
+        match (written, &expected) {
+            (Ok(user), _) => return Ok(user_response(ctx, 200, user, &Projection::Default)),
+            (Err(UserRefused::NameTaken(existing)), _) => return Err(ApiError::UserNameTaken { existing }),
+            (Err(UserRefused::Stale), Some(header)) => {
+                return Err(ApiError::Stale { version: header.clone() });
+            }
+            (Err(UserRefused::Stale), None) => continue,
+        }
+    }
+    Err(ApiError::Conflict)
+}
+
+fn replace_user(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    let body = json_body(ctx)?;
+    update_user(ctx, id, |_| validate_user(&body))
+}
+
+fn patch_user(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    let body = json_body(ctx)?;
+    let patch = PatchOp::from_json(&body)?;
+    update_user(ctx, id, |current| apply_user_patch(current, &patch))
+}
+
+/// Deletes the user and, in the same transaction, its devices, each audited (SPEC §17).
+fn delete_user(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Admin)?;
+    let current = found_user(ctx, id)?;
+    let current_version = etag_version(&current.meta.version).unwrap_or(0);
+    let version = match if_match(ctx) {
+        Some(header) if !matches_version(&header, current_version) => {
+            return Err(ApiError::Stale { version: header });
+        }
+        Some(_) => Some(current_version),
+        None => None,
+    };
+    let deleted = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| tx.delete_user(&current, version))?;
+    match (deleted, version) {
+        (true, _) => Ok(ApiResponse::empty(204)),
+        (false, Some(v)) => Err(ApiError::Stale { version: etag(v) }),
+        (false, None) => Err(ApiError::NoUser(id.to_string())),
+    }
 }

@@ -18,7 +18,7 @@ use crate::app::Env;
 use crate::crypto::{self, Keys};
 use crate::error::ApiError;
 use crate::http::ApiRequest;
-use crate::settings::{Access, Right};
+use crate::settings::{Access, Right, TenantGrant};
 use crate::store::{self, LoginBudget};
 use data_encoding::BASE64;
 use std::net::IpAddr;
@@ -35,9 +35,18 @@ pub const LOGIN_BUDGET: LoginBudget =
 pub struct Caller {
     pub name: String,
     pub rights: Vec<Right>,
+    pub tenants: TenantGrant,
 }
 
 impl Caller {
+    fn of(principal: &crate::settings::Principal) -> Caller {
+        Caller {
+            name: principal.user.clone(),
+            rights: principal.rights.clone(),
+            tenants: principal.tenants.clone(),
+        }
+    }
+
     /// `scim:admin` includes everything `scim:invoke` allows.
     pub fn require(&self, right: Right) -> Result<(), ApiError> {
         let granted = self.rights.contains(&Right::Admin)
@@ -98,13 +107,17 @@ pub fn authenticate(
     let now = env.now;
     match credentials(request).ok_or(ApiError::Unauthorized)? {
         Credentials::Bearer(token) => {
-            store::session(db, None, now)?;
+            store::session(db, None, now, &access.tenants.default)?;
             let digest = crypto::sha256(token.as_bytes());
             // Check every token, in constant time each, so timing does not tell which one is close.
             let mut found = None;
             for t in &access.api_tokens {
                 if bool::from(t.sha256.ct_eq(&digest)) {
-                    found = Some(Caller { name: format!("token:{}", t.name), rights: t.rights.clone() });
+                    found = Some(Caller {
+                        name: format!("token:{}", t.name),
+                        rights: t.rights.clone(),
+                        tenants: t.tenants.clone(),
+                    });
                 }
             }
             found.ok_or(ApiError::Unauthorized)
@@ -114,11 +127,11 @@ pub fn authenticate(
                 access.principals.iter().find(|p| bool::from(p.user.as_bytes().ct_eq(user.as_bytes())));
             let digest =
                 principal.map(|p| keys.credential_digest("basic", &user, &password, &p.password_hash));
-            let session = store::session(db, digest.as_deref(), now)?;
+            let session = store::session(db, digest.as_deref(), now, &access.tenants.default)?;
             if let Some(p) = principal
                 && session.cached_principal.as_deref() == Some(p.user.as_str())
             {
-                return Ok(Caller { name: p.user.clone(), rights: p.rights.clone() });
+                return Ok(Caller::of(p));
             }
             let source = source_of(&request.client);
             if let Err(retry_after) = store::reserve_login(db, &user, &source, LOGIN_BUDGET, now)? {
@@ -132,7 +145,7 @@ pub fn authenticate(
                 if crypto::verify_password(&password, &p.password_hash) {
                     store::cache_credential(db, &digest, &p.user, now + CACHE_SECONDS, now)?;
                     store::login_succeeded(db, &p.user, &source, LOGIN_BUDGET, now)?;
-                    return Ok(Caller { name: p.user.clone(), rights: p.rights.clone() });
+                    return Ok(Caller::of(p));
                 }
             } else if let Some(any) = access.principals.first() {
                 // Spend the same time on an unknown name, so timing does not reveal which names exist.

@@ -5,7 +5,7 @@ use crate::crypto::{self, Keys};
 use crate::db::{Database, DbError};
 use crate::error::ApiError;
 use crate::settings::{Settings, Webhook};
-use crate::store::{self, ChallengeState, SuccessGuard, WriteTx};
+use crate::store::{self, Actor, ChallengeState, SuccessGuard, WriteTx};
 use shared::model::{ChallengeRequested, ChallengeResult};
 use shared::otp::{CodeParams, verify_hotp, verify_totp};
 use shared::{Algorithm, DeviceType, Status};
@@ -43,7 +43,7 @@ pub struct Context<'a> {
     pub db: &'a dyn Database,
     pub settings: &'a Settings,
     pub keys: &'a Keys,
-    pub actor: &'a str,
+    pub actor: Actor<'a>,
     pub now: i64,
     pub log: &'a dyn Fn(&str),
 }
@@ -58,7 +58,12 @@ pub fn request(
     let answer = ChallengeRequested { cell: "PIN".to_owned(), card_number: device.name.clone() };
     let write =
         |work: &dyn Fn(&WriteTx<'_>) -> Result<(), DbError>| store::write(db, ctx.actor, ctx.now, work);
-    // Locked and disabled devices cannot be validated, so nothing is sent to them.
+    // Locked and disabled devices, and those of an inactive user, cannot be validated, so
+    // nothing is sent to them.
+    if !state.user_active {
+        write(&|tx| tx.attempt("request-challenge", device.id, "nothing sent: user inactive"))?;
+        return Ok(answer);
+    }
     if matches!(device.status, Status::Locked | Status::Disabled) {
         write(&|tx| {
             tx.attempt("request-challenge", device.id, &format!("nothing sent: status {}", device.status))
@@ -115,15 +120,18 @@ pub fn request(
 pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<ChallengeResult, ApiError> {
     let device = &state.device;
     let (db, settings, now) = (ctx.db, ctx.settings, ctx.now);
-    let refused = |locked: bool| -> Result<ChallengeResult, ApiError> {
-        store::write(db, ctx.actor, now, |tx| {
-            tx.attempt("challenge-refused", device.id, &format!("not checked: status {}", device.status))
-        })?;
+    let refused = |locked: bool, why: &str| -> Result<ChallengeResult, ApiError> {
+        store::write(db, ctx.actor, now, |tx| tx.attempt("challenge-refused", device.id, why))?;
         Ok(ChallengeResult { success: false, locked })
     };
+    // An inactive user's devices answer as a disabled device does (SPEC §17).
+    if !state.user_active {
+        return refused(false, "not checked: user inactive");
+    }
+    let why = format!("not checked: status {}", device.status);
     match device.status {
-        Status::Locked => return refused(true),
-        Status::Disabled => return refused(false),
+        Status::Locked => return refused(true, &why),
+        Status::Disabled => return refused(false, &why),
         Status::Created | Status::Validated => {}
     }
     let params = CodeParams {
@@ -170,8 +178,11 @@ pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<
         }
         Ok(Some(match tx.record_failure(device.id, settings.max_fails)? {
             Some(status) => status,
-            // The device left C/V meanwhile: nothing was counted; report its state as it is now.
-            None => store::get_device(db, device.id)?.map_or(Status::Disabled, |d| d.status),
+            // The device left C/V (or its user was deactivated) meanwhile: nothing was counted;
+            // report its state as it is now.
+            None => {
+                store::get_device(db, ctx.actor.tenant, device.id)?.map_or(Status::Disabled, |d| d.status)
+            }
         }))
     })?;
     Ok(match status {

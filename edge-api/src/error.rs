@@ -28,7 +28,11 @@ pub enum ApiError {
         method: String,
     },
     NoRoute(String),
+    /// A tenant that does not exist or that the caller may not use: the same answer for both,
+    /// naming neither.
+    NoTenant,
     NoDevice(i64),
+    NoUser(String),
     NoSchema {
         kind: &'static str,
         name: String,
@@ -44,6 +48,10 @@ pub enum ApiError {
     Conflict,
     /// The user already has this authenticator (`existing` is its id).
     Duplicate {
+        existing: i64,
+    },
+    /// Another user of the tenant has this userName (`existing` is its id).
+    UserNameTaken {
         existing: i64,
     },
     TooLarge,
@@ -109,9 +117,13 @@ impl ApiError {
             ApiError::NotJson(_) | ApiError::MissingPin => 400,
             ApiError::Unauthorized => 401,
             ApiError::Forbidden { .. } | ApiError::CorsForbidden { .. } => 403,
-            ApiError::NoRoute(_) | ApiError::NoDevice(_) | ApiError::NoSchema { .. } => 404,
+            ApiError::NoRoute(_)
+            | ApiError::NoTenant
+            | ApiError::NoDevice(_)
+            | ApiError::NoUser(_)
+            | ApiError::NoSchema { .. } => 404,
             ApiError::MethodNotAllowed { .. } => 405,
-            ApiError::Conflict | ApiError::Duplicate { .. } => 409,
+            ApiError::Conflict | ApiError::Duplicate { .. } | ApiError::UserNameTaken { .. } => 409,
             ApiError::Stale { .. } => 412,
             ApiError::TooLarge => 413,
             ApiError::UnsupportedMediaType => 415,
@@ -126,7 +138,7 @@ impl ApiError {
             ApiError::Problem(p) => Some(p.scim_type()),
             ApiError::NotJson(_) => Some(ScimType::InvalidSyntax),
             ApiError::MissingPin => Some(ScimType::InvalidValue),
-            ApiError::Duplicate { .. } => Some(ScimType::Uniqueness),
+            ApiError::Duplicate { .. } | ApiError::UserNameTaken { .. } => Some(ScimType::Uniqueness),
             _ => None,
         }
     }
@@ -144,7 +156,9 @@ impl ApiError {
                 i18n::CORS_FORBIDDEN.render(lang, &[origin.as_deref().unwrap_or(&unknown), method])
             }
             ApiError::NoRoute(path) => i18n::NO_ROUTE.render(lang, &[path]),
+            ApiError::NoTenant => i18n::NOT_FOUND.render(lang, &[]),
             ApiError::NoDevice(id) => i18n::NO_DEVICE.render(lang, &[&id.to_string()]),
+            ApiError::NoUser(id) => i18n::NO_USER.render(lang, &[id]),
             ApiError::NoSchema { kind, name } => i18n::NO_SCHEMA.render(lang, &[kind, name]),
             ApiError::MethodNotAllowed { method, allowed } => {
                 i18n::METHOD.render(lang, &[method, &allowed.join(", ")])
@@ -152,6 +166,9 @@ impl ApiError {
             ApiError::Stale { version } => i18n::STALE.render(lang, &[version]),
             ApiError::Conflict => i18n::CONFLICT.render(lang, &[]),
             ApiError::Duplicate { existing } => i18n::DUPLICATE.render(lang, &[&existing.to_string()]),
+            ApiError::UserNameTaken { existing } => {
+                i18n::USER_NAME_TAKEN.render(lang, &[&existing.to_string()])
+            }
             ApiError::TooLarge => i18n::TOO_LARGE.render(lang, &[&MAX_BODY.to_string()]),
             ApiError::UnsupportedMediaType => i18n::MEDIA_TYPE.render(lang, &[]),
             ApiError::Gateway => i18n::GATEWAY.render(lang, &[]),

@@ -118,6 +118,21 @@ texts! {
         "El OtpDevice {} no existe.",
         "L'OtpDevice {} no existeix.",
         "OtpDevice {} bestaat niet."],
+    NO_USER => [
+        "User {} does not exist.",
+        "El User {} no existe.",
+        "L'User {} no existeix.",
+        "User {} bestaat niet."],
+    NOT_FOUND => [
+        "Not found.",
+        "No encontrado.",
+        "No s'ha trobat.",
+        "Niet gevonden."],
+    USER_NAME_TAKEN => [
+        "Another user of this tenant has this userName, compared case-insensitively (User {}).",
+        "Otro usuario de este tenant tiene este userName, sin distinguir mayúsculas (User {}).",
+        "Un altre usuari d'aquest tenant té aquest userName, sense distingir majúscules (User {}).",
+        "Een andere gebruiker van deze tenant heeft deze userName, ongeacht hoofdletters (User {})."],
     NO_SCHEMA => [
         "Unknown {} \"{}\".",
         "{} desconocido: \"{}\".",

@@ -23,12 +23,52 @@ impl Right {
     }
 }
 
+/// The tenants a principal may use (SPEC §16): `["*"]` for all, else a list; without one, the
+/// default tenant only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantGrant {
+    All,
+    Only(Vec<String>),
+}
+
+impl TenantGrant {
+    pub fn allows(&self, tenant: &str) -> bool {
+        match self {
+            TenantGrant::All => true,
+            TenantGrant::Only(names) => names.iter().any(|n| n == tenant),
+        }
+    }
+}
+
+/// The tenants of the deployment (`tenants`) and the one the §3 base paths serve (`default_tenant`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenants {
+    pub names: Vec<String>,
+    pub default: String,
+}
+
+impl Tenants {
+    pub fn exists(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
+}
+
+/// SPEC §16: 1-63 of `a-z 0-9 -`, starting with a letter or digit, and not `v2` (which would
+/// make `/scim/v2/...` ambiguous).
+pub fn is_tenant_name(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && name != "v2"
+}
+
 /// A Basic-auth principal: a PHC (argon2id) hash, never a password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub user: String,
     pub password_hash: String,
     pub rights: Vec<Right>,
+    pub tenants: TenantGrant,
 }
 
 /// A Bearer token for machine clients, stored as the SHA-256 of the token (tokens are random and
@@ -38,6 +78,7 @@ pub struct ApiToken {
     pub name: String,
     pub sha256: Vec<u8>,
     pub rights: Vec<Right>,
+    pub tenants: TenantGrant,
 }
 
 /// What authentication needs. It is read first, so that when another setting is bad the
@@ -47,6 +88,7 @@ pub struct Access {
     pub principals: Vec<Principal>,
     pub api_tokens: Vec<ApiToken>,
     pub secret_key: [u8; 32],
+    pub tenants: Tenants,
 }
 
 /// Where EMAIL/SMS codes are POSTed. `host` is what logs may name (the URL may carry a key).
@@ -105,7 +147,7 @@ impl std::fmt::Display for SettingsError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Misconfigured {
     pub error: SettingsError,
-    pub access: Option<Access>,
+    pub access: Option<Box<Access>>,
 }
 
 fn bad(variable: &'static str, reason: impl Into<String>) -> SettingsError {
@@ -118,6 +160,8 @@ struct PrincipalEntry {
     user: String,
     password_hash: String,
     rights: Vec<String>,
+    #[serde(default)]
+    tenants: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -126,6 +170,59 @@ struct TokenEntry {
     name: String,
     sha256: String,
     rights: Vec<String>,
+    #[serde(default)]
+    tenants: Option<Vec<String>>,
+}
+
+fn grant(
+    variable: &'static str,
+    entry: usize,
+    names: Option<Vec<String>>,
+    tenants: &Tenants,
+) -> Result<TenantGrant, SettingsError> {
+    let Some(names) = names else { return Ok(TenantGrant::Only(vec![tenants.default.clone()])) };
+    if names.iter().any(|n| n == "*") {
+        return match names.len() {
+            1 => Ok(TenantGrant::All),
+            _ => {
+                Err(bad(variable, format!("entry {entry}: tenants is [\"*\"] or a list of names, not both")))
+            }
+        };
+    }
+    if !names.iter().all(|n| tenants.exists(n)) {
+        return Err(bad(
+            variable,
+            format!("entry {entry} names a tenant that the tenants variable does not list"),
+        ));
+    }
+    Ok(TenantGrant::Only(names))
+}
+
+fn load_tenants(get: &dyn Fn(&'static str) -> Option<String>) -> Result<Tenants, SettingsError> {
+    let default = get("default_tenant").map_or_else(|| "default".to_owned(), |t| t.trim().to_owned());
+    if !is_tenant_name(&default) {
+        return Err(bad(
+            "default_tenant",
+            "is not a tenant name (1-63 of a-z, 0-9 and -, starting with a letter or digit, not v2)",
+        ));
+    }
+    let names: Vec<String> = match get("tenants") {
+        None => vec![default.clone()],
+        Some(text) => text.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+    };
+    if let Some(i) = names.iter().position(|n| !is_tenant_name(n)) {
+        return Err(bad(
+            "tenants",
+            format!(
+                "entry {} is not a tenant name (1-63 of a-z, 0-9 and -, starting with a letter or digit, not v2)",
+                i + 1
+            ),
+        ));
+    }
+    if !names.contains(&default) {
+        return Err(bad("tenants", "does not list the default tenant (the default_tenant variable)"));
+    }
+    Ok(Tenants { names, default })
 }
 
 fn rights(variable: &'static str, entry: usize, names: &[String]) -> Result<Vec<Right>, SettingsError> {
@@ -172,6 +269,7 @@ fn http_url(variable: &'static str, text: &str) -> Result<(Origin, String), Sett
 
 impl Access {
     pub fn load(get: &dyn Fn(&'static str) -> Option<String>) -> Result<Access, SettingsError> {
+        let tenants = load_tenants(get)?;
         let entries: Vec<PrincipalEntry> =
             json_array("scim_users", get("scim_users"), "{user, password_hash, rights}")?;
         let principals = entries
@@ -186,6 +284,7 @@ impl Access {
                 }
                 Ok(Principal {
                     rights: rights("scim_users", i + 1, &p.rights)?,
+                    tenants: grant("scim_users", i + 1, p.tenants, &tenants)?,
                     user: p.user,
                     password_hash: p.password_hash,
                 })
@@ -203,7 +302,12 @@ impl Access {
                     .ok_or_else(|| {
                     bad("api_tokens", format!("entry {}: sha256 is not 64 hex digits", i + 1))
                 })?;
-                Ok(ApiToken { rights: rights("api_tokens", i + 1, &t.rights)?, name: t.name, sha256 })
+                Ok(ApiToken {
+                    rights: rights("api_tokens", i + 1, &t.rights)?,
+                    tenants: grant("api_tokens", i + 1, t.tenants, &tenants)?,
+                    name: t.name,
+                    sha256,
+                })
             })
             .collect::<Result<_, _>>()?;
 
@@ -217,7 +321,7 @@ impl Access {
                 encoding.decode(key_text.as_bytes()).ok().and_then(|k| <[u8; 32]>::try_from(k).ok())
             })
             .ok_or_else(|| bad("secret_key", "must be 32 bytes, base64 or hex"))?;
-        Ok(Access { principals, api_tokens, secret_key })
+        Ok(Access { principals, api_tokens, secret_key, tenants })
     }
 }
 
@@ -226,7 +330,7 @@ impl Settings {
     pub fn load(get: &dyn Fn(&'static str) -> Option<String>) -> Result<Settings, Misconfigured> {
         let access = Access::load(get).map_err(|error| Misconfigured { error, access: None })?;
         Settings::load_rest(get, access.clone())
-            .map_err(|error| Misconfigured { error, access: Some(access) })
+            .map_err(|error| Misconfigured { error, access: Some(Box::new(access)) })
     }
 
     fn load_rest(
@@ -392,6 +496,30 @@ mod tests {
                 "scim_cors_origin",
             ),
             (vec![("secret_key", KEY), ("public_base_url", "https://a.example.com/x?y")], "public_base_url"),
+            (vec![("secret_key", KEY), ("tenants", "default, Acme")], "tenants"),
+            (vec![("secret_key", KEY), ("tenants", "acme, v2")], "tenants"),
+            (vec![("secret_key", KEY), ("tenants", "acme")], "tenants"),
+            (vec![("secret_key", KEY), ("default_tenant", "-x")], "default_tenant"),
+            (
+                vec![
+                    ("secret_key", KEY),
+                    (
+                        "scim_users",
+                        "[{\"user\":\"a\",\"password_hash\":\"$argon2id$x\",\"rights\":[],\"tenants\":[\"ghost\"]}]",
+                    ),
+                ],
+                "scim_users",
+            ),
+            (
+                vec![
+                    ("secret_key", KEY),
+                    (
+                        "scim_users",
+                        "[{\"user\":\"a\",\"password_hash\":\"$argon2id$x\",\"rights\":[],\"tenants\":[\"*\",\"default\"]}]",
+                    ),
+                ],
+                "scim_users",
+            ),
         ] {
             let e = load(&vars).unwrap_err();
             assert_eq!(e.variable, variable, "{vars:?}");
@@ -419,6 +547,8 @@ mod tests {
             "delivery_webhook_url",
             "dev_outbox",
             "public_base_url",
+            "tenants",
+            "default_tenant",
         ] {
             for value in [
                 secret.to_owned(),
@@ -436,6 +566,40 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn tenants_and_grants() {
+        let users = r#"[{"user":"a","password_hash":"$argon2id$x","rights":[]},
+            {"user":"b","password_hash":"$argon2id$x","rights":[],"tenants":["acme"]},
+            {"user":"c","password_hash":"$argon2id$x","rights":[],"tenants":["*"]}]"#;
+        let s = load(&[
+            ("secret_key", KEY),
+            ("tenants", "main, acme"),
+            ("default_tenant", "main"),
+            ("scim_users", users),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.access.tenants,
+            Tenants { names: vec!["main".into(), "acme".into()], default: "main".into() }
+        );
+        let grants: Vec<_> = s.access.principals.iter().map(|p| p.tenants.clone()).collect();
+        assert_eq!(
+            grants,
+            [
+                TenantGrant::Only(vec!["main".into()]),
+                TenantGrant::Only(vec!["acme".into()]),
+                TenantGrant::All
+            ]
+        );
+        assert_eq!(load(&[("secret_key", KEY)]).unwrap().access.tenants.names, ["default"]);
+        assert!(
+            is_tenant_name("a")
+                && is_tenant_name("0-x")
+                && !is_tenant_name("v2")
+                && !is_tenant_name(&"a".repeat(64))
+        );
     }
 
     #[test]

@@ -8,10 +8,13 @@
 //! Rows are read by column name and fail loudly when a column is missing or mistyped.
 
 use crate::db::{Database, DbError, Row, Rows, Sql};
+use shared::User;
 use shared::filter::Condition;
-use shared::model::{DEVICE_SCHEMA, Meta};
+use shared::model::{DEVICE_SCHEMA, Meta, MultiValue, Name, USER_SCHEMA};
 use shared::names::device_name;
 use shared::query::{Page, Sort};
+use shared::schema::{DEVICE, USER};
+use shared::user::UserData;
 use shared::validate::{Changes, NewDevice};
 use shared::{Algorithm, DeviceType, OtpDevice, Status, Timestamp};
 
@@ -96,6 +99,67 @@ CREATE TABLE login_attempts (
     PRIMARY KEY (principal, source)
 );
 "#,
+    // Tenants and Users (SPEC §16, §17). Every row gets a tenant, and what existed moves to the
+    // default tenant (`?1`). Each user name of the devices becomes a User; names that differ only
+    // in case become one user (userName is unique case-insensitively), whose devices then show
+    // its name. The device indexes start with the tenant, as every query now does.
+    r#"
+ALTER TABLE devices ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN user_id INTEGER;
+UPDATE devices SET tenant = ?1;
+ALTER TABLE audit ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN user_id INTEGER;
+UPDATE audit SET tenant = ?1;
+ALTER TABLE outbox ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
+UPDATE outbox SET tenant = ?1;
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    external_id TEXT,
+    display_name TEXT,
+    formatted_name TEXT,
+    family_name TEXT,
+    given_name TEXT,
+    active INTEGER NOT NULL DEFAULT 1,
+    created INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX users_name ON users (tenant, lower(user_name));
+CREATE INDEX users_user_name ON users (tenant, user_name);
+CREATE INDEX users_external_id ON users (tenant, external_id);
+CREATE INDEX users_display_name ON users (tenant, display_name);
+CREATE INDEX users_created ON users (tenant, created);
+CREATE TABLE user_contacts (
+    user_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    type TEXT,
+    is_primary INTEGER,
+    PRIMARY KEY (user_id, kind, position)
+);
+INSERT INTO users (tenant, user_name, created, modified)
+    SELECT ?1, min(user_name), min(created), max(modified) FROM devices GROUP BY lower(user_name);
+UPDATE devices SET user_id = (SELECT u.id FROM users u WHERE u.tenant = devices.tenant AND lower(u.user_name) = lower(devices.user_name));
+UPDATE devices SET user_name = (SELECT u.user_name FROM users u WHERE u.id = devices.user_id);
+DROP INDEX devices_user;
+DROP INDEX devices_type;
+DROP INDEX devices_status_used;
+DROP INDEX devices_last_used;
+DROP INDEX devices_created;
+DROP INDEX devices_external_id;
+CREATE INDEX devices_user ON devices (tenant, user_name);
+CREATE INDEX devices_user_id ON devices (user_id);
+CREATE INDEX devices_type ON devices (tenant, type);
+CREATE INDEX devices_status_used ON devices (tenant, status, last_used);
+CREATE INDEX devices_last_used ON devices (tenant, last_used);
+CREATE INDEX devices_created ON devices (tenant, created);
+CREATE INDEX devices_external_id ON devices (tenant, external_id);
+CREATE INDEX outbox_tenant ON outbox (tenant, id);
+CREATE INDEX audit_user ON audit (user_id, id)
+"#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -119,7 +183,7 @@ fn legacy_version(db: &dyn Database) -> Result<i64, DbError> {
 /// Brings the schema to [`SCHEMA_VERSION`], under `BEGIN IMMEDIATE` and re-checked inside, so
 /// that concurrent first requests (on one node or several) migrate once. Requests find out
 /// whether they must call this from [`session`], which reads the version anyway.
-pub fn migrate(db: &dyn Database, now: i64) -> Result<(), DbError> {
+pub fn migrate(db: &dyn Database, now: i64, default_tenant: &str) -> Result<(), DbError> {
     // WAL lets readers go on while a request writes. It is a property of the file, so asking
     // once, when the schema changes, is enough; libSQL and hosted backends may refuse it, which
     // changes nothing there. It cannot be changed inside a transaction.
@@ -143,7 +207,10 @@ pub fn migrate(db: &dyn Database, now: i64) -> Result<(), DbError> {
         while version < SCHEMA_VERSION {
             let script = MIGRATIONS[version as usize];
             for statement in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                db.execute(statement, &[])?;
+                // The one parameter a migration takes: the tenant that existing rows move to.
+                let params: &[Sql] =
+                    if statement.contains("?1") { &[Sql::Text(default_tenant.to_owned())] } else { &[] };
+                db.execute(statement, params)?;
             }
             version += 1;
             db.execute(
@@ -172,20 +239,37 @@ fn write_raw<T, E: From<DbError>>(db: &dyn Database, work: impl FnOnce() -> Resu
 /// methods, which also writes the change's audit row, so both commit together or not at all.
 pub struct WriteTx<'a> {
     db: &'a dyn Database,
+    tenant: &'a str,
     actor: &'a str,
     now: i64,
+}
+
+/// Who changes what: the tenant every row of the change belongs to, and the principal.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub tenant: &'a str,
+    pub name: &'a str,
 }
 
 /// Runs `work` in one write transaction (see [`WriteTx`]).
 pub fn write<T, E: From<DbError>>(
     db: &dyn Database,
-    actor: &str,
+    actor: Actor<'_>,
     now: i64,
     work: impl FnOnce(&WriteTx<'_>) -> Result<T, E>,
 ) -> Result<T, E> {
-    let tx = WriteTx { db, actor, now };
+    let tx = WriteTx { db, tenant: actor.tenant, actor: actor.name, now };
     write_raw(db, || work(&tx))
 }
+
+/// The device owner's `active`, as a device query reads it (1 for a device without an owner row,
+/// which only a database written outside the service can hold).
+macro_rules! owner_active {
+    () => {
+        "coalesce((SELECT active FROM users WHERE users.id = devices.user_id), 1)"
+    };
+}
+const OWNER_ACTIVE: &str = owner_active!();
 
 const DEVICE_COLUMNS: &str = "id, name, type, user_name, status, fails, created, modified, last_used, email, phone, algorithm, digits, period, version, external_id";
 
@@ -216,7 +300,7 @@ fn device_from_row(row: Row<'_>) -> Result<OtpDevice, DbError> {
         external_id: row.opt_text("external_id")?.map(str::to_owned),
         image: None,
         otpauth_uri: None,
-        meta: Meta::new(created, Timestamp(row.int("modified")?), row.int("version")?),
+        meta: Meta::new(DEVICE.name, created, Timestamp(row.int("modified")?), row.int("version")?),
     })
 }
 
@@ -236,7 +320,7 @@ pub struct Secrets {
 
 /// An existing device that a new one would duplicate: a user has one PIN, and one EMAIL or SMS
 /// device per address. TOTP/HOTP devices may repeat (a spare token is normal).
-pub fn find_duplicate(db: &dyn Database, new: &NewDevice) -> Result<Option<i64>, DbError> {
+pub fn find_duplicate(db: &dyn Database, tenant: &str, new: &NewDevice) -> Result<Option<i64>, DbError> {
     let target = match new.device_type {
         DeviceType::Pin => Sql::Null,
         DeviceType::Email => new.email.clone().into(),
@@ -244,15 +328,42 @@ pub fn find_duplicate(db: &dyn Database, new: &NewDevice) -> Result<Option<i64>,
         DeviceType::Totp | DeviceType::Hotp => return Ok(None),
     };
     let rows = db.execute(
-        "SELECT id FROM devices WHERE user_name = ? AND type = ? \
+        "SELECT id FROM devices WHERE tenant = ? AND lower(user_name) = lower(?) AND type = ? \
          AND (? IS NULL OR lower(coalesce(email, phone)) = lower(?)) LIMIT 1",
-        &[new.user.as_str().into(), new.device_type.as_str().into(), target.clone(), target],
+        &[tenant.into(), new.user.as_str().into(), new.device_type.as_str().into(), target.clone(), target],
     )?;
     rows.first().map(|r| r.int("id")).transpose()
 }
 
-pub fn get_device(db: &dyn Database, id: i64) -> Result<Option<OtpDevice>, DbError> {
-    one_device(&db.execute(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?"), &[id.into()])?)
+/// A device of `tenant`; one of another tenant is not found.
+pub fn get_device(db: &dyn Database, tenant: &str, id: i64) -> Result<Option<OtpDevice>, DbError> {
+    one_device(&db.execute(
+        &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ? AND tenant = ?"),
+        &[id.into(), tenant.into()],
+    )?)
+}
+
+/// The resource tables a listing can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Devices,
+    Users,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Devices => "devices",
+            Table::Users => "users",
+        }
+    }
+
+    fn columns(self) -> &'static str {
+        match self {
+            Table::Devices => DEVICE_COLUMNS,
+            Table::Users => USER_COLUMNS,
+        }
+    }
 }
 
 /// The two statements a listing runs: the match count, and one page (its last two parameters are
@@ -263,42 +374,60 @@ pub struct ListQuery {
     pub params: Vec<Sql>,
 }
 
-pub fn list_query(condition: Option<&Condition>, sort: Option<&Sort>) -> ListQuery {
-    let (clause, params): (String, Vec<Sql>) = match condition {
+/// A listing of one tenant's rows: the tenant is the first parameter of every listing, and the
+/// first column of every index, so no filter can reach another tenant's rows.
+pub fn list_query(
+    table: Table,
+    tenant: &str,
+    condition: Option<&Condition>,
+    sort: Option<&Sort>,
+) -> ListQuery {
+    let mut params = vec![Sql::from(tenant)];
+    let clause = match condition {
         Some(c) => {
             let w = c.to_sql();
-            (format!(" WHERE {}", w.sql), w.params.into_iter().map(Sql::from).collect())
+            params.extend(w.params.into_iter().map(Sql::from));
+            format!(" WHERE tenant = ? AND {}", w.sql)
         }
-        None => (String::new(), Vec::new()),
+        None => " WHERE tenant = ?".to_owned(),
     };
+    let name = table.name();
     ListQuery {
-        count_sql: format!("SELECT count(*) AS total FROM devices{clause}"),
+        count_sql: format!("SELECT count(*) AS total FROM {name}{clause}"),
         page_sql: format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices{clause} ORDER BY {} LIMIT ? OFFSET ?",
+            "SELECT {} FROM {name}{clause} ORDER BY {} LIMIT ? OFFSET ?",
+            table.columns(),
             Sort::order_by_sql(sort)
         ),
         params,
     }
 }
 
-/// One page of devices matching a filter, and how many match in all. Filter, order, limit and
+/// Runs a listing: how many match in all, and the rows of one page. Filter, order, limit and
 /// offset all run in SQLite.
-pub fn list_devices(
-    db: &dyn Database,
-    condition: Option<&Condition>,
-    sort: Option<&Sort>,
-    page: Page,
-) -> Result<(u64, Vec<OtpDevice>), DbError> {
-    let ListQuery { count_sql, page_sql, mut params } = list_query(condition, sort);
+fn run_list(db: &dyn Database, query: ListQuery, page: Page) -> Result<(u64, Rows), DbError> {
+    let ListQuery { count_sql, page_sql, mut params } = query;
     let total = db.execute(&count_sql, &params)?;
     let total: u64 =
         total.first().ok_or_else(|| DbError("count(*) returned no row".into()))?.count("total")?;
     if page.count == 0 || total < page.start_index {
-        return Ok((total, Vec::new()));
+        return Ok((total, Rows::default()));
     }
     params.push(Sql::Int(page.count as i64));
     params.push(Sql::Int(i64::try_from(page.offset()).unwrap_or(i64::MAX)));
-    Ok((total, devices_from_rows(&db.execute(&page_sql, &params)?)?))
+    Ok((total, db.execute(&page_sql, &params)?))
+}
+
+/// One page of a tenant's devices matching a filter, and how many match in all.
+pub fn list_devices(
+    db: &dyn Database,
+    tenant: &str,
+    condition: Option<&Condition>,
+    sort: Option<&Sort>,
+    page: Page,
+) -> Result<(u64, Vec<OtpDevice>), DbError> {
+    let (total, rows) = run_list(db, list_query(Table::Devices, tenant, condition, sort), page)?;
+    Ok((total, devices_from_rows(&rows)?))
 }
 
 /// What a challenge needs of a device besides its public attributes.
@@ -310,15 +439,17 @@ pub struct ChallengeState {
     pub totp_last_step: Option<u64>,
     pub code_digest: Option<Vec<u8>>,
     pub code_expires: Option<i64>,
+    /// The owner's `active` (SPEC §17): when false, nothing is sent, checked or counted.
+    pub user_active: bool,
 }
 
-pub fn challenge_state(db: &dyn Database, id: i64) -> Result<Option<ChallengeState>, DbError> {
+pub fn challenge_state(db: &dyn Database, tenant: &str, id: i64) -> Result<Option<ChallengeState>, DbError> {
     let rows = db.execute(
         &format!(
-            "SELECT {DEVICE_COLUMNS}, seed, pin_hash, hotp_counter, totp_last_step, code_digest, code_expires \
-             FROM devices WHERE id = ?"
+            "SELECT {DEVICE_COLUMNS}, seed, pin_hash, hotp_counter, totp_last_step, code_digest, code_expires, \
+             {OWNER_ACTIVE} AS user_active FROM devices WHERE id = ? AND tenant = ?"
         ),
-        &[id.into()],
+        &[id.into(), tenant.into()],
     )?;
     let Some(row) = rows.first() else { return Ok(None) };
     Ok(Some(ChallengeState {
@@ -329,6 +460,7 @@ pub fn challenge_state(db: &dyn Database, id: i64) -> Result<Option<ChallengeSta
         totp_last_step: row.opt_count("totp_last_step")?,
         code_digest: row.opt_blob("code_digest")?.map(<[u8]>::to_vec),
         code_expires: row.opt_int("code_expires")?,
+        user_active: row.int("user_active")? != 0,
     }))
 }
 
@@ -354,9 +486,27 @@ fn sql_u64(n: u64) -> Sql {
 impl WriteTx<'_> {
     /// The audit row of a change (SPEC §12: who, when, what, device id; never a secret).
     fn audit(&self, action: &str, device_id: Option<i64>, detail: &str) -> Result<(), DbError> {
+        self.audit_row(action, device_id, None, detail)
+    }
+
+    fn audit_row(
+        &self,
+        action: &str,
+        device_id: Option<i64>,
+        user_id: Option<i64>,
+        detail: &str,
+    ) -> Result<(), DbError> {
         self.db.execute(
-            "INSERT INTO audit (at, actor, action, device_id, detail) VALUES (?, ?, ?, ?, ?)",
-            &[self.now.into(), self.actor.into(), action.into(), device_id.into(), detail.into()],
+            "INSERT INTO audit (tenant, at, actor, action, device_id, user_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            &[
+                self.tenant.into(),
+                self.now.into(),
+                self.actor.into(),
+                action.into(),
+                device_id.into(),
+                user_id.into(),
+                detail.into(),
+            ],
         )?;
         Ok(())
     }
@@ -367,7 +517,7 @@ impl WriteTx<'_> {
     }
 
     pub fn find_duplicate(&self, new: &NewDevice) -> Result<Option<i64>, DbError> {
-        find_duplicate(self.db, new)
+        find_duplicate(self.db, self.tenant, new)
     }
 
     /// Creates a device with the next serial of its type (`TOTP00000035`, never reused).
@@ -383,16 +533,19 @@ impl WriteTx<'_> {
             0
         };
         let name = device_name(new.device_type, serial, new.email.as_deref(), new.phone.as_deref());
+        let (user_id, user_name) = self.user_for_device(&new.user)?;
         let rows = self.db.execute(
             &format!(
-                "INSERT INTO devices (name, type, user_name, status, fails, created, modified, email, phone, algorithm, \
-                 digits, period, seed, pin_hash, hotp_counter, external_id) \
-                 VALUES (?, ?, ?, 'C', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {DEVICE_COLUMNS}"
+                "INSERT INTO devices (tenant, user_id, name, type, user_name, status, fails, created, modified, email, \
+                 phone, algorithm, digits, period, seed, pin_hash, hotp_counter, external_id) \
+                 VALUES (?, ?, ?, ?, ?, 'C', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {DEVICE_COLUMNS}"
             ),
             &[
+                self.tenant.into(),
+                user_id.into(),
                 name.as_str().into(),
                 new.device_type.as_str().into(),
-                new.user.as_str().into(),
+                user_name.as_str().into(),
                 self.now.into(),
                 self.now.into(),
                 new.email.clone().into(),
@@ -425,7 +578,8 @@ impl WriteTx<'_> {
         let rows = self.db.execute(
             &format!(
                 "UPDATE devices SET status = ?, fails = ?, external_id = ?, pin_hash = coalesce(?, pin_hash), \
-                 version = version + 1, modified = ? WHERE id = ? AND version = ? RETURNING {DEVICE_COLUMNS}"
+                 version = version + 1, modified = ? WHERE id = ? AND tenant = ? AND version = ? \
+                 RETURNING {DEVICE_COLUMNS}"
             ),
             &[
                 changes.status.as_str().into(),
@@ -434,6 +588,7 @@ impl WriteTx<'_> {
                 pin_hash.into(),
                 self.now.into(),
                 current.id.into(),
+                self.tenant.into(),
                 version.into(),
             ],
         )?;
@@ -454,8 +609,8 @@ impl WriteTx<'_> {
     /// Deletes a device if it is still at `version` (any version when `None`); true if it was.
     pub fn delete_device(&self, current: &OtpDevice, version: Option<i64>) -> Result<bool, DbError> {
         let rows = self.db.execute(
-            "DELETE FROM devices WHERE id = ? AND (? IS NULL OR version = ?) RETURNING id",
-            &[current.id.into(), version.into(), version.into()],
+            "DELETE FROM devices WHERE id = ? AND tenant = ? AND (? IS NULL OR version = ?) RETURNING id",
+            &[current.id.into(), self.tenant.into(), version.into(), version.into()],
         )?;
         if rows.is_empty() {
             return Ok(false);
@@ -470,7 +625,7 @@ impl WriteTx<'_> {
     pub fn record_success(&self, id: i64, guard: SuccessGuard<'_>) -> Result<bool, DbError> {
         const SET: &str =
             "fails = 0, last_used = ?, successes = successes + 1, version = version + 1, modified = ?";
-        const LIVE: &str = "id = ? AND status IN ('C', 'V')";
+        const LIVE: &str = concat!("id = ? AND status IN ('C', 'V') AND ", owner_active!(), " = 1");
         let now = self.now;
         let (sql, params): (String, Vec<Sql>) = match guard {
             SuccessGuard::TotpStep { step, last } => (
@@ -525,9 +680,11 @@ impl WriteTx<'_> {
     /// nothing is counted).
     pub fn record_failure(&self, id: i64, max_fails: u32) -> Result<Option<Status>, DbError> {
         let rows = self.db.execute(
-            "UPDATE devices SET fails = fails + 1, failures = failures + 1, last_failure = ?, \
-             status = CASE WHEN fails + 1 >= ? THEN 'L' ELSE status END, version = version + 1, modified = ? \
-             WHERE id = ? AND status IN ('C', 'V') RETURNING status, fails",
+            &format!(
+                "UPDATE devices SET fails = fails + 1, failures = failures + 1, last_failure = ?, \
+                 status = CASE WHEN fails + 1 >= ? THEN 'L' ELSE status END, version = version + 1, modified = ? \
+                 WHERE id = ? AND status IN ('C', 'V') AND {OWNER_ACTIVE} = 1 RETURNING status, fails"
+            ),
             &[self.now.into(), i64::from(max_fails).into(), self.now.into(), id.into()],
         )?;
         let Some(row) = rows.first() else { return Ok(None) };
@@ -553,8 +710,8 @@ impl WriteTx<'_> {
         )?;
         if let Some((channel, to, message)) = outbox {
             self.db.execute(
-                "INSERT INTO outbox (at, device_id, channel, recipient, message) VALUES (?, ?, ?, ?, ?)",
-                &[self.now.into(), id.into(), channel.into(), to.into(), message.into()],
+                "INSERT INTO outbox (tenant, at, device_id, channel, recipient, message) VALUES (?, ?, ?, ?, ?, ?)",
+                &[self.tenant.into(), self.now.into(), id.into(), channel.into(), to.into(), message.into()],
             )?;
         }
         let via = if outbox.is_some() { "code in the dev outbox" } else { "code for the delivery gateway" };
@@ -577,6 +734,248 @@ impl WriteTx<'_> {
     }
 }
 
+const USER_COLUMNS: &str = "id, user_name, external_id, display_name, formatted_name, family_name, given_name, \
+                            active, created, modified, version";
+
+fn user_from_row(row: Row<'_>) -> Result<User, DbError> {
+    Ok(User {
+        schemas: vec![USER_SCHEMA.to_owned()],
+        id: row.int("id")?.to_string(),
+        external_id: row.opt_text("external_id")?.map(str::to_owned),
+        user_name: row.text("user_name")?.to_owned(),
+        display_name: row.opt_text("display_name")?.map(str::to_owned),
+        name: Name {
+            formatted: row.opt_text("formatted_name")?.map(str::to_owned),
+            family_name: row.opt_text("family_name")?.map(str::to_owned),
+            given_name: row.opt_text("given_name")?.map(str::to_owned),
+        },
+        active: row.int("active")? != 0,
+        emails: Vec::new(),
+        phone_numbers: Vec::new(),
+        meta: Meta::new(
+            USER.name,
+            Timestamp(row.int("created")?),
+            Timestamp(row.int("modified")?),
+            row.int("version")?,
+        ),
+    })
+}
+
+/// Users from their rows, with their `emails` and `phoneNumbers` read in one more statement.
+fn users_from_rows(db: &dyn Database, rows: &Rows) -> Result<Vec<User>, DbError> {
+    let mut users: Vec<User> = rows.iter().map(user_from_row).collect::<Result<_, _>>()?;
+    if users.is_empty() {
+        return Ok(users);
+    }
+    let ids: Vec<Sql> = rows.iter().map(|r| r.int("id").map(Sql::Int)).collect::<Result<_, _>>()?;
+    let marks = vec!["?"; ids.len()].join(", ");
+    let entries = db.execute(
+        &format!(
+            "SELECT user_id, kind, value, type, is_primary FROM user_contacts WHERE user_id IN ({marks}) \
+             ORDER BY user_id, kind, position"
+        ),
+        &ids,
+    )?;
+    for entry in entries.iter() {
+        let id = entry.int("user_id")?.to_string();
+        let Some(user) = users.iter_mut().find(|u| u.id == id) else { continue };
+        let value = MultiValue {
+            value: entry.text("value")?.to_owned(),
+            kind: entry.opt_text("type")?.map(str::to_owned),
+            primary: entry.opt_int("is_primary")?.map(|p| p != 0),
+        };
+        match entry.text("kind")? {
+            "email" => user.emails.push(value),
+            _ => user.phone_numbers.push(value),
+        }
+    }
+    Ok(users)
+}
+
+/// A user of `tenant` by id; one of another tenant is not found.
+pub fn get_user(db: &dyn Database, tenant: &str, id: i64) -> Result<Option<User>, DbError> {
+    let rows = db.execute(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ? AND tenant = ?"),
+        &[id.into(), tenant.into()],
+    )?;
+    Ok(users_from_rows(db, &rows)?.into_iter().next())
+}
+
+/// The user of `tenant` whose userName is `name`, case-insensitively.
+fn user_id_by_name(db: &dyn Database, tenant: &str, name: &str) -> Result<Option<(i64, String)>, DbError> {
+    let rows = db.execute(
+        "SELECT id, user_name FROM users WHERE tenant = ? AND lower(user_name) = lower(?)",
+        &[tenant.into(), name.into()],
+    )?;
+    rows.first().map(|r| Ok((r.int("id")?, r.text("user_name")?.to_owned()))).transpose()
+}
+
+/// One page of a tenant's users matching a filter, and how many match in all.
+pub fn list_users(
+    db: &dyn Database,
+    tenant: &str,
+    condition: Option<&Condition>,
+    sort: Option<&Sort>,
+    page: Page,
+) -> Result<(u64, Vec<User>), DbError> {
+    let (total, rows) = run_list(db, list_query(Table::Users, tenant, condition, sort), page)?;
+    Ok((total, users_from_rows(db, &rows)?))
+}
+
+/// Why a user write did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserRefused {
+    /// Another user of the tenant has this userName (case-insensitively): its id.
+    NameTaken(i64),
+    /// The user moved on from the expected version, or is gone.
+    Stale,
+}
+
+impl WriteTx<'_> {
+    /// The owner of a new device: the user of that name, created in this transaction when the
+    /// tenant has none (SPEC §17). Returns its id and its userName as stored.
+    fn user_for_device(&self, name: &str) -> Result<(i64, String), DbError> {
+        if let Some(found) = user_id_by_name(self.db, self.tenant, name)? {
+            return Ok(found);
+        }
+        let rows = self.db.execute(
+            "INSERT INTO users (tenant, user_name, created, modified) VALUES (?, ?, ?, ?) RETURNING id",
+            &[self.tenant.into(), name.into(), self.now.into(), self.now.into()],
+        )?;
+        let id = rows.first().ok_or_else(|| DbError("user insert returned no row".into()))?.int("id")?;
+        self.audit_row("user-create", None, Some(id), &format!("{name} (for a new device)"))?;
+        Ok((id, name.to_owned()))
+    }
+
+    fn write_entries(&self, user_id: i64, data: &UserData) -> Result<(), DbError> {
+        self.db.execute("DELETE FROM user_contacts WHERE user_id = ?", &[user_id.into()])?;
+        for (kind, list) in [("email", &data.emails), ("phone", &data.phone_numbers)] {
+            for (position, entry) in list.iter().enumerate() {
+                self.db.execute(
+                    "INSERT INTO user_contacts (user_id, kind, position, value, type, is_primary) VALUES (?, ?, ?, ?, ?, ?)",
+                    &[
+                        user_id.into(),
+                        kind.into(),
+                        (position as i64).into(),
+                        entry.value.as_str().into(),
+                        entry.kind.clone().into(),
+                        entry.primary.map(i64::from).into(),
+                    ],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn name_taken(&self, name: &str, except: i64) -> Result<Option<i64>, DbError> {
+        Ok(user_id_by_name(self.db, self.tenant, name)?.map(|(id, _)| id).filter(|id| *id != except))
+    }
+
+    pub fn create_user(&self, data: &UserData) -> Result<Result<User, UserRefused>, DbError> {
+        if let Some(existing) = self.name_taken(&data.user_name, 0)? {
+            return Ok(Err(UserRefused::NameTaken(existing)));
+        }
+        let rows = self.db.execute(
+            "INSERT INTO users (tenant, user_name, external_id, display_name, formatted_name, family_name, given_name, \
+             active, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            &[
+                self.tenant.into(),
+                data.user_name.as_str().into(),
+                data.external_id.clone().into(),
+                data.display_name.clone().into(),
+                data.name.formatted.clone().into(),
+                data.name.family_name.clone().into(),
+                data.name.given_name.clone().into(),
+                i64::from(data.active).into(),
+                self.now.into(),
+                self.now.into(),
+            ],
+        )?;
+        let id = rows.first().ok_or_else(|| DbError("user insert returned no row".into()))?.int("id")?;
+        self.write_entries(id, data)?;
+        self.audit_row("user-create", None, Some(id), &data.user_name)?;
+        get_user(self.db, self.tenant, id)?.ok_or_else(|| DbError("a created user is gone".into())).map(Ok)
+    }
+
+    /// Writes a PUT/PATCH result if the user is still at `version`. A new userName must be free
+    /// in the tenant, and the user's devices follow it (their version moves on too).
+    pub fn replace_user(
+        &self,
+        current: &User,
+        version: i64,
+        data: &UserData,
+    ) -> Result<Result<User, UserRefused>, DbError> {
+        let id: i64 = current.id.parse().map_err(|_| DbError(format!("user id {:?}", current.id)))?;
+        if let Some(existing) = self.name_taken(&data.user_name, id)? {
+            return Ok(Err(UserRefused::NameTaken(existing)));
+        }
+        let rows = self.db.execute(
+            "UPDATE users SET user_name = ?, external_id = ?, display_name = ?, formatted_name = ?, family_name = ?, \
+             given_name = ?, active = ?, modified = ?, version = version + 1 \
+             WHERE id = ? AND tenant = ? AND version = ? RETURNING id",
+            &[
+                data.user_name.as_str().into(),
+                data.external_id.clone().into(),
+                data.display_name.clone().into(),
+                data.name.formatted.clone().into(),
+                data.name.family_name.clone().into(),
+                data.name.given_name.clone().into(),
+                i64::from(data.active).into(),
+                self.now.into(),
+                id.into(),
+                self.tenant.into(),
+                version.into(),
+            ],
+        )?;
+        if rows.is_empty() {
+            return Ok(Err(UserRefused::Stale));
+        }
+        self.write_entries(id, data)?;
+        let mut detail = String::new();
+        if data.user_name != current.user_name {
+            let moved = self.db.execute(
+                "UPDATE devices SET user_name = ?, version = version + 1, modified = ? WHERE user_id = ? RETURNING id",
+                &[data.user_name.as_str().into(), self.now.into(), id.into()],
+            )?;
+            detail = format!(
+                "renamed {} -> {}, {} devices follow",
+                current.user_name,
+                data.user_name,
+                moved.rows.len()
+            );
+        }
+        if data.active != current.active {
+            detail.push_str(if data.active { " activated" } else { " deactivated" });
+        }
+        self.audit_row("user-replace", None, Some(id), detail.trim())?;
+        get_user(self.db, self.tenant, id)?.ok_or_else(|| DbError("a replaced user is gone".into())).map(Ok)
+    }
+
+    /// Deletes a user still at `version` (any when `None`) with its devices, each audited.
+    pub fn delete_user(&self, current: &User, version: Option<i64>) -> Result<bool, DbError> {
+        let id: i64 = current.id.parse().map_err(|_| DbError(format!("user id {:?}", current.id)))?;
+        let rows = self.db.execute(
+            "DELETE FROM users WHERE id = ? AND tenant = ? AND (? IS NULL OR version = ?) RETURNING id",
+            &[id.into(), self.tenant.into(), version.into(), version.into()],
+        )?;
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        let devices = self.db.execute(
+            &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE user_id = ? AND tenant = ?"),
+            &[id.into(), self.tenant.into()],
+        )?;
+        let devices = devices_from_rows(&devices)?;
+        for device in &devices {
+            self.delete_device(device, None)?;
+        }
+        self.db.execute("DELETE FROM user_contacts WHERE user_id = ?", &[id.into()])?;
+        let detail = format!("{} and {} devices", current.user_name, devices.len());
+        self.audit_row("user-delete", None, Some(id), &detail)?;
+        Ok(true)
+    }
+}
+
 /// Device counters (SPA detail view, and the HID-style `statistics` later).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -590,10 +989,10 @@ pub struct Counters {
     pub last_failure: Option<String>,
 }
 
-pub fn counters(db: &dyn Database, id: i64) -> Result<Option<Counters>, DbError> {
+pub fn counters(db: &dyn Database, tenant: &str, id: i64) -> Result<Option<Counters>, DbError> {
     let rows = db.execute(
-        "SELECT successes, failures, challenges, last_used, last_failure FROM devices WHERE id = ?",
-        &[id.into()],
+        "SELECT successes, failures, challenges, last_used, last_failure FROM devices WHERE id = ? AND tenant = ?",
+        &[id.into(), tenant.into()],
     )?;
     let Some(r) = rows.first() else { return Ok(None) };
     Ok(Some(Counters {
@@ -617,10 +1016,16 @@ pub struct AuditEntry {
 }
 
 /// The newest audit entries of a device, newest first.
-pub fn audit_trail(db: &dyn Database, device_id: i64, limit: i64) -> Result<Vec<AuditEntry>, DbError> {
+pub fn audit_trail(
+    db: &dyn Database,
+    tenant: &str,
+    device_id: i64,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, DbError> {
     let rows = db.execute(
-        "SELECT at, actor, action, device_id, detail FROM audit WHERE device_id = ? ORDER BY id DESC LIMIT ?",
-        &[device_id.into(), limit.into()],
+        "SELECT at, actor, action, device_id, detail FROM audit WHERE device_id = ? AND tenant = ? \
+         ORDER BY id DESC LIMIT ?",
+        &[device_id.into(), tenant.into(), limit.into()],
     )?;
     rows.iter()
         .map(|r| {
@@ -646,10 +1051,11 @@ pub struct OutboxMessage {
     pub message: String,
 }
 
-pub fn outbox_list(db: &dyn Database, limit: i64) -> Result<Vec<OutboxMessage>, DbError> {
+/// The newest dev-outbox messages of a tenant, newest first.
+pub fn outbox_list(db: &dyn Database, tenant: &str, limit: i64) -> Result<Vec<OutboxMessage>, DbError> {
     let rows = db.execute(
-        "SELECT id, at, device_id, channel, recipient, message FROM outbox ORDER BY id DESC LIMIT ?",
-        &[limit.into()],
+        "SELECT id, at, device_id, channel, recipient, message FROM outbox WHERE tenant = ? ORDER BY id DESC LIMIT ?",
+        &[tenant.into(), limit.into()],
     )?;
     rows.iter()
         .map(|r| {
@@ -672,7 +1078,12 @@ pub struct Session {
     pub cached_principal: Option<String>,
 }
 
-pub fn session(db: &dyn Database, digest: Option<&[u8]>, now: i64) -> Result<Session, DbError> {
+pub fn session(
+    db: &dyn Database,
+    digest: Option<&[u8]>,
+    now: i64,
+    default_tenant: &str,
+) -> Result<Session, DbError> {
     let read = || -> Result<(i64, Option<String>), DbError> {
         let rows = db.execute(
             "SELECT (SELECT max(version) FROM schema_migrations) AS version, \
@@ -687,7 +1098,7 @@ pub fn session(db: &dyn Database, digest: Option<&[u8]>, now: i64) -> Result<Ses
         // A fresh database has no schema_migrations table yet: the read fails, and migrating
         // creates it. A real failure shows up again in the migration, or in the second read.
         _ => {
-            migrate(db, now)?;
+            migrate(db, now, default_tenant)?;
             read()?
         }
     };

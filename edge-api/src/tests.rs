@@ -6,13 +6,15 @@ use crate::crypto;
 use crate::db::{DbError, Rows, Sql};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::origin::{CorsEntry, Origin};
-use crate::settings::{Access, Principal, Right, Settings, Webhook};
+use crate::settings::{Access, Principal, Right, Settings, TenantGrant, Tenants, Webhook};
 use serde_json::{Value, json};
 use shared::otp::{CodeParams, Secret, format_code, hotp, totp};
 use shared::validate::Defaults;
 use shared::{Algorithm, Status};
 use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
+
+mod users;
 
 const BASE: &str = "/scim/v2";
 const ADMIN: (&str, &str) = ("admin", "admin-password");
@@ -28,11 +30,22 @@ pub fn settings() -> Settings {
     Settings {
         access: Access {
             principals: vec![
-                Principal { user: ADMIN.0.into(), password_hash: admin, rights: vec![Right::Admin] },
-                Principal { user: READER.0.into(), password_hash: reader, rights: vec![Right::Invoke] },
+                Principal {
+                    user: ADMIN.0.into(),
+                    password_hash: admin,
+                    rights: vec![Right::Admin],
+                    tenants: TenantGrant::Only(vec!["default".into()]),
+                },
+                Principal {
+                    user: READER.0.into(),
+                    password_hash: reader,
+                    rights: vec![Right::Invoke],
+                    tenants: TenantGrant::Only(vec!["default".into()]),
+                },
             ],
             api_tokens: Vec::new(),
             secret_key: [42; 32],
+            tenants: Tenants { names: vec!["default".into()], default: "default".into() },
         },
         cors_origins: Vec::new(),
         cors_methods: vec!["GET".into(), "OPTIONS".into(), "HEAD".into()],
@@ -98,7 +111,7 @@ impl Api {
 
     fn with(settings: Settings) -> Api {
         let db = rusqlite::Connection::open_in_memory().unwrap();
-        crate::store::migrate(&db, 0).unwrap();
+        crate::store::migrate(&db, 0, "default").unwrap();
         Api {
             db: FaultyDb { connection: db, fail_next: RefCell::new(None) },
             settings,
@@ -478,11 +491,11 @@ fn recorded_versions(db: &rusqlite::Connection) -> Vec<i64> {
 fn migration_from_earlier_schemas_keeps_devices() {
     for version in [1, 2] {
         let db = legacy_database(version);
-        crate::store::session(&db, None, 1_700_000_000).unwrap();
+        crate::store::session(&db, None, 1_700_000_000, "default").unwrap();
         assert_eq!(recorded_versions(&db), (1..=crate::store::SCHEMA_VERSION).collect::<Vec<_>>());
         let pragma: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(pragma, version as i64, "the pragma is left as it was");
-        let device = crate::store::get_device(&db, 1).unwrap().unwrap();
+        let device = crate::store::get_device(&db, "default", 1).unwrap().unwrap();
         assert_eq!(
             (device.user.as_str(), device.status, device.external_id),
             ("old", Status::Validated, None)
@@ -495,7 +508,7 @@ fn migration_from_earlier_schemas_keeps_devices() {
             )
             .unwrap();
         assert_eq!(tables, 1, "login_failures became login_attempts");
-        crate::store::migrate(&db, 1_700_000_001).unwrap();
+        crate::store::migrate(&db, 1_700_000_001, "default").unwrap();
         assert_eq!(
             recorded_versions(&db).len() as i64,
             crate::store::SCHEMA_VERSION,
@@ -771,7 +784,7 @@ fn the_principal_ceiling_spares_known_addresses() {
 fn concurrent_attempts_are_counted_exactly() {
     let path = std::env::temp_dir().join(format!("scim-otp-logins-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&path);
-    crate::store::migrate(&rusqlite::Connection::open(&path).unwrap(), 0).unwrap();
+    crate::store::migrate(&rusqlite::Connection::open(&path).unwrap(), 0, "default").unwrap();
     let budget =
         |per_source| crate::store::LoginBudget { per_source, per_principal: 10_000, window: 60, trust: 0 };
     let race = |principal: &'static str, per_source: i64| -> usize {
@@ -809,6 +822,7 @@ fn bearer_tokens_are_checked_against_their_hash() {
         name: "provisioning".into(),
         sha256: crypto::sha256(token.as_bytes()),
         rights: vec![Right::Invoke],
+        tenants: TenantGrant::Only(vec!["default".into()]),
     }];
     let api = Api::with(settings);
     let bearer = format!("Bearer {token}");
@@ -1092,9 +1106,15 @@ fn success_guards_check_the_state_that_was_read() {
     let api = Api::new();
     let totp = api.create(json!({"type": "TOTP", "user": "u"}))["id"].as_i64().unwrap();
     let pin = api.create(json!({"type": "PIN", "user": "u", "pin": "1234"}))["id"].as_i64().unwrap();
-    let hash = store::challenge_state(&api.db.connection, pin).unwrap().unwrap().pin_hash.unwrap();
+    let hash = store::challenge_state(&api.db.connection, "default", pin).unwrap().unwrap().pin_hash.unwrap();
     let won = |guard: SuccessGuard<'_>, id: i64| {
-        store::write(&api.db.connection, "test", api.now.get(), |tx| tx.record_success(id, guard)).unwrap()
+        store::write(
+            &api.db.connection,
+            store::Actor { tenant: "default", name: "test" },
+            api.now.get(),
+            |tx| tx.record_success(id, guard),
+        )
+        .unwrap()
     };
     assert!(won(SuccessGuard::TotpStep { step: 10, last: None }, totp));
     assert!(!won(SuccessGuard::TotpStep { step: 12, last: None }, totp), "step 10 was accepted meanwhile");

@@ -167,7 +167,7 @@ fn filter_fields_build_a_scim_filter() {
         filter,
         r#"user co "dil\"bert" and type eq "TOTP" and status eq "V" and (lastUsed lt "2022-01-01" or not (lastUsed pr)) and created ge "2021-01-01" and created le "2021-12-31 23:59:59""#
     );
-    assert!(shared::filter::Condition::compile(&filter).is_ok());
+    assert!(shared::filter::Condition::compile(&shared::schema::DEVICE, &filter).is_ok());
     assert_eq!(FilterForm::default().to_filter(), None);
 }
 

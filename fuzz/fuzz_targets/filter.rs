@@ -1,6 +1,7 @@
-//! Any text as a SCIM filter: parsing never panics; a filter that parses compiles to SQL that
-//! SQLite accepts (count and page, with its bound parameters), and SQL selects exactly the
-//! devices the in-memory evaluator matches.
+//! Any text as a SCIM filter, on devices and on users: parsing never panics; a filter that
+//! parses compiles to SQL that SQLite accepts (count and page, with its bound parameters), and
+//! SQL selects exactly the resources of the tenant that the in-memory evaluator matches (never
+//! one of the other tenant's, which the sample holds too).
 
 #![no_main]
 
@@ -8,25 +9,31 @@
 mod common;
 
 use edge_api::db::{Database, Sql};
+use edge_api::store::Table;
 use libfuzzer_sys::fuzz_target;
 use shared::filter::Condition;
-use std::sync::LazyLock;
-use std::sync::Mutex;
+use shared::schema::{DEVICE, Resource, USER};
+use std::sync::{LazyLock, Mutex};
 
-static DB: LazyLock<Mutex<(rusqlite::Connection, Vec<shared::OtpDevice>)>> =
-    LazyLock::new(|| Mutex::new(common::database()));
+static SAMPLE: LazyLock<Mutex<common::Sample>> = LazyLock::new(|| Mutex::new(common::database()));
 
-fuzz_target!(|text: &str| {
-    let Ok(condition) = Condition::compile(text) else { return };
-    let db = DB.lock().unwrap_or_else(|e| e.into_inner());
-    let (connection, devices) = &*db;
-    let query = edge_api::store::list_query(Some(&condition), None);
+fn check(connection: &rusqlite::Connection, resource: &'static Resource, table: Table, all: &[serde_json::Value], text: &str) {
+    let Ok(condition) = Condition::compile(resource, text) else { return };
+    let query = edge_api::store::list_query(table, "default", Some(&condition), None);
     let counted = Database::execute(connection, &query.count_sql, &query.params).expect("the count SQL runs");
     let mut params = query.params.clone();
     params.extend([Sql::Int(100), Sql::Int(0)]);
     let page = Database::execute(connection, &query.page_sql, &params).expect("the page SQL runs");
-    let expected = devices.iter().filter(|d| condition.matches(d)).count();
+    let expected = all.iter().filter(|r| condition.matches(r)).count();
     let total = counted.first().map(|r| r.int("total")).transpose().expect("count(*) reads as an integer");
-    assert_eq!(total, Some(expected as i64), "count for {text:?}");
-    assert_eq!(page.rows.len(), expected, "SQL and the evaluator disagree on {text:?}");
+    assert_eq!(total, Some(expected as i64), "count for {text:?} on {}", resource.name);
+    assert_eq!(page.rows.len(), expected, "SQL and the evaluator disagree on {text:?} on {}", resource.name);
+}
+
+fuzz_target!(|text: &str| {
+    let sample = SAMPLE.lock().unwrap_or_else(|e| e.into_inner());
+    let devices: Vec<serde_json::Value> = sample.devices.iter().map(|d| serde_json::to_value(d).expect("json")).collect();
+    let users: Vec<serde_json::Value> = sample.users.iter().map(|u| serde_json::to_value(u).expect("json")).collect();
+    check(&sample.db, &DEVICE, Table::Devices, &devices, text);
+    check(&sample.db, &USER, Table::Users, &users, text);
 });

@@ -11,7 +11,7 @@ use arbitrary::Arbitrary;
 use edge_api::app::{Env, handle};
 use edge_api::http::ApiRequest;
 use edge_api::origin::Origin;
-use edge_api::settings::{ApiToken, Right, Settings};
+use edge_api::settings::{ApiToken, Right, Settings, TenantGrant};
 use libfuzzer_sys::fuzz_target;
 use std::sync::{LazyLock, Mutex};
 
@@ -20,7 +20,7 @@ const TOKEN: &str = "fuzz-token";
 #[derive(Arbitrary, Debug)]
 struct Input {
     method: u8,
-    base: bool,
+    base: u8,
     path: String,
     query: String,
     content_type: u8,
@@ -32,12 +32,16 @@ struct Input {
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "get", ""];
 const TYPES: &[&str] = &["application/scim+json", "application/json; charset=utf-8", "text/plain", ""];
 
-static DB: LazyLock<Mutex<rusqlite::Connection>> = LazyLock::new(|| Mutex::new(common::database().0));
+static DB: LazyLock<Mutex<rusqlite::Connection>> = LazyLock::new(|| Mutex::new(common::database().db));
+
+/// The §3 base paths, a tenant the token may use, one that does not exist.
+const BASES: &[&str] = &["/scim/v2", "/soffid/webservice/scim2/v1", "/scim/other/v2", "/scim/ghost/v2"];
 
 fn settings() -> Settings {
     let mut settings = Settings::load(&|name| match name {
         "secret_key" => Some("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".into()),
         "scim_cors_origin" => Some("http://allowed.example".into()),
+        "tenants" => Some("default, other".into()),
         _ => None,
     })
     .expect("fuzz settings load");
@@ -45,6 +49,7 @@ fn settings() -> Settings {
         name: "fuzzer".into(),
         sha256: edge_api::crypto::sha256(TOKEN.as_bytes()),
         rights: vec![Right::Admin],
+        tenants: TenantGrant::All,
     }];
     settings
 }
@@ -63,7 +68,7 @@ fuzz_target!(|input: Input| {
     if let Some(origin) = input.origin {
         headers.push(("origin".to_owned(), origin));
     }
-    let base = if input.base { "/scim/v2" } else { "/soffid/webservice/scim2/v1" };
+    let base = BASES[usize::from(input.base) % BASES.len()];
     let request = ApiRequest {
         method: METHODS[usize::from(input.method) % METHODS.len()].to_owned(),
         path: format!("{base}/{}", input.path),
@@ -75,7 +80,8 @@ fuzz_target!(|input: Input| {
     };
     let db = DB.lock().unwrap_or_else(|e| e.into_inner());
     // Keep the database small: the fuzzer may create devices on every run.
-    let _ = rusqlite::Connection::execute(&db, "DELETE FROM devices WHERE id > 5", []);
+    let _ = rusqlite::Connection::execute(&db, "DELETE FROM devices WHERE id > 6", []);
+    let _ = rusqlite::Connection::execute(&db, "DELETE FROM users WHERE id > 4", []);
     let env = Env { db: &*db, now: 1_750_000_000, deliver: &|_, _| Ok(()), log: &|_| {} };
     let response = handle(&request, Ok(SETTINGS.clone()), &env);
     assert!(response.status != 500, "500 for {request:?}: {}", String::from_utf8_lossy(&response.body));

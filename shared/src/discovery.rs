@@ -1,11 +1,9 @@
 //! Discovery documents (RFC 7643 §5-7): `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`.
 //! The schema document is generated from the attribute table the API validates with.
 
-use crate::model::{
-    DEVICE_SCHEMA, RESOURCE_TYPE, RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, SERVICE_PROVIDER_CONFIG_SCHEMA,
-};
+use crate::model::{RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, SERVICE_PROVIDER_CONFIG_SCHEMA};
 use crate::query::MAX_RESULTS;
-use crate::schema::{ATTRIBUTES, AttrType, Attribute};
+use crate::schema::{AttrType, Attribute, Resource};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,7 +47,7 @@ pub struct Schema {
 
 /// A schema cannot say "required for some types"; the description says it instead.
 fn description(attribute: &Attribute) -> String {
-    if attribute.required_for.is_empty() || attribute.always_required() {
+    if attribute.required_for.is_empty() {
         return attribute.description.to_owned();
     }
     let types: Vec<&str> = attribute.required_for.iter().map(|t| t.as_str()).collect();
@@ -60,13 +58,13 @@ fn describe(attribute: &Attribute) -> SchemaAttribute {
     SchemaAttribute {
         name: attribute.name.to_owned(),
         kind: attribute.kind.as_str().to_owned(),
-        multi_valued: false,
+        multi_valued: attribute.multi_valued,
         description: description(attribute),
-        required: attribute.always_required(),
+        required: attribute.required,
         case_exact: attribute.case_exact,
         mutability: attribute.mutability.as_str().to_owned(),
         returned: attribute.returned.as_str().to_owned(),
-        uniqueness: if attribute.name == "id" { "server" } else { "none" }.to_owned(),
+        uniqueness: attribute.uniqueness.as_str().to_owned(),
         canonical_values: attribute.canonical_values.iter().map(|v| (*v).to_owned()).collect(),
         reference_types: match attribute.kind {
             AttrType::Reference => vec!["uri".to_owned()],
@@ -76,17 +74,17 @@ fn describe(attribute: &Attribute) -> SchemaAttribute {
     }
 }
 
-/// The OtpDevice schema; `base_url` ends without a slash (`https://host/scim/v2`).
-pub fn device_schema(base_url: &str) -> Schema {
+/// A resource's schema; `base_url` ends without a slash (`https://host/scim/v2`).
+pub fn schema(resource: &Resource, base_url: &str) -> Schema {
     Schema {
         schemas: vec![SCHEMA_SCHEMA.to_owned()],
-        id: DEVICE_SCHEMA.to_owned(),
-        name: RESOURCE_TYPE.to_owned(),
-        description: "One-time-password authenticator (TOTP, HOTP, EMAIL, SMS, PIN) of a user".to_owned(),
-        attributes: ATTRIBUTES.iter().map(describe).collect(),
+        id: resource.schema.to_owned(),
+        name: resource.name.to_owned(),
+        description: resource.description.to_owned(),
+        attributes: resource.attributes.iter().map(describe).collect(),
         meta: DocMeta {
             resource_type: "Schema".to_owned(),
-            location: format!("{base_url}/Schemas/{DEVICE_SCHEMA}"),
+            location: format!("{base_url}/Schemas/{}", resource.schema),
         },
     }
 }
@@ -103,17 +101,17 @@ pub struct ResourceType {
     pub meta: DocMeta,
 }
 
-pub fn device_resource_type(base_url: &str) -> ResourceType {
+pub fn resource_type(resource: &Resource, base_url: &str) -> ResourceType {
     ResourceType {
         schemas: vec![RESOURCE_TYPE_SCHEMA.to_owned()],
-        id: RESOURCE_TYPE.to_owned(),
-        name: RESOURCE_TYPE.to_owned(),
-        endpoint: format!("/{RESOURCE_TYPE}"),
-        description: "OTP device".to_owned(),
-        schema: DEVICE_SCHEMA.to_owned(),
+        id: resource.name.to_owned(),
+        name: resource.name.to_owned(),
+        endpoint: resource.endpoint.to_owned(),
+        description: resource.description.to_owned(),
+        schema: resource.schema.to_owned(),
         meta: DocMeta {
             resource_type: "ResourceType".to_owned(),
-            location: format!("{base_url}/ResourceTypes/{RESOURCE_TYPE}"),
+            location: format!("{base_url}/ResourceTypes/{}", resource.name),
         },
     }
 }

@@ -1,4 +1,4 @@
-//! The pure core of scim-otp: wire types, the OtpDevice attribute table, SCIM filter and PATCH, OTP math.
+//! The pure core of scim-otp: wire types, the attribute table of each resource, SCIM filter and PATCH, OTP math.
 //!
 //! Nothing here does I/O, reads a clock or draws randomness: the current time and the random
 //! bytes are parameters, so every rule can be tested with fixed inputs, natively and in wasm.
@@ -13,8 +13,9 @@ pub mod patch;
 pub mod query;
 pub mod schema;
 pub mod timestamp;
+pub mod user;
 pub mod validate;
 
 pub use error::{Problem, ScimType};
-pub use model::{Algorithm, DeviceType, OtpDevice, Status};
+pub use model::{Algorithm, DeviceType, OtpDevice, Status, User};
 pub use timestamp::Timestamp;

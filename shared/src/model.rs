@@ -12,7 +12,7 @@ pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 pub const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
-pub const RESOURCE_TYPE: &str = "OtpDevice";
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 
 /// Declares a closed set of SCIM string values with its wire spelling, and a parser that is
 /// case-insensitive because admins type `totp` as often as `TOTP`.
@@ -121,10 +121,11 @@ pub struct Meta {
 }
 
 impl Meta {
-    /// Metadata of a device version; `location` and `links` are added by the API, which knows its URL.
-    pub fn new(created: Timestamp, last_modified: Timestamp, version: i64) -> Meta {
+    /// Metadata of a resource version; `location` and `links` are added by the API, which knows
+    /// its URL.
+    pub fn new(resource_type: &str, created: Timestamp, last_modified: Timestamp, version: i64) -> Meta {
         Meta {
-            resource_type: RESOURCE_TYPE.to_owned(),
+            resource_type: resource_type.to_owned(),
             created,
             last_modified,
             version: etag(version),
@@ -132,6 +133,62 @@ impl Meta {
             links: None,
         }
     }
+}
+
+/// A user (SPEC §17, RFC 7643 §4.1) as the API returns it: what the service keeps of one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub schemas: Vec<String>,
+    /// The decimal digits of a server-assigned integer.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub user_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Name::is_empty")]
+    pub name: Name,
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<MultiValue>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phone_numbers: Vec<MultiValue>,
+    pub meta: Meta,
+}
+
+impl User {
+    /// The primary entry of a multi-valued list, else its first one.
+    pub fn preferred(list: &[MultiValue]) -> Option<&MultiValue> {
+        list.iter().find(|e| e.primary == Some(true)).or_else(|| list.first())
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Name {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formatted: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+}
+
+impl Name {
+    pub fn is_empty(&self) -> bool {
+        self.formatted.is_none() && self.family_name.is_none() && self.given_name.is_none()
+    }
+}
+
+/// One entry of `emails` or `phoneNumbers`. `primary` is kept as sent: absent is not `false`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MultiValue {
+    pub value: String,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,7 +314,7 @@ mod tests {
             period: Some(30),
             image: None,
             otpauth_uri: None,
-            meta: Meta::new(Timestamp(1_645_516_011), Timestamp(1_645_516_011), 1),
+            meta: Meta::new("OtpDevice", Timestamp(1_645_516_011), Timestamp(1_645_516_011), 1),
         };
         let json = serde_json::to_value(&device).unwrap();
         assert_eq!(json["type"], "TOTP");

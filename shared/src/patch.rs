@@ -5,7 +5,7 @@
 
 use crate::error::Problem;
 use crate::model::{OtpDevice, PATCH_OP_SCHEMA};
-use crate::schema::{self, Attribute, Mutability};
+use crate::schema::{Attribute, DEVICE, Mutability};
 use crate::validate::Changes;
 use serde_json::Value;
 
@@ -90,7 +90,7 @@ fn target(path: &str) -> Result<&'static Attribute, Problem> {
     if path.contains(['[', ']']) {
         return Err(Problem::InvalidPath(path.to_owned()));
     }
-    let attribute = schema::resolve_path(path).ok_or_else(|| Problem::InvalidPath(path.to_owned()))?;
+    let attribute = DEVICE.resolve_path(path).ok_or_else(|| Problem::InvalidPath(path.to_owned()))?;
     writable(attribute)
 }
 
@@ -123,7 +123,8 @@ pub fn apply_patch(device: &OtpDevice, patch: &PatchOp) -> Result<Changes, Probl
                     .and_then(Value::as_object)
                     .ok_or_else(|| syntax("an operation without \"path\" needs an object \"value\""))?;
                 for (key, value) in members {
-                    let attribute = schema::attribute(schema::strip_schema_urn(key))
+                    let attribute = DEVICE
+                        .attribute(DEVICE.strip_urn(key))
                         .ok_or_else(|| Problem::InvalidPath(key.clone()))?;
                     changes.set(writable(attribute)?, device.device_type, value)?;
                 }

@@ -1,8 +1,7 @@
 //! List query parameters: paging, sorting and attribute projection (RFC 7644 §3.4.2.3-5).
 
 use crate::error::Problem;
-use crate::model::OtpDevice;
-use crate::schema::{self, Attribute, Returned, Value as AttrValue};
+use crate::schema::{Attribute, Resource, Returned, Value as AttrValue};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 
@@ -42,13 +41,20 @@ pub enum SortOrder {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sort {
+    /// The single-valued complex attribute that holds it (`meta`, `name`), if any.
+    pub parent: Option<&'static Attribute>,
     pub attribute: &'static Attribute,
     pub order: SortOrder,
 }
 
 impl Sort {
-    /// `sortBy` any attribute with a column; `sortOrder` `ascending` (default) or `descending`.
-    pub fn parse(sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Option<Sort>, Problem> {
+    /// `sortBy` any single-valued attribute with a column; `sortOrder` `ascending` (default) or
+    /// `descending`.
+    pub fn parse(
+        resource: &'static Resource,
+        sort_by: Option<&str>,
+        sort_order: Option<&str>,
+    ) -> Result<Option<Sort>, Problem> {
         let order = match sort_order.map(str::to_ascii_lowercase).as_deref() {
             None | Some("ascending") => SortOrder::Ascending,
             Some("descending") => SortOrder::Descending,
@@ -60,13 +66,14 @@ impl Sort {
             }
         };
         let Some(sort_by) = sort_by else { return Ok(None) };
-        let attribute = schema::resolve_path(sort_by).filter(|a| a.column.is_some()).ok_or_else(|| {
-            Problem::InvalidParameter {
+        let resolved = resource
+            .resolve(sort_by)
+            .filter(|r| r.attribute.column.is_some() && !r.parent.is_some_and(|p| p.multi_valued))
+            .ok_or_else(|| Problem::InvalidParameter {
                 parameter: "sortBy",
                 reason: format!("\"{sort_by}\" is not a sortable attribute"),
-            }
-        })?;
-        Ok(Some(Sort { attribute, order }))
+            })?;
+        Ok(Some(Sort { parent: resolved.parent, attribute: resolved.attribute, order }))
     }
 
     /// The SQL `ORDER BY` list: the attribute, then `id` in the same direction, so ties have a
@@ -91,13 +98,14 @@ impl Sort {
         }
     }
 
-    /// The order [`Sort::order_by_sql`] gives, for devices in memory (the evaluator's side of
-    /// the SQL agreement test): values compare as SQLite compares the column (text byte-wise,
-    /// numbers and times numerically), absent values go last ascending and first descending,
-    /// ties go by `id` in the sort's direction.
-    pub fn compare(sort: Option<&Sort>, a: &OtpDevice, b: &OtpDevice) -> Ordering {
-        let Some(sort) = sort else { return a.id.cmp(&b.id) };
-        let by_value = match ((sort.attribute.read)(a), (sort.attribute.read)(b)) {
+    /// The order [`Sort::order_by_sql`] gives, for resources in memory (their JSON form; the
+    /// evaluator's side of the SQL agreement test): values compare as SQLite compares the column
+    /// (text byte-wise, numbers and times numerically), absent values go last ascending and
+    /// first descending, ties go by `id` in the sort's direction.
+    pub fn compare(sort: Option<&Sort>, a: &Value, b: &Value) -> Ordering {
+        let by_id = numeric_id(a).cmp(&numeric_id(b));
+        let Some(sort) = sort else { return by_id };
+        let by_value = match (sort.read(a), sort.read(b)) {
             (AttrValue::Absent, AttrValue::Absent) => Ordering::Equal,
             // Absent after present ascending; reversing below puts it first descending.
             (AttrValue::Absent, _) => Ordering::Greater,
@@ -108,11 +116,29 @@ impl Sort {
             (AttrValue::Int(_), AttrValue::Text(_)) => Ordering::Less,
             (AttrValue::Text(_), AttrValue::Int(_)) => Ordering::Greater,
         };
-        let ordering = by_value.then(a.id.cmp(&b.id));
+        let ordering = by_value.then(by_id);
         match sort.order {
             SortOrder::Ascending => ordering,
             SortOrder::Descending => ordering.reverse(),
         }
+    }
+}
+
+impl Sort {
+    fn read<'v>(&self, resource: &'v Value) -> AttrValue<'v> {
+        match self.parent {
+            None => self.attribute.read(resource),
+            Some(parent) => resource.get(parent.name).map_or(AttrValue::Absent, |p| self.attribute.read(p)),
+        }
+    }
+}
+
+/// A resource's `id` as the integer it is stored as (a User's is its decimal text).
+fn numeric_id(resource: &Value) -> i64 {
+    match resource.get("id") {
+        Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
+        Some(Value::String(s)) => s.parse().unwrap_or(0),
+        _ => 0,
     }
 }
 
@@ -123,15 +149,17 @@ pub struct Named {
     pub sub: Option<&'static str>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Projection {
-    #[default]
     Default,
-    Only(Vec<Named>),
-    Except(Vec<Named>),
+    Only(&'static Resource, Vec<Named>),
+    Except(&'static Resource, Vec<Named>),
 }
 
-fn resolve_names<'a>(names: impl Iterator<Item = &'a str>) -> Result<Vec<Named>, Problem> {
+fn resolve_names<'a>(
+    resource: &'static Resource,
+    names: impl Iterator<Item = &'a str>,
+) -> Result<Vec<Named>, Problem> {
     let names: Vec<&str> = names.map(str::trim).filter(|n| !n.is_empty()).collect();
     if names.len() > MAX_PROJECTED {
         return Err(Problem::InvalidParameter {
@@ -143,28 +171,32 @@ fn resolve_names<'a>(names: impl Iterator<Item = &'a str>) -> Result<Vec<Named>,
     Ok(names
         .into_iter()
         .filter_map(|name| {
-            let path = schema::strip_schema_urn(name);
-            let (top, sub) = match path.split_once('.') {
-                Some((top, sub)) => (schema::attribute(top)?, Some(sub)),
-                None => (schema::attribute(path)?, None),
-            };
-            let sub = match sub {
-                None => None,
-                Some(sub) => Some(top.sub_attributes.iter().find(|a| a.name.eq_ignore_ascii_case(sub))?.name),
-            };
-            Some(Named { top: top.name, sub })
+            let resolved = resource.resolve(name)?;
+            Some(match resolved.parent {
+                None => Named { top: resolved.attribute.name, sub: None },
+                Some(parent) => Named { top: parent.name, sub: Some(resolved.attribute.name) },
+            })
         })
         .collect())
 }
 
 impl Projection {
     /// From the comma-separated query parameters.
-    pub fn parse(attributes: Option<&str>, excluded: Option<&str>) -> Result<Projection, Problem> {
-        Self::from_lists(attributes.map(|a| a.split(',').collect()), excluded.map(|e| e.split(',').collect()))
+    pub fn parse(
+        resource: &'static Resource,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Result<Projection, Problem> {
+        Self::from_lists(
+            resource,
+            attributes.map(|a| a.split(',').collect()),
+            excluded.map(|e| e.split(',').collect()),
+        )
     }
 
     /// From lists (a SearchRequest's `attributes` / `excludedAttributes`).
     pub fn from_lists(
+        resource: &'static Resource,
         attributes: Option<Vec<&str>>,
         excluded: Option<Vec<&str>>,
     ) -> Result<Projection, Problem> {
@@ -173,41 +205,53 @@ impl Projection {
                 parameter: "attributes",
                 reason: "give attributes or excludedAttributes, not both".into(),
             }),
-            (Some(names), None) => Ok(Projection::Only(resolve_names(names.into_iter())?)),
-            (None, Some(names)) => Ok(Projection::Except(resolve_names(names.into_iter())?)),
+            (Some(names), None) => {
+                Ok(Projection::Only(resource, resolve_names(resource, names.into_iter())?))
+            }
+            (None, Some(names)) => {
+                Ok(Projection::Except(resource, resolve_names(resource, names.into_iter())?))
+            }
             (None, None) => Ok(Projection::Default),
         }
     }
 
-    /// Trims a serialized device in place. `id`, `schemas` and `meta.resourceType` always stay.
-    pub fn apply(&self, resource: &mut Map<String, Value>) {
-        let Some((names, keep_named)) = (match self {
+    /// Trims a serialized resource in place. `id`, `schemas` and `meta.resourceType` always stay.
+    pub fn apply(&self, object: &mut Map<String, Value>) {
+        let Some((resource, names, keep_named)) = (match self {
             Projection::Default => None,
-            Projection::Only(names) => Some((names, true)),
-            Projection::Except(names) => Some((names, false)),
+            Projection::Only(resource, names) => Some((resource, names, true)),
+            Projection::Except(resource, names) => Some((resource, names, false)),
         }) else {
             return;
         };
-        resource.retain(|key, value| {
-            let Some(attribute) = schema::attribute(key) else {
+        object.retain(|key, value| {
+            let Some(attribute) = resource.attribute(key) else {
                 return key == "schemas";
             };
             if attribute.returned == Returned::Always {
                 return true;
             }
             let whole = names.iter().any(|n| n.top == attribute.name && n.sub.is_none());
+            let keep_sub = |sub: &str| {
+                let always =
+                    attribute.sub_attributes.iter().any(|a| a.name == sub && a.returned == Returned::Always);
+                let named = whole || names.iter().any(|n| n.top == attribute.name && n.sub == Some(sub));
+                always || named == keep_named
+            };
             match value {
                 Value::Object(members) if !attribute.sub_attributes.is_empty() => {
-                    members.retain(|sub, _| {
-                        let always = attribute
-                            .sub_attributes
-                            .iter()
-                            .any(|a| a.name == sub && a.returned == Returned::Always);
-                        let named = whole
-                            || names.iter().any(|n| n.top == attribute.name && n.sub == Some(sub.as_str()));
-                        always || named == keep_named
-                    });
+                    members.retain(|sub, _| keep_sub(sub));
                     !members.is_empty()
+                }
+                // A multi-valued complex attribute: the same choice in each entry.
+                Value::Array(entries) if !attribute.sub_attributes.is_empty() => {
+                    for entry in entries.iter_mut() {
+                        if let Value::Object(members) = entry {
+                            members.retain(|sub, _| keep_sub(sub));
+                        }
+                    }
+                    entries.retain(|e| e.as_object().is_none_or(|m| !m.is_empty()));
+                    !entries.is_empty()
                 }
                 _ => whole == keep_named,
             }

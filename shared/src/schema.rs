@@ -1,11 +1,12 @@
 //! The OtpDevice attribute table: the one definition that validation, projection, filtering,
 //! sorting, the `/Schemas` document and the SPA's create form are all derived from.
 
-use crate::model::{Algorithm, DEVICE_SCHEMA, DeviceType, OtpDevice, Status};
+use crate::model::{Algorithm, DEVICE_SCHEMA, DeviceType, Status, USER_SCHEMA};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttrType {
     String,
+    Boolean,
     Integer,
     DateTime,
     /// Soffid's `YYYY-MM-DD HH:MM:SS` (UTC): not an xsd:dateTime, so `/Schemas` calls it a
@@ -19,6 +20,7 @@ impl AttrType {
     pub fn as_str(self) -> &'static str {
         match self {
             AttrType::String => "string",
+            AttrType::Boolean => "boolean",
             AttrType::Integer => "integer",
             AttrType::DateTime => "dateTime",
             AttrType::SoffidTime => "string",
@@ -80,7 +82,8 @@ pub enum Input {
     Choice(&'static [&'static str]),
 }
 
-/// A device attribute's value as filters compare it: dates are Unix seconds.
+/// An attribute's value as filters and sorts compare it: dates are Unix seconds, booleans 0 or 1
+/// (as SQLite stores them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Value<'a> {
     Absent,
@@ -88,25 +91,47 @@ pub enum Value<'a> {
     Text(&'a str),
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Uniqueness {
+    None,
+    Server,
+}
+
+impl Uniqueness {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Uniqueness::None => "none",
+            Uniqueness::Server => "server",
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Attribute {
     /// SCIM name (`lastUsed`); sub-attributes use their own name (`created` under `meta`).
     pub name: &'static str,
     pub kind: AttrType,
+    pub multi_valued: bool,
     pub mutability: Mutability,
     pub returned: Returned,
-    /// Device types whose create request must carry it (`type` and `user`: all of them).
+    /// Every create request must carry it.
+    pub required: bool,
+    /// OtpDevice: the device types whose create request must carry it besides the `required` ones.
     pub required_for: &'static [DeviceType],
-    /// Device types that may carry it.
-    pub applies_to: &'static [DeviceType],
+    /// OtpDevice: the device types that may carry it; `None` for every one (and every User).
+    pub applies_to: Option<&'static [DeviceType]>,
     pub case_exact: bool,
+    pub uniqueness: Uniqueness,
     pub canonical_values: &'static [&'static str],
     pub description: &'static str,
-    /// The SQLite column behind it; an attribute with a column can be filtered and sorted.
+    /// The SQL column (or expression) behind it; an attribute with one can be filtered and sorted.
     pub column: Option<&'static str>,
-    pub read: fn(&OtpDevice) -> Value<'_>,
+    /// A multi-valued complex attribute kept in a table of its own: the opening of the SQL
+    /// `EXISTS (SELECT ... WHERE <the resource's row>` that a filter on its entries completes
+    /// with `AND (<condition over the entry columns>))`.
+    pub entries_sql: Option<&'static str>,
     pub sub_attributes: &'static [Attribute],
-    /// Asked by the SPA's create dialog for the types in `applies_to`.
+    /// Asked by the SPA's create dialog (OtpDevice: for the types in `applies_to`).
     pub input: Option<Input>,
 }
 
@@ -123,31 +148,106 @@ impl Attribute {
     }
 
     pub fn applies_to_type(&self, t: DeviceType) -> bool {
-        self.applies_to.contains(&t)
+        self.applies_to.is_none_or(|types| types.contains(&t))
     }
 
     pub fn required_on_create(&self, t: DeviceType) -> bool {
-        self.required_for.contains(&t)
+        self.required || self.required_for.contains(&t)
     }
 
-    /// `required` in the `/Schemas` document: only what every device type must send.
-    pub fn always_required(&self) -> bool {
-        self.required_for.len() == DeviceType::ALL.len()
+    pub fn sub_attribute(&self, name: &str) -> Option<&'static Attribute> {
+        self.sub_attributes.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The value as filters compare it, from the JSON object that holds the attribute (the
+    /// resource, the `meta` or `name` object, or one entry of a multi-valued attribute), as the
+    /// API serialises it: so the evaluator sees exactly what the SQL column holds.
+    pub fn read<'a>(&self, holder: &'a serde_json::Value) -> Value<'a> {
+        let Some(value) = holder.get(self.name) else { return Value::Absent };
+        let as_int = |n: Option<i64>| n.map_or(Value::Absent, Value::Int);
+        match self.kind {
+            AttrType::String | AttrType::Reference => value.as_str().map_or(Value::Absent, Value::Text),
+            AttrType::Integer => as_int(value.as_i64()),
+            AttrType::Boolean => as_int(value.as_bool().map(i64::from)),
+            AttrType::DateTime | AttrType::SoffidTime => {
+                as_int(value.as_str().and_then(crate::timestamp::Timestamp::parse).map(|t| t.0))
+            }
+            AttrType::Complex => Value::Absent,
+        }
     }
 }
 
-const ALL: &[DeviceType] = DeviceType::ALL;
+/// A resource type and the one attribute table everything about it is derived from.
+#[derive(Debug)]
+pub struct Resource {
+    /// Resource type name (`OtpDevice`, `User`).
+    pub name: &'static str,
+    /// Endpoint under a base path (`/OtpDevice`, `/Users`).
+    pub endpoint: &'static str,
+    pub schema: &'static str,
+    pub description: &'static str,
+    pub attributes: &'static [Attribute],
+}
+
+impl PartialEq for Resource {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Eq for Resource {}
+
+/// What a path names: an attribute, and the complex attribute it is a sub-attribute of.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resolved {
+    pub parent: Option<&'static Attribute>,
+    pub attribute: &'static Attribute,
+}
+
+impl Resource {
+    /// Removes a leading `urn:...:<schema>:` (any case), which RFC 7644 allows before names.
+    pub fn strip_urn<'p>(&self, path: &'p str) -> &'p str {
+        let schema = self.schema;
+        let prefix = schema.len() + 1;
+        match path.get(..prefix) {
+            // Compared as bytes: the name may hold any UTF-8, and `prefix - 1` need not be a char
+            // boundary (found by the `validate` fuzz target).
+            Some(head)
+                if head.as_bytes()[..schema.len()].eq_ignore_ascii_case(schema.as_bytes())
+                    && head.ends_with(':') =>
+            {
+                &path[prefix..]
+            }
+            _ => path,
+        }
+    }
+
+    /// A top-level attribute by name, case-insensitively (no URN).
+    pub fn attribute(&self, name: &str) -> Option<&'static Attribute> {
+        self.attributes.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Resolves `name`, `parent.sub` or their URN-prefixed forms.
+    pub fn resolve(&self, path: &str) -> Option<Resolved> {
+        let path = self.strip_urn(path);
+        match path.split_once('.') {
+            None => Some(Resolved { parent: None, attribute: self.attribute(path)? }),
+            Some((parent, sub)) => {
+                let parent = self.attribute(parent)?;
+                Some(Resolved { parent: Some(parent), attribute: parent.sub_attribute(sub)? })
+            }
+        }
+    }
+
+    /// An attribute or sub-attribute by path, whatever its parent.
+    pub fn resolve_path(&self, path: &str) -> Option<&'static Attribute> {
+        self.resolve(path).map(|r| r.attribute)
+    }
+}
+
 const SEEDED: &[DeviceType] = &[DeviceType::Totp, DeviceType::Hotp];
 const CODED: &[DeviceType] = &[DeviceType::Totp, DeviceType::Hotp, DeviceType::Email, DeviceType::Sms];
 const NONE: &[DeviceType] = &[];
-
-fn text(v: &Option<String>) -> Value<'_> {
-    v.as_deref().map_or(Value::Absent, Value::Text)
-}
-
-fn int<T: Into<i64> + Copy>(v: Option<T>) -> Value<'static> {
-    v.map_or(Value::Absent, |n| Value::Int(n.into()))
-}
 
 /// A plain attribute: readOnly, returned by default, case-exact, not filterable, not in forms.
 const fn plain(name: &'static str, kind: AttrType, description: &'static str) -> Attribute {
@@ -155,14 +255,17 @@ const fn plain(name: &'static str, kind: AttrType, description: &'static str) ->
         name,
         kind,
         mutability: Mutability::ReadOnly,
+        multi_valued: false,
         returned: Returned::Default,
+        required: false,
         required_for: NONE,
-        applies_to: ALL,
+        applies_to: None,
         case_exact: true,
+        uniqueness: Uniqueness::None,
         canonical_values: &[],
         description,
         column: None,
-        read: |_| Value::Absent,
+        entries_sql: None,
         sub_attributes: &[],
         input: None,
     }
@@ -172,34 +275,31 @@ pub static META_ATTRIBUTES: &[Attribute] = &[
     Attribute {
         returned: Returned::Always,
         case_exact: false,
-        ..plain("resourceType", AttrType::String, "Always \"OtpDevice\".")
+        ..plain("resourceType", AttrType::String, "The name of the resource type.")
     },
     Attribute {
         column: Some("created"),
-        read: |d| Value::Int(d.meta.created.0),
-        ..plain("created", AttrType::DateTime, "When the device was created (RFC 3339).")
+        ..plain("created", AttrType::DateTime, "When the resource was created (RFC 3339).")
     },
     Attribute {
         column: Some("modified"),
-        read: |d| Value::Int(d.meta.last_modified.0),
-        ..plain("lastModified", AttrType::DateTime, "When the device last changed (RFC 3339).")
+        ..plain("lastModified", AttrType::DateTime, "When the resource last changed (RFC 3339).")
     },
-    plain("location", AttrType::Reference, "Absolute URL of the device."),
+    plain("location", AttrType::Reference, "Absolute URL of the resource."),
     plain("version", AttrType::String, "Weak ETag of the current version, for If-Match."),
 ];
 
 /// The OtpDevice schema, in the order `/Schemas` lists it.
-pub static ATTRIBUTES: &[Attribute] = &[
+pub static DEVICE_ATTRIBUTES: &[Attribute] = &[
     Attribute {
         returned: Returned::Always,
         column: Some("id"),
-        read: |d| Value::Int(d.id),
+        uniqueness: Uniqueness::Server,
         ..plain("id", AttrType::Integer, "Server-assigned identifier, never reused.")
     },
     Attribute {
         mutability: Mutability::ReadWrite,
         column: Some("external_id"),
-        read: |d| text(&d.external_id),
         ..plain(
             "externalId",
             AttrType::String,
@@ -208,7 +308,6 @@ pub static ATTRIBUTES: &[Attribute] = &[
     },
     Attribute {
         column: Some("name"),
-        read: |d| Value::Text(&d.name),
         ..plain(
             "name",
             AttrType::String,
@@ -217,18 +316,16 @@ pub static ATTRIBUTES: &[Attribute] = &[
     },
     Attribute {
         mutability: Mutability::Immutable,
-        required_for: ALL,
+        required: true,
         case_exact: false,
         canonical_values: DeviceType::NAMES,
         column: Some("type"),
-        read: |d| Value::Text(d.device_type.as_str()),
         ..plain("type", AttrType::String, "Kind of authenticator.")
     },
     Attribute {
         mutability: Mutability::Immutable,
-        required_for: ALL,
+        required: true,
         column: Some("user_name"),
-        read: |d| Value::Text(&d.user),
         input: Some(Input::Text),
         ..plain("user", AttrType::String, "User name that owns the device (1-64 characters).")
     },
@@ -237,7 +334,6 @@ pub static ATTRIBUTES: &[Attribute] = &[
         case_exact: false,
         canonical_values: Status::NAMES,
         column: Some("status"),
-        read: |d| Value::Text(d.status.as_str()),
         ..plain(
             "status",
             AttrType::String,
@@ -247,12 +343,10 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         mutability: Mutability::ReadWrite,
         column: Some("fails"),
-        read: |d| Value::Int(d.fails.into()),
         ..plain("fails", AttrType::Integer, "Consecutive failed validations; write 0 to reset.")
     },
     Attribute {
         column: Some("created"),
-        read: |d| Value::Int(d.created.0),
         ..plain(
             "created",
             AttrType::SoffidTime,
@@ -262,7 +356,6 @@ pub static ATTRIBUTES: &[Attribute] = &[
     },
     Attribute {
         column: Some("last_used"),
-        read: |d| int(d.last_used.map(|t| t.0)),
         ..plain(
             "lastUsed",
             AttrType::SoffidTime,
@@ -273,19 +366,17 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         mutability: Mutability::Immutable,
         required_for: &[DeviceType::Email],
-        applies_to: &[DeviceType::Email],
+        applies_to: Some(&[DeviceType::Email]),
         case_exact: false,
         column: Some("email"),
-        read: |d| text(&d.email),
         input: Some(Input::Email),
         ..plain("email", AttrType::String, "Address that EMAIL codes are sent to.")
     },
     Attribute {
         mutability: Mutability::Immutable,
         required_for: &[DeviceType::Sms],
-        applies_to: &[DeviceType::Sms],
+        applies_to: Some(&[DeviceType::Sms]),
         column: Some("phone"),
-        read: |d| text(&d.phone),
         input: Some(Input::Tel),
         ..plain("phone", AttrType::String, "Number that SMS codes are sent to (E.164 or national digits).")
     },
@@ -293,39 +384,36 @@ pub static ATTRIBUTES: &[Attribute] = &[
         mutability: Mutability::WriteOnly,
         returned: Returned::Never,
         required_for: &[DeviceType::Pin],
-        applies_to: &[DeviceType::Pin],
+        applies_to: Some(&[DeviceType::Pin]),
         input: Some(Input::Password),
         ..plain("pin", AttrType::String, "The PIN (4-32 characters); stored only as a slow salted hash.")
     },
     Attribute {
         mutability: Mutability::Immutable,
-        applies_to: SEEDED,
+        applies_to: Some(SEEDED),
         case_exact: false,
         canonical_values: Algorithm::NAMES,
         column: Some("algorithm"),
-        read: |d| d.algorithm.map_or(Value::Absent, |a| Value::Text(a.as_str())),
         input: Some(Input::Choice(Algorithm::NAMES)),
         ..plain("algorithm", AttrType::String, "HMAC hash of the seed; server default when omitted.")
     },
     Attribute {
         mutability: Mutability::Immutable,
-        applies_to: CODED,
+        applies_to: Some(CODED),
         column: Some("digits"),
-        read: |d| int(d.digits),
         input: Some(Input::Choice(&["6", "8"])),
         ..plain("digits", AttrType::Integer, "Code length, 6 or 8; server default when omitted.")
     },
     Attribute {
         mutability: Mutability::Immutable,
-        applies_to: &[DeviceType::Totp],
+        applies_to: Some(&[DeviceType::Totp]),
         column: Some("period"),
-        read: |d| int(d.period),
         input: Some(Input::Number),
         ..plain("period", AttrType::Integer, "TOTP time step in seconds; server default when omitted.")
     },
     Attribute {
         returned: Returned::Request,
-        applies_to: SEEDED,
+        applies_to: Some(SEEDED),
         ..plain(
             "image",
             AttrType::String,
@@ -334,7 +422,7 @@ pub static ATTRIBUTES: &[Attribute] = &[
     },
     Attribute {
         returned: Returned::Request,
-        applies_to: SEEDED,
+        applies_to: Some(SEEDED),
         ..plain(
             "otpauthUri",
             AttrType::Reference,
@@ -344,43 +432,143 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute { sub_attributes: META_ATTRIBUTES, ..plain("meta", AttrType::Complex, "Resource metadata.") },
 ];
 
-/// Removes a leading `urn:...:OtpDevice:` (any case), which RFC 7644 allows before attribute names.
-pub fn strip_schema_urn(path: &str) -> &str {
-    let prefix = DEVICE_SCHEMA.len() + 1;
-    match path.get(..prefix) {
-        // Compared as bytes: the name may hold any UTF-8, and `prefix - 1` need not be a char
-        // boundary (found by the `validate` fuzz target).
-        Some(head)
-            if head.as_bytes()[..DEVICE_SCHEMA.len()].eq_ignore_ascii_case(DEVICE_SCHEMA.as_bytes())
-                && head.ends_with(':') =>
-        {
-            &path[prefix..]
-        }
-        _ => path,
+/// OtpDevice: one-time-password authenticators (SPEC §2).
+pub static DEVICE: Resource = Resource {
+    name: "OtpDevice",
+    endpoint: "/OtpDevice",
+    schema: DEVICE_SCHEMA,
+    description: "One-time-password authenticator (TOTP, HOTP, EMAIL, SMS, PIN) of a user",
+    attributes: DEVICE_ATTRIBUTES,
+};
+
+/// A text attribute a client writes, compared case-insensitively (RFC 7643 §4.1's default).
+const fn writable(name: &'static str, column: &'static str, description: &'static str) -> Attribute {
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        case_exact: false,
+        column: Some(column),
+        ..plain(name, AttrType::String, description)
     }
 }
 
-fn find_in(list: &'static [Attribute], name: &str) -> Option<&'static Attribute> {
-    list.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+static NAME_ATTRIBUTES: &[Attribute] = &[
+    writable("formatted", "formatted_name", "The full name, as it is displayed (\"Ms. Barbara J Jensen\")."),
+    writable("familyName", "family_name", "Family name (last name in most Western languages)."),
+    writable("givenName", "given_name", "Given name (first name in most Western languages)."),
+];
+
+/// The entries of `emails` and `phoneNumbers`: one table, told apart by `kind`.
+const fn entry_attributes(types: &'static [&'static str]) -> [Attribute; 3] {
+    [
+        Attribute {
+            required: true,
+            column: Some("c.value"),
+            ..writable("value", "", "The address or number.")
+        },
+        Attribute {
+            canonical_values: types,
+            column: Some("c.type"),
+            ..writable("type", "", "What the entry is for; the canonical values are stored in lower case.")
+        },
+        Attribute {
+            mutability: Mutability::ReadWrite,
+            column: Some("c.is_primary"),
+            ..plain("primary", AttrType::Boolean, "The preferred entry; at most one entry is primary.")
+        },
+    ]
 }
 
-/// A top-level attribute by name, case-insensitively.
-pub fn attribute(name: &str) -> Option<&'static Attribute> {
-    find_in(ATTRIBUTES, name)
-}
+static EMAIL_ATTRIBUTES: &[Attribute] = &entry_attributes(&["work", "home", "other"]);
+static PHONE_ATTRIBUTES: &[Attribute] =
+    &entry_attributes(&["work", "home", "mobile", "fax", "pager", "other"]);
 
-/// Resolves `name`, `meta.sub` or their URN-prefixed forms to the attribute (or sub-attribute).
-pub fn resolve_path(path: &str) -> Option<&'static Attribute> {
-    let path = strip_schema_urn(path);
-    match path.split_once('.') {
-        None => attribute(path),
-        Some((parent, sub)) => find_in(attribute(parent)?.sub_attributes, sub),
-    }
-}
+/// The core User schema as far as it is kept (SPEC §17); other core attributes a client sends are
+/// accepted and not stored, so they are not listed.
+pub static USER_ATTRIBUTES: &[Attribute] = &[
+    Attribute {
+        returned: Returned::Always,
+        uniqueness: Uniqueness::Server,
+        column: Some("CAST(users.id AS TEXT)"),
+        ..plain(
+            "id",
+            AttrType::String,
+            "Server-assigned identifier (the decimal digits of an integer), never reused.",
+        )
+    },
+    Attribute {
+        case_exact: true,
+        ..writable(
+            "externalId",
+            "external_id",
+            "The provisioning client's own identifier for the user (RFC 7643 §3.1), 1-256 characters.",
+        )
+    },
+    Attribute {
+        required: true,
+        uniqueness: Uniqueness::Server,
+        input: Some(Input::Text),
+        ..writable(
+            "userName",
+            "user_name",
+            "Unique name of the user in its tenant, compared case-insensitively (1-64 characters); \
+             the user of its OtpDevices.",
+        )
+    },
+    Attribute {
+        input: Some(Input::Text),
+        ..writable("displayName", "display_name", "Name of the user, suitable for display.")
+    },
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        sub_attributes: NAME_ATTRIBUTES,
+        ..plain("name", AttrType::Complex, "The components of the user's name.")
+    },
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        column: Some("active"),
+        ..plain(
+            "active",
+            AttrType::Boolean,
+            "Whether the user may authenticate (default true); when false every challenge and \
+             validation of the user's devices is refused and counts nothing.",
+        )
+    },
+    Attribute {
+        multi_valued: true,
+        mutability: Mutability::ReadWrite,
+        entries_sql: Some(
+            "EXISTS (SELECT 1 FROM user_contacts c WHERE c.user_id = users.id AND c.kind = 'email'",
+        ),
+        sub_attributes: EMAIL_ATTRIBUTES,
+        ..plain("emails", AttrType::Complex, "Email addresses of the user.")
+    },
+    Attribute {
+        multi_valued: true,
+        mutability: Mutability::ReadWrite,
+        entries_sql: Some(
+            "EXISTS (SELECT 1 FROM user_contacts c WHERE c.user_id = users.id AND c.kind = 'phone'",
+        ),
+        sub_attributes: PHONE_ATTRIBUTES,
+        ..plain("phoneNumbers", AttrType::Complex, "Phone numbers of the user.")
+    },
+    Attribute { sub_attributes: META_ATTRIBUTES, ..plain("meta", AttrType::Complex, "Resource metadata.") },
+];
+
+/// User: the people devices belong to, as provisioning clients push them (SPEC §17).
+pub static USER: Resource = Resource {
+    name: "User",
+    endpoint: "/Users",
+    schema: USER_SCHEMA,
+    description: "User Account",
+    attributes: USER_ATTRIBUTES,
+};
+
+/// Every resource type, in the order discovery lists them.
+pub static RESOURCES: &[&Resource] = &[&DEVICE, &USER];
 
 /// The attributes the create dialog asks for, for one device type, in table order.
 pub fn create_fields(t: DeviceType) -> impl Iterator<Item = &'static Attribute> {
-    ATTRIBUTES.iter().filter(move |a| a.input.is_some() && a.applies_to_type(t))
+    DEVICE_ATTRIBUTES.iter().filter(move |a| a.input.is_some() && a.applies_to_type(t))
 }
 
 #[cfg(test)]
@@ -392,21 +580,27 @@ mod tests {
     #[test]
     fn schema_prefix_with_any_utf8() {
         let odd = format!("{}\u{8888}rest", &DEVICE_SCHEMA[..DEVICE_SCHEMA.len() - 2]);
-        assert_eq!(strip_schema_urn(&odd), odd);
-        assert_eq!(strip_schema_urn("袈"), "袈");
-        assert_eq!(strip_schema_urn(&format!("{}:status", DEVICE_SCHEMA.to_uppercase())), "status");
+        assert_eq!(DEVICE.strip_urn(&odd), odd);
+        assert_eq!(DEVICE.strip_urn("袈"), "袈");
+        assert_eq!(DEVICE.strip_urn(&format!("{}:status", DEVICE_SCHEMA.to_uppercase())), "status");
     }
 
     #[test]
     fn paths_resolve_case_insensitively_with_or_without_urn() {
-        assert_eq!(resolve_path("lastused").map(|a| a.name), Some("lastUsed"));
+        assert_eq!(DEVICE.resolve_path("lastused").map(|a| a.name), Some("lastUsed"));
         assert_eq!(
-            resolve_path("urn:soffid:com.soffid.iam.addons.otp.common.OtpDevice:User").map(|a| a.name),
+            DEVICE.resolve_path("urn:soffid:com.soffid.iam.addons.otp.common.OtpDevice:User").map(|a| a.name),
             Some("user")
         );
-        assert_eq!(resolve_path("META.LastModified").map(|a| a.column), Some(Some("modified")));
-        assert!(resolve_path("userName").is_none());
-        assert!(resolve_path("status.value").is_none());
+        assert_eq!(DEVICE.resolve_path("META.LastModified").map(|a| a.column), Some(Some("modified")));
+        assert!(DEVICE.resolve_path("userName").is_none());
+        assert_eq!(USER.resolve_path("userName").map(|a| a.column), Some(Some("user_name")));
+        assert_eq!(USER.resolve_path("Emails.VALUE").map(|a| a.column), Some(Some("c.value")));
+        assert_eq!(
+            USER.resolve_path("urn:ietf:params:scim:schemas:core:2.0:User:name.givenName").map(|a| a.name),
+            Some("givenName")
+        );
+        assert!(DEVICE.resolve_path("status.value").is_none());
     }
 
     #[test]
@@ -421,7 +615,7 @@ mod tests {
 
     #[test]
     fn only_type_and_user_are_always_required() {
-        let required: Vec<_> = ATTRIBUTES.iter().filter(|a| a.always_required()).map(|a| a.name).collect();
+        let required: Vec<_> = DEVICE_ATTRIBUTES.iter().filter(|a| a.required).map(|a| a.name).collect();
         assert_eq!(required, ["type", "user"]);
     }
 }

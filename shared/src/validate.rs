@@ -6,7 +6,7 @@
 
 use crate::error::Problem;
 use crate::model::{Algorithm, DEVICE_SCHEMA, DeviceType, OtpDevice, Status};
-use crate::schema::{self, Attribute, Mutability};
+use crate::schema::{Attribute, DEVICE, DEVICE_ATTRIBUTES, Mutability};
 use serde_json::{Map, Value};
 
 /// Server defaults for what a create request may leave out (Spin variables `otp_*`).
@@ -283,8 +283,8 @@ fn writable_members(body: &Value) -> Result<Vec<(&'static Attribute, &Value)>, P
             }
             continue;
         }
-        let attribute = schema::attribute(schema::strip_schema_urn(key))
-            .ok_or_else(|| Problem::UnknownAttribute(key.clone()))?;
+        let attribute =
+            DEVICE.attribute(DEVICE.strip_urn(key)).ok_or_else(|| Problem::UnknownAttribute(key.clone()))?;
         if attribute.mutability == Mutability::ReadOnly || value.is_null() {
             continue;
         }
@@ -306,7 +306,7 @@ pub fn validate_create(body: &Value, defaults: &Defaults) -> Result<NewDevice, P
             return Err(Problem::NotForType { attribute: attribute.name, device_type: device_type.as_str() });
         }
     }
-    for attribute in schema::ATTRIBUTES {
+    for attribute in DEVICE_ATTRIBUTES {
         if attribute.required_on_create(device_type) && get(attribute.name).is_none() {
             return Err(Problem::MissingAttribute(attribute.name));
         }
@@ -321,7 +321,7 @@ pub fn validate_create(body: &Value, defaults: &Defaults) -> Result<NewDevice, P
     {
         return Err(invalid("fails", "a new device starts with 0 failures"));
     }
-    let applies = |name: &str| schema::attribute(name).is_some_and(|a| a.applies_to_type(device_type));
+    let applies = |name: &str| DEVICE.attribute(name).is_some_and(|a| a.applies_to_type(device_type));
     let or_default = |name: &str, parse: fn(&Value) -> Result<u32, Problem>, default: u32| {
         if !applies(name) {
             return Ok(None);

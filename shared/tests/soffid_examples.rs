@@ -4,12 +4,13 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use serde_json::json;
-use shared::discovery::{device_schema, service_provider_config};
+use shared::discovery::{schema, service_provider_config};
 use shared::error::FilterReason;
 use shared::filter::{Condition, parse};
 use shared::model::{DEVICE_SCHEMA, Meta};
 use shared::patch::{PatchOp, apply_patch};
 use shared::query::{Page, Projection, Sort};
+use shared::schema::DEVICE;
 use shared::validate::{Changes, Defaults, validate_create, validate_replace};
 use shared::{Algorithm, DeviceType, OtpDevice, Problem, ScimType, Status, Timestamp};
 
@@ -32,7 +33,7 @@ fn device(device_type: DeviceType, status: Status, fails: u32) -> OtpDevice {
         period: (device_type == DeviceType::Totp).then_some(30),
         image: None,
         otpauth_uri: None,
-        meta: Meta::new(Timestamp(1_645_516_011), Timestamp(1_645_516_011), 1),
+        meta: Meta::new("OtpDevice", Timestamp(1_645_516_011), Timestamp(1_645_516_011), 1),
     }
 }
 
@@ -69,7 +70,7 @@ fn every_filter_of_the_seeds_parses() {
     }
     // The OtpDevice ones also resolve against our attributes.
     for text in [r#"type eq "TOTP""#, r#"lastUsed le "2022-01-01""#] {
-        assert!(Condition::compile(text).is_ok(), "{text}");
+        assert!(Condition::compile(&DEVICE, text).is_ok(), "{text}");
     }
 }
 
@@ -107,7 +108,7 @@ fn malformed_filters_say_where() {
         (r#"user eq true"#, 9),
     ];
     for (text, position) in table {
-        let problem = Condition::compile(text).expect_err(text);
+        let problem = Condition::compile(&DEVICE, text).expect_err(text);
         assert_eq!(problem.scim_type(), ScimType::InvalidFilter, "{text}");
         let Problem::Filter(e) = &problem else { panic!("{text}: {problem:?}") };
         assert_eq!(e.position, *position, "{text}: {problem}");
@@ -333,9 +334,14 @@ fn external_id_is_the_clients_to_set_and_clear() {
         let op = json!({"Operations": [{"op": "replace", "path": "externalId", "value": bad}]});
         assert_eq!(patch(&d, op).unwrap_err().scim_type(), ScimType::InvalidValue, "{bad}");
     }
-    let filter = Condition::compile(r#"externalId eq "a-1""#).unwrap();
-    assert!(filter.matches(&d));
-    assert!(!Condition::compile(r#"externalId eq "A-1""#).unwrap().matches(&d), "case-exact");
+    let filter = Condition::compile(&DEVICE, r#"externalId eq "a-1""#).unwrap();
+    assert!(filter.matches(&serde_json::to_value(&d).unwrap()));
+    assert!(
+        !Condition::compile(&DEVICE, r#"externalId eq "A-1""#)
+            .unwrap()
+            .matches(&serde_json::to_value(&d).unwrap()),
+        "case-exact"
+    );
 }
 
 #[test]
@@ -343,7 +349,7 @@ fn projection_keeps_what_always_returns() {
     let d = device(DeviceType::Totp, Status::Validated, 0);
     let project = |attributes: Option<&str>, excluded: Option<&str>| {
         let mut value = serde_json::to_value(&d).unwrap();
-        Projection::parse(attributes, excluded).unwrap().apply(value.as_object_mut().unwrap());
+        Projection::parse(&DEVICE, attributes, excluded).unwrap().apply(value.as_object_mut().unwrap());
         let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
         keys.sort();
         (keys, value["meta"].clone())
@@ -362,8 +368,8 @@ fn projection_keeps_what_always_returns() {
             && keys.contains(&"user".to_owned())
     );
     assert_eq!(meta, json!({"resourceType": "OtpDevice"}));
-    assert!(Projection::parse(Some("user"), Some("fails")).is_err());
-    assert!(Projection::parse(Some(&vec!["user"; 101].join(",")), None).is_err());
+    assert!(Projection::parse(&DEVICE, Some("user"), Some("fails")).is_err());
+    assert!(Projection::parse(&DEVICE, Some(&vec!["user"; 101].join(",")), None).is_err());
 }
 
 #[test]
@@ -372,19 +378,22 @@ fn paging_and_sorting() {
     assert_eq!(Page::new(Some(-5), Some(5000)), Page { start_index: 1, count: 1000 });
     assert_eq!(Page::new(Some(90_001), Some(0)).offset(), 90_000);
     assert_eq!(Page::new(None, Some(-3)).count, 0);
-    let sort = Sort::parse(Some("lastused"), Some("DESCENDING")).unwrap();
+    let sort = Sort::parse(&DEVICE, Some("lastused"), Some("DESCENDING")).unwrap();
     // RFC 7644 §3.4.2.3: resources without the value sort last ascending, first descending.
     assert_eq!(Sort::order_by_sql(sort.as_ref()), "last_used DESC NULLS FIRST, id DESC");
-    let sort = Sort::parse(Some("externalId"), None).unwrap();
+    let sort = Sort::parse(&DEVICE, Some("externalId"), None).unwrap();
     assert_eq!(Sort::order_by_sql(sort.as_ref()), "external_id ASC NULLS LAST, id ASC");
     assert_eq!(Sort::order_by_sql(None), "id ASC");
-    assert_eq!(Sort::parse(Some("pin"), None).unwrap_err().scim_type(), ScimType::InvalidValue);
-    assert_eq!(Sort::parse(Some("user"), Some("up")).unwrap_err().scim_type(), ScimType::InvalidValue);
+    assert_eq!(Sort::parse(&DEVICE, Some("pin"), None).unwrap_err().scim_type(), ScimType::InvalidValue);
+    assert_eq!(
+        Sort::parse(&DEVICE, Some("user"), Some("up")).unwrap_err().scim_type(),
+        ScimType::InvalidValue
+    );
 }
 
 #[test]
 fn discovery_documents_come_from_the_table() {
-    let schema = serde_json::to_value(device_schema("https://h/scim/v2")).unwrap();
+    let schema = serde_json::to_value(schema(&DEVICE, "https://h/scim/v2")).unwrap();
     assert_eq!(schema["id"], DEVICE_SCHEMA);
     let attribute = |name: &str| {
         schema["attributes"].as_array().unwrap().iter().find(|a| a["name"] == name).unwrap().clone()

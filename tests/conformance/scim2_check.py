@@ -6,7 +6,8 @@ Prints `status<TAB>run<TAB>tags<TAB>title<TAB>reason` per check and exits 0; the
 
 Run `discovery`: every discovery and misc check, against the server as it is.
 
-Runs `TOTP`, `HOTP`, `EMAIL`, `SMS`, `PIN`: the CRUD and PATCH checks, once per device type.
+Runs `TOTP`, `HOTP`, `EMAIL`, `SMS`, `PIN`: the CRUD and PATCH checks of OtpDevice, once per
+device type. Run `User`: the CRUD and PATCH checks of User, against its schema as served.
 An OtpDevice's attributes depend on its type (an SMS device needs `phone`, a TOTP device may
 not have one), which a SCIM schema cannot say, so the tester, filling attributes at random,
 would mostly test the server's refusals. For each run this script shows the tester the
@@ -144,10 +145,15 @@ for module in (filling, patch_add, patch_replace):
 
 base_url, user, password = sys.argv[1:4]
 random.seed(7)
-runs = [("discovery", None, {"discovery", "misc"})] + [(t, t, {"crud", "patch"}) for t in TYPES]
-for run, device_type, tags in runs:
+runs = (
+    [("discovery", None, {"discovery", "misc"}, None)]
+    + [(t, t, {"crud", "patch"}, ["OtpDevice"]) for t in TYPES]
+    + [("User", None, {"crud", "patch"}, ["User"])]
+)
+for run, device_type, tags, resource_types in runs:
     http = httpx2.Client(base_url=base_url, auth=(user, password), timeout=30, transport=TypeView(device_type))
-    for result in check_server(SchemaAwareClient(http), include_tags=tags):
+    client = SchemaAwareClient(http)
+    for result in check_server(client, include_tags=tags, resource_types=resource_types):
         result_tags = set(getattr(result, "tags", []) or [])
         if not any(t.split(":")[0] in tags for t in result_tags):
             continue  # discovery results of a typed run describe the rewritten schema

@@ -1,22 +1,30 @@
-//! A filter resolved against the attribute table: typed operands, and the evaluator over a device.
+//! A filter resolved against a resource's attribute table: typed operands, and the evaluator
+//! over the resource's JSON form.
 
 use super::{AttrPath, CompareOp, Filter, Literal, parse};
 use crate::error::{FilterError, FilterReason, Problem};
-use crate::model::OtpDevice;
-use crate::schema::{self, AttrType, Attribute, Value};
+use crate::schema::{AttrType, Attribute, Resource, Value};
 use crate::timestamp::{Instant, parse_instant};
 
-/// A filter checked against the OtpDevice attributes, ready to evaluate or to compile to SQL.
+/// A filter checked against a resource's attributes, ready to evaluate or to compile to SQL.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
     And(Vec<Condition>),
     Or(Vec<Condition>),
     Not(Box<Condition>),
     Leaf(Leaf),
+    /// Some entry of a multi-valued attribute satisfies `filter`, whose leaves are the entry's
+    /// sub-attributes (`emails[type eq "work" and value co "@example.com"]`).
+    Any {
+        attribute: &'static Attribute,
+        filter: Box<Condition>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Leaf {
+    /// The single-valued complex attribute that holds it (`meta`, `name`), if any.
+    pub parent: Option<&'static Attribute>,
     pub attribute: &'static Attribute,
     pub test: Test,
 }
@@ -47,7 +55,7 @@ pub enum Op {
     Le,
 }
 
-/// Dates have become Unix seconds, whole or (when the filter gave a fraction) real.
+/// Dates have become Unix seconds, whole or (when the filter gave a fraction) real; booleans 0/1.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operand {
     Text(String),
@@ -55,23 +63,44 @@ pub enum Operand {
     Real(f64),
 }
 
+/// Where names resolve: the resource's attributes, a single-valued complex attribute's
+/// sub-attributes (`meta[...]`), or the entries of a multi-valued one (`emails[...]`).
+#[derive(Clone, Copy)]
+enum Scope {
+    Top(&'static Resource),
+    Sub(&'static Attribute),
+    Entry(&'static Attribute),
+}
+
 impl Condition {
     /// Parses and resolves a filter; every error is `invalidFilter` and says where.
-    pub fn compile(text: &str) -> Result<Condition, Problem> {
-        Ok(Condition::resolve(&parse(text)?)?)
+    pub fn compile(resource: &'static Resource, text: &str) -> Result<Condition, Problem> {
+        Ok(Condition::resolve(resource, &parse(text)?)?)
     }
 
-    pub fn resolve(filter: &Filter) -> Result<Condition, FilterError> {
-        resolve(filter, None)
+    pub fn resolve(resource: &'static Resource, filter: &Filter) -> Result<Condition, FilterError> {
+        resolve(filter, Scope::Top(resource))
     }
 
-    /// Does the device satisfy the condition? Absent attributes compare false, except `ne`.
-    pub fn matches(&self, device: &OtpDevice) -> bool {
+    /// A filter over the entries of a multi-valued attribute, as PATCH paths carry one
+    /// (`emails[type eq "work"]`); it matches one entry with [`Condition::matches`].
+    pub fn compile_entries(attribute: &'static Attribute, text: &str) -> Result<Condition, Problem> {
+        let scope = Scope::Entry(attribute);
+        Ok(resolve(&parse(text)?, scope)?)
+    }
+
+    /// Does the resource (its JSON form, as the API serialises it) satisfy the condition?
+    /// Absent attributes compare false, except `ne`.
+    pub fn matches(&self, resource: &serde_json::Value) -> bool {
         match self {
-            Condition::And(parts) => parts.iter().all(|c| c.matches(device)),
-            Condition::Or(parts) => parts.iter().any(|c| c.matches(device)),
-            Condition::Not(inner) => !inner.matches(device),
-            Condition::Leaf(leaf) => leaf.matches(device),
+            Condition::And(parts) => parts.iter().all(|c| c.matches(resource)),
+            Condition::Or(parts) => parts.iter().any(|c| c.matches(resource)),
+            Condition::Not(inner) => !inner.matches(resource),
+            Condition::Leaf(leaf) => leaf.matches(resource),
+            Condition::Any { attribute, filter } => resource
+                .get(attribute.name)
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|entries| entries.iter().any(|entry| filter.matches(entry))),
         }
     }
 }
@@ -80,58 +109,84 @@ fn error(position: usize, reason: FilterReason) -> FilterError {
     FilterError { position, reason }
 }
 
-fn resolve(filter: &Filter, parent: Option<&'static Attribute>) -> Result<Condition, FilterError> {
-    let all = |parts: &[Filter]| parts.iter().map(|p| resolve(p, parent)).collect::<Result<Vec<_>, _>>();
+fn operator_error(path: &AttrPath, operator: &str) -> FilterError {
+    error(
+        path.position,
+        FilterReason::OperatorType { operator: operator.into(), attribute: path.text.clone() },
+    )
+}
+
+fn resolve(filter: &Filter, scope: Scope) -> Result<Condition, FilterError> {
+    let all = |parts: &[Filter]| parts.iter().map(|p| resolve(p, scope)).collect::<Result<Vec<_>, _>>();
     Ok(match filter {
         Filter::And(parts) => Condition::And(all(parts)?),
         Filter::Or(parts) => Condition::Or(all(parts)?),
-        Filter::Not(inner) => Condition::Not(Box::new(resolve(inner, parent)?)),
+        Filter::Not(inner) => Condition::Not(Box::new(resolve(inner, scope)?)),
         Filter::Group { path, filter } => {
-            let attribute = lookup(path, parent)?;
-            if attribute.kind != AttrType::Complex || parent.is_some() {
-                return Err(error(
-                    path.position,
-                    FilterReason::OperatorType { operator: "[ ]".into(), attribute: path.text.clone() },
-                ));
+            let (parent, attribute) = lookup(path, scope)?;
+            // Groups do not nest, and only complex attributes have members to group.
+            if attribute.kind != AttrType::Complex || parent.is_some() || !matches!(scope, Scope::Top(_)) {
+                return Err(operator_error(path, "[ ]"));
             }
-            resolve(filter, Some(attribute))?
+            if attribute.multi_valued {
+                let filter = Box::new(resolve(filter, Scope::Entry(attribute))?);
+                Condition::Any { attribute, filter }
+            } else {
+                resolve(filter, Scope::Sub(attribute))?
+            }
         }
-        Filter::Present { path } => {
-            let attribute = filterable(path, parent, "pr")?;
-            Condition::Leaf(Leaf { attribute, test: Test::Present })
-        }
+        Filter::Present { path } => leaf(path, scope, "pr", |_| Ok(Test::Present))?,
         Filter::Compare { path, op, value, value_position } => {
-            let attribute = filterable(path, parent, op.as_str())?;
-            let test = compare(attribute, path, *op, value, *value_position)?;
-            Condition::Leaf(Leaf { attribute, test })
+            leaf(path, scope, op.as_str(), |attribute| compare(attribute, path, *op, value, *value_position))?
         }
     })
 }
 
-fn lookup(path: &AttrPath, parent: Option<&'static Attribute>) -> Result<&'static Attribute, FilterError> {
-    let found = match parent {
-        None => schema::resolve_path(&path.text),
-        Some(parent) => parent.sub_attributes.iter().find(|a| a.name.eq_ignore_ascii_case(&path.text)),
+/// The attribute a path names in `scope`, and the complex attribute that holds it.
+fn lookup(
+    path: &AttrPath,
+    scope: Scope,
+) -> Result<(Option<&'static Attribute>, &'static Attribute), FilterError> {
+    let found = match scope {
+        Scope::Top(resource) => resource.resolve(&path.text).map(|r| (r.parent, r.attribute)),
+        Scope::Sub(parent) | Scope::Entry(parent) => {
+            parent.sub_attribute(&path.text).map(|a| (Some(parent), a))
+        }
     };
     found.ok_or_else(|| error(path.position, FilterReason::UnknownAttribute(path.text.clone())))
 }
 
-fn filterable(
+/// A comparison or presence test of one attribute. On a multi-valued attribute it holds when
+/// some entry passes it: `emails.value co "x"` and `emails co "x"` (RFC 7644 §3.4.2.2 compares
+/// the `value` sub-attribute then) both mean `emails[value co "x"]`.
+fn leaf(
     path: &AttrPath,
-    parent: Option<&'static Attribute>,
+    scope: Scope,
     operator: &str,
-) -> Result<&'static Attribute, FilterError> {
-    let attribute = lookup(path, parent)?;
+    test: impl Fn(&'static Attribute) -> Result<Test, FilterError>,
+) -> Result<Condition, FilterError> {
+    let (parent, mut attribute) = lookup(path, scope)?;
+    let mut multi = parent.filter(|p| p.multi_valued);
+    if attribute.multi_valued && matches!(scope, Scope::Top(_)) {
+        multi = Some(attribute);
+        attribute = attribute.sub_attribute("value").ok_or_else(|| operator_error(path, operator))?;
+    }
     if attribute.kind == AttrType::Complex {
-        return Err(error(
-            path.position,
-            FilterReason::OperatorType { operator: operator.into(), attribute: path.text.clone() },
-        ));
+        return Err(operator_error(path, operator));
     }
     if !attribute.filterable() {
         return Err(error(path.position, FilterReason::NotFilterable(path.text.clone())));
     }
-    Ok(attribute)
+    let test = test(attribute)?;
+    Ok(match (multi, scope) {
+        // Already inside `emails[...]`: the leaf reads the entry itself.
+        (Some(_), Scope::Entry(_)) => Condition::Leaf(Leaf { parent: None, attribute, test }),
+        (Some(multi), _) => Condition::Any {
+            attribute: multi,
+            filter: Box::new(Condition::Leaf(Leaf { parent: None, attribute, test })),
+        },
+        (None, _) => Condition::Leaf(Leaf { parent, attribute, test }),
+    })
 }
 
 fn compare(
@@ -185,6 +240,13 @@ fn compare(
             }
             Ok(Test::Compare { op: resolved, operand: Operand::Text(text), fold_case })
         }
+        AttrType::Boolean => {
+            if !matches!(resolved, Op::Eq | Op::Ne) || op == CompareOp::EqCi {
+                return Err(wrong_op());
+            }
+            let Literal::Bool(b) = value else { return Err(wrong_value("true or false")) };
+            Ok(Test::Compare { op: resolved, operand: Operand::Int(i64::from(*b)), fold_case: false })
+        }
         AttrType::Integer => {
             if textual || op == CompareOp::EqCi {
                 return Err(wrong_op());
@@ -221,8 +283,15 @@ pub(super) fn fold(text: &str, fold_case: bool) -> std::borrow::Cow<'_, str> {
 }
 
 impl Leaf {
-    fn matches(&self, device: &OtpDevice) -> bool {
-        let value = (self.attribute.read)(device);
+    fn matches(&self, holder: &serde_json::Value) -> bool {
+        let holder = match self.parent {
+            Some(parent) => match holder.get(parent.name) {
+                Some(inner) => inner,
+                None => return self.absent_matches(),
+            },
+            None => holder,
+        };
+        let value = self.attribute.read(holder);
         match &self.test {
             Test::Present => value != Value::Absent,
             Test::Absent => value == Value::Absent,
@@ -244,6 +313,16 @@ impl Leaf {
                 // Resolution never pairs a text attribute with a number or the reverse.
                 _ => false,
             },
+        }
+    }
+}
+
+impl Leaf {
+    fn absent_matches(&self) -> bool {
+        match &self.test {
+            Test::Present => false,
+            Test::Absent => true,
+            Test::Compare { op, .. } => *op == Op::Ne,
         }
     }
 }

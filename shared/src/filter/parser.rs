@@ -61,6 +61,13 @@ fn is_attr_path(word: &str) -> bool {
     first_ok && rest.len() <= 1 && rest.iter().all(|p| is_attr_name(p))
 }
 
+fn sub_path(filter: &Filter) -> Option<&AttrPath> {
+    match filter {
+        Filter::Compare { path, .. } | Filter::Present { path } => Some(path),
+        _ => None,
+    }
+}
+
 impl<'a> Parser<'a> {
     fn rest(&self) -> &'a str {
         &self.text[self.at..]
@@ -190,6 +197,25 @@ impl<'a> Parser<'a> {
             let inner = self.or_expr()?;
             self.expect(']', "\"]\"")?;
             self.depth -= 1;
+            // A value path with a sub-attribute after it (`emails[type eq "work"].value co "x"`)
+            // asks the same entry for both: `emails[type eq "work" and value co "x"]`.
+            if self.peek() == Some('.') {
+                self.at += 1;
+                let sub = self.attr_expr()?;
+                if !matches!(sub, Filter::Compare { .. } | Filter::Present { .. })
+                    || sub_path(&sub).is_some_and(|p| p.text.contains(['.', ':']))
+                {
+                    return Err(self.error_at(
+                        start,
+                        FilterReason::Syntax {
+                            expected: "a sub-attribute comparison after \"]\"",
+                            found: format!("\"{}\"", path.text),
+                        },
+                    ));
+                }
+                let filter = Filter::And(vec![inner, sub]);
+                return Ok(Filter::Group { path, filter: Box::new(filter) });
+            }
             return Ok(Filter::Group { path, filter: Box::new(inner) });
         }
         self.terms += 1;
@@ -326,6 +352,18 @@ mod tests {
         let f = parse(r#"user eq "a\"b\\c\u00e9""#).unwrap();
         let Filter::Compare { value, .. } = f else { panic!() };
         assert_eq!(value, Literal::Str("a\"b\\cé".into()));
+    }
+
+    #[test]
+    fn value_paths_with_a_sub_attribute() {
+        let f = parse(r#"emails[type eq "work"].value co "@x""#).unwrap();
+        let Filter::Group { path: p, filter } = f else { panic!("not a group") };
+        assert_eq!(p.text, "emails");
+        let Filter::And(parts) = *filter else { panic!("not an and") };
+        assert!(matches!(&parts[1], Filter::Compare { path, op: CompareOp::Co, .. } if path.text == "value"));
+        assert!(parse(r#"emails[type eq "work"].value"#).is_err());
+        assert!(parse(r#"emails[type eq "work"].a.b eq 1"#).is_err());
+        assert!(parse(r#"emails[type eq "work"].x[y pr]"#).is_err());
     }
 
     #[test]

@@ -39,6 +39,13 @@ fn write(condition: &Condition, out: &mut SqlWhere) {
             write(inner, out);
             out.sql.push(')');
         }
+        Condition::Any { attribute, filter } => {
+            // Only attributes kept in a table of their own are multi-valued.
+            out.sql.push_str(attribute.entries_sql.unwrap_or("EXISTS (SELECT 1 WHERE 0"));
+            out.sql.push_str(" AND ");
+            write(filter, out);
+            out.sql.push(')');
+        }
         Condition::Leaf(leaf) => {
             // Only filterable attributes (those with a column) are ever resolved into a leaf.
             let column = leaf.attribute.column.unwrap_or("NULL");
@@ -102,9 +109,11 @@ fn leaf_sql(column: &str, test: &Test, out: &mut SqlWhere) {
 mod tests {
     use super::*;
 
+    use crate::schema::{DEVICE, USER};
+
     #[test]
     fn values_are_bound_never_spliced() {
-        let w = Condition::compile(r#"user eq "x' OR 1=1 --" and fails gt 2"#).unwrap().to_sql();
+        let w = Condition::compile(&DEVICE, r#"user eq "x' OR 1=1 --" and fails gt 2"#).unwrap().to_sql();
         assert_eq!(
             w.sql,
             "((user_name IS NOT NULL AND user_name = ?) AND (fails IS NOT NULL AND fails > ?))"
@@ -114,17 +123,38 @@ mod tests {
 
     #[test]
     fn canonical_values_compare_exactly_so_indexes_serve_them() {
-        let w = Condition::compile(r#"type eq "totp""#).unwrap().to_sql();
+        let w = Condition::compile(&DEVICE, r#"type eq "totp""#).unwrap().to_sql();
         assert_eq!(w.sql, "(type IS NOT NULL AND type = ?)");
         assert_eq!(w.params, [SqlParam::Text("TOTP".into())]);
     }
 
     #[test]
     fn dates_become_instants() {
-        let w = Condition::compile(r#"lastUsed le "2022-01-01""#).unwrap().to_sql();
+        let w = Condition::compile(&DEVICE, r#"lastUsed le "2022-01-01""#).unwrap().to_sql();
         assert_eq!(w.params, [SqlParam::Int(1_640_995_200)]);
-        let w = Condition::compile(r#"meta[lastModified gt "2022-01-01T00:00:00.5Z"]"#).unwrap().to_sql();
+        let w = Condition::compile(&DEVICE, r#"meta[lastModified gt "2022-01-01T00:00:00.5Z"]"#)
+            .unwrap()
+            .to_sql();
         assert_eq!(w.sql, "(modified IS NOT NULL AND modified > ?)");
         assert_eq!(w.params, [SqlParam::Real(1_640_995_200.5)]);
+    }
+
+    #[test]
+    fn value_paths_become_exists_over_the_entries() {
+        let w =
+            Condition::compile(&USER, r#"emails[type eq "Work"].value co "@example.com""#).unwrap().to_sql();
+        assert_eq!(
+            w.sql,
+            "EXISTS (SELECT 1 FROM user_contacts c WHERE c.user_id = users.id AND c.kind = 'email' AND \
+             ((c.type IS NOT NULL AND c.type = ?) AND (c.value IS NOT NULL AND instr(lower(c.value), ?) > 0)))"
+        );
+        assert_eq!(w.params, [SqlParam::Text("work".into()), SqlParam::Text("@example.com".into())]);
+        let w =
+            Condition::compile(&USER, r#"phoneNumbers eq "+1 555" and active eq false"#).unwrap().to_sql();
+        assert_eq!(
+            w.sql,
+            "(EXISTS (SELECT 1 FROM user_contacts c WHERE c.user_id = users.id AND c.kind = 'phone' AND \
+             (c.value IS NOT NULL AND lower(c.value) = ?)) AND (active IS NOT NULL AND active = ?))"
+        );
     }
 }

@@ -8,12 +8,14 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use edge_api::db::Sql;
+use edge_api::store::Table;
 use scim_otp_tests::load::{Call, Load, Outcome, drive};
 use scim_otp_tests::{App, TempDir, basic_auth, now, secret_of};
 use serde_json::{Value, json};
 use shared::filter::Condition;
 use shared::otp::{CodeParams, Secret, format_code, totp};
 use shared::query::Sort;
+use shared::schema::DEVICE;
 use shared::{Algorithm, Timestamp};
 use std::fmt::Write as _;
 use std::net::TcpListener;
@@ -340,9 +342,9 @@ fn age_devices(db: &Path, now: i64) {
 
 fn explain(db: &Path, filter: Option<&str>, sort_by: Option<&str>) -> String {
     let connection = rusqlite::Connection::open(db).expect("open the database");
-    let condition = filter.map(|f| Condition::compile(f).expect("the benchmark's filters parse"));
-    let sort = Sort::parse(sort_by, sort_by.map(|_| "descending")).expect("sort parses");
-    let query = edge_api::store::list_query(condition.as_ref(), sort.as_ref());
+    let condition = filter.map(|f| Condition::compile(&DEVICE, f).expect("the benchmark's filters parse"));
+    let sort = Sort::parse(&DEVICE, sort_by, sort_by.map(|_| "descending")).expect("sort parses");
+    let query = edge_api::store::list_query(Table::Devices, "default", condition.as_ref(), sort.as_ref());
     let plan = |sql: &str, extra: &[Sql]| -> String {
         let params: Vec<rusqlite::types::Value> = query.params.iter().chain(extra).map(to_value).collect();
         let mut statement = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");

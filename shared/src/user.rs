@@ -1,0 +1,609 @@
+//! Users (SPEC §17): bodies checked against the User attribute table, and PATCH (RFC 7644
+//! §3.5.2, with the habits of Microsoft Entra ID) applied to the user's JSON form and then
+//! checked exactly as a replace is, so that every route to a stored user passes one check.
+//!
+//! Core User attributes that are not kept (`title`, `addresses`, ...) and extension schemas
+//! (`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`) are accepted and dropped, as
+//! provisioning clients send them whether or not a service keeps them.
+
+use crate::error::Problem;
+use crate::filter::{Condition, Leaf, Op, Operand, Test};
+use crate::model::{MultiValue, Name, USER_SCHEMA, User};
+use crate::patch::{OpKind, Operation, PatchOp};
+use crate::schema::{AttrType, Attribute, Mutability, USER};
+use crate::validate::{EXTERNAL_ID_MAX, USER_MAX};
+use serde_json::{Map, Value};
+
+/// Longest value of the other text attributes and of an email address or phone number.
+pub const TEXT_MAX: usize = 256;
+
+/// RFC 7643 §4.1 attributes that a client may send and the service does not keep.
+const DROPPED: &[&str] = &[
+    "nickName",
+    "profileUrl",
+    "title",
+    "userType",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "password",
+    "addresses",
+    "ims",
+    "photos",
+    "groups",
+    "entitlements",
+    "roles",
+    "x509Certificates",
+];
+
+/// Sub-attributes of `name` and of multi-valued entries that are accepted and not kept.
+const DROPPED_SUB: &[&str] = &["middleName", "honorificPrefix", "honorificSuffix", "display", "$ref"];
+
+/// What a create or replace writes: every attribute a client can set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserData {
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub name: Name,
+    pub active: bool,
+    pub emails: Vec<MultiValue>,
+    pub phone_numbers: Vec<MultiValue>,
+}
+
+impl UserData {
+    pub fn from_user(user: &User) -> UserData {
+        UserData {
+            user_name: user.user_name.clone(),
+            external_id: user.external_id.clone(),
+            display_name: user.display_name.clone(),
+            name: user.name.clone(),
+            active: user.active,
+            emails: user.emails.clone(),
+            phone_numbers: user.phone_numbers.clone(),
+        }
+    }
+}
+
+fn invalid(attribute: &'static str, reason: &'static str) -> Problem {
+    Problem::InvalidValue { attribute, reason }
+}
+
+/// What a body member or PATCH path names.
+enum Member {
+    Kept(&'static Attribute),
+    /// A core attribute or an extension that is accepted and not stored.
+    Dropped,
+}
+
+fn member(key: &str) -> Result<Member, Problem> {
+    let name = USER.strip_urn(key);
+    if let Some(attribute) = USER.attribute(name) {
+        return Ok(Member::Kept(attribute));
+    }
+    let is_extension = name.len() > 4 && name[..4].eq_ignore_ascii_case("urn:");
+    if is_extension || DROPPED.iter().any(|d| d.eq_ignore_ascii_case(name)) {
+        return Ok(Member::Dropped);
+    }
+    Err(Problem::UnknownAttribute(key.to_owned()))
+}
+
+/// Text without control characters, at most `max` characters; `""` counts as unassigned.
+fn text(attribute: &'static str, value: &Value, max: usize) -> Result<Option<String>, Problem> {
+    let text = value.as_str().ok_or(invalid(attribute, "must be a string"))?;
+    if text.chars().any(char::is_control) {
+        return Err(invalid(attribute, "must not contain control characters"));
+    }
+    if text.chars().count() > max {
+        return Err(invalid(attribute, "is too long"));
+    }
+    Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
+/// A boolean, or its name as a string in any case: Entra ID sends `"active": "False"`.
+fn boolean(attribute: &'static str, value: &Value) -> Result<bool, Problem> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err(invalid(attribute, "must be true or false")),
+    }
+}
+
+fn user_name(value: &Value) -> Result<String, Problem> {
+    let name = value.as_str().ok_or(invalid("userName", "must be a string"))?;
+    let length = name.chars().count();
+    if length == 0 || length > USER_MAX || name.trim() != name || name.chars().any(char::is_control) {
+        return Err(invalid(
+            "userName",
+            "must be 1 to 64 characters without control characters or leading or trailing spaces",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// The members of an object, by sub-attribute of `parent`; dropped ones are left out.
+fn sub_members<'v>(
+    parent: &'static Attribute,
+    object: &'v Map<String, Value>,
+) -> Result<Vec<(&'static Attribute, &'v Value)>, Problem> {
+    let mut out: Vec<(&'static Attribute, &Value)> = Vec::new();
+    for (key, value) in object {
+        match parent.sub_attribute(key) {
+            Some(sub) if !value.is_null() => {
+                if out.iter().any(|(a, _)| a == &sub) {
+                    return Err(Problem::Syntax(format!("\"{}.{}\" given twice", parent.name, sub.name)));
+                }
+                out.push((sub, value));
+            }
+            Some(_) => {}
+            None if DROPPED_SUB.iter().any(|d| d.eq_ignore_ascii_case(key)) => {}
+            None => return Err(Problem::UnknownAttribute(format!("{}.{key}", parent.name))),
+        }
+    }
+    Ok(out)
+}
+
+fn name(attribute: &'static Attribute, value: &Value) -> Result<Name, Problem> {
+    let object = value.as_object().ok_or(invalid(attribute.name, "must be an object"))?;
+    let mut name = Name::default();
+    for (sub, value) in sub_members(attribute, object)? {
+        let slot = match sub.name {
+            "formatted" => &mut name.formatted,
+            "familyName" => &mut name.family_name,
+            _ => &mut name.given_name,
+        };
+        *slot = text(sub.name, value, TEXT_MAX)?;
+    }
+    Ok(name)
+}
+
+/// `emails` or `phoneNumbers`: a list of `{value, type, primary}` (one object alone is taken as
+/// a list of one). Canonical types are stored in lower case, so filters on them use the index
+/// and compare exactly; at most one entry is primary (RFC 7643 §2.4).
+fn entries(attribute: &'static Attribute, value: &Value) -> Result<Vec<MultiValue>, Problem> {
+    let list = match value {
+        Value::Array(list) => list.as_slice(),
+        Value::Object(_) => std::slice::from_ref(value),
+        _ => return Err(invalid(attribute.name, "must be a list of {value, type, primary}")),
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for entry in list {
+        let object = entry.as_object().ok_or(invalid(attribute.name, "must be a list of objects"))?;
+        let mut item = MultiValue { value: String::new(), kind: None, primary: None };
+        for (sub, value) in sub_members(attribute, object)? {
+            match sub.kind {
+                AttrType::Boolean => item.primary = Some(boolean(sub.name, value)?),
+                _ if sub.name == "type" => {
+                    item.kind = text(sub.name, value, 64)?.map(|t| {
+                        sub.canonical_values
+                            .iter()
+                            .find(|c| c.eq_ignore_ascii_case(&t))
+                            .map_or(t, |c| (*c).to_owned())
+                    });
+                }
+                _ => item.value = text(sub.name, value, TEXT_MAX)?.unwrap_or_default(),
+            }
+        }
+        if item.value.is_empty() {
+            return Err(invalid(attribute.name, "every entry needs a value"));
+        }
+        out.push(item);
+    }
+    if out.iter().filter(|e| e.primary == Some(true)).count() > 1 {
+        return Err(invalid(attribute.name, "at most one entry may be primary"));
+    }
+    Ok(out)
+}
+
+/// Checks a create (POST) or replace (PUT) body. readOnly attributes (`id`, `meta`) are ignored;
+/// an attribute left out is unassigned, and `active` is then true.
+pub fn validate_user(body: &Value) -> Result<UserData, Problem> {
+    let object = body.as_object().ok_or_else(|| Problem::Syntax("the body must be a JSON object".into()))?;
+    let mut seen: Vec<&'static Attribute> = Vec::new();
+    let mut data = UserData {
+        user_name: String::new(),
+        external_id: None,
+        display_name: None,
+        name: Name::default(),
+        active: true,
+        emails: Vec::new(),
+        phone_numbers: Vec::new(),
+    };
+    for (key, value) in object {
+        if key.eq_ignore_ascii_case("schemas") {
+            let lists_user = value.as_array().is_some_and(|a| {
+                a.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(USER_SCHEMA)))
+            });
+            if !lists_user {
+                return Err(invalid("schemas", "must list urn:ietf:params:scim:schemas:core:2.0:User"));
+            }
+            continue;
+        }
+        let Member::Kept(attribute) = member(key)? else { continue };
+        if attribute.mutability == Mutability::ReadOnly || value.is_null() {
+            continue;
+        }
+        if seen.contains(&attribute) {
+            return Err(Problem::Syntax(format!("attribute \"{}\" given twice", attribute.name)));
+        }
+        seen.push(attribute);
+        match attribute.name {
+            "userName" => data.user_name = user_name(value)?,
+            "externalId" => {
+                data.external_id = text(attribute.name, value, EXTERNAL_ID_MAX)?;
+                if data.external_id.is_none() {
+                    return Err(invalid("externalId", "must be 1 to 256 characters"));
+                }
+            }
+            "displayName" => data.display_name = text(attribute.name, value, TEXT_MAX)?,
+            "name" => data.name = name(attribute, value)?,
+            "active" => data.active = boolean(attribute.name, value)?,
+            "emails" => data.emails = entries(attribute, value)?,
+            _ => data.phone_numbers = entries(attribute, value)?,
+        }
+    }
+    if data.user_name.is_empty() {
+        return Err(Problem::MissingAttribute("userName"));
+    }
+    Ok(data)
+}
+
+/// Where a PATCH operation writes: `attr`, `attr.sub`, `attr[filter]`, `attr[filter].sub`.
+struct Target {
+    attribute: &'static Attribute,
+    filter: Option<Condition>,
+    sub: Option<&'static Attribute>,
+}
+
+fn target(path: &str) -> Result<Option<Target>, Problem> {
+    let bad = || Problem::InvalidPath(path.to_owned());
+    let stripped = USER.strip_urn(path.trim());
+    let (head, filter, tail) = match stripped.split_once('[') {
+        Some((head, rest)) => {
+            let (inside, tail) = rest.rsplit_once(']').ok_or_else(bad)?;
+            (head, Some(inside), tail)
+        }
+        None => match stripped.split_once('.') {
+            Some((head, _)) if !head.contains(':') => (head, None, &stripped[head.len()..]),
+            _ => (stripped, None, ""),
+        },
+    };
+    let attribute = match member(head) {
+        Ok(Member::Kept(attribute)) => attribute,
+        Ok(Member::Dropped) => return Ok(None),
+        Err(_) => return Err(bad()),
+    };
+    if attribute.mutability == Mutability::ReadOnly {
+        return Err(Problem::Mutability { attribute: attribute.name });
+    }
+    let sub = match tail {
+        "" => None,
+        tail => {
+            let sub = tail.strip_prefix('.').ok_or_else(bad)?;
+            match attribute.sub_attribute(sub) {
+                Some(sub) => Some(sub),
+                None if DROPPED_SUB.iter().any(|d| d.eq_ignore_ascii_case(sub)) => return Ok(None),
+                None => return Err(bad()),
+            }
+        }
+    };
+    let filter = match filter {
+        None => None,
+        Some(_) if !attribute.multi_valued => return Err(bad()),
+        Some(text) => Some(Condition::compile_entries(attribute, text).map_err(|_| bad())?),
+    };
+    Ok(Some(Target { attribute, filter, sub }))
+}
+
+/// The new entry a filter such as `type eq "work"` describes, for an add or replace that finds
+/// no entry to write to (Entra ID adds a work address this way).
+fn entry_from_filter(filter: &Condition) -> Option<Map<String, Value>> {
+    let Condition::Leaf(Leaf { attribute, test: Test::Compare { op: Op::Eq, operand, .. }, .. }) = filter
+    else {
+        return None;
+    };
+    let value = match operand {
+        Operand::Text(text) => Value::from(text.as_str()),
+        Operand::Int(n) if attribute.kind == AttrType::Boolean => Value::Bool(*n != 0),
+        _ => return None,
+    };
+    Some(Map::from_iter([(attribute.name.to_owned(), value)]))
+}
+
+/// Sets `sub` (or merges an object) into one entry or complex value.
+fn write_into(
+    object: &mut Map<String, Value>,
+    sub: Option<&'static Attribute>,
+    value: &Value,
+) -> Result<(), Problem> {
+    match (sub, value) {
+        (Some(sub), value) => {
+            object.insert(sub.name.to_owned(), value.clone());
+        }
+        (None, Value::Object(members)) => {
+            for (k, v) in members {
+                object.insert(k.clone(), v.clone());
+            }
+        }
+        (None, _) => return Err(Problem::Syntax("the value must be an object".into())),
+    }
+    Ok(())
+}
+
+fn is_primary(entry: &Value) -> bool {
+    entry.get("primary").is_some_and(|p| boolean("primary", p).unwrap_or(false))
+}
+
+/// A new primary entry demotes the others (RFC 7643 §2.4: at most one is primary).
+fn keep_one_primary(entries: &mut [Value], written: &[usize]) {
+    let Some(&winner) = written.iter().rev().find(|&&i| entries.get(i).is_some_and(is_primary)) else {
+        return;
+    };
+    for (i, entry) in entries.iter_mut().enumerate() {
+        if i != winner
+            && is_primary(entry)
+            && let Some(object) = entry.as_object_mut()
+        {
+            object.remove("primary");
+        }
+    }
+}
+
+fn list_of(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Array(list) => list.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+fn apply(
+    doc: &mut Map<String, Value>,
+    op: OpKind,
+    target: &Target,
+    value: Option<&Value>,
+) -> Result<(), Problem> {
+    let name = target.attribute.name;
+    let needs_value = || value.ok_or(invalid(name, "needs a value"));
+    if !target.attribute.multi_valued {
+        match (op, target.sub) {
+            (OpKind::Remove, None) => {
+                doc.remove(name);
+            }
+            (OpKind::Remove, Some(sub)) => {
+                if let Some(Value::Object(object)) = doc.get_mut(name) {
+                    object.remove(sub.name);
+                }
+            }
+            (_, None) if target.attribute.kind == AttrType::Complex => {
+                let slot = doc.entry(name).or_insert_with(|| Value::Object(Map::new()));
+                let object = slot.as_object_mut().ok_or(invalid(name, "must be an object"))?;
+                write_into(object, None, needs_value()?)?;
+            }
+            (_, None) => {
+                doc.insert(name.to_owned(), needs_value()?.clone());
+            }
+            (_, Some(sub)) => {
+                let slot = doc.entry(name).or_insert_with(|| Value::Object(Map::new()));
+                let object = slot.as_object_mut().ok_or(invalid(name, "must be an object"))?;
+                write_into(object, Some(sub), needs_value()?)?;
+            }
+        }
+        return Ok(());
+    }
+    let mut entries: Vec<Value> = doc.get(name).map(list_of).unwrap_or_default();
+    let selected: Vec<usize> = match &target.filter {
+        Some(filter) => (0..entries.len()).filter(|&i| filter.matches(&entries[i])).collect(),
+        // `emails.value` without a filter: the primary entry, else the first.
+        None if target.sub.is_some() => {
+            entries.iter().position(is_primary).or((!entries.is_empty()).then_some(0)).into_iter().collect()
+        }
+        None => (0..entries.len()).collect(),
+    };
+    let mut written = Vec::new();
+    match (op, &target.filter, target.sub) {
+        (OpKind::Remove, None, None) => match value {
+            // `{"op": "remove", "path": "emails", "value": [{"value": "a@x"}]}`: those entries.
+            Some(value) => {
+                let gone: Vec<Value> =
+                    list_of(value).iter().filter_map(|v| v.get("value").cloned()).collect();
+                entries.retain(|e| !e.get("value").is_some_and(|v| gone.contains(v)));
+            }
+            None => entries.clear(),
+        },
+        (OpKind::Remove, _, None) => {
+            let mut i = 0;
+            entries.retain(|_| {
+                i += 1;
+                !selected.contains(&(i - 1))
+            });
+        }
+        (OpKind::Remove, _, Some(sub)) => {
+            for &i in &selected {
+                if let Some(object) = entries[i].as_object_mut() {
+                    object.remove(sub.name);
+                }
+            }
+        }
+        (OpKind::Add, None, None) => {
+            for entry in list_of(needs_value()?) {
+                if !entries.contains(&entry) {
+                    entries.push(entry);
+                    written.push(entries.len() - 1);
+                }
+            }
+        }
+        (OpKind::Replace, None, None) => {
+            entries = list_of(needs_value()?);
+            written = (0..entries.len()).collect();
+        }
+        (_, filter, sub) => {
+            let value = needs_value()?;
+            if selected.is_empty() {
+                let fresh = match filter {
+                    Some(filter) => entry_from_filter(filter).ok_or(Problem::NoTarget)?,
+                    None => Map::new(),
+                };
+                entries.push(Value::Object(fresh));
+                written.push(entries.len() - 1);
+            } else {
+                written = selected;
+            }
+            for &i in &written {
+                let object = entries[i].as_object_mut().ok_or(invalid(name, "must be a list of objects"))?;
+                write_into(object, sub, value)?;
+            }
+        }
+    }
+    keep_one_primary(&mut entries, &written);
+    if entries.is_empty() {
+        doc.remove(name);
+    } else {
+        doc.insert(name.to_owned(), Value::Array(entries));
+    }
+    Ok(())
+}
+
+fn apply_operation(doc: &mut Map<String, Value>, operation: &Operation) -> Result<(), Problem> {
+    let value = operation.value.as_ref().filter(|v| !v.is_null());
+    match (&operation.path, operation.op) {
+        (None, OpKind::Remove) => Err(Problem::NoTarget),
+        (Some(path), op) => match target(path)? {
+            // A filter no entry matches, that describes no new entry either: `noTarget`.
+            Some(target) => apply(doc, op, &target, value),
+            None => Ok(()),
+        },
+        (None, op) => {
+            let members = value.and_then(Value::as_object).ok_or_else(|| {
+                Problem::Syntax("an operation without \"path\" needs an object \"value\"".into())
+            })?;
+            for (key, value) in members {
+                // Keys may be paths too: `{"name.givenName": "Ann"}`.
+                if let Some(target) = target(key).map_err(|e| match e {
+                    Problem::InvalidPath(_) => Problem::UnknownAttribute(key.clone()),
+                    e => e,
+                })? {
+                    apply(doc, op, &target, Some(value))?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Applies every operation in order to the user's JSON form and checks the result as a
+/// replace; the first error aborts the whole request.
+pub fn apply_user_patch(current: &User, patch: &PatchOp) -> Result<UserData, Problem> {
+    let Value::Object(mut doc) = serde_json::to_value(current).map_err(|e| Problem::Syntax(e.to_string()))?
+    else {
+        return Err(Problem::Syntax("a user serialises to an object".into()));
+    };
+    for operation in &patch.operations {
+        apply_operation(&mut doc, operation)?;
+    }
+    validate_user(&Value::Object(doc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Meta;
+    use crate::timestamp::Timestamp;
+    use serde_json::json;
+
+    fn user() -> User {
+        User {
+            schemas: vec![USER_SCHEMA.into()],
+            id: "7".into(),
+            external_id: Some("entra-7".into()),
+            user_name: "ann@example.com".into(),
+            display_name: Some("Ann".into()),
+            name: Name { given_name: Some("Ann".into()), ..Name::default() },
+            active: true,
+            emails: vec![MultiValue {
+                value: "ann@example.com".into(),
+                kind: Some("work".into()),
+                primary: Some(true),
+            }],
+            phone_numbers: Vec::new(),
+            meta: Meta::new("User", Timestamp(1), Timestamp(1), 1),
+        }
+    }
+
+    fn patch(ops: Value) -> Result<UserData, Problem> {
+        apply_user_patch(&user(), &PatchOp::from_json(&json!({ "Operations": ops }))?)
+    }
+
+    #[test]
+    fn entra_habits() {
+        let data = patch(json!([{"op": "Replace", "path": "active", "value": "False"}])).unwrap();
+        assert!(!data.active);
+        let data = patch(
+            json!([{"op": "Add", "path": "emails[type eq \"home\"].value", "value": "a@home.example"}]),
+        )
+        .unwrap();
+        assert_eq!(data.emails.len(), 2);
+        assert_eq!(data.emails[1].kind.as_deref(), Some("home"));
+        let data = patch(
+            json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@example.com"}]),
+        )
+        .unwrap();
+        assert_eq!((data.emails.len(), data.emails[0].value.as_str()), (1, "new@example.com"));
+        let data =
+            patch(json!([{"op": "replace", "value": {"name.familyName": "Lee", "displayName": "Ann Lee"}}]))
+                .unwrap();
+        assert_eq!(data.name.family_name.as_deref(), Some("Lee"));
+        assert_eq!(data.name.given_name.as_deref(), Some("Ann"), "other sub-attributes stay");
+    }
+
+    #[test]
+    fn a_new_primary_demotes_the_old_one() {
+        let data = patch(
+            json!([{"op": "add", "path": "emails", "value": [{"value": "b@x.example", "primary": true}]}]),
+        )
+        .unwrap();
+        assert_eq!(data.emails.iter().filter(|e| e.primary == Some(true)).count(), 1);
+        assert_eq!(data.emails[1].primary, Some(true));
+    }
+
+    #[test]
+    fn bad_patches_are_refused() {
+        for (ops, scim_type) in [
+            (json!([{"op": "remove", "path": "userName"}]), "invalidValue"),
+            (json!([{"op": "replace", "path": "id", "value": "9"}]), "mutability"),
+            (json!([{"op": "replace", "path": "meta.created", "value": "x"}]), "mutability"),
+            (json!([{"op": "replace", "path": "nope", "value": "x"}]), "invalidPath"),
+            (json!([{"op": "replace", "path": "emails[type co \"zz\"].value", "value": "x@y"}]), "noTarget"),
+            (json!([{"op": "replace", "path": "emails[bogus eq 1]", "value": {}}]), "invalidPath"),
+            (json!([{"op": "replace", "path": "name[givenName eq \"x\"]", "value": {}}]), "invalidPath"),
+            (json!([{"op": "replace", "path": "active", "value": "maybe"}]), "invalidValue"),
+            (json!([{"op": "remove"}]), "noTarget"),
+        ] {
+            let problem = patch(ops.clone()).expect_err(&ops.to_string());
+            assert_eq!(problem.scim_type().as_str(), scim_type, "{ops}");
+        }
+    }
+
+    #[test]
+    fn dropped_attributes_are_accepted_and_not_kept() {
+        let body = json!({
+            "schemas": [USER_SCHEMA, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            "userName": "bob", "title": "Boss", "password": "s3cret!",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "IT"},
+            "name": {"givenName": "Bob", "middleName": "J"},
+            "emails": [{"value": "b@x.example", "type": "Work", "primary": "True"}],
+        });
+        let data = validate_user(&body).unwrap();
+        assert_eq!(data.emails[0].kind.as_deref(), Some("work"));
+        assert_eq!(data.emails[0].primary, Some(true));
+        assert!(data.active);
+        assert!(validate_user(&json!({"schemas": [USER_SCHEMA], "userName": "b", "shoeSize": 9})).is_err());
+        let two = json!({"schemas": [USER_SCHEMA], "userName": "b",
+            "emails": [{"value": "a@x", "primary": true}, {"value": "b@x", "primary": true}]});
+        assert_eq!(validate_user(&two).unwrap_err().scim_type().as_str(), "invalidValue");
+        assert_eq!(
+            validate_user(&json!({"schemas": [USER_SCHEMA]})),
+            Err(Problem::MissingAttribute("userName"))
+        );
+    }
+}
