@@ -140,6 +140,7 @@ CREATE TABLE user_contacts (
     is_primary INTEGER,
     PRIMARY KEY (user_id, kind, position)
 );
+CREATE INDEX user_contacts_value ON user_contacts (kind, lower(value));
 INSERT INTO users (tenant, user_name, created, modified)
     SELECT ?1, min(user_name), min(created), max(modified) FROM devices GROUP BY lower(user_name);
 UPDATE devices SET user_id = (SELECT u.id FROM users u WHERE u.tenant = devices.tenant AND lower(u.user_name) = lower(devices.user_name));

@@ -127,8 +127,9 @@ pub struct Attribute {
     /// The SQL column (or expression) behind it; an attribute with one can be filtered and sorted.
     pub column: Option<&'static str>,
     /// A multi-valued complex attribute kept in a table of its own: the opening of the SQL
-    /// `EXISTS (SELECT ... WHERE <the resource's row>` that a filter on its entries completes
-    /// with `AND (<condition over the entry columns>))`.
+    /// `<id> IN (SELECT <owner> FROM <entries> WHERE <kind>` that a filter on its entries
+    /// completes with `AND (<condition over the entry columns>))`; an index on the entries then
+    /// serves a selective filter without visiting every resource.
     pub entries_sql: Option<&'static str>,
     pub sub_attributes: &'static [Attribute],
     /// Asked by the SPA's create dialog (OtpDevice: for the types in `applies_to`).
@@ -537,7 +538,7 @@ pub static USER_ATTRIBUTES: &[Attribute] = &[
         multi_valued: true,
         mutability: Mutability::ReadWrite,
         entries_sql: Some(
-            "EXISTS (SELECT 1 FROM user_contacts c WHERE c.user_id = users.id AND c.kind = 'email'",
+            "users.id IN (SELECT c.user_id FROM user_contacts c WHERE c.kind = 'email'",
         ),
         sub_attributes: EMAIL_ATTRIBUTES,
         ..plain("emails", AttrType::Complex, "Email addresses of the user.")
@@ -546,7 +547,7 @@ pub static USER_ATTRIBUTES: &[Attribute] = &[
         multi_valued: true,
         mutability: Mutability::ReadWrite,
         entries_sql: Some(
-            "EXISTS (SELECT 1 FROM user_contacts c WHERE c.user_id = users.id AND c.kind = 'phone'",
+            "users.id IN (SELECT c.user_id FROM user_contacts c WHERE c.kind = 'phone'",
         ),
         sub_attributes: PHONE_ATTRIBUTES,
         ..plain("phoneNumbers", AttrType::Complex, "Phone numbers of the user.")

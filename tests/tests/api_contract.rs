@@ -452,3 +452,88 @@ fn two_hundred_parallel_validations_of_one_code_succeed_once() {
     let successes = replies.iter().filter(|r| r.json["success"] == true).count();
     assert_eq!(successes, 1);
 }
+
+/// Tenants and Users over HTTP, on the compiled component: a provisioning client's session as
+/// Entra ID runs it (look up by userName, create, PATCH with capitalised ops and a string
+/// boolean, deactivate) in one tenant, while another tenant's principal sees none of it and
+/// gets the same 404 for that tenant as for one that does not exist.
+#[test]
+fn tenants_and_users_over_http() {
+    let salt = SaltString::encode_b64(b"fixed-test-salt!").unwrap();
+    let hash = |p: &str| argon2::Argon2::default().hash_password(p.as_bytes(), &salt).unwrap().to_string();
+    let users = json!([
+        {"user": "entra", "password_hash": hash("entra-pw"), "rights": ["scim:admin"], "tenants": ["acme"]},
+        {"user": "other", "password_hash": hash("other-pw"), "rights": ["scim:admin"], "tenants": ["globex"]},
+    ])
+    .to_string();
+    let state = TempDir::new("tenants");
+    let app = App::start(&state.0, &[("scim_users", &users), ("tenants", "default,acme,globex")]);
+    let entra = Some(("entra", "entra-pw"));
+    let other = Some(("other", "other-pw"));
+    let acme = format!("{}/scim/acme/v2", app.origin);
+    let lookup = app.send(
+        "GET",
+        &format!("{acme}/Users?filter=userName%20eq%20%22ann%40acme.example%22"),
+        None,
+        entra,
+        &[],
+    );
+    assert_eq!((lookup.status, lookup.json["totalResults"].as_i64()), (200, Some(0)), "{}", lookup.json);
+    let created = app.send(
+        "POST",
+        &format!("{acme}/Users"),
+        Some(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef", "userName": "ann@acme.example", "active": true,
+            "displayName": "Ann", "emails": [{"primary": true, "type": "work", "value": "ann@acme.example"}],
+            "name": {"formatted": "Ann Lee", "familyName": "Lee", "givenName": "Ann"},
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Sales"},
+        })),
+        entra,
+        &[],
+    );
+    assert_eq!(created.status, 201, "{}", created.json);
+    let location = created.header("location").unwrap().to_owned();
+    assert!(location.starts_with(&format!("{acme}/Users/")), "{location}");
+    let device = app.send(
+        "POST",
+        &format!("{acme}/OtpDevice"),
+        Some(&json!({"type": "TOTP", "user": "ANN@acme.example"})),
+        entra,
+        &[],
+    );
+    assert_eq!((device.status, device.json["user"].as_str()), (201, Some("ann@acme.example")));
+    let patched = app.send(
+        "PATCH",
+        &location,
+        Some(&json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+            {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "ann.lee@acme.example"},
+            {"op": "Replace", "path": "active", "value": "False"}]})),
+        entra,
+        &[],
+    );
+    assert_eq!((patched.status, patched.json["active"].as_bool()), (200, Some(false)), "{}", patched.json);
+    let id = device.json["id"].as_i64().unwrap();
+    let answer = app.send(
+        "POST",
+        &format!("{acme}/OtpDevice/{id}/responseChallenge"),
+        Some(&json!({"pin": "123456"})),
+        entra,
+        &[],
+    );
+    assert_eq!(answer.json, json!({"success": false, "locked": false}), "an inactive user counts nothing");
+    let fails = app.send("GET", &format!("{acme}/OtpDevice/{id}"), None, entra, &[]).json["fails"].clone();
+    assert_eq!(fails, 0);
+
+    // The other tenant's principal: same 404 for acme as for a tenant that does not exist.
+    let forbidden = app.send("GET", &location, None, other, &[]);
+    let ghost = app.send("GET", &location.replace("/acme/", "/ghost/"), None, other, &[]);
+    assert_eq!((forbidden.status, &forbidden.json), (404, &ghost.json));
+    let globex_copy = location.replace("/acme/", "/globex/");
+    assert_eq!(app.send("DELETE", &globex_copy, None, other, &[]).status, 404, "an id of another tenant");
+    let tenants = app.send("GET", "/Tenants", None, other, &[]);
+    assert_eq!(tenants.json["Resources"], json!([{"name": "globex"}]));
+    assert_eq!(app.send("DELETE", &location, None, entra, &[]).status, 204);
+    assert_eq!(app.send("GET", &format!("{acme}/OtpDevice/{id}"), None, entra, &[]).status, 404, "cascade");
+}

@@ -398,7 +398,11 @@ fn tenants_are_isolated() {
         at(&api, GLOBEX_ADMIN, "GET", &format!("{g}/OtpDevice?filter=id%20eq%20{acme_device}"), None);
     assert_eq!(list["totalResults"], 0);
     let (_, mine, _) = at(&api, GLOBEX_ADMIN, "GET", &format!("{g}/Users"), None);
-    assert_eq!(ids(&mine), std::slice::from_ref(&globex_user), "the same userName in another tenant is another user");
+    assert_eq!(
+        ids(&mine),
+        std::slice::from_ref(&globex_user),
+        "the same userName in another tenant is another user"
+    );
     let (_, outbox, _) = at(&api, GLOBEX_ADMIN, "GET", &format!("{g}/Outbox"), None);
     assert_eq!(outbox["totalResults"], 1, "the outbox is per tenant: {outbox}");
     assert_eq!(everything(&api), before, "nothing changed");

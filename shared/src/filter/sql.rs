@@ -41,7 +41,7 @@ fn write(condition: &Condition, out: &mut SqlWhere) {
         }
         Condition::Any { attribute, filter } => {
             // Only attributes kept in a table of their own are multi-valued.
-            out.sql.push_str(attribute.entries_sql.unwrap_or("EXISTS (SELECT 1 WHERE 0"));
+            out.sql.push_str(attribute.entries_sql.unwrap_or("0 IN (SELECT 1 WHERE 0"));
             out.sql.push_str(" AND ");
             write(filter, out);
             out.sql.push(')');
@@ -140,12 +140,12 @@ mod tests {
     }
 
     #[test]
-    fn value_paths_become_exists_over_the_entries() {
+    fn value_paths_select_from_the_entries() {
         let w =
             Condition::compile(&USER, r#"emails[type eq "Work"].value co "@example.com""#).unwrap().to_sql();
         assert_eq!(
             w.sql,
-            "EXISTS (SELECT 1 FROM user_contacts c WHERE c.user_id = users.id AND c.kind = 'email' AND \
+            "users.id IN (SELECT c.user_id FROM user_contacts c WHERE c.kind = 'email' AND \
              ((c.type IS NOT NULL AND c.type = ?) AND (c.value IS NOT NULL AND instr(lower(c.value), ?) > 0)))"
         );
         assert_eq!(w.params, [SqlParam::Text("work".into()), SqlParam::Text("@example.com".into())]);
@@ -153,7 +153,7 @@ mod tests {
             Condition::compile(&USER, r#"phoneNumbers eq "+1 555" and active eq false"#).unwrap().to_sql();
         assert_eq!(
             w.sql,
-            "(EXISTS (SELECT 1 FROM user_contacts c WHERE c.user_id = users.id AND c.kind = 'phone' AND \
+            "(users.id IN (SELECT c.user_id FROM user_contacts c WHERE c.kind = 'phone' AND \
              (c.value IS NOT NULL AND lower(c.value) = ?)) AND (active IS NOT NULL AND active = ?))"
         );
     }

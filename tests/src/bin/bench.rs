@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use shared::filter::Condition;
 use shared::otp::{CodeParams, Secret, format_code, totp};
 use shared::query::Sort;
-use shared::schema::DEVICE;
+use shared::schema::{DEVICE, Resource, USER};
 use shared::{Algorithm, Timestamp};
 use std::fmt::Write as _;
 use std::net::TcpListener;
@@ -240,6 +240,36 @@ fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
         let plan = explain(&db_path, filter, sort_by);
         listing.push((label, filter.map(str::to_owned), outcome, plan));
     }
+    // Users at the same scale: the devices above created one user per ten devices; one SQL
+    // statement adds the rest, each with a work email, a family name and 10% inactive.
+    add_users(&db_path, sizes.scale, now);
+    let selective_user = format!(r#"userName eq "U{:05}""#, sizes.scale / 20);
+    let by_email = format!(r#"emails[type eq "work"].value eq "u{:05}@example.com""#, sizes.scale / 20);
+    let broad_user = r#"active eq true and name.familyName sw "F1""#.to_owned();
+    let user_queries: [(&str, &str, Option<&str>); 4] = [
+        ("selective filter (`userName eq`, another case)", &selective_user, None),
+        ("value path on emails (`emails[type eq \"work\"].value eq`)", &by_email, None),
+        ("broad filter (`active eq true and name.familyName sw`)", &broad_user, None),
+        ("sort by `userName` descending, no filter", "", Some("userName")),
+    ];
+    let mut user_listing = Vec::new();
+    for (label, filter, sort_by) in user_queries {
+        let filter = (!filter.is_empty()).then_some(filter);
+        let mut query = format!("{base}/Users?count=100");
+        if let Some(filter) = filter {
+            query.push_str(&format!("&filter={}", encode(filter)));
+        }
+        if let Some(sort_by) = sort_by {
+            query.push_str(&format!("&sortBy={sort_by}&sortOrder=descending"));
+        }
+        let outcome = drive(
+            Load { concurrency: 1, requests: sizes.probes, time_limit: TIME_LIMIT },
+            |_| scim_call("GET", query.clone(), &auth, None),
+            |s, b| s == 200 && b.contains("\"totalResults\""),
+        );
+        let plan = explain_in(&db_path, Table::Users, &USER, filter, sort_by);
+        user_listing.push((label, filter.map(str::to_owned), outcome, plan));
+    }
     let (db_bytes, device_count, audit_rows) = database_size(&db_path);
 
     // Per-request overhead: a trivial authenticated component route against a static file.
@@ -303,6 +333,29 @@ fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
         );
     }
     let _ = writeln!(report, "\nFilters sent: selective `{selective}`; broad `{broad}`.");
+
+    let user_count = count_rows(&db_path, "users");
+    section(report, &format!("Listing at {user_count} users (`count=100`, concurrency 1)"));
+    let _ = writeln!(
+        report,
+        "The device creates above made one user per ten devices; one SQL statement added the rest \
+         (userName `uNNNNN`, a work email `uNNNNN@example.com`, family names `F0`…`F99`, 10% inactive). \
+         Plans as above (`list_query(Table::Users, …)`).\n"
+    );
+    table_header(report, &["query", "requests", "p50", "p99", "unexpected", "query plan (page; count)"]);
+    for (label, filter, outcome, plan) in &user_listing {
+        let _ = writeln!(
+            report,
+            "| {label} | {} | {} | {} | {} | {plan} |",
+            outcome.done(),
+            ms(outcome.percentile(50.0)),
+            ms(outcome.percentile(99.0)),
+            outcome.unexpected
+        );
+        if let Some(filter) = filter {
+            let _ = writeln!(report, "|   `{filter}` | | | | | |");
+        }
+    }
     let _ = writeln!(
         report,
         "\nDatabase file after the run (WAL checkpointed): **{:.1} MiB** for {device_count} devices and \
@@ -340,11 +393,44 @@ fn age_devices(db: &Path, now: i64) {
         .expect("age the devices");
 }
 
-fn explain(db: &Path, filter: Option<&str>, sort_by: Option<&str>) -> String {
+/// Users `u<n>` up to `scale`, in one statement (the devices' users already exist).
+fn add_users(db: &Path, scale: usize, now: i64) {
     let connection = rusqlite::Connection::open(db).expect("open the database");
-    let condition = filter.map(|f| Condition::compile(&DEVICE, f).expect("the benchmark's filters parse"));
-    let sort = Sort::parse(&DEVICE, sort_by, sort_by.map(|_| "descending")).expect("sort parses");
-    let query = edge_api::store::list_query(Table::Devices, "default", condition.as_ref(), sort.as_ref());
+    connection.busy_timeout(Duration::from_secs(30)).expect("busy timeout");
+    connection
+        .execute_batch(&format!(
+            "BEGIN; \
+             WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {scale}) \
+             INSERT OR IGNORE INTO users (tenant, user_name, family_name, active, created, modified) \
+               SELECT 'default', printf('u%05d', i), 'F' || (i % 100), i % 10 <> 0, {now}, {now} FROM n; \
+             UPDATE users SET family_name = 'F' || (id % 100), active = id % 10 <> 0 WHERE family_name IS NULL; \
+             INSERT INTO user_contacts (user_id, kind, position, value, type, is_primary) \
+               SELECT id, 'email', 0, user_name || '@example.com', 'work', 1 FROM users; \
+             COMMIT;"
+        ))
+        .expect("add the users");
+}
+
+fn count_rows(db: &Path, table: &str) -> i64 {
+    let connection = rusqlite::Connection::open(db).expect("open the database");
+    connection.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).expect("count")
+}
+
+fn explain(db: &Path, filter: Option<&str>, sort_by: Option<&str>) -> String {
+    explain_in(db, Table::Devices, &DEVICE, filter, sort_by)
+}
+
+fn explain_in(
+    db: &Path,
+    table: Table,
+    resource: &'static Resource,
+    filter: Option<&str>,
+    sort_by: Option<&str>,
+) -> String {
+    let connection = rusqlite::Connection::open(db).expect("open the database");
+    let condition = filter.map(|f| Condition::compile(resource, f).expect("the benchmark's filters parse"));
+    let sort = Sort::parse(resource, sort_by, sort_by.map(|_| "descending")).expect("sort parses");
+    let query = edge_api::store::list_query(table, "default", condition.as_ref(), sort.as_ref());
     let plan = |sql: &str, extra: &[Sql]| -> String {
         let params: Vec<rusqlite::types::Value> = query.params.iter().chain(extra).map(to_value).collect();
         let mut statement = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
