@@ -537,18 +537,14 @@ pub static USER_ATTRIBUTES: &[Attribute] = &[
     Attribute {
         multi_valued: true,
         mutability: Mutability::ReadWrite,
-        entries_sql: Some(
-            "users.id IN (SELECT c.user_id FROM user_contacts c WHERE c.kind = 'email'",
-        ),
+        entries_sql: Some("users.id IN (SELECT c.user_id FROM user_contacts c WHERE c.kind = 'email'"),
         sub_attributes: EMAIL_ATTRIBUTES,
         ..plain("emails", AttrType::Complex, "Email addresses of the user.")
     },
     Attribute {
         multi_valued: true,
         mutability: Mutability::ReadWrite,
-        entries_sql: Some(
-            "users.id IN (SELECT c.user_id FROM user_contacts c WHERE c.kind = 'phone'",
-        ),
+        entries_sql: Some("users.id IN (SELECT c.user_id FROM user_contacts c WHERE c.kind = 'phone'"),
         sub_attributes: PHONE_ATTRIBUTES,
         ..plain("phoneNumbers", AttrType::Complex, "Phone numbers of the user.")
     },
