@@ -17,23 +17,27 @@ pub fn database() -> Sample {
     let db = rusqlite::Connection::open_in_memory().expect("in-memory SQLite");
     edge_api::store::migrate(&db, 0, "default").expect("migrations");
     let run = |sql: &str| Database::execute(&db, sql, &[]).expect(sql);
-    run("INSERT INTO users (id, tenant, user_name, external_id, display_name, given_name, family_name, active, created, modified) VALUES \
+    run(
+        "INSERT INTO users (id, tenant, user_name, external_id, display_name, given_name, family_name, active, created, modified) VALUES \
          (1, 'default', 'alice', 'okta-00u1', 'Alice A', 'Alice', NULL, 1, 1700000000, 1700000000), \
          (2, 'default', 'Bob', NULL, NULL, NULL, 'Builder', 0, 1600000000, 1650000000), \
          (3, 'default', 'ñandú', 'ñ', '', 'Ñ', 'ú', 1, 1800000000, 1800000000), \
-         (4, 'other', 'alice', 'okta-00u1', 'Alice A', 'Alice', NULL, 1, 1700000000, 1700000000)");
+         (4, 'other', 'alice', 'okta-00u1', 'Alice A', 'Alice', NULL, 1, 1700000000, 1700000000)",
+    );
     run("INSERT INTO user_contacts (user_id, kind, position, value, type, is_primary) VALUES \
          (1, 'email', 0, 'alice@example.com', 'work', 1), (1, 'email', 1, 'A@Home.example', 'home', NULL), \
          (1, 'phone', 0, '+34 600 11 22 33', 'mobile', 0), (2, 'email', 0, 'bob@example.org', NULL, NULL), \
          (3, 'phone', 0, '666', 'Custom', 1), (4, 'email', 0, 'alice@example.com', 'work', 1)");
-    run("INSERT INTO devices (tenant, user_id, name, type, user_name, status, fails, created, modified, last_used, email, phone, \
+    run(
+        "INSERT INTO devices (tenant, user_id, name, type, user_name, status, fails, created, modified, last_used, email, phone, \
          algorithm, digits, period, external_id) VALUES \
          ('default', 1, 'TOTP000001', 'TOTP', 'alice', 'V', 0, 1700000000, 1700000000, 1700000500, NULL, NULL, 'SHA1', 6, 30, 'okta-00u1'), \
          ('default', 2, 'HOTP000001', 'HOTP', 'Bob', 'C', 3, 1600000000, 1600000000, NULL, NULL, NULL, 'SHA512', 8, NULL, NULL), \
          ('default', 1, 'EMAIL000001', 'EMAIL', 'alice', 'L', 5, 1700000001, 1700000001, 1690000000, 'A@Example.org', NULL, NULL, 6, NULL, 'OKTA-00U1'), \
          ('default', 3, 'SMS000001', 'SMS', 'ñandú', 'D', 1, 0, 0, 0, NULL, '+34 600 11 22 33', NULL, 6, NULL, 'ñ'), \
          ('default', 3, 'PIN000001', 'PIN', 'ñandú', 'V', 0, 1800000000, 1800000000, 1800000000, NULL, NULL, NULL, NULL, NULL, NULL), \
-         ('other', 4, 'TOTP000002', 'TOTP', 'alice', 'V', 0, 1700000000, 1700000000, 1700000500, NULL, NULL, 'SHA1', 6, 30, 'okta-00u1')");
+         ('other', 4, 'TOTP000002', 'TOTP', 'alice', 'V', 0, 1700000000, 1700000000, 1700000500, NULL, NULL, 'SHA1', 6, 30, 'okta-00u1')",
+    );
     let page = Page::new(None, Some(100));
     let (_, devices) = edge_api::store::list_devices(&db, "default", None, None, page).expect("devices load");
     let (_, users) = edge_api::store::list_users(&db, "default", None, None, page).expect("users load");

@@ -17,7 +17,13 @@ use std::sync::{LazyLock, Mutex};
 
 static SAMPLE: LazyLock<Mutex<common::Sample>> = LazyLock::new(|| Mutex::new(common::database()));
 
-fn check(connection: &rusqlite::Connection, resource: &'static Resource, table: Table, all: &[serde_json::Value], text: &str) {
+fn check(
+    connection: &rusqlite::Connection,
+    resource: &'static Resource,
+    table: Table,
+    all: &[serde_json::Value],
+    text: &str,
+) {
     let Ok(condition) = Condition::compile(resource, text) else { return };
     let query = edge_api::store::list_query(table, "default", Some(&condition), None);
     let counted = Database::execute(connection, &query.count_sql, &query.params).expect("the count SQL runs");
@@ -32,8 +38,10 @@ fn check(connection: &rusqlite::Connection, resource: &'static Resource, table: 
 
 fuzz_target!(|text: &str| {
     let sample = SAMPLE.lock().unwrap_or_else(|e| e.into_inner());
-    let devices: Vec<serde_json::Value> = sample.devices.iter().map(|d| serde_json::to_value(d).expect("json")).collect();
-    let users: Vec<serde_json::Value> = sample.users.iter().map(|u| serde_json::to_value(u).expect("json")).collect();
+    let devices: Vec<serde_json::Value> =
+        sample.devices.iter().map(|d| serde_json::to_value(d).expect("json")).collect();
+    let users: Vec<serde_json::Value> =
+        sample.users.iter().map(|u| serde_json::to_value(u).expect("json")).collect();
     check(&sample.db, &DEVICE, Table::Devices, &devices, text);
     check(&sample.db, &USER, Table::Users, &users, text);
 });

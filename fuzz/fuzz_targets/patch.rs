@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
     for user in SAMPLE.1.iter() {
         if let Ok(data) = apply_user_patch(user, &patch) {
             assert!(!data.user_name.is_empty(), "a patched user keeps a userName: {body}");
-            assert!(data.emails.iter().filter(|e| e.primary == Some(true)).count() <= 1, "two primaries: {body}");
+            assert!(
+                data.emails.iter().filter(|e| e.primary == Some(true)).count() <= 1,
+                "two primaries: {body}"
+            );
         }
     }
 });
