@@ -253,8 +253,8 @@ fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, 
         ["OtpDevice"] if get => list(ctx, &DEVICE),
         ["OtpDevice"] if method == "POST" => create(ctx),
         ["OtpDevice"] => not_allowed(LIST),
-        // A search at the root spans every resource type (RFC 7644 §3.4.3): here, OtpDevice.
-        ["OtpDevice", ".search"] | [".search"] if method == "POST" => search(ctx, &DEVICE),
+        ["OtpDevice", ".search"] if method == "POST" => search(ctx, &DEVICE),
+        [".search"] if method == "POST" => root_search(ctx),
         ["OtpDevice", ".search"] | [".search"] => not_allowed(SEARCH),
         ["OtpDevice", id, rest @ ..] => {
             let id: i64 = id.parse().map_err(|_| ApiError::NoRoute(ctx.request.path.clone()))?;
@@ -379,6 +379,69 @@ fn search(ctx: &Ctx<'_>, resource: &'static Resource) -> Result<ApiResponse, Api
         search.excluded_attributes.as_ref().map(|a| a.iter().map(String::as_str).collect()),
     )?;
     run_search(ctx, resource, &search, &projection)
+}
+
+/// `POST /.search` spans every resource type (RFC 7644 §3.4.3): each type in which the filter
+/// and `sortBy` name attributes is searched, and the results come type after type, in
+/// `/ResourceTypes` order, paged as one list. A filter that fits no type is refused as it would
+/// be by the first. Soffid's device filters (`user eq "…"`) fit only OtpDevice, as before.
+fn root_search(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Invoke)?;
+    let body = json_body(ctx)?;
+    let search: SearchRequest = serde_json::from_value(body)
+        .map_err(|e| ApiError::Problem(Problem::Syntax(format!("SearchRequest: {e}"))))?;
+    let page = Page::new(search.start_index, search.count);
+    let mut first_error = None;
+    let mut plans = Vec::new();
+    for resource in RESOURCES {
+        let plan = (|| -> Result<_, Problem> {
+            let condition = search
+                .filter
+                .as_deref()
+                .filter(|f| !f.trim().is_empty())
+                .map(|f| Condition::compile(resource, f))
+                .transpose()?;
+            let sort = Sort::parse(resource, search.sort_by.as_deref(), search.sort_order.as_deref())?;
+            let projection = Projection::from_lists(
+                resource,
+                search.attributes.as_ref().map(|a| a.iter().map(String::as_str).collect()),
+                search.excluded_attributes.as_ref().map(|a| a.iter().map(String::as_str).collect()),
+            )?;
+            Ok((*resource, condition, sort, projection))
+        })();
+        match plan {
+            Ok(plan) => plans.push(plan),
+            Err(problem) => {
+                first_error.get_or_insert(problem);
+            }
+        }
+    }
+    if plans.is_empty() {
+        return Err(first_error.map_or(ApiError::Conflict, ApiError::Problem));
+    }
+    let (db, tenant) = (ctx.env.db, ctx.tenant.as_str());
+    let (mut total, mut skip, mut resources) = (0u64, page.offset(), Vec::new());
+    for (resource, condition, sort, projection) in &plans {
+        // What is left of the page, from where this type's share of it starts.
+        let want = page.count.saturating_sub(resources.len() as u64);
+        let part = Page { start_index: skip + 1, count: want };
+        let (found, values): (u64, Vec<Value>) = if *resource == &USER {
+            let (n, users) = store::list_users(db, tenant, condition.as_ref(), sort.as_ref(), part)?;
+            (n, users.into_iter().map(|u| to_json(present_user(ctx, u))).collect())
+        } else {
+            let (n, devices) = store::list_devices(db, tenant, condition.as_ref(), sort.as_ref(), part)?;
+            (n, devices.into_iter().map(|d| to_json(present(ctx, d))).collect())
+        };
+        total += found;
+        skip = skip.saturating_sub(found);
+        resources.extend(values.into_iter().map(|mut value| {
+            if let Some(object) = value.as_object_mut() {
+                projection.apply(object);
+            }
+            value
+        }));
+    }
+    Ok(ApiResponse::json(200, &ListResponse::new(total, page.start_index, resources)))
 }
 
 fn run_search(

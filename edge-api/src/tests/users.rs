@@ -489,3 +489,24 @@ fn existing_data_moves_to_the_default_tenant() {
     assert_eq!(unbound, 0);
     assert!(crate::store::list_devices(&db, "default", None, None, page).unwrap().1.is_empty());
 }
+
+/// `POST /.search` spans the resource types the filter fits, type after type, paged as one list.
+#[test]
+fn a_root_search_spans_the_types_the_filter_fits() {
+    let api = Api::new();
+    let device = api.create(json!({"type": "PIN", "user": "erin", "pin": "4321"}));
+    let search = |body: Value| api.call("POST", "/.search", Some(body));
+    let (status, both) = search(json!({"filter": "meta.created pr", "attributes": ["id"]}));
+    assert_eq!((status, both["totalResults"].as_i64()), (200, Some(2)), "{both}");
+    assert_eq!(both["Resources"][0]["id"], device["id"]);
+    assert_eq!(both["Resources"][1]["meta"]["resourceType"], "User");
+    let (_, second) = search(json!({"filter": "meta.created pr", "startIndex": 2, "count": 1}));
+    assert_eq!(
+        (second["totalResults"].as_i64(), second["Resources"][0]["userName"].as_str()),
+        (Some(2), Some("erin"))
+    );
+    let (_, devices) = search(json!({"filter": "user eq \"erin\""}));
+    assert_eq!(devices["totalResults"], 1, "a Soffid filter fits devices only");
+    let (status, error) = search(json!({"filter": "shoeSize eq 9"}));
+    assert_eq!((status, error["scimType"].as_str()), (400, Some("invalidFilter")));
+}
