@@ -11,17 +11,24 @@ mod common;
 use edge_api::db::{Database, Sql};
 use edge_api::store::Table;
 use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
 use shared::filter::Condition;
 use shared::schema::{DEVICE, Resource, USER};
 use std::sync::{LazyLock, Mutex};
 
-static SAMPLE: LazyLock<Mutex<common::Sample>> = LazyLock::new(|| Mutex::new(common::database()));
+/// The sample database and its resources in their JSON form (what the evaluator reads).
+static SAMPLE: LazyLock<Mutex<(rusqlite::Connection, Vec<Value>, Vec<Value>)>> = LazyLock::new(|| {
+    let sample = common::database();
+    let devices = sample.devices.iter().map(|d| serde_json::to_value(d).expect("json")).collect();
+    let users = sample.users.iter().map(|u| serde_json::to_value(u).expect("json")).collect();
+    Mutex::new((sample.db, devices, users))
+});
 
 fn check(
     connection: &rusqlite::Connection,
     resource: &'static Resource,
     table: Table,
-    all: &[serde_json::Value],
+    all: &[Value],
     text: &str,
 ) {
     let Ok(condition) = Condition::compile(resource, text) else { return };
@@ -38,10 +45,7 @@ fn check(
 
 fuzz_target!(|text: &str| {
     let sample = SAMPLE.lock().unwrap_or_else(|e| e.into_inner());
-    let devices: Vec<serde_json::Value> =
-        sample.devices.iter().map(|d| serde_json::to_value(d).expect("json")).collect();
-    let users: Vec<serde_json::Value> =
-        sample.users.iter().map(|u| serde_json::to_value(u).expect("json")).collect();
-    check(&sample.db, &DEVICE, Table::Devices, &devices, text);
-    check(&sample.db, &USER, Table::Users, &users, text);
+    let (db, devices, users) = &*sample;
+    check(db, &DEVICE, Table::Devices, devices, text);
+    check(db, &USER, Table::Users, users, text);
 });

@@ -81,7 +81,8 @@ fn member(key: &str) -> Result<Member, Problem> {
     if let Some(attribute) = USER.attribute(name) {
         return Ok(Member::Kept(attribute));
     }
-    let is_extension = name.len() > 4 && name[..4].eq_ignore_ascii_case("urn:");
+    // As bytes: byte 4 need not be a char boundary (found by the `patch` fuzz target).
+    let is_extension = name.len() > 4 && name.as_bytes()[..4].eq_ignore_ascii_case(b"urn:");
     if is_extension || DROPPED.iter().any(|d| d.eq_ignore_ascii_case(name)) {
         return Ok(Member::Dropped);
     }
@@ -582,6 +583,15 @@ mod tests {
             let problem = patch(ops.clone()).expect_err(&ops.to_string());
             assert_eq!(problem.scim_type().as_str(), scim_type, "{ops}");
         }
+    }
+
+    /// Regression, from the `patch` fuzz target: a path with a multi-byte character across its
+    /// fourth byte panicked where it was compared with `urn:`.
+    #[test]
+    fn paths_with_any_utf8() {
+        let ops = json!([{"op": "replace", "path": "Q8\u{9999}i", "value": 1}]);
+        assert_eq!(patch(ops).unwrap_err().scim_type().as_str(), "invalidPath");
+        assert!(validate_user(&json!({"schemas": [USER_SCHEMA], "userName": "a", "ab\u{9999}": 1})).is_err());
     }
 
     #[test]
