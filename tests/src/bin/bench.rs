@@ -217,59 +217,45 @@ fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
     let selective = format!(r#"user eq "u{:05}""#, sizes.scale / 20);
     let broad = format!(r#"status eq "V" and lastUsed lt "{cutoff}""#);
     let deep = sizes.scale * 9 / 10;
-    let queries: [(&str, Option<&str>, Option<&str>, usize); 4] = [
+    let queries: [ListingQuery<'_>; 4] = [
         ("selective filter (one user)", Some(&selective), None, 1),
         ("broad filter (`status eq \"V\" and lastUsed lt` 180 days ago)", Some(&broad), None, 1),
         ("sort by `lastUsed` descending, no filter", None, Some("lastUsed"), 1),
         ("deep page (`startIndex` at 90%)", None, None, deep),
     ];
-    let mut listing = Vec::new();
-    for (label, filter, sort_by, start) in queries {
-        let mut query = format!("{base}/OtpDevice?count=100&startIndex={start}");
+    let probe = |endpoint: &str, table: Table, resource: &'static Resource, query: ListingQuery<'_>| {
+        let (label, filter, sort_by, start) = query;
+        let mut url = format!("{base}{endpoint}?count=100&startIndex={start}");
         if let Some(filter) = filter {
-            query.push_str(&format!("&filter={}", encode(filter)));
+            url.push_str(&format!("&filter={}", encode(filter)));
         }
         if let Some(sort_by) = sort_by {
-            query.push_str(&format!("&sortBy={sort_by}&sortOrder=descending"));
+            url.push_str(&format!("&sortBy={sort_by}&sortOrder=descending"));
         }
         let outcome = drive(
             Load { concurrency: 1, requests: sizes.probes, time_limit: TIME_LIMIT },
-            |_| scim_call("GET", query.clone(), &auth, None),
+            |_| scim_call("GET", url.clone(), &auth, None),
             |s, b| s == 200 && b.contains("\"totalResults\""),
         );
-        let plan = explain(&db_path, filter, sort_by);
-        listing.push((label, filter.map(str::to_owned), outcome, plan));
-    }
+        let plan = explain_in(&db_path, table, resource, filter, sort_by);
+        (label, filter.map(str::to_owned), outcome, plan)
+    };
+    let listing: Vec<_> =
+        queries.into_iter().map(|q| probe("/OtpDevice", Table::Devices, &DEVICE, q)).collect();
     // Users at the same scale: the devices above created one user per ten devices; one SQL
     // statement adds the rest, each with a work email, a family name and 10% inactive.
     add_users(&db_path, sizes.scale, now);
     let selective_user = format!(r#"userName eq "U{:05}""#, sizes.scale / 20);
     let by_email = format!(r#"emails[type eq "work"].value eq "u{:05}@example.com""#, sizes.scale / 20);
     let broad_user = r#"active eq true and name.familyName sw "F1""#.to_owned();
-    let user_queries: [(&str, &str, Option<&str>); 4] = [
-        ("selective filter (`userName eq`, another case)", &selective_user, None),
-        ("value path on emails (`emails[type eq \"work\"].value eq`)", &by_email, None),
-        ("broad filter (`active eq true and name.familyName sw`)", &broad_user, None),
-        ("sort by `userName` descending, no filter", "", Some("userName")),
+    let user_queries: [ListingQuery<'_>; 4] = [
+        ("selective filter (`userName eq`, another case)", Some(&selective_user), None, 1),
+        ("value path on emails (`emails[type eq \"work\"].value eq`)", Some(&by_email), None, 1),
+        ("broad filter (`active eq true and name.familyName sw`)", Some(&broad_user), None, 1),
+        ("sort by `userName` descending, no filter", None, Some("userName"), 1),
     ];
-    let mut user_listing = Vec::new();
-    for (label, filter, sort_by) in user_queries {
-        let filter = (!filter.is_empty()).then_some(filter);
-        let mut query = format!("{base}/Users?count=100");
-        if let Some(filter) = filter {
-            query.push_str(&format!("&filter={}", encode(filter)));
-        }
-        if let Some(sort_by) = sort_by {
-            query.push_str(&format!("&sortBy={sort_by}&sortOrder=descending"));
-        }
-        let outcome = drive(
-            Load { concurrency: 1, requests: sizes.probes, time_limit: TIME_LIMIT },
-            |_| scim_call("GET", query.clone(), &auth, None),
-            |s, b| s == 200 && b.contains("\"totalResults\""),
-        );
-        let plan = explain_in(&db_path, Table::Users, &USER, filter, sort_by);
-        user_listing.push((label, filter.map(str::to_owned), outcome, plan));
-    }
+    let user_listing: Vec<_> =
+        user_queries.into_iter().map(|q| probe("/Users", Table::Users, &USER, q)).collect();
     let (db_bytes, device_count, audit_rows) = database_size(&db_path);
 
     // Per-request overhead: a trivial authenticated component route against a static file.
@@ -393,6 +379,9 @@ fn age_devices(db: &Path, now: i64) {
         .expect("age the devices");
 }
 
+/// A listing probe: label, filter, `sortBy` (descending), `startIndex`.
+type ListingQuery<'a> = (&'static str, Option<&'a str>, Option<&'a str>, usize);
+
 /// Users `u<n>` up to `scale`, in one statement (the devices' users already exist).
 fn add_users(db: &Path, scale: usize, now: i64) {
     let connection = rusqlite::Connection::open(db).expect("open the database");
@@ -414,10 +403,6 @@ fn add_users(db: &Path, scale: usize, now: i64) {
 fn count_rows(db: &Path, table: &str) -> i64 {
     let connection = rusqlite::Connection::open(db).expect("open the database");
     connection.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).expect("count")
-}
-
-fn explain(db: &Path, filter: Option<&str>, sort_by: Option<&str>) -> String {
-    explain_in(db, Table::Devices, &DEVICE, filter, sort_by)
 }
 
 fn explain_in(
