@@ -326,14 +326,24 @@ fn present(ctx: &Ctx<'_>, mut device: OtpDevice) -> OtpDevice {
 
 fn device_response(ctx: &Ctx<'_>, status: u16, device: OtpDevice, projection: &Projection) -> ApiResponse {
     let device = present(ctx, device);
-    let version = device.meta.version.clone();
-    let location = device.meta.location.clone().unwrap_or_default();
-    let mut value = serde_json::to_value(&device).unwrap_or(Value::Null);
+    resource_response(status, &device.meta, to_json(&device), projection)
+}
+
+/// One resource as a response: projected, with its `ETag`, and `Location` when created.
+fn resource_response(
+    status: u16,
+    meta: &shared::model::Meta,
+    mut value: Value,
+    projection: &Projection,
+) -> ApiResponse {
     if let Some(object) = value.as_object_mut() {
         projection.apply(object);
     }
-    let response = ApiResponse::json(status, &value).with_header("etag", version);
-    if status == 201 { response.with_header("location", location) } else { response }
+    let response = ApiResponse::json(status, &value).with_header("etag", meta.version.clone());
+    match (status, &meta.location) {
+        (201, Some(location)) => response.with_header("location", location.clone()),
+        _ => response,
+    }
 }
 
 /// A query parameter by name; SCIM parameter names are case-insensitive.
@@ -666,14 +676,7 @@ fn present_user(ctx: &Ctx<'_>, mut user: User) -> User {
 
 fn user_response(ctx: &Ctx<'_>, status: u16, user: User, projection: &Projection) -> ApiResponse {
     let user = present_user(ctx, user);
-    let version = user.meta.version.clone();
-    let location = user.meta.location.clone().unwrap_or_default();
-    let mut value = to_json(&user);
-    if let Some(object) = value.as_object_mut() {
-        projection.apply(object);
-    }
-    let response = ApiResponse::json(status, &value).with_header("etag", version);
-    if status == 201 { response.with_header("location", location) } else { response }
+    resource_response(status, &user.meta, to_json(&user), projection)
 }
 
 fn found_user(ctx: &Ctx<'_>, id: i64) -> Result<User, ApiError> {

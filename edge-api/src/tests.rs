@@ -197,7 +197,12 @@ impl Api {
 
     /// Everything stored about devices, to prove a refused request changed nothing.
     fn snapshot(&self) -> String {
-        let mut statement = self.db.prepare("SELECT * FROM devices ORDER BY id").unwrap();
+        self.rows("devices")
+    }
+
+    /// Every row of a table, in key order, one line each.
+    fn rows(&self, table: &str) -> String {
+        let mut statement = self.db.prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2")).unwrap();
         let columns = statement.column_count();
         let rows: Vec<String> = statement
             .query_map([], |row| {

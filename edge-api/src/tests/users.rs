@@ -56,21 +56,7 @@ fn filtered(api: &Api, filter: &str) -> Vec<String> {
 fn everything(api: &Api) -> String {
     ["devices", "users", "user_contacts", "audit", "outbox"]
         .iter()
-        .map(|table| {
-            let mut statement = api.db.prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2")).unwrap();
-            let columns = statement.column_count();
-            let rows: Vec<String> = statement
-                .query_map([], |row| {
-                    Ok((0..columns)
-                        .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
-                        .collect::<Vec<_>>()
-                        .join("|"))
-                })
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            format!("{table}:\n{}", rows.join("\n"))
-        })
+        .map(|table| format!("{table}:\n{}", api.rows(table)))
         .collect::<Vec<_>>()
         .join("\n")
 }
