@@ -497,11 +497,16 @@ fn found(ctx: &Ctx<'_>, id: i64) -> Result<OtpDevice, ApiError> {
     store::get_device(ctx.env.db, &ctx.tenant, id)?.ok_or(ApiError::NoDevice(id))
 }
 
-fn get_one(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
-    ctx.caller.require(Right::Invoke)?;
+/// `attributes` / `excludedAttributes` of a GET, against a resource's table.
+fn projection_of(ctx: &Ctx<'_>, resource: &'static Resource) -> Result<Projection, ApiError> {
     let params = ctx.request.query_params();
     let param = |name: &str| query_param(&params, name);
-    let projection = Projection::parse(&DEVICE, param("attributes"), param("excludedAttributes"))?;
+    Ok(Projection::parse(resource, param("attributes"), param("excludedAttributes"))?)
+}
+
+fn get_one(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Invoke)?;
+    let projection = projection_of(ctx, &DEVICE)?;
     Ok(device_response(ctx, 200, found(ctx, id)?, &projection))
 }
 
@@ -685,9 +690,7 @@ fn found_user(ctx: &Ctx<'_>, id: i64) -> Result<User, ApiError> {
 
 fn get_user(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Invoke)?;
-    let params = ctx.request.query_params();
-    let param = |name: &str| query_param(&params, name);
-    let projection = Projection::parse(&USER, param("attributes"), param("excludedAttributes"))?;
+    let projection = projection_of(ctx, &USER)?;
     Ok(user_response(ctx, 200, found_user(ctx, id)?, &projection))
 }
 

@@ -168,11 +168,23 @@ impl Api {
         body: Option<Value>,
         extra: &[(&str, &str)],
     ) -> (u16, Value, ApiResponse) {
+        self.call_at(who, method, &format!("{BASE}{path}"), body, extra)
+    }
+
+    /// One JSON request as `who` on a whole path (any base path, any tenant's).
+    fn call_at(
+        &self,
+        who: (&str, &str),
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        extra: &[(&str, &str)],
+    ) -> (u16, Value, ApiResponse) {
         let auth = basic(who);
         let mut headers = vec![("authorization", auth.as_str()), ("content-type", "application/scim+json")];
         headers.extend_from_slice(extra);
         let body = body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default();
-        let response = self.raw(method, &format!("{BASE}{path}"), &body, &headers);
+        let response = self.raw(method, path, &body, &headers);
         let json = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
         (response.status, json, response)
     }

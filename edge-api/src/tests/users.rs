@@ -15,24 +15,7 @@ fn at(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value, ApiResponse) {
-    at_with(api, who, method, path, body, &[])
-}
-
-fn at_with(
-    api: &Api,
-    who: (&str, &str),
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-    extra: &[(&str, &str)],
-) -> (u16, Value, ApiResponse) {
-    let auth = basic(who);
-    let mut headers = vec![("authorization", auth.as_str()), ("content-type", "application/scim+json")];
-    headers.extend_from_slice(extra);
-    let body = body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default();
-    let response = api.raw(method, path, &body, &headers);
-    let json = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-    (response.status, json, response)
+    api.call_at(who, method, path, body, &[])
 }
 
 fn new_user(api: &Api, body: Value) -> Value {
@@ -168,8 +151,7 @@ fn users_have_full_scim() {
         {"op": "Add", "path": "phoneNumbers[type eq \"work\"].value", "value": "+3493000000"},
         {"op": "replace", "value": {"displayName": "Ann L.", "name.givenName": "Anna"}},
     ]});
-    let (status, patched, response) = at_with(
-        &api,
+    let (status, patched, response) = api.call_at(
         ADMIN,
         "PATCH",
         &format!("{BASE}{path}"),
@@ -187,8 +169,7 @@ fn users_have_full_scim() {
     assert_eq!(response.header("etag"), patched["meta"]["version"].as_str());
     let stale = [("if-match", ann["meta"]["version"].as_str().unwrap())];
     let before = everything(&api);
-    let (status, _, _) = at_with(
-        &api,
+    let (status, _, _) = api.call_at(
         ADMIN,
         "PUT",
         &format!("{BASE}{path}"),
