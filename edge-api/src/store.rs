@@ -388,7 +388,11 @@ pub fn list_query(
         Some(c) => {
             let w = c.to_sql();
             params.extend(w.params.into_iter().map(Sql::from));
-            format!(" WHERE tenant = ? AND {}", w.sql)
+            // Without statistics SQLite takes `tenant = ?` for a selective term and scans the
+            // whole tenant through a tenant-first index rather than look up the few users an
+            // email names: unary `+` keeps it a plain test there (BENCHMARKS.md has both plans).
+            let tenant = if c.narrows_by_entries() { "+tenant" } else { "tenant" };
+            format!(" WHERE {tenant} = ? AND {}", w.sql)
         }
         None => " WHERE tenant = ?".to_owned(),
     };

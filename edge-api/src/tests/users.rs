@@ -477,3 +477,33 @@ fn a_root_search_spans_the_types_the_filter_fits() {
     let (status, error) = search(json!({"filter": "shoeSize eq 9"}));
     assert_eq!((status, error["scimType"].as_str()), (400, Some("invalidFilter")));
 }
+
+/// The way provisioning clients find a user by email goes by primary key from the email index,
+/// not through every user of the tenant (SQLite's plan for the exact statements listed).
+#[test]
+fn an_email_lookup_goes_by_primary_key() {
+    use crate::db::Database;
+    use crate::store::{Table, list_query};
+    let api = Api::new();
+    new_user(&api, json!({"userName": "erin", "emails": [{"value": "erin@example.com", "type": "work"}]}));
+    let plan = |filter: &str| {
+        let condition = shared::filter::Condition::compile(&shared::schema::USER, filter).unwrap();
+        let query = list_query(Table::Users, "default", Some(&condition), None);
+        let mut page_params = query.params.clone();
+        page_params.extend([Sql::Int(100), Sql::Int(0)]);
+        [(&query.page_sql, page_params), (&query.count_sql, query.params.clone())].map(|(sql, params)| {
+            let rows = api.db.execute(&format!("EXPLAIN QUERY PLAN {sql}"), &params).unwrap();
+            rows.iter().map(|r| r.text("detail").unwrap().to_owned()).collect::<Vec<_>>().join(", ")
+        })
+    };
+    for filter in [
+        r#"emails[type eq "work"].value eq "erin@example.com""#,
+        r#"emails.value eq "erin@example.com" and active eq true"#,
+    ] {
+        for statement in plan(filter) {
+            assert!(statement.starts_with("SEARCH users USING INTEGER PRIMARY KEY"), "{filter}: {statement}");
+        }
+    }
+    let by_name = plan(r#"userName eq "Erin""#);
+    assert!(by_name.iter().all(|p| p.contains("users_name")), "{by_name:?}");
+}
