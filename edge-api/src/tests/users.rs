@@ -478,17 +478,23 @@ fn a_root_search_spans_the_types_the_filter_fits() {
     assert_eq!((status, error["scimType"].as_str()), (400, Some("invalidFilter")));
 }
 
-/// The way provisioning clients find a user by email goes by primary key from the email index,
-/// not through every user of the tenant (SQLite's plan for the exact statements listed).
+/// Listings read a tenant in the order they answer in: an email lookup goes by primary key
+/// from the email index, and a listing without `sortBy` walks the tenant's rows in id order
+/// instead of sorting the whole tenant (SQLite's plans for the exact statements listed).
 #[test]
-fn an_email_lookup_goes_by_primary_key() {
+fn listings_read_a_tenant_in_id_order_and_emails_by_key() {
     use crate::db::Database;
     use crate::store::{Table, list_query};
+    use shared::filter::Condition;
     let api = Api::new();
     new_user(&api, json!({"userName": "erin", "emails": [{"value": "erin@example.com", "type": "work"}]}));
-    let plan = |filter: &str| {
-        let condition = shared::filter::Condition::compile(&shared::schema::USER, filter).unwrap();
-        let query = list_query(Table::Users, "default", Some(&condition), None);
+    let plan = |table: Table, filter: Option<&str>| {
+        let resource = match table {
+            Table::Devices => &shared::schema::DEVICE,
+            Table::Users => &shared::schema::USER,
+        };
+        let condition = filter.map(|f| Condition::compile(resource, f).unwrap());
+        let query = list_query(table, "default", condition.as_ref(), None);
         let mut page_params = query.params.clone();
         page_params.extend([Sql::Int(100), Sql::Int(0)]);
         [(&query.page_sql, page_params), (&query.count_sql, query.params.clone())].map(|(sql, params)| {
@@ -500,10 +506,19 @@ fn an_email_lookup_goes_by_primary_key() {
         r#"emails[type eq "work"].value eq "erin@example.com""#,
         r#"emails.value eq "erin@example.com" and active eq true"#,
     ] {
-        for statement in plan(filter) {
-            assert!(statement.starts_with("SEARCH users USING INTEGER PRIMARY KEY"), "{filter}: {statement}");
+        for statement in plan(Table::Users, Some(filter)) {
+            assert!(
+                statement.starts_with("SEARCH users USING") && statement.contains("rowid=?"),
+                "{filter}: {statement}"
+            );
         }
     }
-    let by_name = plan(r#"userName eq "Erin""#);
+    let by_name = plan(Table::Users, Some(r#"userName eq "Erin""#));
     assert!(by_name.iter().all(|p| p.contains("users_name")), "{by_name:?}");
+    for (table, filter) in
+        [(Table::Devices, None), (Table::Users, None), (Table::Users, Some("active eq true"))]
+    {
+        let [page, _] = plan(table, filter);
+        assert!(page.contains("_tenant (tenant=?)") && !page.contains("TEMP B-TREE"), "{filter:?}: {page}");
+    }
 }

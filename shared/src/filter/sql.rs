@@ -28,18 +28,6 @@ impl Condition {
         write(self, &mut out);
         out
     }
-
-    /// Whether the condition holds only for rows that one of its multi-valued attributes'
-    /// subqueries names (`emails[type eq "work"].value eq …`, alone or in an `and`). Those rows
-    /// are then the cheap way in, by primary key; a query that also tests a column shared by
-    /// most rows (the tenant) must keep SQLite from picking that column's index instead.
-    pub fn narrows_by_entries(&self) -> bool {
-        match self {
-            Condition::Any { .. } => true,
-            Condition::And(parts) => parts.iter().any(Condition::narrows_by_entries),
-            Condition::Or(_) | Condition::Not(_) | Condition::Leaf(_) => false,
-        }
-    }
 }
 
 fn write(condition: &Condition, out: &mut SqlWhere) {
