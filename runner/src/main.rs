@@ -4,6 +4,7 @@
 //! It is never a second implementation of the API: every API request goes to the component.
 
 mod manifest;
+mod spin_cli;
 mod spin_host;
 mod state;
 
@@ -30,7 +31,8 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 const USAGE: &str = "usage: scim-otp-runner [--manifest spin.toml] [--listen 127.0.0.1:3000] [--state-dir DIR] \
-                     [--component FILE.wasm] [--sync full|normal] [--disable-cache]";
+                     [--component FILE.wasm] [--sync full|normal] [--disable-cache]\n       \
+                     with the Spin CLI instead: ... --spin PATH [--fileserver FILE.wasm] [--runtime-config-file FILE]";
 
 struct Options {
     manifest: PathBuf,
@@ -40,6 +42,8 @@ struct Options {
     sync: Sync,
     /// `spin up --disable-cache`: compile the component afresh instead of using wasmtime's cache.
     disable_cache: bool,
+    /// `--spin`: hand the application to the Spin CLI (spin_cli.rs).
+    spin: Option<spin_cli::SpinOptions>,
 }
 
 fn options() -> Result<Options> {
@@ -51,7 +55,9 @@ fn options() -> Result<Options> {
         // SQLite's default and Spin's.
         sync: Sync::Full,
         disable_cache: false,
+        spin: None,
     };
+    let (mut fileserver, mut runtime_config) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
@@ -68,12 +74,26 @@ fn options() -> Result<Options> {
                 }
             }
             "--disable-cache" => options.disable_cache = true,
+            "--spin" => {
+                let binary = value()?.into();
+                options.spin = Some(spin_cli::SpinOptions { binary, fileserver: None, runtime_config: None })
+            }
+            "--fileserver" => fileserver = Some(value()?.into()),
+            "--runtime-config-file" => runtime_config = Some(value()?.into()),
             "--help" | "-h" => {
                 println!("{USAGE}");
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other}\n{USAGE}"),
         }
+    }
+    match &mut options.spin {
+        Some(spin) => (spin.fileserver, spin.runtime_config) = (fileserver, runtime_config),
+        // The runner itself serves local SQLite files only.
+        None if fileserver.is_some() || runtime_config.is_some() => {
+            bail!("--fileserver and --runtime-config-file go with --spin\n{USAGE}")
+        }
+        None => {}
     }
     Ok(options)
 }
@@ -391,7 +411,16 @@ async fn serve_file(files: &StaticFiles, method: &hyper::Method, path_info: &str
     }
 }
 
-fn build_server(options: &Options) -> Result<(Server, state::Login)> {
+/// The application as both hosts get it: the manifest, the state directory and the variables.
+struct Application {
+    manifest_path: PathBuf,
+    manifest_dir: PathBuf,
+    manifest: Manifest,
+    state_dir: PathBuf,
+    variables: BTreeMap<String, String>,
+}
+
+fn application(options: &Options) -> Result<(Application, state::Login)> {
     let manifest_path = options
         .manifest
         .canonicalize()
@@ -400,7 +429,12 @@ fn build_server(options: &Options) -> Result<(Server, state::Login)> {
     let manifest = Manifest::load(&manifest_path)?;
     let state_dir = options.state_dir.clone().unwrap_or_else(|| manifest_dir.join(".spin"));
     let state = state::State::open(&state_dir)?;
-    let (app_variables, login) = state.application_variables(&manifest)?;
+    let (variables, login) = state.application_variables(&manifest)?;
+    Ok((Application { manifest_path, manifest_dir, manifest, state_dir, variables }, login))
+}
+
+fn build_server(options: &Options, application: Application) -> Result<Server> {
+    let Application { manifest_dir, manifest, state_dir, variables: app_variables, .. } = application;
 
     let engine = engine(!options.disable_cache)?;
     let mut linker: Linker<Host> = Linker::new(&engine);
@@ -478,23 +512,45 @@ fn build_server(options: &Options) -> Result<(Server, state::Login)> {
     }
     let routes = manifest.trigger.http.iter().map(|t| Route::parse(&t.route, &t.component)).collect();
     let databases = Arc::new(Databases::new(database_files, options.sync));
-    Ok((
-        Server {
-            routes,
-            apis,
-            files,
-            databases,
-            peak_memory: Arc::default(),
-            slots: Arc::new(tokio::sync::Semaphore::new(INSTANCE_SLOTS as usize)),
-        },
-        login,
-    ))
+    Ok(Server {
+        routes,
+        apis,
+        files,
+        databases,
+        peak_memory: Arc::default(),
+        slots: Arc::new(tokio::sync::Semaphore::new(INSTANCE_SLOTS as usize)),
+    })
+}
+
+fn print_login(login: state::Login) {
+    match login {
+        state::Login::Generated { user, password, file } => {
+            println!("  login: {user} / {password}   (kept in {})", file.display())
+        }
+        state::Login::Configured => println!("  login: the principals of SPIN_VARIABLE_SCIM_USERS"),
+    }
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let options = options()?;
-    let (server, login) = build_server(&options)?;
+    let (application, login) = application(&options)?;
+    if let Some(spin) = &options.spin {
+        println!("scim-otp: handing over to {} (Spin prints the address)", spin.binary.display());
+        print_login(login);
+        let Application { manifest_path, manifest, state_dir, variables, .. } = &application;
+        let component = options.component.as_deref();
+        return spin_cli::exec(
+            spin,
+            manifest_path,
+            manifest,
+            component,
+            state_dir,
+            options.listen,
+            variables,
+        );
+    }
+    let server = build_server(&options, application)?;
     let listener = TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;
@@ -502,12 +558,7 @@ async fn main() -> Result<()> {
     let server = Arc::new(server);
     println!("scim-otp is running at http://{address}/");
     println!("  API: http://{address}/scim/v2 (also /soffid/webservice/scim2/v1)");
-    match login {
-        state::Login::Generated { user, password, file } => {
-            println!("  login: {user} / {password}   (kept in {})", file.display())
-        }
-        state::Login::Configured => println!("  login: the principals of SPIN_VARIABLE_SCIM_USERS"),
-    }
+    print_login(login);
     loop {
         let (stream, client) = tokio::select! {
             accepted = listener.accept() => accepted?,

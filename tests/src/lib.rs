@@ -40,6 +40,25 @@ fn manifest() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../spin.toml")
 }
 
+/// The Spin CLI the tests hand the application to instead of serving it with the runner
+/// (`SCIM_OTP_SPIN`, which `cargo xtask test` sets for its Spin leg), and what goes with it.
+pub struct SpinHost {
+    pub binary: PathBuf,
+    /// Serves the SPA component in place of its URL source, which cannot be downloaded here.
+    pub fileserver: PathBuf,
+    /// `spin up --runtime-config-file` (`SCIM_OTP_RUNTIME_CONFIG`): database `default` elsewhere.
+    pub runtime_config: Option<PathBuf>,
+}
+
+pub fn spin_host() -> Option<SpinHost> {
+    let binary = PathBuf::from(std::env::var_os("SCIM_OTP_SPIN")?);
+    let fileserver = std::env::var_os("SCIM_OTP_FILESERVER").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bin/spin_static_fs.wasm")
+    });
+    let runtime_config = std::env::var_os("SCIM_OTP_RUNTIME_CONFIG").map(PathBuf::from);
+    Some(SpinHost { binary, fileserver, runtime_config })
+}
+
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct TempDir(pub PathBuf);
 
@@ -112,13 +131,27 @@ impl App {
             .arg(state)
             .arg("--component")
             .arg(&wasm)
-            // `SCIM_OTP_RUNNER_ARGS=--sync normal` measures the tuned mode (Spin's is the default).
-            .args(runner_args())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        match spin_host() {
+            Some(spin) => {
+                command.arg("--spin").arg(&spin.binary).arg("--fileserver").arg(&spin.fileserver);
+                if let Some(config) = &spin.runtime_config {
+                    command.arg("--runtime-config-file").arg(config);
+                }
+                // Spin logs each request's path at this level (the runner logs every request).
+                command.env("RUST_LOG", "spin_trigger_http=info");
+            }
+            // `SCIM_OTP_RUNNER_ARGS=--sync normal` measures the tuned mode (Spin's is the default).
+            None => {
+                command.args(runner_args());
+            }
+        }
         for (name, value) in variables {
             command.env(format!("SPIN_VARIABLE_{}", name.to_uppercase()), value);
         }
+        // A process group of its own, which `signal` stops whole.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut child = command.spawn().expect("runner starts");
         let stdout = child.stdout.take().expect("runner stdout");
         let stderr = child.stderr.take().expect("runner stderr");
@@ -127,8 +160,8 @@ impl App {
         let keep = log.clone();
         let stdout = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("scim-otp is running at ") {
-                    let _ = sender.send(rest.trim_end_matches('/').to_owned());
+                if let Some(origin) = listening_at(&line) {
+                    let _ = sender.send(origin);
                 }
                 keep.lock().unwrap().push(line);
             }
@@ -141,7 +174,8 @@ impl App {
                 keep.lock().unwrap().push(line);
             }
         });
-        let origin = receiver.recv_timeout(Duration::from_secs(60)).expect("runner printed its address");
+        // Spin (opt-level 1 here) compiles the component on a cold cache in tens of seconds.
+        let origin = receiver.recv_timeout(Duration::from_secs(240)).expect("the host printed its address");
         let password =
             std::fs::read_to_string(state.join("admin-password")).unwrap_or_default().trim().to_owned();
         let agent = ureq::Agent::config_builder()
@@ -233,20 +267,57 @@ impl App {
         self.send(method, path, body, Some((&user, &password)), &[])
     }
 
-    /// The runner's process id.
+    /// The process id of the host the tests started (the runner, or `spin up`).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    /// What the runner has printed so far.
+    /// Sends `signal` to the host's process group: the runner, or `spin up` and the
+    /// `spin trigger http` process it starts (which outlives a SIGKILL of `spin up` alone).
+    fn signal(&self, signal: &str) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args([signal, "--", &group]).status();
+    }
+
+    /// Kills the host with SIGKILL: no shutdown code runs, exactly as in a crash.
+    pub fn crash(&self) {
+        self.signal("-KILL");
+    }
+
+    /// What the host has printed so far.
     pub fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
 
-    /// Stops the runner with SIGINT (Ctrl-C), as an operator would, and returns everything it
+    /// The methods of the requests the host has logged for `path`, in order.
+    pub fn requests_to(&self, path: &str) -> Vec<String> {
+        self.log()
+            .iter()
+            .filter_map(|line| {
+                // The runner: `POST /scim/v2/OtpDevice 201 …`.
+                let mut words = line.split_whitespace();
+                if let (Some(method), Some(logged)) = (words.next(), words.next())
+                    && logged == path
+                    && method.chars().all(|c| c.is_ascii_uppercase())
+                {
+                    return Some(method.to_owned());
+                }
+                // Spin (RUST_LOG=spin_trigger_http=info): `… http.request.method=POST … Processing
+                // request on path '/scim/v2/OtpDevice'`.
+                let quoted = line.split("Processing request on path '").nth(1)?;
+                if quoted.strip_suffix('\'') != Some(path) {
+                    return None;
+                }
+                let method = line.split("http.request.method=").nth(1)?.split_whitespace().next()?;
+                Some(method.to_owned())
+            })
+            .collect()
+    }
+
+    /// Stops the host with SIGINT (Ctrl-C), as an operator would, and returns everything it
     /// printed.
     pub fn interrupt(mut self) -> Vec<String> {
-        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        self.signal("-INT");
         let _ = self.child.wait();
         for reader in self.readers.drain(..) {
             let _ = reader.join();
@@ -254,18 +325,31 @@ impl App {
         self.log()
     }
 
-    /// Stops the runner with SIGKILL: no shutdown code runs, exactly as in a crash.
-    pub fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Stops the host with SIGKILL: no shutdown code runs, exactly as in a crash.
+    pub fn stop(self) {
+        drop(self);
     }
 }
 
 impl Drop for App {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        self.crash();
         let _ = self.child.wait();
     }
+}
+
+/// The origin a host's start-up line announces: the runner's `scim-otp is running at …`, or
+/// Spin's `Serving http://…` (perhaps coloured).
+fn listening_at(line: &str) -> Option<String> {
+    if let Some(rest) = line.strip_prefix("scim-otp is running at ") {
+        return Some(rest.trim_end_matches('/').to_owned());
+    }
+    if !line.contains("Serving") {
+        return None;
+    }
+    let url = &line[line.find("http://")?..];
+    let end = url.find(|c: char| c.is_whitespace() || c == '\u{1b}').unwrap_or(url.len());
+    Some(url[..end].trim_end_matches('/').to_owned())
 }
 
 /// An `Authorization` header value for HTTP Basic.

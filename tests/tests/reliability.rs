@@ -482,8 +482,11 @@ fn abuse_is_refused_quickly_and_changes_nothing() {
         .interrupt()
         .into_iter()
         .find_map(|l| l.strip_prefix("stopped; the largest instance linear memory was ").map(str::to_owned))
-        .unwrap();
-    println!("abuse figures (debug runner, loopback):\n| request | status | time |\n|---|---|---|");
+        // The runner reports it as it stops; Spin does not.
+        .unwrap_or_else(|| "(not reported by this host)".to_owned());
+    println!(
+        "abuse figures (debug build of the host, loopback):\n| request | status | time |\n|---|---|---|"
+    );
     println!("{}", figures.join("\n"));
     println!(
         "OTP guessing: {checked} wrong codes checked, then the device is locked (max_fails 5); \

@@ -371,8 +371,21 @@ fn test() -> Result {
     let scim2 = python_venv("scim2-tester", "0.5.2", "tests/conformance/requirements.txt")?;
     run(
         "cargo test",
-        cargo().arg("test").args(NATIVE_WORKSPACE).arg("--locked").env("SCIM_OTP_SCIM2_VENV", scim2),
+        cargo().arg("test").args(NATIVE_WORKSPACE).arg("--locked").env("SCIM_OTP_SCIM2_VENV", &scim2),
     )?;
+    // The same HTTP and browser tests again, on the Spin CLI: the reference host.
+    match spin_cli() {
+        Some(spin) => run(
+            &format!("cargo test -p scim-otp-tests on Spin ({})", spin.display()),
+            cargo()
+                .args(["test", "--package", "scim-otp-tests", "--locked"])
+                .env("SCIM_OTP_SCIM2_VENV", &scim2)
+                .env("SCIM_OTP_SPIN", &spin),
+        )?,
+        None => println!(
+            "xtask: no Spin CLI (SPIN, ../shared/bin/spin, PATH): the HTTP tests ran on the runner only"
+        ),
+    }
     run(
         "frontend component tests (headless Chromium)",
         cargo()
@@ -406,6 +419,17 @@ fn test() -> Result {
     run_fuzz_targets("5", Some(&scratch))
 }
 
+/// The Spin CLI: `SPIN`, then `../shared/bin/spin` beside the project, then `spin` on `PATH`.
+fn spin_cli() -> Option<PathBuf> {
+    let beside = project_root().join("../shared/bin/spin");
+    let on_path = || {
+        env::split_paths(&env::var_os("PATH").unwrap_or_default())
+            .map(|dir| dir.join("spin"))
+            .find(|p| p.is_file())
+    };
+    env::var_os("SPIN").map(PathBuf::from).or_else(|| beside.is_file().then_some(beside)).or_else(on_path)
+}
+
 /// The SPA in `dist/`, as `spin build` makes it (`trunk build --release`, wasm-opt from npm).
 fn build_spa() -> Result {
     let tools = project_root().join("node_modules/.bin");
@@ -435,14 +459,24 @@ fn build_runner() -> Result<PathBuf> {
     Ok(target_dir().join("debug/scim-otp-runner"))
 }
 
-/// Builds everything and runs the local runner in the foreground, as `spin up --build` would.
+/// Builds everything and runs it in the foreground, as `spin up --build` would: on the Spin CLI
+/// when there is one, on the local runner otherwise.
 fn up(runner_args: Vec<String>) -> Result {
     let component = build_component()?;
     build_spa()?;
     let runner = build_runner()?;
     let mut command = Command::new(runner);
-    command.current_dir(project_root()).arg("--component").arg(component).args(runner_args);
-    run("scim-otp-runner", &mut command)
+    command.current_dir(project_root()).arg("--component").arg(component);
+    // With a Spin CLI the runner makes the login and hands the application to `spin up`; the
+    // SPA's file server comes from its pinned URL, or from a local build where there is one.
+    if let Some(spin) = spin_cli() {
+        command.arg("--spin").arg(spin);
+        let fileserver = project_root().join("../shared/bin/spin_static_fs.wasm");
+        if fileserver.is_file() {
+            command.arg("--fileserver").arg(fileserver);
+        }
+    }
+    run("scim-otp-runner", command.args(runner_args))
 }
 
 /// Builds the component, the SPA, the runner and the load generator optimized, prepares
