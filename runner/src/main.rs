@@ -76,7 +76,12 @@ fn options() -> Result<Options> {
             "--disable-cache" => options.disable_cache = true,
             "--spin" => {
                 let binary = value()?.into();
-                options.spin = Some(spin_cli::SpinOptions { binary, fileserver: None, runtime_config: None })
+                options.spin = Some(spin_cli::SpinOptions {
+                    binary,
+                    fileserver: None,
+                    runtime_config: None,
+                    disable_cache: false,
+                })
             }
             "--fileserver" => fileserver = Some(value()?.into()),
             "--runtime-config-file" => runtime_config = Some(value()?.into()),
@@ -88,7 +93,14 @@ fn options() -> Result<Options> {
         }
     }
     match &mut options.spin {
-        Some(spin) => (spin.fileserver, spin.runtime_config) = (fileserver, runtime_config),
+        // Spin keeps SQLite's FULL; `--sync normal` is the runner's own tuning.
+        Some(_) if matches!(options.sync, Sync::Normal) => {
+            bail!("--sync normal is the runner's; Spin has none")
+        }
+        Some(spin) => {
+            (spin.fileserver, spin.runtime_config) = (fileserver, runtime_config);
+            spin.disable_cache = options.disable_cache;
+        }
         // The runner itself serves local SQLite files only.
         None if fileserver.is_some() || runtime_config.is_some() => {
             bail!("--fileserver and --runtime-config-file go with --spin\n{USAGE}")

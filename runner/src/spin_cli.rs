@@ -21,6 +21,8 @@ pub struct SpinOptions {
     pub binary: PathBuf,
     pub fileserver: Option<PathBuf>,
     pub runtime_config: Option<PathBuf>,
+    /// `--disable-cache`, passed on: Spin has the same option.
+    pub disable_cache: bool,
 }
 
 /// The directories a copy mounts: (the original, where the copy has it, relative to the copy).
@@ -116,6 +118,9 @@ pub fn exec(
     command.arg("--listen").arg(listen.to_string());
     if let Some(config) = &spin.runtime_config {
         command.arg("--runtime-config-file").arg(config);
+    }
+    if spin.disable_cache {
+        command.arg("--disable-cache");
     }
     // Every variable the manifest declares, as the runner resolved it: the environment's
     // values stay what they were, the generated ones reach Spin the only way it reads them.
