@@ -333,8 +333,11 @@ impl App {
 
 impl Drop for App {
     fn drop(&mut self) {
-        self.crash();
-        let _ = self.child.wait();
+        // Only a host still running: once it is reaped, its group id may be another's.
+        if let Ok(None) = self.child.try_wait() {
+            self.crash();
+            let _ = self.child.wait();
+        }
     }
 }
 
