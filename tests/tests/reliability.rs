@@ -485,7 +485,7 @@ fn abuse_is_refused_quickly_and_changes_nothing() {
         // The runner reports it as it stops; Spin does not.
         .unwrap_or_else(|| "(not reported by this host)".to_owned());
     println!(
-        "abuse figures (debug build of the host, loopback):\n| request | status | time |\n|---|---|---|"
+        "abuse figures (the test host: the debug runner, or Spin at opt-level 1; loopback):\n| request | status | time |\n|---|---|---|"
     );
     println!("{}", figures.join("\n"));
     println!(
