@@ -384,6 +384,21 @@ pub struct ListQuery {
     pub params: Vec<Sql>,
 }
 
+impl ListQuery {
+    /// SQLite's `EXPLAIN QUERY PLAN` of the page (its first 100) and of the count, each as its
+    /// details joined by ", ": what the benchmark prints and the plan tests check.
+    pub fn explain(&self, db: &dyn Database) -> Result<[String; 2], DbError> {
+        let plan = |sql: &str, extra: &[Sql]| -> Result<String, DbError> {
+            let params: Vec<Sql> = self.params.iter().chain(extra).cloned().collect();
+            let rows = db.execute(&format!("EXPLAIN QUERY PLAN {sql}"), &params)?;
+            let details =
+                rows.iter().map(|r| r.text("detail").map(str::to_owned)).collect::<Result<Vec<_>, _>>()?;
+            Ok(details.join(", "))
+        };
+        Ok([plan(&self.page_sql, &[Sql::Int(100), Sql::Int(0)])?, plan(&self.count_sql, &[])?])
+    }
+}
+
 /// A listing of one tenant's rows: the tenant is the first parameter of every listing, and the
 /// first column of every index, so no filter can reach another tenant's rows.
 pub fn list_query(

@@ -7,7 +7,6 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use edge_api::db::Sql;
 use edge_api::store::Table;
 use scim_otp_tests::load::{Call, Load, Outcome, drive};
 use scim_otp_tests::{App, TempDir, basic_auth, now, secret_of};
@@ -416,28 +415,8 @@ fn explain_in(
     let condition = filter.map(|f| Condition::compile(resource, f).expect("the benchmark's filters parse"));
     let sort = Sort::parse(resource, sort_by, sort_by.map(|_| "descending")).expect("sort parses");
     let query = edge_api::store::list_query(table, "default", condition.as_ref(), sort.as_ref());
-    let plan = |sql: &str, extra: &[Sql]| -> String {
-        let params: Vec<rusqlite::types::Value> = query.params.iter().chain(extra).map(to_value).collect();
-        let mut statement = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
-        let details: Vec<String> = statement
-            .query_map(rusqlite::params_from_iter(params), |row| row.get::<_, String>(3))
-            .expect("plan rows")
-            .map(|d| d.expect("plan detail"))
-            .collect();
-        details.join(", ")
-    };
-    format!("`{}`; `{}`", plan(&query.page_sql, &[Sql::Int(100), Sql::Int(0)]), plan(&query.count_sql, &[]))
-}
-
-fn to_value(sql: &Sql) -> rusqlite::types::Value {
-    use rusqlite::types::Value as V;
-    match sql {
-        Sql::Int(i) => V::Integer(*i),
-        Sql::Real(r) => V::Real(*r),
-        Sql::Text(t) => V::Text(t.clone()),
-        Sql::Blob(b) => V::Blob(b.clone()),
-        Sql::Null => V::Null,
-    }
+    let [page, count] = query.explain(&connection).expect("explain");
+    format!("`{page}`; `{count}`")
 }
 
 fn database_size(db: &Path) -> (u64, i64, i64) {
