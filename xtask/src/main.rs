@@ -169,7 +169,11 @@ fn output(command: &mut Command) -> Option<String> {
 }
 
 fn on_path(program: &str) -> bool {
-    env::var_os("PATH").is_some_and(|paths| env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+    find_on_path(program).is_some()
+}
+
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    env::split_paths(&env::var_os("PATH")?).map(|dir| dir.join(program)).find(|p| p.is_file())
 }
 
 fn setup() -> Result {
@@ -422,12 +426,10 @@ fn test() -> Result {
 /// The Spin CLI: `SPIN`, then `../shared/bin/spin` beside the project, then `spin` on `PATH`.
 fn spin_cli() -> Option<PathBuf> {
     let beside = project_root().join("../shared/bin/spin");
-    let on_path = || {
-        env::split_paths(&env::var_os("PATH").unwrap_or_default())
-            .map(|dir| dir.join("spin"))
-            .find(|p| p.is_file())
-    };
-    env::var_os("SPIN").map(PathBuf::from).or_else(|| beside.is_file().then_some(beside)).or_else(on_path)
+    env::var_os("SPIN")
+        .map(PathBuf::from)
+        .or_else(|| beside.is_file().then_some(beside))
+        .or_else(|| find_on_path("spin"))
 }
 
 /// The SPA in `dist/`, as `spin build` makes it (`trunk build --release`, wasm-opt from npm).
