@@ -58,8 +58,14 @@ pub fn handle(request: &ApiRequest, settings: Result<Settings, Misconfigured>, e
         Err(failure) => (Err(misconfigured(request, failure, env)), Vec::new()),
     };
     let mut response = result.unwrap_or_else(|e| {
-        if let ApiError::Internal(cause) = &e {
-            (env.log)(&format!("{} {}: internal error: {cause}", request.method, request.path));
+        match &e {
+            ApiError::Internal(cause) => {
+                (env.log)(&format!("{} {}: internal error: {cause}", request.method, request.path));
+            }
+            ApiError::Unavailable(cause) => {
+                (env.log)(&format!("{} {}: store unavailable: {cause}", request.method, request.path));
+            }
+            _ => {}
         }
         e.into_response(lang)
     });
@@ -528,7 +534,7 @@ fn create(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
             if let Some(existing) = tx.find_duplicate(&new)? {
                 return Err(ApiError::Duplicate { existing });
             }
-            Ok(tx.create_device(&new, secrets)?)
+            Ok(tx.create_device(&new, &secrets)?)
         })?;
     if let (Some(seed), Some(algorithm), Some(digits)) = (&seed, device.algorithm, device.digits) {
         let kind = match device.device_type {

@@ -20,9 +20,88 @@ pub struct Rows {
 }
 
 /// A failure of the database itself (I/O, busy, constraint, a row that does not read as it
-/// should): a 500 whose detail stays in the log.
+/// should): a 500 whose detail stays in the log, or a 503 when it is [transient](DbError::is_transient).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DbError(pub String);
+
+/// How the hosts word a failure of the store's moment rather than of the statement. Spin hands
+/// every SQLite and libSQL failure over as one `Io` string, so the words are all there is:
+/// SQLite's result codes as libSQL's server names them, local SQLite's own message for BUSY, and
+/// the libSQL client's failure to reach the server.
+const TRANSIENT: &[&str] =
+    &["SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_INTERRUPT", "database is locked", "Hrana: `http error"];
+
+impl DbError {
+    /// The store was busy, interrupted or out of reach: the statement did nothing, and the same
+    /// work may succeed a moment later.
+    pub fn is_transient(&self) -> bool {
+        TRANSIENT.iter().any(|marker| self.0.contains(marker))
+    }
+}
+
+/// An error that may say the store failed for the moment (see [`DbError::is_transient`]): what
+/// [`crate::store`] retries a whole transaction on.
+pub trait Transient {
+    fn is_transient(&self) -> bool;
+}
+
+impl Transient for DbError {
+    fn is_transient(&self) -> bool {
+        DbError::is_transient(self)
+    }
+}
+
+/// The pauses before each new attempt of work that failed transiently: five attempts within
+/// 150 ms, so that a store that is down is answered 503 quickly and a busy one is waited for.
+pub const RETRY_PAUSES_MS: [u64; 4] = [10, 20, 40, 80];
+
+/// A database whose statements outside an explicit transaction run again when they fail
+/// transiently (SQLite undoes a failed statement of its own). Inside a transaction a statement
+/// is never repeated alone: a write interrupted there rolls the whole transaction back, so
+/// [`crate::store`] repeats the transaction instead.
+pub struct Patient<D> {
+    inner: D,
+    in_transaction: std::cell::Cell<bool>,
+    pause: fn(u64),
+}
+
+impl<D: Database> Patient<D> {
+    /// `pause(ms)` waits between attempts (a thread sleep; tests pass one that only counts).
+    pub fn new(inner: D, pause: fn(u64)) -> Patient<D> {
+        Patient { inner, in_transaction: std::cell::Cell::new(false), pause }
+    }
+}
+
+impl<D: Database + ?Sized> Database for &D {
+    fn execute(&self, sql: &str, params: &[Sql]) -> Result<Rows, DbError> {
+        (**self).execute(sql, params)
+    }
+}
+
+impl<D: Database> Database for Patient<D> {
+    fn execute(&self, sql: &str, params: &[Sql]) -> Result<Rows, DbError> {
+        let word = sql.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+        let mut outcome = self.inner.execute(sql, params);
+        // A ROLLBACK's failure is of no consequence (there may be nothing to roll back).
+        if !self.in_transaction.get() && word != "ROLLBACK" {
+            for pause in RETRY_PAUSES_MS {
+                match &outcome {
+                    Err(e) if e.is_transient() => (self.pause)(pause),
+                    _ => break,
+                }
+                outcome = self.inner.execute(sql, params);
+            }
+        }
+        match word.as_str() {
+            "BEGIN" if outcome.is_ok() => self.in_transaction.set(true),
+            // A failed COMMIT may leave the transaction open; the ROLLBACK that follows ends it.
+            "COMMIT" | "END" if outcome.is_ok() => self.in_transaction.set(false),
+            "ROLLBACK" => self.in_transaction.set(false),
+            _ => {}
+        }
+        outcome
+    }
+}
 
 impl std::fmt::Display for DbError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -60,6 +60,9 @@ pub enum ApiError {
     Settings(SettingsError),
     /// The cause goes to the log only.
     Internal(String),
+    /// The store failed for the moment (busy, interrupted, out of reach) and the retries did not
+    /// outlast it: nothing was done, the client may try again. The cause goes to the log only.
+    Unavailable(String),
 }
 
 impl From<Problem> for ApiError {
@@ -70,9 +73,22 @@ impl From<Problem> for ApiError {
 
 impl From<crate::db::DbError> for ApiError {
     fn from(e: crate::db::DbError) -> Self {
-        ApiError::Internal(e.to_string())
+        if e.is_transient() {
+            ApiError::Unavailable(e.to_string())
+        } else {
+            ApiError::Internal(e.to_string())
+        }
     }
 }
+
+impl crate::db::Transient for ApiError {
+    fn is_transient(&self) -> bool {
+        matches!(self, ApiError::Unavailable(_))
+    }
+}
+
+/// What a 503 asks the client to wait, in seconds.
+const UNAVAILABLE_RETRY_AFTER: u32 = 1;
 
 fn filter_detail(e: &FilterError, lang: Lang) -> String {
     let reason = match &e.reason {
@@ -130,6 +146,7 @@ impl ApiError {
             ApiError::Throttled { .. } => 429,
             ApiError::Settings(_) | ApiError::Internal(_) => 500,
             ApiError::Gateway => 502,
+            ApiError::Unavailable(_) => 503,
         }
     }
 
@@ -174,6 +191,9 @@ impl ApiError {
             ApiError::Gateway => i18n::GATEWAY.render(lang, &[]),
             ApiError::Settings(e) => i18n::MISCONFIGURED.render(lang, &[&e.to_string()]),
             ApiError::Internal(_) => i18n::INTERNAL.render(lang, &[]),
+            ApiError::Unavailable(_) => {
+                i18n::UNAVAILABLE.render(lang, &[&UNAVAILABLE_RETRY_AFTER.to_string()])
+            }
         }
     }
 
@@ -189,6 +209,9 @@ impl ApiError {
                 response.with_header("retry-after", retry_after.to_string())
             }
             ApiError::MethodNotAllowed { allowed, .. } => response.with_header("allow", allowed.join(", ")),
+            ApiError::Unavailable(_) => {
+                response.with_header("retry-after", UNAVAILABLE_RETRY_AFTER.to_string())
+            }
             _ => response,
         }
     }

@@ -178,6 +178,11 @@ texts! {
         "Error interno del servidor; la operación no se completó.",
         "Error intern del servidor; l'operació no s'ha completat.",
         "Interne serverfout; de bewerking is niet voltooid."],
+    UNAVAILABLE => [
+        "The database is unavailable for the moment; nothing was changed. Try again in {} s.",
+        "La base de datos no está disponible en este momento; no se ha cambiado nada. Inténtelo de nuevo en {} s.",
+        "La base de dades no està disponible en aquest moment; no s'ha canviat res. Torneu-ho a provar d'aquí a {} s.",
+        "De database is op dit moment niet beschikbaar; er is niets gewijzigd. Probeer het over {} s opnieuw."],
     CONFLICT => [
         "The device changed while this request ran; try again.",
         "El dispositivo cambió mientras se procesaba la solicitud; inténtelo de nuevo.",

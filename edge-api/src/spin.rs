@@ -119,7 +119,8 @@ async fn handle(request: IncomingRequest) -> Response {
     let log = |line: &str| eprintln!("{line}");
     let response = match Connection::open_default() {
         Ok(connection) => {
-            let db = SpinDb(connection);
+            // A libSQL server interrupts or refuses a statement now and then (see Patient).
+            let db = crate::db::Patient::new(SpinDb(connection), crate::store::pause);
             let env = Env { db: &db, now: now(), deliver: &deliver, log: &log };
             app::handle(&api_request, Settings::load(&variable), &env)
         }

@@ -7,7 +7,7 @@
 //! same transaction (SPEC §12): a change without its audit row cannot be written.
 //! Rows are read by column name and fail loudly when a column is missing or mistyped.
 
-use crate::db::{Database, DbError, Row, Rows, Sql};
+use crate::db::{Database, DbError, RETRY_PAUSES_MS, Row, Rows, Sql, Transient};
 use shared::User;
 use shared::filter::Condition;
 use shared::model::{DEVICE_SCHEMA, Meta, MultiValue, Name, USER_SCHEMA};
@@ -234,15 +234,32 @@ pub fn migrate(db: &dyn Database, now: i64, default_tenant: &str) -> Result<(), 
 
 /// `BEGIN IMMEDIATE` … `COMMIT`, rolled back on every failure, a failed `COMMIT` included, so
 /// that the connection never carries a dead transaction into the request's next statements.
-fn write_raw<T, E: From<DbError>>(db: &dyn Database, work: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
-    db.execute("BEGIN IMMEDIATE", &[])?;
-    let outcome = work().and_then(|value| db.execute("COMMIT", &[]).map(|_| value).map_err(E::from));
-    if outcome.is_err() {
+/// Work that failed transiently (busy, interrupted, store out of reach) is rolled back and run
+/// again from `BEGIN`, after the pauses of [`RETRY_PAUSES_MS`]: it reads what it decides on inside
+/// the transaction, so a second run decides on what is there then.
+fn write_raw<T, E: From<DbError> + Transient>(
+    db: &dyn Database,
+    mut work: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
+    let mut pauses = RETRY_PAUSES_MS.into_iter();
+    loop {
+        // The connection has retried a BEGIN that failed transiently already.
+        db.execute("BEGIN IMMEDIATE", &[])?;
+        let outcome = work().and_then(|value| db.execute("COMMIT", &[]).map(|_| value).map_err(E::from));
+        let Err(error) = outcome else { return outcome };
         // The original error matters more than a failed rollback (there may be nothing to roll
-        // back when COMMIT itself ended the transaction).
+        // back when COMMIT itself, or an interrupted write, ended the transaction).
         let _ = db.execute("ROLLBACK", &[]);
+        match pauses.next() {
+            Some(ms) if error.is_transient() => pause(ms),
+            _ => return Err(error),
+        }
     }
-    outcome
+}
+
+/// A thread sleep, natively and in the component (WASI's monotonic clock).
+pub fn pause(ms: u64) {
+    std::thread::sleep(std::time::Duration::from_millis(ms));
 }
 
 /// A write transaction on behalf of `actor`: every change of a device goes through one of its
@@ -262,11 +279,11 @@ pub struct Actor<'a> {
 }
 
 /// Runs `work` in one write transaction (see [`WriteTx`]).
-pub fn write<T, E: From<DbError>>(
+pub fn write<T, E: From<DbError> + Transient>(
     db: &dyn Database,
     actor: Actor<'_>,
     now: i64,
-    work: impl FnOnce(&WriteTx<'_>) -> Result<T, E>,
+    mut work: impl FnMut(&WriteTx<'_>) -> Result<T, E>,
 ) -> Result<T, E> {
     let tx = WriteTx { db, tenant: actor.tenant, actor: actor.name, now };
     write_raw(db, || work(&tx))
@@ -491,6 +508,7 @@ pub fn challenge_state(db: &dyn Database, tenant: &str, id: i64) -> Result<Optio
 
 /// The compare-and-set that a successful validation must win. Only devices in C or V can
 /// succeed, and only while the device is still in the state the code was checked against.
+#[derive(Clone, Copy)]
 pub enum SuccessGuard<'a> {
     /// TOTP: the matched time step, and the last accepted step the check saw (its replay rule
     /// compared against that one).
@@ -546,7 +564,7 @@ impl WriteTx<'_> {
     }
 
     /// Creates a device with the next serial of its type (`TOTP00000035`, never reused).
-    pub fn create_device(&self, new: &NewDevice, secrets: Secrets) -> Result<OtpDevice, DbError> {
+    pub fn create_device(&self, new: &NewDevice, secrets: &Secrets) -> Result<OtpDevice, DbError> {
         let serial = if new.device_type.has_seed() {
             let rows = self.db.execute(
                 "INSERT INTO serials (type, next) VALUES (?, 1) \
@@ -578,8 +596,8 @@ impl WriteTx<'_> {
                 new.algorithm.map(Algorithm::as_str).into(),
                 new.digits.map(i64::from).into(),
                 new.period.map(i64::from).into(),
-                secrets.sealed_seed.map_or(Sql::Null, Sql::Blob),
-                secrets.pin_hash.into(),
+                secrets.sealed_seed.clone().map_or(Sql::Null, Sql::Blob),
+                secrets.pin_hash.clone().into(),
                 (new.device_type == DeviceType::Hotp).then_some(0i64).into(),
                 new.external_id.clone().into(),
             ],
@@ -1120,6 +1138,8 @@ pub fn session(
     };
     let (version, cached_principal) = match read() {
         Ok((version, cached)) if version >= SCHEMA_VERSION => (version, cached),
+        // The store is out of reach or busy (after the connection's retries): no migration.
+        Err(e) if e.is_transient() => return Err(e),
         // A fresh database has no schema_migrations table yet: the read fails, and migrating
         // creates it. A real failure shows up again in the migration, or in the second read.
         _ => {

@@ -66,7 +66,18 @@ pub fn settings() -> Settings {
 struct FaultyDb {
     connection: rusqlite::Connection,
     fail_next: RefCell<Option<&'static str>>,
+    /// Statements (by prefix) that fail once each, in order, as a libSQL server fails a
+    /// statement it interrupted: transiently.
+    interrupt: RefCell<Vec<&'static str>>,
+    /// Every statement fails as when the libSQL server is out of reach.
+    down: Cell<bool>,
+    /// Statements run, failed ones included.
+    statements: Cell<usize>,
 }
+
+/// Spin's words for a statement the libSQL server interrupted, and for a server out of reach.
+const INTERRUPTED: &str = "Error::Io(\"Hrana: `cursor error: `error at step 0: (error code: SQLITE_INTERRUPT) `SQLite error: interrupted```\")";
+const UNREACHABLE: &str = "Error::Io(\"Hrana: `http error: `error trying to connect: tcp connect error: Connection refused (os error 111)``\")";
 
 impl std::ops::Deref for FaultyDb {
     type Target = rusqlite::Connection;
@@ -77,6 +88,15 @@ impl std::ops::Deref for FaultyDb {
 
 impl crate::db::Database for FaultyDb {
     fn execute(&self, sql: &str, params: &[Sql]) -> Result<Rows, DbError> {
+        self.statements.set(self.statements.get() + 1);
+        if self.down.get() {
+            return Err(DbError(UNREACHABLE.into()));
+        }
+        let interrupted = self.interrupt.borrow().first().is_some_and(|p| sql.trim_start().starts_with(p));
+        if interrupted {
+            self.interrupt.borrow_mut().remove(0);
+            return Err(DbError(INTERRUPTED.into()));
+        }
         let armed = *self.fail_next.borrow();
         if let Some(prefix) = armed
             && sql.trim_start().starts_with(prefix)
@@ -113,7 +133,13 @@ impl Api {
         let db = rusqlite::Connection::open_in_memory().unwrap();
         crate::store::migrate(&db, 0, "default").unwrap();
         Api {
-            db: FaultyDb { connection: db, fail_next: RefCell::new(None) },
+            db: FaultyDb {
+                connection: db,
+                fail_next: RefCell::new(None),
+                interrupt: RefCell::new(Vec::new()),
+                down: Cell::new(false),
+                statements: Cell::new(0),
+            },
             settings,
             now: Cell::new(1_700_000_000),
             delivered: RefCell::new(Vec::new()),
@@ -156,7 +182,9 @@ impl Api {
             if self.gateway_up.get() { Ok(()) } else { Err("answered 503".into()) }
         };
         let log = |line: &str| self.log.borrow_mut().push(line.to_owned());
-        let env = Env { db: &self.db, now: self.now.get(), deliver: &deliver, log: &log };
+        // As the component wraps Spin's connection (spin.rs), without the pauses.
+        let db = crate::db::Patient::new(&self.db, |_| {});
+        let env = Env { db: &db, now: self.now.get(), deliver: &deliver, log: &log };
         handle(request, settings, &env)
     }
 
@@ -1139,4 +1167,133 @@ fn success_guards_check_the_state_that_was_read() {
     assert!(!won(SuccessGuard::TotpStep { step: 12, last: Some(12) }, totp), "never the same step twice");
     api.db.execute("UPDATE devices SET pin_hash = 'changed' WHERE id = ?", [pin]).unwrap();
     assert!(!won(SuccessGuard::Pin(&hash), pin), "the PIN changed after it was verified");
+}
+
+/// A statement the store interrupts (libSQL's server does, now and then) runs again: alone when
+/// no transaction is open, with its whole transaction from `BEGIN` when one is. The request
+/// succeeds once, counted once.
+#[test]
+fn interrupted_statements_and_transactions_run_again() {
+    let api = Api::new();
+    let created = api.create(json!({"type": "TOTP", "user": "u"}));
+    let id = created["id"].as_i64().unwrap();
+    let secret = secret_of(created["otpauthUri"].as_str().unwrap());
+    let code = format_code(
+        totp(&secret, CodeParams { algorithm: Algorithm::Sha1, digits: 6 }, 30, api.now.get()),
+        6,
+    );
+    // The first read of the request (outside any transaction), then the success's UPDATE and its
+    // COMMIT inside the transaction, each interrupted once.
+    api.db.interrupt.replace(vec!["SELECT", "UPDATE devices", "COMMIT"]);
+    let (status, result) =
+        api.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(json!({"pin": code.clone()})));
+    assert_eq!((status, result), (200, json!({"success": true, "locked": false})));
+    assert!(api.db.interrupt.borrow().is_empty(), "every interruption was met");
+    assert!(api.db.is_autocommit(), "no transaction left open");
+    let successes: i64 = api
+        .db
+        .query_row("SELECT count(*) FROM audit WHERE action = 'challenge-success'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(successes, 1, "one success recorded");
+    let (_, again) =
+        api.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(json!({"pin": code})));
+    assert_eq!(again["success"], false, "still single use");
+}
+
+/// A store that stays out of reach is a 503 with `Retry-After`, within the retries, for every
+/// caller (before authentication too: the store is the first thing a request reads), naming no
+/// internals, logging the cause; nothing changes.
+#[test]
+fn a_store_out_of_reach_is_a_503_that_changes_nothing() {
+    let api = Api::new();
+    api.create(json!({"type": "TOTP", "user": "u"}));
+    let before = api.snapshot();
+    api.db.down.set(true);
+    for (method, path, body) in [
+        ("GET", "/OtpDevice", None),
+        ("POST", "/OtpDevice", Some(json!({"type": "HOTP", "user": "v"}))),
+        (
+            "PATCH",
+            "/OtpDevice/1",
+            Some(json!({"Operations": [{"op": "replace", "path": "status", "value": "D"}]})),
+        ),
+    ] {
+        api.db.statements.set(0);
+        let (status, error, response) = api.call_as(ADMIN, method, path, body, &[("accept-language", "es")]);
+        assert_eq!(status, 503, "{method} {path}: {error}");
+        assert_eq!(response.header("retry-after"), Some("1"));
+        let detail = error["detail"].as_str().unwrap();
+        assert!(detail.starts_with("La base de datos no está disponible"), "{detail}");
+        assert!(!detail.contains("Hrana") && !detail.contains("111"), "no internals: {detail}");
+        // Five attempts of the first statement, then the answer.
+        assert_eq!(api.db.statements.get(), 1 + crate::db::RETRY_PAUSES_MS.len(), "{method} {path}");
+    }
+    let (status, _, _) = api.call_as(("admin", "wrong"), "GET", "/OtpDevice", None, &[]);
+    assert_eq!(status, 503, "a stranger learns only that the service is unavailable");
+    api.db.down.set(false);
+    assert_eq!(api.snapshot(), before);
+    let log = api.log.borrow().join("\n");
+    assert!(
+        log.contains("GET /scim/v2/OtpDevice: store unavailable: database error: Error::Io(\"Hrana"),
+        "{log}"
+    );
+}
+
+/// Transaction retries end: work interrupted at every attempt is a 503, rolled back each time.
+#[test]
+fn a_transaction_interrupted_every_time_is_a_503() {
+    let api = Api::new();
+    let before = api.snapshot();
+    api.db.interrupt.replace(vec!["INSERT INTO devices"; 1 + crate::db::RETRY_PAUSES_MS.len()]);
+    let (status, _) = api.call("POST", "/OtpDevice", Some(json!({"type": "TOTP", "user": "u"})));
+    assert_eq!(status, 503);
+    assert!(api.db.interrupt.borrow().is_empty(), "five attempts");
+    assert!(api.db.is_autocommit());
+    assert_eq!(api.snapshot(), before);
+    assert_eq!(api.call("POST", "/OtpDevice", Some(json!({"type": "TOTP", "user": "u"}))).0, 201);
+}
+
+/// The statements each kind of request runs, a login already cached: on a network store (libSQL)
+/// each is a round trip, so these are kept few, and this test holds them there. `--nocapture`
+/// prints the table for BENCHMARKS.md.
+#[test]
+fn statements_per_request() {
+    let api = Api::new();
+    let created = api.create(json!({"type": "TOTP", "user": "u"}));
+    let id = created["id"].as_i64().unwrap();
+    let secret = secret_of(created["otpauthUri"].as_str().unwrap());
+    let code = format_code(
+        totp(&secret, CodeParams { algorithm: Algorithm::Sha1, digits: 6 }, 30, api.now.get()),
+        6,
+    );
+    let count = |method: &str, path: &str, body: Option<Value>| {
+        api.db.statements.set(0);
+        let (status, json) = api.call(method, path, body);
+        assert!(status < 300, "{method} {path}: {status} {json}");
+        api.db.statements.get()
+    };
+    let patch = json!({"Operations": [{"op": "replace", "path": "status", "value": "D"}]});
+    let enable = json!({"Operations": [{"op": "replace", "path": "status", "value": "V"}]});
+    let rows = [
+        ("list (GET /OtpDevice)", count("GET", "/OtpDevice", None)),
+        ("filtered list", count("GET", "/OtpDevice?filter=user%20eq%20%22u%22", None)),
+        ("get one", count("GET", &format!("/OtpDevice/{id}"), None)),
+        ("create TOTP", count("POST", "/OtpDevice", Some(json!({"type": "TOTP", "user": "v"})))),
+        ("PATCH status", count("PATCH", &format!("/OtpDevice/{id}"), Some(patch))),
+        ("PATCH back", count("PATCH", &format!("/OtpDevice/{id}"), Some(enable))),
+        (
+            "validation, wrong code",
+            count("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(json!({"pin": "000000"}))),
+        ),
+        (
+            "validation, right code",
+            count("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(json!({"pin": code}))),
+        ),
+    ];
+    for (what, statements) in &rows {
+        println!("statements per request: {what}: {statements}");
+    }
+    let most = |what: &str| rows.iter().find(|(w, _)| *w == what).unwrap().1;
+    assert!(most("list (GET /OtpDevice)") <= 3);
+    assert!(most("validation, right code") <= 6);
 }
