@@ -46,8 +46,6 @@ pub struct SpinHost {
     pub binary: PathBuf,
     /// Serves the SPA component in place of its URL source, which cannot be downloaded here.
     pub fileserver: PathBuf,
-    /// `spin up --runtime-config-file` (`SCIM_OTP_RUNTIME_CONFIG`): database `default` elsewhere.
-    pub runtime_config: Option<PathBuf>,
 }
 
 pub fn spin_host() -> Option<SpinHost> {
@@ -55,8 +53,205 @@ pub fn spin_host() -> Option<SpinHost> {
     let fileserver = std::env::var_os("SCIM_OTP_FILESERVER").map(PathBuf::from).unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bin/spin_static_fs.wasm")
     });
-    let runtime_config = std::env::var_os("SCIM_OTP_RUNTIME_CONFIG").map(PathBuf::from);
-    Some(SpinHost { binary, fileserver, runtime_config })
+    Some(SpinHost { binary, fileserver })
+}
+
+/// The libSQL server (`SCIM_OTP_SQLD`, which `cargo xtask test-libsql` sets): with it, every
+/// state directory gets a sqld of its own and Spin's database `default` points at it through
+/// `spin up --runtime-config-file`, as a deployment on more than one node does.
+pub fn sqld_binary() -> Option<PathBuf> {
+    std::env::var_os("SCIM_OTP_SQLD").map(PathBuf::from)
+}
+
+/// Whether the store is a libSQL server, which more than one host can share.
+pub fn on_libsql() -> bool {
+    sqld_binary().is_some()
+}
+
+/// Which host and store the tests run on, for the figures they print.
+pub fn host_label() -> &'static str {
+    match (spin_host().is_some(), on_libsql()) {
+        (true, true) => "Spin on libSQL (sqld)",
+        (true, false) => "Spin",
+        (false, _) => "runner",
+    }
+}
+
+/// One sqld on a loopback port, with its data in `<state>/sqld`. It runs under a small shell
+/// that holds a pipe from the test process and kills sqld when the pipe closes, so that a test
+/// process that dies (or is killed) takes its servers with it.
+pub struct Sqld {
+    binary: PathBuf,
+    dir: PathBuf,
+    pub port: u16,
+    /// The shell; its stdin is the pipe.
+    keeper: Child,
+    pid: u32,
+}
+
+impl Sqld {
+    fn start(binary: &Path, dir: &Path, port: u16) -> Sqld {
+        std::fs::create_dir_all(dir).unwrap();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("sqld.log")).unwrap();
+        let mut keeper = Command::new("sh")
+            .arg("-c")
+            .arg(r#""$0" "$@" </dev/null >&2 & echo $!; cat >/dev/null; kill -9 $! 2>/dev/null"#)
+            .arg(binary)
+            .arg("--db-path")
+            .arg(dir.join("data"))
+            .arg("--http-listen-addr")
+            .arg(format!("127.0.0.1:{port}"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{} starts: {e}", binary.display()));
+        let mut line = String::new();
+        BufReader::new(keeper.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let pid = line.trim().parse().unwrap_or_else(|_| panic!("sqld's pid, not {line:?}"));
+        let sqld = Sqld { binary: binary.to_owned(), dir: dir.to_owned(), port, keeper, pid };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return sqld;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("sqld did not listen on {port}: see {}", dir.join("sqld.log").display());
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILL, as a crash of the database server; its data stays on disk.
+    pub fn crash(&mut self) {
+        let _ = Command::new("kill").args(["-KILL", &self.pid.to_string()]).status();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A new sqld on the same directory and port, as an operator restarts it.
+    pub fn restart(&mut self) {
+        let again = Sqld::start(&self.binary, &self.dir, self.port);
+        *self = again;
+    }
+
+    /// Statements through Hrana over HTTP (`/v2/pipeline`), each one's rows as JSON values.
+    fn query(&self, sql: &str) -> Vec<Vec<Value>> {
+        let body = serde_json::json!({"requests": [
+            {"type": "execute", "stmt": {"sql": sql}}, {"type": "close"}
+        ]});
+        let mut response = ureq::post(format!("{}/v2/pipeline", self.url()))
+            .header("content-type", "application/json")
+            .send(serde_json::to_vec(&body).unwrap())
+            .unwrap_or_else(|e| panic!("sqld pipeline: {e}"));
+        let reply: Value = serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+        let result = &reply["results"][0];
+        assert_eq!(result["type"], "ok", "{sql}: {result}");
+        let rows = result["response"]["result"]["rows"].as_array().cloned().unwrap_or_default();
+        rows.iter()
+            .map(|row| {
+                row.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|cell| match (cell["type"].as_str(), &cell["value"]) {
+                        (Some("integer"), Value::String(n)) => Value::from(n.parse::<i64>().unwrap()),
+                        (Some("null"), _) => Value::Null,
+                        (_, value) => value.clone(),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+impl Drop for Sqld {
+    fn drop(&mut self) {
+        // Closing the pipe makes the shell kill sqld.
+        drop(self.keeper.stdin.take());
+        let _ = self.keeper.wait();
+    }
+}
+
+/// The sqld of each state directory that has one, stopped when its [`TempDir`] goes.
+static SQLDS: Mutex<Vec<(PathBuf, Sqld)>> = Mutex::new(Vec::new());
+
+/// The state directory's sqld, started on first use; `None` on a local store.
+fn store_server(state: &Path) -> Option<String> {
+    let binary = sqld_binary()?;
+    let mut servers = SQLDS.lock().unwrap();
+    if let Some((_, sqld)) = servers.iter().find(|(dir, _)| dir == state) {
+        return Some(sqld.url());
+    }
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let sqld = Sqld::start(&binary, &state.join("sqld"), port);
+    let url = sqld.url();
+    servers.push((state.to_owned(), sqld));
+    Some(url)
+}
+
+/// Runs `work` on the state directory's sqld (for the fault tests: crash and restart it).
+pub fn with_sqld<T>(state: &Path, work: impl FnOnce(&mut Sqld) -> T) -> T {
+    store_server(state).expect("a libSQL store (SCIM_OTP_SQLD)");
+    let mut servers = SQLDS.lock().unwrap();
+    let (_, sqld) = servers.iter_mut().find(|(dir, _)| dir == state).unwrap();
+    work(sqld)
+}
+
+/// One SQL statement on the application's store, wherever it is (the host's SQLite file in the
+/// state directory, or its sqld), read-only by intent: the tests check what the API wrote.
+pub fn query_store(state: &Path, sql: &str) -> Vec<Vec<Value>> {
+    if on_libsql() {
+        return with_sqld(state, |sqld| sqld.query(sql));
+    }
+    let db = rusqlite::Connection::open(state.join("sqlite_db.db")).unwrap();
+    let mut statement = db.prepare(sql).unwrap();
+    let columns = statement.column_count();
+    let rows = statement
+        .query_map([], |row| {
+            (0..columns)
+                .map(|n| {
+                    Ok(match row.get_ref(n)? {
+                        rusqlite::types::ValueRef::Null => Value::Null,
+                        rusqlite::types::ValueRef::Integer(i) => Value::from(i),
+                        rusqlite::types::ValueRef::Real(x) => Value::from(x),
+                        rusqlite::types::ValueRef::Text(t) => Value::from(String::from_utf8_lossy(t)),
+                        rusqlite::types::ValueRef::Blob(b) => Value::from(data_encoding::BASE64.encode(b)),
+                    })
+                })
+                .collect()
+        })
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+/// Every file the store keeps on disk, by name: the SQLite file with its WAL, or everything in
+/// the sqld's directory (its database, WAL, replication log and log), for the secret scan.
+pub fn store_files(state: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    if on_libsql() {
+        let mut pending = vec![state.join("sqld")];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().map_while(Result::ok) {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if let Ok(bytes) = std::fs::read(&path) {
+                    let name = path.strip_prefix(state).unwrap_or(&path).display().to_string();
+                    files.push((name, bytes));
+                }
+            }
+        }
+        assert!(!files.is_empty(), "sqld keeps its data in {}", state.join("sqld").display());
+        return files;
+    }
+    for name in ["sqlite_db.db", "sqlite_db.db-wal", "sqlite_db.db-shm"] {
+        if let Ok(bytes) = std::fs::read(state.join(name)) {
+            files.push((name.to_owned(), bytes));
+        }
+    }
+    files
 }
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -78,6 +273,10 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        // Its sqld first (stopped on drop), then its files.
+        if let Ok(mut servers) = SQLDS.lock() {
+            servers.retain(|(dir, _)| *dir != self.0);
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
@@ -93,6 +292,34 @@ pub struct App {
     pub origin: String,
     pub password: String,
     agent: ureq::Agent,
+}
+
+/// The hosts of one application on one store: two `spin up` nodes when the store is a libSQL
+/// server (as a deployment that outgrows one node runs), one host otherwise. Race and fault
+/// tests split their clients across [`Cluster::node`], so the same test covers both.
+pub struct Cluster {
+    pub nodes: Vec<Arc<App>>,
+}
+
+impl Cluster {
+    /// Starts the nodes one after another on `state` (they share its generated login and key).
+    pub fn start(state: &Path, variables: &[(&str, &str)]) -> Cluster {
+        let count = if on_libsql() { 2 } else { 1 };
+        Cluster { nodes: (0..count).map(|_| Arc::new(App::start(state, variables))).collect() }
+    }
+
+    /// The node that client `n` talks to: clients go round the nodes.
+    pub fn node(&self, n: usize) -> &Arc<App> {
+        &self.nodes[n % self.nodes.len()]
+    }
+
+    /// `"1 host"` or `"2 nodes"`, for the figures the tests print.
+    pub fn label(&self) -> String {
+        match self.nodes.len() {
+            1 => format!("1 host, {}", host_label()),
+            n => format!("{n} nodes, {}", host_label()),
+        }
+    }
 }
 
 pub struct Reply {
@@ -136,7 +363,13 @@ impl App {
         match spin_host() {
             Some(spin) => {
                 command.arg("--spin").arg(&spin.binary).arg("--fileserver").arg(&spin.fileserver);
-                if let Some(config) = &spin.runtime_config {
+                if let Some(url) = store_server(state) {
+                    // sqld takes no token here; Spin's libsql config requires the field.
+                    let config = state.join("runtime-config.toml");
+                    let toml = format!(
+                        "[sqlite_database.default]\ntype = \"libsql\"\nurl = \"{url}\"\ntoken = \"\"\n"
+                    );
+                    std::fs::write(&config, toml).unwrap();
                     command.arg("--runtime-config-file").arg(config);
                 }
                 // Spin logs each request's path at this level (the runner logs every request).
@@ -144,6 +377,10 @@ impl App {
             }
             // `SCIM_OTP_RUNNER_ARGS=--sync normal` measures the tuned mode (Spin's is the default).
             None => {
+                assert!(
+                    !on_libsql(),
+                    "the runner serves local SQLite only: SCIM_OTP_SQLD needs SCIM_OTP_SPIN"
+                );
                 command.args(runner_args());
             }
         }

@@ -108,9 +108,21 @@ async fn filter_user(driver: &WebDriver, user: &str) -> String {
     fill(driver, "#f-user", user).await;
     click(driver, "#apply-filter").await;
     wait_text(driver, "#sent-filter", user).await;
-    let first = wait(driver, "#devices tbody tr[data-id]").await;
-    wait_text(driver, "#devices tbody", user).await;
-    first.attr("data-id").await.unwrap().unwrap()
+    // The rows of the filtered answer, once they have replaced the earlier ones (a row read while
+    // the table re-renders goes stale).
+    for _ in 0..150 {
+        if let Ok(rows) = driver.find_all(By::Css("#devices tbody tr[data-id]")).await
+            && let Some(first) = rows.first()
+            && let Ok(body) = driver.find(By::Css("#devices tbody")).await
+            && let Ok(text) = body.text().await
+            && text.matches(user).count() >= rows.len()
+            && let Ok(Some(id)) = first.attr("data-id").await
+        {
+            return id;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the device table never showed only {user}'s devices");
 }
 
 async fn run_challenge(driver: &WebDriver, id: &str, code: &str) -> String {

@@ -34,6 +34,7 @@ fn main() -> ExitCode {
     let outcome = match task.as_str() {
         "setup" => setup(),
         "test" => setup().and_then(|()| test()),
+        "test-libsql" => setup().and_then(|()| test_libsql()),
         "up" => setup().and_then(|()| up(env::args().skip(2).collect())),
         "bench" => setup().and_then(|()| bench(env::args().skip(2).collect())),
         "fuzz" => setup().and_then(|()| fuzz(env::args().nth(2).as_deref().unwrap_or("60"))),
@@ -41,6 +42,9 @@ fn main() -> ExitCode {
             eprintln!("usage: cargo xtask <setup|test|up|bench|fuzz>");
             eprintln!("  setup  install missing wasm targets and Debian tools");
             eprintln!("  test   setup, then fmt, clippy, every test (HTTP ones against the built component)");
+            eprintln!(
+                "  test-libsql  the HTTP tests on Spin with database `default` on sqld (libSQL), one node and two"
+            );
             eprintln!(
                 "  up     build the component and the runner, then serve them (extra args go to the runner,"
             );
@@ -423,13 +427,44 @@ fn test() -> Result {
     run_fuzz_targets("5", Some(&scratch))
 }
 
+/// The HTTP and browser tests on the Spin CLI with database `default` on libSQL: each test's
+/// application gets a fresh sqld on loopback, and the two-node and fault tests run two hosts on
+/// one sqld and kill either.
+fn test_libsql() -> Result {
+    let spin = spin_cli().ok_or("needs the Spin CLI (SPIN, ../shared/bin/spin, PATH)")?;
+    let sqld = sqld().ok_or("needs sqld, the libSQL server (SQLD, ../shared/bin/sqld, PATH): see README")?;
+    build_component()?;
+    build_spa()?;
+    build_runner()?;
+    let scim2 = python_venv("scim2-tester", "0.5.2", "tests/conformance/requirements.txt")?;
+    run(
+        &format!("cargo test -p scim-otp-tests on Spin ({}) and sqld ({})", spin.display(), sqld.display()),
+        cargo()
+            .args(["test", "--package", "scim-otp-tests", "--locked"])
+            .env("SCIM_OTP_SCIM2_VENV", &scim2)
+            .env("SCIM_OTP_SPIN", &spin)
+            .env("SCIM_OTP_SQLD", &sqld),
+    )
+}
+
+/// The libSQL server: `SQLD`, then `../shared/bin/sqld` beside the project, then `sqld` on `PATH`.
+fn sqld() -> Option<PathBuf> {
+    tool_beside("SQLD", "sqld")
+}
+
 /// The Spin CLI: `SPIN`, then `../shared/bin/spin` beside the project, then `spin` on `PATH`.
 fn spin_cli() -> Option<PathBuf> {
-    let beside = project_root().join("../shared/bin/spin");
-    env::var_os("SPIN")
+    tool_beside("SPIN", "spin")
+}
+
+/// A program no registry ships: the path in `variable`, then `../shared/bin/<name>` beside the
+/// project, then `name` on `PATH`.
+fn tool_beside(variable: &str, name: &str) -> Option<PathBuf> {
+    let beside = project_root().join("../shared/bin").join(name);
+    env::var_os(variable)
         .map(PathBuf::from)
         .or_else(|| beside.is_file().then_some(beside))
-        .or_else(|| find_on_path("spin"))
+        .or_else(|| find_on_path(name))
 }
 
 /// The SPA in `dist/`, as `spin build` makes it (`trunk build --release`, wasm-opt from npm).
