@@ -25,11 +25,6 @@ pub fn runner_binary() -> PathBuf {
         .unwrap_or_else(|| target_dir().join("debug/scim-otp-runner"))
 }
 
-/// Extra runner options from `SCIM_OTP_RUNNER_ARGS` (space-separated), for every runner started.
-pub fn runner_args() -> Vec<String> {
-    std::env::var("SCIM_OTP_RUNNER_ARGS").unwrap_or_default().split_whitespace().map(str::to_owned).collect()
-}
-
 pub fn component() -> PathBuf {
     std::env::var_os("SCIM_OTP_COMPONENT")
         .map(PathBuf::from)
@@ -40,41 +35,78 @@ fn manifest() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../spin.toml")
 }
 
-/// The Spin CLI the tests hand the application to instead of serving it with the runner
-/// (`SCIM_OTP_SPIN`, which `cargo xtask test` sets for its Spin leg), and what goes with it.
-pub struct SpinHost {
-    pub binary: PathBuf,
-    /// Serves the SPA component in place of its URL source, which cannot be downloaded here.
-    pub fileserver: PathBuf,
+/// What serves the application: the runner (with extra options), or the Spin CLI, on local
+/// SQLite or with database `default` on a libSQL server the harness starts per state directory.
+#[derive(Debug, Clone)]
+pub enum Host {
+    Runner {
+        args: Vec<String>,
+    },
+    Spin {
+        binary: PathBuf,
+        fileserver: PathBuf,
+        sqld: Option<PathBuf>,
+    },
+    /// `scim-otp-native` (tests/src/bin/native.rs): the handler compiled natively, for the
+    /// benchmark's "limit of this design" row; the harness makes its login and key.
+    Native {
+        binary: PathBuf,
+    },
 }
 
-pub fn spin_host() -> Option<SpinHost> {
-    let binary = PathBuf::from(std::env::var_os("SCIM_OTP_SPIN")?);
-    let fileserver = std::env::var_os("SCIM_OTP_FILESERVER").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bin/spin_static_fs.wasm")
-    });
-    Some(SpinHost { binary, fileserver })
+impl Host {
+    /// The host the tests run on, from the environment `cargo xtask test` and `test-libsql` set:
+    /// `SCIM_OTP_SPIN` (the Spin CLI; `SCIM_OTP_FILESERVER` serves the SPA component in place of
+    /// its URL source, which cannot be downloaded here), `SCIM_OTP_SQLD` (a libSQL server, with
+    /// Spin only), else the runner with `SCIM_OTP_RUNNER_ARGS` (space-separated).
+    pub fn from_env() -> Host {
+        let sqld = std::env::var_os("SCIM_OTP_SQLD").map(PathBuf::from);
+        match std::env::var_os("SCIM_OTP_SPIN") {
+            Some(binary) => Host::spin(PathBuf::from(binary), sqld),
+            None => {
+                assert!(
+                    sqld.is_none(),
+                    "the runner serves local SQLite only: SCIM_OTP_SQLD needs SCIM_OTP_SPIN"
+                );
+                let args = std::env::var("SCIM_OTP_RUNNER_ARGS").unwrap_or_default();
+                Host::Runner { args: args.split_whitespace().map(str::to_owned).collect() }
+            }
+        }
+    }
+
+    /// The Spin CLI `binary`, on a sqld when one is given, with the file server the tests use.
+    pub fn spin(binary: PathBuf, sqld: Option<PathBuf>) -> Host {
+        let fileserver = std::env::var_os("SCIM_OTP_FILESERVER").map(PathBuf::from).unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bin/spin_static_fs.wasm")
+        });
+        Host::Spin { binary, fileserver, sqld }
+    }
+
+    /// Whether the store is a libSQL server, which more than one host can share.
+    pub fn on_libsql(&self) -> bool {
+        matches!(self, Host::Spin { sqld: Some(_), .. })
+    }
+
+    /// For the figures the tests print.
+    pub fn label(&self) -> String {
+        match self {
+            Host::Runner { args } if args.is_empty() => "runner".to_owned(),
+            Host::Runner { args } => format!("runner {}", args.join(" ")),
+            Host::Spin { sqld: None, .. } => "Spin".to_owned(),
+            Host::Spin { sqld: Some(_), .. } => "Spin on libSQL (sqld)".to_owned(),
+            Host::Native { .. } => "native".to_owned(),
+        }
+    }
 }
 
-/// The libSQL server (`SCIM_OTP_SQLD`, which `cargo xtask test-libsql` sets): with it, every
-/// state directory gets a sqld of its own and Spin's database `default` points at it through
-/// `spin up --runtime-config-file`, as a deployment on more than one node does.
-pub fn sqld_binary() -> Option<PathBuf> {
-    std::env::var_os("SCIM_OTP_SQLD").map(PathBuf::from)
-}
-
-/// Whether the store is a libSQL server, which more than one host can share.
+/// Whether the tests' store is a libSQL server (see [`Host::from_env`]).
 pub fn on_libsql() -> bool {
-    sqld_binary().is_some()
+    Host::from_env().on_libsql()
 }
 
 /// Which host and store the tests run on, for the figures they print.
-pub fn host_label() -> &'static str {
-    match (spin_host().is_some(), on_libsql()) {
-        (true, true) => "Spin on libSQL (sqld)",
-        (true, false) => "Spin",
-        (false, _) => "runner",
-    }
+pub fn host_label() -> String {
+    Host::from_env().label()
 }
 
 /// One sqld on a loopback port, with its data in `<state>/sqld`. It runs under a small shell
@@ -177,25 +209,24 @@ impl Drop for Sqld {
 /// The sqld of each state directory that has one, stopped when its [`TempDir`] goes.
 static SQLDS: Mutex<Vec<(PathBuf, Sqld)>> = Mutex::new(Vec::new());
 
-/// The state directory's sqld, started on first use; `None` on a local store.
-fn store_server(state: &Path) -> Option<String> {
-    let binary = sqld_binary()?;
+/// The state directory's sqld, started on first use.
+fn store_server(binary: &Path, state: &Path) -> String {
     let mut servers = SQLDS.lock().unwrap();
     if let Some((_, sqld)) = servers.iter().find(|(dir, _)| dir == state) {
-        return Some(sqld.url());
+        return sqld.url();
     }
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let sqld = Sqld::start(&binary, &state.join("sqld"), port);
+    let sqld = Sqld::start(binary, &state.join("sqld"), port);
     let url = sqld.url();
     servers.push((state.to_owned(), sqld));
-    Some(url)
+    url
 }
 
 /// Runs `work` on the state directory's sqld (for the fault tests: crash and restart it).
 pub fn with_sqld<T>(state: &Path, work: impl FnOnce(&mut Sqld) -> T) -> T {
-    store_server(state).expect("a libSQL store (SCIM_OTP_SQLD)");
     let mut servers = SQLDS.lock().unwrap();
-    let (_, sqld) = servers.iter_mut().find(|(dir, _)| dir == state).unwrap();
+    let (_, sqld) =
+        servers.iter_mut().find(|(dir, _)| dir == state).expect("a sqld serves this state directory");
     work(sqld)
 }
 
@@ -302,10 +333,18 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts the nodes one after another on `state` (they share its generated login and key).
+    /// The tests' host ([`Host::from_env`]): two nodes on a libSQL store, one otherwise.
     pub fn start(state: &Path, variables: &[(&str, &str)]) -> Cluster {
-        let count = if on_libsql() { 2 } else { 1 };
-        Cluster { nodes: (0..count).map(|_| Arc::new(App::start(state, variables))).collect() }
+        let host = Host::from_env();
+        let count = if host.on_libsql() { 2 } else { 1 };
+        Cluster::start_on(&host, count, state, variables)
+    }
+
+    /// `count` nodes of `host`, started one after another on `state` (they share its generated
+    /// login and key, and, on libSQL, its sqld).
+    pub fn start_on(host: &Host, count: usize, state: &Path, variables: &[(&str, &str)]) -> Cluster {
+        let nodes = (0..count).map(|_| Arc::new(App::start_on(host, state, variables))).collect();
+        Cluster { nodes }
     }
 
     /// The node that client `n` talks to: clients go round the nodes.
@@ -335,9 +374,14 @@ impl Reply {
 }
 
 impl App {
-    /// Starts the runner on `127.0.0.1:0` with `state` as its state directory and the given
-    /// `SPIN_VARIABLE_*` values, and waits until it listens.
+    /// Starts the tests' host ([`Host::from_env`]) on `127.0.0.1:0` with `state` as its state
+    /// directory and the given `SPIN_VARIABLE_*` values, and waits until it listens.
     pub fn start(state: &Path, variables: &[(&str, &str)]) -> App {
+        App::start_on(&Host::from_env(), state, variables)
+    }
+
+    /// Starts `host`: the runner, or the runner handing the application to `spin up`.
+    pub fn start_on(host: &Host, state: &Path, variables: &[(&str, &str)]) -> App {
         let binary = runner_binary();
         assert!(
             binary.is_file(),
@@ -350,6 +394,17 @@ impl App {
             "{} is missing: run `cargo xtask test` (it builds the component)",
             wasm.display()
         );
+        if let Host::Native { binary } = host {
+            let mut command = Command::new(binary);
+            command.args(["--listen", "127.0.0.1:0", "--db"]).arg(state.join("sqlite_db.db"));
+            for (name, value) in native_login(state)
+                .into_iter()
+                .chain(variables.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())))
+            {
+                command.env(format!("SPIN_VARIABLE_{}", name.to_uppercase()), value);
+            }
+            return App::spawn(command, state);
+        }
         let mut command = Command::new(&binary);
         command
             .args(["--listen", "127.0.0.1:0", "--manifest"])
@@ -360,10 +415,11 @@ impl App {
             .arg(&wasm)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        match spin_host() {
-            Some(spin) => {
-                command.arg("--spin").arg(&spin.binary).arg("--fileserver").arg(&spin.fileserver);
-                if let Some(url) = store_server(state) {
+        match host {
+            Host::Spin { binary, fileserver, sqld } => {
+                command.arg("--spin").arg(binary).arg("--fileserver").arg(fileserver);
+                if let Some(sqld) = sqld {
+                    let url = store_server(sqld, state);
                     // sqld takes no token here; Spin's libsql config requires the field.
                     let config = state.join("runtime-config.toml");
                     let toml = format!(
@@ -375,18 +431,21 @@ impl App {
                 // Spin logs each request's path at this level (the runner logs every request).
                 command.env("RUST_LOG", "spin_trigger_http=info");
             }
-            // `SCIM_OTP_RUNNER_ARGS=--sync normal` measures the tuned mode (Spin's is the default).
-            None => {
-                assert!(
-                    !on_libsql(),
-                    "the runner serves local SQLite only: SCIM_OTP_SQLD needs SCIM_OTP_SPIN"
-                );
-                command.args(runner_args());
+            // `--sync normal` measures the tuned mode (Spin's is the default).
+            Host::Runner { args } => {
+                command.args(args);
             }
+            Host::Native { .. } => unreachable!("started above"),
         }
         for (name, value) in variables {
             command.env(format!("SPIN_VARIABLE_{}", name.to_uppercase()), value);
         }
+        App::spawn(command, state)
+    }
+
+    /// Spawns a host and waits until it prints where it listens.
+    fn spawn(mut command: Command, state: &Path) -> App {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
         // A process group of its own, which `signal` stops whole.
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut child = command.spawn().expect("runner starts");
@@ -766,4 +825,26 @@ pub fn get_from(from: std::net::Ipv4Addr, origin: &str, path: &str, authorizatio
     let mut status_line = String::new();
     let _ = BufReader::new(stream).read_line(&mut status_line);
     status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// The variables the runner would generate, for the native host: an `admin` with a random
+/// password (kept in `<state>/admin-password`, where [`App`] reads it), a random `secret_key`,
+/// and the dev outbox.
+fn native_login(state: &Path) -> Vec<(String, String)> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let random = |n: usize| {
+        let mut bytes = vec![0u8; n];
+        std::fs::File::open("/dev/urandom").unwrap().read_exact(&mut bytes).unwrap();
+        bytes
+    };
+    let password = data_encoding::BASE32_NOPAD.encode(&random(15)).to_lowercase();
+    std::fs::write(state.join("admin-password"), &password).unwrap();
+    let salt = SaltString::encode_b64(&random(16)).unwrap();
+    let hash = argon2::Argon2::default().hash_password(password.as_bytes(), &salt).unwrap().to_string();
+    let users = serde_json::json!([{"user": "admin", "password_hash": hash, "rights": ["scim:admin"]}]);
+    vec![
+        ("scim_users".to_owned(), users.to_string()),
+        ("secret_key".to_owned(), data_encoding::BASE64.encode(&random(32))),
+        ("dev_outbox".to_owned(), "true".to_owned()),
+    ]
 }

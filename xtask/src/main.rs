@@ -533,6 +533,13 @@ fn bench(args: Vec<String>) -> Result {
         .env("SCIM_OTP_COMPONENT", component)
         .args(["--write", "BENCHMARKS.md"])
         .args(args);
+    // The hosts table: the Spin CLI on local SQLite and on sqld, where they are found.
+    if let Some(spin) = spin_cli() {
+        command.env("SCIM_OTP_BENCH_SPIN", spin);
+    }
+    if let Some(sqld) = sqld() {
+        command.env("SCIM_OTP_BENCH_SQLD", sqld);
+    }
     match python_venv("privacyidea", "3.14", "bench/privacyidea/requirements.txt") {
         Ok(venv) => command.env("SCIM_OTP_PI_VENV", venv),
         Err(why) => {

@@ -9,7 +9,7 @@
 
 use edge_api::store::Table;
 use scim_otp_tests::load::{Call, Load, Outcome, drive};
-use scim_otp_tests::{App, TempDir, basic_auth, now, secret_of};
+use scim_otp_tests::{App, Cluster, Host, TempDir, basic_auth, now, secret_of};
 use serde_json::{Value, json};
 use shared::filter::Condition;
 use shared::otp::{CodeParams, Secret, format_code, totp};
@@ -37,12 +37,14 @@ struct Sizes {
     peer: usize,
     /// Devices for the listing benchmark.
     scale: usize,
+    /// Validations per concurrency level on each host of the hosts table.
+    hosts: usize,
     /// Requests per listing query and per overhead probe.
     probes: usize,
 }
 
-const FULL: Sizes = Sizes { ours: 3000, peer: 400, scale: SCALE, probes: 400 };
-const QUICK: Sizes = Sizes { ours: 100, peer: 20, scale: 2000, probes: 50 };
+const FULL: Sizes = Sizes { ours: 3000, peer: 400, scale: SCALE, probes: 400, hosts: 1000 };
+const QUICK: Sizes = Sizes { ours: 100, peer: 20, scale: 2000, probes: 50, hosts: 40 };
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -57,6 +59,7 @@ fn main() {
     let mut report = String::new();
     machine(&mut report, &args);
     let validations = ours(&mut report, sizes);
+    let hosts = hosts(sizes);
     let peer = match std::env::var_os("SCIM_OTP_PI_VENV").filter(|_| !args.iter().any(|a| a == "--skip-peer"))
     {
         Some(venv) => privacyidea(Path::new(&venv), sizes),
@@ -66,6 +69,7 @@ fn main() {
         })),
     };
     compare(&mut report, &validations, &peer);
+    hosts_table(&mut report, &hosts, &peer);
     print!("{report}");
     if let Some(path) = out {
         write_section(&path, &report);
@@ -362,6 +366,177 @@ fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
     let _ = writeln!(report, "The largest linear memory any instance reached in this run: **{linear}**.");
     sizes_table(report);
     validations
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same validation load on every host the component runs on.
+
+/// One host of the hosts table: its validations, or why it was not measured.
+struct HostRun {
+    label: String,
+    note: &'static str,
+    validations: Result<Vec<Validation>, String>,
+}
+
+/// The hosts: the runner as Spin leaves SQLite and tuned, and, where `cargo xtask bench` found
+/// them (`SCIM_OTP_BENCH_SPIN`, `SCIM_OTP_BENCH_SQLD`), the Spin CLI on local SQLite and on sqld
+/// with one node and two. (The rest of the benchmark runs on the runner.)
+fn hosts(sizes: Sizes) -> Vec<HostRun> {
+    let spin = std::env::var_os("SCIM_OTP_BENCH_SPIN").map(PathBuf::from);
+    let sqld = std::env::var_os("SCIM_OTP_BENCH_SQLD").map(PathBuf::from);
+    let runner = |args: &[&str]| Host::Runner { args: args.iter().map(|a| (*a).to_owned()).collect() };
+    let mut candidates: Vec<(&str, &'static str, Result<Host, &str>, usize)> = vec![
+        ("runner (Spin's SQLite settings)", "", Ok(runner(&[])), 1),
+        (
+            "runner `--sync normal` (tuned)",
+            "`synchronous=NORMAL`, which Spin does not set",
+            Ok(runner(&["--sync", "normal"])),
+            1,
+        ),
+        (
+            "Spin, local SQLite",
+            "Spin 4.1 built at opt-level 1: a lower bound for a release build",
+            spin.clone().map(|b| Host::spin(b, None)).ok_or("no Spin CLI (SCIM_OTP_BENCH_SPIN)"),
+            1,
+        ),
+        (
+            "Spin on sqld, 1 node",
+            "each statement a loopback HTTP round trip to sqld",
+            match (&spin, &sqld) {
+                (Some(b), Some(d)) => Ok(Host::spin(b.clone(), Some(d.clone()))),
+                _ => Err("no Spin CLI or no sqld (SCIM_OTP_BENCH_SPIN, SCIM_OTP_BENCH_SQLD)"),
+            },
+            1,
+        ),
+        (
+            "Spin on sqld, 2 nodes",
+            "clients split over both; one 2-core box runs both nodes, sqld and the clients",
+            match (&spin, &sqld) {
+                (Some(b), Some(d)) => Ok(Host::spin(b.clone(), Some(d.clone()))),
+                _ => Err("no Spin CLI or no sqld (SCIM_OTP_BENCH_SPIN, SCIM_OTP_BENCH_SQLD)"),
+            },
+            2,
+        ),
+    ];
+    let native = std::env::current_exe().unwrap().with_file_name("scim-otp-native");
+    candidates.push((
+        "native (`edge_api::app::handle` on hyper + rusqlite)",
+        "the limit of this design: the same handler and SQL without wasm",
+        Ok(Host::Native { binary: native }),
+        1,
+    ));
+    candidates
+        .into_iter()
+        .map(|(label, note, host, nodes)| HostRun {
+            label: label.to_owned(),
+            note,
+            validations: host.map(|host| validate_on(&host, nodes, sizes.hosts)).map_err(str::to_owned),
+        })
+        .collect()
+}
+
+/// Creates `per_level` TOTP devices per concurrency level through the cluster, then validates
+/// each once with a valid code and once with a wrong one, the clients going round the nodes.
+fn validate_on(host: &Host, nodes: usize, per_level: usize) -> Vec<Validation> {
+    eprintln!("[bench] hosts: {} × {nodes}", host.label());
+    let state = TempDir::new("bench-host");
+    let cluster = Cluster::start_on(host, nodes, &state.0, &[]);
+    let bases: Vec<String> = cluster.nodes.iter().map(|n| n.base.clone()).collect();
+    let auth = basic_auth("admin", &cluster.nodes[0].password);
+    let warm = cluster.nodes[0].call("GET", "/OtpDevice?count=1", None);
+    assert_eq!(warm.status, 200, "warm-up: {}", warm.json);
+    let made = std::sync::Mutex::new(Vec::new());
+    let total = per_level * LEVELS.len();
+    let create = drive(
+        Load { concurrency: 8, requests: total, time_limit: TIME_LIMIT * 2 },
+        |i| {
+            let body = json!({"type": "TOTP", "user": format!("h{:05}", i / 10)});
+            scim_call("POST", format!("{}/OtpDevice", bases[i % nodes]), &auth, Some(body))
+        },
+        |status, body| {
+            let Ok(json) = serde_json::from_str::<Value>(body) else { return false };
+            let (Some(id), Some(uri)) = (json["id"].as_i64(), json["otpauthUri"].as_str()) else {
+                return false;
+            };
+            made.lock().unwrap().push(Device { id, secret: secret_of(uri) });
+            status == 201
+        },
+    );
+    let devices = made.into_inner().unwrap();
+    assert_eq!((devices.len(), create.unexpected), (total, 0), "every create answered with its device");
+    LEVELS
+        .into_iter()
+        .enumerate()
+        .map(|(level, concurrency)| {
+            let slice = &devices[level * per_level..(level + 1) * per_level];
+            let load = Load { concurrency, requests: slice.len(), time_limit: TIME_LIMIT };
+            let validate = |i: usize, code: fn(&Secret) -> String| {
+                let device = &slice[i];
+                scim_call(
+                    "POST",
+                    format!("{}/OtpDevice/{}/responseChallenge", bases[i % nodes], device.id),
+                    &auth,
+                    Some(json!({"pin": code(&device.secret)})),
+                )
+            };
+            let valid =
+                drive(load, |i| validate(i, code_for), |s, b| s == 200 && b.contains(r#""success":true"#));
+            let wrong =
+                drive(load, |i| validate(i, wrong_code), |s, b| s == 200 && b.contains(r#""success":false"#));
+            Validation { valid, wrong }
+        })
+        .collect()
+}
+
+fn hosts_table(report: &mut String, hosts: &[HostRun], peer: &Result<Peer, String>) {
+    section(report, "One load, every host (same run)");
+    let _ = writeln!(
+        report,
+        "The same component on each host: TOTP devices created through it, then one validation per \
+         device with a valid code and one with a wrong code at each concurrency. `÷ privacyIDEA` \
+         is to privacyIDEA's row at the same concurrency above, `÷ native` to the native row.\n"
+    );
+    table_header(
+        report,
+        &["host", "code", "concurrency", "req/s", "p50 / p99", "÷ privacyIDEA", "÷ native", "unexpected"],
+    );
+    let native =
+        hosts.iter().find(|h| h.label.starts_with("native")).and_then(|h| h.validations.as_ref().ok());
+    let rate = |validations: &[Validation], level: usize, what: &str| {
+        let v = &validations[level];
+        if what == "valid" { v.valid.per_second() } else { v.wrong.per_second() }
+    };
+    let ratio = |ours: f64, theirs: Option<f64>| {
+        theirs.map_or("–".to_owned(), |t| format!("{:.2}×", ours / t.max(1e-9)))
+    };
+    for host in hosts {
+        let validations = match &host.validations {
+            Ok(validations) => validations,
+            Err(why) => {
+                let _ = writeln!(report, "| {} | not measured: {why} | | | | | | |", host.label);
+                continue;
+            }
+        };
+        for (level, (v, concurrency)) in validations.iter().zip(LEVELS).enumerate() {
+            for (what, o) in [("valid", &v.valid), ("wrong", &v.wrong)] {
+                let theirs = peer.as_ref().ok().map(|p| rate(&p.validations, level, what));
+                let _ = writeln!(
+                    report,
+                    "| {} | {what} | {concurrency} | {:.0} | {} / {} | {} | {} | {} |",
+                    host.label,
+                    o.per_second(),
+                    ms(o.percentile(50.0)),
+                    ms(o.percentile(99.0)),
+                    ratio(o.per_second(), theirs),
+                    ratio(o.per_second(), native.map(|n| rate(n, level, what))),
+                    o.unexpected
+                );
+            }
+        }
+    }
+    let notes: Vec<String> =
+        hosts.iter().filter(|h| !h.note.is_empty()).map(|h| format!("{}: {}", h.label, h.note)).collect();
+    let _ = writeln!(report, "\n{}.", notes.join("; "));
 }
 
 /// Gives the devices a year of history in one statement (the API cannot backdate `lastUsed`).
@@ -701,7 +876,7 @@ fn machine(report: &mut String, args: &[String]) {
         "Machine: {cores} cores ({cpu}), {memory} memory, Linux {}  ",
         command_output("uname", &["-r"])
     );
-    let sqlite = if scim_otp_tests::runner_args().join(" ").contains("--sync normal") {
+    let sqlite = if Host::from_env().label().contains("--sync normal") {
         "SQLite in WAL mode with `synchronous=NORMAL` (`--sync normal`, a tuning Spin does not apply)"
     } else {
         "SQLite as Spin leaves it: WAL (the component asks for it), `synchronous=FULL`, a fresh \

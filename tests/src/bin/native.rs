@@ -1,0 +1,103 @@
+//! `scim-otp-native`: the limit of this design, for `cargo xtask bench` only. The component's
+//! request handler (`edge_api::app::handle`, the same code the wasm component runs) compiled
+//! natively and served by hyper on rusqlite: no wasm, the same SQL, the same settings from
+//! `SPIN_VARIABLE_*`, and per request what Spin's local SQLite backend gives a component: a
+//! fresh connection with SQLite's defaults to one file, behind the same retrying wrapper.
+//!
+//! `scim-otp-native --listen ADDR --db FILE`; prints `scim-otp is running at http://…` as the
+//! runner does. Deliveries to a webhook are not supported here (the benchmark sends none).
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use edge_api::app::{Env, handle};
+use edge_api::db::Patient;
+use edge_api::error::MAX_BODY;
+use edge_api::http::ApiRequest;
+use edge_api::origin::Origin;
+use edge_api::settings::Settings;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn variable(name: &'static str) -> Option<String> {
+    std::env::var(format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()))
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+async fn respond(
+    request: Request<Incoming>,
+    client: SocketAddr,
+    db: Arc<PathBuf>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = request.into_parts();
+    // As spin.rs reads it: no further than one byte past MAX_BODY, which the handler answers 413.
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes().to_vec(),
+        Err(_) => vec![b' '; MAX_BODY + 1],
+    };
+    let mut headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let host = parts.headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
+    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    // The headers Spin appends after the client's (crates/trigger-http).
+    let full_url = format!("http://{host}{path_and_query}");
+    headers.push(("spin-full-url".into(), full_url.clone()));
+    headers.push(("spin-client-addr".into(), client.to_string()));
+    let (path, query) = path_and_query.split_once('?').unwrap_or((&path_and_query, ""));
+    let request = ApiRequest {
+        method: parts.method.to_string(),
+        path: path.to_owned(),
+        query: query.to_owned(),
+        origin: Origin::parse_prefix(&full_url).map(|(origin, _)| origin),
+        client: client.to_string(),
+        headers,
+        body,
+    };
+    let answer = tokio::task::spawn_blocking(move || {
+        let connection = rusqlite::Connection::open(&*db).expect("open the database");
+        let db = Patient::new(connection, edge_api::store::pause);
+        let log = |line: &str| eprintln!("{line}");
+        let deliver = |_: &_, _: &_| Err("no delivery webhook in the native benchmark host".to_owned());
+        let env = Env { db: &db, now: now(), deliver: &deliver, log: &log };
+        handle(&request, Settings::load(&variable), &env)
+    })
+    .await
+    .expect("the handler does not panic");
+    let mut response = Response::builder().status(answer.status);
+    for (name, value) in &answer.headers {
+        response = response.header(name, value);
+    }
+    Ok(response.body(Full::new(Bytes::from(answer.body))).unwrap())
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
+    let listen = value("--listen").unwrap_or_else(|| "127.0.0.1:3000".into());
+    let db = Arc::new(PathBuf::from(value("--db").expect("--db FILE")));
+    let listener = tokio::net::TcpListener::bind(&listen).await.expect("bind");
+    println!("scim-otp is running at http://{}", listener.local_addr().unwrap());
+    loop {
+        let Ok((stream, client)) = listener.accept().await else { continue };
+        let db = db.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| respond(request, client, db.clone()));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
