@@ -8,7 +8,7 @@
 #[path = "common.rs"]
 mod common;
 
-use edge_api::db::{Database, Sql};
+use edge_api::db::Database;
 use edge_api::store::Table;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -34,13 +34,15 @@ fn check(
     let Ok(condition) = Condition::compile(resource, text) else { return };
     let query = edge_api::store::list_query(table, "default", Some(&condition), None);
     let counted = Database::execute(connection, &query.count_sql, &query.params).expect("the count SQL runs");
-    let mut params = query.params.clone();
-    params.extend([Sql::Int(100), Sql::Int(0)]);
-    let page = Database::execute(connection, &query.page_sql, &params).expect("the page SQL runs");
+    let page = Database::execute(connection, &query.page_sql, &query.page_params(100, 0))
+        .expect("the page SQL runs");
     let expected = all.iter().filter(|r| condition.matches(r)).count();
     let total = counted.first().map(|r| r.int("total")).transpose().expect("count(*) reads as an integer");
     assert_eq!(total, Some(expected as i64), "count for {text:?} on {}", resource.name);
     assert_eq!(page.rows.len(), expected, "SQL and the evaluator disagree on {text:?} on {}", resource.name);
+    let carried =
+        page.first().map(|r| r.int("total")).transpose().expect("the page's total reads as an integer");
+    assert_eq!(carried, (expected > 0).then_some(expected as i64), "the page's count for {text:?}");
 }
 
 fuzz_target!(|text: &str| {

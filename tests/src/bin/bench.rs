@@ -58,6 +58,13 @@ fn main() {
     let out = value("--write").map(PathBuf::from);
     let mut report = String::new();
     machine(&mut report, &args);
+    if args.iter().any(|a| a == "--hosts-only") {
+        sizes.hosts = number("--validations").unwrap_or(sizes.hosts);
+        let hosts = hosts(sizes);
+        hosts_table(&mut report, &hosts, &Err("--hosts-only".to_owned()));
+        print!("{report}");
+        return;
+    }
     let validations = ours(&mut report, sizes);
     let hosts = hosts(sizes);
     let peer = match std::env::var_os("SCIM_OTP_PI_VENV").filter(|_| !args.iter().any(|a| a == "--skip-peer"))
@@ -483,6 +490,14 @@ fn validate_on(host: &Host, nodes: usize, per_level: usize) -> Vec<Validation> {
                 drive(load, |i| validate(i, code_for), |s, b| s == 200 && b.contains(r#""success":true"#));
             let wrong =
                 drive(load, |i| validate(i, wrong_code), |s, b| s == 200 && b.contains(r#""success":false"#));
+            for (what, o) in [("valid", &valid), ("wrong", &wrong)] {
+                if let Some(first) = &o.first_unexpected {
+                    eprintln!(
+                        "{} × {nodes}, {what} at c={concurrency}: first unexpected answer: {first}",
+                        host.label()
+                    );
+                }
+            }
             Validation { valid, wrong }
         })
         .collect()
