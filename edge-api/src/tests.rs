@@ -228,6 +228,14 @@ impl Api {
         json
     }
 
+    /// A new TOTP device of `user` and its code for the current time step.
+    fn totp_device(&self, user: &str) -> (i64, String) {
+        let created = self.create(json!({"type": "TOTP", "user": user}));
+        let secret = secret_of(created["otpauthUri"].as_str().unwrap());
+        let params = CodeParams { algorithm: Algorithm::Sha1, digits: 6 };
+        (created["id"].as_i64().unwrap(), format_code(totp(&secret, params, 30, self.now.get()), 6))
+    }
+
     fn respond(&self, id: i64, code: &str) -> Value {
         let (status, json) =
             self.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(json!({"pin": code})));
@@ -1092,13 +1100,7 @@ fn a_pin_with_surrounding_whitespace_is_refused_everywhere() {
 #[test]
 fn a_change_without_its_audit_row_is_not_written() {
     let api = Api::new();
-    let created = api.create(json!({"type": "TOTP", "user": "u"}));
-    let id = created["id"].as_i64().unwrap();
-    let secret = secret_of(created["otpauthUri"].as_str().unwrap());
-    let code = format_code(
-        totp(&secret, CodeParams { algorithm: Algorithm::Sha1, digits: 6 }, 30, api.now.get()),
-        6,
-    );
+    let (id, code) = api.totp_device("u");
     let before = api.snapshot();
     api.db.fail_next.replace(Some("INSERT INTO audit"));
     let (status, _) =
@@ -1175,13 +1177,7 @@ fn success_guards_check_the_state_that_was_read() {
 #[test]
 fn interrupted_statements_and_transactions_run_again() {
     let api = Api::new();
-    let created = api.create(json!({"type": "TOTP", "user": "u"}));
-    let id = created["id"].as_i64().unwrap();
-    let secret = secret_of(created["otpauthUri"].as_str().unwrap());
-    let code = format_code(
-        totp(&secret, CodeParams { algorithm: Algorithm::Sha1, digits: 6 }, 30, api.now.get()),
-        6,
-    );
+    let (id, code) = api.totp_device("u");
     // The first read of the request (outside any transaction), then the success's UPDATE and its
     // COMMIT inside the transaction, each interrupted once.
     api.db.interrupt.replace(vec!["SELECT", "UPDATE devices", "COMMIT"]);
@@ -1259,13 +1255,7 @@ fn a_transaction_interrupted_every_time_is_a_503() {
 #[test]
 fn statements_per_request() {
     let api = Api::new();
-    let created = api.create(json!({"type": "TOTP", "user": "u"}));
-    let id = created["id"].as_i64().unwrap();
-    let secret = secret_of(created["otpauthUri"].as_str().unwrap());
-    let code = format_code(
-        totp(&secret, CodeParams { algorithm: Algorithm::Sha1, digits: 6 }, 30, api.now.get()),
-        6,
-    );
+    let (id, code) = api.totp_device("u");
     let count = |method: &str, path: &str, body: Option<Value>| {
         api.db.statements.set(0);
         let (status, json) = api.call(method, path, body);

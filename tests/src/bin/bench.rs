@@ -98,6 +98,29 @@ struct Validation {
     wrong: Outcome,
 }
 
+/// One validation per device with its valid code, then one per device with a wrong code, at
+/// `concurrency`; the i-th request of each goes to `base(i)`.
+fn validate_each<'a>(
+    devices: &[Device],
+    concurrency: usize,
+    auth: &str,
+    base: impl Fn(usize) -> &'a str + Sync,
+) -> Validation {
+    let load = Load { concurrency, requests: devices.len(), time_limit: TIME_LIMIT };
+    let validate = |i: usize, code: fn(&Secret) -> String| {
+        let device = &devices[i];
+        scim_call(
+            "POST",
+            format!("{}/OtpDevice/{}/responseChallenge", base(i), device.id),
+            auth,
+            Some(json!({"pin": code(&device.secret)})),
+        )
+    };
+    let valid = drive(load, |i| validate(i, code_for), |s, b| s == 200 && b.contains(r#""success":true"#));
+    let wrong = drive(load, |i| validate(i, wrong_code), |s, b| s == 200 && b.contains(r#""success":false"#));
+    Validation { valid, wrong }
+}
+
 fn scim_call(method: &'static str, url: String, auth: &str, body: Option<Value>) -> Call {
     let mut headers = vec![("authorization", auth.to_owned())];
     if body.is_some() {
@@ -182,24 +205,11 @@ fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
             reset_peak_rss(pid);
         }
         let slice = &devices[level * sizes.ours..(level + 1) * sizes.ours];
-        let load = Load { concurrency, requests: slice.len(), time_limit: TIME_LIMIT };
-        let validate = |i: usize, code: fn(&Secret) -> String| {
-            let device = &slice[i];
-            scim_call(
-                "POST",
-                format!("{base}/OtpDevice/{}/responseChallenge", device.id),
-                &auth,
-                Some(json!({"pin": code(&device.secret)})),
-            )
-        };
-        let valid =
-            drive(load, |i| validate(i, code_for), |s, b| s == 200 && b.contains(r#""success":true"#));
-        let wrong =
-            drive(load, |i| validate(i, wrong_code), |s, b| s == 200 && b.contains(r#""success":false"#));
+        let validation = validate_each(slice, concurrency, &auth, |_| &base);
         if concurrency == 32 {
             peak_rss = peak_rss_kib(pid);
         }
-        validations.push(Validation { valid, wrong });
+        validations.push(validation);
     }
 
     // Listing at scale: the rest of the devices through the API, in a mix of types.
@@ -476,21 +486,8 @@ fn validate_on(host: &Host, nodes: usize, per_level: usize) -> Vec<Validation> {
         .enumerate()
         .map(|(level, concurrency)| {
             let slice = &devices[level * per_level..(level + 1) * per_level];
-            let load = Load { concurrency, requests: slice.len(), time_limit: TIME_LIMIT };
-            let validate = |i: usize, code: fn(&Secret) -> String| {
-                let device = &slice[i];
-                scim_call(
-                    "POST",
-                    format!("{}/OtpDevice/{}/responseChallenge", bases[i % nodes], device.id),
-                    &auth,
-                    Some(json!({"pin": code(&device.secret)})),
-                )
-            };
-            let valid =
-                drive(load, |i| validate(i, code_for), |s, b| s == 200 && b.contains(r#""success":true"#));
-            let wrong =
-                drive(load, |i| validate(i, wrong_code), |s, b| s == 200 && b.contains(r#""success":false"#));
-            for (what, o) in [("valid", &valid), ("wrong", &wrong)] {
+            let validation = validate_each(slice, concurrency, &auth, |i| &bases[i % nodes]);
+            for (what, o) in [("valid", &validation.valid), ("wrong", &validation.wrong)] {
                 if let Some(first) = &o.first_unexpected {
                     eprintln!(
                         "{} × {nodes}, {what} at c={concurrency}: first unexpected answer: {first}",
@@ -498,7 +495,7 @@ fn validate_on(host: &Host, nodes: usize, per_level: usize) -> Vec<Validation> {
                     );
                 }
             }
-            Validation { valid, wrong }
+            validation
         })
         .collect()
 }
