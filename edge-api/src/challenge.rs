@@ -170,21 +170,25 @@ pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<
             .filter(|hash| crypto::verify_password(code, hash))
             .map(SuccessGuard::Pin),
     };
-    let status = store::write(db, ctx.actor, now, |tx| -> Result<Option<Status>, ApiError> {
-        if let Some(guard) = guard
-            && tx.record_success(device.id, guard)?
-        {
-            return Ok(None);
-        }
-        Ok(Some(match tx.record_failure(device.id, settings.max_fails)? {
+    // A code that matched but lost its compare-and-set (a concurrent request used it, or the
+    // device changed meanwhile) is a failure, counted by the statement that follows.
+    let validation = store::Validation::new(db, ctx.actor, now);
+    let won = match guard {
+        Some(guard) => validation.record_success(device.id, guard)?,
+        None => false,
+    };
+    let status = if won {
+        None
+    } else {
+        Some(match validation.record_failure(device.id, settings.max_fails)? {
             Some(status) => status,
             // The device left C/V (or its user was deactivated) meanwhile: nothing was counted;
             // report its state as it is now.
             None => {
                 store::get_device(db, ctx.actor.tenant, device.id)?.map_or(Status::Disabled, |d| d.status)
             }
-        }))
-    })?;
+        })
+    };
     Ok(match status {
         None => ChallengeResult { success: true, locked: false },
         Some(status) => ChallengeResult { success: false, locked: status == Status::Locked },

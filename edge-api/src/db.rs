@@ -27,15 +27,30 @@ pub struct DbError(pub String);
 /// How the hosts word a failure of the store's moment rather than of the statement. Spin hands
 /// every SQLite and libSQL failure over as one `Io` string, so the words are all there is:
 /// SQLite's result codes as libSQL's server names them, local SQLite's own message for BUSY, and
-/// the libSQL client's failure to reach the server.
-const TRANSIENT: &[&str] =
-    &["SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_INTERRUPT", "database is locked", "Hrana: `http error"];
+/// the libSQL client's failure to reach the server (hyper's words for a connection never made).
+/// Each of these says the statement did not run.
+const NOT_RUN: &[&str] = &[
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_INTERRUPT",
+    "database is locked",
+    "Hrana: `http error: `error trying to connect",
+];
+
+/// The libSQL client lost its exchange with the server (a connection closed or reset after the
+/// statement was sent): the store failed for the moment, but the statement may have run.
+const ANSWER_LOST: &str = "Hrana: `http error";
 
 impl DbError {
-    /// The store was busy, interrupted or out of reach: the statement did nothing, and the same
-    /// work may succeed a moment later.
+    /// The store was busy, interrupted or out of reach: the same work may succeed a moment later.
     pub fn is_transient(&self) -> bool {
-        TRANSIENT.iter().any(|marker| self.0.contains(marker))
+        self.did_not_run() || self.0.contains(ANSWER_LOST)
+    }
+
+    /// A transient failure that proves the statement did nothing, so that running it again
+    /// cannot do it twice.
+    pub fn did_not_run(&self) -> bool {
+        NOT_RUN.iter().any(|marker| self.0.contains(marker))
     }
 }
 
@@ -55,10 +70,12 @@ impl Transient for DbError {
 /// 150 ms, so that a store that is down is answered 503 quickly and a busy one is waited for.
 pub const RETRY_PAUSES_MS: [u64; 4] = [10, 20, 40, 80];
 
-/// A database whose statements outside an explicit transaction run again when they fail
-/// transiently (SQLite undoes a failed statement of its own). Inside a transaction a statement
-/// is never repeated alone: a write interrupted there rolls the whole transaction back, so
-/// [`crate::store`] repeats the transaction instead.
+/// A database whose statements outside an explicit transaction run again when they failed
+/// without running ([`DbError::did_not_run`]; SQLite undoes a failed statement of its own), and
+/// reads whose answer was lost. A write whose answer was lost is not repeated: it may have run,
+/// and a failure counted twice or a code refused after it was accepted is worse than a 503. Inside a transaction a
+/// statement is never repeated alone: a write interrupted there rolls the whole transaction
+/// back, so [`crate::store`] repeats the transaction instead.
 pub struct Patient<D> {
     inner: D,
     in_transaction: std::cell::Cell<bool>,
@@ -84,9 +101,10 @@ impl<D: Database> Database for Patient<D> {
         let mut outcome = self.inner.execute(sql, params);
         // A ROLLBACK's failure is of no consequence (there may be nothing to roll back).
         if !self.in_transaction.get() && word != "ROLLBACK" {
+            let read = word == "SELECT";
             for pause in RETRY_PAUSES_MS {
                 match &outcome {
-                    Err(e) if e.is_transient() => (self.pause)(pause),
+                    Err(e) if e.did_not_run() || (read && e.is_transient()) => (self.pause)(pause),
                     _ => break,
                 }
                 outcome = self.inner.execute(sql, params);

@@ -4,7 +4,8 @@
 //! Every state change that must not race (a code used once, a fail counter, an If-Match) is a
 //! single `UPDATE ... WHERE <expected state> RETURNING`, so two requests can never both win.
 //! Every change of a device is a method of [`WriteTx`], which writes the change's audit row in the
-//! same transaction (SPEC §12): a change without its audit row cannot be written.
+//! same transaction (SPEC §12), or, for a validation, one statement of [`Validation`] whose audit
+//! row a trigger writes: a change without its audit row cannot be written.
 //! Rows are read by column name and fail loudly when a column is missing or mistyped.
 
 use crate::db::{Database, DbError, RETRY_PAUSES_MS, Row, Rows, Sql, Transient};
@@ -170,7 +171,50 @@ CREATE INDEX audit_user ON audit (user_id, id)
 CREATE INDEX devices_tenant ON devices (tenant);
 CREATE INDEX users_tenant ON users (tenant)
 "#,
+    // A validation is one statement, so that on a network store it is one round trip and needs
+    // no transaction: its compare-and-set UPDATE names the principal, and these triggers write
+    // its audit row inside that statement (SQLite runs a trigger in its statement: both happen
+    // or neither does).
+    r#"
+ALTER TABLE devices ADD COLUMN validation_actor TEXT;
+CREATE TRIGGER audit_validation_success AFTER UPDATE OF successes ON devices
+WHEN NEW.successes > OLD.successes
+BEGIN
+    INSERT INTO audit (tenant, at, actor, action, device_id, detail)
+    VALUES (NEW.tenant, NEW.modified, coalesce(NEW.validation_actor, ''), 'challenge-success', NEW.id, '');
+END;
+CREATE TRIGGER audit_validation_failure AFTER UPDATE OF failures ON devices
+WHEN NEW.failures > OLD.failures
+BEGIN
+    INSERT INTO audit (tenant, at, actor, action, device_id, detail)
+    VALUES (NEW.tenant, NEW.modified, coalesce(NEW.validation_actor, ''),
+            CASE NEW.status WHEN 'L' THEN 'challenge-failure-locked' ELSE 'challenge-failure' END,
+            NEW.id, 'fails ' || NEW.fails);
+END
+"#,
 ];
+
+/// The statements of a migration script: split at `;`, except inside a trigger's body, which
+/// runs to its `END`.
+fn split_script(script: &str) -> Vec<String> {
+    let mut statements = Vec::new();
+    let mut pending = String::new();
+    for piece in script.split(';') {
+        pending.push_str(piece);
+        let text = pending.trim();
+        let in_trigger = text.to_ascii_uppercase().starts_with("CREATE TRIGGER")
+            && !text.to_ascii_uppercase().ends_with("END");
+        if in_trigger {
+            pending.push(';');
+            continue;
+        }
+        if !text.is_empty() {
+            statements.push(text.to_owned());
+        }
+        pending.clear();
+    }
+    statements
+}
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -216,11 +260,11 @@ pub fn migrate(db: &dyn Database, now: i64, default_tenant: &str) -> Result<(), 
         };
         while version < SCHEMA_VERSION {
             let script = MIGRATIONS[version as usize];
-            for statement in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            for statement in split_script(script) {
                 // The one parameter a migration takes: the tenant that existing rows move to.
                 let params: &[Sql] =
                     if statement.contains("?1") { &[Sql::Text(default_tenant.to_owned())] } else { &[] };
-                db.execute(statement, params)?;
+                db.execute(&statement, params)?;
             }
             version += 1;
             db.execute(
@@ -245,8 +289,19 @@ fn write_raw<T, E: From<DbError> + Transient>(
     loop {
         // The connection has retried a BEGIN that failed transiently already.
         db.execute("BEGIN IMMEDIATE", &[])?;
-        let outcome = work().and_then(|value| db.execute("COMMIT", &[]).map(|_| value).map_err(E::from));
-        let Err(error) = outcome else { return outcome };
+        let error = match work() {
+            Ok(value) => match db.execute("COMMIT", &[]) {
+                Ok(_) => return Ok(value),
+                // The answer to a COMMIT that may have been applied was lost: running the work
+                // again could do it twice (or refuse a code it accepted), so the caller hears 503.
+                Err(lost) if !lost.did_not_run() => {
+                    let _ = db.execute("ROLLBACK", &[]);
+                    return Err(E::from(lost));
+                }
+                Err(error) => E::from(error),
+            },
+            Err(error) => error,
+        };
         // The original error matters more than a failed rollback (there may be nothing to roll
         // back when COMMIT itself, or an interrupted write, ended the transaction).
         let _ = db.execute("ROLLBACK", &[]);
@@ -680,81 +735,6 @@ impl WriteTx<'_> {
         Ok(true)
     }
 
-    /// Records a success if the guard still holds; false when a concurrent request won the race
-    /// (then nothing is written).
-    pub fn record_success(&self, id: i64, guard: SuccessGuard<'_>) -> Result<bool, DbError> {
-        const SET: &str =
-            "fails = 0, last_used = ?, successes = successes + 1, version = version + 1, modified = ?";
-        const LIVE: &str = concat!("id = ? AND status IN ('C', 'V') AND ", owner_active!(), " = 1");
-        let now = self.now;
-        let (sql, params): (String, Vec<Sql>) = match guard {
-            SuccessGuard::TotpStep { step, last } => (
-                format!(
-                    "UPDATE devices SET {SET}, totp_last_step = ? WHERE {LIVE} AND totp_last_step IS ? \
-                     AND (totp_last_step IS NULL OR totp_last_step < ?) RETURNING id"
-                ),
-                vec![
-                    now.into(),
-                    now.into(),
-                    sql_u64(step),
-                    id.into(),
-                    last.map(sql_u64).into(),
-                    sql_u64(step),
-                ],
-            ),
-            SuccessGuard::HotpCounter { matched, from } => (
-                format!(
-                    "UPDATE devices SET {SET}, hotp_counter = ? WHERE {LIVE} AND hotp_counter = ? \
-                     AND hotp_counter <= ? RETURNING id"
-                ),
-                vec![
-                    now.into(),
-                    now.into(),
-                    sql_u64(matched + 1),
-                    id.into(),
-                    sql_u64(from),
-                    sql_u64(matched),
-                ],
-            ),
-            SuccessGuard::PendingCode(digest) => (
-                format!(
-                    "UPDATE devices SET {SET}, code_digest = NULL, code_expires = NULL WHERE {LIVE} \
-                     AND code_digest = ? AND code_expires >= ? RETURNING id"
-                ),
-                vec![now.into(), now.into(), id.into(), Sql::Blob(digest.to_vec()), now.into()],
-            ),
-            SuccessGuard::Pin(hash) => (
-                format!("UPDATE devices SET {SET} WHERE {LIVE} AND pin_hash = ? RETURNING id"),
-                vec![now.into(), now.into(), id.into(), hash.into()],
-            ),
-        };
-        let won = !self.db.execute(&sql, &params)?.is_empty();
-        if won {
-            self.audit("challenge-success", Some(id), "")?;
-        }
-        Ok(won)
-    }
-
-    /// Counts a failed validation and locks at `max_fails`, in one statement, with its audit row.
-    /// Returns the status after it (`None` when the device is gone or no longer in C/V; then
-    /// nothing is counted).
-    pub fn record_failure(&self, id: i64, max_fails: u32) -> Result<Option<Status>, DbError> {
-        let rows = self.db.execute(
-            &format!(
-                "UPDATE devices SET fails = fails + 1, failures = failures + 1, last_failure = ?, \
-                 status = CASE WHEN fails + 1 >= ? THEN 'L' ELSE status END, version = version + 1, modified = ? \
-                 WHERE id = ? AND status IN ('C', 'V') AND {OWNER_ACTIVE} = 1 RETURNING status, fails"
-            ),
-            &[self.now.into(), i64::from(max_fails).into(), self.now.into(), id.into()],
-        )?;
-        let Some(row) = rows.first() else { return Ok(None) };
-        let status = Status::parse(row.text("status")?)
-            .ok_or_else(|| DbError(format!("device {id}: column status holds a value we never write")))?;
-        let action = if status == Status::Locked { "challenge-failure-locked" } else { "challenge-failure" };
-        self.audit(action, Some(id), &format!("fails {}", row.int("fails")?))?;
-        Ok(Some(status))
-    }
-
     /// Stores the digest of a fresh EMAIL/SMS code (replacing any earlier one), counts the
     /// challenge and, with the dev outbox, keeps the message there.
     pub fn set_pending_code(
@@ -791,6 +771,110 @@ impl WriteTx<'_> {
     pub fn count_challenge(&self, id: i64) -> Result<(), DbError> {
         self.db.execute("UPDATE devices SET challenges = challenges + 1 WHERE id = ?", &[id.into()])?;
         self.audit("request-challenge", Some(id), "")
+    }
+}
+
+/// The writes of a validation (SPEC §6). Each is one statement outside any transaction, its
+/// audit row written inside it by migration 6's triggers: on a network store a validation is one
+/// write round trip, and still a change without its audit row cannot be written.
+pub struct Validation<'a> {
+    db: &'a dyn Database,
+    actor: Actor<'a>,
+    now: i64,
+}
+
+impl<'a> Validation<'a> {
+    pub fn new(db: &'a dyn Database, actor: Actor<'a>, now: i64) -> Validation<'a> {
+        Validation { db, actor, now }
+    }
+
+    /// Records a success if the guard still holds; false when a concurrent request won the race
+    /// (then nothing is written).
+    pub fn record_success(&self, id: i64, guard: SuccessGuard<'_>) -> Result<bool, DbError> {
+        const SET: &str = "fails = 0, last_used = ?, successes = successes + 1, version = version + 1, \
+                           modified = ?, validation_actor = ?";
+        const LIVE: &str =
+            concat!("id = ? AND tenant = ? AND status IN ('C', 'V') AND ", owner_active!(), " = 1");
+        let (now, actor, tenant) = (self.now, self.actor.name, self.actor.tenant);
+        let (sql, params): (String, Vec<Sql>) = match guard {
+            SuccessGuard::TotpStep { step, last } => (
+                format!(
+                    "UPDATE devices SET {SET}, totp_last_step = ? WHERE {LIVE} AND totp_last_step IS ? \
+                     AND (totp_last_step IS NULL OR totp_last_step < ?) RETURNING id"
+                ),
+                vec![
+                    now.into(),
+                    now.into(),
+                    actor.into(),
+                    sql_u64(step),
+                    id.into(),
+                    tenant.into(),
+                    last.map(sql_u64).into(),
+                    sql_u64(step),
+                ],
+            ),
+            SuccessGuard::HotpCounter { matched, from } => (
+                format!(
+                    "UPDATE devices SET {SET}, hotp_counter = ? WHERE {LIVE} AND hotp_counter = ? \
+                     AND hotp_counter <= ? RETURNING id"
+                ),
+                vec![
+                    now.into(),
+                    now.into(),
+                    actor.into(),
+                    sql_u64(matched + 1),
+                    id.into(),
+                    tenant.into(),
+                    sql_u64(from),
+                    sql_u64(matched),
+                ],
+            ),
+            SuccessGuard::PendingCode(digest) => (
+                format!(
+                    "UPDATE devices SET {SET}, code_digest = NULL, code_expires = NULL WHERE {LIVE} \
+                     AND code_digest = ? AND code_expires >= ? RETURNING id"
+                ),
+                vec![
+                    now.into(),
+                    now.into(),
+                    actor.into(),
+                    id.into(),
+                    tenant.into(),
+                    Sql::Blob(digest.to_vec()),
+                    now.into(),
+                ],
+            ),
+            SuccessGuard::Pin(hash) => (
+                format!("UPDATE devices SET {SET} WHERE {LIVE} AND pin_hash = ? RETURNING id"),
+                vec![now.into(), now.into(), actor.into(), id.into(), tenant.into(), hash.into()],
+            ),
+        };
+        Ok(!self.db.execute(&sql, &params)?.is_empty())
+    }
+
+    /// Counts a failed validation and locks at `max_fails`; returns the status after it (`None` when the device is gone or no longer in C/V; then
+    /// nothing is counted).
+    pub fn record_failure(&self, id: i64, max_fails: u32) -> Result<Option<Status>, DbError> {
+        let rows = self.db.execute(
+            &format!(
+                "UPDATE devices SET fails = fails + 1, failures = failures + 1, last_failure = ?, \
+                 status = CASE WHEN fails + 1 >= ? THEN 'L' ELSE status END, version = version + 1, modified = ?, \
+                 validation_actor = ? WHERE id = ? AND tenant = ? AND status IN ('C', 'V') AND {OWNER_ACTIVE} = 1 \
+                 RETURNING status"
+            ),
+            &[
+                self.now.into(),
+                i64::from(max_fails).into(),
+                self.now.into(),
+                self.actor.name.into(),
+                id.into(),
+                self.actor.tenant.into(),
+            ],
+        )?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let status = Status::parse(row.text("status")?)
+            .ok_or_else(|| DbError(format!("device {id}: column status holds a value we never write")))?;
+        Ok(Some(status))
     }
 }
 
