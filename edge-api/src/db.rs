@@ -27,14 +27,18 @@ pub struct DbError(pub String);
 /// How the hosts word a failure of the store's moment rather than of the statement. Spin hands
 /// every SQLite and libSQL failure over as one `Io` string, so the words are all there is:
 /// SQLite's result codes as libSQL's server names them, local SQLite's own message for BUSY, and
-/// the libSQL client's failure to reach the server (hyper's words for a connection never made).
-/// Each of these says the statement did not run.
+/// the libSQL client's failure to reach the server (hyper's words for a connection never made),
+/// and sqld's two refusals of a request it has no connection for (HTTP 429: all its connection
+/// permits were taken for its one-second wait, or too many requests were waiting; see
+/// `libsql-server/src/connection/mod.rs`). Each of these says the statement did not run.
 const NOT_RUN: &[&str] = &[
     "SQLITE_BUSY",
     "SQLITE_LOCKED",
     "SQLITE_INTERRUPT",
     "database is locked",
     "Hrana: `http error: `error trying to connect",
+    "Timed out while opening database connection",
+    "Too many concurrent requests",
 ];
 
 /// The libSQL client lost its exchange with the server (a connection closed or reset after the

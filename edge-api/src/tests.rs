@@ -1272,6 +1272,31 @@ fn a_write_whose_answer_was_lost_is_not_run_again() {
     assert_eq!(api.call("GET", &format!("/OtpDevice/{id}"), None).0, 200, "the read ran again");
 }
 
+/// The words of each host's failures, as Spin hands them over, and what they say: whether the
+/// store failed for the moment (a 503) and whether the statement surely did not run (then it may
+/// run again). The sqld ones are from its logs under this suite and the benchmark.
+#[test]
+fn store_failures_are_told_apart_by_their_words() {
+    let sqld_429 = "Error::Io(\"Hrana: `api error: `{\\\"error\\\":\\\"Timed out while opening database connection\\\"}``\")";
+    let cases = [
+        (INTERRUPTED, true, true),
+        (UNREACHABLE, true, true),
+        (sqld_429, true, true),
+        ("Error::Io(\"database is locked\")", true, true),
+        (ANSWER_LOST, true, false),
+        ("Error::Io(\"UNIQUE constraint failed: devices.id\")", false, false),
+        (
+            "Error::Io(\"Hrana: `api error: `{\\\"error\\\":\\\"Authorization forbidden\\\"}``\")",
+            false,
+            false,
+        ),
+    ];
+    for (words, transient, not_run) in cases {
+        let error = DbError(words.into());
+        assert_eq!((error.is_transient(), error.did_not_run()), (transient, not_run), "{words}");
+    }
+}
+
 /// A store that stays out of reach is a 503 with `Retry-After`, within the retries, for every
 /// caller (before authentication too: the store is the first thing a request reads), naming no
 /// internals, logging the cause; nothing changes.
