@@ -77,9 +77,9 @@ pub const RETRY_PAUSES_MS: [u64; 4] = [10, 20, 40, 80];
 /// A database whose statements outside an explicit transaction run again when they failed
 /// without running ([`DbError::did_not_run`]; SQLite undoes a failed statement of its own), and
 /// reads whose answer was lost. A write whose answer was lost is not repeated: it may have run,
-/// and a failure counted twice or a code refused after it was accepted is worse than a 503. Inside a transaction a
-/// statement is never repeated alone: a write interrupted there rolls the whole transaction
-/// back, so [`crate::store`] repeats the transaction instead.
+/// and a failure counted twice or a code refused after it was accepted is worse than a 503.
+/// Inside a transaction a statement is never repeated alone: a write interrupted there rolls
+/// the whole transaction back, so [`crate::store`] repeats the transaction instead.
 pub struct Patient<D> {
     inner: D,
     in_transaction: std::cell::Cell<bool>,

@@ -195,7 +195,8 @@ END
 ];
 
 /// The statements of a migration script: split at `;`, except inside a trigger's body, which
-/// runs to its `END`.
+/// runs to its `END` (so no statement of a trigger body may itself end in `END`, as a `CASE`
+/// could).
 fn split_script(script: &str) -> Vec<String> {
     let mut statements = Vec::new();
     let mut pending = String::new();
@@ -292,8 +293,9 @@ fn write_raw<T, E: From<DbError> + Transient>(
         let error = match work() {
             Ok(value) => match db.execute("COMMIT", &[]) {
                 Ok(_) => return Ok(value),
-                // The answer to a COMMIT that may have been applied was lost: running the work
-                // again could do it twice (or refuse a code it accepted), so the caller hears 503.
+                // A COMMIT that failed without proof that it did nothing (its answer lost on the
+                // way back, say) may have been applied: running the work again could do it twice
+                // (or refuse a code it accepted), so the caller hears the failure (a 503 if lost).
                 Err(lost) if !lost.did_not_run() => {
                     let _ = db.execute("ROLLBACK", &[]);
                     return Err(E::from(lost));
