@@ -11,6 +11,7 @@ pub mod cors;
 pub mod crypto;
 pub mod db;
 pub mod error;
+mod handlers;
 pub mod http;
 pub mod i18n;
 pub mod origin;

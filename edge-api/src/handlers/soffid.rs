@@ -1,0 +1,215 @@
+//! Soffid's dialect: `/OtpDevice`, its `requestChallenge` / `responseChallenge` and audit, and
+//! the dev outbox (SPEC §2–§6). Routes and wire mapping only; the rules are in [`crate::challenge`]
+//! and [`crate::store`].
+
+use super::{if_match, json_body, matches_version, projection_of, resource_response, to_json};
+use crate::app::Ctx;
+use crate::challenge;
+use crate::crypto;
+use crate::error::ApiError;
+use crate::http::ApiResponse;
+use crate::settings::Right;
+use crate::store::{self, Secrets};
+use serde_json::Value;
+use shared::filter::Condition;
+use shared::model::{Links, ListResponse, etag, etag_version};
+use shared::otp::{CodeParams, Secret, UriKind, otpauth_uri, qr_png_base64};
+use shared::patch::{PatchOp, apply_patch};
+use shared::query::{Page, Projection, Sort};
+use shared::schema::DEVICE;
+use shared::validate::{Changes, validate_create, validate_replace};
+use shared::{DeviceType, OtpDevice, Problem};
+
+/// One page of the tenant's devices for a listing or a search.
+pub(crate) fn page(
+    ctx: &Ctx<'_>,
+    condition: Option<&Condition>,
+    sort: Option<&Sort>,
+    page: Page,
+) -> Result<(u64, Vec<Value>), ApiError> {
+    let (total, devices) = store::list_devices(ctx.env.db, &ctx.tenant, condition, sort, page)?;
+    Ok((total, devices.into_iter().map(|d| to_json(present(ctx, d))).collect()))
+}
+
+/// The device as the API shows it: absolute `meta.location` and challenge links.
+pub(crate) fn present(ctx: &Ctx<'_>, mut device: OtpDevice) -> OtpDevice {
+    let location = format!("{}/OtpDevice/{}", ctx.base_url, device.id);
+    device.meta.links = Some(Links {
+        request_challenge: format!("{location}/requestChallenge"),
+        response_challenge: format!("{location}/responseChallenge"),
+    });
+    device.meta.location = Some(location);
+    device
+}
+
+pub(crate) fn response(
+    ctx: &Ctx<'_>,
+    status: u16,
+    device: OtpDevice,
+    projection: &Projection,
+) -> ApiResponse {
+    let device = present(ctx, device);
+    resource_response(status, &device.meta, to_json(&device), projection)
+}
+
+pub(crate) fn found(ctx: &Ctx<'_>, id: i64) -> Result<OtpDevice, ApiError> {
+    store::get_device(ctx.env.db, &ctx.tenant, id)?.ok_or(ApiError::NoDevice(id))
+}
+
+pub(crate) fn get(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Invoke)?;
+    let projection = projection_of(ctx, &DEVICE)?;
+    Ok(response(ctx, 200, found(ctx, id)?, &projection))
+}
+
+pub(crate) fn create(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Admin)?;
+    let new = validate_create(&json_body(ctx)?, &ctx.settings.defaults)?;
+    let seed = match (new.device_type.has_seed(), new.algorithm) {
+        (true, Some(algorithm)) => {
+            Some(Secret::generate(algorithm, crypto::fill_random).map_err(ApiError::Internal)?)
+        }
+        _ => None,
+    };
+    let secrets = Secrets {
+        sealed_seed: seed.as_ref().map(|s| ctx.keys.seal_seed(s)).transpose().map_err(ApiError::Internal)?,
+        pin_hash: new.pin.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?,
+    };
+    let mut device =
+        store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| -> Result<OtpDevice, ApiError> {
+            if let Some(existing) = tx.find_duplicate(&new)? {
+                return Err(ApiError::Duplicate { existing });
+            }
+            Ok(tx.create_device(&new, &secrets)?)
+        })?;
+    if let (Some(seed), Some(algorithm), Some(digits)) = (&seed, device.algorithm, device.digits) {
+        let kind = match device.device_type {
+            DeviceType::Totp => {
+                UriKind::Totp { period: device.period.unwrap_or(ctx.settings.defaults.period) }
+            }
+            _ => UriKind::Hotp { counter: 0 },
+        };
+        let account = format!("{} ({})", device.user, device.name);
+        let uri = otpauth_uri(&ctx.settings.issuer, &account, seed, CodeParams { algorithm, digits }, kind);
+        device.image = Some(qr_png_base64(&uri).map_err(|e| ApiError::Internal(e.to_string()))?);
+        device.otpauth_uri = Some(uri);
+    }
+    Ok(response(ctx, 201, device, &Projection::Default))
+}
+
+pub(crate) fn version_of(device: &OtpDevice) -> i64 {
+    etag_version(&device.meta.version).unwrap_or(0)
+}
+
+/// PUT and PATCH: compute the new state from the current device and write it if nobody changed
+/// the device meanwhile. With `If-Match`, a stale version is 412; without, a lost race retries.
+pub(crate) fn update(
+    ctx: &Ctx<'_>,
+    id: i64,
+    action: &str,
+    changes_of: impl Fn(&OtpDevice) -> Result<Changes, Problem>,
+) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Admin)?;
+    let expected = if_match(ctx);
+    for _ in 0..3 {
+        let current = found(ctx, id)?;
+        let version = version_of(&current);
+        if let Some(header) = &expected
+            && !matches_version(header, version)
+        {
+            return Err(ApiError::Stale { version: header.clone() });
+        }
+        let changes = changes_of(&current)?;
+        let pin_hash =
+            changes.pin.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?;
+        let updated = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| {
+            tx.update_device(action, &current, version, &changes, pin_hash.clone())
+        })?;
+        match (updated, &expected) {
+            (Some(device), _) => return Ok(response(ctx, 200, device, &Projection::Default)),
+            (None, Some(header)) => return Err(ApiError::Stale { version: header.clone() }),
+            (None, None) => continue,
+        }
+    }
+    Err(ApiError::Conflict)
+}
+
+pub(crate) fn replace(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    let body = json_body(ctx)?;
+    update(ctx, id, "replace", |current| validate_replace(current, &body))
+}
+
+pub(crate) fn patch(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    let body = json_body(ctx)?;
+    let patch = PatchOp::from_json(&body)?;
+    update(ctx, id, "patch", |current| apply_patch(current, &patch))
+}
+
+pub(crate) fn delete(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Admin)?;
+    let current = found(ctx, id)?;
+    let version = match if_match(ctx) {
+        Some(header) if !matches_version(&header, version_of(&current)) => {
+            return Err(ApiError::Stale { version: header });
+        }
+        Some(_) => Some(version_of(&current)),
+        None => None,
+    };
+    let deleted =
+        store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| tx.delete_device(&current, version))?;
+    match (deleted, version) {
+        (true, _) => Ok(ApiResponse::empty(204)),
+        (false, Some(v)) => Err(ApiError::Stale { version: etag(v) }),
+        (false, None) => Err(ApiError::NoDevice(id)),
+    }
+}
+
+pub(crate) fn challenge_state(ctx: &Ctx<'_>, id: i64) -> Result<store::ChallengeState, ApiError> {
+    store::challenge_state(ctx.env.db, &ctx.tenant, id)?.ok_or(ApiError::NoDevice(id))
+}
+
+pub(crate) fn challenge_context<'c>(ctx: &'c Ctx<'_>) -> challenge::Context<'c> {
+    challenge::Context {
+        db: ctx.env.db,
+        settings: ctx.settings,
+        keys: &ctx.keys,
+        actor: ctx.actor(),
+        now: ctx.env.now,
+        log: ctx.env.log,
+    }
+}
+
+pub(crate) fn request_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Invoke)?;
+    let state = challenge_state(ctx, id)?;
+    let answer = challenge::request(&challenge_context(ctx), &state, ctx.env.deliver)?;
+    Ok(ApiResponse::json(200, &answer))
+}
+
+pub(crate) fn response_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Invoke)?;
+    let body = json_body(ctx)?;
+    // Surrounding whitespace is never part of a code or PIN (shared::validate::parse_pin).
+    let code = body
+        .get("pin")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .ok_or(ApiError::MissingPin)?;
+    let state = challenge_state(ctx, id)?;
+    let result = challenge::respond(&challenge_context(ctx), &state, code)?;
+    Ok(ApiResponse::json(200, &result))
+}
+
+pub(crate) fn audit(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Invoke)?;
+    let counters = store::counters(ctx.env.db, &ctx.tenant, id)?.ok_or(ApiError::NoDevice(id))?;
+    let entries = store::audit_trail(ctx.env.db, &ctx.tenant, id, 100)?;
+    Ok(ApiResponse::json(200, &serde_json::json!({ "counters": counters, "entries": entries })))
+}
+
+pub(crate) fn outbox(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Admin)?;
+    let messages = store::outbox_list(ctx.env.db, &ctx.tenant, 100)?;
+    Ok(ApiResponse::json(200, &ListResponse::new(messages.len() as u64, 1, messages)))
+}
