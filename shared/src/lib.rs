@@ -4,12 +4,14 @@
 //! bytes are parameters, so every rule can be tested with fixed inputs, natively and in wasm.
 
 pub mod discovery;
+pub mod doc_patch;
 pub mod error;
 pub mod filter;
 pub mod model;
 pub mod names;
 pub mod otp;
 pub mod patch;
+pub mod policy;
 pub mod query;
 pub mod schema;
 pub mod timestamp;

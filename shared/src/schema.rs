@@ -2,6 +2,7 @@
 //! sorting, the `/Schemas` document and the SPA's create form are all derived from.
 
 use crate::model::{Algorithm, DEVICE_SCHEMA, DeviceType, Status, USER_SCHEMA};
+use crate::policy::POLICY_SCHEMA;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttrType {
@@ -558,6 +559,140 @@ pub static USER: Resource = Resource {
     schema: USER_SCHEMA,
     description: "User Account",
     attributes: USER_ATTRIBUTES,
+};
+
+/// A readWrite number of a policy, filterable and sortable by its column.
+const fn policy_number(name: &'static str, column: &'static str, description: &'static str) -> Attribute {
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        column: Some(column),
+        input: Some(Input::Number),
+        ..plain(name, AttrType::Integer, description)
+    }
+}
+
+static PROMPT_ATTRIBUTES: &[Attribute] = &[
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        required: true,
+        ..plain(
+            "value",
+            AttrType::String,
+            "The prompt's code: 1-32 of A-Z, 0-9 and _, starting with a letter.",
+        )
+    },
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        required: true,
+        ..plain("display", AttrType::String, "The question a user is asked (1-256 characters).")
+    },
+];
+
+/// The AuthenticatorPolicy schema (SPEC §18). The code is the id: HID's references name
+/// policies by code.
+pub static POLICY_ATTRIBUTES: &[Attribute] = &[
+    Attribute {
+        mutability: Mutability::Immutable,
+        returned: Returned::Always,
+        required: true,
+        uniqueness: Uniqueness::Server,
+        column: Some("id"),
+        input: Some(Input::Text),
+        ..plain(
+            "id",
+            AttrType::String,
+            "The policy's code, chosen on create: 1-32 of A-Z, 0-9 and _, starting with a letter \
+             (AT_EMPOTP).",
+        )
+    },
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        case_exact: false,
+        column: Some("display_name"),
+        input: Some(Input::Text),
+        ..plain(
+            "displayName",
+            AttrType::String,
+            "Name of the policy, suitable for display (default: its code).",
+        )
+    },
+    Attribute {
+        mutability: Mutability::Immutable,
+        required: true,
+        canonical_values: &["TOTP", "HOTP", "OOB_EMAIL", "OOB_SMS", "PASSWORD", "SECURITY_QUESTION"],
+        column: Some("kind"),
+        input: Some(Input::Choice(&[
+            "TOTP",
+            "HOTP",
+            "OOB_EMAIL",
+            "OOB_SMS",
+            "PASSWORD",
+            "SECURITY_QUESTION",
+        ])),
+        ..plain("kind", AttrType::String, "The kind of credential its authenticators hold.")
+    },
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        column: Some("is_default"),
+        ..plain(
+            "default",
+            AttrType::Boolean,
+            "Whether devices created through /OtpDevice bind to this policy: exactly one per kind. \
+             Making a policy the default takes it from the one before.",
+        )
+    },
+    policy_number(
+        "maxFails",
+        "max_fails",
+        "Consecutive failures that disable an authenticator and lock its devices (1-100; default: \
+         the max_fails setting).",
+    ),
+    policy_number(
+        "validityDays",
+        "validity_days",
+        "Days an authenticator is valid from its start (0: no expiry).",
+    ),
+    policy_number(
+        "maxUsages",
+        "max_usages",
+        "Successful validations an authenticator allows (0: unlimited).",
+    ),
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        canonical_values: Algorithm::NAMES,
+        column: Some("algorithm"),
+        input: Some(Input::Choice(&["", "SHA1", "SHA256", "SHA512"])),
+        ..plain("algorithm", AttrType::String, "TOTP and HOTP: the HMAC hash of new devices.")
+    },
+    policy_number("digits", "digits", "TOTP and HOTP: the code length of new devices (6 or 8)."),
+    policy_number("period", "period", "TOTP: the time step of new devices in seconds (10-300)."),
+    policy_number("codeTtlSeconds", "code_ttl", "OOB: how long a sent code stays valid (30-3600 seconds)."),
+    Attribute {
+        multi_valued: true,
+        mutability: Mutability::ReadWrite,
+        sub_attributes: PROMPT_ATTRIBUTES,
+        ..plain("prompts", AttrType::Complex, "SECURITY_QUESTION: the questions a user answers (at most 20).")
+    },
+    policy_number(
+        "promptsRequiredForCreation",
+        "prompts_required",
+        "SECURITY_QUESTION: how many prompts an authenticator must answer when created (default: all).",
+    ),
+    policy_number(
+        "promptsAskedAtValidation",
+        "prompts_asked",
+        "SECURITY_QUESTION: how many of a user's prompts a validation asks, at random (default: 2).",
+    ),
+    Attribute { sub_attributes: META_ATTRIBUTES, ..plain("meta", AttrType::Complex, "Resource metadata.") },
+];
+
+/// AuthenticatorPolicy: what the authenticators bound to it allow (SPEC §18).
+pub static POLICY: Resource = Resource {
+    name: "AuthenticatorPolicy",
+    endpoint: "/Policy/Authenticator",
+    schema: POLICY_SCHEMA,
+    description: "Authenticator policy",
+    attributes: POLICY_ATTRIBUTES,
 };
 
 /// Every resource type, in the order discovery lists them.
