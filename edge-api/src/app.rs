@@ -8,16 +8,16 @@ use crate::cors;
 use crate::crypto::Keys;
 use crate::db::Database;
 use crate::error::{ApiError, MAX_BODY};
-use crate::handlers::{Listing, list, root_search, search, soffid, users};
+use crate::handlers::{Listing, list, policies, root_search, search, soffid, users};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::i18n::Lang;
 use crate::origin::Origin;
 use crate::settings::{Misconfigured, Right, Settings};
-use crate::store::Actor;
+use crate::store::{self, Actor};
 use serde_json::Value;
 use shared::discovery;
 use shared::model::ListResponse;
-use shared::schema::{DEVICE, RESOURCES, USER};
+use shared::schema::{DEVICE, POLICY, RESOURCES, USER};
 
 /// Both base paths answer the same routes, for the default tenant: Soffid's, and the
 /// conventional SCIM one. `/scim/{tenant}/v2` serves a named tenant (SPEC §16).
@@ -78,8 +78,8 @@ fn misconfigured(request: &ApiRequest, failure: Misconfigured, env: &Env<'_>) ->
     (env.log)(&format!("misconfigured: {}", failure.error));
     let admin = failure.access.as_ref().is_some_and(|access| {
         let keys = Keys::derive(&access.secret_key);
-        auth::authenticate(request, access, &keys, env)
-            .is_ok_and(|caller| caller.require(Right::Admin).is_ok())
+        auth::authenticate(request, access, &keys, env, &access.tenants.default)
+            .is_ok_and(|who| who.caller.require(Right::Admin).is_ok())
     });
     match admin {
         true => ApiError::Settings(failure.error),
@@ -164,18 +164,26 @@ fn serve_checked(
         }
     }
     let keys = Keys::derive(&settings.access.secret_key);
-    let caller = auth::authenticate(request, &settings.access, &keys, env)?;
-    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let tenants = &settings.access.tenants;
+    let tenant = named_tenant.unwrap_or(&tenants.default);
+    let auth::Authenticated { caller, tenant_seeded } =
+        auth::authenticate(request, &settings.access, &keys, env, tenant)?;
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     // `GET /Tenants` is for any principal, even one without the default tenant (the SPA asks it
     // first), and only on the §3 paths.
     if named_tenant.is_none() && segments == ["Tenants"] {
         return tenant_list(&caller, tenants, method);
     }
     // A tenant that does not exist and one the caller may not use answer the same.
-    let tenant = named_tenant.unwrap_or(&tenants.default);
     if !tenants.exists(tenant) || !caller.tenants.allows(tenant) {
         return Err(ApiError::NoTenant);
+    }
+    // A tenant's first request writes its built-in policies (SPEC §18), once.
+    if !tenant_seeded {
+        let defaults = settings.policy_defaults();
+        let policies =
+            shared::policy::built_in(&defaults).map_err(|p| ApiError::Internal(format!("{p:?}")))?;
+        store::seed_tenant(env.db, tenant, &policies, env.now)?;
     }
     let ctx = Ctx { request, settings, env, keys, caller, base_url, tenant: tenant.to_owned() };
     route(&ctx, method, &segments)
@@ -226,10 +234,14 @@ const REQUEST_CHALLENGE: &[&str] = &["GET", "POST"];
 const RESPONSE_CHALLENGE: &[&str] = &["POST"];
 
 /// The listable resources, in `/ResourceTypes` order (`POST /.search` goes through them in it).
-const LISTINGS: [Listing; 2] =
-    [Listing { resource: &DEVICE, page: soffid::page }, Listing { resource: &USER, page: users::page }];
+const LISTINGS: [Listing; 3] = [
+    Listing { resource: &DEVICE, page: soffid::page },
+    Listing { resource: &USER, page: users::page },
+    Listing { resource: &POLICY, page: policies::page },
+];
 const DEVICES: &Listing = &LISTINGS[0];
 const USERS: &Listing = &LISTINGS[1];
+const POLICIES: &Listing = &LISTINGS[2];
 
 /// The router table: every endpoint, the methods it takes, and its handler.
 fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, ApiError> {
@@ -299,6 +311,18 @@ fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, 
                 _ => not_allowed(ONE),
             }
         }
+        ["Policy", "Authenticator"] if get => list(ctx, POLICIES),
+        ["Policy", "Authenticator"] if method == "POST" => policies::create(ctx),
+        ["Policy", "Authenticator"] => not_allowed(LIST),
+        ["Policy", "Authenticator", ".search"] if method == "POST" => search(ctx, POLICIES),
+        ["Policy", "Authenticator", ".search"] => not_allowed(SEARCH),
+        ["Policy", "Authenticator", code] => match method {
+            "GET" | "HEAD" => policies::get(ctx, code),
+            "PUT" => policies::replace(ctx, code),
+            "PATCH" => policies::patch(ctx, code),
+            "DELETE" => policies::delete(ctx, code),
+            _ => not_allowed(ONE),
+        },
         ["Outbox"] if ctx.settings.dev_outbox && get => soffid::outbox(ctx),
         ["Outbox"] if ctx.settings.dev_outbox => not_allowed(GET),
         _ => Err(ApiError::NoRoute(ctx.request.path.clone())),

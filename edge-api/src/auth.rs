@@ -97,17 +97,26 @@ pub fn source_of(client: &str) -> String {
     }
 }
 
+/// An authenticated request: who, and what the first read of the store said about the tenant
+/// the path names (nothing is done about it before the caller is known).
+pub struct Authenticated {
+    pub caller: Caller,
+    pub tenant_seeded: bool,
+}
+
+/// Authenticates the request; `tenant` is the one its path names (unchecked yet).
 pub fn authenticate(
     request: &ApiRequest,
     access: &Access,
     keys: &Keys,
     env: &Env<'_>,
-) -> Result<Caller, ApiError> {
+    tenant: &str,
+) -> Result<Authenticated, ApiError> {
     let db = env.db;
     let now = env.now;
     match credentials(request).ok_or(ApiError::Unauthorized)? {
         Credentials::Bearer(token) => {
-            store::session(db, None, now, &access.tenants.default)?;
+            let session = store::session(db, None, tenant, now, &access.tenants.default)?;
             let digest = crypto::sha256(token.as_bytes());
             // Check every token, in constant time each, so timing does not tell which one is close.
             let mut found = None;
@@ -120,18 +129,20 @@ pub fn authenticate(
                     });
                 }
             }
-            found.ok_or(ApiError::Unauthorized)
+            let caller = found.ok_or(ApiError::Unauthorized)?;
+            Ok(Authenticated { caller, tenant_seeded: session.tenant_seeded })
         }
         Credentials::Basic { user, password } => {
             let principal =
                 access.principals.iter().find(|p| bool::from(p.user.as_bytes().ct_eq(user.as_bytes())));
             let digest =
                 principal.map(|p| keys.credential_digest("basic", &user, &password, &p.password_hash));
-            let session = store::session(db, digest.as_deref(), now, &access.tenants.default)?;
+            let session = store::session(db, digest.as_deref(), tenant, now, &access.tenants.default)?;
+            let seeded = session.tenant_seeded;
             if let Some(p) = principal
                 && session.cached_principal.as_deref() == Some(p.user.as_str())
             {
-                return Ok(Caller::of(p));
+                return Ok(Authenticated { caller: Caller::of(p), tenant_seeded: seeded });
             }
             let source = source_of(&request.client);
             if let Err(retry_after) = store::reserve_login(db, &user, &source, LOGIN_BUDGET, now)? {
@@ -145,7 +156,7 @@ pub fn authenticate(
                 if crypto::verify_password(&password, &p.password_hash) {
                     store::cache_credential(db, &digest, &p.user, now + CACHE_SECONDS, now)?;
                     store::login_succeeded(db, &p.user, &source, LOGIN_BUDGET, now)?;
-                    return Ok(Caller::of(p));
+                    return Ok(Authenticated { caller: Caller::of(p), tenant_seeded: seeded });
                 }
             } else if let Some(any) = access.principals.first() {
                 // Spend the same time on an unknown name, so timing does not reveal which names exist.

@@ -33,6 +33,7 @@ pub enum ApiError {
     NoTenant,
     NoDevice(i64),
     NoUser(String),
+    NoPolicy(String),
     NoSchema {
         kind: &'static str,
         name: String,
@@ -54,6 +55,11 @@ pub enum ApiError {
     UserNameTaken {
         existing: i64,
     },
+    /// A policy of the tenant has this code already.
+    PolicyTaken(String),
+    /// The policy is its kind's default: it cannot be deleted or stop being the default until
+    /// another policy of the kind is made the default.
+    DefaultPolicy(String),
     TooLarge,
     UnsupportedMediaType,
     Gateway,
@@ -137,9 +143,14 @@ impl ApiError {
             | ApiError::NoTenant
             | ApiError::NoDevice(_)
             | ApiError::NoUser(_)
+            | ApiError::NoPolicy(_)
             | ApiError::NoSchema { .. } => 404,
             ApiError::MethodNotAllowed { .. } => 405,
-            ApiError::Conflict | ApiError::Duplicate { .. } | ApiError::UserNameTaken { .. } => 409,
+            ApiError::Conflict
+            | ApiError::Duplicate { .. }
+            | ApiError::UserNameTaken { .. }
+            | ApiError::PolicyTaken(_)
+            | ApiError::DefaultPolicy(_) => 409,
             ApiError::Stale { .. } => 412,
             ApiError::TooLarge => 413,
             ApiError::UnsupportedMediaType => 415,
@@ -155,7 +166,9 @@ impl ApiError {
             ApiError::Problem(p) => Some(p.scim_type()),
             ApiError::NotJson(_) => Some(ScimType::InvalidSyntax),
             ApiError::MissingPin => Some(ScimType::InvalidValue),
-            ApiError::Duplicate { .. } | ApiError::UserNameTaken { .. } => Some(ScimType::Uniqueness),
+            ApiError::Duplicate { .. } | ApiError::UserNameTaken { .. } | ApiError::PolicyTaken(_) => {
+                Some(ScimType::Uniqueness)
+            }
             _ => None,
         }
     }
@@ -176,6 +189,7 @@ impl ApiError {
             ApiError::NoTenant => i18n::NOT_FOUND.render(lang, &[]),
             ApiError::NoDevice(id) => i18n::NO_DEVICE.render(lang, &[&id.to_string()]),
             ApiError::NoUser(id) => i18n::NO_USER.render(lang, &[id]),
+            ApiError::NoPolicy(code) => i18n::NO_POLICY.render(lang, &[code]),
             ApiError::NoSchema { kind, name } => i18n::NO_SCHEMA.render(lang, &[kind, name]),
             ApiError::MethodNotAllowed { method, allowed } => {
                 i18n::METHOD.render(lang, &[method, &allowed.join(", ")])
@@ -186,6 +200,8 @@ impl ApiError {
             ApiError::UserNameTaken { existing } => {
                 i18n::USER_NAME_TAKEN.render(lang, &[&existing.to_string()])
             }
+            ApiError::PolicyTaken(code) => i18n::POLICY_TAKEN.render(lang, &[code]),
+            ApiError::DefaultPolicy(code) => i18n::DEFAULT_POLICY.render(lang, &[code]),
             ApiError::TooLarge => i18n::TOO_LARGE.render(lang, &[&MAX_BODY.to_string()]),
             ApiError::UnsupportedMediaType => i18n::MEDIA_TYPE.render(lang, &[]),
             ApiError::Gateway => i18n::GATEWAY.render(lang, &[]),

@@ -123,6 +123,21 @@ texts! {
         "El User {} no existe.",
         "L'User {} no existeix.",
         "User {} bestaat niet."],
+    NO_POLICY => [
+        "AuthenticatorPolicy {} does not exist.",
+        "La AuthenticatorPolicy {} no existe.",
+        "L'AuthenticatorPolicy {} no existeix.",
+        "AuthenticatorPolicy {} bestaat niet."],
+    POLICY_TAKEN => [
+        "This tenant already has a policy with code {}.",
+        "Este tenant ya tiene una política con el código {}.",
+        "Aquest tenant ja té una política amb el codi {}.",
+        "Deze tenant heeft al een beleid met code {}."],
+    DEFAULT_POLICY => [
+        "Policy {} is the default of its kind: make another policy of the same kind the default first.",
+        "La política {} es la predeterminada de su tipo: haga antes predeterminada otra política del mismo tipo.",
+        "La política {} és la predeterminada del seu tipus: feu abans predeterminada una altra política del mateix tipus.",
+        "Beleid {} is de standaard voor zijn soort: maak eerst een ander beleid van dezelfde soort de standaard."],
     NOT_FOUND => [
         "Not found.",
         "No encontrado.",

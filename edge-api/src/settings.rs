@@ -326,6 +326,15 @@ impl Access {
 }
 
 impl Settings {
+    /// What a policy's numbers default to: these settings (SPEC §18).
+    pub fn policy_defaults(&self) -> shared::policy::PolicyDefaults {
+        shared::policy::PolicyDefaults {
+            otp: self.defaults,
+            max_fails: self.max_fails,
+            code_ttl_seconds: u32::try_from(self.challenge_ttl).unwrap_or(u32::MAX),
+        }
+    }
+
     /// Reads every setting through `get` (Spin's `variables::get`); `None` means unset or empty.
     pub fn load(get: &dyn Fn(&'static str) -> Option<String>) -> Result<Settings, Misconfigured> {
         let access = Access::load(get).map_err(|error| Misconfigured { error, access: None })?;

@@ -14,6 +14,7 @@ use shared::{Algorithm, Status};
 use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 
+mod policies;
 mod users;
 
 const BASE: &str = "/scim/v2";
@@ -560,7 +561,7 @@ fn recorded_versions(db: &rusqlite::Connection) -> Vec<i64> {
 fn migration_from_earlier_schemas_keeps_devices() {
     for version in [1, 2] {
         let db = legacy_database(version);
-        crate::store::session(&db, None, 1_700_000_000, "default").unwrap();
+        crate::store::session(&db, None, "default", 1_700_000_000, "default").unwrap();
         assert_eq!(recorded_versions(&db), (1..=crate::store::SCHEMA_VERSION).collect::<Vec<_>>());
         let pragma: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(pragma, version as i64, "the pragma is left as it was");

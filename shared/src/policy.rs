@@ -7,6 +7,9 @@ use crate::error::Problem;
 use crate::model::{Algorithm, DeviceType, Meta};
 use crate::schema::{Mutability, POLICY};
 use crate::validate::{DIGITS, Defaults, PERIOD_RANGE};
+
+/// How a code the service assigns starts (when a create leaves `id` out).
+pub const ASSIGNED_PREFIX: &str = "AP_";
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -96,6 +99,8 @@ pub struct Policy {
     pub schemas: Vec<String>,
     /// The code (`AT_EMPOTP`), chosen on create.
     pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
     pub display_name: String,
     pub kind: PolicyKind,
     pub default: bool,
@@ -123,6 +128,7 @@ pub struct Policy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyData {
     pub code: String,
+    pub external_id: Option<String>,
     pub display_name: String,
     pub kind: PolicyKind,
     pub is_default: bool,
@@ -143,6 +149,7 @@ impl PolicyData {
         Policy {
             schemas: vec![POLICY_SCHEMA.to_owned()],
             id: self.code,
+            external_id: self.external_id,
             display_name: self.display_name,
             kind: self.kind,
             default: self.is_default,
@@ -380,7 +387,9 @@ pub fn validate_policy(
         )?),
         None => prompts_required.map(|required| required.min(2)),
     };
+    let external_id = get("externalId").map(|v| display("externalId", v)).transpose()?;
     Ok(PolicyData {
+        external_id,
         display_name: get("displayName")
             .map(|v| display("displayName", v))
             .transpose()?

@@ -594,7 +594,6 @@ pub static POLICY_ATTRIBUTES: &[Attribute] = &[
     Attribute {
         mutability: Mutability::Immutable,
         returned: Returned::Always,
-        required: true,
         uniqueness: Uniqueness::Server,
         column: Some("id"),
         input: Some(Input::Text),
@@ -602,7 +601,17 @@ pub static POLICY_ATTRIBUTES: &[Attribute] = &[
             "id",
             AttrType::String,
             "The policy's code, chosen on create: 1-32 of A-Z, 0-9 and _, starting with a letter \
-             (AT_EMPOTP).",
+             (AT_EMPOTP); assigned by the service (AP_ and 10 random letters and digits) when a \
+             create leaves it out.",
+        )
+    },
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        column: Some("external_id"),
+        ..plain(
+            "externalId",
+            AttrType::String,
+            "The client's own identifier for the policy (RFC 7643 §3.1), 1-256 characters.",
         )
     },
     Attribute {
@@ -619,6 +628,7 @@ pub static POLICY_ATTRIBUTES: &[Attribute] = &[
     Attribute {
         mutability: Mutability::Immutable,
         required: true,
+        case_exact: false,
         canonical_values: &["TOTP", "HOTP", "OOB_EMAIL", "OOB_SMS", "PASSWORD", "SECURITY_QUESTION"],
         column: Some("kind"),
         input: Some(Input::Choice(&[
@@ -696,7 +706,7 @@ pub static POLICY: Resource = Resource {
 };
 
 /// Every resource type, in the order discovery lists them.
-pub static RESOURCES: &[&Resource] = &[&DEVICE, &USER];
+pub static RESOURCES: &[&Resource] = &[&DEVICE, &USER, &POLICY];
 
 /// The attributes the create dialog asks for, for one device type, in table order.
 pub fn create_fields(t: DeviceType) -> impl Iterator<Item = &'static Attribute> {

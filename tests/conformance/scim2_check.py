@@ -8,6 +8,8 @@ Run `discovery`: every discovery and misc check, against the server as it is.
 
 Runs `TOTP`, `HOTP`, `EMAIL`, `SMS`, `PIN`: the CRUD and PATCH checks of OtpDevice, once per
 device type. Run `User`: the CRUD and PATCH checks of User, against its schema as served.
+Run `AuthenticatorPolicy`: those of AuthenticatorPolicy, viewed as a TOTP policy's schema (see
+`POLICY_KIND`); its creates leave `id` out, so the service assigns the code.
 An OtpDevice's attributes depend on its type (an SMS device needs `phone`, a TOTP device may
 not have one), which a SCIM schema cannot say, so the tester, filling attributes at random,
 would mostly test the server's refusals. For each run this script shows the tester the
@@ -77,7 +79,20 @@ VALUES = {
     # counters are tested in tests/http_api.rs and edge-api's tests.
     "status": lambda: "C",
     "fails": lambda: 0,
+    # AuthenticatorPolicy (SPEC §18): numbers in their ranges; never the default of its kind,
+    # which could then be neither deleted nor unset (a 409 the CRUD checks would not expect).
+    "maxFails": lambda: random.randint(1, 100),
+    "validityDays": lambda: random.randint(0, 365),
+    "maxUsages": lambda: random.randint(0, 1000),
+    "default": lambda: False,
 }
+
+# The run `AuthenticatorPolicy` views the schema as a TOTP policy's, as the device runs do for
+# their types: `kind` takes one value, and the attributes of other kinds (`codeTtlSeconds`, the
+# prompts) read as readOnly, so the tester never writes them and still reads them in listings,
+# where the built-in policies of every kind show them.
+POLICY_KIND = "TOTP"
+POLICY_OTHER_KINDS = {"codeTtlSeconds", "prompts", "promptsRequiredForCreation", "promptsAskedAtValidation"}
 
 
 class TypeView(httpx2.BaseTransport):
@@ -99,6 +114,8 @@ class TypeView(httpx2.BaseTransport):
                 resource["id"] = str(resource["id"])
             elif resource.get("id", "").endswith("OtpDevice") and "attributes" in resource:
                 self.narrow(resource)
+            elif resource.get("id", "").endswith("AuthenticatorPolicy") and self.device_type == "policy":
+                self.narrow_policy(resource)
         headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
         return httpx2.Response(response.status_code, headers=headers, content=json.dumps(document))
 
@@ -114,6 +131,14 @@ class TypeView(httpx2.BaseTransport):
                 attribute["required"] = True
             if attribute["name"] == "type":
                 attribute["canonicalValues"] = [t]
+
+
+    def narrow_policy(self, schema):
+        for attribute in schema.get("attributes", []):
+            if attribute["name"] == "kind":
+                attribute["canonicalValues"] = [POLICY_KIND]
+            if attribute["name"] in POLICY_OTHER_KINDS:
+                attribute["mutability"] = "readOnly"
 
 
 class SchemaAwareClient(SyncSCIMClient):
@@ -149,6 +174,7 @@ runs = (
     [("discovery", None, {"discovery", "misc"}, None)]
     + [(t, t, {"crud", "patch"}, ["OtpDevice"]) for t in TYPES]
     + [("User", None, {"crud", "patch"}, ["User"])]
+    + [("AuthenticatorPolicy", "policy", {"crud", "patch"}, ["AuthenticatorPolicy"])]
 )
 for run, device_type, tags, resource_types in runs:
     http = httpx2.Client(base_url=base_url, auth=(user, password), timeout=30, transport=TypeView(device_type))

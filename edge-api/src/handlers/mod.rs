@@ -1,6 +1,7 @@
 //! The handlers, one module per resource, and what they share: request bodies, projection,
 //! ETags and `If-Match`, listings and searches over a resource's attribute table.
 
+pub(crate) mod policies;
 pub(crate) mod soffid;
 pub(crate) mod users;
 
@@ -191,6 +192,24 @@ pub(crate) fn projection_of(ctx: &Ctx<'_>, resource: &'static Resource) -> Resul
     let params = ctx.request.query_params();
     let param = |name: &str| query_param(&params, name);
     Ok(Projection::parse(resource, param("attributes"), param("excludedAttributes"))?)
+}
+
+/// The version a DELETE must find: the current one when `If-Match` names it (412 when it names
+/// another), any when there is no `If-Match`.
+pub(crate) fn delete_version(ctx: &Ctx<'_>, current: i64) -> Result<Option<i64>, ApiError> {
+    match if_match(ctx) {
+        Some(header) if !matches_version(&header, current) => Err(ApiError::Stale { version: header }),
+        Some(_) => Ok(Some(current)),
+        None => Ok(None),
+    }
+}
+
+/// 412 when `If-Match` (`expected`) does not name `version`.
+pub(crate) fn check_version(expected: Option<&String>, version: i64) -> Result<(), ApiError> {
+    match expected {
+        Some(header) if !matches_version(header, version) => Err(ApiError::Stale { version: header.clone() }),
+        _ => Ok(()),
+    }
 }
 
 /// The version an `If-Match` header accepts: `None` for no header or `*`.

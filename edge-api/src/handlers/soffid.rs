@@ -2,7 +2,7 @@
 //! the dev outbox (SPEC §2–§6). Routes and wire mapping only; the rules are in [`crate::challenge`]
 //! and [`crate::store`].
 
-use super::{if_match, json_body, matches_version, projection_of, resource_response, to_json};
+use super::{check_version, delete_version, if_match, json_body, projection_of, resource_response, to_json};
 use crate::app::Ctx;
 use crate::challenge;
 use crate::crypto;
@@ -114,11 +114,7 @@ pub(crate) fn update(
     for _ in 0..3 {
         let current = found(ctx, id)?;
         let version = version_of(&current);
-        if let Some(header) = &expected
-            && !matches_version(header, version)
-        {
-            return Err(ApiError::Stale { version: header.clone() });
-        }
+        check_version(expected.as_ref(), version)?;
         let changes = changes_of(&current)?;
         let pin_hash =
             changes.pin.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?;
@@ -148,13 +144,7 @@ pub(crate) fn patch(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
 pub(crate) fn delete(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
     let current = found(ctx, id)?;
-    let version = match if_match(ctx) {
-        Some(header) if !matches_version(&header, version_of(&current)) => {
-            return Err(ApiError::Stale { version: header });
-        }
-        Some(_) => Some(version_of(&current)),
-        None => None,
-    };
+    let version = delete_version(ctx, version_of(&current))?;
     let deleted =
         store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| tx.delete_device(&current, version))?;
     match (deleted, version) {

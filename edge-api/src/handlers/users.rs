@@ -1,6 +1,6 @@
 //! `/Users` (SPEC §17): SCIM core users, as provisioning clients push them.
 
-use super::{if_match, json_body, matches_version, projection_of, resource_response, to_json};
+use super::{check_version, delete_version, if_match, json_body, projection_of, resource_response, to_json};
 use crate::app::Ctx;
 use crate::error::ApiError;
 use crate::http::ApiResponse;
@@ -70,11 +70,7 @@ pub(crate) fn update(
     for _ in 0..3 {
         let current = found(ctx, id)?;
         let version = etag_version(&current.meta.version).unwrap_or(0);
-        if let Some(header) = &expected
-            && !matches_version(header, version)
-        {
-            return Err(ApiError::Stale { version: header.clone() });
-        }
+        check_version(expected.as_ref(), version)?;
         let data = data_of(&current)?;
         let written = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| {
             tx.replace_user(&current, version, &data)
@@ -106,14 +102,7 @@ pub(crate) fn patch(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
 pub(crate) fn delete(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
     let current = found(ctx, id)?;
-    let current_version = etag_version(&current.meta.version).unwrap_or(0);
-    let version = match if_match(ctx) {
-        Some(header) if !matches_version(&header, current_version) => {
-            return Err(ApiError::Stale { version: header });
-        }
-        Some(_) => Some(current_version),
-        None => None,
-    };
+    let version = delete_version(ctx, etag_version(&current.meta.version).unwrap_or(0))?;
     let deleted = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| tx.delete_user(&current, version))?;
     match (deleted, version) {
         (true, _) => Ok(ApiResponse::empty(204)),

@@ -3,12 +3,12 @@
 use super::*;
 
 const USER_SCHEMA: &str = shared::model::USER_SCHEMA;
-const ACME_ADMIN: (&str, &str) = ("acme-admin", "acme-password");
+pub(super) const ACME_ADMIN: (&str, &str) = ("acme-admin", "acme-password");
 const GLOBEX_ADMIN: (&str, &str) = ("globex-admin", "globex-password");
 const OPERATOR: (&str, &str) = ("operator", "operator-password");
 
 /// One request as `who`, on a whole path (any base path).
-fn at(
+pub(super) fn at(
     api: &Api,
     who: (&str, &str),
     method: &str,
@@ -274,7 +274,7 @@ fn devices_belong_to_users() {
     assert_eq!((deletes, user_deletes), (3, 1));
 }
 
-fn tenant_settings() -> Settings {
+pub(super) fn tenant_settings() -> Settings {
     let mut settings = settings();
     settings.access.tenants =
         Tenants { names: vec!["default".into(), "acme".into(), "globex".into()], default: "default".into() };
@@ -405,7 +405,7 @@ fn tenants_are_isolated() {
     assert_eq!(at(&api, OPERATOR, "GET", "/scim/acme/v2/Tenants", None).0, 404, "only on the §3 paths");
     // Discovery answers per tenant, with the tenant's base in its locations.
     let (status, types, _) = at(&api, ACME_ADMIN, "GET", "/scim/acme/v2/ResourceTypes", None);
-    assert_eq!((status, types["totalResults"].as_i64()), (200, Some(2)));
+    assert_eq!((status, types["totalResults"].as_i64()), (200, Some(3)));
     assert!(
         types["Resources"][1]["meta"]["location"]
             .as_str()
@@ -436,7 +436,7 @@ fn existing_data_moves_to_the_default_tenant() {
          INSERT INTO outbox (at, device_id, channel, recipient, message) VALUES (1600000000, 3, 'sms', '1', 'x');",
     )
     .unwrap();
-    crate::store::session(&db, None, 1_700_000_000, "main").unwrap();
+    crate::store::session(&db, None, "main", 1_700_000_000, "main").unwrap();
     let tenants: Vec<String> = ["devices", "audit", "outbox", "users"]
         .iter()
         .map(|t| {
@@ -463,15 +463,18 @@ fn a_root_search_spans_the_types_the_filter_fits() {
     let api = Api::new();
     let device = api.create(json!({"type": "PIN", "user": "erin", "pin": "4321"}));
     let search = |body: Value| api.call("POST", "/.search", Some(body));
-    let (status, both) = search(json!({"filter": "meta.created pr", "attributes": ["id"]}));
-    assert_eq!((status, both["totalResults"].as_i64()), (200, Some(2)), "{both}");
-    assert_eq!(both["Resources"][0]["id"], device["id"]);
-    assert_eq!(both["Resources"][1]["meta"]["resourceType"], "User");
-    let (_, second) = search(json!({"filter": "meta.created pr", "startIndex": 2, "count": 1}));
+    // The device, its user, and the tenant's ten built-in policies, in code order.
+    let (status, all) = search(json!({"filter": "meta.created pr", "attributes": ["id"]}));
+    assert_eq!((status, all["totalResults"].as_i64()), (200, Some(12)), "{all}");
+    assert_eq!(all["Resources"][0]["id"], device["id"]);
+    assert_eq!(all["Resources"][1]["meta"]["resourceType"], "User");
+    assert_eq!(all["Resources"][2]["id"], "AT_CUSTOTP");
+    let (_, second) = search(json!({"filter": "meta.created pr", "startIndex": 2, "count": 2}));
     assert_eq!(
         (second["totalResults"].as_i64(), second["Resources"][0]["userName"].as_str()),
-        (Some(2), Some("erin"))
+        (Some(12), Some("erin"))
     );
+    assert_eq!(second["Resources"][1]["id"], "AT_CUSTOTP", "the page goes on into the next type");
     let (_, devices) = search(json!({"filter": "user eq \"erin\""}));
     assert_eq!(devices["totalResults"], 1, "a Soffid filter fits devices only");
     let (status, error) = search(json!({"filter": "shoeSize eq 9"}));
@@ -491,6 +494,7 @@ fn listings_read_a_tenant_in_id_order_and_emails_by_key() {
         let resource = match table {
             Table::Devices => &shared::schema::DEVICE,
             Table::Users => &shared::schema::USER,
+            Table::Policies => &shared::schema::POLICY,
         };
         let condition = filter.map(|f| Condition::compile(resource, f).unwrap());
         list_query(table, "default", condition.as_ref(), None).explain(&api.db).unwrap()

@@ -8,6 +8,10 @@
 //! row a trigger writes: a change without its audit row cannot be written.
 //! Rows are read by column name and fail loudly when a column is missing or mistyped.
 
+mod policies;
+
+pub use policies::{PolicyRefused, get_policy, list_policies, seed_tenant};
+
 use crate::db::{Database, DbError, RETRY_PAUSES_MS, Row, Rows, Sql, Transient};
 use shared::User;
 use shared::filter::Condition;
@@ -191,6 +195,36 @@ BEGIN
             CASE NEW.status WHEN 'L' THEN 'challenge-failure-locked' ELSE 'challenge-failure' END,
             NEW.id, 'fails ' || NEW.fails);
 END
+"#,
+    // Authenticator policies (SPEC §18), per tenant, keyed by their code. A tenant's row in
+    // `tenants` says its built-in policies were written (once, on its first authenticated
+    // request); the partial index keeps one default per kind.
+    r#"
+CREATE TABLE tenants (name TEXT PRIMARY KEY, created INTEGER NOT NULL);
+CREATE TABLE policies (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    external_id TEXT,
+    display_name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    is_default INTEGER NOT NULL DEFAULT 0,
+    max_fails INTEGER NOT NULL,
+    validity_days INTEGER NOT NULL DEFAULT 0,
+    max_usages INTEGER NOT NULL DEFAULT 0,
+    algorithm TEXT,
+    digits INTEGER,
+    period INTEGER,
+    code_ttl INTEGER,
+    prompts TEXT,
+    prompts_required INTEGER,
+    prompts_asked INTEGER,
+    created INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (tenant, id)
+);
+CREATE UNIQUE INDEX policies_default ON policies (tenant, kind) WHERE is_default = 1;
+CREATE INDEX policies_kind ON policies (tenant, kind)
 "#,
 ];
 
@@ -432,6 +466,7 @@ pub fn get_device(db: &dyn Database, tenant: &str, id: i64) -> Result<Option<Otp
 pub enum Table {
     Devices,
     Users,
+    Policies,
 }
 
 impl Table {
@@ -439,6 +474,7 @@ impl Table {
         match self {
             Table::Devices => "devices",
             Table::Users => "users",
+            Table::Policies => "policies",
         }
     }
 
@@ -446,6 +482,7 @@ impl Table {
         match self {
             Table::Devices => DEVICE_COLUMNS,
             Table::Users => USER_COLUMNS,
+            Table::Policies => policies::POLICY_COLUMNS,
         }
     }
 }
@@ -1222,29 +1259,41 @@ pub fn outbox_list(db: &dyn Database, tenant: &str, limit: i64) -> Result<Vec<Ou
 /// verified-credential cache holds for `digest`, if an unexpired entry does.
 pub struct Session {
     pub cached_principal: Option<String>,
+    /// Whether `tenant`'s built-in policies have been written ([`seed_tenant`]).
+    pub tenant_seeded: bool,
 }
 
+/// The first read of every request, one statement: the schema version (migrating when it is
+/// behind), the principal a verified credential digest is cached for, and whether the tenant the
+/// path names has its built-in policies yet.
 pub fn session(
     db: &dyn Database,
     digest: Option<&[u8]>,
+    tenant: &str,
     now: i64,
     default_tenant: &str,
 ) -> Result<Session, DbError> {
-    let read = || -> Result<(i64, Option<String>), DbError> {
+    let read = || -> Result<(i64, Session), DbError> {
         let rows = db.execute(
             "SELECT (SELECT max(version) FROM schema_migrations) AS version, \
-                    (SELECT principal FROM credential_cache WHERE digest = ? AND expires > ?) AS cached",
-            &[digest.map_or(Sql::Null, |d| Sql::Blob(d.to_vec())), now.into()],
+                    (SELECT principal FROM credential_cache WHERE digest = ? AND expires > ?) AS cached, \
+                    EXISTS (SELECT 1 FROM tenants WHERE name = ?) AS seeded",
+            &[digest.map_or(Sql::Null, |d| Sql::Blob(d.to_vec())), now.into(), tenant.into()],
         )?;
         let row = rows.first().ok_or_else(|| DbError("session read returned no row".into()))?;
-        Ok((row.opt_int("version")?.unwrap_or(0), row.opt_text("cached")?.map(str::to_owned)))
+        let session = Session {
+            cached_principal: row.opt_text("cached")?.map(str::to_owned),
+            tenant_seeded: row.int("seeded")? != 0,
+        };
+        Ok((row.opt_int("version")?.unwrap_or(0), session))
     };
-    let (version, cached_principal) = match read() {
-        Ok((version, cached)) if version >= SCHEMA_VERSION => (version, cached),
+    let (version, session) = match read() {
+        Ok((version, session)) if version >= SCHEMA_VERSION => (version, session),
         // The store is out of reach or busy (after the connection's retries): no migration.
         Err(e) if e.is_transient() => return Err(e),
-        // A fresh database has no schema_migrations table yet: the read fails, and migrating
-        // creates it. A real failure shows up again in the migration, or in the second read.
+        // A fresh database has no schema_migrations table yet (an older one no `tenants`): the
+        // read fails, and migrating creates them. A real failure shows up again in the
+        // migration, or in the second read.
         _ => {
             migrate(db, now, default_tenant)?;
             read()?
@@ -1253,7 +1302,7 @@ pub fn session(
     if version < SCHEMA_VERSION {
         return Err(DbError(format!("schema version {version} after migrating to {SCHEMA_VERSION}")));
     }
-    Ok(Session { cached_principal })
+    Ok(session)
 }
 
 /// A login budget: at most `per_source` verified attempts for one (principal, source) and
