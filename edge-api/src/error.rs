@@ -60,6 +60,11 @@ pub enum ApiError {
     /// The policy is its kind's default: it cannot be deleted or stop being the default until
     /// another policy of the kind is made the default.
     DefaultPolicy(String),
+    /// Authenticators are bound to the policy: it cannot be deleted.
+    PolicyInUse {
+        code: String,
+        authenticators: u64,
+    },
     TooLarge,
     UnsupportedMediaType,
     Gateway,
@@ -150,7 +155,8 @@ impl ApiError {
             | ApiError::Duplicate { .. }
             | ApiError::UserNameTaken { .. }
             | ApiError::PolicyTaken(_)
-            | ApiError::DefaultPolicy(_) => 409,
+            | ApiError::DefaultPolicy(_)
+            | ApiError::PolicyInUse { .. } => 409,
             ApiError::Stale { .. } => 412,
             ApiError::TooLarge => 413,
             ApiError::UnsupportedMediaType => 415,
@@ -202,6 +208,9 @@ impl ApiError {
             }
             ApiError::PolicyTaken(code) => i18n::POLICY_TAKEN.render(lang, &[code]),
             ApiError::DefaultPolicy(code) => i18n::DEFAULT_POLICY.render(lang, &[code]),
+            ApiError::PolicyInUse { code, authenticators } => {
+                i18n::POLICY_IN_USE.render(lang, &[code, &authenticators.to_string()])
+            }
             ApiError::TooLarge => i18n::TOO_LARGE.render(lang, &[&MAX_BODY.to_string()]),
             ApiError::UnsupportedMediaType => i18n::MEDIA_TYPE.render(lang, &[]),
             ApiError::Gateway => i18n::GATEWAY.render(lang, &[]),

@@ -138,6 +138,11 @@ texts! {
         "La política {} es la predeterminada de su tipo: haga antes predeterminada otra política del mismo tipo.",
         "La política {} és la predeterminada del seu tipus: feu abans predeterminada una altra política del mateix tipus.",
         "Beleid {} is de standaard voor zijn soort: maak eerst een ander beleid van dezelfde soort de standaard."],
+    POLICY_IN_USE => [
+        "Policy {} is in use by {} authenticators: delete them, or their users, first.",
+        "La política {} la usan {} autenticadores: elimínelos, o a sus usuarios, antes.",
+        "La política {} la fan servir {} autenticadors: elimineu-los, o els seus usuaris, abans.",
+        "Beleid {} wordt gebruikt door {} authenticators: verwijder die, of hun gebruikers, eerst."],
     NOT_FOUND => [
         "Not found.",
         "No encontrado.",

@@ -14,6 +14,7 @@ use shared::{Algorithm, Status};
 use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 
+mod authenticators;
 mod policies;
 mod users;
 

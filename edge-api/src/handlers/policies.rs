@@ -47,6 +47,9 @@ fn refused(refusal: PolicyRefused, code: &str) -> ApiError {
     match refusal {
         PolicyRefused::CodeTaken => ApiError::PolicyTaken(code.to_owned()),
         PolicyRefused::IsDefault => ApiError::DefaultPolicy(code.to_owned()),
+        PolicyRefused::InUse(authenticators) => {
+            ApiError::PolicyInUse { code: code.to_owned(), authenticators }
+        }
         PolicyRefused::Stale => ApiError::Conflict,
     }
 }

@@ -226,6 +226,70 @@ CREATE TABLE policies (
 CREATE UNIQUE INDEX policies_default ON policies (tenant, kind) WHERE is_default = 1;
 CREATE INDEX policies_kind ON policies (tenant, kind)
 "#,
+    // Authenticators (SPEC §14): one per user and policy, binding the user's devices of the
+    // policy's kind. Existing devices join the authenticator of their owner and their tenant's
+    // default policy of their kind (the built-in code when the tenant has no policies yet, which
+    // its first request then writes). A validation's statistics are kept by triggers inside its
+    // one statement, as its audit row is: both views change together or not at all. Reaching
+    // the policy's maxFails consecutive failures disables the authenticator.
+    r#"
+CREATE TABLE authenticators (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    user_id INTEGER NOT NULL,
+    policy TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    disabled_by_failures INTEGER NOT NULL DEFAULT 0,
+    start_date INTEGER NOT NULL,
+    expiry_date INTEGER,
+    consecutive_failed INTEGER NOT NULL DEFAULT 0,
+    consecutive_success INTEGER NOT NULL DEFAULT 0,
+    total_failed INTEGER NOT NULL DEFAULT 0,
+    total_success INTEGER NOT NULL DEFAULT 0,
+    last_device_id INTEGER,
+    answers TEXT,
+    created INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX authenticators_user_policy ON authenticators (tenant, user_id, policy);
+CREATE INDEX authenticators_policy ON authenticators (tenant, policy);
+ALTER TABLE devices ADD COLUMN authenticator_id INTEGER;
+INSERT INTO authenticators (tenant, user_id, policy, start_date, created, modified)
+    SELECT DISTINCT d.tenant, d.user_id,
+        coalesce(
+            (SELECT p.id FROM policies p WHERE p.tenant = d.tenant AND p.is_default = 1 AND p.kind =
+                CASE d.type WHEN 'EMAIL' THEN 'OOB_EMAIL' WHEN 'SMS' THEN 'OOB_SMS' WHEN 'PIN' THEN 'PASSWORD' ELSE d.type END),
+            CASE d.type WHEN 'TOTP' THEN 'AT_EMPOTP' WHEN 'HOTP' THEN 'AT_HOTP' WHEN 'EMAIL' THEN 'AT_OOBEML'
+                        WHEN 'SMS' THEN 'AT_OOBSMS' ELSE 'AT_EMPPWD' END),
+        min(d.created), min(d.created), max(d.modified)
+    FROM devices d WHERE d.user_id IS NOT NULL GROUP BY d.tenant, d.user_id, d.type;
+UPDATE devices SET authenticator_id = (
+    SELECT a.id FROM authenticators a WHERE a.tenant = devices.tenant AND a.user_id = devices.user_id AND a.policy =
+        coalesce(
+            (SELECT p.id FROM policies p WHERE p.tenant = devices.tenant AND p.is_default = 1 AND p.kind =
+                CASE devices.type WHEN 'EMAIL' THEN 'OOB_EMAIL' WHEN 'SMS' THEN 'OOB_SMS' WHEN 'PIN' THEN 'PASSWORD' ELSE devices.type END),
+            CASE devices.type WHEN 'TOTP' THEN 'AT_EMPOTP' WHEN 'HOTP' THEN 'AT_HOTP' WHEN 'EMAIL' THEN 'AT_OOBEML'
+                        WHEN 'SMS' THEN 'AT_OOBSMS' ELSE 'AT_EMPPWD' END));
+CREATE INDEX devices_authenticator ON devices (authenticator_id);
+CREATE TRIGGER authenticator_success AFTER UPDATE OF successes ON devices
+WHEN NEW.successes > OLD.successes AND NEW.authenticator_id IS NOT NULL
+BEGIN
+    UPDATE authenticators SET consecutive_success = consecutive_success + 1, total_success = total_success + 1,
+        consecutive_failed = 0, last_device_id = NEW.id, modified = NEW.modified, version = version + 1
+    WHERE id = NEW.authenticator_id;
+END;
+CREATE TRIGGER authenticator_failure AFTER UPDATE OF failures ON devices
+WHEN NEW.failures > OLD.failures AND NEW.authenticator_id IS NOT NULL
+BEGIN
+    UPDATE authenticators SET consecutive_failed = consecutive_failed + 1, total_failed = total_failed + 1,
+        consecutive_success = 0,
+        disabled_by_failures = disabled_by_failures OR coalesce(consecutive_failed + 1 >=
+            (SELECT p.max_fails FROM policies p WHERE p.tenant = authenticators.tenant AND p.id = authenticators.policy), 0),
+        modified = NEW.modified, version = version + 1
+    WHERE id = NEW.authenticator_id;
+END
+"#,
 ];
 
 /// The statements of a migration script: split at `;`, except inside a trigger's body, which
@@ -388,6 +452,11 @@ macro_rules! owner_active {
     };
 }
 const OWNER_ACTIVE: &str = owner_active!();
+
+/// The maxFails of a device's authenticator policy, as a device query reads it (NULL for a
+/// device without an authenticator).
+const POLICY_MAX_FAILS: &str = "(SELECT p.max_fails FROM authenticators a JOIN policies p \
+                                ON p.tenant = a.tenant AND p.id = a.policy WHERE a.id = devices.authenticator_id)";
 
 const DEVICE_COLUMNS: &str = "id, name, type, user_name, status, fails, created, modified, last_used, email, phone, algorithm, digits, period, version, external_id";
 
@@ -688,15 +757,17 @@ impl WriteTx<'_> {
         };
         let name = device_name(new.device_type, serial, new.email.as_deref(), new.phone.as_deref());
         let (user_id, user_name) = self.user_for_device(&new.user)?;
+        let authenticator = self.default_authenticator(user_id, new.device_type)?;
         let rows = self.db.execute(
             &format!(
-                "INSERT INTO devices (tenant, user_id, name, type, user_name, status, fails, created, modified, email, \
-                 phone, algorithm, digits, period, seed, pin_hash, hotp_counter, external_id) \
-                 VALUES (?, ?, ?, ?, ?, 'C', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {DEVICE_COLUMNS}"
+                "INSERT INTO devices (tenant, user_id, authenticator_id, name, type, user_name, status, fails, created, \
+                 modified, email, phone, algorithm, digits, period, seed, pin_hash, hotp_counter, external_id) \
+                 VALUES (?, ?, ?, ?, ?, ?, 'C', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {DEVICE_COLUMNS}"
             ),
             &[
                 self.tenant.into(),
                 user_id.into(),
+                authenticator.as_ref().map(|(id, _)| *id).into(),
                 name.as_str().into(),
                 new.device_type.as_str().into(),
                 user_name.as_str().into(),
@@ -714,8 +785,29 @@ impl WriteTx<'_> {
             ],
         )?;
         let device = one_device(&rows)?.ok_or_else(|| DbError("insert returned no row".into()))?;
-        self.audit("create", Some(device.id), &format!("{} for {}", device.device_type, device.user))?;
+        let bound =
+            authenticator.map_or(String::new(), |(_, policy)| format!(", authenticator {user_id}.{policy}"));
+        self.audit("create", Some(device.id), &format!("{} for {}{bound}", device.device_type, device.user))?;
         Ok(device)
+    }
+
+    /// The authenticator a device created through `/OtpDevice` joins (SPEC §14): its owner's for
+    /// the tenant's default policy of its kind, created on the fly with the policy's validity;
+    /// its id and policy code, `None` when the tenant has no default of that kind.
+    fn default_authenticator(&self, user_id: i64, t: DeviceType) -> Result<Option<(i64, String)>, DbError> {
+        let rows = self.db.execute(
+            "INSERT INTO authenticators (tenant, user_id, policy, start_date, expiry_date, created, modified) \
+             SELECT ?1, ?2, p.id, ?3, CASE WHEN p.validity_days > 0 THEN ?3 + p.validity_days * 86400 END, ?3, ?3 \
+             FROM policies p WHERE p.tenant = ?1 AND p.kind = ?4 AND p.is_default = 1 \
+             ON CONFLICT (tenant, user_id, policy) DO UPDATE SET modified = modified RETURNING id, policy",
+            &[
+                self.tenant.into(),
+                user_id.into(),
+                self.now.into(),
+                shared::policy::PolicyKind::of_device(t).as_str().into(),
+            ],
+        )?;
+        rows.first().map(|row| Ok((row.int("id")?, row.text("policy")?.to_owned()))).transpose()
     }
 
     /// Writes a PUT/PATCH result if the device is still at `version` (that of `current`); `None`
@@ -891,13 +983,16 @@ impl<'a> Validation<'a> {
         Ok(!self.db.execute(&sql, &params)?.is_empty())
     }
 
-    /// Counts a failed validation and locks at `max_fails`; returns the status after it (`None` when the device is gone or no longer in C/V; then
+    /// Counts a failed validation and locks at the maxFails of the device's authenticator
+    /// policy (SPEC §14: one lockout for both views), `max_fails` for a device without one;
+    /// returns the status after it (`None` when the device is gone or no longer in C/V; then
     /// nothing is counted).
     pub fn record_failure(&self, id: i64, max_fails: u32) -> Result<Option<Status>, DbError> {
         let rows = self.db.execute(
             &format!(
                 "UPDATE devices SET fails = fails + 1, failures = failures + 1, last_failure = ?, \
-                 status = CASE WHEN fails + 1 >= ? THEN 'L' ELSE status END, version = version + 1, modified = ?, \
+                 status = CASE WHEN fails + 1 >= coalesce({POLICY_MAX_FAILS}, ?) THEN 'L' ELSE status END, \
+                 version = version + 1, modified = ?, \
                  validation_actor = ? WHERE id = ? AND tenant = ? AND status IN ('C', 'V') AND {OWNER_ACTIVE} = 1 \
                  RETURNING status"
             ),
@@ -1153,7 +1248,19 @@ impl WriteTx<'_> {
             self.delete_device(device, None)?;
         }
         self.db.execute("DELETE FROM user_contacts WHERE user_id = ?", &[id.into()])?;
-        let detail = format!("{} and {} devices", current.user_name, devices.len());
+        let authenticators = self.db.execute(
+            "DELETE FROM authenticators WHERE user_id = ? AND tenant = ? RETURNING policy",
+            &[id.into(), self.tenant.into()],
+        )?;
+        for row in authenticators.iter() {
+            self.audit_row("authenticator-delete", None, Some(id), &format!("{id}.{}", row.text("policy")?))?;
+        }
+        let detail = format!(
+            "{}, {} devices and {} authenticators",
+            current.user_name,
+            devices.len(),
+            authenticators.rows.len()
+        );
         self.audit_row("user-delete", None, Some(id), &detail)?;
         Ok(true)
     }

@@ -149,6 +149,8 @@ pub enum PolicyRefused {
     Stale,
     /// It is its kind's default: another policy of the kind must become the default first.
     IsDefault,
+    /// Authenticators are bound to it (how many).
+    InUse(u64),
 }
 
 impl WriteTx<'_> {
@@ -218,7 +220,8 @@ impl WriteTx<'_> {
     }
 
     /// Deletes a policy if it is still at `version` (any version when `None`), unless it is its
-    /// kind's default.
+    /// kind's default or authenticators are bound to it (in the same transaction, so none can
+    /// be bound meanwhile).
     pub fn delete_policy(
         &self,
         current: &Policy,
@@ -226,6 +229,14 @@ impl WriteTx<'_> {
     ) -> Result<Result<(), PolicyRefused>, DbError> {
         if current.default {
             return Ok(Err(PolicyRefused::IsDefault));
+        }
+        let bound = self.db.execute(
+            "SELECT count(*) AS n FROM authenticators WHERE tenant = ? AND policy = ?",
+            &[self.tenant.into(), current.id.as_str().into()],
+        )?;
+        let bound = bound.first().map(|row| row.count("n")).transpose()?.unwrap_or(0);
+        if bound > 0 {
+            return Ok(Err(PolicyRefused::InUse(bound)));
         }
         let rows = self.db.execute(
             "DELETE FROM policies WHERE tenant = ? AND id = ? AND is_default = 0 AND (? IS NULL OR version = ?) \

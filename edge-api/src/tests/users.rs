@@ -454,6 +454,21 @@ fn existing_data_moves_to_the_default_tenant() {
     let unbound: i64 =
         db.query_row("SELECT count(*) FROM devices WHERE user_id IS NULL", [], |r| r.get(0)).unwrap();
     assert_eq!(unbound, 0);
+    // Migration 8: each user's devices of one kind join one authenticator of the default
+    // policy's code.
+    let bindings: Vec<(i64, String)> = db
+        .prepare("SELECT d.id, a.policy FROM devices d JOIN authenticators a ON a.id = d.authenticator_id ORDER BY d.id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        bindings,
+        [(1, "AT_EMPOTP".to_owned()), (2, "AT_EMPOTP".to_owned()), (3, "AT_EMPPWD".to_owned())]
+    );
+    let authenticators: i64 = db.query_row("SELECT count(*) FROM authenticators", [], |r| r.get(0)).unwrap();
+    assert_eq!(authenticators, 2, "Alice's two TOTP devices share one");
     assert!(crate::store::list_devices(&db, "default", None, None, page).unwrap().1.is_empty());
 }
 

@@ -1,0 +1,109 @@
+//! Authenticators (SPEC §14) under the Soffid dialect: what the store keeps of them while the
+//! HID dialect's routes are not there yet: a device's authenticator, its statistics, the
+//! policy's lockout, and the policies they hold on to.
+
+use super::*;
+
+/// One authenticator row of `user` (by userName) and `policy`: its statistics and flags.
+fn authenticator(api: &Api, user: &str, policy: &str) -> Option<[i64; 6]> {
+    api.db
+        .query_row(
+            "SELECT a.consecutive_failed, a.consecutive_success, a.total_failed, a.total_success, \
+             coalesce(a.last_device_id, 0), a.disabled_by_failures FROM authenticators a \
+             JOIN users u ON u.id = a.user_id WHERE u.user_name = ? AND a.policy = ?",
+            [user, policy],
+            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?]),
+        )
+        .ok()
+}
+
+fn bound_to(api: &Api, device: i64) -> (i64, String) {
+    api.db
+        .query_row(
+            "SELECT a.user_id, a.policy FROM devices d JOIN authenticators a ON a.id = d.authenticator_id WHERE d.id = ?",
+            [device],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_device_joins_its_owners_authenticator_of_the_default_policy() {
+    let api = Api::new();
+    let (first, _) = api.totp_device("ann");
+    let (second, _) = api.totp_device("ann");
+    let email = api.create(json!({"type": "EMAIL", "user": "ann", "email": "ann@example.com"}))["id"]
+        .as_i64()
+        .unwrap();
+    let pin = api.create(json!({"type": "PIN", "user": "bob", "pin": "1234"}))["id"].as_i64().unwrap();
+    let (ann, policy) = bound_to(&api, first);
+    assert_eq!(policy, "AT_EMPOTP");
+    assert_eq!(
+        bound_to(&api, second),
+        (ann, "AT_EMPOTP".to_owned()),
+        "one authenticator per user and policy"
+    );
+    assert_eq!(bound_to(&api, email).1, "AT_OOBEML");
+    assert_eq!(bound_to(&api, pin).1, "AT_EMPPWD");
+    let count: i64 = api.db.query_row("SELECT count(*) FROM authenticators", [], |r| r.get(0)).unwrap();
+    assert_eq!(count, 3);
+    // A new default of the kind is where the next device goes.
+    let (status, _) = api.call(
+        "POST",
+        "/Policy/Authenticator",
+        Some(json!({"id": "AT_NEW", "kind": "TOTP", "default": true})),
+    );
+    assert_eq!(status, 201);
+    let (third, _) = api.totp_device("ann");
+    assert_eq!(bound_to(&api, third).1, "AT_NEW");
+}
+
+/// A validation through Soffid's dialect moves the authenticator's statistics in the same
+/// statement, and the policy's maxFails is the lockout of both: the device locks and the
+/// authenticator is disabled by failures at once.
+#[test]
+fn validations_keep_the_authenticators_statistics_and_the_policys_lockout() {
+    let api = Api::new();
+    let patch = json!({"Operations": [{"op": "replace", "path": "maxFails", "value": 2}]});
+    assert_eq!(api.call("PATCH", "/Policy/Authenticator/AT_EMPOTP", Some(patch)).0, 200);
+    let (id, code) = api.totp_device("ann");
+    assert_eq!(authenticator(&api, "ann", "AT_EMPOTP"), Some([0, 0, 0, 0, 0, 0]));
+    assert_eq!(api.respond(id, &code)["success"], true);
+    assert_eq!(authenticator(&api, "ann", "AT_EMPOTP"), Some([0, 1, 0, 1, id, 0]));
+    assert_eq!(api.respond(id, "000000"), json!({"success": false, "locked": false}));
+    assert_eq!(authenticator(&api, "ann", "AT_EMPOTP"), Some([1, 0, 1, 1, id, 0]));
+    // The second failure reaches the policy's 2, below the service's max_fails of 5.
+    assert_eq!(api.respond(id, "000000"), json!({"success": false, "locked": true}));
+    assert_eq!(authenticator(&api, "ann", "AT_EMPOTP"), Some([2, 0, 2, 1, id, 1]));
+    assert_eq!(api.call("GET", &format!("/OtpDevice/{id}"), None).1["status"], "L");
+    // A locked device counts nothing more, in either view.
+    api.respond(id, "000000");
+    assert_eq!(authenticator(&api, "ann", "AT_EMPOTP"), Some([2, 0, 2, 1, id, 1]));
+}
+
+/// A policy that authenticators are bound to cannot be deleted (409, nothing changes); once
+/// its users are gone, with their authenticators, it can.
+#[test]
+fn a_policy_in_use_stays() {
+    let api = Api::new();
+    let make_default = |code: &str| {
+        let patch = json!({"Operations": [{"op": "replace", "path": "default", "value": true}]});
+        assert_eq!(api.call("PATCH", &format!("/Policy/Authenticator/{code}"), Some(patch)).0, 200);
+    };
+    make_default("AT_CUSTOTP");
+    api.totp_device("carol");
+    make_default("AT_EMPOTP");
+    let before = api.rows("policies");
+    let (status, error) = api.call("DELETE", "/Policy/Authenticator/AT_CUSTOTP", None);
+    assert_eq!(status, 409);
+    assert_eq!(
+        error["detail"],
+        "Policy AT_CUSTOTP is in use by 1 authenticators: delete them, or their users, first."
+    );
+    assert_eq!(api.rows("policies"), before);
+    let carol =
+        api.call("GET", "/Users?filter=userName%20eq%20%22carol%22", None).1["Resources"][0]["id"].clone();
+    assert_eq!(api.call("DELETE", &format!("/Users/{}", carol.as_str().unwrap()), None).0, 204);
+    assert_eq!(authenticator(&api, "carol", "AT_CUSTOTP"), None, "the user's authenticators went with it");
+    assert_eq!(api.call("DELETE", "/Policy/Authenticator/AT_CUSTOTP", None).0, 204);
+}
