@@ -115,9 +115,9 @@ fn users_have_full_scim() {
         assert_eq!(filtered(&api, filter), expected, "{filter}");
     }
     for bad in [
-        "emails[type eq 1]",
+        "emails[type eq true]",
         "active gt true",
-        "userName co 3",
+        "userName co 3.5",
         "emails[value pr].nope eq 1",
         "shoeSize eq 9",
         "name eq \"x\"",

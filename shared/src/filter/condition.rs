@@ -224,11 +224,14 @@ fn compare(
     };
     match attribute.kind {
         AttrType::String | AttrType::Reference => {
-            let Literal::Str(text) = value else {
-                return Err(wrong_value("a quoted string"));
+            // A bare integer compares as its decimal text (SPEC §14): HID's clients write
+            // `owner.value eq 20792` for an id that SCIM serves as a string.
+            let mut text = match value {
+                Literal::Str(text) => text.clone(),
+                Literal::Int(n) => n.to_string(),
+                _ => return Err(wrong_value("a quoted string")),
             };
             let mut fold_case = op == CompareOp::EqCi || !attribute.case_exact;
-            let mut text = text.clone();
             // `type eq "totp"` becomes `type eq "TOTP"`: an exact match that an index can serve.
             if fold_case
                 && matches!(resolved, Op::Eq | Op::Ne)
