@@ -537,3 +537,85 @@ fn tenants_and_users_over_http() {
     assert_eq!(app.send("DELETE", &location, None, entra, &[]).status, 204);
     assert_eq!(app.send("GET", &format!("{acme}/OtpDevice/{id}"), None, entra, &[]).status, 404, "cascade");
 }
+
+/// Authenticator policies (SPEC §18) over HTTP: the built-in set, a create with its `Location`,
+/// a filter on a kind, a PATCH under `If-Match` and a stale one (412, nothing changed), the
+/// default handed over, a policy in use refused (409) until its authenticator's user is gone,
+/// and another tenant's policies out of reach.
+#[test]
+fn policies_over_http() {
+    let state = TempDir::new("policies");
+    let app = App::start(&state.0, &[("tenants", "default,acme")]);
+    let built_in = app.call("GET", "/Policy/Authenticator?count=0", None);
+    assert_eq!(
+        (built_in.status, built_in.json["totalResults"].as_i64()),
+        (200, Some(10)),
+        "{}",
+        built_in.json
+    );
+    let created = app.call(
+        "POST",
+        "/Policy/Authenticator",
+        Some(&json!({"schemas": ["urn:scim-otp:params:scim:schemas:AuthenticatorPolicy"],
+                     "id": "AT_KIOSK", "kind": "TOTP", "maxFails": 2, "default": true})),
+    );
+    assert_eq!(created.status, 201, "{}", created.json);
+    assert_eq!(
+        created.header("location"),
+        Some(format!("{}/Policy/Authenticator/AT_KIOSK", app.base).as_str())
+    );
+    let totp = app.call(
+        "GET",
+        "/Policy/Authenticator?filter=kind%20eq%20%22TOTP%22%20and%20default%20eq%20true",
+        None,
+    );
+    assert_eq!(totp.json["Resources"][0]["id"], "AT_KIOSK", "the new default took over: {}", totp.json);
+    assert_eq!(totp.json["totalResults"], 1);
+
+    // A device created now joins an authenticator of AT_KIOSK, whose maxFails locks it.
+    let device = app.call("POST", "/OtpDevice", Some(&json!({"type": "TOTP", "user": "kiosk-1"})));
+    let id = device.json["id"].as_i64().unwrap();
+    for _ in 0..2 {
+        app.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(&json!({"pin": "000000"})));
+    }
+    assert_eq!(
+        app.call("GET", &format!("/OtpDevice/{id}"), None).json["status"],
+        "L",
+        "locked at the policy's 2"
+    );
+
+    let etag = created.header("etag").unwrap().to_owned();
+    let (user, password) = app.admin();
+    let admin = Some((user.as_str(), password.as_str()));
+    let patch = json!({"Operations": [{"op": "replace", "path": "displayName", "value": "Kiosk"}]});
+    let path = format!("{}/Policy/Authenticator/AT_KIOSK", app.base);
+    let patched = app.send("PATCH", &path, Some(&patch), admin, &[("if-match", &etag)]);
+    assert_eq!(
+        (patched.status, patched.json["displayName"].as_str()),
+        (200, Some("Kiosk")),
+        "{}",
+        patched.json
+    );
+    let stale = app.send("PATCH", &path, Some(&patch), admin, &[("if-match", &etag)]);
+    assert_eq!(stale.status, 412);
+    let back = json!({"Operations": [{"op": "replace", "path": "default", "value": true}]});
+    assert_eq!(app.call("PATCH", "/Policy/Authenticator/AT_EMPOTP", Some(&back)).status, 200);
+    let in_use = app.call("DELETE", "/Policy/Authenticator/AT_KIOSK", None);
+    assert_eq!((in_use.status, in_use.json["status"].as_str()), (409, Some("409")), "{}", in_use.json);
+    assert_eq!(
+        app.call("GET", "/Policy/Authenticator/AT_KIOSK", None).json["displayName"],
+        "Kiosk",
+        "still there"
+    );
+    let owner = app.call("GET", "/Users?filter=userName%20eq%20%22kiosk-1%22", None);
+    let owner = owner.json["Resources"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.call("DELETE", &format!("/Users/{owner}"), None).status, 204);
+    assert_eq!(app.call("DELETE", "/Policy/Authenticator/AT_KIOSK", None).status, 204);
+
+    // The generated admin has the default tenant only: acme's policies answer as a tenant that
+    // does not exist does.
+    let url = |tenant: &str| format!("{}/scim/{tenant}/v2/Policy/Authenticator/AT_EMPOTP", app.origin);
+    let acme = app.send("GET", &url("acme"), None, admin, &[]);
+    let ghost = app.send("GET", &url("ghost"), None, admin, &[]);
+    assert_eq!((acme.status, &acme.json), (404, &ghost.json));
+}
