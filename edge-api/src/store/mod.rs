@@ -231,7 +231,8 @@ CREATE INDEX policies_kind ON policies (tenant, kind)
     // default policy of their kind (the built-in code when the tenant has no policies yet, which
     // its first request then writes). A validation's statistics are kept by triggers inside its
     // one statement, as its audit row is: both views change together or not at all. Reaching
-    // the policy's maxFails consecutive failures disables the authenticator.
+    // the policy's maxFails consecutive failures disables the authenticator; unlocking one of
+    // its devices through Soffid's dialect (L to C or V) ends that lockout in the same statement.
     r#"
 CREATE TABLE authenticators (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -288,6 +289,13 @@ BEGIN
             (SELECT p.max_fails FROM policies p WHERE p.tenant = authenticators.tenant AND p.id = authenticators.policy), 0),
         modified = NEW.modified, version = version + 1
     WHERE id = NEW.authenticator_id;
+END;
+CREATE TRIGGER authenticator_unlocked AFTER UPDATE OF status ON devices
+WHEN OLD.status = 'L' AND NEW.status IN ('C', 'V') AND NEW.authenticator_id IS NOT NULL
+BEGIN
+    UPDATE authenticators SET consecutive_failed = 0, disabled_by_failures = 0, modified = NEW.modified,
+        version = version + 1
+    WHERE id = NEW.authenticator_id AND (consecutive_failed > 0 OR disabled_by_failures = 1);
 END
 "#,
 ];

@@ -79,6 +79,14 @@ fn validations_keep_the_authenticators_statistics_and_the_policys_lockout() {
     // A locked device counts nothing more, in either view.
     api.respond(id, "000000");
     assert_eq!(authenticator(&api, "ann", "AT_EMPOTP"), Some([2, 0, 2, 1, id, 1]));
+    // Unlocking the device through Soffid's dialect ends the authenticator's lockout with it.
+    let unlock = json!({"Operations": [{"op": "replace", "path": "status", "value": "V"}]});
+    assert_eq!(api.call("PATCH", &format!("/OtpDevice/{id}"), Some(unlock)).0, 200);
+    assert_eq!(authenticator(&api, "ann", "AT_EMPOTP"), Some([0, 0, 2, 1, id, 0]));
+    // Disabling it (D) is the device's own state: the authenticator's counts stay.
+    let disable = json!({"Operations": [{"op": "replace", "path": "status", "value": "D"}]});
+    assert_eq!(api.call("PATCH", &format!("/OtpDevice/{id}"), Some(disable)).0, 200);
+    assert_eq!(authenticator(&api, "ann", "AT_EMPOTP"), Some([0, 0, 2, 1, id, 0]));
 }
 
 /// A policy that authenticators are bound to cannot be deleted (409, nothing changes); once
