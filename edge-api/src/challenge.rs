@@ -58,10 +58,16 @@ pub fn request(
     let answer = ChallengeRequested { cell: "PIN".to_owned(), card_number: device.name.clone() };
     let write =
         |work: &dyn Fn(&WriteTx<'_>) -> Result<(), DbError>| store::write(db, ctx.actor, ctx.now, work);
-    // Locked and disabled devices, and those of an inactive user, cannot be validated, so
-    // nothing is sent to them.
+    // Locked and disabled devices, those of an inactive user and those whose authenticator
+    // refuses validations cannot be validated, so nothing is sent to them.
     if !state.user_active {
         write(&|tx| tx.attempt("request-challenge", device.id, "nothing sent: user inactive"))?;
+        return Ok(answer);
+    }
+    if let Some(why) = &state.authenticator_refusal {
+        write(&|tx| {
+            tx.attempt("request-challenge", device.id, &format!("nothing sent: authenticator {why}"))
+        })?;
         return Ok(answer);
     }
     if matches!(device.status, Status::Locked | Status::Disabled) {
@@ -133,6 +139,12 @@ pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<
         Status::Locked => return refused(true, &why),
         Status::Disabled => return refused(false, &why),
         Status::Created | Status::Validated => {}
+    }
+    // A usable device whose authenticator refuses validations now answers as a disabled one
+    // (SPEC §14: disabled, outside its validity dates, at its usage limit), or as a locked one
+    // when failures disabled it.
+    if let Some(why) = &state.authenticator_refusal {
+        return refused(why == "locked", &format!("not checked: authenticator {why}"));
     }
     let params = CodeParams {
         algorithm: device.algorithm.unwrap_or(Algorithm::Sha1),

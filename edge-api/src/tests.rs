@@ -248,10 +248,20 @@ impl Api {
 
     /// A new TOTP device of `user` and its code for the current time step.
     fn totp_device(&self, user: &str) -> (i64, String) {
+        let (id, secret) = self.totp_device_secret(user);
+        (id, self.code(&secret))
+    }
+
+    /// A new TOTP device of `user` and its secret, as its otpauth URI shows it.
+    fn totp_device_secret(&self, user: &str) -> (i64, Secret) {
         let created = self.create(json!({"type": "TOTP", "user": user}));
-        let secret = secret_of(created["otpauthUri"].as_str().unwrap());
+        (created["id"].as_i64().unwrap(), secret_of(created["otpauthUri"].as_str().unwrap()))
+    }
+
+    /// The TOTP code of `secret` (SHA-1, 6 digits, 30 s) at the current time.
+    fn code(&self, secret: &Secret) -> String {
         let params = CodeParams { algorithm: Algorithm::Sha1, digits: 6 };
-        (created["id"].as_i64().unwrap(), format_code(totp(&secret, params, 30, self.now.get()), 6))
+        format_code(totp(secret, params, 30, self.now.get()), 6)
     }
 
     fn respond(&self, id: i64, code: &str) -> Value {
@@ -1210,7 +1220,11 @@ fn success_guards_check_the_state_that_was_read() {
     let api = Api::new();
     let totp = api.create(json!({"type": "TOTP", "user": "u"}))["id"].as_i64().unwrap();
     let pin = api.create(json!({"type": "PIN", "user": "u", "pin": "1234"}))["id"].as_i64().unwrap();
-    let hash = store::challenge_state(&api.db.connection, "default", pin).unwrap().unwrap().pin_hash.unwrap();
+    let hash = store::challenge_state(&api.db.connection, "default", pin, api.now.get())
+        .unwrap()
+        .unwrap()
+        .pin_hash
+        .unwrap();
     let won = |guard: SuccessGuard<'_>, id: i64| {
         let actor = store::Actor { tenant: "default", name: "test" };
         store::Validation::new(&api.db.connection, actor, api.now.get()).record_success(id, guard).unwrap()

@@ -155,7 +155,7 @@ pub(crate) fn delete(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
 }
 
 pub(crate) fn challenge_state(ctx: &Ctx<'_>, id: i64) -> Result<store::ChallengeState, ApiError> {
-    store::challenge_state(ctx.env.db, &ctx.tenant, id)?.ok_or(ApiError::NoDevice(id))
+    store::challenge_state(ctx.env.db, &ctx.tenant, id, ctx.env.now)?.ok_or(ApiError::NoDevice(id))
 }
 
 pub(crate) fn challenge_context<'c>(ctx: &'c Ctx<'_>) -> challenge::Context<'c> {

@@ -231,8 +231,9 @@ CREATE INDEX policies_kind ON policies (tenant, kind)
     // default policy of their kind (the built-in code when the tenant has no policies yet, which
     // its first request then writes). A validation's statistics are kept by triggers inside its
     // one statement, as its audit row is: both views change together or not at all. Reaching
-    // the policy's maxFails consecutive failures disables the authenticator; unlocking one of
-    // its devices through Soffid's dialect (L to C or V) ends that lockout in the same statement.
+    // the policy's maxFails consecutive failures disables the authenticator; unlocking or
+    // enabling one of its devices through Soffid's dialect (L or D to C or V) ends that lockout
+    // in the same statement.
     r#"
 CREATE TABLE authenticators (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -291,7 +292,7 @@ BEGIN
     WHERE id = NEW.authenticator_id;
 END;
 CREATE TRIGGER authenticator_unlocked AFTER UPDATE OF status ON devices
-WHEN OLD.status = 'L' AND NEW.status IN ('C', 'V') AND NEW.authenticator_id IS NOT NULL
+WHEN OLD.status IN ('L', 'D') AND NEW.status IN ('C', 'V') AND NEW.authenticator_id IS NOT NULL
 BEGIN
     UPDATE authenticators SET consecutive_failed = 0, disabled_by_failures = 0, modified = NEW.modified,
         version = version + 1
@@ -671,13 +672,38 @@ pub struct ChallengeState {
     pub code_expires: Option<i64>,
     /// The owner's `active` (SPEC §17): when false, nothing is sent, checked or counted.
     pub user_active: bool,
+    /// Why the device's authenticator refuses validations now (SPEC §14), if it does:
+    /// `disabled`, `locked`, `not yet valid`, `expired` or `usage limit`. Then, as for an
+    /// inactive user, nothing is sent, checked or counted.
+    pub authenticator_refusal: Option<String>,
 }
 
-pub fn challenge_state(db: &dyn Database, tenant: &str, id: i64) -> Result<Option<ChallengeState>, DbError> {
+/// Why the authenticator of a device (in a statement over `devices`) refuses validations at
+/// `now`, as SQL: NULL when it does not, or when the device has none. The one statement of
+/// these rules, read by [`challenge_state`] to say why and checked again by the writes of
+/// [`Validation`] so that a change meanwhile is not overtaken. `now` is an integer, inlined.
+fn authenticator_refusal(now: i64) -> String {
+    format!(
+        "(SELECT CASE WHEN a.enabled = 0 THEN 'disabled' WHEN a.disabled_by_failures = 1 THEN 'locked' \
+         WHEN a.start_date > {now} THEN 'not yet valid' \
+         WHEN a.expiry_date IS NOT NULL AND a.expiry_date <= {now} THEN 'expired' \
+         WHEN p.max_usages > 0 AND a.total_success >= p.max_usages THEN 'usage limit' END \
+         FROM authenticators a LEFT JOIN policies p ON p.tenant = a.tenant AND p.id = a.policy \
+         WHERE a.id = devices.authenticator_id)"
+    )
+}
+
+pub fn challenge_state(
+    db: &dyn Database,
+    tenant: &str,
+    id: i64,
+    now: i64,
+) -> Result<Option<ChallengeState>, DbError> {
     let rows = db.execute(
         &format!(
             "SELECT {DEVICE_COLUMNS}, seed, pin_hash, hotp_counter, totp_last_step, code_digest, code_expires, \
-             {OWNER_ACTIVE} AS user_active FROM devices WHERE id = ? AND tenant = ?"
+             {OWNER_ACTIVE} AS user_active, {} AS authenticator_refusal FROM devices WHERE id = ? AND tenant = ?",
+            authenticator_refusal(now)
         ),
         &[id.into(), tenant.into()],
     )?;
@@ -691,6 +717,7 @@ pub fn challenge_state(db: &dyn Database, tenant: &str, id: i64) -> Result<Optio
         code_digest: row.opt_blob("code_digest")?.map(<[u8]>::to_vec),
         code_expires: row.opt_int("code_expires")?,
         user_active: row.int("user_active")? != 0,
+        authenticator_refusal: row.opt_text("authenticator_refusal")?.map(str::to_owned),
     }))
 }
 
@@ -932,13 +959,15 @@ impl<'a> Validation<'a> {
     pub fn record_success(&self, id: i64, guard: SuccessGuard<'_>) -> Result<bool, DbError> {
         const SET: &str = "fails = 0, last_used = ?, successes = successes + 1, version = version + 1, \
                            modified = ?, validation_actor = ?";
-        const LIVE: &str =
-            concat!("id = ? AND tenant = ? AND status IN ('C', 'V') AND ", owner_active!(), " = 1");
+        let live = format!(
+            "id = ? AND tenant = ? AND status IN ('C', 'V') AND {OWNER_ACTIVE} = 1 AND {} IS NULL",
+            authenticator_refusal(self.now)
+        );
         let (now, actor, tenant) = (self.now, self.actor.name, self.actor.tenant);
         let (sql, params): (String, Vec<Sql>) = match guard {
             SuccessGuard::TotpStep { step, last } => (
                 format!(
-                    "UPDATE devices SET {SET}, totp_last_step = ? WHERE {LIVE} AND totp_last_step IS ? \
+                    "UPDATE devices SET {SET}, totp_last_step = ? WHERE {live} AND totp_last_step IS ? \
                      AND (totp_last_step IS NULL OR totp_last_step < ?) RETURNING id"
                 ),
                 vec![
@@ -954,7 +983,7 @@ impl<'a> Validation<'a> {
             ),
             SuccessGuard::HotpCounter { matched, from } => (
                 format!(
-                    "UPDATE devices SET {SET}, hotp_counter = ? WHERE {LIVE} AND hotp_counter = ? \
+                    "UPDATE devices SET {SET}, hotp_counter = ? WHERE {live} AND hotp_counter = ? \
                      AND hotp_counter <= ? RETURNING id"
                 ),
                 vec![
@@ -970,7 +999,7 @@ impl<'a> Validation<'a> {
             ),
             SuccessGuard::PendingCode(digest) => (
                 format!(
-                    "UPDATE devices SET {SET}, code_digest = NULL, code_expires = NULL WHERE {LIVE} \
+                    "UPDATE devices SET {SET}, code_digest = NULL, code_expires = NULL WHERE {live} \
                      AND code_digest = ? AND code_expires >= ? RETURNING id"
                 ),
                 vec![
@@ -984,7 +1013,7 @@ impl<'a> Validation<'a> {
                 ],
             ),
             SuccessGuard::Pin(hash) => (
-                format!("UPDATE devices SET {SET} WHERE {LIVE} AND pin_hash = ? RETURNING id"),
+                format!("UPDATE devices SET {SET} WHERE {live} AND pin_hash = ? RETURNING id"),
                 vec![now.into(), now.into(), actor.into(), id.into(), tenant.into(), hash.into()],
             ),
         };
@@ -1002,7 +1031,8 @@ impl<'a> Validation<'a> {
                  status = CASE WHEN fails + 1 >= coalesce({POLICY_MAX_FAILS}, ?) THEN 'L' ELSE status END, \
                  version = version + 1, modified = ?, \
                  validation_actor = ? WHERE id = ? AND tenant = ? AND status IN ('C', 'V') AND {OWNER_ACTIVE} = 1 \
-                 RETURNING status"
+                 AND {} IS NULL RETURNING status",
+                authenticator_refusal(self.now)
             ),
             &[
                 self.now.into(),

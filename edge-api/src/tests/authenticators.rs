@@ -85,8 +85,35 @@ fn validations_keep_the_authenticators_statistics_and_the_policys_lockout() {
     assert_eq!(authenticator(&api, "ann", "AT_EMPOTP"), Some([0, 0, 2, 1, id, 0]));
     // Disabling it (D) is the device's own state: the authenticator's counts stay.
     let disable = json!({"Operations": [{"op": "replace", "path": "status", "value": "D"}]});
-    assert_eq!(api.call("PATCH", &format!("/OtpDevice/{id}"), Some(disable)).0, 200);
+    assert_eq!(api.call("PATCH", &format!("/OtpDevice/{id}"), Some(disable.clone())).0, 200);
     assert_eq!(authenticator(&api, "ann", "AT_EMPOTP"), Some([0, 0, 2, 1, id, 0]));
+
+    // Enabled, locked again, then disabled: a disabled device answers as one (not locked);
+    // enabling it ends the authenticator's lockout too.
+    assert_eq!(
+        api.call(
+            "PATCH",
+            &format!("/OtpDevice/{id}"),
+            Some(json!({"Operations": [{"op": "replace", "path": "status", "value": "V"}]}))
+        )
+        .0,
+        200
+    );
+    api.respond(id, "000000");
+    assert_eq!(api.respond(id, "000000")["locked"], true);
+    assert_eq!(api.call("PATCH", &format!("/OtpDevice/{id}"), Some(disable)).0, 200);
+    assert_eq!(api.respond(id, &code), json!({"success": false, "locked": false}), "D answers as D");
+    assert_eq!(authenticator(&api, "ann", "AT_EMPOTP").map(|a| a[5]), Some(1));
+    assert_eq!(
+        api.call(
+            "PATCH",
+            &format!("/OtpDevice/{id}"),
+            Some(json!({"Operations": [{"op": "replace", "path": "status", "value": "V"}]}))
+        )
+        .0,
+        200
+    );
+    assert_eq!(authenticator(&api, "ann", "AT_EMPOTP").map(|a| (a[0], a[5])), Some((0, 0)));
 }
 
 /// A policy that authenticators are bound to cannot be deleted (409, nothing changes); once
@@ -114,4 +141,84 @@ fn a_policy_in_use_stays() {
     assert_eq!(api.call("DELETE", &format!("/Users/{}", carol.as_str().unwrap()), None).0, 204);
     assert_eq!(authenticator(&api, "carol", "AT_CUSTOTP"), None, "the user's authenticators went with it");
     assert_eq!(api.call("DELETE", "/Policy/Authenticator/AT_CUSTOTP", None).0, 204);
+}
+
+/// Soffid's dialect follows the authenticator's rules on a bound device (SPEC §14): outside its
+/// validity dates, at its policy's usage limit, or disabled, a right code is refused, nothing is
+/// counted in either view, and an EMAIL device is sent nothing.
+#[test]
+fn soffid_validations_follow_the_authenticators_rules() {
+    let api = Api::new();
+    let set = |path: &str, value: Value| {
+        let patch = json!({"Operations": [{"op": "replace", "path": path, "value": value}]});
+        assert_eq!(api.call("PATCH", "/Policy/Authenticator/AT_EMPOTP", Some(patch)).0, 200);
+    };
+    let last_audit = |id: i64| -> String {
+        api.db
+            .query_row("SELECT detail FROM audit WHERE device_id = ? ORDER BY id DESC LIMIT 1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    let refused = |id: i64, code: &str, why: &str| {
+        let before = (api.snapshot(), authenticator(&api, "ann", "AT_EMPOTP"));
+        assert_eq!(api.respond(id, code), json!({"success": false, "locked": false}), "{why}");
+        assert_eq!(
+            (api.snapshot(), authenticator(&api, "ann", "AT_EMPOTP")),
+            before,
+            "{why}: nothing counted"
+        );
+        assert_eq!(last_audit(id), format!("not checked: authenticator {why}"));
+    };
+
+    // At most one success.
+    set("maxUsages", json!(1));
+    let (id, secret) = api.totp_device_secret("ann");
+    assert_eq!(api.respond(id, &api.code(&secret))["success"], true);
+    api.now.set(api.now.get() + 30);
+    refused(id, &api.code(&secret), "usage limit");
+    set("maxUsages", json!(0));
+    assert_eq!(
+        api.respond(id, &api.code(&secret))["success"],
+        true,
+        "a change applies from the next request on"
+    );
+
+    // Disabled, and not yet valid (HID's dialect sets these; here the store does).
+    api.now.set(api.now.get() + 30);
+    api.db.execute("UPDATE authenticators SET enabled = 0", []).unwrap();
+    refused(id, &api.code(&secret), "disabled");
+    // The compare-and-set checks the rules again: a success read before the change loses.
+    let actor = crate::store::Actor { tenant: "default", name: "test" };
+    let validation = crate::store::Validation::new(&api.db.connection, actor, api.now.get());
+    let last: Option<i64> =
+        api.db.query_row("SELECT totp_last_step FROM devices WHERE id = ?", [id], |r| r.get(0)).unwrap();
+    // A step past every one seen, against the step as read: it would win if the rules allowed.
+    let last = last.map(|s| u64::try_from(s).unwrap());
+    let guard = crate::store::SuccessGuard::TotpStep { step: last.unwrap_or(0) + 1_000, last };
+    assert!(!validation.record_success(id, guard).unwrap(), "refused in the write too");
+    api.db.execute("UPDATE authenticators SET enabled = 1, start_date = ?", [api.now.get() + 60]).unwrap();
+    refused(id, &api.code(&secret), "not yet valid");
+
+    // Valid for one day from the start: two days later, refused.
+    api.db
+        .execute(
+            "UPDATE authenticators SET start_date = ?, expiry_date = ?",
+            [api.now.get(), api.now.get() + 86_400],
+        )
+        .unwrap();
+    api.now.set(api.now.get() + 2 * 86_400);
+    refused(id, &api.code(&secret), "expired");
+
+    // An EMAIL device of an expired authenticator is sent nothing.
+    let email = api.create(json!({"type": "EMAIL", "user": "ann", "email": "ann@example.com"}))["id"]
+        .as_i64()
+        .unwrap();
+    api.db
+        .execute("UPDATE authenticators SET expiry_date = ? WHERE policy = 'AT_OOBEML'", [api.now.get()])
+        .unwrap();
+    let (status, _) = api.call("POST", &format!("/OtpDevice/{email}/requestChallenge"), None);
+    assert_eq!(status, 200);
+    assert_eq!(last_audit(email), "nothing sent: authenticator expired");
+    assert!(api.delivered.borrow().is_empty(), "nothing was delivered");
 }
