@@ -231,7 +231,8 @@ CREATE INDEX policies_kind ON policies (tenant, kind)
     // default policy of their kind (the built-in code when the tenant has no policies yet, which
     // its first request then writes). A validation's statistics are kept by triggers inside its
     // one statement, as its audit row is: both views change together or not at all. Reaching
-    // the policy's maxFails consecutive failures disables the authenticator; unlocking or
+    // the policy's maxFails consecutive failures (across its devices) disables the
+    // authenticator and locks its devices; unlocking or
     // enabling one of its devices through Soffid's dialect (L or D to C or V) ends that lockout
     // in the same statement.
     r#"
@@ -290,6 +291,15 @@ BEGIN
             (SELECT p.max_fails FROM policies p WHERE p.tenant = authenticators.tenant AND p.id = authenticators.policy), 0),
         modified = NEW.modified, version = version + 1
     WHERE id = NEW.authenticator_id;
+END;
+CREATE TRIGGER authenticator_locked AFTER UPDATE OF disabled_by_failures ON authenticators
+WHEN NEW.disabled_by_failures = 1 AND OLD.disabled_by_failures = 0
+BEGIN
+    INSERT INTO audit (tenant, at, actor, action, device_id, detail)
+        SELECT tenant, NEW.modified, 'scim-otp', 'locked-with-authenticator', id, NEW.user_id || '.' || NEW.policy
+        FROM devices WHERE authenticator_id = NEW.id AND status IN ('C', 'V');
+    UPDATE devices SET status = 'L', version = version + 1, modified = NEW.modified
+    WHERE authenticator_id = NEW.id AND status IN ('C', 'V');
 END;
 CREATE TRIGGER authenticator_unlocked AFTER UPDATE OF status ON devices
 WHEN OLD.status IN ('L', 'D') AND NEW.status IN ('C', 'V') AND NEW.authenticator_id IS NOT NULL
@@ -461,6 +471,10 @@ macro_rules! owner_active {
     };
 }
 const OWNER_ACTIVE: &str = owner_active!();
+
+/// The consecutive failures of a device's authenticator (NULL for a device without one).
+const AUTHENTICATOR_FAILED: &str =
+    "(SELECT a.consecutive_failed FROM authenticators a WHERE a.id = devices.authenticator_id)";
 
 /// The maxFails of a device's authenticator policy, as a device query reads it (NULL for a
 /// device without an authenticator).
@@ -1021,14 +1035,17 @@ impl<'a> Validation<'a> {
     }
 
     /// Counts a failed validation and locks at the maxFails of the device's authenticator
-    /// policy (SPEC §14: one lockout for both views), `max_fails` for a device without one;
+    /// policy, by its own failures or its authenticator's consecutive ones (SPEC §14: one
+    /// lockout for both views; the authenticator's trigger then locks its other devices),
+    /// `max_fails` for a device without one;
     /// returns the status after it (`None` when the device is gone or no longer in C/V; then
     /// nothing is counted).
     pub fn record_failure(&self, id: i64, max_fails: u32) -> Result<Option<Status>, DbError> {
         let rows = self.db.execute(
             &format!(
                 "UPDATE devices SET fails = fails + 1, failures = failures + 1, last_failure = ?, \
-                 status = CASE WHEN fails + 1 >= coalesce({POLICY_MAX_FAILS}, ?) THEN 'L' ELSE status END, \
+                 status = CASE WHEN fails + 1 >= coalesce({POLICY_MAX_FAILS}, ?) \
+                 OR coalesce({AUTHENTICATOR_FAILED} + 1 >= {POLICY_MAX_FAILS}, 0) THEN 'L' ELSE status END, \
                  version = version + 1, modified = ?, \
                  validation_actor = ? WHERE id = ? AND tenant = ? AND status IN ('C', 'V') AND {OWNER_ACTIVE} = 1 \
                  AND {} IS NULL RETURNING status",

@@ -222,3 +222,30 @@ fn soffid_validations_follow_the_authenticators_rules() {
     assert_eq!(last_audit(email), "nothing sent: authenticator expired");
     assert!(api.delivered.borrow().is_empty(), "nothing was delivered");
 }
+
+/// The authenticator counts consecutive failures across its devices: reaching the policy's
+/// maxFails locks every device of it at once, the one that failed last answering `locked`.
+#[test]
+fn an_authenticators_lockout_locks_all_its_devices() {
+    let api = Api::new();
+    let patch = json!({"Operations": [{"op": "replace", "path": "maxFails", "value": 2}]});
+    assert_eq!(api.call("PATCH", "/Policy/Authenticator/AT_EMPOTP", Some(patch)).0, 200);
+    let (first, _) = api.totp_device("ann");
+    let (second, code) = api.totp_device("ann");
+    let (third, _) = api.totp_device("ann");
+    assert_eq!(api.respond(first, "000000"), json!({"success": false, "locked": false}));
+    assert_eq!(
+        api.respond(second, "000000"),
+        json!({"success": false, "locked": true}),
+        "the authenticator's second"
+    );
+    for id in [first, second, third] {
+        assert_eq!(api.call("GET", &format!("/OtpDevice/{id}"), None).1["status"], "L", "device {id}");
+    }
+    assert_eq!(api.respond(third, &code)["locked"], true);
+    let locked_with: i64 = api
+        .db
+        .query_row("SELECT count(*) FROM audit WHERE action = 'locked-with-authenticator'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(locked_with, 2, "the two devices that did not fail last, each audited");
+}

@@ -168,7 +168,9 @@ fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
                     "POST",
                     format!("{base}/OtpDevice"),
                     auth,
-                    Some(json!({"type": "TOTP", "user": format!("u{:05}", n / 10)})),
+                    // One user each: the devices of one user share an authenticator, whose
+                    // consecutive failures (the wrong-code runs) would lock its other devices.
+                    Some(json!({"type": "TOTP", "user": format!("v{n:05}")})),
                 )
             },
             move |status: u16, body: &str| {
@@ -467,7 +469,7 @@ fn validate_on(host: &Host, nodes: usize, per_level: usize) -> Vec<Validation> {
     let create = drive(
         Load { concurrency: 8, requests: total, time_limit: TIME_LIMIT * 2 },
         |i| {
-            let body = json!({"type": "TOTP", "user": format!("h{:05}", i / 10)});
+            let body = json!({"type": "TOTP", "user": format!("h{i:05}")});
             scim_call("POST", format!("{}/OtpDevice", bases[i % nodes]), &auth, Some(body))
         },
         |status, body| {
