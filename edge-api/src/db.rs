@@ -42,13 +42,15 @@ const NOT_RUN: &[&str] = &[
 ];
 
 /// The libSQL client lost its exchange with the server (a connection closed or reset after the
-/// statement was sent): the store failed for the moment, but the statement may have run.
-const ANSWER_LOST: &str = "Hrana: `http error";
+/// statement was sent, or the answer cut off while it was read): the store failed for the
+/// moment, but the statement may have run.
+const ANSWER_LOST: &[&str] =
+    &["Hrana: `http error", "Hrana: `cursor error: `error reading a body from connection"];
 
 impl DbError {
     /// The store was busy, interrupted or out of reach: the same work may succeed a moment later.
     pub fn is_transient(&self) -> bool {
-        self.did_not_run() || self.0.contains(ANSWER_LOST)
+        self.did_not_run() || ANSWER_LOST.iter().any(|marker| self.0.contains(marker))
     }
 
     /// A transient failure that proves the statement did nothing, so that running it again

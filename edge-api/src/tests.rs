@@ -1300,6 +1300,11 @@ fn store_failures_are_told_apart_by_their_words() {
         (sqld_429, true, true),
         ("Error::Io(\"database is locked\")", true, true),
         (ANSWER_LOST, true, false),
+        (
+            "Error::Io(\"Hrana: `cursor error: `error reading a body from connection: unexpected EOF during chunk size line``\")",
+            true,
+            false,
+        ),
         ("Error::Io(\"UNIQUE constraint failed: devices.id\")", false, false),
         (
             "Error::Io(\"Hrana: `api error: `{\\\"error\\\":\\\"Authorization forbidden\\\"}``\")",
