@@ -112,13 +112,7 @@ pub(crate) fn root_search(ctx: &Ctx<'_>, listings: &[Listing]) -> Result<ApiResp
     for listing in listings {
         let resource = listing.resource;
         let plan = (|| -> Result<_, Problem> {
-            let condition = search
-                .filter
-                .as_deref()
-                .filter(|f| !f.trim().is_empty())
-                .map(|f| Condition::compile(resource, f))
-                .transpose()?;
-            let sort = Sort::parse(resource, search.sort_by.as_deref(), search.sort_order.as_deref())?;
+            let (condition, sort) = filter_and_sort(resource, &search)?;
             let projection = Projection::from_lists(
                 resource,
                 search.attributes.as_ref().map(|a| a.iter().map(String::as_str).collect()),
@@ -154,14 +148,11 @@ pub(crate) fn root_search(ctx: &Ctx<'_>, listings: &[Listing]) -> Result<ApiResp
     Ok(ApiResponse::json(200, &ListResponse::new(total, page.start_index, resources)))
 }
 
-pub(crate) fn run_search(
-    ctx: &Ctx<'_>,
-    listing: &Listing,
+/// A search's filter (none when empty) and sort, against a resource's attribute table.
+fn filter_and_sort(
+    resource: &'static Resource,
     search: &SearchRequest,
-    projection: &Projection,
-) -> Result<ApiResponse, ApiError> {
-    ctx.caller.require(Right::Invoke)?;
-    let resource = listing.resource;
+) -> Result<(Option<Condition>, Option<Sort>), Problem> {
     let condition = search
         .filter
         .as_deref()
@@ -169,6 +160,17 @@ pub(crate) fn run_search(
         .map(|f| Condition::compile(resource, f))
         .transpose()?;
     let sort = Sort::parse(resource, search.sort_by.as_deref(), search.sort_order.as_deref())?;
+    Ok((condition, sort))
+}
+
+pub(crate) fn run_search(
+    ctx: &Ctx<'_>,
+    listing: &Listing,
+    search: &SearchRequest,
+    projection: &Projection,
+) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Invoke)?;
+    let (condition, sort) = filter_and_sort(listing.resource, search)?;
     let page = Page::new(search.start_index, search.count);
     let (total, found) = (listing.page)(ctx, condition.as_ref(), sort.as_ref(), page)?;
     let resources: Vec<Value> = found
