@@ -116,7 +116,7 @@ async fn handle(request: IncomingRequest) -> Response {
         headers,
         body: bounded_body(request).await,
     };
-    let log = |line: &str| eprintln!("{line}");
+    let log = log_line;
     let response = match Connection::open_default() {
         Ok(connection) => {
             // A libSQL server interrupts or refuses a statement now and then (see Patient).
@@ -136,4 +136,12 @@ async fn handle(request: IncomingRequest) -> Response {
         builder.header(name, value);
     }
     builder.body(response.body).build()
+}
+
+/// Writes one log line to stderr in one write. `eprintln!` writes the text and its newline
+/// separately, and Spin passes each write of concurrent instances on as it comes, so two
+/// instances' lines could come out as one line and an empty one.
+fn log_line(line: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
 }

@@ -597,6 +597,8 @@ fn a_guesser_on_another_address_cannot_lock_the_admin_out() {
     }
     let log = app.interrupt();
     let refusals = log.iter().filter(|l| l.contains("login refused")).count();
+    let merged = log.iter().filter(|l| l.matches("login refused").count() > 1).count();
+    assert_eq!(merged, 0, "lines of concurrent instances came out as one line");
     assert!(refusals >= refused + 40, "every refusal is logged ({refusals} lines, {refused} + 40 refused)");
     assert!(!log.iter().any(|l| l.contains("not-the-password")), "no password in the log");
     println!(
