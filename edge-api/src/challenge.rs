@@ -6,6 +6,7 @@ use crate::db::{Database, DbError};
 use crate::error::ApiError;
 use crate::settings::{Settings, Webhook};
 use crate::store::{self, Actor, ChallengeState, SuccessGuard, WriteTx};
+use shared::authenticator::Refusal;
 use shared::model::{ChallengeRequested, ChallengeResult};
 use shared::otp::{CodeParams, verify_hotp, verify_totp};
 use shared::{Algorithm, DeviceType, Status};
@@ -64,15 +65,19 @@ pub fn request(
         write(&|tx| tx.attempt("request-challenge", device.id, "nothing sent: user inactive"))?;
         return Ok(answer);
     }
-    if let Some(why) = &state.authenticator_refusal {
-        write(&|tx| {
-            tx.attempt("request-challenge", device.id, &format!("nothing sent: authenticator {why}"))
-        })?;
-        return Ok(answer);
-    }
     if matches!(device.status, Status::Locked | Status::Disabled) {
         write(&|tx| {
             tx.attempt("request-challenge", device.id, &format!("nothing sent: status {}", device.status))
+        })?;
+        return Ok(answer);
+    }
+    if let Some(why) = state.authenticator_refusal {
+        write(&|tx| {
+            tx.attempt(
+                "request-challenge",
+                device.id,
+                &format!("nothing sent: authenticator {}", why.as_str()),
+            )
         })?;
         return Ok(answer);
     }
@@ -143,8 +148,8 @@ pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<
     // A usable device whose authenticator refuses validations now answers as a disabled one
     // (SPEC §14: disabled, outside its validity dates, at its usage limit), or as a locked one
     // when failures disabled it.
-    if let Some(why) = &state.authenticator_refusal {
-        return refused(why == "locked", &format!("not checked: authenticator {why}"));
+    if let Some(why) = state.authenticator_refusal {
+        return refused(why == Refusal::Locked, &format!("not checked: authenticator {}", why.as_str()));
     }
     let params = CodeParams {
         algorithm: device.algorithm.unwrap_or(Algorithm::Sha1),

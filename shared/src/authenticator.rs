@@ -25,6 +25,91 @@ pub fn split_id(id: &str) -> Option<(&str, &str)> {
     (user_ok && crate::policy::is_code(policy)).then_some((user, policy))
 }
 
+/// `REQUEST.REASON` of an action's answer (SPEC §14), also listed in the description of the
+/// `urn:hid:scim:api:idp:2.0:Action` schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    WrongResponse = 1,
+    Disabled = 2,
+    LockedByFailures = 3,
+    OutsideValidity = 4,
+    UsageLimit = 5,
+    UserInactive = 6,
+    NothingToCheck = 7,
+    DeliveryFailed = 8,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 8] = [
+        Reason::WrongResponse,
+        Reason::Disabled,
+        Reason::LockedByFailures,
+        Reason::OutsideValidity,
+        Reason::UsageLimit,
+        Reason::UserInactive,
+        Reason::NothingToCheck,
+        Reason::DeliveryFailed,
+    ];
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// In English, for the schema's description.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Reason::WrongResponse => "wrong response",
+            Reason::Disabled => "disabled",
+            Reason::LockedByFailures => "locked by failures",
+            Reason::OutsideValidity => "outside the validity dates",
+            Reason::UsageLimit => "usage limit reached",
+            Reason::UserInactive => "user inactive",
+            Reason::NothingToCheck => "no usable device or no pending challenge",
+            Reason::DeliveryFailed => "delivery failed",
+        }
+    }
+}
+
+/// Why an authenticator refuses validations at some instant, whatever its devices say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Disabled,
+    /// Disabled by `maxFails` consecutive failures, until RESET.
+    Locked,
+    NotYetValid,
+    Expired,
+    UsageLimit,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 5] =
+        [Refusal::Disabled, Refusal::Locked, Refusal::NotYetValid, Refusal::Expired, Refusal::UsageLimit];
+
+    /// Its word in the store's queries and in the audit.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Disabled => "disabled",
+            Refusal::Locked => "locked",
+            Refusal::NotYetValid => "not yet valid",
+            Refusal::Expired => "expired",
+            Refusal::UsageLimit => "usage limit",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Refusal> {
+        Refusal::ALL.into_iter().find(|r| r.as_str() == word)
+    }
+
+    pub fn reason(self) -> Reason {
+        match self {
+            Refusal::Disabled => Reason::Disabled,
+            Refusal::Locked => Reason::LockedByFailures,
+            Refusal::NotYetValid | Refusal::Expired => Reason::OutsideValidity,
+            Refusal::UsageLimit => Reason::UsageLimit,
+        }
+    }
+}
+
 /// A reference to another resource, as the seed writes them: `$ref` and, since its samples
 /// use both names, `location` with the same URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,6 +361,15 @@ mod tests {
         assert_eq!(ours["status"]["startDate"], zulu(&seed["status"]["startDate"]));
         assert_eq!(ours["status"]["expiryDate"], zulu(&seed["status"]["expiryDate"]));
         assert_eq!(ours["statistics"], seed["statistics"]);
+    }
+
+    #[test]
+    fn refusals_read_back_and_reasons_are_numbered_as_the_spec_says() {
+        for refusal in Refusal::ALL {
+            assert_eq!(Refusal::parse(refusal.as_str()), Some(refusal));
+        }
+        let codes: Vec<u8> = Reason::ALL.iter().map(|r| r.code()).collect();
+        assert_eq!(codes, (1..=8).collect::<Vec<u8>>());
     }
 
     #[test]

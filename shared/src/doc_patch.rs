@@ -48,10 +48,6 @@ impl Vocabulary {
     }
 }
 
-fn invalid(attribute: &'static str, reason: &'static str) -> Problem {
-    Problem::InvalidValue { attribute, reason }
-}
-
 /// Applies every operation of `patch` in order; the first error aborts the whole request.
 pub fn apply_all(
     doc: &mut Map<String, Value>,
@@ -149,11 +145,7 @@ fn write_into(
 }
 
 fn is_primary(entry: &Value) -> bool {
-    entry.get("primary").is_some_and(|p| match p {
-        Value::Bool(b) => *b,
-        Value::String(s) => s.eq_ignore_ascii_case("true"),
-        _ => false,
-    })
+    entry.get("primary").is_some_and(crate::input::is_true)
 }
 
 /// A new primary entry demotes the others (RFC 7643 §2.4: at most one is primary).
@@ -185,7 +177,7 @@ fn apply(
     value: Option<&Value>,
 ) -> Result<(), Problem> {
     let name = target.attribute.name;
-    let needs_value = || value.ok_or(invalid(name, "needs a value"));
+    let needs_value = || value.ok_or(Problem::invalid(name, "needs a value"));
     if !target.attribute.multi_valued {
         match (op, target.sub) {
             (OpKind::Remove, None) => {
@@ -198,7 +190,7 @@ fn apply(
             }
             (_, None) if target.attribute.kind == AttrType::Complex => {
                 let slot = doc.entry(name).or_insert_with(|| Value::Object(Map::new()));
-                let object = slot.as_object_mut().ok_or(invalid(name, "must be an object"))?;
+                let object = slot.as_object_mut().ok_or(Problem::invalid(name, "must be an object"))?;
                 write_into(object, None, needs_value()?)?;
             }
             (_, None) => {
@@ -206,7 +198,7 @@ fn apply(
             }
             (_, Some(sub)) => {
                 let slot = doc.entry(name).or_insert_with(|| Value::Object(Map::new()));
-                let object = slot.as_object_mut().ok_or(invalid(name, "must be an object"))?;
+                let object = slot.as_object_mut().ok_or(Problem::invalid(name, "must be an object"))?;
                 write_into(object, Some(sub), needs_value()?)?;
             }
         }
@@ -271,7 +263,8 @@ fn apply(
                 written = selected;
             }
             for &i in &written {
-                let object = entries[i].as_object_mut().ok_or(invalid(name, "must be a list of objects"))?;
+                let object =
+                    entries[i].as_object_mut().ok_or(Problem::invalid(name, "must be a list of objects"))?;
                 write_into(object, sub, value)?;
             }
         }

@@ -103,6 +103,10 @@ pub enum Problem {
 }
 
 impl Problem {
+    pub fn invalid(attribute: &'static str, reason: &'static str) -> Problem {
+        Problem::InvalidValue { attribute, reason }
+    }
+
     pub fn scim_type(&self) -> ScimType {
         match self {
             Problem::Filter(_) => ScimType::InvalidFilter,

@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod doc_patch;
 pub mod error;
 pub mod filter;
+pub mod input;
 pub mod model;
 pub mod names;
 pub mod otp;

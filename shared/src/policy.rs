@@ -4,6 +4,7 @@
 //! check as a replace, as for users.
 
 use crate::error::Problem;
+use crate::input::{boolean, whole_number};
 use crate::model::{Algorithm, DeviceType, Meta};
 use crate::schema::{Mutability, POLICY};
 use crate::validate::{DIGITS, Defaults, PERIOD_RANGE};
@@ -183,10 +184,6 @@ pub const CODE_TTL: std::ops::RangeInclusive<u32> = 30..=3600;
 pub const PROMPTS_MAX: usize = 20;
 pub const DISPLAY_MAX: usize = 256;
 
-fn invalid(attribute: &'static str, reason: &'static str) -> Problem {
-    Problem::InvalidValue { attribute, reason }
-}
-
 /// A policy or prompt code: `[A-Z][A-Z0-9_]{0,31}`.
 pub fn is_code(text: &str) -> bool {
     let mut chars = text.chars();
@@ -198,25 +195,14 @@ pub fn is_code(text: &str) -> bool {
 fn code(attribute: &'static str, value: &Value) -> Result<String, Problem> {
     match value.as_str() {
         Some(text) if is_code(text) => Ok(text.to_owned()),
-        _ => Err(invalid(attribute, "must be 1 to 32 of A-Z, 0-9 and _, starting with a letter")),
+        _ => Err(Problem::invalid(attribute, "must be 1 to 32 of A-Z, 0-9 and _, starting with a letter")),
     }
 }
 
 fn display(attribute: &'static str, value: &Value) -> Result<String, Problem> {
-    let text = value.as_str().ok_or(invalid(attribute, "must be a string"))?;
-    let length = text.chars().count();
-    if length == 0 || length > DISPLAY_MAX || text.chars().any(char::is_control) {
-        return Err(invalid(attribute, "must be 1 to 256 characters without control characters"));
-    }
-    Ok(text.to_owned())
-}
-
-/// A whole number, as a JSON number or its decimal text (HID's samples send `"3"`).
-pub fn whole_number(value: &Value) -> Option<u64> {
-    match value {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
+    match crate::input::text(attribute, value, DISPLAY_MAX)? {
+        "" => Err(Problem::invalid(attribute, "must not be empty")),
+        text => Ok(text.to_owned()),
     }
 }
 
@@ -229,26 +215,18 @@ fn number_in(
     whole_number(value)
         .and_then(|n| u32::try_from(n).ok())
         .filter(|n| range.contains(n))
-        .ok_or(invalid(attribute, reason))
-}
-
-fn boolean(attribute: &'static str, value: &Value) -> Result<bool, Problem> {
-    match value {
-        Value::Bool(b) => Ok(*b),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
-        _ => Err(invalid(attribute, "must be true or false")),
-    }
+        .ok_or(Problem::invalid(attribute, reason))
 }
 
 fn prompts(value: &Value) -> Result<Vec<Prompt>, Problem> {
-    let list = value.as_array().ok_or(invalid("prompts", "must be a list of {value, display}"))?;
+    let list = value.as_array().ok_or(Problem::invalid("prompts", "must be a list of {value, display}"))?;
     if list.len() > PROMPTS_MAX {
-        return Err(invalid("prompts", "holds at most 20 prompts"));
+        return Err(Problem::invalid("prompts", "holds at most 20 prompts"));
     }
     let mut out: Vec<Prompt> = Vec::with_capacity(list.len());
     for entry in list {
-        let object = entry.as_object().ok_or(invalid("prompts", "must be a list of {value, display}"))?;
+        let object =
+            entry.as_object().ok_or(Problem::invalid("prompts", "must be a list of {value, display}"))?;
         let (mut value, mut text) = (None, None);
         for (key, member) in object {
             match key.to_ascii_lowercase().as_str() {
@@ -258,10 +236,10 @@ fn prompts(value: &Value) -> Result<Vec<Prompt>, Problem> {
             }
         }
         let (Some(value), Some(display)) = (value, text) else {
-            return Err(invalid("prompts", "every prompt needs a value and a display"));
+            return Err(Problem::invalid("prompts", "every prompt needs a value and a display"));
         };
         if out.iter().any(|p| p.value == value) {
-            return Err(invalid("prompts.value", "must not repeat"));
+            return Err(Problem::invalid("prompts.value", "must not repeat"));
         }
         out.push(Prompt { value, display });
     }
@@ -278,7 +256,7 @@ fn members(body: &Value) -> Result<Vec<(&'static str, &Value)>, Problem> {
                 a.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(POLICY_SCHEMA)))
             });
             if !lists_policy {
-                return Err(invalid(
+                return Err(Problem::invalid(
                     "schemas",
                     "must list urn:scim-otp:params:scim:schemas:AuthenticatorPolicy",
                 ));
@@ -317,7 +295,7 @@ pub fn validate_policy(
         (_, Some(current)) => current.id.clone(),
     };
     let kind = match (get("kind"), current) {
-        (Some(value), None) => value.as_str().and_then(PolicyKind::parse).ok_or(invalid(
+        (Some(value), None) => value.as_str().and_then(PolicyKind::parse).ok_or(Problem::invalid(
             "kind",
             "must be TOTP, HOTP, OOB_EMAIL, OOB_SMS, PASSWORD or SECURITY_QUESTION",
         ))?,
@@ -328,7 +306,7 @@ pub fn validate_policy(
         (_, Some(current)) => current.kind,
     };
     let only_for = |name: &'static str, applies: bool, reason: &'static str| match get(name) {
-        Some(_) if !applies => Err(invalid(name, reason)),
+        Some(_) if !applies => Err(Problem::invalid(name, reason)),
         other => Ok(other),
     };
     let coded = kind.has_code_params();
@@ -338,7 +316,7 @@ pub fn validate_policy(
             value
                 .as_str()
                 .and_then(Algorithm::parse)
-                .ok_or(invalid("algorithm", "must be SHA1, SHA256 or SHA512"))?,
+                .ok_or(Problem::invalid("algorithm", "must be SHA1, SHA256 or SHA512"))?,
         ),
         None => coded.then_some(defaults.otp.algorithm),
     };
@@ -347,7 +325,7 @@ pub fn validate_policy(
             whole_number(value)
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| DIGITS.contains(n))
-                .ok_or(invalid("digits", "must be 6 or 8"))?,
+                .ok_or(Problem::invalid("digits", "must be 6 or 8"))?,
         ),
         None => coded.then_some(defaults.otp.digits),
     };
@@ -366,7 +344,7 @@ pub fn validate_policy(
         None => Vec::new(),
     };
     if questions && prompts.is_empty() {
-        return Err(invalid("prompts", "a SECURITY_QUESTION policy needs at least one prompt"));
+        return Err(Problem::invalid("prompts", "a SECURITY_QUESTION policy needs at least one prompt"));
     }
     let count = u32::try_from(prompts.len()).unwrap_or(u32::MAX);
     let prompts_required = match only_for("promptsRequiredForCreation", questions, reason)? {

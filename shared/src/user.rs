@@ -8,6 +8,7 @@
 
 use crate::doc_patch::{Member, Vocabulary, apply_all};
 use crate::error::Problem;
+use crate::input::boolean;
 use crate::model::{MultiValue, Name, USER_SCHEMA, User};
 use crate::patch::PatchOp;
 use crate::schema::{AttrType, Attribute, Mutability, USER};
@@ -65,42 +66,23 @@ impl UserData {
     }
 }
 
-fn invalid(attribute: &'static str, reason: &'static str) -> Problem {
-    Problem::InvalidValue { attribute, reason }
-}
-
 /// How a user body's keys are read: kept attributes, and what provisioning clients send that is
 /// accepted and not stored.
 const VOCABULARY: Vocabulary =
     Vocabulary { resource: &USER, dropped: DROPPED, dropped_sub: DROPPED_SUB, drop_extensions: true };
 
 /// Text without control characters, at most `max` characters; `""` counts as unassigned.
+/// Text, or none when empty.
 fn text(attribute: &'static str, value: &Value, max: usize) -> Result<Option<String>, Problem> {
-    let text = value.as_str().ok_or(invalid(attribute, "must be a string"))?;
-    if text.chars().any(char::is_control) {
-        return Err(invalid(attribute, "must not contain control characters"));
-    }
-    if text.chars().count() > max {
-        return Err(invalid(attribute, "is too long"));
-    }
+    let text = crate::input::text(attribute, value, max)?;
     Ok((!text.is_empty()).then(|| text.to_owned()))
 }
 
-/// A boolean, or its name as a string in any case: Entra ID sends `"active": "False"`.
-fn boolean(attribute: &'static str, value: &Value) -> Result<bool, Problem> {
-    match value {
-        Value::Bool(b) => Ok(*b),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
-        _ => Err(invalid(attribute, "must be true or false")),
-    }
-}
-
 fn user_name(value: &Value) -> Result<String, Problem> {
-    let name = value.as_str().ok_or(invalid("userName", "must be a string"))?;
+    let name = value.as_str().ok_or(Problem::invalid("userName", "must be a string"))?;
     let length = name.chars().count();
     if length == 0 || length > USER_MAX || name.trim() != name || name.chars().any(char::is_control) {
-        return Err(invalid(
+        return Err(Problem::invalid(
             "userName",
             "must be 1 to 64 characters without control characters or leading or trailing spaces",
         ));
@@ -131,7 +113,7 @@ fn sub_members<'v>(
 }
 
 fn name(attribute: &'static Attribute, value: &Value) -> Result<Name, Problem> {
-    let object = value.as_object().ok_or(invalid(attribute.name, "must be an object"))?;
+    let object = value.as_object().ok_or(Problem::invalid(attribute.name, "must be an object"))?;
     let mut name = Name::default();
     for (sub, value) in sub_members(attribute, object)? {
         let slot = match sub.name {
@@ -151,11 +133,12 @@ fn entries(attribute: &'static Attribute, value: &Value) -> Result<Vec<MultiValu
     let list = match value {
         Value::Array(list) => list.as_slice(),
         Value::Object(_) => std::slice::from_ref(value),
-        _ => return Err(invalid(attribute.name, "must be a list of {value, type, primary}")),
+        _ => return Err(Problem::invalid(attribute.name, "must be a list of {value, type, primary}")),
     };
     let mut out = Vec::with_capacity(list.len());
     for entry in list {
-        let object = entry.as_object().ok_or(invalid(attribute.name, "must be a list of objects"))?;
+        let object =
+            entry.as_object().ok_or(Problem::invalid(attribute.name, "must be a list of objects"))?;
         let mut item = MultiValue { value: String::new(), kind: None, primary: None };
         for (sub, value) in sub_members(attribute, object)? {
             match sub.kind {
@@ -172,12 +155,12 @@ fn entries(attribute: &'static Attribute, value: &Value) -> Result<Vec<MultiValu
             }
         }
         if item.value.is_empty() {
-            return Err(invalid(attribute.name, "every entry needs a value"));
+            return Err(Problem::invalid(attribute.name, "every entry needs a value"));
         }
         out.push(item);
     }
     if out.iter().filter(|e| e.primary == Some(true)).count() > 1 {
-        return Err(invalid(attribute.name, "at most one entry may be primary"));
+        return Err(Problem::invalid(attribute.name, "at most one entry may be primary"));
     }
     Ok(out)
 }
@@ -202,7 +185,10 @@ pub fn validate_user(body: &Value) -> Result<UserData, Problem> {
                 a.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(USER_SCHEMA)))
             });
             if !lists_user {
-                return Err(invalid("schemas", "must list urn:ietf:params:scim:schemas:core:2.0:User"));
+                return Err(Problem::invalid(
+                    "schemas",
+                    "must list urn:ietf:params:scim:schemas:core:2.0:User",
+                ));
             }
             continue;
         }
@@ -219,7 +205,7 @@ pub fn validate_user(body: &Value) -> Result<UserData, Problem> {
             "externalId" => {
                 data.external_id = text(attribute.name, value, EXTERNAL_ID_MAX)?;
                 if data.external_id.is_none() {
-                    return Err(invalid("externalId", "must be 1 to 256 characters"));
+                    return Err(Problem::invalid("externalId", "must be 1 to 256 characters"));
                 }
             }
             "displayName" => data.display_name = text(attribute.name, value, TEXT_MAX)?,

@@ -141,35 +141,34 @@ impl Changes {
                 self.external_id = None;
                 Ok(())
             }
-            name => Err(invalid(name, "is required and cannot be removed")),
+            name => Err(Problem::invalid(name, "is required and cannot be removed")),
         }
     }
 }
 
-fn invalid(attribute: &'static str, reason: &'static str) -> Problem {
-    Problem::InvalidValue { attribute, reason }
-}
-
 fn string<'a>(attribute: &'static str, value: &'a Value) -> Result<&'a str, Problem> {
-    value.as_str().ok_or(invalid(attribute, "must be a string"))
+    value.as_str().ok_or(Problem::invalid(attribute, "must be a string"))
 }
 
 fn no_control_chars(attribute: &'static str, text: &str) -> Result<(), Problem> {
     if text.chars().any(char::is_control) {
-        return Err(invalid(attribute, "must not contain control characters"));
+        return Err(Problem::invalid(attribute, "must not contain control characters"));
     }
     Ok(())
 }
 
 pub fn parse_status(value: &Value) -> Result<Status, Problem> {
-    string("status", value).ok().and_then(Status::parse).ok_or(invalid("status", "must be one of C, V, L, D"))
+    string("status", value)
+        .ok()
+        .and_then(Status::parse)
+        .ok_or(Problem::invalid("status", "must be one of C, V, L, D"))
 }
 
 pub fn parse_fails(value: &Value) -> Result<u32, Problem> {
     value
         .as_u64()
         .and_then(|n| u32::try_from(n).ok())
-        .ok_or(invalid("fails", "must be a non-negative integer"))
+        .ok_or(Problem::invalid("fails", "must be a non-negative integer"))
 }
 
 /// A PIN as create, PUT and PATCH take it. Surrounding whitespace is never part of a PIN: the
@@ -179,10 +178,10 @@ pub fn parse_fails(value: &Value) -> Result<u32, Problem> {
 pub fn parse_pin(value: &Value) -> Result<String, Problem> {
     let pin = string("pin", value)?;
     if pin.trim() != pin {
-        return Err(invalid("pin", "must not begin or end with whitespace"));
+        return Err(Problem::invalid("pin", "must not begin or end with whitespace"));
     }
     if !PIN_LENGTH.contains(&pin.chars().count()) {
-        return Err(invalid("pin", "must be 4 to 32 characters"));
+        return Err(Problem::invalid("pin", "must be 4 to 32 characters"));
     }
     no_control_chars("pin", pin)?;
     Ok(pin.to_owned())
@@ -192,7 +191,7 @@ pub fn parse_pin(value: &Value) -> Result<String, Problem> {
 pub fn parse_external_id(value: &Value) -> Result<String, Problem> {
     let id = string("externalId", value)?;
     if id.is_empty() || id.chars().count() > EXTERNAL_ID_MAX {
-        return Err(invalid("externalId", "must be 1 to 256 characters"));
+        return Err(Problem::invalid("externalId", "must be 1 to 256 characters"));
     }
     no_control_chars("externalId", id)?;
     Ok(id.to_owned())
@@ -202,7 +201,10 @@ fn parse_user(value: &Value) -> Result<String, Problem> {
     let user = string("user", value)?;
     let length = user.chars().count();
     if length == 0 || length > USER_MAX || user.trim() != user {
-        return Err(invalid("user", "must be 1 to 64 characters without leading or trailing spaces"));
+        return Err(Problem::invalid(
+            "user",
+            "must be 1 to 64 characters without leading or trailing spaces",
+        ));
     }
     no_control_chars("user", user)?;
     Ok(user.to_owned())
@@ -221,7 +223,7 @@ fn parse_email(value: &Value) -> Result<String, Problem> {
         })
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if !valid {
-        return Err(invalid("email", "must be an address like name@example.com"));
+        return Err(Problem::invalid("email", "must be an address like name@example.com"));
     }
     Ok(email.to_owned())
 }
@@ -230,7 +232,7 @@ fn parse_phone(value: &Value) -> Result<String, Problem> {
     let phone = string("phone", value)?;
     let digits = phone.strip_prefix('+').unwrap_or(phone);
     if !(6..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid("phone", "must be 6 to 15 digits, optionally after a +"));
+        return Err(Problem::invalid("phone", "must be 6 to 15 digits, optionally after a +"));
     }
     Ok(phone.to_owned())
 }
@@ -239,14 +241,14 @@ fn parse_algorithm(value: &Value) -> Result<Algorithm, Problem> {
     string("algorithm", value)
         .ok()
         .and_then(Algorithm::parse)
-        .ok_or(invalid("algorithm", "must be SHA1, SHA256 or SHA512"))
+        .ok_or(Problem::invalid("algorithm", "must be SHA1, SHA256 or SHA512"))
 }
 
 fn parse_digits(value: &Value) -> Result<u32, Problem> {
     value
         .as_u64()
         .and_then(|n| DIGITS.into_iter().find(|d| u64::from(*d) == n))
-        .ok_or(invalid("digits", "must be 6 or 8"))
+        .ok_or(Problem::invalid("digits", "must be 6 or 8"))
 }
 
 fn parse_period(value: &Value) -> Result<u32, Problem> {
@@ -254,14 +256,14 @@ fn parse_period(value: &Value) -> Result<u32, Problem> {
         .as_u64()
         .and_then(|n| u32::try_from(n).ok())
         .filter(|n| PERIOD_RANGE.contains(n))
-        .ok_or(invalid("period", "must be an integer from 10 to 300 seconds"))
+        .ok_or(Problem::invalid("period", "must be an integer from 10 to 300 seconds"))
 }
 
 fn parse_type(value: &Value) -> Result<DeviceType, Problem> {
     string("type", value)
         .ok()
         .and_then(DeviceType::parse)
-        .ok_or(invalid("type", "must be one of TOTP, HOTP, EMAIL, SMS, PIN"))
+        .ok_or(Problem::invalid("type", "must be one of TOTP, HOTP, EMAIL, SMS, PIN"))
 }
 
 /// The members of a body that the client may set, by attribute; readOnly ones are dropped and
@@ -276,7 +278,7 @@ fn writable_members(body: &Value) -> Result<Vec<(&'static Attribute, &Value)>, P
                 a.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(DEVICE_SCHEMA)))
             });
             if !lists_ours {
-                return Err(invalid(
+                return Err(Problem::invalid(
                     "schemas",
                     "must list urn:soffid:com.soffid.iam.addons.otp.common.OtpDevice",
                 ));
@@ -314,12 +316,15 @@ pub fn validate_create(body: &Value, defaults: &Defaults) -> Result<NewDevice, P
     if let Some(status) = get("status")
         && parse_status(status)? != Status::Created
     {
-        return Err(invalid("status", "a new device starts as C; enable it after a successful challenge"));
+        return Err(Problem::invalid(
+            "status",
+            "a new device starts as C; enable it after a successful challenge",
+        ));
     }
     if let Some(fails) = get("fails")
         && parse_fails(fails)? != 0
     {
-        return Err(invalid("fails", "a new device starts with 0 failures"));
+        return Err(Problem::invalid("fails", "a new device starts with 0 failures"));
     }
     let applies = |name: &str| DEVICE.attribute(name).is_some_and(|a| a.applies_to_type(device_type));
     let or_default = |name: &str, parse: fn(&Value) -> Result<u32, Problem>, default: u32| {

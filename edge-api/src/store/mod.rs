@@ -14,6 +14,7 @@ pub use policies::{PolicyRefused, get_policy, list_policies, seed_tenant};
 
 use crate::db::{Database, DbError, RETRY_PAUSES_MS, Row, Rows, Sql, Transient};
 use shared::User;
+use shared::authenticator::Refusal;
 use shared::filter::Condition;
 use shared::model::{DEVICE_SCHEMA, Meta, MultiValue, Name, USER_SCHEMA};
 use shared::names::device_name;
@@ -686,10 +687,9 @@ pub struct ChallengeState {
     pub code_expires: Option<i64>,
     /// The owner's `active` (SPEC §17): when false, nothing is sent, checked or counted.
     pub user_active: bool,
-    /// Why the device's authenticator refuses validations now (SPEC §14), if it does:
-    /// `disabled`, `locked`, `not yet valid`, `expired` or `usage limit`. Then, as for an
-    /// inactive user, nothing is sent, checked or counted.
-    pub authenticator_refusal: Option<String>,
+    /// Why the device's authenticator refuses validations now (SPEC §14), if it does. Then, as
+    /// for an inactive user, nothing is sent, checked or counted.
+    pub authenticator_refusal: Option<Refusal>,
 }
 
 /// Why the authenticator of a device (in a statement over `devices`) refuses validations at
@@ -697,13 +697,19 @@ pub struct ChallengeState {
 /// these rules, read by [`challenge_state`] to say why and checked again by the writes of
 /// [`Validation`] so that a change meanwhile is not overtaken. `now` is an integer, inlined.
 fn authenticator_refusal(now: i64) -> String {
+    let word = |r: Refusal| r.as_str();
     format!(
-        "(SELECT CASE WHEN a.enabled = 0 THEN 'disabled' WHEN a.disabled_by_failures = 1 THEN 'locked' \
-         WHEN a.start_date > {now} THEN 'not yet valid' \
-         WHEN a.expiry_date IS NOT NULL AND a.expiry_date <= {now} THEN 'expired' \
-         WHEN p.max_usages > 0 AND a.total_success >= p.max_usages THEN 'usage limit' END \
+        "(SELECT CASE WHEN a.enabled = 0 THEN '{}' WHEN a.disabled_by_failures = 1 THEN '{}' \
+         WHEN a.start_date > {now} THEN '{}' \
+         WHEN a.expiry_date IS NOT NULL AND a.expiry_date <= {now} THEN '{}' \
+         WHEN p.max_usages > 0 AND a.total_success >= p.max_usages THEN '{}' END \
          FROM authenticators a LEFT JOIN policies p ON p.tenant = a.tenant AND p.id = a.policy \
-         WHERE a.id = devices.authenticator_id)"
+         WHERE a.id = devices.authenticator_id)",
+        word(Refusal::Disabled),
+        word(Refusal::Locked),
+        word(Refusal::NotYetValid),
+        word(Refusal::Expired),
+        word(Refusal::UsageLimit),
     )
 }
 
@@ -731,7 +737,13 @@ pub fn challenge_state(
         code_digest: row.opt_blob("code_digest")?.map(<[u8]>::to_vec),
         code_expires: row.opt_int("code_expires")?,
         user_active: row.int("user_active")? != 0,
-        authenticator_refusal: row.opt_text("authenticator_refusal")?.map(str::to_owned),
+        authenticator_refusal: match row.opt_text("authenticator_refusal")? {
+            None => None,
+            Some(word) => Some(
+                Refusal::parse(word)
+                    .ok_or_else(|| DbError(format!("unknown authenticator refusal {word:?}")))?,
+            ),
+        },
     }))
 }
 
