@@ -72,7 +72,6 @@ const VOCABULARY: Vocabulary =
     Vocabulary { resource: &USER, dropped: DROPPED, dropped_sub: DROPPED_SUB, drop_extensions: true };
 
 /// Text without control characters, at most `max` characters; `""` counts as unassigned.
-/// Text, or none when empty.
 fn text(attribute: &'static str, value: &Value, max: usize) -> Result<Option<String>, Problem> {
     let text = crate::input::text(attribute, value, max)?;
     Ok((!text.is_empty()).then(|| text.to_owned()))

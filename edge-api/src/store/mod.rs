@@ -233,9 +233,8 @@ CREATE INDEX policies_kind ON policies (tenant, kind)
     // its first request then writes). A validation's statistics are kept by triggers inside its
     // one statement, as its audit row is: both views change together or not at all. Reaching
     // the policy's maxFails consecutive failures (across its devices) disables the
-    // authenticator and locks its devices; unlocking or
-    // enabling one of its devices through Soffid's dialect (L or D to C or V) ends that lockout
-    // in the same statement.
+    // authenticator and locks its devices; unlocking or enabling one of its devices through
+    // Soffid's dialect (L or D to C or V) ends that lockout in the same statement.
     r#"
 CREATE TABLE authenticators (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -737,13 +736,12 @@ pub fn challenge_state(
         code_digest: row.opt_blob("code_digest")?.map(<[u8]>::to_vec),
         code_expires: row.opt_int("code_expires")?,
         user_active: row.int("user_active")? != 0,
-        authenticator_refusal: match row.opt_text("authenticator_refusal")? {
-            None => None,
-            Some(word) => Some(
-                Refusal::parse(word)
-                    .ok_or_else(|| DbError(format!("unknown authenticator refusal {word:?}")))?,
-            ),
-        },
+        authenticator_refusal: row
+            .opt_text("authenticator_refusal")?
+            .map(|word| {
+                Refusal::parse(word).ok_or_else(|| DbError(format!("unknown authenticator refusal {word:?}")))
+            })
+            .transpose()?,
     }))
 }
 
@@ -1049,9 +1047,8 @@ impl<'a> Validation<'a> {
     /// Counts a failed validation and locks at the maxFails of the device's authenticator
     /// policy, by its own failures or its authenticator's consecutive ones (SPEC §14: one
     /// lockout for both views; the authenticator's trigger then locks its other devices),
-    /// `max_fails` for a device without one;
-    /// returns the status after it (`None` when the device is gone or no longer in C/V; then
-    /// nothing is counted).
+    /// `max_fails` for a device without one; returns the status after it (`None` when the
+    /// device is gone or no longer in C/V; then nothing is counted).
     pub fn record_failure(&self, id: i64, max_fails: u32) -> Result<Option<Status>, DbError> {
         let rows = self.db.execute(
             &format!(

@@ -17,6 +17,12 @@ fn authenticator(api: &Api, user: &str, policy: &str) -> Option<[i64; 6]> {
         .ok()
 }
 
+/// The default TOTP policy's maxFails set to 2, below the service's max_fails of 5.
+fn lock_at_two_failures(api: &Api) {
+    let patch = json!({"Operations": [{"op": "replace", "path": "maxFails", "value": 2}]});
+    assert_eq!(api.call("PATCH", "/Policy/Authenticator/AT_EMPOTP", Some(patch)).0, 200);
+}
+
 fn bound_to(api: &Api, device: i64) -> (i64, String) {
     api.db
         .query_row(
@@ -64,8 +70,7 @@ fn a_device_joins_its_owners_authenticator_of_the_default_policy() {
 #[test]
 fn validations_keep_the_authenticators_statistics_and_the_policys_lockout() {
     let api = Api::new();
-    let patch = json!({"Operations": [{"op": "replace", "path": "maxFails", "value": 2}]});
-    assert_eq!(api.call("PATCH", "/Policy/Authenticator/AT_EMPOTP", Some(patch)).0, 200);
+    lock_at_two_failures(&api);
     let (id, code) = api.totp_device("ann");
     assert_eq!(authenticator(&api, "ann", "AT_EMPOTP"), Some([0, 0, 0, 0, 0, 0]));
     assert_eq!(api.respond(id, &code)["success"], true);
@@ -228,8 +233,7 @@ fn soffid_validations_follow_the_authenticators_rules() {
 #[test]
 fn an_authenticators_lockout_locks_all_its_devices() {
     let api = Api::new();
-    let patch = json!({"Operations": [{"op": "replace", "path": "maxFails", "value": 2}]});
-    assert_eq!(api.call("PATCH", "/Policy/Authenticator/AT_EMPOTP", Some(patch)).0, 200);
+    lock_at_two_failures(&api);
     let (first, _) = api.totp_device("ann");
     let (second, code) = api.totp_device("ann");
     let (third, _) = api.totp_device("ann");
