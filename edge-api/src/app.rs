@@ -8,7 +8,7 @@ use crate::cors;
 use crate::crypto::Keys;
 use crate::db::Database;
 use crate::error::{ApiError, MAX_BODY};
-use crate::handlers::{Listing, list, policies, root_search, search, soffid, users};
+use crate::handlers::{Listing, hid, list, policies, root_search, search, soffid, users};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::i18n::Lang;
 use crate::origin::Origin;
@@ -17,7 +17,7 @@ use crate::store::{self, Actor};
 use serde_json::Value;
 use shared::discovery;
 use shared::model::ListResponse;
-use shared::schema::{DEVICE, POLICY, RESOURCES, USER};
+use shared::schema::{AUTHENTICATOR, DEVICE, POLICY, RESOURCES, USER};
 
 /// Both base paths answer the same routes, for the default tenant: Soffid's, and the
 /// conventional SCIM one. `/scim/{tenant}/v2` serves a named tenant (SPEC §16).
@@ -223,6 +223,17 @@ impl Ctx<'_> {
     pub fn actor(&self) -> Actor<'_> {
         Actor { tenant: &self.tenant, name: &self.caller.name }
     }
+
+    /// What the domain rules need of the request: no HTTP.
+    pub fn scope(&self) -> crate::domain::Scope<'_> {
+        crate::domain::Scope {
+            db: self.env.db,
+            settings: self.settings,
+            keys: &self.keys,
+            actor: self.actor(),
+            now: self.env.now,
+        }
+    }
 }
 
 const GET: &[&str] = &["GET", "HEAD"];
@@ -234,14 +245,16 @@ const REQUEST_CHALLENGE: &[&str] = &["GET", "POST"];
 const RESPONSE_CHALLENGE: &[&str] = &["POST"];
 
 /// The listable resources, in `/ResourceTypes` order (`POST /.search` goes through them in it).
-const LISTINGS: [Listing; 3] = [
+const LISTINGS: [Listing; 4] = [
     Listing { resource: &DEVICE, page: soffid::page },
     Listing { resource: &USER, page: users::page },
+    Listing { resource: &AUTHENTICATOR, page: hid::page },
     Listing { resource: &POLICY, page: policies::page },
 ];
 const DEVICES: &Listing = &LISTINGS[0];
 const USERS: &Listing = &LISTINGS[1];
-const POLICIES: &Listing = &LISTINGS[2];
+const AUTHENTICATORS: &Listing = &LISTINGS[2];
+const POLICIES: &Listing = &LISTINGS[3];
 
 /// The router table: every endpoint, the methods it takes, and its handler.
 fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, ApiError> {
@@ -263,13 +276,16 @@ fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, 
             Some(resource) => discovery_doc(ctx, &discovery::resource_type(resource, &ctx.base_url)),
             None => Err(ApiError::NoSchema { kind: "resource type", name: (*name).to_owned() }),
         },
-        ["Schemas"] if get => {
-            discovery_list(ctx, RESOURCES.iter().map(|r| discovery::schema(r, &ctx.base_url)).collect())
+        ["Schemas"] if get => discovery_list(ctx, discovery::schemas(RESOURCES, &ctx.base_url)),
+        ["Schemas", urn] if get => {
+            match discovery::schemas(RESOURCES, &ctx.base_url)
+                .into_iter()
+                .find(|s| s.id.eq_ignore_ascii_case(urn))
+            {
+                Some(schema) => discovery_doc(ctx, &schema),
+                None => Err(ApiError::NoSchema { kind: "schema", name: (*urn).to_owned() }),
+            }
         }
-        ["Schemas", urn] if get => match RESOURCES.iter().find(|r| r.schema.eq_ignore_ascii_case(urn)) {
-            Some(resource) => discovery_doc(ctx, &discovery::schema(resource, &ctx.base_url)),
-            None => Err(ApiError::NoSchema { kind: "schema", name: (*urn).to_owned() }),
-        },
         ["ResourceTypes" | "Schemas", ..] => not_allowed(GET),
         ["OtpDevice"] if get => list(ctx, DEVICES),
         ["OtpDevice"] if method == "POST" => soffid::create(ctx),
@@ -311,6 +327,18 @@ fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, 
                 _ => not_allowed(ONE),
             }
         }
+        ["Authenticator"] if get => list(ctx, AUTHENTICATORS),
+        ["Authenticator"] if method == "POST" => hid::create(ctx),
+        ["Authenticator"] => not_allowed(LIST),
+        ["Authenticator", ".search"] if method == "POST" => search(ctx, AUTHENTICATORS),
+        ["Authenticator", ".search"] => not_allowed(SEARCH),
+        ["Authenticator", id] => match method {
+            "GET" | "HEAD" => hid::get(ctx, id),
+            "PUT" => hid::replace(ctx, id),
+            "PATCH" => hid::patch(ctx, id),
+            "DELETE" => hid::delete(ctx, id),
+            _ => not_allowed(ONE),
+        },
         ["Policy", "Authenticator"] if get => list(ctx, POLICIES),
         ["Policy", "Authenticator"] if method == "POST" => policies::create(ctx),
         ["Policy", "Authenticator"] => not_allowed(LIST),

@@ -34,6 +34,7 @@ pub enum ApiError {
     NoDevice(i64),
     NoUser(String),
     NoPolicy(String),
+    NoAuthenticator(String),
     NoSchema {
         kind: &'static str,
         name: String,
@@ -57,6 +58,8 @@ pub enum ApiError {
     },
     /// A policy of the tenant has this code already.
     PolicyTaken(String),
+    /// The user has an authenticator for this policy already (its id).
+    AuthenticatorTaken(String),
     /// The policy is its kind's default: it cannot be deleted or stop being the default until
     /// another policy of the kind is made the default.
     DefaultPolicy(String),
@@ -149,12 +152,14 @@ impl ApiError {
             | ApiError::NoDevice(_)
             | ApiError::NoUser(_)
             | ApiError::NoPolicy(_)
+            | ApiError::NoAuthenticator(_)
             | ApiError::NoSchema { .. } => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict
             | ApiError::Duplicate { .. }
             | ApiError::UserNameTaken { .. }
             | ApiError::PolicyTaken(_)
+            | ApiError::AuthenticatorTaken(_)
             | ApiError::DefaultPolicy(_)
             | ApiError::PolicyInUse { .. } => 409,
             ApiError::Stale { .. } => 412,
@@ -172,9 +177,10 @@ impl ApiError {
             ApiError::Problem(p) => Some(p.scim_type()),
             ApiError::NotJson(_) => Some(ScimType::InvalidSyntax),
             ApiError::MissingPin => Some(ScimType::InvalidValue),
-            ApiError::Duplicate { .. } | ApiError::UserNameTaken { .. } | ApiError::PolicyTaken(_) => {
-                Some(ScimType::Uniqueness)
-            }
+            ApiError::Duplicate { .. }
+            | ApiError::UserNameTaken { .. }
+            | ApiError::PolicyTaken(_)
+            | ApiError::AuthenticatorTaken(_) => Some(ScimType::Uniqueness),
             _ => None,
         }
     }
@@ -196,6 +202,7 @@ impl ApiError {
             ApiError::NoDevice(id) => i18n::NO_DEVICE.render(lang, &[&id.to_string()]),
             ApiError::NoUser(id) => i18n::NO_USER.render(lang, &[id]),
             ApiError::NoPolicy(code) => i18n::NO_POLICY.render(lang, &[code]),
+            ApiError::NoAuthenticator(id) => i18n::NO_AUTHENTICATOR.render(lang, &[id]),
             ApiError::NoSchema { kind, name } => i18n::NO_SCHEMA.render(lang, &[kind, name]),
             ApiError::MethodNotAllowed { method, allowed } => {
                 i18n::METHOD.render(lang, &[method, &allowed.join(", ")])
@@ -207,6 +214,7 @@ impl ApiError {
                 i18n::USER_NAME_TAKEN.render(lang, &[&existing.to_string()])
             }
             ApiError::PolicyTaken(code) => i18n::POLICY_TAKEN.render(lang, &[code]),
+            ApiError::AuthenticatorTaken(id) => i18n::AUTHENTICATOR_TAKEN.render(lang, &[id]),
             ApiError::DefaultPolicy(code) => i18n::DEFAULT_POLICY.render(lang, &[code]),
             ApiError::PolicyInUse { code, authenticators } => {
                 i18n::POLICY_IN_USE.render(lang, &[code, &authenticators.to_string()])

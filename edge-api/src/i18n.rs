@@ -128,6 +128,16 @@ texts! {
         "La AuthenticatorPolicy {} no existe.",
         "L'AuthenticatorPolicy {} no existeix.",
         "AuthenticatorPolicy {} bestaat niet."],
+    NO_AUTHENTICATOR => [
+        "Authenticator {} does not exist.",
+        "El Authenticator {} no existe.",
+        "L'Authenticator {} no existeix.",
+        "Authenticator {} bestaat niet."],
+    AUTHENTICATOR_TAKEN => [
+        "The user already has an authenticator for this policy: {}.",
+        "El usuario ya tiene un autenticador para esta política: {}.",
+        "L'usuari ja té un autenticador per a aquesta política: {}.",
+        "De gebruiker heeft al een authenticator voor dit beleid: {}."],
     POLICY_TAKEN => [
         "This tenant already has a policy with code {}.",
         "Este tenant ya tiene una política con el código {}.",

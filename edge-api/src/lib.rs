@@ -10,6 +10,7 @@ pub mod challenge;
 pub mod cors;
 pub mod crypto;
 pub mod db;
+pub mod domain;
 pub mod error;
 mod handlers;
 pub mod http;

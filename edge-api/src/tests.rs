@@ -15,6 +15,7 @@ use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 
 mod authenticators;
+mod hid;
 mod policies;
 mod users;
 

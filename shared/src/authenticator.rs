@@ -189,13 +189,18 @@ pub struct SecurityQuestionView {
     pub prompts_required_for_creation: u32,
 }
 
-/// What a create that enrols a TOTP or HOTP device returns once, and never again.
+/// What a create that enrols a device returns once, and never again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Enrollment {
     pub device_id: i64,
-    pub otpauth_uri: String,
-    pub image: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otpauth_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// REGISTER-OOB: the code whose first VERIFY activates the device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_code: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,9 +1,10 @@
 //! Discovery documents (RFC 7643 §5-7): `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`.
 //! The schema document is generated from the attribute table the API validates with.
 
+use crate::authenticator::{ACTION_SCHEMA, Reason};
 use crate::model::{RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, SERVICE_PROVIDER_CONFIG_SCHEMA};
 use crate::query::MAX_RESULTS;
-use crate::schema::{AttrType, Attribute, Resource};
+use crate::schema::{ACTION_ATTRIBUTES, AttrType, Attribute, Resource};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,12 +82,53 @@ pub fn schema(resource: &Resource, base_url: &str) -> Schema {
         id: resource.schema.to_owned(),
         name: resource.name.to_owned(),
         description: resource.description.to_owned(),
-        attributes: resource.attributes.iter().map(describe).collect(),
-        meta: DocMeta {
-            resource_type: "Schema".to_owned(),
-            location: format!("{base_url}/Schemas/{}", resource.schema),
-        },
+        attributes: resource.core_attributes().map(describe).collect(),
+        meta: schema_meta(resource.schema, base_url),
     }
+}
+
+fn schema_meta(id: &str, base_url: &str) -> DocMeta {
+    DocMeta { resource_type: "Schema".to_owned(), location: format!("{base_url}/Schemas/{id}") }
+}
+
+/// A schema extension's own schema: its attributes are the extension attribute's.
+fn extension_schema(extension: &Attribute, base_url: &str) -> Schema {
+    Schema {
+        schemas: vec![SCHEMA_SCHEMA.to_owned()],
+        id: extension.name.to_owned(),
+        name: extension.name.rsplit(':').next().unwrap_or(extension.name).to_owned(),
+        description: extension.description.to_owned(),
+        attributes: extension.sub_attributes.iter().map(describe).collect(),
+        meta: schema_meta(extension.name, base_url),
+    }
+}
+
+/// The schema of HID's named actions (SPEC §14), with the reason codes an answer carries.
+fn action_schema(base_url: &str) -> Schema {
+    let reasons: Vec<String> = Reason::ALL.iter().map(|r| format!("{} {}", r.code(), r.meaning())).collect();
+    Schema {
+        schemas: vec![SCHEMA_SCHEMA.to_owned()],
+        id: ACTION_SCHEMA.to_owned(),
+        name: "Action".to_owned(),
+        description: format!(
+            "A named action on an Authenticator (POST /Authenticator/{{id}}). Its answer's attributes \
+             carry REQUEST.STATUS (1 done, 0 refused) and REQUEST.REASON: -1 when done, else {}.",
+            reasons.join(", ")
+        ),
+        attributes: ACTION_ATTRIBUTES.iter().map(describe).collect(),
+        meta: schema_meta(ACTION_SCHEMA, base_url),
+    }
+}
+
+/// Every schema `/Schemas` serves: each resource's, its extensions', and the action schema.
+pub fn schemas(resources: &[&Resource], base_url: &str) -> Vec<Schema> {
+    let mut all = Vec::new();
+    for resource in resources {
+        all.push(schema(resource, base_url));
+        all.extend(resource.extensions().map(|e| extension_schema(e, base_url)));
+    }
+    all.push(action_schema(base_url));
+    all
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,7 +140,15 @@ pub struct ResourceType {
     pub endpoint: String,
     pub description: String,
     pub schema: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schema_extensions: Vec<SchemaExtension>,
     pub meta: DocMeta,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaExtension {
+    pub schema: String,
+    pub required: bool,
 }
 
 pub fn resource_type(resource: &Resource, base_url: &str) -> ResourceType {
@@ -109,6 +159,10 @@ pub fn resource_type(resource: &Resource, base_url: &str) -> ResourceType {
         endpoint: resource.endpoint.to_owned(),
         description: resource.description.to_owned(),
         schema: resource.schema.to_owned(),
+        schema_extensions: resource
+            .extensions()
+            .map(|e| SchemaExtension { schema: e.name.to_owned(), required: false })
+            .collect(),
         meta: DocMeta {
             resource_type: "ResourceType".to_owned(),
             location: format!("{base_url}/ResourceTypes/{}", resource.name),

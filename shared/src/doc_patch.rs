@@ -70,7 +70,12 @@ struct Target {
 fn target(vocabulary: &Vocabulary, path: &str) -> Result<Option<Target>, Problem> {
     let bad = || Problem::InvalidPath(path.to_owned());
     let stripped = vocabulary.resource.strip_urn(path.trim());
+    // An extension's sub-attribute follows its URN after a colon (`urn:...:Password:password`).
+    let extension = vocabulary.resource.extension_path(stripped);
     let (head, filter, tail) = match stripped.split_once('[') {
+        _ if let Some((extension, _)) = extension => {
+            (extension.name, None, &stripped[extension.name.len()..])
+        }
         Some((head, rest)) => {
             let (inside, tail) = rest.rsplit_once(']').ok_or_else(bad)?;
             (head, Some(inside), tail)
@@ -91,7 +96,8 @@ fn target(vocabulary: &Vocabulary, path: &str) -> Result<Option<Target>, Problem
     let sub = match tail {
         "" => None,
         tail => {
-            let sub = tail.strip_prefix('.').ok_or_else(bad)?;
+            let separator = if extension.is_some() { ':' } else { '.' };
+            let sub = tail.strip_prefix(separator).ok_or_else(bad)?;
             match attribute.sub_attribute(sub) {
                 Some(sub) => Some(sub),
                 None if vocabulary.dropped_sub.iter().any(|d| d.eq_ignore_ascii_case(sub)) => {

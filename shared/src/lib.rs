@@ -4,6 +4,7 @@
 //! bytes are parameters, so every rule can be tested with fixed inputs, natively and in wasm.
 
 pub mod authenticator;
+pub mod authenticator_body;
 pub mod discovery;
 pub mod doc_patch;
 pub mod error;

@@ -1,6 +1,9 @@
 //! The OtpDevice attribute table: the one definition that validation, projection, filtering,
 //! sorting, the `/Schemas` document and the SPA's create form are all derived from.
 
+use crate::authenticator::{
+    AUTHENTICATOR_SCHEMA, ENROLLMENT_SCHEMA, PASSWORD_SCHEMA, SECURITY_QUESTION_SCHEMA,
+};
 use crate::model::{Algorithm, DEVICE_SCHEMA, DeviceType, Status, USER_SCHEMA};
 use crate::policy::POLICY_SCHEMA;
 
@@ -230,7 +233,39 @@ impl Resource {
     }
 
     /// Resolves `name`, `parent.sub` or their URN-prefixed forms.
+    /// The schema extensions: attributes named by their URN, whose sub-attributes are the
+    /// extension's (`urn:hid:scim:api:idp:2.0:Password` holds `username` and `password`).
+    pub fn extensions(&self) -> impl Iterator<Item = &'static Attribute> + use<> {
+        self.attributes.iter().filter(|a| is_urn(a.name))
+    }
+
+    /// The attributes of the core schema.
+    pub fn core_attributes(&self) -> impl Iterator<Item = &'static Attribute> + use<> {
+        self.attributes.iter().filter(|a| !is_urn(a.name))
+    }
+
+    /// An extension path, `<urn>` or `<urn>:<sub>` (and deeper: `<urn>:prompts.answer`): the
+    /// extension and what follows its URN (empty for the whole extension).
+    pub fn extension_path<'p>(&self, path: &'p str) -> Option<(&'static Attribute, &'p str)> {
+        self.extensions().find_map(|extension| {
+            let head = path.as_bytes().get(..extension.name.len())?;
+            if !head.eq_ignore_ascii_case(extension.name.as_bytes()) {
+                return None;
+            }
+            match &path[extension.name.len()..] {
+                "" => Some((extension, "")),
+                rest => rest.strip_prefix(':').map(|sub| (extension, sub)),
+            }
+        })
+    }
+
     pub fn resolve(&self, path: &str) -> Option<Resolved> {
+        if let Some((extension, sub)) = self.extension_path(path) {
+            return Some(match sub {
+                "" => Resolved { parent: None, attribute: extension },
+                sub => Resolved { parent: Some(extension), attribute: extension.sub_attribute(sub)? },
+            });
+        }
         let path = self.strip_urn(path);
         match path.split_once('.') {
             None => Some(Resolved { parent: None, attribute: self.attribute(path)? }),
@@ -245,6 +280,10 @@ impl Resource {
     pub fn resolve_path(&self, path: &str) -> Option<&'static Attribute> {
         self.resolve(path).map(|r| r.attribute)
     }
+}
+
+fn is_urn(name: &str) -> bool {
+    name.len() > 4 && name.as_bytes()[..4].eq_ignore_ascii_case(b"urn:")
 }
 
 const SEEDED: &[DeviceType] = &[DeviceType::Totp, DeviceType::Hotp];
@@ -706,7 +745,293 @@ pub static POLICY: Resource = Resource {
 };
 
 /// Every resource type, in the order discovery lists them.
-pub static RESOURCES: &[&Resource] = &[&DEVICE, &USER, &POLICY];
+/// A reference's sub-attributes as the HID seed writes them: `type`, `value`, `display`, and the
+/// URL under both `$ref` and `location`.
+const fn reference_attributes(
+    value_column: &'static str,
+    display_column: Option<&'static str>,
+    mutability: Mutability,
+) -> [Attribute; 5] {
+    [
+        plain("type", AttrType::String, "The kind of resource referred to."),
+        Attribute {
+            mutability,
+            column: Some(value_column),
+            ..plain("value", AttrType::String, "The id of the resource referred to.")
+        },
+        Attribute {
+            mutability,
+            case_exact: false,
+            column: display_column,
+            ..plain("display", AttrType::String, "Its name, for display.")
+        },
+        plain("$ref", AttrType::Reference, "Its URL."),
+        plain("location", AttrType::Reference, "Its URL again, as the seed's samples also name it."),
+    ]
+}
+
+static OWNER_ATTRIBUTES: [Attribute; 5] =
+    reference_attributes("user_id", Some("user_name"), Mutability::Immutable);
+static AUTHENTICATOR_POLICY_ATTRIBUTES: [Attribute; 5] =
+    reference_attributes("policy", Some("policy_display"), Mutability::Immutable);
+static DEVICE_REFERENCE_ATTRIBUTES: [Attribute; 5] =
+    reference_attributes("last_device_id", None, Mutability::ReadOnly);
+
+/// Whether an authenticator validates now, as SQL over the `authenticator_rows` view: the
+/// store puts the request's instant in for `{now}` (an integer, never a client's text).
+pub const AUTHENTICATOR_ACTIVE_SQL: &str = "(enabled = 1 AND disabled_by_failures = 0 AND start_date <= {now} \
+     AND (expiry_date IS NULL OR expiry_date > {now}) AND user_active = 1 \
+     AND (max_usages = 0 OR total_success < max_usages) \
+     AND (kind = 'SECURITY_QUESTION' OR usable_devices > 0))";
+
+static AUTHENTICATOR_STATUS_ATTRIBUTES: &[Attribute] = &[
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        canonical_values: &["ENABLED", "DISABLED"],
+        column: Some("CASE WHEN enabled = 1 THEN 'ENABLED' ELSE 'DISABLED' END"),
+        ..plain("status", AttrType::String, "ENABLED (default) or DISABLED.")
+    },
+    Attribute {
+        column: Some(AUTHENTICATOR_ACTIVE_SQL),
+        ..plain(
+            "active",
+            AttrType::Boolean,
+            "Whether it validates now: ENABLED, not disabled by failures, within its validity dates, \
+             its owner active, below its usage limit and (except security questions) with a device \
+             in C or V.",
+        )
+    },
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        column: Some("start_date"),
+        ..plain("startDate", AttrType::DateTime, "Valid from (RFC 3339; default: when created).")
+    },
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        column: Some("expiry_date"),
+        ..plain(
+            "expiryDate",
+            AttrType::DateTime,
+            "Valid until (RFC 3339; default: start plus the policy's validityDays, none when 0).",
+        )
+    },
+];
+
+const fn statistic(name: &'static str, column: &'static str, description: &'static str) -> Attribute {
+    Attribute { column: Some(column), ..plain(name, AttrType::Integer, description) }
+}
+
+static STATISTICS_ATTRIBUTES: &[Attribute] = &[
+    statistic(
+        "consecutiveFailed",
+        "consecutive_failed",
+        "Failed validations since the last success or RESET.",
+    ),
+    statistic("consecutiveSuccess", "consecutive_success", "Successful validations since the last failure."),
+    statistic("totalFailed", "total_failed", "Failed validations in all."),
+    statistic("totalSuccess", "total_success", "Successful validations in all."),
+    statistic("maximumNumberOfUsages", "max_usages", "The policy's maxUsages (0: unlimited)."),
+];
+
+static PASSWORD_ATTRIBUTES: &[Attribute] = &[
+    plain("username", AttrType::String, "The owner's userName."),
+    Attribute {
+        mutability: Mutability::WriteOnly,
+        returned: Returned::Never,
+        input: Some(Input::Password),
+        ..plain(
+            "password",
+            AttrType::String,
+            "The password (4-128 characters); stored only as a slow salted hash, never returned.",
+        )
+    },
+];
+
+static PROMPT_REFERENCE_ATTRIBUTES: &[Attribute] = &[
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        required: true,
+        ..plain("value", AttrType::String, "The prompt's code, one of the policy's prompts.")
+    },
+    plain("display", AttrType::String, "The question, as the policy words it."),
+];
+
+static ANSWERED_PROMPT_ATTRIBUTES: &[Attribute] = &[
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        required: true,
+        sub_attributes: PROMPT_REFERENCE_ATTRIBUTES,
+        ..plain("prompt", AttrType::Complex, "The question answered.")
+    },
+    Attribute {
+        mutability: Mutability::WriteOnly,
+        returned: Returned::Never,
+        required: true,
+        ..plain(
+            "answer",
+            AttrType::String,
+            "The answer (1-256 characters); compared trimmed, with inner spaces collapsed and case \
+             folded; stored only as a slow salted hash, never returned.",
+        )
+    },
+];
+
+static SECURITY_QUESTION_ATTRIBUTES: &[Attribute] = &[
+    Attribute {
+        multi_valued: true,
+        mutability: Mutability::ReadWrite,
+        sub_attributes: ANSWERED_PROMPT_ATTRIBUTES,
+        ..plain("prompts", AttrType::Complex, "The prompts answered, each from the policy, none twice.")
+    },
+    plain(
+        "promptsRequiredForCreation",
+        AttrType::Integer,
+        "The policy's promptsRequiredForCreation: how many prompts must be answered.",
+    ),
+];
+
+static ENROLLMENT_ATTRIBUTES: &[Attribute] = &[
+    Attribute {
+        returned: Returned::Request,
+        ..plain("deviceId", AttrType::Integer, "The OtpDevice enrolled with the authenticator.")
+    },
+    Attribute {
+        returned: Returned::Request,
+        ..plain("otpauthUri", AttrType::Reference, "Key URI for authenticator apps, returned once.")
+    },
+    Attribute {
+        returned: Returned::Request,
+        ..plain("image", AttrType::String, "Base64 PNG of the QR code of otpauthUri, returned once.")
+    },
+    Attribute {
+        returned: Returned::Request,
+        ..plain(
+            "activationCode",
+            AttrType::String,
+            "REGISTER-OOB: the code that activates the device, returned once.",
+        )
+    },
+];
+
+static ACTION_ENTRY_ATTRIBUTES: &[Attribute] = &[
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        ..plain("name", AttrType::String, "The attribute's name (RESPONSE, DEVICE.ID, CHALLENGE.ID, ...).")
+    },
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        ..plain("value", AttrType::String, "Its value, as a string.")
+    },
+    plain("type", AttrType::String, "Always string."),
+    plain("readOnly", AttrType::Boolean, "Always false."),
+];
+
+/// `urn:hid:scim:api:idp:2.0:Action`: a named action and its attributes, in a request and in
+/// its answer.
+pub static ACTION_ATTRIBUTES: &[Attribute] = &[
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        required: true,
+        canonical_values: &[
+            "USER-CHALLENGE",
+            "DEVICE-CHALLENGE",
+            "VERIFY",
+            "RESET",
+            "DELIVER-CHALLENGE",
+            "REGISTER-OOB",
+            "UNREGISTER-OOB",
+        ],
+        ..plain("action", AttrType::String, "The action's name.")
+    },
+    Attribute {
+        multi_valued: true,
+        mutability: Mutability::ReadWrite,
+        sub_attributes: ACTION_ENTRY_ATTRIBUTES,
+        ..plain(
+            "attributes",
+            AttrType::Complex,
+            "The action's inputs in a request, its results in an answer.",
+        )
+    },
+];
+
+pub static AUTHENTICATOR_ATTRIBUTES: &[Attribute] = &[
+    Attribute {
+        returned: Returned::Always,
+        uniqueness: Uniqueness::Server,
+        column: Some("scim_id"),
+        ..plain("id", AttrType::String, "<owner id>.<policy code> (10033.AT_EMPOTP).")
+    },
+    Attribute {
+        case_exact: false,
+        column: Some("user_name"),
+        ..plain("externalId", AttrType::String, "The owner's userName.")
+    },
+    Attribute {
+        mutability: Mutability::Immutable,
+        sub_attributes: &OWNER_ATTRIBUTES,
+        ..plain(
+            "owner",
+            AttrType::Complex,
+            "The user (Users) it belongs to: owner.value (their id) or owner.display (their userName, \
+             created when absent) on create.",
+        )
+    },
+    Attribute {
+        mutability: Mutability::Immutable,
+        required: true,
+        sub_attributes: &AUTHENTICATOR_POLICY_ATTRIBUTES,
+        ..plain("policy", AttrType::Complex, "Its authenticator policy: policy.value (the code) on create.")
+    },
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        sub_attributes: AUTHENTICATOR_STATUS_ATTRIBUTES,
+        ..plain("status", AttrType::Complex, "Whether it is enabled, and when it is valid.")
+    },
+    Attribute {
+        sub_attributes: STATISTICS_ATTRIBUTES,
+        ..plain("statistics", AttrType::Complex, "Counts of its validations.")
+    },
+    Attribute {
+        sub_attributes: &DEVICE_REFERENCE_ATTRIBUTES,
+        ..plain("lastSuccessfulDevice", AttrType::Complex, "The OtpDevice of its last successful validation.")
+    },
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        sub_attributes: PASSWORD_ATTRIBUTES,
+        ..plain(PASSWORD_SCHEMA, AttrType::Complex, "The password of a PASSWORD authenticator.")
+    },
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        sub_attributes: SECURITY_QUESTION_ATTRIBUTES,
+        ..plain(
+            SECURITY_QUESTION_SCHEMA,
+            AttrType::Complex,
+            "The answered prompts of a SECURITY_QUESTION authenticator.",
+        )
+    },
+    Attribute {
+        returned: Returned::Request,
+        sub_attributes: ENROLLMENT_ATTRIBUTES,
+        ..plain(
+            ENROLLMENT_SCHEMA,
+            AttrType::Complex,
+            "What a create that enrols a device returns once: the device, and its key URI and QR code \
+             (TOTP, HOTP) or activation code (REGISTER-OOB).",
+        )
+    },
+    Attribute { sub_attributes: META_ATTRIBUTES, ..plain("meta", AttrType::Complex, "Resource metadata.") },
+];
+
+pub static AUTHENTICATOR: Resource = Resource {
+    name: "Authenticator",
+    endpoint: "/Authenticator",
+    schema: AUTHENTICATOR_SCHEMA,
+    description: "HID ActivID authenticator: a user's credential under one authenticator policy",
+    attributes: AUTHENTICATOR_ATTRIBUTES,
+};
+
+pub static RESOURCES: &[&Resource] = &[&DEVICE, &USER, &AUTHENTICATOR, &POLICY];
 
 /// The attributes the create dialog asks for, for one device type, in table order.
 pub fn create_fields(t: DeviceType) -> impl Iterator<Item = &'static Attribute> {

@@ -1,18 +1,20 @@
 //! The handlers, one module per resource, and what they share: request bodies, projection,
 //! ETags and `If-Match`, listings and searches over a resource's attribute table.
 
+pub(crate) mod hid;
 pub(crate) mod policies;
 pub(crate) mod soffid;
 pub(crate) mod users;
 
 use crate::app::Ctx;
+pub(crate) use crate::domain::{check_version, matches_version};
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
 use serde_json::Value;
 use shared::Problem;
 use shared::filter::Condition;
-use shared::model::{ListResponse, SearchRequest, etag};
+use shared::model::{ListResponse, SearchRequest};
 use shared::query::{Page, Projection, Sort};
 use shared::schema::Resource;
 
@@ -206,21 +208,8 @@ pub(crate) fn delete_version(ctx: &Ctx<'_>, current: i64) -> Result<Option<i64>,
     }
 }
 
-/// 412 when `If-Match` (`expected`) does not name `version`.
-pub(crate) fn check_version(expected: Option<&String>, version: i64) -> Result<(), ApiError> {
-    match expected {
-        Some(header) if !matches_version(header, version) => Err(ApiError::Stale { version: header.clone() }),
-        _ => Ok(()),
-    }
-}
-
 /// The version an `If-Match` header accepts: `None` for no header or `*`.
 pub(crate) fn if_match(ctx: &Ctx<'_>) -> Option<String> {
     let header = ctx.request.header("if-match")?.trim();
     (header != "*").then(|| header.to_owned())
-}
-
-pub(crate) fn matches_version(header: &str, version: i64) -> bool {
-    let current = etag(version);
-    header.split(',').map(str::trim).any(|tag| tag == current || format!("W/{tag}") == current)
 }

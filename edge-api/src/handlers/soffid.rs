@@ -6,19 +6,19 @@ use super::{check_version, delete_version, if_match, json_body, projection_of, r
 use crate::app::Ctx;
 use crate::challenge;
 use crate::crypto;
+use crate::domain::devices;
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
-use crate::store::{self, Secrets};
+use crate::store;
 use serde_json::Value;
 use shared::filter::Condition;
 use shared::model::{Links, ListResponse, etag, etag_version};
-use shared::otp::{CodeParams, Secret, UriKind, otpauth_uri, qr_png_base64};
 use shared::patch::{PatchOp, apply_patch};
 use shared::query::{Page, Projection, Sort};
 use shared::schema::DEVICE;
 use shared::validate::{Changes, validate_create, validate_replace};
-use shared::{DeviceType, OtpDevice, Problem};
+use shared::{OtpDevice, Problem};
 
 /// One page of the tenant's devices for a listing or a search.
 pub(crate) fn page(
@@ -65,33 +65,19 @@ pub(crate) fn get(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
 pub(crate) fn create(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
     let new = validate_create(&json_body(ctx)?, &ctx.settings.defaults)?;
-    let seed = match (new.device_type.has_seed(), new.algorithm) {
-        (true, Some(algorithm)) => {
-            Some(Secret::generate(algorithm, crypto::fill_random).map_err(ApiError::Internal)?)
-        }
-        _ => None,
-    };
-    let secrets = Secrets {
-        sealed_seed: seed.as_ref().map(|s| ctx.keys.seal_seed(s)).transpose().map_err(ApiError::Internal)?,
-        pin_hash: new.pin.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?,
-    };
+    let scope = ctx.scope();
+    let prepared = devices::prepare(&scope, &new)?;
     let mut device =
         store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| -> Result<OtpDevice, ApiError> {
             if let Some(existing) = tx.find_duplicate(&new)? {
                 return Err(ApiError::Duplicate { existing });
             }
-            Ok(tx.create_device(&new, &secrets)?)
+            Ok(tx.create_device(&new, &prepared.secrets, None)?)
         })?;
-    if let (Some(seed), Some(algorithm), Some(digits)) = (&seed, device.algorithm, device.digits) {
-        let kind = match device.device_type {
-            DeviceType::Totp => {
-                UriKind::Totp { period: device.period.unwrap_or(ctx.settings.defaults.period) }
-            }
-            _ => UriKind::Hotp { counter: 0 },
-        };
-        let account = format!("{} ({})", device.user, device.name);
-        let uri = otpauth_uri(&ctx.settings.issuer, &account, seed, CodeParams { algorithm, digits }, kind);
-        device.image = Some(qr_png_base64(&uri).map_err(|e| ApiError::Internal(e.to_string()))?);
+    if let Some(seed) = &prepared.seed
+        && let Some((uri, image)) = devices::enrollment(&scope, &device, seed)?
+    {
+        device.image = Some(image);
         device.otpauth_uri = Some(uri);
     }
     Ok(response(ctx, 201, device, &Projection::Default))

@@ -8,8 +8,12 @@
 //! row a trigger writes: a change without its audit row cannot be written.
 //! Rows are read by column name and fail loudly when a column is missing or mistyped.
 
+mod authenticators;
 mod policies;
 
+pub use authenticators::{
+    AuthenticatorRefused, AuthenticatorRow, StoredAnswer, get_authenticator, list_authenticators,
+};
 pub use policies::{PolicyRefused, get_policy, list_policies, seed_tenant};
 
 use crate::db::{Database, DbError, RETRY_PAUSES_MS, Row, Rows, Sql, Transient};
@@ -309,6 +313,22 @@ BEGIN
     WHERE id = NEW.authenticator_id AND (consecutive_failed > 0 OR disabled_by_failures = 1);
 END
 "#,
+    // The Authenticator resource reads its rows through one view: each with its owner, its
+    // policy and its count of usable devices, the columns its attribute table filters and sorts on.
+    r#"
+CREATE VIEW authenticator_rows AS
+SELECT a.id AS id, a.tenant AS tenant, a.user_id || '.' || a.policy AS scim_id, a.user_id AS user_id,
+    u.user_name AS user_name, u.active AS user_active, a.policy AS policy,
+    coalesce(p.display_name, a.policy) AS policy_display, p.kind AS kind, coalesce(p.max_usages, 0) AS max_usages,
+    p.prompts AS policy_prompts, p.prompts_required AS prompts_required, a.enabled AS enabled,
+    a.disabled_by_failures AS disabled_by_failures, a.start_date AS start_date, a.expiry_date AS expiry_date,
+    a.consecutive_failed AS consecutive_failed, a.consecutive_success AS consecutive_success,
+    a.total_failed AS total_failed, a.total_success AS total_success, a.last_device_id AS last_device_id,
+    a.answers AS answers, a.created AS created, a.modified AS modified, a.version AS version,
+    (SELECT count(*) FROM devices d WHERE d.authenticator_id = a.id AND d.status IN ('C', 'V')) AS usable_devices
+FROM authenticators a JOIN users u ON u.id = a.user_id
+LEFT JOIN policies p ON p.tenant = a.tenant AND p.id = a.policy
+"#,
 ];
 
 /// The statements of a migration script: split at `;`, except inside a trigger's body, which
@@ -559,22 +579,36 @@ pub enum Table {
     Devices,
     Users,
     Policies,
+    Authenticators,
 }
 
 impl Table {
+    /// The resource whose attribute table names this table's columns.
+    pub fn resource(self) -> &'static shared::schema::Resource {
+        match self {
+            Table::Devices => &shared::schema::DEVICE,
+            Table::Users => &shared::schema::USER,
+            Table::Policies => &shared::schema::POLICY,
+            Table::Authenticators => &shared::schema::AUTHENTICATOR,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Table::Devices => "devices",
             Table::Users => "users",
             Table::Policies => "policies",
+            Table::Authenticators => "authenticator_rows",
         }
     }
 
-    fn columns(self) -> &'static str {
+    /// What a listing selects; `{now}` stands for the request's instant (see [`ListQuery::at`]).
+    fn columns(self) -> std::borrow::Cow<'static, str> {
         match self {
-            Table::Devices => DEVICE_COLUMNS,
-            Table::Users => USER_COLUMNS,
-            Table::Policies => policies::POLICY_COLUMNS,
+            Table::Devices => DEVICE_COLUMNS.into(),
+            Table::Users => USER_COLUMNS.into(),
+            Table::Policies => policies::POLICY_COLUMNS.into(),
+            Table::Authenticators => authenticators::columns().into(),
         }
     }
 }
@@ -601,6 +635,15 @@ impl ListQuery {
             Ok(details.join(", "))
         };
         Ok([plan(&self.page_sql, self.page_params(100, 0))?, plan(&self.count_sql, self.params.clone())?])
+    }
+
+    /// The listing as of `now`: what the columns say of the request's instant (an authenticator's
+    /// `status.active`) is said of `now`, an integer put in for `{now}`.
+    pub fn at(mut self, now: i64) -> ListQuery {
+        let now = now.to_string();
+        self.count_sql = self.count_sql.replace("{now}", &now);
+        self.page_sql = self.page_sql.replace("{now}", &now);
+        self
     }
 
     /// The page's parameters: the `WHERE`'s for the count subquery, again for the rows, then
@@ -802,8 +845,15 @@ impl WriteTx<'_> {
         find_duplicate(self.db, self.tenant, new)
     }
 
-    /// Creates a device with the next serial of its type (`TOTP00000035`, never reused).
-    pub fn create_device(&self, new: &NewDevice, secrets: &Secrets) -> Result<OtpDevice, DbError> {
+    /// Creates a device with the next serial of its type (`TOTP00000035`, never reused), bound
+    /// to `authenticator` (its row id and policy code), or when `None` to its owner's for the
+    /// tenant's default policy of its kind.
+    pub fn create_device(
+        &self,
+        new: &NewDevice,
+        secrets: &Secrets,
+        authenticator: Option<(i64, &str)>,
+    ) -> Result<OtpDevice, DbError> {
         let serial = if new.device_type.has_seed() {
             let rows = self.db.execute(
                 "INSERT INTO serials (type, next) VALUES (?, 1) \
@@ -816,7 +866,10 @@ impl WriteTx<'_> {
         };
         let name = device_name(new.device_type, serial, new.email.as_deref(), new.phone.as_deref());
         let (user_id, user_name) = self.user_for_device(&new.user)?;
-        let authenticator = self.default_authenticator(user_id, new.device_type)?;
+        let authenticator = match authenticator {
+            Some((id, policy)) => Some((id, policy.to_owned())),
+            None => self.default_authenticator(user_id, new.device_type)?,
+        };
         let rows = self.db.execute(
             &format!(
                 "INSERT INTO devices (tenant, user_id, authenticator_id, name, type, user_name, status, fails, created, \

@@ -405,7 +405,7 @@ fn tenants_are_isolated() {
     assert_eq!(at(&api, OPERATOR, "GET", "/scim/acme/v2/Tenants", None).0, 404, "only on the §3 paths");
     // Discovery answers per tenant, with the tenant's base in its locations.
     let (status, types, _) = at(&api, ACME_ADMIN, "GET", "/scim/acme/v2/ResourceTypes", None);
-    assert_eq!((status, types["totalResults"].as_i64()), (200, Some(3)));
+    assert_eq!((status, types["totalResults"].as_i64()), (200, Some(4)));
     assert!(
         types["Resources"][1]["meta"]["location"]
             .as_str()
@@ -478,18 +478,20 @@ fn a_root_search_spans_the_types_the_filter_fits() {
     let api = Api::new();
     let device = api.create(json!({"type": "PIN", "user": "erin", "pin": "4321"}));
     let search = |body: Value| api.call("POST", "/.search", Some(body));
-    // The device, its user, and the tenant's ten built-in policies, in code order.
+    // The device, its user, the authenticator it joined, and the tenant's ten built-in policies,
+    // in code order.
     let (status, all) = search(json!({"filter": "meta.created pr", "attributes": ["id"]}));
-    assert_eq!((status, all["totalResults"].as_i64()), (200, Some(12)), "{all}");
+    assert_eq!((status, all["totalResults"].as_i64()), (200, Some(13)), "{all}");
     assert_eq!(all["Resources"][0]["id"], device["id"]);
     assert_eq!(all["Resources"][1]["meta"]["resourceType"], "User");
-    assert_eq!(all["Resources"][2]["id"], "AT_CUSTOTP");
+    assert_eq!(all["Resources"][2]["meta"]["resourceType"], "Authenticator");
+    assert_eq!(all["Resources"][3]["id"], "AT_CUSTOTP");
     let (_, second) = search(json!({"filter": "meta.created pr", "startIndex": 2, "count": 2}));
     assert_eq!(
         (second["totalResults"].as_i64(), second["Resources"][0]["userName"].as_str()),
-        (Some(12), Some("erin"))
+        (Some(13), Some("erin"))
     );
-    assert_eq!(second["Resources"][1]["id"], "AT_CUSTOTP", "the page goes on into the next type");
+    assert_eq!(second["Resources"][1]["id"], "1.AT_EMPPWD", "the page goes on into the next type");
     let (_, devices) = search(json!({"filter": "user eq \"erin\""}));
     assert_eq!(devices["totalResults"], 1, "a Soffid filter fits devices only");
     let (status, error) = search(json!({"filter": "shoeSize eq 9"}));
@@ -506,11 +508,7 @@ fn listings_read_a_tenant_in_id_order_and_emails_by_key() {
     let api = Api::new();
     new_user(&api, json!({"userName": "erin", "emails": [{"value": "erin@example.com", "type": "work"}]}));
     let plan = |table: Table, filter: Option<&str>| {
-        let resource = match table {
-            Table::Devices => &shared::schema::DEVICE,
-            Table::Users => &shared::schema::USER,
-            Table::Policies => &shared::schema::POLICY,
-        };
+        let resource = table.resource();
         let condition = filter.map(|f| Condition::compile(resource, f).unwrap());
         list_query(table, "default", condition.as_ref(), None).explain(&api.db).unwrap()
     };

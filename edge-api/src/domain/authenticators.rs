@@ -1,0 +1,209 @@
+//! Authenticators (SPEC §14): created for an owner and a policy with the credential of the
+//! policy's kind (a device enrolled with the policy's parameters, a password, answers), replaced,
+//! and deleted with their devices, each in one transaction.
+
+use super::Scope;
+use super::devices;
+use crate::crypto;
+use crate::error::ApiError;
+use crate::store::{self, AuthenticatorRefused, AuthenticatorRow, StoredAnswer};
+use shared::Problem;
+use shared::authenticator::{Enrollment, authenticator_id};
+use shared::authenticator_body::{AuthenticatorBody, Current, Owner, check_body};
+use shared::model::etag_version;
+use shared::policy::Policy;
+use shared::validate::NewDevice;
+use shared::{DeviceType, Timestamp};
+
+/// A created authenticator, and what its create answers once.
+pub struct Created {
+    pub row: AuthenticatorRow,
+    pub enrollment: Option<Enrollment>,
+}
+
+/// The tenant's policy `code`; a code that names none is the body's error (HID's `AT_LDAP`
+/// pass-through among them).
+fn policy_named(scope: &Scope<'_>, code: &str) -> Result<Policy, ApiError> {
+    store::get_policy(scope.db, scope.actor.tenant, code)?.ok_or_else(|| {
+        ApiError::Problem(Problem::invalid(
+            "policy.value",
+            "names no authenticator policy of this tenant (LDAP pass-through is not supported)",
+        ))
+    })
+}
+
+fn hashed_answers(answers: &[(String, String)]) -> Result<Vec<StoredAnswer>, ApiError> {
+    answers
+        .iter()
+        .map(|(prompt, answer)| {
+            Ok(StoredAnswer {
+                prompt: prompt.clone(),
+                hash: crypto::hash_password(answer).map_err(ApiError::Internal)?,
+            })
+        })
+        .collect()
+}
+
+/// The device a create enrols for the policy's kind, its user named later.
+fn new_device(scope: &Scope<'_>, policy: &Policy, password: Option<&str>) -> Option<NewDevice> {
+    let device_type = policy.kind.device_type()?;
+    let defaults = &scope.settings.defaults;
+    let seeded = device_type.has_seed();
+    Some(NewDevice {
+        device_type,
+        user: String::new(),
+        external_id: None,
+        email: None,
+        phone: None,
+        pin: password.map(str::to_owned),
+        algorithm: seeded.then(|| policy.algorithm.unwrap_or(defaults.algorithm)),
+        digits: (device_type != DeviceType::Pin).then(|| policy.digits.unwrap_or(defaults.digits)),
+        period: (device_type == DeviceType::Totp).then(|| policy.period.unwrap_or(defaults.period)),
+    })
+}
+
+pub fn create(scope: &Scope<'_>, body: AuthenticatorBody) -> Result<Created, ApiError> {
+    let code = body.policy.clone().ok_or(Problem::MissingAttribute("policy.value"))?;
+    let owner = body.owner.clone().ok_or(Problem::MissingAttribute("owner.value"))?;
+    let policy = policy_named(scope, &code)?;
+    let data = check_body(body, &policy, None, Timestamp(scope.now))?;
+    let answers = data.answers.as_deref().map(hashed_answers).transpose()?.unwrap_or_default();
+    let template = new_device(scope, &policy, data.password.as_deref());
+    let prepared = template.as_ref().map(|new| devices::prepare(scope, new)).transpose()?;
+    let (row, device) = store::write(scope.db, scope.actor, scope.now, |tx| {
+        let (user_id, user_name) = match &owner {
+            Owner::Id(id) => tx.user_by_id(*id)?.ok_or_else(|| {
+                ApiError::Problem(Problem::invalid("owner.value", "names no user of this tenant"))
+            })?,
+            Owner::UserName(name) => tx.user_named(name)?,
+        };
+        let row_id = match tx.create_authenticator(user_id, &policy.id, &data, &answers)? {
+            Ok(row_id) => row_id,
+            Err(AuthenticatorRefused::Taken | AuthenticatorRefused::Stale) => {
+                return Err(ApiError::AuthenticatorTaken(authenticator_id(user_id, &policy.id)));
+            }
+        };
+        let device = match (&template, &prepared) {
+            (Some(template), Some(prepared)) => {
+                let mut new = template.clone();
+                new.user = user_name;
+                match new.device_type {
+                    DeviceType::Email | DeviceType::Sms => {
+                        let contact = tx.primary_contact(user_id, new.device_type)?.ok_or_else(|| {
+                            ApiError::Problem(Problem::invalid(
+                                "owner",
+                                "has no email address or phone number for this policy's kind",
+                            ))
+                        })?;
+                        match new.device_type {
+                            DeviceType::Email => new.email = Some(contact),
+                            _ => new.phone = Some(contact),
+                        }
+                    }
+                    _ => {}
+                }
+                Some(tx.create_device(&new, &prepared.secrets, Some((row_id, &policy.id)))?)
+            }
+            _ => None,
+        };
+        let row = store::get_authenticator(scope.db, scope.actor.tenant, user_id, &policy.id, scope.now)?
+            .ok_or_else(|| ApiError::Internal("an authenticator just created is not found".into()))?;
+        Ok((row, device))
+    })?;
+    let enrollment = match (&device, prepared.as_ref().and_then(|p| p.seed.as_ref())) {
+        (Some(device), Some(seed)) => {
+            let (uri, image) = devices::enrollment(scope, device, seed)?.unzip();
+            Some(Enrollment { device_id: device.id, otpauth_uri: uri, image, activation_code: None })
+        }
+        (Some(device), None) => {
+            Some(Enrollment { device_id: device.id, otpauth_uri: None, image: None, activation_code: None })
+        }
+        _ => None,
+    };
+    Ok(Created { row, enrollment })
+}
+
+/// The tenant's authenticator `<user>.<policy>`.
+pub fn find(scope: &Scope<'_>, user_id: i64, policy: &str) -> Result<AuthenticatorRow, ApiError> {
+    store::get_authenticator(scope.db, scope.actor.tenant, user_id, policy, scope.now)?
+        .ok_or_else(|| ApiError::NoAuthenticator(authenticator_id(user_id, policy)))
+}
+
+fn version_of(row: &AuthenticatorRow) -> i64 {
+    etag_version(&row.meta.version).unwrap_or(0)
+}
+
+/// A replace: the body (made from the current row: a PATCH applies to it) against the current
+/// row and its policy, written if the authenticator is
+/// still at the version read. With `expected` (If-Match) a stale version is 412; without, a lost
+/// race is read again and retried.
+pub fn replace(
+    scope: &Scope<'_>,
+    user_id: i64,
+    policy_code: &str,
+    expected: Option<&String>,
+    body: impl Fn(&AuthenticatorRow) -> Result<AuthenticatorBody, ApiError>,
+) -> Result<AuthenticatorRow, ApiError> {
+    let policy = policy_named(scope, policy_code)?;
+    for _ in 0..3 {
+        let current = find(scope, user_id, policy_code)?;
+        let version = version_of(&current);
+        super::check_version(expected, version)?;
+        let body = body(&current)?;
+        refuse_immutable(&body, &current)?;
+        let state = Current {
+            enabled: current.enabled,
+            start_date: current.start_date,
+            expiry_date: current.expiry_date,
+        };
+        let data = check_body(body, &policy, Some(&state), Timestamp(scope.now))?;
+        let answers = data.answers.as_deref().map(hashed_answers).transpose()?;
+        let pin_hash =
+            data.password.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?;
+        let written = store::write(scope.db, scope.actor, scope.now, |tx| {
+            tx.update_authenticator(&current, version, &data, answers.as_deref(), pin_hash.as_deref())
+        })?;
+        match (written, expected) {
+            (Ok(()), _) => return find(scope, user_id, policy_code),
+            (Err(_), Some(header)) => return Err(ApiError::Stale { version: header.clone() }),
+            (Err(_), None) => continue,
+        }
+    }
+    Err(ApiError::Conflict)
+}
+
+/// `owner` and `policy` are immutable: a replace may repeat them, not change them.
+fn refuse_immutable(body: &AuthenticatorBody, current: &AuthenticatorRow) -> Result<(), Problem> {
+    let same_owner = match &body.owner {
+        None => true,
+        Some(Owner::Id(id)) => *id == current.user_id,
+        Some(Owner::UserName(name)) => name.eq_ignore_ascii_case(&current.user_name),
+    };
+    if !same_owner {
+        return Err(Problem::Mutability { attribute: "owner" });
+    }
+    if body.policy.as_ref().is_some_and(|p| *p != current.policy) {
+        return Err(Problem::Mutability { attribute: "policy" });
+    }
+    Ok(())
+}
+
+/// Deletes the authenticator and its devices; `If-Match` (`expected`) must name its version.
+pub fn delete(
+    scope: &Scope<'_>,
+    user_id: i64,
+    policy: &str,
+    expected: Option<&String>,
+) -> Result<(), ApiError> {
+    let current = find(scope, user_id, policy)?;
+    let version = version_of(&current);
+    super::check_version(expected, version)?;
+    let deleted = store::write(scope.db, scope.actor, scope.now, |tx| {
+        tx.delete_authenticator(&current, expected.map(|_| version))
+    })?;
+    match (deleted, expected) {
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some(header)) => Err(ApiError::Stale { version: header.clone() }),
+        (Err(_), None) => Err(ApiError::NoAuthenticator(authenticator_id(user_id, policy))),
+    }
+}

@@ -1,0 +1,315 @@
+//! Authenticators (SPEC §14): one row per user and policy, read through the
+//! `authenticator_rows` view (the row with its owner, its policy and its usable devices), so
+//! that the attribute table's columns, the listing and a single read are the same SQL.
+
+use super::{Table, WriteTx, list_query, run_list};
+use crate::db::{Database, DbError, Row, Sql};
+use shared::authenticator::Statistics;
+use shared::authenticator_body::AuthenticatorData;
+use shared::filter::Condition;
+use shared::model::Meta;
+use shared::policy::{PolicyKind, Prompt};
+use shared::query::{Page, Sort};
+use shared::schema::AUTHENTICATOR_ACTIVE_SQL;
+use shared::{DeviceType, Timestamp};
+
+/// The view's columns a listing returns besides `active`.
+const AUTHENTICATOR_COLUMNS: &str = "id AS row_id, scim_id, user_id, user_name, policy, policy_display, kind, \
+     max_usages, policy_prompts, prompts_required, enabled, disabled_by_failures, start_date, expiry_date, \
+     consecutive_failed, consecutive_success, total_failed, total_success, last_device_id, answers, created, \
+     modified, version, usable_devices, user_active";
+
+/// A stored answer: its prompt and the argon2id hash of the normalised answer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredAnswer {
+    pub prompt: String,
+    pub hash: String,
+}
+
+/// An authenticator as stored, with what the view joins to it.
+#[derive(Debug, Clone)]
+pub struct AuthenticatorRow {
+    pub row_id: i64,
+    pub user_id: i64,
+    pub user_name: String,
+    pub policy: String,
+    pub policy_display: String,
+    /// `None` when its policy is gone (only a database written outside the service can say so).
+    pub kind: Option<PolicyKind>,
+    pub enabled: bool,
+    pub disabled_by_failures: bool,
+    pub start_date: Timestamp,
+    pub expiry_date: Option<Timestamp>,
+    pub statistics: Statistics,
+    pub last_device_id: Option<i64>,
+    pub answers: Vec<StoredAnswer>,
+    /// The policy's prompts and how many a create must answer.
+    pub prompts: Vec<Prompt>,
+    pub prompts_required: u32,
+    /// Whether it validates at the instant of the query (the attribute table's rule).
+    pub active: bool,
+    pub meta: Meta,
+}
+
+fn row_from(row: Row<'_>) -> Result<AuthenticatorRow, DbError> {
+    let id = row.text("scim_id")?;
+    let bad =
+        |column: &str| DbError(format!("authenticator {id}: column {column} holds a value we never write"));
+    let prompts: Vec<Prompt> = match row.opt_text("policy_prompts")? {
+        Some(json) => serde_json::from_str(json).map_err(|_| bad("prompts"))?,
+        None => Vec::new(),
+    };
+    let answers: Vec<StoredAnswer> = match row.opt_text("answers")? {
+        Some(json) => serde_json::from_str(json).map_err(|_| bad("answers"))?,
+        None => Vec::new(),
+    };
+    let prompts_required = match row.opt_count::<u32>("prompts_required")? {
+        Some(n) => n,
+        None => prompts.len() as u32,
+    };
+    Ok(AuthenticatorRow {
+        row_id: row.int("row_id")?,
+        user_id: row.int("user_id")?,
+        user_name: row.text("user_name")?.to_owned(),
+        policy: row.text("policy")?.to_owned(),
+        policy_display: row.text("policy_display")?.to_owned(),
+        kind: row.opt_text("kind")?.map(|k| PolicyKind::parse(k).ok_or_else(|| bad("kind"))).transpose()?,
+        enabled: row.int("enabled")? != 0,
+        disabled_by_failures: row.int("disabled_by_failures")? != 0,
+        start_date: Timestamp(row.int("start_date")?),
+        expiry_date: row.opt_int("expiry_date")?.map(Timestamp),
+        statistics: Statistics {
+            consecutive_failed: row.count("consecutive_failed")?,
+            consecutive_success: row.count("consecutive_success")?,
+            maximum_number_of_usages: row.count("max_usages")?,
+            total_failed: row.count("total_failed")?,
+            total_success: row.count("total_success")?,
+        },
+        last_device_id: row.opt_int("last_device_id")?,
+        answers,
+        prompts,
+        prompts_required,
+        active: row.int("active")? != 0,
+        meta: Meta::new(
+            "Authenticator",
+            Timestamp(row.int("created")?),
+            Timestamp(row.int("modified")?),
+            row.int("version")?,
+        ),
+    })
+}
+
+/// The view's columns and `active`, `{now}` standing for the request's instant.
+pub(super) fn columns() -> String {
+    format!("{AUTHENTICATOR_COLUMNS}, {AUTHENTICATOR_ACTIVE_SQL} AS active")
+}
+
+/// The columns with `active` at `now`.
+fn columns_at(now: i64) -> String {
+    columns().replace("{now}", &now.to_string())
+}
+
+/// The authenticator of `user_id` for `policy` in `tenant`.
+pub fn get_authenticator(
+    db: &dyn Database,
+    tenant: &str,
+    user_id: i64,
+    policy: &str,
+    now: i64,
+) -> Result<Option<AuthenticatorRow>, DbError> {
+    let rows = db.execute(
+        &format!(
+            "SELECT {} FROM authenticator_rows WHERE tenant = ? AND user_id = ? AND policy = ?",
+            columns_at(now)
+        ),
+        &[tenant.into(), user_id.into(), policy.into()],
+    )?;
+    rows.first().map(row_from).transpose()
+}
+
+/// One page of a tenant's authenticators matching a filter, and how many match in all; `active`
+/// in the filter and in the rows is as of `now`.
+pub fn list_authenticators(
+    db: &dyn Database,
+    tenant: &str,
+    condition: Option<&Condition>,
+    sort: Option<&Sort>,
+    page: Page,
+    now: i64,
+) -> Result<(u64, Vec<AuthenticatorRow>), DbError> {
+    let (total, rows) =
+        run_list(db, list_query(Table::Authenticators, tenant, condition, sort).at(now), page)?;
+    Ok((total, rows.iter().map(row_from).collect::<Result<_, _>>()?))
+}
+
+/// Why an authenticator write was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthenticatorRefused {
+    /// The user already has one for that policy.
+    Taken,
+    /// It changed (or went) since it was read.
+    Stale,
+}
+
+impl WriteTx<'_> {
+    /// The id and userName of the tenant's user `id`, if there is one.
+    pub fn user_by_id(&self, id: i64) -> Result<Option<(i64, String)>, DbError> {
+        let rows = self.db.execute(
+            "SELECT user_name FROM users WHERE id = ? AND tenant = ?",
+            &[id.into(), self.tenant.into()],
+        )?;
+        rows.first().map(|r| Ok((id, r.text("user_name")?.to_owned()))).transpose()
+    }
+
+    /// The tenant's user called `name` (case-insensitively), created when there is none.
+    pub fn user_named(&self, name: &str) -> Result<(i64, String), DbError> {
+        self.user_for_device(name)
+    }
+
+    /// A user's primary email address or phone number (the first when none is primary).
+    pub fn primary_contact(&self, user_id: i64, t: DeviceType) -> Result<Option<String>, DbError> {
+        let kind = match t {
+            DeviceType::Email => "email",
+            DeviceType::Sms => "phone",
+            _ => return Ok(None),
+        };
+        let rows = self.db.execute(
+            "SELECT value FROM user_contacts WHERE user_id = ? AND kind = ? \
+             ORDER BY coalesce(is_primary, 0) DESC, position LIMIT 1",
+            &[user_id.into(), kind.into()],
+        )?;
+        rows.first().map(|r| r.text("value").map(str::to_owned)).transpose()
+    }
+
+    /// Creates the authenticator of `user_id` for `policy`: its row id, or `Taken`.
+    pub fn create_authenticator(
+        &self,
+        user_id: i64,
+        policy: &str,
+        data: &AuthenticatorData,
+        answers: &[StoredAnswer],
+    ) -> Result<Result<i64, AuthenticatorRefused>, DbError> {
+        let rows = self.db.execute(
+            "INSERT INTO authenticators (tenant, user_id, policy, enabled, start_date, expiry_date, answers, created, \
+             modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, user_id, policy) DO NOTHING RETURNING id",
+            &[
+                self.tenant.into(),
+                user_id.into(),
+                policy.into(),
+                i64::from(data.enabled).into(),
+                data.start_date.0.into(),
+                data.expiry_date.map(|t| t.0).into(),
+                answers_json(answers)?,
+                self.now.into(),
+                self.now.into(),
+            ],
+        )?;
+        let Some(row) = rows.first() else { return Ok(Err(AuthenticatorRefused::Taken)) };
+        self.audit_row("authenticator-create", None, Some(user_id), &format!("{user_id}.{policy}"))?;
+        Ok(Ok(row.int("id")?))
+    }
+
+    /// Writes a replace if the authenticator is still at `version`. Enabling one that failures
+    /// disabled also ends that lockout, as RESET does.
+    pub fn update_authenticator(
+        &self,
+        current: &AuthenticatorRow,
+        version: i64,
+        data: &AuthenticatorData,
+        answers: Option<&[StoredAnswer]>,
+        pin_hash: Option<&str>,
+    ) -> Result<Result<(), AuthenticatorRefused>, DbError> {
+        let new_answers = answers.is_some();
+        let answers = answers_json(answers.unwrap_or(&current.answers))?;
+        let rows = self.db.execute(
+            "UPDATE authenticators SET enabled = ?, start_date = ?, expiry_date = ?, answers = ?, modified = ?, \
+             version = version + 1 WHERE id = ? AND version = ? RETURNING id",
+            &[
+                i64::from(data.enabled).into(),
+                data.start_date.0.into(),
+                data.expiry_date.map(|t| t.0).into(),
+                answers,
+                self.now.into(),
+                current.row_id.into(),
+                version.into(),
+            ],
+        )?;
+        if rows.is_empty() {
+            return Ok(Err(AuthenticatorRefused::Stale));
+        }
+        if data.enabled && current.disabled_by_failures {
+            self.reset_authenticator(current.row_id)?;
+        }
+        if let Some(hash) = pin_hash {
+            self.db.execute(
+                "UPDATE devices SET pin_hash = ?, fails = 0, version = version + 1, modified = ? \
+                 WHERE authenticator_id = ? AND type = 'PIN'",
+                &[hash.into(), self.now.into(), current.row_id.into()],
+            )?;
+        }
+        let what = [
+            (current.enabled != data.enabled).then_some(if data.enabled { "enabled" } else { "disabled" }),
+            (current.start_date != data.start_date || current.expiry_date != data.expiry_date)
+                .then_some("validity dates"),
+            pin_hash.map(|_| "password"),
+            new_answers.then_some("answers"),
+        ];
+        let detail: Vec<&str> = what.into_iter().flatten().collect();
+        self.audit_row(
+            "authenticator-replace",
+            None,
+            Some(current.user_id),
+            &format!("{}.{}: {}", current.user_id, current.policy, detail.join(", ")),
+        )?;
+        Ok(Ok(()))
+    }
+
+    /// Ends a lockout by failures: consecutive failures 0, and the devices it locked unlocked
+    /// (V, fails 0).
+    pub fn reset_authenticator(&self, row_id: i64) -> Result<(), DbError> {
+        self.db.execute(
+            "UPDATE authenticators SET consecutive_failed = 0, disabled_by_failures = 0, modified = ?, \
+             version = version + 1 WHERE id = ?",
+            &[self.now.into(), row_id.into()],
+        )?;
+        self.db.execute(
+            "UPDATE devices SET status = 'V', fails = 0, version = version + 1, modified = ? \
+             WHERE authenticator_id = ? AND status = 'L'",
+            &[self.now.into(), row_id.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes the authenticator and its devices if it is still at `version` (any version when
+    /// `None`).
+    pub fn delete_authenticator(
+        &self,
+        current: &AuthenticatorRow,
+        version: Option<i64>,
+    ) -> Result<Result<(), AuthenticatorRefused>, DbError> {
+        let rows = self.db.execute(
+            "DELETE FROM authenticators WHERE id = ? AND (?2 IS NULL OR version = ?2) RETURNING id",
+            &[current.row_id.into(), version.into()],
+        )?;
+        if rows.is_empty() {
+            return Ok(Err(AuthenticatorRefused::Stale));
+        }
+        let devices = self.db.execute(
+            "DELETE FROM devices WHERE authenticator_id = ? RETURNING id",
+            &[current.row_id.into()],
+        )?;
+        let id = format!("{}.{}", current.user_id, current.policy);
+        for row in devices.iter() {
+            self.audit("delete", Some(row.int("id")?), &format!("with authenticator {id}"))?;
+        }
+        self.audit_row("authenticator-delete", None, Some(current.user_id), &id)?;
+        Ok(Ok(()))
+    }
+}
+
+fn answers_json(answers: &[StoredAnswer]) -> Result<Sql, DbError> {
+    match answers.is_empty() {
+        true => Ok(Sql::Null),
+        false => serde_json::to_string(answers).map(Sql::Text).map_err(|e| DbError(e.to_string())),
+    }
+}
