@@ -3,7 +3,7 @@
 //! glue and native tests both call [`handle`].
 
 use crate::auth::{self, Caller};
-use crate::challenge::Deliver;
+use crate::challenge::{Deliver, Notify};
 use crate::cors;
 use crate::crypto::Keys;
 use crate::db::Database;
@@ -41,6 +41,7 @@ pub struct Env<'a> {
     /// Unix seconds.
     pub now: i64,
     pub deliver: Deliver<'a>,
+    pub notify: Notify<'a>,
     /// One line to the host's log; never given a secret.
     pub log: &'a dyn Fn(&str),
 }
@@ -220,6 +221,11 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The caller's language for the words of an answer.
+    pub fn lang(&self) -> Lang {
+        Lang::from_accept_language(self.request.header("accept-language"))
+    }
+
     pub fn actor(&self) -> Actor<'_> {
         Actor { tenant: &self.tenant, name: &self.caller.name }
     }
@@ -234,12 +240,26 @@ impl Ctx<'_> {
             now: self.env.now,
         }
     }
+
+    /// What a validation needs of the request (SPEC §6, §14).
+    pub fn challenge_context(&self) -> crate::challenge::Context<'_> {
+        crate::challenge::Context {
+            db: self.env.db,
+            settings: self.settings,
+            keys: &self.keys,
+            actor: self.actor(),
+            now: self.env.now,
+            log: self.env.log,
+        }
+    }
 }
 
 const GET: &[&str] = &["GET", "HEAD"];
 const LIST: &[&str] = &["GET", "HEAD", "POST"];
 const SEARCH: &[&str] = &["POST"];
 const ONE: &[&str] = &["GET", "HEAD", "PUT", "PATCH", "DELETE"];
+/// An authenticator also takes its named actions (SPEC §14).
+const ONE_WITH_ACTIONS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
 /// No HEAD: requesting a challenge sends a code, so it is never a side-effect-free probe.
 const REQUEST_CHALLENGE: &[&str] = &["GET", "POST"];
 const RESPONSE_CHALLENGE: &[&str] = &["POST"];
@@ -337,7 +357,8 @@ fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, 
             "PUT" => hid::replace(ctx, id),
             "PATCH" => hid::patch(ctx, id),
             "DELETE" => hid::delete(ctx, id),
-            _ => not_allowed(ONE),
+            "POST" => hid::action(ctx, id),
+            _ => not_allowed(ONE_WITH_ACTIONS),
         },
         ["Policy", "Authenticator"] if get => list(ctx, POLICIES),
         ["Policy", "Authenticator"] if method == "POST" => policies::create(ctx),

@@ -6,8 +6,8 @@ use crate::db::{Database, DbError};
 use crate::error::ApiError;
 use crate::settings::{Settings, Webhook};
 use crate::store::{self, Actor, ChallengeState, SuccessGuard, WriteTx};
-use shared::authenticator::Refusal;
-use shared::model::{ChallengeRequested, ChallengeResult};
+use shared::authenticator::{Reason, Refusal};
+use shared::model::ChallengeResult;
 use shared::otp::{CodeParams, verify_hotp, verify_totp};
 use shared::{Algorithm, DeviceType, Status};
 use subtle::ConstantTimeEq;
@@ -26,7 +26,24 @@ pub struct Delivery {
 /// Sends a delivery to the webhook; `Err` carries a reason for the log (never the URL or code).
 pub type Deliver<'a> = &'a dyn Fn(&Webhook, &Delivery) -> Result<(), String>;
 
-fn random_code(digits: u32) -> Result<String, ApiError> {
+/// A CIBA ping (SPEC §14, OpenID CIBA ping mode): `{"auth_req_id"}` POSTed with the client's
+/// bearer token, if it gave one.
+pub struct CibaPing {
+    pub token: Option<String>,
+    pub auth_req_id: String,
+}
+
+// The token is the client's secret: never printed.
+impl std::fmt::Debug for CibaPing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CibaPing").field("auth_req_id", &self.auth_req_id).finish_non_exhaustive()
+    }
+}
+
+/// Sends a CIBA ping; `Err` carries a reason for the log (never the URL or token).
+pub type Notify<'a> = &'a dyn Fn(&Webhook, &CibaPing) -> Result<(), String>;
+
+pub(crate) fn random_code(digits: u32) -> Result<String, ApiError> {
     // Rejection sampling keeps every digit uniform.
     let mut code = String::with_capacity(digits as usize);
     while code.len() < digits as usize {
@@ -49,44 +66,80 @@ pub struct Context<'a> {
     pub log: &'a dyn Fn(&str),
 }
 
+/// What asking for a challenge did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requested {
+    /// A code went to this address or number (through the gateway, or into the dev outbox).
+    Sent { to: String },
+    /// The device has nothing to send (TOTP, HOTP, PIN); the challenge is counted.
+    NothingToSend,
+    /// Nothing was sent: the device cannot be validated now, for this reason.
+    Refused(Reason),
+}
+
+/// What a validation came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Accepted,
+    /// Not accepted, why (SPEC §14's reason codes), and whether the device is locked now.
+    Refused {
+        reason: Reason,
+        locked: bool,
+    },
+}
+
+impl Verdict {
+    /// Soffid's answer (SPEC §6).
+    pub fn soffid(self) -> ChallengeResult {
+        match self {
+            Verdict::Accepted => ChallengeResult { success: true, locked: false },
+            Verdict::Refused { locked, .. } => ChallengeResult { success: false, locked },
+        }
+    }
+}
+
+/// Why a device cannot be validated now, before its code is looked at: its owner is inactive,
+/// it is locked or disabled, or its authenticator refuses validations.
+fn not_checkable(state: &ChallengeState) -> Option<(Reason, bool, String)> {
+    if !state.user_active {
+        return Some((Reason::UserInactive, false, "user inactive".to_owned()));
+    }
+    match state.device.status {
+        Status::Locked => return Some((Reason::LockedByFailures, true, "status L".to_owned())),
+        Status::Disabled => return Some((Reason::Disabled, false, "status D".to_owned())),
+        Status::Created | Status::Validated => {}
+    }
+    // A usable device whose authenticator refuses validations now answers as a disabled one
+    // (SPEC §14: disabled, outside its validity dates, at its usage limit), or as a locked one
+    // when failures disabled it.
+    state
+        .authenticator_refusal
+        .map(|why| (why.reason(), why == Refusal::Locked, format!("authenticator {}", why.as_str())))
+}
+
+/// Sends a fresh code to an EMAIL/SMS device (with `note` before it, a transaction's text), or
+/// counts the challenge of a device that computes its own codes.
 pub fn request(
     ctx: &Context<'_>,
     state: &ChallengeState,
     deliver: Deliver<'_>,
-) -> Result<ChallengeRequested, ApiError> {
+    note: Option<&str>,
+) -> Result<Requested, ApiError> {
     let device = &state.device;
     let (db, settings) = (ctx.db, ctx.settings);
-    let answer = ChallengeRequested { cell: "PIN".to_owned(), card_number: device.name.clone() };
     let write =
         |work: &dyn Fn(&WriteTx<'_>) -> Result<(), DbError>| store::write(db, ctx.actor, ctx.now, work);
-    // Locked and disabled devices, those of an inactive user and those whose authenticator
-    // refuses validations cannot be validated, so nothing is sent to them.
-    if !state.user_active {
-        write(&|tx| tx.attempt("request-challenge", device.id, "nothing sent: user inactive"))?;
-        return Ok(answer);
-    }
-    if matches!(device.status, Status::Locked | Status::Disabled) {
-        write(&|tx| {
-            tx.attempt("request-challenge", device.id, &format!("nothing sent: status {}", device.status))
-        })?;
-        return Ok(answer);
-    }
-    if let Some(why) = state.authenticator_refusal {
-        write(&|tx| {
-            tx.attempt(
-                "request-challenge",
-                device.id,
-                &format!("nothing sent: authenticator {}", why.as_str()),
-            )
-        })?;
-        return Ok(answer);
+    // A device that cannot be validated now is sent nothing.
+    if let Some((reason, _, why)) = not_checkable(state) {
+        write(&|tx| tx.attempt("request-challenge", device.id, &format!("nothing sent: {why}")))?;
+        return Ok(Requested::Refused(reason));
     }
     let (channel, to) = match device.device_type {
         DeviceType::Email => ("email", device.email.clone().unwrap_or_default()),
         DeviceType::Sms => ("sms", device.phone.clone().unwrap_or_default()),
         DeviceType::Totp | DeviceType::Hotp | DeviceType::Pin => {
             write(&|tx| tx.count_challenge(device.id))?;
-            return Ok(answer);
+            return Ok(Requested::NothingToSend);
         }
     };
     // Without a gateway or the dev outbox the code could reach nobody: say so, store nothing.
@@ -97,7 +150,10 @@ pub fn request(
     let delivery = Delivery {
         channel,
         to,
-        message: format!("Your {} verification code is {code}", settings.issuer),
+        message: match note {
+            None => format!("Your {} verification code is {code}", settings.issuer),
+            Some(note) => format!("{note}\nYour {} verification code is {code}", settings.issuer),
+        },
         code,
         device_id: device.id,
     };
@@ -122,34 +178,20 @@ pub fn request(
         write(&|tx| tx.withdraw_pending_code(device.id, &digest, &why))?;
         return Err(ApiError::Gateway);
     }
-    Ok(answer)
+    Ok(Requested::Sent { to: delivery.to })
 }
 
 /// Checks an answer against a device. The slow checks (argon2 for a PIN) run before the write
 /// transaction; the compare-and-set of a success, or the counted failure, and its audit row then
 /// commit together.
-pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<ChallengeResult, ApiError> {
+pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<Verdict, ApiError> {
     let device = &state.device;
     let (db, settings, now) = (ctx.db, ctx.settings, ctx.now);
-    let refused = |locked: bool, why: &str| -> Result<ChallengeResult, ApiError> {
-        store::write(db, ctx.actor, now, |tx| tx.attempt("challenge-refused", device.id, why))?;
-        Ok(ChallengeResult { success: false, locked })
-    };
-    // An inactive user's devices answer as a disabled device does (SPEC §17).
-    if !state.user_active {
-        return refused(false, "not checked: user inactive");
-    }
-    let why = format!("not checked: status {}", device.status);
-    match device.status {
-        Status::Locked => return refused(true, &why),
-        Status::Disabled => return refused(false, &why),
-        Status::Created | Status::Validated => {}
-    }
-    // A usable device whose authenticator refuses validations now answers as a disabled one
-    // (SPEC §14: disabled, outside its validity dates, at its usage limit), or as a locked one
-    // when failures disabled it.
-    if let Some(why) = state.authenticator_refusal {
-        return refused(why == Refusal::Locked, &format!("not checked: authenticator {}", why.as_str()));
+    if let Some((reason, locked, why)) = not_checkable(state) {
+        store::write(db, ctx.actor, now, |tx| {
+            tx.attempt("challenge-refused", device.id, &format!("not checked: {why}"))
+        })?;
+        return Ok(Verdict::Refused { reason, locked });
     }
     let params = CodeParams {
         algorithm: device.algorithm.unwrap_or(Algorithm::Sha1),
@@ -160,6 +202,9 @@ pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<
             ApiError::Internal(format!("device {}: seed cannot be opened (secret_key changed?)", device.id))
         })
     };
+    // An EMAIL/SMS code checked with none pending is a wrong response, counted as one; its
+    // reason says there was nothing to check.
+    let mut wrong = Reason::WrongResponse;
     let guard = match device.device_type {
         DeviceType::Totp => {
             let period = device.period.unwrap_or(settings.defaults.period);
@@ -179,7 +224,10 @@ pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<
                 let matches = bool::from(ctx.keys.code_digest(device.id, code).ct_eq(pending));
                 matches.then_some(SuccessGuard::PendingCode(pending))
             }
-            _ => None,
+            _ => {
+                wrong = Reason::NothingToCheck;
+                None
+            }
         },
         DeviceType::Pin => state
             .pin_hash
@@ -190,24 +238,21 @@ pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<
     // A code that matched but lost its compare-and-set (a concurrent request used it, or the
     // device changed meanwhile) is a failure, counted by the statement that follows.
     let validation = store::Validation::new(db, ctx.actor, now);
-    let won = match guard {
-        Some(guard) => validation.record_success(device.id, guard)?,
-        None => false,
-    };
-    let status = if won {
-        None
-    } else {
-        Some(match validation.record_failure(device.id, settings.max_fails)? {
-            Some(status) => status,
-            // The device left C/V (or its user was deactivated) meanwhile: nothing was counted;
-            // report its state as it is now.
-            None => {
-                store::get_device(db, ctx.actor.tenant, device.id)?.map_or(Status::Disabled, |d| d.status)
-            }
-        })
-    };
-    Ok(match status {
-        None => ChallengeResult { success: true, locked: false },
-        Some(status) => ChallengeResult { success: false, locked: status == Status::Locked },
+    if let Some(guard) = guard
+        && validation.record_success(device.id, guard)?
+    {
+        return Ok(Verdict::Accepted);
+    }
+    Ok(match validation.record_failure(device.id, settings.max_fails)? {
+        Some(status) => Verdict::Refused { reason: wrong, locked: status == Status::Locked },
+        // The device left C/V (or its owner or authenticator changed) meanwhile: nothing was
+        // counted; say why from its state now.
+        None => match store::challenge_state(db, ctx.actor.tenant, device.id, now)? {
+            Some(now_state) => match not_checkable(&now_state) {
+                Some((reason, locked, _)) => Verdict::Refused { reason, locked },
+                None => Verdict::Refused { reason: wrong, locked: false },
+            },
+            None => Verdict::Refused { reason: Reason::NothingToCheck, locked: false },
+        },
     })
 }

@@ -11,6 +11,8 @@ use shared::otp::Secret;
 
 const NONCE: usize = 24;
 /// Binds a sealed seed to its purpose, so no other sealed value can be swapped in for one.
+/// What a sealed CIBA bearer token is bound to, so that it cannot pass for a seed.
+const TOKEN_AAD: &[u8] = b"scim-otp ciba token";
 const SEED_AAD: &[u8] = b"scim-otp seed v1";
 
 /// The cryptographic random source (the host's `wasi:random`).
@@ -53,24 +55,38 @@ impl Keys {
         }
     }
 
-    pub fn seal_seed(&self, seed: &Secret) -> Result<Vec<u8>, String> {
+    fn seal(&self, aad: &[u8], msg: &[u8]) -> Result<Vec<u8>, String> {
         let mut nonce = [0u8; NONCE];
         fill_random(&mut nonce)?;
         let cipher = XChaCha20Poly1305::new((&self.seal).into());
         let sealed = cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: seed.as_bytes(), aad: SEED_AAD })
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg, aad })
             .map_err(|_| "sealing failed".to_owned())?;
         Ok([nonce.as_slice(), &sealed].concat())
     }
 
-    /// `None` when the blob was not sealed under this key (a changed `secret_key`, or tampering).
-    pub fn open_seed(&self, blob: &[u8]) -> Option<Secret> {
+    fn open(&self, aad: &[u8], blob: &[u8]) -> Option<Vec<u8>> {
         let (nonce, sealed) = blob.split_at_checked(NONCE)?;
         let cipher = XChaCha20Poly1305::new((&self.seal).into());
-        cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: sealed, aad: SEED_AAD })
-            .ok()
-            .map(Secret::from_bytes)
+        cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: sealed, aad }).ok()
+    }
+
+    pub fn seal_seed(&self, seed: &Secret) -> Result<Vec<u8>, String> {
+        self.seal(SEED_AAD, seed.as_bytes())
+    }
+
+    /// `None` when the blob was not sealed under this key (a changed `secret_key`, or tampering).
+    pub fn open_seed(&self, blob: &[u8]) -> Option<Secret> {
+        self.open(SEED_AAD, blob).map(Secret::from_bytes)
+    }
+
+    /// A CIBA client's bearer token, kept until its ping is sent (SPEC §14).
+    pub fn seal_token(&self, token: &str) -> Result<Vec<u8>, String> {
+        self.seal(TOKEN_AAD, token.as_bytes())
+    }
+
+    pub fn open_token(&self, blob: &[u8]) -> Option<String> {
+        self.open(TOKEN_AAD, blob).and_then(|bytes| String::from_utf8(bytes).ok())
     }
 
     /// What is stored of a pending EMAIL/SMS code: an HMAC bound to the device.

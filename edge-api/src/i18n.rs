@@ -76,6 +76,21 @@ impl Text {
     }
 }
 
+/// `REQUEST.ERROR_MESSAGE` of an action refused for `reason` (SPEC §14).
+pub fn reason(reason: shared::authenticator::Reason) -> &'static Text {
+    use shared::authenticator::Reason;
+    match reason {
+        Reason::WrongResponse => &REASON_WRONG_RESPONSE,
+        Reason::Disabled => &REASON_DISABLED,
+        Reason::LockedByFailures => &REASON_LOCKED,
+        Reason::OutsideValidity => &REASON_VALIDITY,
+        Reason::UsageLimit => &REASON_USAGE_LIMIT,
+        Reason::UserInactive => &REASON_USER_INACTIVE,
+        Reason::NothingToCheck => &REASON_NOTHING_TO_CHECK,
+        Reason::DeliveryFailed => &REASON_DELIVERY_FAILED,
+    }
+}
+
 macro_rules! texts {
     ($($name:ident => [$en:literal, $es:literal, $ca:literal, $nl:literal]),+ $(,)?) => {
         $(pub const $name: Text = Text { en: $en, es: $es, ca: $ca, nl: $nl };)+
@@ -83,6 +98,46 @@ macro_rules! texts {
 }
 
 texts! {
+    REASON_WRONG_RESPONSE => [
+        "The response is wrong.",
+        "La respuesta es incorrecta.",
+        "La resposta és incorrecta.",
+        "Het antwoord is onjuist."],
+    REASON_DISABLED => [
+        "The authenticator or its device is disabled.",
+        "El autenticador o su dispositivo está desactivado.",
+        "L'autenticador o el seu dispositiu està desactivat.",
+        "De authenticator of het apparaat ervan is uitgeschakeld."],
+    REASON_LOCKED => [
+        "Locked after too many failed attempts; an administrator can reset it.",
+        "Bloqueado tras demasiados intentos fallidos; un administrador puede restablecerlo.",
+        "Bloquejat després de massa intents fallits; un administrador el pot restablir.",
+        "Geblokkeerd na te veel mislukte pogingen; een beheerder kan het herstellen."],
+    REASON_VALIDITY => [
+        "The authenticator is outside its validity dates.",
+        "El autenticador está fuera de sus fechas de validez.",
+        "L'autenticador és fora de les seves dates de validesa.",
+        "De authenticator valt buiten zijn geldigheidsdata."],
+    REASON_USAGE_LIMIT => [
+        "The authenticator has reached its usage limit.",
+        "El autenticador ha alcanzado su límite de usos.",
+        "L'autenticador ha arribat al seu límit d'usos.",
+        "De authenticator heeft zijn gebruikslimiet bereikt."],
+    REASON_USER_INACTIVE => [
+        "The user is inactive.",
+        "El usuario está inactivo.",
+        "L'usuari està inactiu.",
+        "De gebruiker is inactief."],
+    REASON_NOTHING_TO_CHECK => [
+        "There is no usable device or no pending challenge to check.",
+        "No hay ningún dispositivo utilizable ni ningún desafío pendiente que comprobar.",
+        "No hi ha cap dispositiu utilitzable ni cap repte pendent per comprovar.",
+        "Er is geen bruikbaar apparaat of geen openstaande challenge om te controleren."],
+    REASON_DELIVERY_FAILED => [
+        "The code could not be delivered.",
+        "No se ha podido entregar el código.",
+        "No s'ha pogut lliurar el codi.",
+        "De code kon niet worden bezorgd."],
     UNAUTHORIZED => [
         "Authentication required: send valid credentials.",
         "Se requiere autenticación: envíe credenciales válidas.",

@@ -119,6 +119,8 @@ pub struct Settings {
     pub max_fails: u32,
     pub challenge_ttl: i64,
     pub delivery_webhook: Option<Webhook>,
+    /// Where CIBA pings go after a verified DELIVER-CHALLENGE (SPEC §14).
+    pub ciba_notification: Option<Webhook>,
     pub dev_outbox: bool,
     pub public_base: Option<PublicBase>,
 }
@@ -397,12 +399,16 @@ impl Settings {
                 Some(_) => Err(bad(variable, "is not true or false")),
             }
         };
-        let delivery_webhook = get("delivery_webhook_url")
-            .map(|text| {
-                let (origin, _) = http_url("delivery_webhook_url", &text)?;
-                Ok(Webhook { url: text.trim().to_owned(), host: origin.host().to_owned() })
-            })
-            .transpose()?;
+        let webhook = |variable: &'static str| {
+            get(variable)
+                .map(|text| {
+                    let (origin, _) = http_url(variable, &text)?;
+                    Ok(Webhook { url: text.trim().to_owned(), host: origin.host().to_owned() })
+                })
+                .transpose()
+        };
+        let delivery_webhook = webhook("delivery_webhook_url")?;
+        let ciba_notification = webhook("ciba_notification_url")?;
         let public_base = get("public_base_url")
             .map(|text| {
                 let (origin, rest) = http_url("public_base_url", &text)?;
@@ -429,6 +435,7 @@ impl Settings {
                 "30 to 3600",
             )?,
             delivery_webhook,
+            ciba_notification,
             dev_outbox: flag("dev_outbox", get("dev_outbox"))?,
             public_base,
         })

@@ -1,7 +1,7 @@
 //! Spin glue: Spin's request, SQLite connection, variables and outbound HTTP, handed to [`app::handle`].
 
 use crate::app::{self, Env};
-use crate::challenge::Delivery;
+use crate::challenge::{CibaPing, Delivery};
 use crate::db::{Database, DbError, Rows, Sql};
 use crate::error::MAX_BODY;
 use crate::http::ApiRequest;
@@ -61,14 +61,26 @@ fn spin_header<'h>(headers: &'h [(String, String)], name: &str) -> &'h str {
 /// POSTs a delivery with a sized body (a streamed one goes out chunked, which some gateways
 /// refuse). The error says what went wrong in words fit for the log: never the URL.
 fn deliver(webhook: &Webhook, delivery: &Delivery) -> Result<(), String> {
-    let body = serde_json::to_vec(delivery).map_err(|e| e.to_string())?;
-    let request = Request::builder()
+    post(webhook, None, serde_json::to_vec(delivery).map_err(|e| e.to_string())?)
+}
+
+/// A CIBA ping (SPEC §14), posted as a delivery is.
+fn notify(webhook: &Webhook, ping: &CibaPing) -> Result<(), String> {
+    let body = serde_json::json!({ "auth_req_id": ping.auth_req_id });
+    post(webhook, ping.token.as_deref(), serde_json::to_vec(&body).map_err(|e| e.to_string())?)
+}
+
+fn post(webhook: &Webhook, bearer: Option<&str>, body: Vec<u8>) -> Result<(), String> {
+    let mut request = Request::builder();
+    request
         .method(Method::Post)
         .uri(webhook.url.as_str())
         .header("content-type", "application/json")
-        .header("content-length", body.len().to_string())
-        .body(body)
-        .build();
+        .header("content-length", body.len().to_string());
+    if let Some(token) = bearer {
+        request.header("authorization", format!("Bearer {token}"));
+    }
+    let request = request.body(body).build();
     let response: Response =
         spin_sdk::http::run(spin_sdk::http::send(request)).map_err(|e| format!("no answer ({e})"))?;
     match *response.status() {
@@ -121,7 +133,7 @@ async fn handle(request: IncomingRequest) -> Response {
         Ok(connection) => {
             // A libSQL server interrupts or refuses a statement now and then (see Patient).
             let db = crate::db::Patient::new(SpinDb(connection), crate::store::pause);
-            let env = Env { db: &db, now: now(), deliver: &deliver, log: &log };
+            let env = Env { db: &db, now: now(), deliver: &deliver, notify: &notify, log: &log };
             app::handle(&api_request, Settings::load(&variable), &env)
         }
         Err(e) => {

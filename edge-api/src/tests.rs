@@ -14,9 +14,11 @@ use shared::{Algorithm, Status};
 use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 
+mod actions;
 mod authenticators;
 mod hid;
 mod policies;
+mod two_views;
 mod users;
 
 const BASE: &str = "/scim/v2";
@@ -59,6 +61,7 @@ pub fn settings() -> Settings {
         max_fails: 5,
         challenge_ttl: 300,
         delivery_webhook: None,
+        ciba_notification: None,
         dev_outbox: true,
         public_base: None,
     }
@@ -127,6 +130,8 @@ struct Api {
     now: Cell<i64>,
     delivered: RefCell<Vec<Delivery>>,
     gateway_up: Cell<bool>,
+    /// The CIBA pings sent: (bearer token, auth_req_id).
+    pinged: RefCell<Vec<(Option<String>, String)>>,
     /// What the component logged.
     log: RefCell<Vec<String>>,
     /// `spin-client-addr` of the next requests.
@@ -158,6 +163,7 @@ impl Api {
             now: Cell::new(1_700_000_000),
             delivered: RefCell::new(Vec::new()),
             gateway_up: Cell::new(true),
+            pinged: RefCell::new(Vec::new()),
             log: RefCell::new(Vec::new()),
             client: RefCell::new("127.0.0.1:40000".into()),
         }
@@ -195,10 +201,14 @@ impl Api {
             self.delivered.borrow_mut().push(d.clone());
             if self.gateway_up.get() { Ok(()) } else { Err("answered 503".into()) }
         };
+        let notify = |_: &Webhook, ping: &crate::challenge::CibaPing| {
+            self.pinged.borrow_mut().push((ping.token.clone(), ping.auth_req_id.clone()));
+            if self.gateway_up.get() { Ok(()) } else { Err("answered 503".into()) }
+        };
         let log = |line: &str| self.log.borrow_mut().push(line.to_owned());
         // As the component wraps Spin's connection (spin.rs), without the pauses.
         let db = crate::db::Patient::new(&self.db, |_| {});
-        let env = Env { db: &db, now: self.now.get(), deliver: &deliver, log: &log };
+        let env = Env { db: &db, now: self.now.get(), deliver: &deliver, notify: &notify, log: &log };
         handle(request, settings, &env)
     }
 
@@ -284,7 +294,11 @@ impl Api {
         let rows: Vec<String> = statement
             .query_map([], |row| {
                 Ok((0..columns)
-                    .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+                    .map(|i| match row.get_ref(i).unwrap() {
+                        // Text as text, so that a test can look for a value in it.
+                        rusqlite::types::ValueRef::Text(text) => String::from_utf8_lossy(text).into_owned(),
+                        other => format!("{other:?}"),
+                    })
                     .collect::<Vec<_>>()
                     .join("|"))
             })

@@ -38,6 +38,20 @@ pub fn database() -> Sample {
          ('default', 3, 'PIN000001', 'PIN', 'ñandú', 'V', 0, 1800000000, 1800000000, 1800000000, NULL, NULL, NULL, NULL, NULL, NULL), \
          ('other', 4, 'TOTP000002', 'TOTP', 'alice', 'V', 0, 1700000000, 1700000000, 1700000500, NULL, NULL, 'SHA1', 6, 30, 'okta-00u1')",
     );
+    // Authenticators (SPEC §14): alice's TOTP and EMAIL devices, ñandú's security questions (the
+    // answers' hashes need not match anything), and one of the other tenant.
+    run(
+        "INSERT INTO authenticators (id, tenant, user_id, policy, start_date, created, modified, answers) VALUES \
+         (1, 'default', 1, 'AT_EMPOTP', 0, 1700000000, 1700000000, NULL), \
+         (2, 'default', 1, 'AT_OOBEML', 0, 1700000000, 1700000000, NULL), \
+         (3, 'default', 3, 'AT_CUSTQA', 0, 1700000000, 1700000000, \
+          '[{\"prompt\":\"PR_NICK\",\"hash\":\"$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA\"}]'), \
+         (4, 'other', 4, 'AT_EMPOTP', 0, 1700000000, 1700000000, NULL)",
+    );
+    run(
+        "UPDATE devices SET authenticator_id = CASE name WHEN 'TOTP000001' THEN 1 WHEN 'EMAIL000001' THEN 2 \
+         WHEN 'TOTP000002' THEN 4 END",
+    );
     let page = Page::new(None, Some(100));
     let (_, devices) = edge_api::store::list_devices(&db, "default", None, None, page).expect("devices load");
     let (_, users) = edge_api::store::list_users(&db, "default", None, None, page).expect("users load");

@@ -21,12 +21,82 @@ const TOKEN: &str = "fuzz-token";
 struct Input {
     method: u8,
     base: u8,
+    /// A route of [`ROUTES`] that `path` follows, so that every resource is reached at once.
+    route: u8,
     path: String,
     query: String,
     content_type: u8,
     authorized: bool,
     origin: Option<String>,
-    body: Vec<u8>,
+    body: Body,
+}
+
+/// A body as bytes, or a named action (SPEC §14) with attributes of the names HID's actions read.
+#[derive(Arbitrary, Debug)]
+enum Body {
+    Raw(Vec<u8>),
+    Action { name: u8, attributes: Vec<(u8, String)>, extra: Option<(String, String)> },
+}
+
+/// Where a path starts: each resource, an authenticator of the fixture, an action target.
+const ROUTES: &[&str] = &[
+    "",
+    "OtpDevice/",
+    "Users/",
+    "Authenticator/",
+    "Authenticator/1.AT_EMPOTP",
+    "Authenticator/3.AT_CUSTQA",
+    "Authenticator/1.AT_OOBEML",
+    "Authenticator/.AT_EMPOTP",
+    "Policy/Authenticator/",
+    "Policy/Authenticator/AT_EMPOTP",
+];
+const ACTIONS: &[&str] = &[
+    "USER-CHALLENGE",
+    "DEVICE-CHALLENGE",
+    "VERIFY",
+    "RESET",
+    "DELIVER-CHALLENGE",
+    "REGISTER-OOB",
+    "UNREGISTER-OOB",
+    "verify",
+    "",
+];
+const ATTRIBUTES: &[&str] = &[
+    "RESPONSE",
+    "CHALLENGE.ID",
+    "DEVICE.ID",
+    "DEVICE.EXTERNALID",
+    "DEVICETYPE",
+    "USER.EXTERNALID",
+    "CHANNEL",
+    "ANSWER.PR_NICK",
+    "ANSWER.PR_SIBLING",
+    "tds",
+    "correlationid",
+    "OOB_DEVICETYPE_CODE",
+    "id",
+];
+const ACTION_SCHEMA: &str = "urn:hid:scim:api:idp:2.0:Action";
+
+fn body_bytes(body: Body) -> Vec<u8> {
+    match body {
+        Body::Raw(bytes) => bytes,
+        Body::Action { name, attributes, extra } => {
+            let attributes: Vec<serde_json::Value> = attributes
+                .into_iter()
+                .map(|(n, value)| serde_json::json!({"name": ATTRIBUTES[usize::from(n) % ATTRIBUTES.len()], "value": value}))
+                .collect();
+            let mut doc = serde_json::json!({
+                "schemas": [ACTION_SCHEMA],
+                ACTION_SCHEMA: {"action": ACTIONS[usize::from(name) % ACTIONS.len()], "attributes": attributes},
+            });
+            if let Some((key, value)) = extra {
+                doc[key] = serde_json::Value::String(value);
+            }
+            serde_json::to_vec(&doc).unwrap_or_default()
+        }
+    }
 }
 
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "get", ""];
@@ -42,6 +112,7 @@ fn settings() -> Settings {
         "secret_key" => Some("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".into()),
         "scim_cors_origin" => Some("http://allowed.example".into()),
         "tenants" => Some("default, other".into()),
+        "ciba_notification_url" => Some("http://127.0.0.1:9/ciba".into()),
         _ => None,
     })
     .expect("fuzz settings load");
@@ -71,10 +142,10 @@ fuzz_target!(|input: Input| {
     let base = BASES[usize::from(input.base) % BASES.len()];
     let request = ApiRequest {
         method: METHODS[usize::from(input.method) % METHODS.len()].to_owned(),
-        path: format!("{base}/{}", input.path),
+        path: format!("{base}/{}{}", ROUTES[usize::from(input.route) % ROUTES.len()], input.path),
         query: input.query,
         headers,
-        body: input.body,
+        body: body_bytes(input.body),
         origin: Origin::parse("http://127.0.0.1:3000"),
         client: "127.0.0.1:1".to_owned(),
     };
@@ -82,7 +153,14 @@ fuzz_target!(|input: Input| {
     // Keep the database small: the fuzzer may create devices on every run.
     let _ = rusqlite::Connection::execute(&db, "DELETE FROM devices WHERE id > 6", []);
     let _ = rusqlite::Connection::execute(&db, "DELETE FROM users WHERE id > 4", []);
-    let env = Env { db: &*db, now: 1_750_000_000, deliver: &|_, _| Ok(()), log: &|_| {} };
+    let _ = rusqlite::Connection::execute(&db, "DELETE FROM authenticators WHERE id > 3", []);
+    let _ = rusqlite::Connection::execute(&db, "DELETE FROM challenges WHERE id > 20", []);
+    // A callback that fails for every other request, as a real one may.
+    let notify = |_: &_, ping: &edge_api::challenge::CibaPing| match ping.auth_req_id.len() % 2 {
+        0 => Ok(()),
+        _ => Err("answered 503".to_owned()),
+    };
+    let env = Env { db: &*db, now: 1_750_000_000, deliver: &|_, _| Ok(()), notify: &notify, log: &|_| {} };
     let response = handle(&request, Ok(SETTINGS.clone()), &env);
     assert!(response.status != 500, "500 for {request:?}: {}", String::from_utf8_lossy(&response.body));
 });

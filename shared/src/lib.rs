@@ -3,6 +3,7 @@
 //! Nothing here does I/O, reads a clock or draws randomness: the current time and the random
 //! bytes are parameters, so every rule can be tested with fixed inputs, natively and in wasm.
 
+pub mod action;
 pub mod authenticator;
 pub mod authenticator_body;
 pub mod discovery;

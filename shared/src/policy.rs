@@ -81,7 +81,7 @@ impl PolicyKind {
         matches!(self, PolicyKind::Totp | PolicyKind::Hotp)
     }
 
-    fn is_oob(self) -> bool {
+    pub fn is_oob(self) -> bool {
         matches!(self, PolicyKind::OobEmail | PolicyKind::OobSms)
     }
 }

@@ -848,3 +848,25 @@ fn native_login(state: &Path) -> Vec<(String, String)> {
         ("dev_outbox".to_owned(), "true".to_owned()),
     ]
 }
+
+/// `oathtool`'s output for `args` (the independent implementation the codes are checked
+/// against; `cargo xtask setup` installs it).
+pub fn oathtool(args: &[&str]) -> String {
+    let out =
+        Command::new("oathtool").args(args).output().expect("oathtool runs (cargo xtask setup installs it)");
+    assert!(out.status.success(), "oathtool {args:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The base32 secret of an `otpauth://` URI, as `oathtool -b` takes it.
+pub fn base32_of(uri: &str) -> String {
+    secret_of(uri).to_base32()
+}
+
+/// `filter` percent-encoded for a query string.
+pub fn enc(filter: &str) -> String {
+    filter
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}

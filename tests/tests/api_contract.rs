@@ -6,28 +6,9 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use argon2::password_hash::{PasswordHasher, SaltString};
-use scim_otp_tests::{App, Reply, TempDir, id_of, secret_of, together};
+use scim_otp_tests::{App, Reply, TempDir, base32_of, enc, id_of, oathtool, together};
 use serde_json::json;
-use std::process::Command;
 use std::sync::Arc;
-
-fn oathtool(args: &[&str]) -> String {
-    let out =
-        Command::new("oathtool").args(args).output().expect("oathtool runs (cargo xtask setup installs it)");
-    assert!(out.status.success(), "oathtool {args:?}");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn base32_of(uri: &str) -> String {
-    secret_of(uri).to_base32()
-}
-
-fn enc(filter: &str) -> String {
-    filter
-        .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
-}
 
 #[test]
 fn soffid_examples_are_answered_with_the_documented_shape() {

@@ -17,8 +17,10 @@ use std::time::{Duration, Instant};
 
 const SHA1_6: CodeParams = CodeParams { algorithm: Algorithm::Sha1, digits: 6 };
 
+/// The racers take turns by dialect: even ones send Soffid's `responseChallenge`, odd ones
+/// HID's VERIFY on the device's authenticator (SPEC §14: one store, one single-use rule).
 #[test]
-fn a_thousand_validation_races_never_succeed_twice() {
+fn a_thousand_validation_races_never_succeed_twice_in_either_dialect() {
     const TRIALS: usize = 1000;
     const RACERS: usize = 4;
     let state = TempDir::new("races");
@@ -66,16 +68,28 @@ fn a_thousand_validation_races_never_succeed_twice() {
                     }
                     trial_start.wait();
                     let (code, at) = trial_code.lock().unwrap().clone();
-                    let reply = app.call(
-                        "POST",
-                        &format!("/OtpDevice/{id}/responseChallenge"),
-                        Some(&json!({"pin": code})),
-                    );
+                    let (reply, won) = match racer % 2 {
+                        0 => {
+                            let reply = app.call(
+                                "POST",
+                                &format!("/OtpDevice/{id}/responseChallenge"),
+                                Some(&json!({"pin": code})),
+                            );
+                            let won = reply.json["success"] == true;
+                            (reply, won)
+                        }
+                        _ => {
+                            let reply =
+                                app.call("POST", "/Authenticator/.AT_EMPOTP", Some(&verify(*id, &code)));
+                            let won = request_status(&reply.json) == Some("1");
+                            (reply, won)
+                        }
+                    };
                     if reply.status != 200 {
                         eprintln!("trial on device {id}: {} {}", reply.status, reply.json);
                         failed.fetch_add(1, Ordering::Relaxed);
                     }
-                    (reply.json["success"] == true, at)
+                    (won, at)
                 })
                 .collect()
         }
@@ -97,14 +111,93 @@ fn a_thousand_validation_races_never_succeed_twice() {
     let doubles = per_trial.iter().filter(|&&n| n > 1).count();
     let none = per_trial.iter().filter(|&&n| n == 0).count();
     println!(
-        "validation races ({}): {} trials × {RACERS} concurrent requests with one valid code in {:.1} s: \
-         {doubles} double successes, {none} trials without a success",
+        "validation races ({}): {} trials × {RACERS} concurrent requests with one valid code (half \
+         responseChallenge, half VERIFY) in {:.1} s: {doubles} double successes, {none} trials without a success",
         cluster.label(),
         devices.len(),
         started.elapsed().as_secs_f64()
     );
     assert_eq!(doubles, 0, "a code was accepted twice");
     assert_eq!(none, 0, "a valid code was refused by every racer");
+}
+
+/// `REQUEST.STATUS` of an action's answer: "1" done, "0" refused.
+fn request_status(answer: &Value) -> Option<&str> {
+    answer["attributes"].as_array()?.iter().find(|a| a["name"] == "REQUEST.STATUS")?["value"].as_str()
+}
+
+/// HID's VERIFY of `code` on device `device` of its owner's AT_EMPOTP authenticator, the owner
+/// named by the device (no user part in the id).
+fn verify(device: i64, code: &str) -> Value {
+    let action = "urn:hid:scim:api:idp:2.0:Action";
+    json!({"schemas": [action], action: {"action": "VERIFY", "attributes": [
+        {"name": "DEVICE.ID", "value": device.to_string()}, {"name": "RESPONSE", "value": code}]}})
+}
+
+/// Wrong codes at once through both dialects on a device at its policy's `maxFails` - 1:
+/// exactly one failure is counted (it locks the device and its authenticator, audited once),
+/// and every other attempt finds it locked and counts nothing.
+#[test]
+fn concurrent_failures_at_max_fails_lock_once_and_count_exactly() {
+    const TRIALS: usize = 50;
+    const RACERS: usize = 6;
+    let state = TempDir::new("lock-races");
+    let cluster = Arc::new(Cluster::start(&state.0, &[]));
+    let app = cluster.node(0).clone();
+    let mut counted = Vec::new();
+    for trial in 0..TRIALS {
+        let created =
+            app.call("POST", "/OtpDevice", Some(&json!({"type": "TOTP", "user": format!("locker{trial}")})));
+        let id = id_of(&created);
+        // AT_EMPOTP locks at 5: four failures first, one at a time.
+        for _ in 0..4 {
+            let reply = app.call(
+                "POST",
+                &format!("/OtpDevice/{id}/responseChallenge"),
+                Some(&json!({"pin": "000000"})),
+            );
+            assert_eq!(reply.json, json!({"success": false, "locked": false}));
+        }
+        let replies = together(RACERS, {
+            let cluster = cluster.clone();
+            move |racer| {
+                let app = cluster.node(racer);
+                match racer % 2 {
+                    0 => app.call(
+                        "POST",
+                        &format!("/OtpDevice/{id}/responseChallenge"),
+                        Some(&json!({"pin": "000000"})),
+                    ),
+                    _ => app.call("POST", "/Authenticator/.AT_EMPOTP", Some(&verify(id, "000000"))),
+                }
+            }
+        });
+        assert!(
+            replies.iter().all(|r| r.status == 200),
+            "{:?}",
+            replies.iter().map(|r| &r.json).collect::<Vec<_>>()
+        );
+        let device = app.call("GET", &format!("/OtpDevice/{id}"), None);
+        assert_eq!((device.json["status"].as_str(), device.json["fails"].as_i64()), (Some("L"), Some(5)));
+        let user = app.call("GET", &format!("/Users?filter=userName%20eq%20%22locker{trial}%22"), None);
+        let user_id = user.json["Resources"][0]["id"].as_str().unwrap().to_owned();
+        let authenticator = app.call("GET", &format!("/Authenticator/{user_id}.AT_EMPOTP"), None);
+        assert_eq!(authenticator.json["statistics"]["totalFailed"], 5, "{}", authenticator.json);
+        assert_eq!(authenticator.json["status"]["status"], "DISABLED");
+        let locks = query_store(
+            &state.0,
+            &format!(
+                "SELECT count(*) FROM audit WHERE device_id = {id} AND action = 'challenge-failure-locked'"
+            ),
+        );
+        assert_eq!(locks, vec![vec![json!(1)]], "locked once");
+        counted.push(replies.len());
+    }
+    println!(
+        "lockout races ({}): {TRIALS} trials × {RACERS} concurrent wrong codes (half responseChallenge, half VERIFY) \
+         at maxFails - 1: each counted one failure, locked once, totalFailed 5",
+        cluster.label()
+    );
 }
 
 /// The first requests of a fresh store, at once on every node: the schema is made once (each

@@ -21,6 +21,12 @@ pub struct Created {
     pub enrollment: Option<Enrollment>,
 }
 
+/// REGISTER-OOB's part of a create: the device type it names, and its activation code.
+pub struct OobRegistration<'a> {
+    pub device_type: DeviceType,
+    pub activation_code: &'a str,
+}
+
 /// The tenant's policy `code`; a code that names none is the body's error (HID's `AT_LDAP`
 /// pass-through among them).
 fn policy_named(scope: &Scope<'_>, code: &str) -> Result<Policy, ApiError> {
@@ -62,10 +68,23 @@ fn new_device(scope: &Scope<'_>, policy: &Policy, password: Option<&str>) -> Opt
     })
 }
 
-pub fn create(scope: &Scope<'_>, body: AuthenticatorBody) -> Result<Created, ApiError> {
+pub fn create(
+    scope: &Scope<'_>,
+    body: AuthenticatorBody,
+    oob: Option<&OobRegistration<'_>>,
+) -> Result<Created, ApiError> {
     let code = body.policy.clone().ok_or(Problem::MissingAttribute("policy.value"))?;
     let owner = body.owner.clone().ok_or(Problem::MissingAttribute("owner.value"))?;
     let policy = policy_named(scope, &code)?;
+    if let Some(oob) = oob
+        && policy.kind.device_type() != Some(oob.device_type)
+    {
+        return Err(Problem::invalid(
+            "OOB_DEVICETYPE_CODE",
+            "does not match the policy's kind (DT_OOBEML for OOB_EMAIL, DT_OOBSMS for OOB_SMS)",
+        )
+        .into());
+    }
     let data = check_body(body, &policy, None, Timestamp(scope.now))?;
     let answers = data.answers.as_deref().map(hashed_answers).transpose()?.unwrap_or_default();
     let template = new_device(scope, &policy, data.password.as_deref());
@@ -102,7 +121,12 @@ pub fn create(scope: &Scope<'_>, body: AuthenticatorBody) -> Result<Created, Api
                     }
                     _ => {}
                 }
-                Some(tx.create_device(&new, &prepared.secrets, Some((row_id, &policy.id)))?)
+                let device = tx.create_device(&new, &prepared.secrets, Some((row_id, &policy.id)))?;
+                if let Some(oob) = oob {
+                    let digest = scope.keys.code_digest(device.id, oob.activation_code);
+                    tx.set_activation_code(device.id, &digest, scope.now + super::actions::ACTIVATION_TTL)?;
+                }
+                Some(device)
             }
             _ => None,
         };
@@ -151,17 +175,22 @@ pub fn replace(
         super::check_version(expected, version)?;
         let body = body(&current)?;
         refuse_immutable(&body, &current)?;
-        let state = Current {
-            enabled: current.enabled,
-            start_date: current.start_date,
-            expiry_date: current.expiry_date,
-        };
-        let data = check_body(body, &policy, Some(&state), Timestamp(scope.now))?;
+        // `status.status` as it reads: DISABLED while failures lock it, though still enabled.
+        let shown = current.enabled && !current.disabled_by_failures;
+        let state =
+            Current { enabled: shown, start_date: current.start_date, expiry_date: current.expiry_date };
+        let mut data = check_body(body, &policy, Some(&state), Timestamp(scope.now))?;
+        // Written as it reads, it changes nothing (a PATCH of the dates carries it along);
+        // ENABLED on one shown DISABLED enables it and ends a lockout, as RESET does.
+        let reset = data.enabled && !shown && current.disabled_by_failures;
+        if data.enabled == shown {
+            data.enabled = current.enabled;
+        }
         let answers = data.answers.as_deref().map(hashed_answers).transpose()?;
         let pin_hash =
             data.password.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?;
         let written = store::write(scope.db, scope.actor, scope.now, |tx| {
-            tx.update_authenticator(&current, version, &data, answers.as_deref(), pin_hash.as_deref())
+            tx.update_authenticator(&current, version, &data, reset, answers.as_deref(), pin_hash.as_deref())
         })?;
         match (written, expected) {
             (Ok(()), _) => return find(scope, user_id, policy_code),

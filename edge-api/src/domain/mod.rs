@@ -3,6 +3,7 @@
 //! map their wire shapes onto these; the validation rules of SPEC §6 and §14 are in
 //! [`crate::challenge`].
 
+pub mod actions;
 pub mod authenticators;
 pub mod devices;
 

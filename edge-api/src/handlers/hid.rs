@@ -3,12 +3,17 @@
 
 use super::{if_match, json_body, projection_of, resource_response, to_json};
 use crate::app::Ctx;
+use crate::challenge::{CibaPing, Verdict};
+use crate::domain::actions::{self, DeviceChoice};
 use crate::domain::authenticators;
 use crate::error::ApiError;
 use crate::http::ApiResponse;
+use crate::i18n;
 use crate::settings::Right;
 use crate::store::{self, AuthenticatorRow};
 use serde_json::Value;
+use shared::action::{Action, ActionAnswer, ActionName, Correlation};
+use shared::authenticator::{ACTION_SCHEMA, Reason};
 use shared::authenticator::{
     AskedPrompt, Authenticator, AuthenticatorStatus, Enabled, Enrollment, PasswordView, Reference,
     SecurityQuestionView, authenticator_id, split_id,
@@ -20,6 +25,7 @@ use shared::patch::PatchOp;
 use shared::policy::{PolicyKind, Prompt};
 use shared::query::{Page, Projection, Sort};
 use shared::schema::AUTHENTICATOR;
+use shared::{DeviceType, Problem};
 
 /// One page of the tenant's authenticators for a listing or a search.
 pub(crate) fn page(
@@ -123,11 +129,241 @@ pub(crate) fn get(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
     Ok(response(ctx, 200, row, None, &projection))
 }
 
+/// POST `/Authenticator`: a create, or REGISTER-OOB (a create with its Action).
 pub(crate) fn create(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
-    let body = read_body(&json_body(ctx)?)?;
-    let created = authenticators::create(&ctx.scope(), body)?;
-    Ok(response(ctx, 201, created.row, created.enrollment, &Projection::Default))
+    let mut body = json_body(ctx)?;
+    let Some(action) = Action::from_body(&body)? else {
+        let created = authenticators::create(&ctx.scope(), read_body(&body)?, None)?;
+        return Ok(response(ctx, 201, created.row, created.enrollment, &Projection::Default));
+    };
+    if action.name != ActionName::RegisterOob {
+        return Err(Problem::invalid(
+            "action",
+            "on /Authenticator only REGISTER-OOB; other actions name an authenticator",
+        )
+        .into());
+    }
+    let device_type = match action.get("OOB_DEVICETYPE_CODE") {
+        Some(code) if code.eq_ignore_ascii_case("DT_OOBEML") => DeviceType::Email,
+        Some(code) if code.eq_ignore_ascii_case("DT_OOBSMS") => DeviceType::Sms,
+        Some(_) => return Err(Problem::invalid("OOB_DEVICETYPE_CODE", "is DT_OOBEML or DT_OOBSMS").into()),
+        None => return Err(Problem::MissingAttribute("OOB_DEVICETYPE_CODE").into()),
+    };
+    let fields =
+        body.as_object_mut().ok_or_else(|| Problem::Syntax("an Authenticator is a JSON object".into()))?;
+    fields.remove(ACTION_SCHEMA);
+    let given = match fields.remove("activationCode") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(code)) => Some(code),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(_) => return Err(Problem::invalid("activationCode", "is 4 to 10 digits").into()),
+    };
+    let code = actions::activation_code(given.as_deref())?;
+    let oob = authenticators::OobRegistration { device_type, activation_code: &code };
+    let created = authenticators::create(&ctx.scope(), read_body(&body)?, Some(&oob))?;
+    let mut answer = response(ctx, 201, created.row, created.enrollment, &Projection::Default);
+    // The seed's 201 shows the activation code beside the authenticator, once.
+    let mut doc: Value =
+        serde_json::from_slice(&answer.body).map_err(|e| ApiError::Internal(e.to_string()))?;
+    doc["activationCode"] = Value::String(code);
+    answer.body = serde_json::to_vec(&doc).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(answer)
+}
+
+/// The authenticator an action names: the policy from `{id}`, the user from `USER.EXTERNALID`
+/// (a userName), else `{id}`'s user part, else the body's `id`, else `DEVICE.ID`'s owner.
+fn action_target(
+    ctx: &Ctx<'_>,
+    id: &str,
+    body: &Value,
+    action: &Action,
+) -> Result<AuthenticatorRow, ApiError> {
+    let missing = || ApiError::NoAuthenticator(id.to_owned());
+    let (user_part, policy) = split_id(id).ok_or_else(missing)?;
+    let (db, tenant) = (ctx.env.db, ctx.tenant.as_str());
+    let user = if let Some(name) = action.get("USER.EXTERNALID") {
+        store::user_id_by_name(db, tenant, name)?.map(|(id, _)| id)
+    } else if !user_part.is_empty() {
+        user_part.parse::<i64>().ok()
+    } else if let Some(body_id) = body.get("id").and_then(Value::as_str) {
+        parse_id(body_id).ok().filter(|(_, p)| *p == policy).map(|(user, _)| user)
+    } else if let Some(device) = action.get("DEVICE.ID").and_then(|d| d.parse::<i64>().ok()) {
+        match store::get_device(db, tenant, device)? {
+            Some(device) => store::user_id_by_name(db, tenant, &device.user)?.map(|(id, _)| id),
+            None => None,
+        }
+    } else {
+        None
+    };
+    let user = user.ok_or_else(missing)?;
+    authenticators::find(&ctx.scope(), user, policy)
+}
+
+/// Which device DEVICE-CHALLENGE, DELIVER-CHALLENGE and VERIFY mean.
+fn device_choice(action: &Action) -> Result<DeviceChoice, ApiError> {
+    if let Some(id) = action.get("DEVICE.ID") {
+        return id
+            .parse::<i64>()
+            .map(DeviceChoice::Id)
+            .map_err(|_| Problem::invalid("DEVICE.ID", "is a device id (an integer)").into());
+    }
+    if let Some(name) = action.get("DEVICE.EXTERNALID") {
+        return Ok(DeviceChoice::Named(name.to_owned()));
+    }
+    match action.get("DEVICETYPE") {
+        None => Ok(DeviceChoice::Any),
+        Some(code) if code.eq_ignore_ascii_case("DT_OOBEML") => Ok(DeviceChoice::Type(DeviceType::Email)),
+        Some(code) if code.eq_ignore_ascii_case("DT_OOBSMS") => Ok(DeviceChoice::Type(DeviceType::Sms)),
+        Some(code) => {
+            DeviceType::parse(&code.to_ascii_uppercase()).map(DeviceChoice::Type).ok_or_else(|| {
+                Problem::invalid(
+                    "DEVICETYPE",
+                    "names no device type (TOTP, HOTP, EMAIL, SMS, PIN, DT_OOBEML, DT_OOBSMS)",
+                )
+                .into()
+            })
+        }
+    }
+}
+
+fn answer(ctx: &Ctx<'_>, answer: &ActionAnswer) -> ApiResponse {
+    let message = answer.reason.map(|reason| i18n::reason(reason).render(ctx.lang(), &[]));
+    ApiResponse::json(200, &answer.to_json(message.as_deref()))
+}
+
+fn issued(result: Result<actions::Issued, Reason>) -> ActionAnswer {
+    match result {
+        Ok(issued) => {
+            ActionAnswer::done(vec![("CHALLENGE", issued.challenge), ("CHALLENGE.ID", issued.id.to_string())])
+        }
+        Err(reason) => ActionAnswer::refused(reason),
+    }
+}
+
+/// POST `/Authenticator/{id}`: a named action (SPEC §14).
+pub(crate) fn action(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
+    let body = json_body(ctx)?;
+    let action = Action::from_body(&body)?.ok_or(Problem::MissingAttribute(ACTION_SCHEMA))?;
+    let right = match action.name {
+        ActionName::Reset | ActionName::RegisterOob | ActionName::UnregisterOob => Right::Admin,
+        _ => Right::Invoke,
+    };
+    ctx.caller.require(right)?;
+    // REGISTER-OOB creates an authenticator: it is POST /Authenticator.
+    let register_elsewhere = || -> Result<ApiResponse, ApiError> {
+        Err(Problem::invalid("action", "REGISTER-OOB is POST /Authenticator, with owner and policy").into())
+    };
+    if action.name == ActionName::RegisterOob {
+        return register_elsewhere();
+    }
+    let row = action_target(ctx, id, &body, &action)?;
+    let cctx = ctx.challenge_context();
+    match action.name {
+        ActionName::UserChallenge => {
+            let result = actions::challenge(&cctx, ctx.env.deliver, &row, &DeviceChoice::Any, None, None)?;
+            Ok(answer(ctx, &issued(result)))
+        }
+        ActionName::DeviceChallenge => {
+            let choice = device_choice(&action)?;
+            let result = actions::challenge(&cctx, ctx.env.deliver, &row, &choice, None, None)?;
+            Ok(answer(ctx, &issued(result)))
+        }
+        ActionName::DeliverChallenge => {
+            if !row.kind.is_some_and(PolicyKind::is_oob) {
+                return Err(Problem::invalid(
+                    "action",
+                    "DELIVER-CHALLENGE applies to OOB_EMAIL and OOB_SMS authenticators",
+                )
+                .into());
+            }
+            let ping = match action.get("correlationid").map(Correlation::parse).transpose()? {
+                Some(Correlation::Ciba { token, auth_req_id }) => {
+                    if ctx.settings.ciba_notification.is_none() {
+                        return Err(Problem::invalid(
+                            "correlationid",
+                            "asks for a CIBA ping, and ciba_notification_url is not set",
+                        )
+                        .into());
+                    }
+                    let sealed_token = token
+                        .as_deref()
+                        .map(|t| ctx.keys.seal_token(t))
+                        .transpose()
+                        .map_err(ApiError::Internal)?;
+                    Some(store::Ping { sealed_token, auth_req_id })
+                }
+                Some(Correlation::Plain(_)) | None => None,
+            };
+            let choice = device_choice(&action)?;
+            let note = action.get("tds");
+            let result = actions::challenge(&cctx, ctx.env.deliver, &row, &choice, note, ping)?;
+            Ok(answer(ctx, &issued(result)))
+        }
+        ActionName::Verify => {
+            let challenge = action
+                .get("CHALLENGE.ID")
+                .map(|id| {
+                    id.parse::<i64>().map_err(|_| Problem::invalid("CHALLENGE.ID", "names no challenge"))
+                })
+                .transpose()?;
+            let given = actions::Response {
+                challenge,
+                device: device_choice(&action)?,
+                response: action.get("RESPONSE"),
+                answers: action.answers().collect(),
+            };
+            let verified = actions::verify(&cctx, &row, &given)?;
+            for ping in &verified.pings {
+                send_ping(ctx, &row, ping);
+            }
+            Ok(answer(
+                ctx,
+                &match verified.verdict {
+                    Verdict::Accepted => ActionAnswer::done(
+                        verified.device.map(|d| vec![("DEVICE.ID", d.to_string())]).unwrap_or_default(),
+                    ),
+                    Verdict::Refused { reason, .. } => ActionAnswer::refused(reason),
+                },
+            ))
+        }
+        ActionName::Reset => {
+            actions::reset(&cctx, &row)?;
+            let row = authenticators::find(&ctx.scope(), row.user_id, &row.policy)?;
+            Ok(response(ctx, 200, row, None, &Projection::Default))
+        }
+        ActionName::UnregisterOob => {
+            actions::unregister(&cctx, &row)?;
+            Ok(ApiResponse::empty(200))
+        }
+        ActionName::RegisterOob => register_elsewhere(),
+    }
+}
+
+/// Sends a CIBA ping a verification owes; a failure is logged and audited, and the verification
+/// stands (SPEC §14).
+fn send_ping(ctx: &Ctx<'_>, row: &AuthenticatorRow, ping: &store::Ping) {
+    let Some(webhook) = &ctx.settings.ciba_notification else { return };
+    let token = ping.sealed_token.as_deref().and_then(|blob| ctx.keys.open_token(blob));
+    let sent = (ctx.env.notify)(webhook, &CibaPing { token, auth_req_id: ping.auth_req_id.clone() });
+    let detail = match &sent {
+        Ok(()) => format!("auth_req_id {} to {}", ping.auth_req_id, webhook.host),
+        Err(reason) => {
+            (ctx.env.log)(&format!(
+                "CIBA ping for {} to {} failed: {reason}",
+                authenticator_id(row.user_id, &row.policy),
+                webhook.host
+            ));
+            format!("auth_req_id {} to {} failed: {reason}", ping.auth_req_id, webhook.host)
+        }
+    };
+    let action = if sent.is_ok() { "ciba-ping" } else { "ciba-ping-failed" };
+    let audited = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| {
+        tx.audit_authenticator(action, row.user_id, &detail)
+    });
+    if let Err(error) = audited {
+        (ctx.env.log)(&format!("CIBA ping audit not written: {error}"));
+    }
 }
 
 pub(crate) fn replace(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {

@@ -13,7 +13,7 @@ use crate::settings::Right;
 use crate::store;
 use serde_json::Value;
 use shared::filter::Condition;
-use shared::model::{Links, ListResponse, etag, etag_version};
+use shared::model::{ChallengeRequested, Links, ListResponse, etag, etag_version};
 use shared::patch::{PatchOp, apply_patch};
 use shared::query::{Page, Projection, Sort};
 use shared::schema::DEVICE;
@@ -140,25 +140,16 @@ pub(crate) fn delete(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     }
 }
 
-pub(crate) fn challenge_state(ctx: &Ctx<'_>, id: i64) -> Result<store::ChallengeState, ApiError> {
+fn challenge_state(ctx: &Ctx<'_>, id: i64) -> Result<store::ChallengeState, ApiError> {
     store::challenge_state(ctx.env.db, &ctx.tenant, id, ctx.env.now)?.ok_or(ApiError::NoDevice(id))
-}
-
-pub(crate) fn challenge_context<'c>(ctx: &'c Ctx<'_>) -> challenge::Context<'c> {
-    challenge::Context {
-        db: ctx.env.db,
-        settings: ctx.settings,
-        keys: &ctx.keys,
-        actor: ctx.actor(),
-        now: ctx.env.now,
-        log: ctx.env.log,
-    }
 }
 
 pub(crate) fn request_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Invoke)?;
     let state = challenge_state(ctx, id)?;
-    let answer = challenge::request(&challenge_context(ctx), &state, ctx.env.deliver)?;
+    // Soffid's answer is the same whatever was sent: it tells a caller nothing of the device.
+    challenge::request(&ctx.challenge_context(), &state, ctx.env.deliver, None)?;
+    let answer = ChallengeRequested { cell: "PIN".to_owned(), card_number: state.device.name };
     Ok(ApiResponse::json(200, &answer))
 }
 
@@ -173,8 +164,8 @@ pub(crate) fn response_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, 
         .filter(|p| !p.is_empty())
         .ok_or(ApiError::MissingPin)?;
     let state = challenge_state(ctx, id)?;
-    let result = challenge::respond(&challenge_context(ctx), &state, code)?;
-    Ok(ApiResponse::json(200, &result))
+    let verdict = challenge::respond(&ctx.challenge_context(), &state, code)?;
+    Ok(ApiResponse::json(200, &verdict.soffid()))
 }
 
 pub(crate) fn audit(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {

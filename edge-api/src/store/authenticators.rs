@@ -2,9 +2,9 @@
 //! `authenticator_rows` view (the row with its owner, its policy and its usable devices), so
 //! that the attribute table's columns, the listing and a single read are the same SQL.
 
-use super::{Table, WriteTx, list_query, run_list};
+use super::{Table, WriteTx, list_query, refusal_of, run_list};
 use crate::db::{Database, DbError, Row, Sql};
-use shared::authenticator::Statistics;
+use shared::authenticator::{Refusal, Statistics};
 use shared::authenticator_body::AuthenticatorData;
 use shared::filter::Condition;
 use shared::model::Meta;
@@ -48,6 +48,9 @@ pub struct AuthenticatorRow {
     pub prompts_required: u32,
     /// Whether it validates at the instant of the query (the attribute table's rule).
     pub active: bool,
+    /// Why it refuses validations at that instant, whatever its owner and devices say.
+    pub refusal: Option<Refusal>,
+    pub user_active: bool,
     pub meta: Meta,
 }
 
@@ -90,6 +93,11 @@ fn row_from(row: Row<'_>) -> Result<AuthenticatorRow, DbError> {
         prompts,
         prompts_required,
         active: row.int("active")? != 0,
+        refusal: row
+            .opt_text("refusal")?
+            .map(|word| Refusal::parse(word).ok_or_else(|| bad("refusal")))
+            .transpose()?,
+        user_active: row.int("user_active")? != 0,
         meta: Meta::new(
             "Authenticator",
             Timestamp(row.int("created")?),
@@ -99,9 +107,13 @@ fn row_from(row: Row<'_>) -> Result<AuthenticatorRow, DbError> {
     })
 }
 
-/// The view's columns and `active`, `{now}` standing for the request's instant.
+/// The view's columns, `active` and why it refuses validations, `{now}` standing for the
+/// request's instant.
 pub(super) fn columns() -> String {
-    format!("{AUTHENTICATOR_COLUMNS}, {AUTHENTICATOR_ACTIVE_SQL} AS active")
+    format!(
+        "{AUTHENTICATOR_COLUMNS}, {AUTHENTICATOR_ACTIVE_SQL} AS active, {} AS refusal",
+        refusal_of("{now}", "authenticator_rows.id")
+    )
 }
 
 /// The columns with `active` at `now`.
@@ -209,13 +221,14 @@ impl WriteTx<'_> {
         Ok(Ok(row.int("id")?))
     }
 
-    /// Writes a replace if the authenticator is still at `version`. Enabling one that failures
-    /// disabled also ends that lockout, as RESET does.
+    /// Writes a replace if the authenticator is still at `version`, and with `reset` ends a
+    /// lockout by failures as RESET does.
     pub fn update_authenticator(
         &self,
         current: &AuthenticatorRow,
         version: i64,
         data: &AuthenticatorData,
+        reset: bool,
         answers: Option<&[StoredAnswer]>,
         pin_hash: Option<&str>,
     ) -> Result<Result<(), AuthenticatorRefused>, DbError> {
@@ -237,7 +250,7 @@ impl WriteTx<'_> {
         if rows.is_empty() {
             return Ok(Err(AuthenticatorRefused::Stale));
         }
-        if data.enabled && current.disabled_by_failures {
+        if reset {
             self.reset_authenticator(current.row_id)?;
         }
         if let Some(hash) = pin_hash {

@@ -9,11 +9,13 @@
 //! Rows are read by column name and fail loudly when a column is missing or mistyped.
 
 mod authenticators;
+mod challenges;
 mod policies;
 
 pub use authenticators::{
     AuthenticatorRefused, AuthenticatorRow, StoredAnswer, get_authenticator, list_authenticators,
 };
+pub use challenges::{Answered, Challenge, Ping, authenticator_devices, open_challenge};
 pub use policies::{PolicyRefused, get_policy, list_policies, seed_tenant};
 
 use crate::db::{Database, DbError, RETRY_PAUSES_MS, Row, Rows, Sql, Transient};
@@ -329,6 +331,74 @@ SELECT a.id AS id, a.tenant AS tenant, a.user_id || '.' || a.policy AS scim_id, 
 FROM authenticators a JOIN users u ON u.id = a.user_id
 LEFT JOIN policies p ON p.tenant = a.tenant AND p.id = a.policy
 "#,
+    // The challenges of HID's named actions (SPEC §14): which device a `CHALLENGE.ID` names,
+    // the security questions it asked, and the CIBA ping a verification of it owes (the bearer
+    // token sealed as a seed is). A code itself stays on its device, where Soffid's dialect
+    // reads it too. They go with their authenticator or device.
+    //
+    // Disabling an authenticator disables its devices in Soffid's view (D), each remembering
+    // its status, which enabling it again restores; enabling one of them through Soffid's
+    // dialect enables the authenticator (and so the others). One disable, seen in both views.
+    // A device restored so is not an admin's unlock: it leaves the failure count as it was.
+    r#"
+CREATE TABLE challenges (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    authenticator_id INTEGER NOT NULL,
+    device_id INTEGER,
+    prompts TEXT,
+    notify_token BLOB,
+    auth_req_id TEXT,
+    created INTEGER NOT NULL,
+    expires INTEGER NOT NULL
+);
+CREATE INDEX challenges_authenticator ON challenges (authenticator_id);
+CREATE INDEX challenges_device ON challenges (device_id);
+CREATE TRIGGER challenges_of_authenticator AFTER DELETE ON authenticators
+BEGIN
+    DELETE FROM challenges WHERE authenticator_id = OLD.id;
+END;
+CREATE TRIGGER challenges_of_device AFTER DELETE ON devices
+BEGIN
+    DELETE FROM challenges WHERE device_id = OLD.id;
+END;
+ALTER TABLE devices ADD COLUMN status_before_disable TEXT;
+DROP TRIGGER authenticator_unlocked;
+CREATE TRIGGER authenticator_unlocked AFTER UPDATE OF status ON devices
+WHEN OLD.status IN ('L', 'D') AND NEW.status IN ('C', 'V') AND NEW.authenticator_id IS NOT NULL
+    AND (OLD.status_before_disable IS NULL OR NEW.status_before_disable IS NOT NULL)
+BEGIN
+    UPDATE authenticators SET consecutive_failed = 0, disabled_by_failures = 0, modified = NEW.modified,
+        version = version + 1
+    WHERE id = NEW.authenticator_id AND (consecutive_failed > 0 OR disabled_by_failures = 1);
+END;
+CREATE TRIGGER authenticator_disabled AFTER UPDATE OF enabled ON authenticators
+WHEN OLD.enabled = 1 AND NEW.enabled = 0
+BEGIN
+    INSERT INTO audit (tenant, at, actor, action, device_id, detail)
+        SELECT tenant, NEW.modified, 'scim-otp', 'disabled-with-authenticator', id, NEW.user_id || '.' || NEW.policy
+        FROM devices WHERE authenticator_id = NEW.id AND status IN ('C', 'V', 'L');
+    UPDATE devices SET status_before_disable = status, status = 'D', version = version + 1, modified = NEW.modified
+    WHERE authenticator_id = NEW.id AND status IN ('C', 'V', 'L');
+END;
+CREATE TRIGGER authenticator_enabled AFTER UPDATE OF enabled ON authenticators
+WHEN OLD.enabled = 0 AND NEW.enabled = 1
+BEGIN
+    INSERT INTO audit (tenant, at, actor, action, device_id, detail)
+        SELECT tenant, NEW.modified, 'scim-otp', 'enabled-with-authenticator', id, NEW.user_id || '.' || NEW.policy
+        FROM devices WHERE authenticator_id = NEW.id AND status = 'D' AND status_before_disable IS NOT NULL;
+    UPDATE devices SET status = status_before_disable, status_before_disable = NULL, version = version + 1,
+        modified = NEW.modified
+    WHERE authenticator_id = NEW.id AND status = 'D' AND status_before_disable IS NOT NULL;
+END;
+CREATE TRIGGER device_enabled_with_authenticator AFTER UPDATE OF status ON devices
+WHEN OLD.status = 'D' AND NEW.status IN ('C', 'V') AND NEW.authenticator_id IS NOT NULL
+BEGIN
+    UPDATE devices SET status_before_disable = NULL WHERE id = NEW.id;
+    UPDATE authenticators SET enabled = 1, modified = NEW.modified, version = version + 1
+    WHERE id = NEW.authenticator_id AND enabled = 0;
+END
+"#,
 ];
 
 /// The statements of a migration script: split at `;`, except inside a trigger's body, which
@@ -501,7 +571,7 @@ const AUTHENTICATOR_FAILED: &str =
 const POLICY_MAX_FAILS: &str = "(SELECT p.max_fails FROM authenticators a JOIN policies p \
                                 ON p.tenant = a.tenant AND p.id = a.policy WHERE a.id = devices.authenticator_id)";
 
-const DEVICE_COLUMNS: &str = "id, name, type, user_name, status, fails, created, modified, last_used, email, phone, algorithm, digits, period, version, external_id";
+pub(super) const DEVICE_COLUMNS: &str = "id, name, type, user_name, status, fails, created, modified, last_used, email, phone, algorithm, digits, period, version, external_id";
 
 fn device_from_row(row: Row<'_>) -> Result<OtpDevice, DbError> {
     let id = row.int("id")?;
@@ -534,7 +604,7 @@ fn device_from_row(row: Row<'_>) -> Result<OtpDevice, DbError> {
     })
 }
 
-fn devices_from_rows(rows: &Rows) -> Result<Vec<OtpDevice>, DbError> {
+pub(super) fn devices_from_rows(rows: &Rows) -> Result<Vec<OtpDevice>, DbError> {
     rows.iter().map(device_from_row).collect()
 }
 
@@ -734,25 +804,38 @@ pub struct ChallengeState {
     pub authenticator_refusal: Option<Refusal>,
 }
 
-/// Why the authenticator of a device (in a statement over `devices`) refuses validations at
-/// `now`, as SQL: NULL when it does not, or when the device has none. The one statement of
-/// these rules, read by [`challenge_state`] to say why and checked again by the writes of
-/// [`Validation`] so that a change meanwhile is not overtaken. `now` is an integer, inlined.
-fn authenticator_refusal(now: i64) -> String {
+/// Why authenticator `a` (joined to its policy `p`) refuses validations at `now`, as SQL: NULL
+/// when it does not. The one statement of these rules: [`challenge_state`] reads it to say why,
+/// and the writes of [`Validation`] and of a security-question answer check it again so that a
+/// change meanwhile is not overtaken. `now` is an integer, inlined.
+fn refusal_case(now: impl std::fmt::Display) -> String {
     let word = |r: Refusal| r.as_str();
     format!(
-        "(SELECT CASE WHEN a.enabled = 0 THEN '{}' WHEN a.disabled_by_failures = 1 THEN '{}' \
+        "CASE WHEN a.enabled = 0 THEN '{}' WHEN a.disabled_by_failures = 1 THEN '{}' \
          WHEN a.start_date > {now} THEN '{}' \
          WHEN a.expiry_date IS NOT NULL AND a.expiry_date <= {now} THEN '{}' \
-         WHEN p.max_usages > 0 AND a.total_success >= p.max_usages THEN '{}' END \
-         FROM authenticators a LEFT JOIN policies p ON p.tenant = a.tenant AND p.id = a.policy \
-         WHERE a.id = devices.authenticator_id)",
+         WHEN p.max_usages > 0 AND a.total_success >= p.max_usages THEN '{}' END",
         word(Refusal::Disabled),
         word(Refusal::Locked),
         word(Refusal::NotYetValid),
         word(Refusal::Expired),
         word(Refusal::UsageLimit),
     )
+}
+
+/// [`refusal_case`] for the authenticator whose row id is `id` (a column of the statement):
+/// NULL when there is none.
+fn refusal_of(now: impl std::fmt::Display, id: &str) -> String {
+    format!(
+        "(SELECT {} FROM authenticators a LEFT JOIN policies p ON p.tenant = a.tenant AND p.id = a.policy \
+         WHERE a.id = {id})",
+        refusal_case(now)
+    )
+}
+
+/// [`refusal_of`] the authenticator of a device in a statement over `devices`.
+fn authenticator_refusal(now: i64) -> String {
+    refusal_of(now, "devices.authenticator_id")
 }
 
 pub fn challenge_state(
@@ -1197,7 +1280,11 @@ pub fn get_user(db: &dyn Database, tenant: &str, id: i64) -> Result<Option<User>
 }
 
 /// The user of `tenant` whose userName is `name`, case-insensitively.
-fn user_id_by_name(db: &dyn Database, tenant: &str, name: &str) -> Result<Option<(i64, String)>, DbError> {
+pub fn user_id_by_name(
+    db: &dyn Database,
+    tenant: &str,
+    name: &str,
+) -> Result<Option<(i64, String)>, DbError> {
     let rows = db.execute(
         "SELECT id, user_name FROM users WHERE tenant = ? AND lower(user_name) = lower(?)",
         &[tenant.into(), name.into()],

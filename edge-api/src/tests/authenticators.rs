@@ -173,7 +173,7 @@ fn soffid_validations_follow_the_authenticators_rules() {
             before,
             "{why}: nothing counted"
         );
-        assert_eq!(last_audit(id), format!("not checked: authenticator {why}"));
+        assert_eq!(last_audit(id), format!("not checked: {why}"));
     };
 
     // At most one success.
@@ -181,7 +181,7 @@ fn soffid_validations_follow_the_authenticators_rules() {
     let (id, secret) = api.totp_device_secret("ann");
     assert_eq!(api.respond(id, &api.code(&secret))["success"], true);
     api.now.set(api.now.get() + 30);
-    refused(id, &api.code(&secret), "usage limit");
+    refused(id, &api.code(&secret), "authenticator usage limit");
     set("maxUsages", json!(0));
     assert_eq!(
         api.respond(id, &api.code(&secret))["success"],
@@ -189,11 +189,15 @@ fn soffid_validations_follow_the_authenticators_rules() {
         "a change applies from the next request on"
     );
 
-    // Disabled, and not yet valid (HID's dialect sets these; here the store does).
+    // Disabled (HID's dialect sets this; here the store does): Soffid's view shows the device
+    // disabled too.
     api.now.set(api.now.get() + 30);
     api.db.execute("UPDATE authenticators SET enabled = 0", []).unwrap();
-    refused(id, &api.code(&secret), "disabled");
-    // The compare-and-set checks the rules again: a success read before the change loses.
+    refused(id, &api.code(&secret), "status D");
+    // Not yet valid; and the compare-and-set checks the rules again: a success read before the
+    // change loses.
+    api.db.execute("UPDATE authenticators SET enabled = 1, start_date = ?", [api.now.get() + 60]).unwrap();
+    refused(id, &api.code(&secret), "authenticator not yet valid");
     let actor = crate::store::Actor { tenant: "default", name: "test" };
     let validation = crate::store::Validation::new(&api.db.connection, actor, api.now.get());
     let last: Option<i64> =
@@ -202,8 +206,6 @@ fn soffid_validations_follow_the_authenticators_rules() {
     let last = last.map(|s| u64::try_from(s).unwrap());
     let guard = crate::store::SuccessGuard::TotpStep { step: last.unwrap_or(0) + 1_000, last };
     assert!(!validation.record_success(id, guard).unwrap(), "refused in the write too");
-    api.db.execute("UPDATE authenticators SET enabled = 1, start_date = ?", [api.now.get() + 60]).unwrap();
-    refused(id, &api.code(&secret), "not yet valid");
 
     // Valid for one day from the start: two days later, refused.
     api.db
@@ -213,7 +215,7 @@ fn soffid_validations_follow_the_authenticators_rules() {
         )
         .unwrap();
     api.now.set(api.now.get() + 2 * 86_400);
-    refused(id, &api.code(&secret), "expired");
+    refused(id, &api.code(&secret), "authenticator expired");
 
     // An EMAIL device of an expired authenticator is sent nothing.
     let email = api.create(json!({"type": "EMAIL", "user": "ann", "email": "ann@example.com"}))["id"]

@@ -204,13 +204,11 @@ fn disabling_replacing_and_deleting_show_in_both_views() {
     let device = created[ENROLLMENT_EXT]["deviceId"].as_i64().unwrap();
     let secret = secret_of(created[ENROLLMENT_EXT]["otpauthUri"].as_str().unwrap());
     let path = format!("/Authenticator/{id}");
-    let (status, disabled) = api.call(
-        "PATCH",
-        &path,
-        Some(json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": "replace", "path": "status.status", "value": "DISABLED"}]})),
-    );
+    let disabled_patch = || {
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+               "Operations": [{"op": "replace", "path": "status.status", "value": "DISABLED"}]})
+    };
+    let (status, disabled) = api.call("PATCH", &path, Some(disabled_patch()));
     assert_eq!(status, 200, "{disabled}");
     assert_eq!(
         (disabled["status"]["status"].as_str(), disabled["status"]["active"].as_bool()),
@@ -222,6 +220,18 @@ fn disabling_replacing_and_deleting_show_in_both_views() {
         "a disabled authenticator validates nothing"
     );
     assert_eq!(get(&api, &id)["statistics"]["totalFailed"], 0, "and counts nothing");
+    // Soffid's view shows the disable; enabling the authenticator restores each device's own
+    // status, and enabling a device through Soffid enables its authenticator.
+    let soffid_status = || api.call("GET", &format!("/OtpDevice/{device}"), None).1["status"].clone();
+    assert_eq!(soffid_status(), "D");
+    let enable = json!({"Operations": [{"op": "replace", "path": "status.status", "value": "ENABLED"}]});
+    assert_eq!(api.call("PATCH", &path, Some(enable.clone())).0, 200);
+    assert_eq!(soffid_status(), "C", "as it was before");
+    assert_eq!(api.call("PATCH", &path, Some(disabled_patch())).0, 200);
+    let soffid_enable = json!({"Operations": [{"op": "replace", "path": "status", "value": "V"}]});
+    assert_eq!(api.call("PATCH", &format!("/OtpDevice/{device}"), Some(soffid_enable)).0, 200);
+    assert_eq!(get(&api, &id)["status"]["status"], "ENABLED");
+    assert_eq!(api.call("PATCH", &path, Some(disabled_patch())).0, 200);
     // If-Match guards a replace.
     let (status, _, _) = api.call_as(
         ADMIN,

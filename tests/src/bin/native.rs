@@ -70,7 +70,8 @@ async fn respond(
         let db = Patient::new(connection, edge_api::store::pause);
         let log = |line: &str| eprintln!("{line}");
         let deliver = |_: &_, _: &_| Err("no delivery webhook in the native benchmark host".to_owned());
-        let env = Env { db: &db, now: now(), deliver: &deliver, log: &log };
+        let notify = |_: &_, _: &_| Err("no CIBA callback in the native benchmark host".to_owned());
+        let env = Env { db: &db, now: now(), deliver: &deliver, notify: &notify, log: &log };
         handle(&request, Settings::load(&variable), &env)
     })
     .await

@@ -1,0 +1,274 @@
+//! What an authenticator's validations do (SPEC §14), with no wire in them: issue a
+//! challenge (a code sent to a device, a device's turn, random security questions), verify a
+//! response or answers, reset a lockout, register and unregister an OOB device. A device's own
+//! rules (SPEC §6: single use, replay, look-ahead, lockout) are [`crate::challenge`]'s, the
+//! same for both dialects.
+
+use crate::challenge::{self, Context, Deliver, Requested, Verdict};
+use crate::crypto;
+use crate::error::ApiError;
+use crate::store::{self, Answered, AuthenticatorRow, Ping};
+use shared::action::masked;
+use shared::authenticator::{Reason, Refusal, authenticator_id};
+use shared::authenticator_body::normalize_answer;
+use shared::policy::{PolicyKind, Prompt};
+use shared::{DeviceType, OtpDevice, Problem};
+
+/// Which of an authenticator's devices an action means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// The likeliest: a usable one, with a code pending, the most recently used.
+    Any,
+    Id(i64),
+    /// Its `externalId`, else its name (the serial number HID calls external id).
+    Named(String),
+    Type(DeviceType),
+}
+
+/// An issued challenge: what `CHALLENGE` shows and its id.
+pub struct Issued {
+    pub challenge: String,
+    pub id: i64,
+}
+
+fn pick_device(
+    ctx: &Context<'_>,
+    row: &AuthenticatorRow,
+    choice: &DeviceChoice,
+) -> Result<Option<OtpDevice>, ApiError> {
+    let devices = store::authenticator_devices(ctx.db, ctx.actor.tenant, row.row_id, ctx.now)?;
+    Ok(devices.into_iter().find(|d| match choice {
+        DeviceChoice::Any => true,
+        DeviceChoice::Id(id) => d.id == *id,
+        DeviceChoice::Named(name) => d.external_id.as_deref().unwrap_or(&d.name) == name || d.name == *name,
+        DeviceChoice::Type(t) => d.device_type == *t,
+    }))
+}
+
+/// Why the authenticator itself cannot be validated now (its owner inactive, or its own
+/// refusal), and whether that is a lockout.
+fn refused_now(row: &AuthenticatorRow) -> Option<(Reason, bool)> {
+    if !row.user_active {
+        return Some((Reason::UserInactive, false));
+    }
+    row.refusal.map(|why| (why.reason(), why == Refusal::Locked))
+}
+
+/// A uniformly random index below `n` (rejection sampling over a `u32`).
+fn random_below(n: usize) -> Result<usize, ApiError> {
+    let n = u32::try_from(n).map_err(|_| ApiError::Internal("too many prompts".into()))?;
+    let zone = u32::MAX - u32::MAX % n;
+    loop {
+        let mut bytes = [0u8; 4];
+        crypto::fill_random(&mut bytes).map_err(ApiError::Internal)?;
+        let x = u32::from_be_bytes(bytes);
+        if x < zone {
+            return Ok((x % n) as usize);
+        }
+    }
+}
+
+/// USER-, DEVICE- and DELIVER-CHALLENGE: a challenge for the authenticator, or why not.
+/// `note` is a transaction's text sent with the code, `ping` the CIBA ping its success owes.
+pub fn challenge(
+    ctx: &Context<'_>,
+    deliver: Deliver<'_>,
+    row: &AuthenticatorRow,
+    choice: &DeviceChoice,
+    note: Option<&str>,
+    ping: Option<Ping>,
+) -> Result<Result<Issued, Reason>, ApiError> {
+    let expires = ctx.now + ctx.settings.challenge_ttl;
+    let identity = authenticator_id(row.user_id, &row.policy);
+    if row.kind == Some(PolicyKind::SecurityQuestion) {
+        if let Some((reason, _)) = refused_now(row) {
+            store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+                tx.audit_authenticator(
+                    "request-challenge",
+                    row.user_id,
+                    &format!("{identity}: nothing asked"),
+                )
+            })?;
+            return Ok(Err(reason));
+        }
+        let policy = store::get_policy(ctx.db, ctx.actor.tenant, &row.policy)?
+            .ok_or_else(|| ApiError::NoAuthenticator(identity.clone()))?;
+        // A random choice of the prompts the user answered, as many as the policy asks.
+        let mut pool: Vec<&str> = row.answers.iter().map(|a| a.prompt.as_str()).collect();
+        let asked = (policy.prompts_asked_at_validation.unwrap_or(1) as usize).min(pool.len());
+        let mut chosen: Vec<String> = Vec::with_capacity(asked);
+        for _ in 0..asked {
+            chosen.push(pool.swap_remove(random_below(pool.len())?).to_owned());
+        }
+        let shown: Vec<Prompt> = chosen
+            .iter()
+            .map(|code| Prompt {
+                value: code.clone(),
+                display: row
+                    .prompts
+                    .iter()
+                    .find(|p| p.value == *code)
+                    .map_or_else(String::new, |p| p.display.clone()),
+            })
+            .collect();
+        let text = serde_json::to_string(&shown).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let id = store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+            tx.open_challenge(row.row_id, row.user_id, None, Some(&chosen), None, expires)
+        })?;
+        return Ok(Ok(Issued { challenge: text, id }));
+    }
+    let Some(device) = pick_device(ctx, row, choice)? else { return Ok(Err(Reason::NothingToCheck)) };
+    let state = store::challenge_state(ctx.db, ctx.actor.tenant, device.id, ctx.now)?
+        .ok_or(ApiError::NoDevice(device.id))?;
+    let shown = match challenge::request(ctx, &state, deliver, note) {
+        Ok(Requested::Sent { to }) => masked(&to),
+        Ok(Requested::NothingToSend) => String::new(),
+        Ok(Requested::Refused(reason)) => return Ok(Err(reason)),
+        Err(ApiError::Gateway) => return Ok(Err(Reason::DeliveryFailed)),
+        Err(error) => return Err(error),
+    };
+    let id = store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+        tx.open_challenge(row.row_id, row.user_id, Some(device.id), None, ping.as_ref(), expires)
+    })?;
+    Ok(Ok(Issued { challenge: shown, id }))
+}
+
+/// What VERIFY is given.
+pub struct Response<'a> {
+    pub challenge: Option<i64>,
+    pub device: DeviceChoice,
+    /// A code or a password.
+    pub response: Option<&'a str>,
+    /// Security-question answers by prompt code.
+    pub answers: Vec<(&'a str, &'a str)>,
+}
+
+/// What VERIFY came to: the verdict, the device that succeeded, and the CIBA pings it owes.
+pub struct Verified {
+    pub verdict: Verdict,
+    pub device: Option<i64>,
+    pub pings: Vec<Ping>,
+}
+
+fn refused(reason: Reason, locked: bool) -> Verified {
+    Verified { verdict: Verdict::Refused { reason, locked }, device: None, pings: Vec::new() }
+}
+
+/// VERIFY: the response checked with the rules of the authenticator's kind, counted in both
+/// views.
+pub fn verify(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Result<Verified, ApiError> {
+    let identity = authenticator_id(row.user_id, &row.policy);
+    let open = store::open_challenge(ctx.db, ctx.actor.tenant, row.row_id, given.challenge, ctx.now)?;
+    if given.challenge.is_some() && open.is_none() {
+        store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+            tx.audit_authenticator(
+                "challenge-refused",
+                row.user_id,
+                &format!("{identity}: no such open challenge"),
+            )
+        })?;
+        return Ok(refused(Reason::NothingToCheck, false));
+    }
+    if row.kind == Some(PolicyKind::SecurityQuestion) {
+        if let Some((reason, locked)) = refused_now(row) {
+            store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+                tx.audit_authenticator("challenge-refused", row.user_id, &format!("{identity}: not checked"))
+            })?;
+            return Ok(refused(reason, locked));
+        }
+        let Some(open) = open.filter(|c| c.device_id.is_none()) else {
+            return Ok(refused(Reason::NothingToCheck, false));
+        };
+        // Every asked prompt is checked (no early exit): a right answer costs what a wrong one
+        // does. An answer to a prompt not asked counts for nothing.
+        let mut right = !open.prompts.is_empty();
+        for prompt in &open.prompts {
+            let answer = given.answers.iter().find(|(p, _)| p.eq_ignore_ascii_case(prompt)).map(|(_, a)| *a);
+            let stored = row.answers.iter().find(|a| a.prompt == *prompt);
+            let matches = match (answer, stored) {
+                (Some(answer), Some(stored)) => {
+                    crypto::verify_password(&normalize_answer(answer), &stored.hash)
+                }
+                _ => false,
+            };
+            right &= matches;
+        }
+        let answered = store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+            tx.answer_questions(row.row_id, row.user_id, &identity, open.id, right)
+        })?;
+        return Ok(match answered {
+            Answered::Counted { won: true, .. } => {
+                Verified { verdict: Verdict::Accepted, device: None, pings: Vec::new() }
+            }
+            Answered::Counted { won: false, locked } => refused(Reason::WrongResponse, locked),
+            Answered::Refused => {
+                let now =
+                    store::get_authenticator(ctx.db, ctx.actor.tenant, row.user_id, &row.policy, ctx.now)?;
+                let (reason, locked) =
+                    now.as_ref().and_then(refused_now).unwrap_or((Reason::NothingToCheck, false));
+                refused(reason, locked)
+            }
+        });
+    }
+    let choice = match open.as_ref().and_then(|c| c.device_id) {
+        Some(id) => DeviceChoice::Id(id),
+        None => given.device.clone(),
+    };
+    let Some(device) = pick_device(ctx, row, &choice)? else {
+        return Ok(refused(Reason::NothingToCheck, false));
+    };
+    // Surrounding whitespace is never part of a code or password (as for Soffid's `pin`).
+    let response = given
+        .response
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .ok_or(Problem::MissingAttribute("RESPONSE"))?;
+    let state = store::challenge_state(ctx.db, ctx.actor.tenant, device.id, ctx.now)?
+        .ok_or(ApiError::NoDevice(device.id))?;
+    let verdict = challenge::respond(ctx, &state, response)?;
+    if verdict != Verdict::Accepted {
+        return Ok(Verified { verdict, device: None, pings: Vec::new() });
+    }
+    let pings = store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+        tx.activate_device(device.id)?;
+        tx.close_device_challenges(device.id)
+    })?;
+    Ok(Verified { verdict, device: Some(device.id), pings })
+}
+
+/// RESET: the lockout by failures ends (consecutive failures 0, its locked devices V).
+pub fn reset(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<(), ApiError> {
+    let identity = authenticator_id(row.user_id, &row.policy);
+    store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+        tx.reset_authenticator(row.row_id)?;
+        tx.audit_authenticator("authenticator-reset", row.user_id, &identity)
+    })?;
+    Ok(())
+}
+
+/// The activation code of REGISTER-OOB: the one given (4–10 digits) or 6 random digits.
+pub fn activation_code(given: Option<&str>) -> Result<String, ApiError> {
+    match given {
+        Some(code) if (4..=10).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(code.to_owned())
+        }
+        Some(_) => Err(Problem::invalid("activationCode", "is 4 to 10 digits").into()),
+        None => challenge::random_code(6),
+    }
+}
+
+/// How long an activation code stays usable: a week, unless a challenge replaces it first.
+pub const ACTIVATION_TTL: i64 = 7 * 24 * 3600;
+
+/// UNREGISTER-OOB: the OOB authenticator and its devices go.
+pub fn unregister(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<(), ApiError> {
+    if !row.kind.is_some_and(PolicyKind::is_oob) {
+        return Err(Problem::invalid(
+            "action",
+            "UNREGISTER-OOB applies to OOB_EMAIL and OOB_SMS authenticators",
+        )
+        .into());
+    }
+    store::write(ctx.db, ctx.actor, ctx.now, |tx| tx.delete_authenticator(row, None))?
+        .map_err(|_| ApiError::NoAuthenticator(authenticator_id(row.user_id, &row.policy)))
+}
