@@ -361,6 +361,7 @@ impl Cluster {
     }
 }
 
+#[derive(Clone)]
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
@@ -742,6 +743,8 @@ pub struct Gateway {
     pub received: Arc<Mutex<Vec<Value>>>,
     /// How each request framed its body: `Some(content-length)`, or `None` when chunked.
     pub framing: Arc<Mutex<Vec<Option<usize>>>>,
+    /// Each request's `Authorization` header, as sent.
+    pub authorization: Arc<Mutex<Vec<Option<String>>>>,
     pub status: Arc<AtomicU16>,
 }
 
@@ -752,15 +755,22 @@ impl Gateway {
         let received = Arc::new(Mutex::new(Vec::new()));
         let framing = Arc::new(Mutex::new(Vec::new()));
         let status = Arc::new(AtomicU16::new(200));
-        let (log, framed, answer) = (received.clone(), framing.clone(), status.clone());
+        let authorization = Arc::new(Mutex::new(Vec::new()));
+        let (log, framed, answer, authorized) =
+            (received.clone(), framing.clone(), status.clone(), authorization.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
                 let mut reader = BufReader::new(stream);
-                let (mut length, mut chunked) = (None, false);
+                let (mut length, mut chunked, mut bearer) = (None, false, None);
                 loop {
                     let mut line = String::new();
                     if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                         break;
+                    }
+                    if let Some((name, value)) = line.split_once(':')
+                        && name.eq_ignore_ascii_case("authorization")
+                    {
+                        bearer = Some(value.trim().to_owned());
                     }
                     let line = line.to_ascii_lowercase();
                     if let Some(value) = line.strip_prefix("content-length:") {
@@ -774,13 +784,14 @@ impl Gateway {
                     read_exact(&mut reader, length.unwrap_or(0))
                 };
                 framed.lock().unwrap().push(if chunked { None } else { length });
+                authorized.lock().unwrap().push(bearer);
                 log.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
                 let code = answer.load(Ordering::SeqCst);
                 let mut stream = reader.into_inner();
                 let _ = write!(stream, "HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
             }
         });
-        Gateway { url, received, framing, status }
+        Gateway { url, received, framing, authorization, status }
     }
 }
 

@@ -7,7 +7,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use scim_otp_tests::{App, Reply, TempDir, base32_of, enc, oathtool};
+use scim_otp_tests::{App, Gateway, Reply, TempDir, base32_of, enc, oathtool};
 use serde_json::{Value, json};
 
 const AUTHENTICATOR: &str = "urn:hid:scim:api:idp:2.0:Authenticator";
@@ -409,4 +409,70 @@ fn every_request_of_the_hid_seed_is_answered_with_the_documented_shape() {
     let deleted = app.call("DELETE", &format!("/Authenticator/{jdoe}.AT_CUSTOTP"), None);
     assert_eq!(deleted.status, 204);
     assert_eq!(app.call("GET", &format!("/OtpDevice/{custotp_device}"), None).status, 404);
+}
+
+/// DELIVER-CHALLENGE with a CIBA `correlationid`, over HTTP: a loopback callback server gets
+/// exactly one POST with the bearer token and `auth_req_id` after a successful VERIFY, none after
+/// a failed one; a failing callback leaves the verification standing (audited, logged).
+#[test]
+fn a_verified_delivered_challenge_pings_the_ciba_callback_once() {
+    let callback = Gateway::start();
+    let state = TempDir::new("ciba");
+    let app = App::start(&state.0, &[("ciba_notification_url", &callback.url)]);
+    let owner = user(&app, json!({"userName": "payer", "phoneNumbers": [{"value": "+34600123456"}]}));
+    let created = app.call(
+        "POST",
+        "/Authenticator",
+        Some(&json!({"owner": {"value": owner}, "policy": {"value": "AT_TDS"}})),
+    );
+    assert_eq!(created.status, 201, "{}", created.json);
+    let id = format!("{owner}.AT_TDS");
+    let deliver = |correlation: &str| {
+        let answer = action_answer(&app.call(
+            "POST",
+            &format!("/Authenticator/{id}"),
+            Some(&action(
+                "DELIVER-CHALLENGE",
+                json!([{"name": "tds", "value": "pay 400.00 to 1234-5678"},
+                                                    {"name": "correlationid", "value": correlation}]),
+            )),
+        ));
+        done(&answer);
+        let outbox = app.call("GET", "/Outbox", None);
+        let message = outbox.json["Resources"][0]["message"].as_str().unwrap().to_owned();
+        (answer["CHALLENGE.ID"].clone(), message.rsplit(' ').next().unwrap().to_owned())
+    };
+    let verify = |challenge: &str, code: &str| {
+        action_answer(&app.call(
+            "POST",
+            &format!("/Authenticator/{id}"),
+            Some(&action(
+                "VERIFY",
+                json!([{"name": "CHALLENGE.ID", "value": challenge}, {"name": "RESPONSE", "value": code}]),
+            )),
+        ))
+    };
+    let (challenge, code) = deliver("Tok-7f3a9c:req-1");
+    assert_eq!(verify(&challenge, "000000")["REQUEST.STATUS"], "0");
+    assert!(callback.received.lock().unwrap().is_empty(), "no ping after a failure");
+    done(&verify(&challenge, &code));
+    assert_eq!(*callback.received.lock().unwrap(), vec![json!({"auth_req_id": "req-1"})]);
+    assert_eq!(*callback.authorization.lock().unwrap(), vec![Some("Bearer Tok-7f3a9c".to_owned())]);
+    assert_eq!(verify(&challenge, &code)["REQUEST.STATUS"], "0", "single use");
+    assert_eq!(callback.received.lock().unwrap().len(), 1, "pinged once");
+
+    // The callback fails: the verification stands, the failure is audited and logged.
+    callback.status.store(503, std::sync::atomic::Ordering::SeqCst);
+    let (challenge, code) = deliver(":req-2");
+    done(&verify(&challenge, &code));
+    assert_eq!(callback.received.lock().unwrap().len(), 2);
+    assert_eq!(callback.authorization.lock().unwrap()[1], None, "no token, no Authorization");
+    let failed =
+        scim_otp_tests::query_store(&state.0, "SELECT count(*) FROM audit WHERE action = 'ciba-ping-failed'");
+    assert_eq!(failed, vec![vec![json!(1)]]);
+    assert!(
+        app.log().iter().any(|l| l.contains("CIBA ping") && l.contains("503") && !l.contains("Tok-7f3a9c"))
+    );
+    let after = app.call("GET", &format!("/Authenticator/{id}"), None);
+    assert_eq!(after.json["statistics"]["totalSuccess"], 2);
 }

@@ -348,11 +348,137 @@ fn challenge(app: &App, replies: &mut Vec<Reply>, id: i64, code: &str) {
     ));
 }
 
+/// HID's secrets and the requests that use them.
+struct HidSecrets {
+    password: &'static str,
+    answers: [&'static str; 3],
+    activation: &'static str,
+    token: &'static str,
+    code: String,
+}
+
+impl HidSecrets {
+    fn exercise(app: &App, gateway: &Gateway, later: &mut Vec<Reply>) -> HidSecrets {
+        let secrets = HidSecrets {
+            password: "Zq8-unique-passphrase",
+            answers: ["Marmalade Kettle", "quixotic lantern", "Verdigris Owl"],
+            activation: "48213970",
+            token: "ciba-token-5d1e77",
+            code: String::new(),
+        };
+        let action = "urn:hid:scim:api:idp:2.0:Action";
+        let act = |name: &str, attributes: Value| json!({"schemas": [action], action: {"action": name, "attributes": attributes}});
+        let created = app.call(
+            "POST",
+            "/Users",
+            Some(&json!({"userName": "hid-leak", "emails": [{"value": "hid@example.org"}]})),
+        );
+        let owner = created.json["id"].as_str().unwrap().to_owned();
+        let mut post = |path: &str, body: Value| {
+            let reply = app.call("POST", path, Some(&body));
+            assert!(matches!(reply.status, 200 | 201), "{path}: {}", reply.json);
+            later.push(reply.clone());
+            reply
+        };
+        post(
+            "/Authenticator",
+            json!({"owner": {"value": owner}, "policy": {"value": "AT_EMPPWD"},
+            "urn:hid:scim:api:idp:2.0:Password": {"password": secrets.password}}),
+        );
+        let pwd = format!("/Authenticator/{owner}.AT_EMPPWD");
+        post(&pwd, act("VERIFY", json!([{"name": "RESPONSE", "value": secrets.password}])));
+        let prompts: Vec<Value> = ["PR_SIBLING", "PR_NICK", "PR_ANIMAL"]
+            .iter()
+            .zip(secrets.answers)
+            .map(|(p, a)| json!({"prompt": {"value": p}, "answer": a}))
+            .collect();
+        post(
+            "/Authenticator",
+            json!({"owner": {"value": owner}, "policy": {"value": "AT_CUSTQA"},
+            "urn:hid:scim:api:idp:2.0:SecurityQuestion": {"prompts": prompts}}),
+        );
+        let qa = format!("/Authenticator/{owner}.AT_CUSTQA");
+        let asked = post(&qa, act("USER-CHALLENGE", json!([])));
+        let shown: Vec<Value> =
+            serde_json::from_str(asked.json["attributes"][0]["value"].as_str().unwrap()).unwrap();
+        let given: Vec<Value> = shown
+            .iter()
+            .map(|p| {
+                let code = p["value"].as_str().unwrap();
+                let n = ["PR_SIBLING", "PR_NICK", "PR_ANIMAL"].iter().position(|c| *c == code).unwrap();
+                json!({"name": format!("ANSWER.{code}"), "value": secrets.answers[n]})
+            })
+            .collect();
+        let verified = post(&qa, act("VERIFY", Value::Array(given)));
+        assert_eq!(request_status(&verified.json), Some("1"), "{}", verified.json);
+        // REGISTER-OOB shows its activation code once, by design: that answer is not scanned.
+        let registered = app.call(
+            "POST",
+            "/Authenticator",
+            Some(&json!({"owner": {"value": owner}, "policy": {"value": "AT_OOBEML"},
+            action: {"action": "REGISTER-OOB", "attributes": [{"name": "OOB_DEVICETYPE_CODE", "value": "DT_OOBEML"}]},
+            "activationCode": secrets.activation})),
+        );
+        assert_eq!(registered.json["activationCode"], secrets.activation, "{}", registered.json);
+        let oob = format!("/Authenticator/{owner}.AT_OOBEML");
+        post(&oob, act("VERIFY", json!([{"name": "RESPONSE", "value": secrets.activation}])));
+        let delivered = post(
+            &oob,
+            act(
+                "DELIVER-CHALLENGE",
+                json!([
+            {"name": "correlationid", "value": format!("{}:req-leak", secrets.token)}]),
+            ),
+        );
+        let code = gateway.received.lock().unwrap().last().unwrap()["code"].as_str().unwrap().to_owned();
+        let challenge = delivered.json["attributes"][1]["value"].clone();
+        post(
+            &oob,
+            act(
+                "VERIFY",
+                json!([{"name": "RESPONSE", "value": code}, {"name": "CHALLENGE.ID", "value": challenge}]),
+            ),
+        );
+        assert_eq!(
+            gateway.received.lock().unwrap().last(),
+            Some(&json!({"auth_req_id": "req-leak"})),
+            "pinged"
+        );
+        for path in [&pwd, &qa, &oob] {
+            later.push(app.call("GET", path, None));
+        }
+        later.push(app.call("GET", "/Authenticator?count=100", None));
+        HidSecrets { code, ..secrets }
+    }
+
+    /// Each secret, and an answer as it is normalised before hashing.
+    fn all(&self) -> Vec<(&'static str, Vec<u8>)> {
+        let mut all = vec![
+            ("HID password", self.password.as_bytes().to_vec()),
+            ("activation code", self.activation.as_bytes().to_vec()),
+            ("CIBA token", self.token.as_bytes().to_vec()),
+            ("one-time code", self.code.as_bytes().to_vec()),
+        ];
+        for answer in self.answers {
+            all.push(("security answer", answer.as_bytes().to_vec()));
+            all.push(("security answer", answer.to_lowercase().into_bytes()));
+        }
+        all
+    }
+}
+
 #[test]
 fn no_secret_reaches_the_database_logs_or_later_responses() {
     let gateway = Gateway::start();
     let state = TempDir::new("secrets");
-    let app = App::start(&state.0, &[("delivery_webhook_url", &gateway.url), ("dev_outbox", "false")]);
+    let app = App::start(
+        &state.0,
+        &[
+            ("delivery_webhook_url", &gateway.url),
+            ("dev_outbox", "false"),
+            ("ciba_notification_url", &gateway.url),
+        ],
+    );
     let pin = "73914862";
     let mut later: Vec<Reply> = Vec::new();
     let create = |body: Value| {
@@ -398,6 +524,10 @@ fn no_secret_reaches_the_database_logs_or_later_responses() {
     let (user, password) = app.admin();
     later.push(app.send("GET", "/OtpDevice", None, Some((&user, "wrong-password")), &[]));
 
+    // HID's secrets (SPEC §14): a password, security-question answers, an activation code and a
+    // CIBA bearer token, each used once.
+    let hid = HidSecrets::exercise(&app, &gateway, &mut later);
+
     let mut secrets: Vec<(&str, Vec<u8>)> = vec![
         ("TOTP seed", totp_seed.as_bytes().to_vec()),
         ("HOTP seed", hotp_seed.as_bytes().to_vec()),
@@ -405,6 +535,7 @@ fn no_secret_reaches_the_database_logs_or_later_responses() {
         ("admin password", password.as_bytes().to_vec()),
     ];
     secrets.extend(codes.iter().map(|c| ("one-time code", c.as_bytes().to_vec())));
+    secrets.extend(hid.all());
     let key = std::fs::read_to_string(state.0.join("secret_key")).unwrap();
     secrets.push(("secret_key", key.trim().as_bytes().to_vec()));
 
