@@ -37,7 +37,7 @@ fn filtered(api: &Api, filter: &str) -> Vec<String> {
 
 /// Every table a tenant's data lives in, to prove that a request changed nothing.
 fn everything(api: &Api) -> String {
-    ["devices", "users", "user_contacts", "audit", "outbox"]
+    ["devices", "users", "user_contacts", "audit", "outbox", "authenticators", "challenges", "policies"]
         .iter()
         .map(|table| format!("{table}:\n{}", api.rows(table)))
         .collect::<Vec<_>>()
@@ -326,12 +326,23 @@ fn tenants_are_isolated() {
     let (globex_user, globex_device) = populate(&api, GLOBEX_ADMIN, "/scim/globex/v2", "same");
     populate(&api, ADMIN, "/scim/v2", "home");
     assert_ne!(acme_device, globex_device);
+    // A policy of acme's own, and a challenge open on acme's authenticator.
+    let kiosk = json!({"id": "AT_KIOSK", "kind": "TOTP"});
+    assert_eq!(at(&api, ACME_ADMIN, "POST", "/scim/acme/v2/Policy/Authenticator", Some(kiosk)).0, 201);
+    let action = |name: &str| {
+        let schema = "urn:hid:scim:api:idp:2.0:Action";
+        json!({"schemas": [schema], schema: {"action": name, "attributes": [{"name": "RESPONSE", "value": "123456"}]}})
+    };
+    let acme_authenticator = format!("/scim/acme/v2/Authenticator/{acme_user}.AT_OOBEML");
+    assert_eq!(at(&api, ACME_ADMIN, "POST", &acme_authenticator, Some(action("USER-CHALLENGE"))).0, 200);
     let before = everything(&api);
 
     // From globex, acme's ids and names are not there: 404s and empty lists, nothing changed.
     let g = "/scim/globex/v2";
     let u = format!("{g}/Users/{acme_user}");
     let d = format!("{g}/OtpDevice/{acme_device}");
+    let a = format!("{g}/Authenticator/{acme_user}.AT_OOBEML");
+    let p = format!("{g}/Policy/Authenticator/AT_KIOSK");
     let user_body = json!({"schemas": [USER_SCHEMA], "userName": "x"});
     let patch = json!({"Operations": [{"op": "replace", "path": "active", "value": false}]});
     for (method, path, body) in [
@@ -350,6 +361,25 @@ fn tenants_are_isolated() {
         ("GET", format!("{d}/requestChallenge"), None),
         ("POST", format!("{d}/responseChallenge"), Some(json!({"pin": "123456"}))),
         ("GET", format!("{d}/audit"), None),
+        ("GET", a.clone(), None),
+        ("PUT", a.clone(), Some(json!({"status": {"status": "DISABLED"}}))),
+        (
+            "PATCH",
+            a.clone(),
+            Some(json!({"Operations": [{"op": "replace", "path": "status.status", "value": "DISABLED"}]})),
+        ),
+        ("DELETE", a.clone(), None),
+        ("POST", a.clone(), Some(action("USER-CHALLENGE"))),
+        ("POST", a.clone(), Some(action("VERIFY"))),
+        ("POST", a.clone(), Some(action("RESET"))),
+        ("POST", a.clone(), Some(action("UNREGISTER-OOB"))),
+        ("GET", p.clone(), None),
+        (
+            "PATCH",
+            p.clone(),
+            Some(json!({"Operations": [{"op": "replace", "path": "maxFails", "value": 1}]})),
+        ),
+        ("DELETE", p.clone(), None),
     ] {
         let (status, body, _) = at(&api, GLOBEX_ADMIN, method, &path, body);
         assert_eq!(status, 404, "{method} {path}: {body}");
@@ -364,6 +394,33 @@ fn tenants_are_isolated() {
     let (_, list, _) =
         at(&api, GLOBEX_ADMIN, "GET", &format!("{g}/OtpDevice?filter=id%20eq%20{acme_device}"), None);
     assert_eq!(list["totalResults"], 0);
+    for (path, filter) in [
+        ("Authenticator", format!("owner.value eq {acme_user}")),
+        ("Authenticator", format!("id eq \"{acme_user}.AT_OOBEML\"")),
+        ("Policy/Authenticator", "id eq \"AT_KIOSK\"".to_owned()),
+    ] {
+        let (status, list, _) =
+            at(&api, GLOBEX_ADMIN, "POST", &format!("{g}/{path}/.search"), Some(json!({"filter": filter})));
+        assert_eq!((status, list["totalResults"].as_i64()), (200, Some(0)), "{path} {filter}");
+    }
+    assert_eq!(everything(&api), before, "nothing changed");
+    // VERIFY by a userName finds globex's own "same", never acme's: its challenge is not there.
+    let (status, answer, _) = at(
+        &api,
+        GLOBEX_ADMIN,
+        "POST",
+        &format!("{g}/Authenticator/.AT_OOBEML"),
+        Some({
+            let mut body = action("VERIFY");
+            body["urn:hid:scim:api:idp:2.0:Action"]["attributes"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"name": "USER.EXTERNALID", "value": "same"}));
+            body
+        }),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let before = everything(&api);
     let (_, mine, _) = at(&api, GLOBEX_ADMIN, "GET", &format!("{g}/Users"), None);
     assert_eq!(
         ids(&mine),
