@@ -243,14 +243,7 @@ impl Ctx<'_> {
 
     /// What a validation needs of the request (SPEC §6, §14).
     pub fn challenge_context(&self) -> crate::challenge::Context<'_> {
-        crate::challenge::Context {
-            db: self.env.db,
-            settings: self.settings,
-            keys: &self.keys,
-            actor: self.actor(),
-            now: self.env.now,
-            log: self.env.log,
-        }
+        crate::challenge::Context { scope: self.scope(), log: self.env.log }
     }
 }
 

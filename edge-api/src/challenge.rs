@@ -1,11 +1,12 @@
 //! The challenge workflows of SPEC §6: request a challenge (send an EMAIL/SMS code), then check
 //! the user's answer with single-use and lockout rules enforced by atomic store updates.
 
-use crate::crypto::{self, Keys};
-use crate::db::{Database, DbError};
+use crate::crypto;
+use crate::db::DbError;
+use crate::domain::Scope;
 use crate::error::ApiError;
-use crate::settings::{Settings, Webhook};
-use crate::store::{self, Actor, ChallengeState, SuccessGuard, WriteTx};
+use crate::settings::Webhook;
+use crate::store::{self, ChallengeState, SuccessGuard, WriteTx};
 use shared::authenticator::{Reason, Refusal};
 use shared::model::ChallengeResult;
 use shared::otp::{CodeParams, verify_hotp, verify_totp};
@@ -56,14 +57,19 @@ pub(crate) fn random_code(digits: u32) -> Result<String, ApiError> {
     Ok(code)
 }
 
-/// Who asks and when, and how to reach the host: what a challenge needs besides the device.
+/// What a challenge needs besides the device: the domain scope (store, settings, keys, who,
+/// when) and the host's log.
 pub struct Context<'a> {
-    pub db: &'a dyn Database,
-    pub settings: &'a Settings,
-    pub keys: &'a Keys,
-    pub actor: Actor<'a>,
-    pub now: i64,
+    pub scope: Scope<'a>,
     pub log: &'a dyn Fn(&str),
+}
+
+impl<'a> std::ops::Deref for Context<'a> {
+    type Target = Scope<'a>;
+
+    fn deref(&self) -> &Scope<'a> {
+        &self.scope
+    }
 }
 
 /// What asking for a challenge did.

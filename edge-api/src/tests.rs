@@ -15,6 +15,20 @@ use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 
 mod actions;
+
+// HID's schema URNs, as the authenticator tests send and read them.
+const ACTION: &str = shared::authenticator::ACTION_SCHEMA;
+const PASSWORD_EXT: &str = shared::authenticator::PASSWORD_SCHEMA;
+const QUESTIONS_EXT: &str = shared::authenticator::SECURITY_QUESTION_SCHEMA;
+const ENROLLMENT_EXT: &str = shared::authenticator::ENROLLMENT_SCHEMA;
+
+/// A new user of the default tenant, by its create body; its id.
+fn new_user(api: &Api, body: Value) -> i64 {
+    let (status, user) = api.call("POST", "/Users", Some(body));
+    assert_eq!(status, 201, "{user}");
+    user["id"].as_str().unwrap().parse().unwrap()
+}
+
 mod authenticators;
 mod hid;
 mod policies;

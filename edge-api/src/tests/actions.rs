@@ -4,16 +4,6 @@
 use super::*;
 use std::collections::BTreeMap;
 
-const ACTION: &str = "urn:hid:scim:api:idp:2.0:Action";
-const QUESTIONS_EXT: &str = "urn:hid:scim:api:idp:2.0:SecurityQuestion";
-const ENROLLMENT_EXT: &str = "urn:scim-otp:params:scim:schemas:extension:Enrollment";
-
-fn new_user(api: &Api, body: Value) -> i64 {
-    let (status, user) = api.call("POST", "/Users", Some(body));
-    assert_eq!(status, 201, "{user}");
-    user["id"].as_str().unwrap().parse().unwrap()
-}
-
 fn action_body(action: &str, attributes: &[(&str, &str)]) -> Value {
     let attributes: Vec<Value> = attributes.iter().map(|(n, v)| json!({"name": n, "value": v})).collect();
     json!({"schemas": [ACTION], ACTION: {"action": action, "attributes": attributes}})

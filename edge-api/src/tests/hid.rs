@@ -4,16 +4,6 @@
 
 use super::*;
 
-const PASSWORD_EXT: &str = "urn:hid:scim:api:idp:2.0:Password";
-const QUESTIONS_EXT: &str = "urn:hid:scim:api:idp:2.0:SecurityQuestion";
-const ENROLLMENT_EXT: &str = "urn:scim-otp:params:scim:schemas:extension:Enrollment";
-
-fn new_user(api: &Api, body: Value) -> i64 {
-    let (status, user) = api.call("POST", "/Users", Some(body));
-    assert_eq!(status, 201, "{user}");
-    user["id"].as_str().unwrap().parse().unwrap()
-}
-
 fn create(api: &Api, body: Value) -> Value {
     let (status, created) = api.call("POST", "/Authenticator", Some(body));
     assert_eq!(status, 201, "{created}");

@@ -7,8 +7,6 @@ use super::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
-const ACTION: &str = "urn:hid:scim:api:idp:2.0:Action";
-const ENROLLMENT: &str = "urn:scim-otp:params:scim:schemas:extension:Enrollment";
 /// The built-in TOTP policies' maxFails, which the settings' max_fails also is.
 const MAX_FAILS: u32 = 5;
 const USERS: [&str; 2] = ["ann", "bob"];
@@ -272,7 +270,7 @@ impl Run {
                     return;
                 }
                 assert_eq!(status, 201, "{created}");
-                let enrolment = &created[ENROLLMENT];
+                let enrolment = &created[ENROLLMENT_EXT];
                 let id = enrolment["deviceId"].as_i64().unwrap();
                 self.add_device(user, HID_POLICY, id, enrolment["otpauthUri"].as_str().unwrap());
             }
