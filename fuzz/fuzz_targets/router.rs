@@ -102,7 +102,23 @@ fn body_bytes(body: Body) -> Vec<u8> {
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "get", ""];
 const TYPES: &[&str] = &["application/scim+json", "application/json; charset=utf-8", "text/plain", ""];
 
-static DB: LazyLock<Mutex<rusqlite::Connection>> = LazyLock::new(|| Mutex::new(common::database().db));
+static DB: LazyLock<Mutex<rusqlite::Connection>> =
+    LazyLock::new(|| Mutex::new(with_seeds(common::database().db)));
+
+/// The fixture's TOTP and HOTP devices with a seed sealed under the fuzz settings' key (and an
+/// HOTP counter), as every device the API creates has: without, a validation of one is a
+/// corrupt row (an honest 500), which the fuzzer found through VERIFY.
+fn with_seeds(db: rusqlite::Connection) -> rusqlite::Connection {
+    let keys = edge_api::crypto::Keys::derive(&SETTINGS.access.secret_key);
+    let seed = shared::otp::Secret::from_bytes(b"12345678901234567890".to_vec());
+    let sealed = keys.seal_seed(&seed).expect("a seed seals");
+    db.execute(
+        "UPDATE devices SET seed = ?1, hotp_counter = CASE type WHEN 'HOTP' THEN 0 END WHERE type IN ('TOTP', 'HOTP')",
+        [sealed],
+    )
+    .expect("fixture seeds");
+    db
+}
 
 /// The §3 base paths, a tenant the token may use, one that does not exist.
 const BASES: &[&str] = &["/scim/v2", "/soffid/webservice/scim2/v1", "/scim/other/v2", "/scim/ghost/v2"];
