@@ -6,6 +6,17 @@ use crate::authenticator::{ACTION_SCHEMA, Reason};
 use crate::error::Problem;
 use serde_json::{Value, json};
 
+/// The action names, in [`ActionName`]'s order (also the schema's canonical values).
+pub const NAMES: [&str; 7] = [
+    "USER-CHALLENGE",
+    "DEVICE-CHALLENGE",
+    "VERIFY",
+    "RESET",
+    "DELIVER-CHALLENGE",
+    "REGISTER-OOB",
+    "UNREGISTER-OOB",
+];
+
 /// The actions of SPEC §14's table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActionName {
@@ -30,15 +41,7 @@ impl ActionName {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            ActionName::UserChallenge => "USER-CHALLENGE",
-            ActionName::DeviceChallenge => "DEVICE-CHALLENGE",
-            ActionName::Verify => "VERIFY",
-            ActionName::Reset => "RESET",
-            ActionName::DeliverChallenge => "DELIVER-CHALLENGE",
-            ActionName::RegisterOob => "REGISTER-OOB",
-            ActionName::UnregisterOob => "UNREGISTER-OOB",
-        }
+        NAMES[self as usize]
     }
 
     /// Case-insensitive, as HID's codes are matched.
@@ -242,6 +245,24 @@ mod tests {
         assert_eq!(Action::from_body(&json!({"owner": {"value": "1"}})).unwrap(), None);
         let reset = Action::from_body(&json!({ACTION_SCHEMA: {"action": "RESET"}})).unwrap().unwrap();
         assert_eq!(reset.name, ActionName::Reset);
+    }
+
+    #[test]
+    fn each_action_has_its_seed_name() {
+        let names: Vec<&str> = ActionName::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "USER-CHALLENGE",
+                "DEVICE-CHALLENGE",
+                "VERIFY",
+                "RESET",
+                "DELIVER-CHALLENGE",
+                "REGISTER-OOB",
+                "UNREGISTER-OOB"
+            ]
+        );
+        assert_eq!(ActionName::ALL[5], ActionName::RegisterOob);
     }
 
     #[test]

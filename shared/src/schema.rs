@@ -932,15 +932,7 @@ pub static ACTION_ATTRIBUTES: &[Attribute] = &[
     Attribute {
         mutability: Mutability::ReadWrite,
         required: true,
-        canonical_values: &[
-            "USER-CHALLENGE",
-            "DEVICE-CHALLENGE",
-            "VERIFY",
-            "RESET",
-            "DELIVER-CHALLENGE",
-            "REGISTER-OOB",
-            "UNREGISTER-OOB",
-        ],
+        canonical_values: &crate::action::NAMES,
         ..plain("action", AttrType::String, "The action's name.")
     },
     Attribute {

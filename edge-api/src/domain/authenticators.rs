@@ -176,7 +176,7 @@ pub fn replace(
         let body = body(&current)?;
         refuse_immutable(&body, &current)?;
         // `status.status` as it reads: DISABLED while failures lock it, though still enabled.
-        let shown = current.enabled && !current.disabled_by_failures;
+        let shown = current.shown_enabled();
         let state =
             Current { enabled: shown, start_date: current.start_date, expiry_date: current.expiry_date };
         let mut data = check_body(body, &policy, Some(&state), Timestamp(scope.now))?;

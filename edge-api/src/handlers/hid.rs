@@ -43,6 +43,7 @@ pub(crate) fn page(
 fn present(ctx: &Ctx<'_>, row: AuthenticatorRow, enrollment: Option<Enrollment>) -> Authenticator {
     let url = |path: String| format!("{}/{path}", ctx.base_url);
     let id = authenticator_id(row.user_id, &row.policy);
+    let enabled = row.shown_enabled();
     let mut meta = row.meta;
     meta.location = Some(url(format!("Authenticator/{id}")));
     let password =
@@ -82,7 +83,7 @@ fn present(ctx: &Ctx<'_>, row: AuthenticatorRow, enrollment: Option<Enrollment>)
         ),
         // Disabled by failures reads as DISABLED, as HID shows it, until RESET or enabled.
         status: AuthenticatorStatus {
-            status: match row.enabled && !row.disabled_by_failures {
+            status: match enabled {
                 true => Enabled::Enabled,
                 false => Enabled::Disabled,
             },

@@ -54,6 +54,13 @@ pub struct AuthenticatorRow {
     pub meta: Meta,
 }
 
+impl AuthenticatorRow {
+    /// `status.status` as it reads: ENABLED only while enabled and not locked by failures.
+    pub fn shown_enabled(&self) -> bool {
+        self.enabled && !self.disabled_by_failures
+    }
+}
+
 fn row_from(row: Row<'_>) -> Result<AuthenticatorRow, DbError> {
     let id = row.text("scim_id")?;
     let bad =
