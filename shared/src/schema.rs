@@ -744,7 +744,6 @@ pub static POLICY: Resource = Resource {
     attributes: POLICY_ATTRIBUTES,
 };
 
-/// Every resource type, in the order discovery lists them.
 /// A reference's sub-attributes as the HID seed writes them: `type`, `value`, `display`, and the
 /// URL under both `$ref` and `location`.
 const fn reference_attributes(
@@ -961,6 +960,7 @@ pub static AUTHENTICATOR_ATTRIBUTES: &[Attribute] = &[
     },
     Attribute {
         mutability: Mutability::Immutable,
+        required: true,
         sub_attributes: &OWNER_ATTRIBUTES,
         ..plain(
             "owner",
@@ -1023,6 +1023,7 @@ pub static AUTHENTICATOR: Resource = Resource {
     attributes: AUTHENTICATOR_ATTRIBUTES,
 };
 
+/// Every resource type, in the order discovery lists them.
 pub static RESOURCES: &[&Resource] = &[&DEVICE, &USER, &AUTHENTICATOR, &POLICY];
 
 /// The attributes the create dialog asks for, for one device type, in table order.

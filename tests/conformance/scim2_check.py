@@ -1,6 +1,7 @@
 """Runs scim2-tester against a running scim-otp API and prints one line per check.
 
-Usage: python scim2_check.py BASE_URL USER PASSWORD
+Usage: python scim2_check.py BASE_URL USER PASSWORD [RUN ...]
+(the named runs only, when any are named).
 Prints `status<TAB>run<TAB>tags<TAB>title<TAB>reason` per check and exits 0; the caller
 (`tests/tests/conformance.rs`) decides which results are acceptable.
 
@@ -10,6 +11,8 @@ Runs `TOTP`, `HOTP`, `EMAIL`, `SMS`, `PIN`: the CRUD and PATCH checks of OtpDevi
 device type. Run `User`: the CRUD and PATCH checks of User, against its schema as served.
 Run `AuthenticatorPolicy`: those of AuthenticatorPolicy, viewed as a TOTP policy's schema (see
 `POLICY_KIND`); its creates leave `id` out, so the service assigns the code.
+Run `Authenticator`: those of Authenticator, viewed as an authenticator of a TOTP policy (see
+`AUTHENTICATOR_OTHER_KINDS`); its devices, which root searches return too, as TOTP devices.
 An OtpDevice's attributes depend on its type (an SMS device needs `phone`, a TOTP device may
 not have one), which a SCIM schema cannot say, so the tester, filling attributes at random,
 would mostly test the server's refusals. For each run this script shows the tester the
@@ -33,6 +36,7 @@ Three more adaptations, all for Soffid's dialect, in the typed runs:
 
 import json
 import random
+from datetime import datetime, timedelta, timezone
 import sys
 import uuid
 
@@ -66,6 +70,11 @@ APPLIES_TO = {
 }
 REQUIRED_FOR = {"email": "EMAIL", "phone": "SMS", "pin": "PIN"}
 
+def rfc3339(days_from_now):
+    moment = datetime.now(timezone.utc) + timedelta(days=days_from_now)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 # Valid values where the schema can say only "string" or "integer", by attribute name.
 VALUES = {
     "user": lambda: f"scim2-tester-{uuid.uuid4().hex[:8]}",
@@ -77,14 +86,20 @@ VALUES = {
     # The tester writes `status` and `fails` only on devices it has just created, and a new
     # device is C, with 0 failures, until a challenge succeeds (SPEC §5). Transitions and
     # counters are tested in tests/http_api.rs and edge-api's tests.
-    "status": lambda: "C",
-    "fails": lambda: 0,
+    "OtpDevice.status": lambda: "C",
+    "OtpDevice.fails": lambda: 0,
     # AuthenticatorPolicy (SPEC §18): numbers in their ranges; never the default of its kind,
     # which could then be neither deleted nor unset (a 409 the CRUD checks would not expect).
     "maxFails": lambda: random.randint(1, 100),
     "validityDays": lambda: random.randint(0, 365),
     "maxUsages": lambda: random.randint(0, 1000),
     "default": lambda: False,
+    # Authenticator: a new owner each, the TOTP policy, validity dates in order (a start after
+    # the expiry is a 400 the CRUD checks would not expect).
+    "Owner.display": lambda: f"scim2-tester-{uuid.uuid4().hex[:8]}",
+    "Policy.value": lambda: "AT_CUSTOTP",
+    "Status.startDate": lambda: rfc3339(-random.randint(0, 365)),
+    "Status.expiryDate": lambda: rfc3339(random.randint(1, 365)),
 }
 
 # The run `AuthenticatorPolicy` views the schema as a TOTP policy's, as the device runs do for
@@ -93,6 +108,15 @@ VALUES = {
 # where the built-in policies of every kind show them.
 POLICY_KIND = "TOTP"
 POLICY_OTHER_KINDS = {"codeTtlSeconds", "prompts", "promptsRequiredForCreation", "promptsAskedAtValidation"}
+
+# The run `Authenticator` views it as an authenticator of TOTP policy `AT_CUSTOTP` (SPEC §14)
+# with a new owner named by `owner.display` (created with it): the create writes those two
+# references and nothing else of them, and the credentials of other kinds (the Password and
+# SecurityQuestion extensions) are left out of the view, as the device runs leave out the
+# attributes of other types.
+AUTHENTICATOR = "urn:hid:scim:api:idp:2.0:Authenticator"
+AUTHENTICATOR_OTHER_KINDS = {"urn:hid:scim:api:idp:2.0:Password", "urn:hid:scim:api:idp:2.0:SecurityQuestion"}
+AUTHENTICATOR_WRITTEN = {("owner", "display"), ("policy", "value")}
 
 
 class TypeView(httpx2.BaseTransport):
@@ -116,11 +140,18 @@ class TypeView(httpx2.BaseTransport):
                 self.narrow(resource)
             elif resource.get("id", "").endswith("AuthenticatorPolicy") and self.device_type == "policy":
                 self.narrow_policy(resource)
+            elif self.device_type == "authenticator" and "attributes" in resource:
+                self.narrow_authenticator(resource)
+            elif self.device_type == "authenticator" and resource.get("schema") == AUTHENTICATOR:
+                resource["schemaExtensions"] = [
+                    e for e in resource.get("schemaExtensions", []) if e["schema"] not in AUTHENTICATOR_OTHER_KINDS
+                ]
         headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
         return httpx2.Response(response.status_code, headers=headers, content=json.dumps(document))
 
     def narrow(self, schema):
-        t = self.device_type
+        # A TOTP authenticator's device is a TOTP device, which root searches also return.
+        t = "TOTP" if self.device_type == "authenticator" else self.device_type
         schema["attributes"] = [
             a
             for a in schema["attributes"]
@@ -139,6 +170,19 @@ class TypeView(httpx2.BaseTransport):
                 attribute["canonicalValues"] = [POLICY_KIND]
             if attribute["name"] in POLICY_OTHER_KINDS:
                 attribute["mutability"] = "readOnly"
+
+
+    def narrow_authenticator(self, schema):
+        """The Authenticator schema, viewed as an authenticator of a TOTP policy."""
+        if schema.get("id") != AUTHENTICATOR:
+            return
+        schema["attributes"] = [a for a in schema["attributes"] if a["name"] not in AUTHENTICATOR_OTHER_KINDS]
+        for attribute in schema["attributes"]:
+            for sub in attribute.get("subAttributes", []):
+                if (attribute["name"], sub["name"]) in AUTHENTICATOR_WRITTEN:
+                    sub["required"] = True
+                elif attribute["name"] in ("owner", "policy"):
+                    sub["mutability"] = "readOnly"
 
 
 class SchemaAwareClient(SyncSCIMClient):
@@ -161,7 +205,10 @@ def valid_value(context, path, mutability=None, required=None):
         return value
     name = binding.target_field_name
     camel = "".join(w if i == 0 else w.title() for i, w in enumerate(name.split("_")))
-    return VALUES[camel]() if camel in VALUES else value
+    for key in (f"{binding.target_model.__name__}.{camel}", camel):
+        if key in VALUES:
+            return VALUES[key]()
+    return value
 
 
 random_value = filling.generate_random_value
@@ -169,12 +216,14 @@ for module in (filling, patch_add, patch_replace):
     module.generate_random_value = valid_value
 
 base_url, user, password = sys.argv[1:4]
+only = set(sys.argv[4:])
 random.seed(7)
 runs = (
     [("discovery", None, {"discovery", "misc"}, None)]
     + [(t, t, {"crud", "patch"}, ["OtpDevice"]) for t in TYPES]
     + [("User", None, {"crud", "patch"}, ["User"])]
     + [("AuthenticatorPolicy", "policy", {"crud", "patch"}, ["AuthenticatorPolicy"])]
+    + [("Authenticator", "authenticator", {"crud", "patch"}, ["Authenticator"])]
 )
 
 
@@ -187,6 +236,8 @@ def user_ids(http):
 admin = httpx2.Client(base_url=base_url, auth=(user, password), timeout=30)
 users_before = user_ids(admin)
 for run, device_type, tags, resource_types in runs:
+    if only and run not in only:
+        continue
     http = httpx2.Client(base_url=base_url, auth=(user, password), timeout=30, transport=TypeView(device_type))
     client = SchemaAwareClient(http)
     for result in check_server(client, include_tags=tags, resource_types=resource_types):
