@@ -37,7 +37,7 @@ fn main() -> ExitCode {
         "test-libsql" => setup().and_then(|()| test_libsql()),
         "up" => setup().and_then(|()| up(env::args().skip(2).collect())),
         "bench" => setup().and_then(|()| bench(env::args().skip(2).collect())),
-        "fuzz" => setup().and_then(|()| fuzz(env::args().nth(2).as_deref().unwrap_or("60"))),
+        "fuzz" => setup().and_then(|()| fuzz(env::args().skip(2).collect())),
         _ => {
             eprintln!("usage: cargo xtask <setup|test|up|bench|fuzz>");
             eprintln!("  setup  install missing wasm targets and Debian tools");
@@ -55,6 +55,9 @@ fn main() -> ExitCode {
             eprintln!("         BENCHMARKS.md (--quick: small counts, to check the command)");
             eprintln!(
                 "  fuzz   run every fuzz target for N seconds (default 60) on nightly, growing fuzz/corpus/"
+            );
+            eprintln!(
+                "         [--target T] only T; [--jobs N] N processes (libFuzzer -fork); [--no-sanitizer]"
             );
             return ExitCode::from(2);
         }
@@ -238,10 +241,32 @@ fn cargo_fuzz(args: &[&str]) -> Command {
     command
 }
 
+/// How the fuzz targets run: for how long, which, in how many processes, under ASan or not.
+struct FuzzRun {
+    seconds: u32,
+    targets: Vec<&'static str>,
+    /// More than one: libFuzzer's fork mode, one process per core.
+    jobs: u32,
+    /// AddressSanitizer (cargo fuzz's default). It checks the `unsafe` code of our dependencies;
+    /// the bundled SQLite is C that cargo fuzz does not instrument, and our own code has no
+    /// `unsafe`. Without it the router target runs about 5 times as fast.
+    sanitizer: bool,
+}
+
+impl FuzzRun {
+    fn cargo_fuzz(&self, args: &[&str]) -> Command {
+        let mut command = cargo_fuzz(args);
+        if !self.sanitizer {
+            command.args(["--sanitizer", "none"]);
+        }
+        command
+    }
+}
+
 /// Runs each fuzz target for `seconds`. `corpus_out` receives what libFuzzer finds new; the
 /// committed corpus is read as well, and so are the inputs of past findings in
 /// `fuzz/regressions/<target>/`, which `cargo fuzz cmin` never renames or drops.
-fn run_fuzz_targets(seconds: &str, corpus_out: Option<&std::path::Path>) -> Result {
+fn run_fuzz_targets(fuzz: &FuzzRun, corpus_out: Option<&std::path::Path>) -> Result {
     if !has_nightly() {
         println!(
             "==> fuzzing SKIPPED: no nightly toolchain (`rustup toolchain list`); cargo fuzz needs one. \
@@ -250,9 +275,10 @@ fn run_fuzz_targets(seconds: &str, corpus_out: Option<&std::path::Path>) -> Resu
         return Ok(());
     }
     let fuzz_dir = project_root().join("fuzz");
-    for target in FUZZ_TARGETS {
+    let seconds = fuzz.seconds;
+    for &target in &fuzz.targets {
         let committed = fuzz_dir.join("corpus").join(target);
-        let mut command = cargo_fuzz(&["run", target]);
+        let mut command = fuzz.cargo_fuzz(&["run", target]);
         match corpus_out {
             Some(scratch) => {
                 let scratch = scratch.join(target);
@@ -268,17 +294,45 @@ fn run_fuzz_targets(seconds: &str, corpus_out: Option<&std::path::Path>) -> Resu
             command.arg(regressions);
         }
         command.args(["--", &format!("-max_total_time={seconds}"), "-print_final_stats=1"]);
+        if fuzz.jobs > 1 {
+            command.arg(format!("-fork={}", fuzz.jobs));
+        }
         run(&format!("cargo fuzz run {target} ({seconds} s)"), &mut command)?;
     }
     Ok(())
 }
 
 /// The longer fuzz run: new inputs go into the committed corpus, which is then minimized.
-fn fuzz(seconds: &str) -> Result {
-    seconds.parse::<u32>().map_err(|_| format!("cargo xtask fuzz takes seconds, not {seconds}"))?;
-    run_fuzz_targets(seconds, None)?;
-    for target in FUZZ_TARGETS {
-        run(&format!("cargo fuzz cmin {target}"), &mut cargo_fuzz(&["cmin", target]))?;
+/// `cargo xtask fuzz [SECONDS] [--target T]... [--jobs N] [--no-sanitizer]`.
+fn fuzz(args: Vec<String>) -> Result {
+    let mut run_as = FuzzRun { seconds: 60, targets: Vec::new(), jobs: 1, sanitizer: true };
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--target" => {
+                let name = args.next().unwrap_or_default();
+                let target = FUZZ_TARGETS.iter().find(|t| **t == name);
+                run_as
+                    .targets
+                    .push(target.ok_or_else(|| format!("no fuzz target {name:?}: {FUZZ_TARGETS:?}"))?);
+            }
+            "--jobs" => {
+                let jobs = args.next().unwrap_or_default();
+                run_as.jobs = jobs.parse().map_err(|_| format!("--jobs takes a number, not {jobs:?}"))?;
+            }
+            "--no-sanitizer" => run_as.sanitizer = false,
+            seconds => {
+                run_as.seconds =
+                    seconds.parse().map_err(|_| format!("cargo xtask fuzz takes seconds, not {seconds}"))?;
+            }
+        }
+    }
+    if run_as.targets.is_empty() {
+        run_as.targets = FUZZ_TARGETS.to_vec();
+    }
+    run_fuzz_targets(&run_as, None)?;
+    for &target in &run_as.targets {
+        run(&format!("cargo fuzz cmin {target}"), &mut run_as.cargo_fuzz(&["cmin", target]))?;
     }
     Ok(())
 }
@@ -424,7 +478,8 @@ fn test() -> Result {
     // scratch directory, so the clone stays clean.
     let scratch = target_dir().join("fuzz-scratch");
     let _ = std::fs::remove_dir_all(&scratch);
-    run_fuzz_targets("5", Some(&scratch))
+    let quick = FuzzRun { seconds: 5, targets: FUZZ_TARGETS.to_vec(), jobs: 1, sanitizer: true };
+    run_fuzz_targets(&quick, Some(&scratch))
 }
 
 /// The HTTP and browser tests on the Spin CLI with database `default` on libSQL: each test's
