@@ -171,6 +171,7 @@ fuzz_target!(|input: Input| {
     for cleanup in [
         "DELETE FROM devices WHERE id > 6",
         "DELETE FROM users WHERE id > 4",
+        "DELETE FROM user_contacts WHERE user_id > 4",
         "DELETE FROM authenticators WHERE id > 4",
         "DELETE FROM challenges WHERE id > 20",
         "DELETE FROM audit",
