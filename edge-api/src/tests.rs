@@ -1415,6 +1415,19 @@ fn statements_per_request() {
     };
     let patch = json!({"Operations": [{"op": "replace", "path": "status", "value": "D"}]});
     let enable = json!({"Operations": [{"op": "replace", "path": "status", "value": "V"}]});
+    // HID's VERIFY (SPEC §14) on an authenticator of its own, with its enrolled TOTP device.
+    let (status, created) = api.call(
+        "POST",
+        "/Authenticator",
+        Some(json!({"owner": {"display": "w"}, "policy": {"value": "AT_EMPOTP"}})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let verify_path = format!("/Authenticator/{}", created["id"].as_str().unwrap());
+    let verify_code = api.code(&secret_of(created[ENROLLMENT_EXT]["otpauthUri"].as_str().unwrap()));
+    let verify = |code: &str| {
+        let attributes = json!([{"name": "RESPONSE", "value": code}]);
+        Some(json!({"schemas": [ACTION], ACTION: {"action": "VERIFY", "attributes": attributes}}))
+    };
     let rows = [
         ("list (GET /OtpDevice)", count("GET", "/OtpDevice", None)),
         ("filtered list", count("GET", "/OtpDevice?filter=user%20eq%20%22u%22", None)),
@@ -1432,6 +1445,8 @@ fn statements_per_request() {
             "validation, right code",
             count("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(json!({"pin": code}))),
         ),
+        ("VERIFY, wrong code", count("POST", &verify_path, verify("000000"))),
+        ("VERIFY, right code", count("POST", &verify_path, verify(&verify_code))),
     ];
     for (what, statements) in &rows {
         println!("statements per request: {what}: {statements}");
@@ -1444,4 +1459,9 @@ fn statements_per_request() {
     // One read of the session, one of the device, one write with its audit row by trigger.
     assert_eq!(most("validation, right code"), 3);
     assert_eq!(most("validation, wrong code"), 3);
+    // HID's VERIFY reads the authenticator, its open challenge, its devices and the chosen
+    // device's state before the same compare-and-set; a success then enables a new device and
+    // closes the device's challenges (for the CIBA pings they owe) in one transaction.
+    assert_eq!(most("VERIFY, wrong code"), 6);
+    assert_eq!(most("VERIFY, right code"), 11);
 }

@@ -87,9 +87,69 @@ fn main() {
 // ---------------------------------------------------------------------------------------------
 // Our side.
 
+/// A TOTP credential to validate.
 struct Device {
-    id: i64,
+    /// The path under the base: `OtpDevice/{id}` (Soffid) or `Authenticator/{id}` (HID).
+    path: String,
     secret: Secret,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// `POST …/OtpDevice/{id}/responseChallenge` with `{"pin"}`, answered `{"success"}`.
+    Soffid,
+    /// HID's named action VERIFY, `POST …/Authenticator/{id}` with `RESPONSE`, answered with
+    /// `REQUEST.STATUS` "1" or "0" (SPEC §14).
+    Hid,
+}
+
+const ACTION: &str = "urn:hid:scim:api:idp:2.0:Action";
+const AUTHENTICATOR: &str = "urn:hid:scim:api:idp:2.0:Authenticator";
+const ENROLLMENT: &str = "urn:scim-otp:params:scim:schemas:extension:Enrollment";
+
+impl Dialect {
+    fn call(self, base: &str, device: &Device, code: String, auth: &str) -> Call {
+        match self {
+            Dialect::Soffid => scim_call(
+                "POST",
+                format!("{base}/{}/responseChallenge", device.path),
+                auth,
+                Some(json!({"pin": code})),
+            ),
+            Dialect::Hid => scim_call(
+                "POST",
+                format!("{base}/{}", device.path),
+                auth,
+                Some(json!({
+                    "schemas": [ACTION],
+                    ACTION: {"action": "VERIFY", "attributes": [{"name": "RESPONSE", "value": code}]},
+                })),
+            ),
+        }
+    }
+
+    /// Whether the answer accepted the code; `None` when it is not a well-formed answer.
+    fn accepted(self, status: u16, body: &str) -> Option<bool> {
+        if status != 200 {
+            return None;
+        }
+        match self {
+            Dialect::Soffid => {
+                let success = body.contains(r#""success":true"#);
+                (success || body.contains(r#""success":false"#)).then_some(success)
+            }
+            Dialect::Hid => {
+                let answer: Value = serde_json::from_str(body).ok()?;
+                let attributes = answer["attributes"].as_array()?;
+                let status = attributes.iter().find(|a| a["name"] == "REQUEST.STATUS")?;
+                match status["value"].as_str()? {
+                    "1" => Some(true),
+                    "0" => Some(false),
+                    _ => None,
+                }
+            }
+        }
+    }
 }
 
 /// One validation row: the outcome with a valid code and with a wrong one, at one concurrency.
@@ -99,8 +159,9 @@ struct Validation {
 }
 
 /// One validation per device with its valid code, then one per device with a wrong code, at
-/// `concurrency`; the i-th request of each goes to `base(i)`.
+/// `concurrency`, through `dialect`; the i-th request of each goes to `base(i)`.
 fn validate_each<'a>(
+    dialect: Dialect,
     devices: &[Device],
     concurrency: usize,
     auth: &str,
@@ -109,16 +170,17 @@ fn validate_each<'a>(
     let load = Load { concurrency, requests: devices.len(), time_limit: TIME_LIMIT };
     let validate = |i: usize, code: fn(&Secret) -> String| {
         let device = &devices[i];
-        scim_call(
-            "POST",
-            format!("{}/OtpDevice/{}/responseChallenge", base(i), device.id),
-            auth,
-            Some(json!({"pin": code(&device.secret)})),
-        )
+        dialect.call(base(i), device, code(&device.secret), auth)
     };
-    let valid = drive(load, |i| validate(i, code_for), |s, b| s == 200 && b.contains(r#""success":true"#));
-    let wrong = drive(load, |i| validate(i, wrong_code), |s, b| s == 200 && b.contains(r#""success":false"#));
+    let valid = drive(load, |i| validate(i, code_for), |s, b| dialect.accepted(s, b) == Some(true));
+    let wrong = drive(load, |i| validate(i, wrong_code), |s, b| dialect.accepted(s, b) == Some(false));
     Validation { valid, wrong }
+}
+
+impl Device {
+    fn soffid(id: i64, otpauth_uri: &str) -> Device {
+        Device { path: format!("OtpDevice/{id}"), secret: secret_of(otpauth_uri) }
+    }
 }
 
 fn scim_call(method: &'static str, url: String, auth: &str, body: Option<Value>) -> Call {
@@ -181,9 +243,7 @@ fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
                 let n = usize::try_from(id - 1).unwrap_or(usize::MAX);
                 status == 201
                     && json["image"].as_str().is_some_and(|i| !i.is_empty())
-                    && devices
-                        .get(n)
-                        .is_some_and(|slot| slot.set(Device { id, secret: secret_of(uri) }).is_ok())
+                    && devices.get(n).is_some_and(|slot| slot.set(Device::soffid(id, uri)).is_ok())
             },
         )
     };
@@ -207,15 +267,52 @@ fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
             reset_peak_rss(pid);
         }
         let slice = &devices[level * sizes.ours..(level + 1) * sizes.ours];
-        let validation = validate_each(slice, concurrency, &auth, |_| &base);
+        let validation = validate_each(Dialect::Soffid, slice, concurrency, &auth, |_| &base);
         if concurrency == 32 {
             peak_rss = peak_rss_kib(pid);
         }
         validations.push(validation);
     }
 
+    // The same through HID's dialect (SPEC §14): an authenticator of policy AT_EMPOTP for each
+    // new user, created through `POST /Authenticator` with its TOTP device, then VERIFY.
+    let enrolled: Vec<OnceLock<Device>> = (0..sizes.ours * LEVELS.len()).map(|_| OnceLock::new()).collect();
+    let enrol = drive(
+        Load { concurrency: 8, requests: enrolled.len(), time_limit: TIME_LIMIT },
+        |i| {
+            let body = json!({
+                "schemas": [AUTHENTICATOR],
+                "owner": {"display": format!("h{i:05}")},
+                "policy": {"value": "AT_EMPOTP"},
+            });
+            scim_call("POST", format!("{base}/Authenticator"), &auth, Some(body))
+        },
+        |status, body| {
+            let Ok(json) = serde_json::from_str::<Value>(body) else { return false };
+            let owner = json["owner"]["display"].as_str().and_then(|d| d.strip_prefix('h'));
+            let n = owner.and_then(|n| n.parse::<usize>().ok());
+            let (Some(n), Some(id), Some(uri)) =
+                (n, json["id"].as_str(), json[ENROLLMENT]["otpauthUri"].as_str())
+            else {
+                return false;
+            };
+            let device = Device { path: format!("Authenticator/{id}"), secret: secret_of(uri) };
+            status == 201 && enrolled.get(n).is_some_and(|slot| slot.set(device).is_ok())
+        },
+    );
+    let enrolled: Vec<Device> = enrolled.into_iter().filter_map(OnceLock::into_inner).collect();
+    assert_eq!(enrolled.len(), sizes.ours * LEVELS.len(), "every create answered with its authenticator");
+    let verifications: Vec<Validation> = LEVELS
+        .into_iter()
+        .enumerate()
+        .map(|(level, concurrency)| {
+            let slice = &enrolled[level * sizes.ours..(level + 1) * sizes.ours];
+            validate_each(Dialect::Hid, slice, concurrency, &auth, |_| &base)
+        })
+        .collect();
+
     // Listing at scale: the rest of the devices through the API, in a mix of types.
-    let existing = devices.len();
+    let existing = devices.len() + enrolled.len();
     let more = sizes.scale.saturating_sub(existing);
     let mix = drive(
         Load { concurrency: 8, requests: more, time_limit: Duration::from_secs(600) },
@@ -315,10 +412,34 @@ fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
     }
     let _ = writeln!(report, "\nRunner peak RSS during the c=32 runs: **{} MiB**.", peak_rss / 1024);
 
+    section(report, "Validation through HID's `VERIFY` (SPEC §14, Basic auth on every request)");
+    report.push_str(
+        "The same load through the other dialect: each request a named action `VERIFY` with `RESPONSE` \
+         on a different authenticator (policy `AT_EMPOTP`, created through `POST /Authenticator` with \
+         its TOTP device), then a wrong code to each. `÷ responseChallenge` is to the row above at the \
+         same code and concurrency.\n\n",
+    );
+    table_header(
+        report,
+        &["code", "concurrency", "requests", "req/s", "p50", "p99", "unexpected", "÷ responseChallenge"],
+    );
+    for ((v, soffid), concurrency) in verifications.iter().zip(&validations).zip(LEVELS) {
+        for (what, o, theirs) in [("valid", &v.valid, &soffid.valid), ("wrong", &v.wrong, &soffid.wrong)] {
+            let ratio = format!("{:.2}×", o.per_second() / theirs.per_second().max(1e-9));
+            row_and(report, what, concurrency, o, &[ratio]);
+        }
+    }
+
     section(report, "Create (TOTP with QR code)");
     table_header(report, &["what", "concurrency", "requests", "req/s", "p50", "p99", "unexpected"]);
     row(report, "create TOTP", 1, &create_1);
     row(report, "create TOTP", 8, &create_8);
+    row(
+        report,
+        "create authenticator (`POST /Authenticator`, policy `AT_EMPOTP`: TOTP with QR code)",
+        8,
+        &enrol,
+    );
     row(report, "create mix (50% TOTP, 10% HOTP, 20% EMAIL, 20% SMS)", 8, &mix);
 
     section(report, &format!("Listing at {} devices (`count=100`, concurrency 1)", device_count));
@@ -477,7 +598,7 @@ fn validate_on(host: &Host, nodes: usize, per_level: usize) -> Vec<Validation> {
             let (Some(id), Some(uri)) = (json["id"].as_i64(), json["otpauthUri"].as_str()) else {
                 return false;
             };
-            made.lock().unwrap().push(Device { id, secret: secret_of(uri) });
+            made.lock().unwrap().push(Device::soffid(id, uri));
             status == 201
         },
     );
@@ -488,7 +609,7 @@ fn validate_on(host: &Host, nodes: usize, per_level: usize) -> Vec<Validation> {
         .enumerate()
         .map(|(level, concurrency)| {
             let slice = &devices[level * per_level..(level + 1) * per_level];
-            let validation = validate_each(slice, concurrency, &auth, |i| &bases[i % nodes]);
+            let validation = validate_each(Dialect::Soffid, slice, concurrency, &auth, |i| &bases[i % nodes]);
             for (what, o) in [("valid", &validation.valid), ("wrong", &validation.wrong)] {
                 if let Some(first) = &o.first_unexpected {
                     eprintln!(
@@ -838,14 +959,20 @@ fn table_header(report: &mut String, columns: &[&str]) {
 }
 
 fn row(report: &mut String, what: &str, concurrency: usize, o: &Outcome) {
+    row_and(report, what, concurrency, o, &[]);
+}
+
+/// A row of `row`'s columns and `more` after them.
+fn row_and(report: &mut String, what: &str, concurrency: usize, o: &Outcome, more: &[String]) {
     let _ = writeln!(
         report,
-        "| {what} | {concurrency} | {} | {:.0} | {} | {} | {} |",
+        "| {what} | {concurrency} | {} | {:.0} | {} | {} | {} |{}",
         o.done(),
         o.per_second(),
         ms(o.percentile(50.0)),
         ms(o.percentile(99.0)),
-        o.unexpected
+        o.unexpected,
+        more.iter().map(|m| format!(" {m} |")).collect::<String>()
     );
     if let Some(first) = &o.first_unexpected {
         eprintln!("{what} at c={concurrency}: first unexpected answer: {first}");
