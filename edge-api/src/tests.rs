@@ -1400,6 +1400,12 @@ fn a_transaction_interrupted_every_time_is_a_503() {
     assert_eq!(api.call("POST", "/OtpDevice", Some(json!({"type": "TOTP", "user": "u"}))).0, 201);
 }
 
+/// A named action's body as HID's seed nests it (SPEC §14).
+fn action_body(action: &str, attributes: &[(&str, &str)]) -> Value {
+    let attributes: Vec<Value> = attributes.iter().map(|(n, v)| json!({"name": n, "value": v})).collect();
+    json!({"schemas": [ACTION], ACTION: {"action": action, "attributes": attributes}})
+}
+
 /// The statements each kind of request runs, a login already cached: on a network store (libSQL)
 /// each is a round trip, so these are kept few, and this test holds them there. `--nocapture`
 /// prints the table for BENCHMARKS.md.
@@ -1424,10 +1430,7 @@ fn statements_per_request() {
     assert_eq!(status, 201, "{created}");
     let verify_path = format!("/Authenticator/{}", created["id"].as_str().unwrap());
     let verify_code = api.code(&secret_of(created[ENROLLMENT_EXT]["otpauthUri"].as_str().unwrap()));
-    let verify = |code: &str| {
-        let attributes = json!([{"name": "RESPONSE", "value": code}]);
-        Some(json!({"schemas": [ACTION], ACTION: {"action": "VERIFY", "attributes": attributes}}))
-    };
+    let verify = |code: &str| Some(action_body("VERIFY", &[("RESPONSE", code)]));
     let rows = [
         ("list (GET /OtpDevice)", count("GET", "/OtpDevice", None)),
         ("filtered list", count("GET", "/OtpDevice?filter=user%20eq%20%22u%22", None)),

@@ -4,11 +4,6 @@
 use super::*;
 use std::collections::BTreeMap;
 
-fn action_body(action: &str, attributes: &[(&str, &str)]) -> Value {
-    let attributes: Vec<Value> = attributes.iter().map(|(n, v)| json!({"name": n, "value": v})).collect();
-    json!({"schemas": [ACTION], ACTION: {"action": action, "attributes": attributes}})
-}
-
 /// An action's answer attributes by name, its HTTP status asserted 200.
 fn act(api: &Api, id: &str, action: &str, attributes: &[(&str, &str)]) -> BTreeMap<String, String> {
     let (status, answer) =
