@@ -7,12 +7,12 @@
 use crate::challenge::{self, Context, Deliver, Requested, Verdict};
 use crate::crypto;
 use crate::error::ApiError;
-use crate::store::{self, Answered, AuthenticatorRow, Ping};
+use crate::store::{self, Answered, AuthenticatorRow, Candidate, Ping};
 use shared::action::masked;
 use shared::authenticator::{Reason, Refusal, authenticator_id};
 use shared::authenticator_body::normalize_answer;
 use shared::policy::{PolicyKind, Prompt};
-use shared::{DeviceType, OtpDevice, Problem};
+use shared::{DeviceType, Problem, Status};
 
 /// Which of an authenticator's devices an action means.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,18 +31,19 @@ pub struct Issued {
     pub id: i64,
 }
 
-fn pick_device(
-    ctx: &Context<'_>,
-    row: &AuthenticatorRow,
-    choice: &DeviceChoice,
-) -> Result<Option<OtpDevice>, ApiError> {
-    let devices = store::authenticator_devices(ctx.db, ctx.actor.tenant, row.row_id, ctx.now)?;
-    Ok(devices.into_iter().find(|d| match choice {
-        DeviceChoice::Any => true,
-        DeviceChoice::Id(id) => d.id == *id,
-        DeviceChoice::Named(name) => d.external_id.as_deref().unwrap_or(&d.name) == name || d.name == *name,
-        DeviceChoice::Type(t) => d.device_type == *t,
-    }))
+/// The first of `candidates` (likeliest first) that `choice` means.
+fn pick(candidates: Vec<Candidate>, choice: &DeviceChoice) -> Option<Candidate> {
+    candidates.into_iter().find(|candidate| {
+        let d = &candidate.state.device;
+        match choice {
+            DeviceChoice::Any => true,
+            DeviceChoice::Id(id) => d.id == *id,
+            DeviceChoice::Named(name) => {
+                d.external_id.as_deref().unwrap_or(&d.name) == name || d.name == *name
+            }
+            DeviceChoice::Type(t) => d.device_type == *t,
+        }
+    })
 }
 
 /// Why the authenticator itself cannot be validated now (its owner inactive, or its own
@@ -117,9 +118,10 @@ pub fn challenge(
         })?;
         return Ok(Ok(Issued { challenge: text, id }));
     }
-    let Some(device) = pick_device(ctx, row, choice)? else { return Ok(Err(Reason::NothingToCheck)) };
-    let state = store::challenge_state(ctx.db, ctx.actor.tenant, device.id, ctx.now)?
-        .ok_or(ApiError::NoDevice(device.id))?;
+    let candidates = store::authenticator_devices(ctx.db, ctx.actor.tenant, row.row_id, None, ctx.now)?;
+    let Some(Candidate { state, .. }) = pick(candidates, choice) else {
+        return Ok(Err(Reason::NothingToCheck));
+    };
     let shown = match challenge::request(ctx, &state, deliver, note) {
         Ok(Requested::Sent { to }) => masked(&to),
         Ok(Requested::NothingToSend) => String::new(),
@@ -128,7 +130,7 @@ pub fn challenge(
         Err(error) => return Err(error),
     };
     let id = store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-        tx.open_challenge(row.row_id, row.user_id, Some(device.id), None, ping.as_ref(), expires)
+        tx.open_challenge(row.row_id, row.user_id, Some(state.device.id), None, ping.as_ref(), expires)
     })?;
     Ok(Ok(Issued { challenge: shown, id }))
 }
@@ -157,64 +159,19 @@ fn refused(reason: Reason, locked: bool) -> Verified {
 /// VERIFY: the response checked with the rules of the authenticator's kind, counted in both
 /// views.
 pub fn verify(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Result<Verified, ApiError> {
-    let identity = authenticator_id(row.user_id, &row.policy);
-    let open = store::open_challenge(ctx.db, ctx.actor.tenant, row.row_id, given.challenge, ctx.now)?;
-    if given.challenge.is_some() && open.is_none() {
-        store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-            tx.audit_authenticator(
-                "challenge-refused",
-                row.user_id,
-                &format!("{identity}: no such open challenge"),
-            )
-        })?;
-        return Ok(refused(Reason::NothingToCheck, false));
-    }
     if row.kind == Some(PolicyKind::SecurityQuestion) {
-        if let Some((reason, locked)) = refused_now(row) {
-            store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-                tx.audit_authenticator("challenge-refused", row.user_id, &format!("{identity}: not checked"))
-            })?;
-            return Ok(refused(reason, locked));
-        }
-        let Some(open) = open.filter(|c| c.device_id.is_none()) else {
-            return Ok(refused(Reason::NothingToCheck, false));
-        };
-        // Every asked prompt is checked (no early exit): a right answer costs what a wrong one
-        // does. An answer to a prompt not asked counts for nothing.
-        let mut right = !open.prompts.is_empty();
-        for prompt in &open.prompts {
-            let answer = given.answers.iter().find(|(p, _)| p.eq_ignore_ascii_case(prompt)).map(|(_, a)| *a);
-            let stored = row.answers.iter().find(|a| a.prompt == *prompt);
-            let matches = match (answer, stored) {
-                (Some(answer), Some(stored)) => {
-                    crypto::verify_password(&normalize_answer(answer), &stored.hash)
-                }
-                _ => false,
-            };
-            right &= matches;
-        }
-        let answered = store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-            tx.answer_questions(row.row_id, row.user_id, &identity, open.id, right)
-        })?;
-        return Ok(match answered {
-            Answered::Counted { won: true, .. } => {
-                Verified { verdict: Verdict::Accepted, device: None, pings: Vec::new() }
-            }
-            Answered::Counted { won: false, locked } => refused(Reason::WrongResponse, locked),
-            Answered::Refused => {
-                let now =
-                    store::get_authenticator(ctx.db, ctx.actor.tenant, row.user_id, &row.policy, ctx.now)?;
-                let (reason, locked) =
-                    now.as_ref().and_then(refused_now).unwrap_or((Reason::NothingToCheck, false));
-                refused(reason, locked)
-            }
-        });
+        return answer(ctx, row, given);
     }
-    let choice = match open.as_ref().and_then(|c| c.device_id) {
-        Some(id) => DeviceChoice::Id(id),
+    let candidates =
+        store::authenticator_devices(ctx.db, ctx.actor.tenant, row.row_id, given.challenge, ctx.now)?;
+    // The device of the newest open challenge (the one named, if one was) is the one answered.
+    let asked = candidates.iter().filter_map(|c| Some((c.open_challenge?, c.state.device.id))).max();
+    let choice = match asked {
+        Some((_, device)) => DeviceChoice::Id(device),
+        None if given.challenge.is_some() => return no_such_challenge(ctx, row),
         None => given.device.clone(),
     };
-    let Some(device) = pick_device(ctx, row, &choice)? else {
+    let Some(Candidate { state, challenged, .. }) = pick(candidates, &choice) else {
         return Ok(refused(Reason::NothingToCheck, false));
     };
     // Surrounding whitespace is never part of a code or password (as for Soffid's `pin`).
@@ -223,17 +180,81 @@ pub fn verify(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .ok_or(Problem::MissingAttribute("RESPONSE"))?;
-    let state = store::challenge_state(ctx.db, ctx.actor.tenant, device.id, ctx.now)?
-        .ok_or(ApiError::NoDevice(device.id))?;
     let verdict = challenge::respond(ctx, &state, response)?;
     if verdict != Verdict::Accepted {
         return Ok(Verified { verdict, device: None, pings: Vec::new() });
     }
-    let pings = store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-        tx.activate_device(device.id)?;
-        tx.close_device_challenges(device.id)
+    // A new device is enabled by its first success, and its challenges close (with the CIBA
+    // pings they owe). With neither, as in most VERIFYs, nothing more is written: a challenge
+    // opened after the device was read was not what this response answered.
+    let device = state.device.id;
+    let pings = match state.device.status == Status::Created || challenged {
+        true => store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+            tx.activate_device(device)?;
+            tx.close_device_challenges(device)
+        })?,
+        false => Vec::new(),
+    };
+    Ok(Verified { verdict, device: Some(device), pings })
+}
+
+/// A `CHALLENGE.ID` that names no open challenge of the authenticator: refused, and audited.
+fn no_such_challenge(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<Verified, ApiError> {
+    let identity = authenticator_id(row.user_id, &row.policy);
+    store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+        tx.audit_authenticator(
+            "challenge-refused",
+            row.user_id,
+            &format!("{identity}: no such open challenge"),
+        )
     })?;
-    Ok(Verified { verdict, device: Some(device.id), pings })
+    Ok(refused(Reason::NothingToCheck, false))
+}
+
+/// VERIFY of a security-question authenticator: the answers to the prompts its open challenge
+/// asked.
+fn answer(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Result<Verified, ApiError> {
+    let identity = authenticator_id(row.user_id, &row.policy);
+    let open = store::open_challenge(ctx.db, ctx.actor.tenant, row.row_id, given.challenge, ctx.now)?;
+    if given.challenge.is_some() && open.is_none() {
+        return no_such_challenge(ctx, row);
+    }
+    if let Some((reason, locked)) = refused_now(row) {
+        store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+            tx.audit_authenticator("challenge-refused", row.user_id, &format!("{identity}: not checked"))
+        })?;
+        return Ok(refused(reason, locked));
+    }
+    let Some(open) = open.filter(|c| c.device_id.is_none()) else {
+        return Ok(refused(Reason::NothingToCheck, false));
+    };
+    // Every asked prompt is checked (no early exit): a right answer costs what a wrong one
+    // does. An answer to a prompt not asked counts for nothing.
+    let mut right = !open.prompts.is_empty();
+    for prompt in &open.prompts {
+        let answer = given.answers.iter().find(|(p, _)| p.eq_ignore_ascii_case(prompt)).map(|(_, a)| *a);
+        let stored = row.answers.iter().find(|a| a.prompt == *prompt);
+        let matches = match (answer, stored) {
+            (Some(answer), Some(stored)) => crypto::verify_password(&normalize_answer(answer), &stored.hash),
+            _ => false,
+        };
+        right &= matches;
+    }
+    let answered = store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+        tx.answer_questions(row.row_id, row.user_id, &identity, open.id, right)
+    })?;
+    Ok(match answered {
+        Answered::Counted { won: true, .. } => {
+            Verified { verdict: Verdict::Accepted, device: None, pings: Vec::new() }
+        }
+        Answered::Counted { won: false, locked } => refused(Reason::WrongResponse, locked),
+        Answered::Refused => {
+            let now = store::get_authenticator(ctx.db, ctx.actor.tenant, row.user_id, &row.policy, ctx.now)?;
+            let (reason, locked) =
+                now.as_ref().and_then(refused_now).unwrap_or((Reason::NothingToCheck, false));
+            refused(reason, locked)
+        }
+    })
 }
 
 /// RESET: the lockout by failures ends (consecutive failures 0, its locked devices V).

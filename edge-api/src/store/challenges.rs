@@ -1,9 +1,8 @@
 //! The challenges of HID's named actions (SPEC §14, migration 10): what a `CHALLENGE.ID`
 //! names (a device, or the security questions asked) and the CIBA ping a success owes.
 
-use super::{DEVICE_COLUMNS, WriteTx, devices_from_rows, refusal_of};
+use super::{ChallengeState, WriteTx, challenge_columns, challenge_state_from, refusal_of};
 use crate::db::{Database, DbError, Row, Sql};
-use shared::OtpDevice;
 
 /// A challenge still open: issued by USER-, DEVICE- or DELIVER-CHALLENGE, not yet expired.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,23 +47,48 @@ pub fn open_challenge(
     rows.first().map(challenge_from).transpose()
 }
 
+/// A device of an authenticator as its named actions see it: its state for a check, its newest
+/// open challenge (the one asked for, if one was), and whether any challenge of it is still
+/// stored (a success closes them).
+pub struct Candidate {
+    pub state: ChallengeState,
+    pub open_challenge: Option<i64>,
+    pub challenged: bool,
+}
+
 /// The devices of authenticator `authenticator` (its row id), the likeliest to be meant first:
-/// usable ones (C, V), those with a code pending, the most recently used.
+/// usable ones (C, V), those with a code pending, the most recently used. With `challenge`,
+/// only that challenge counts as a device's open one. One statement, so that an action reads
+/// what it checks once.
 pub fn authenticator_devices(
     db: &dyn Database,
     tenant: &str,
     authenticator: i64,
+    challenge: Option<i64>,
     now: i64,
-) -> Result<Vec<OtpDevice>, DbError> {
+) -> Result<Vec<Candidate>, DbError> {
     let rows = db.execute(
         &format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices WHERE authenticator_id = ? AND tenant = ? \
-             ORDER BY status IN ('C', 'V') DESC, coalesce(code_expires >= ?, 0) DESC, \
-             coalesce(last_used, 0) DESC, id"
+            "SELECT {}, \
+             (SELECT max(c.id) FROM challenges c WHERE c.device_id = devices.id AND c.expires >= ?1 \
+              AND (?2 IS NULL OR c.id = ?2)) AS open_challenge, \
+             EXISTS (SELECT 1 FROM challenges c WHERE c.device_id = devices.id) AS challenged \
+             FROM devices WHERE authenticator_id = ?3 AND tenant = ?4 \
+             ORDER BY status IN ('C', 'V') DESC, coalesce(code_expires >= ?1, 0) DESC, \
+             coalesce(last_used, 0) DESC, id",
+            challenge_columns(now)
         ),
-        &[authenticator.into(), tenant.into(), now.into()],
+        &[now.into(), challenge.into(), authenticator.into(), tenant.into()],
     )?;
-    devices_from_rows(&rows)
+    rows.iter()
+        .map(|row| {
+            Ok(Candidate {
+                state: challenge_state_from(row)?,
+                open_challenge: row.opt_int("open_challenge")?,
+                challenged: row.int("challenged")? != 0,
+            })
+        })
+        .collect()
 }
 
 /// What an answer to security questions did.

@@ -15,7 +15,7 @@ mod policies;
 pub use authenticators::{
     AuthenticatorRefused, AuthenticatorRow, StoredAnswer, get_authenticator, list_authenticators,
 };
-pub use challenges::{Answered, Challenge, Ping, authenticator_devices, open_challenge};
+pub use challenges::{Answered, Candidate, Challenge, Ping, authenticator_devices, open_challenge};
 pub use policies::{PolicyRefused, get_policy, list_policies, seed_tenant};
 
 use crate::db::{Database, DbError, RETRY_PAUSES_MS, Row, Rows, Sql, Transient};
@@ -604,7 +604,7 @@ fn device_from_row(row: Row<'_>) -> Result<OtpDevice, DbError> {
     })
 }
 
-pub(super) fn devices_from_rows(rows: &Rows) -> Result<Vec<OtpDevice>, DbError> {
+fn devices_from_rows(rows: &Rows) -> Result<Vec<OtpDevice>, DbError> {
     rows.iter().map(device_from_row).collect()
 }
 
@@ -845,15 +845,23 @@ pub fn challenge_state(
     now: i64,
 ) -> Result<Option<ChallengeState>, DbError> {
     let rows = db.execute(
-        &format!(
-            "SELECT {DEVICE_COLUMNS}, seed, pin_hash, hotp_counter, totp_last_step, code_digest, code_expires, \
-             {OWNER_ACTIVE} AS user_active, {} AS authenticator_refusal FROM devices WHERE id = ? AND tenant = ?",
-            authenticator_refusal(now)
-        ),
+        &format!("SELECT {} FROM devices WHERE id = ? AND tenant = ?", challenge_columns(now)),
         &[id.into(), tenant.into()],
     )?;
-    let Some(row) = rows.first() else { return Ok(None) };
-    Ok(Some(ChallengeState {
+    rows.first().map(challenge_state_from).transpose()
+}
+
+/// The columns [`challenge_state_from`] reads, in a statement over `devices`.
+pub(super) fn challenge_columns(now: i64) -> String {
+    format!(
+        "{DEVICE_COLUMNS}, seed, pin_hash, hotp_counter, totp_last_step, code_digest, code_expires, \
+         {OWNER_ACTIVE} AS user_active, {} AS authenticator_refusal",
+        authenticator_refusal(now)
+    )
+}
+
+pub(super) fn challenge_state_from(row: Row<'_>) -> Result<ChallengeState, DbError> {
+    Ok(ChallengeState {
         device: device_from_row(row)?,
         sealed_seed: row.opt_blob("seed")?.map(<[u8]>::to_vec),
         pin_hash: row.opt_text("pin_hash")?.map(str::to_owned),
@@ -868,7 +876,7 @@ pub fn challenge_state(
                 Refusal::parse(word).ok_or_else(|| DbError(format!("unknown authenticator refusal {word:?}")))
             })
             .transpose()?,
-    }))
+    })
 }
 
 /// The compare-and-set that a successful validation must win. Only devices in C or V can
