@@ -638,6 +638,22 @@ fn a_migrated_database_costs_no_extra_statement() {
     assert_eq!(*api.db.fail_next.borrow(), Some("BEGIN"), "no BEGIN was attempted");
 }
 
+/// What every request pays before its first statement runs: Spin opens a connection per
+/// request, and SQLite parses the whole schema on it. A view is parsed there even by requests
+/// that never read it, so there is none; each trigger costs every request about 20 µs
+/// (BENCHMARKS.md, "The schema every request parses"), so adding one is a choice this count
+/// makes visible.
+#[test]
+fn the_schema_each_connection_parses_has_no_view_and_eleven_triggers() {
+    let api = Api::new();
+    let mut statement =
+        api.db.connection.prepare("SELECT type, count(*) FROM sqlite_master GROUP BY type").unwrap();
+    let kinds: std::collections::BTreeMap<String, i64> =
+        statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    assert_eq!(kinds.get("view"), None, "{kinds:?}");
+    assert_eq!(kinds.get("trigger"), Some(&11), "{kinds:?}");
+}
+
 #[test]
 fn list_filters_sorts_and_pages_in_sql() {
     let api = Api::new();

@@ -776,7 +776,7 @@ static AUTHENTICATOR_POLICY_ATTRIBUTES: [Attribute; 5] =
 static DEVICE_REFERENCE_ATTRIBUTES: [Attribute; 5] =
     reference_attributes("last_device_id", None, Mutability::ReadOnly);
 
-/// Whether an authenticator validates now, as SQL over the `authenticator_rows` view: the
+/// Whether an authenticator validates now, as SQL over the store's `authenticator_rows`: the
 /// store puts the request's instant in for `{now}` (an integer, never a client's text).
 pub const AUTHENTICATOR_ACTIVE_SQL: &str = "(enabled = 1 AND disabled_by_failures = 0 AND start_date <= {now} \
      AND (expiry_date IS NULL OR expiry_date > {now}) AND user_active = 1 \

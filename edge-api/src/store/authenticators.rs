@@ -1,6 +1,6 @@
-//! Authenticators (SPEC §14): one row per user and policy, read through the
-//! `authenticator_rows` view (the row with its owner, its policy and its usable devices), so
-//! that the attribute table's columns, the listing and a single read are the same SQL.
+//! Authenticators (SPEC §14): one row per user and policy, read through [`AUTHENTICATOR_ROWS`]
+//! (the row with its owner, its policy and its usable devices), so that the attribute table's
+//! columns, the listing and a single read are the same SQL.
 
 use super::{Table, WriteTx, list_query, refusal_of, run_list};
 use crate::db::{Database, DbError, Row, Sql};
@@ -13,7 +13,23 @@ use shared::query::{Page, Sort};
 use shared::schema::AUTHENTICATOR_ACTIVE_SQL;
 use shared::{DeviceType, Timestamp};
 
-/// The view's columns a listing returns besides `active`.
+/// The authenticators' rows, each with its owner, its policy and its count of usable devices:
+/// the columns the attribute table filters and sorts on, as a subquery named `authenticator_rows`
+/// (a view until migration 11: a view is parsed by every connection, and so on every request).
+pub(super) const AUTHENTICATOR_ROWS: &str = "(SELECT a.id AS id, a.tenant AS tenant, \
+     a.user_id || '.' || a.policy AS scim_id, a.user_id AS user_id, u.user_name AS user_name, \
+     u.active AS user_active, a.policy AS policy, coalesce(p.display_name, a.policy) AS policy_display, \
+     p.kind AS kind, coalesce(p.max_usages, 0) AS max_usages, p.prompts AS policy_prompts, \
+     p.prompts_required AS prompts_required, a.enabled AS enabled, a.disabled_by_failures AS disabled_by_failures, \
+     a.start_date AS start_date, a.expiry_date AS expiry_date, a.consecutive_failed AS consecutive_failed, \
+     a.consecutive_success AS consecutive_success, a.total_failed AS total_failed, a.total_success AS total_success, \
+     a.last_device_id AS last_device_id, a.answers AS answers, a.created AS created, a.modified AS modified, \
+     a.version AS version, \
+     (SELECT count(*) FROM devices d WHERE d.authenticator_id = a.id AND d.status IN ('C', 'V')) AS usable_devices \
+     FROM authenticators a JOIN users u ON u.id = a.user_id \
+     LEFT JOIN policies p ON p.tenant = a.tenant AND p.id = a.policy) AS authenticator_rows";
+
+/// The columns of [`AUTHENTICATOR_ROWS`] a listing returns besides `active`.
 const AUTHENTICATOR_COLUMNS: &str = "id AS row_id, scim_id, user_id, user_name, policy, policy_display, kind, \
      max_usages, policy_prompts, prompts_required, enabled, disabled_by_failures, start_date, expiry_date, \
      consecutive_failed, consecutive_success, total_failed, total_success, last_device_id, answers, created, \
@@ -26,7 +42,7 @@ pub struct StoredAnswer {
     pub hash: String,
 }
 
-/// An authenticator as stored, with what the view joins to it.
+/// An authenticator as stored, with what [`AUTHENTICATOR_ROWS`] joins to it.
 #[derive(Debug, Clone)]
 pub struct AuthenticatorRow {
     pub row_id: i64,
@@ -114,7 +130,7 @@ fn row_from(row: Row<'_>) -> Result<AuthenticatorRow, DbError> {
     })
 }
 
-/// The view's columns, `active` and why it refuses validations, `{now}` standing for the
+/// The columns of [`AUTHENTICATOR_ROWS`], `active` and why it refuses validations, `{now}` standing for the
 /// request's instant.
 pub(super) fn columns() -> String {
     format!(
@@ -138,7 +154,7 @@ pub fn get_authenticator(
 ) -> Result<Option<AuthenticatorRow>, DbError> {
     let rows = db.execute(
         &format!(
-            "SELECT {} FROM authenticator_rows WHERE tenant = ? AND user_id = ? AND policy = ?",
+            "SELECT {} FROM {AUTHENTICATOR_ROWS} WHERE tenant = ? AND user_id = ? AND policy = ?",
             columns_at(now)
         ),
         &[tenant.into(), user_id.into(), policy.into()],
