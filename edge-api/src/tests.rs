@@ -644,14 +644,14 @@ fn a_migrated_database_costs_no_extra_statement() {
 /// (BENCHMARKS.md, "The schema every request parses"), so adding one is a choice this count
 /// makes visible.
 #[test]
-fn the_schema_each_connection_parses_has_no_view_and_eleven_triggers() {
+fn the_schema_each_connection_parses_has_no_view_and_seven_triggers() {
     let api = Api::new();
     let mut statement =
         api.db.connection.prepare("SELECT type, count(*) FROM sqlite_master GROUP BY type").unwrap();
     let kinds: std::collections::BTreeMap<String, i64> =
         statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
     assert_eq!(kinds.get("view"), None, "{kinds:?}");
-    assert_eq!(kinds.get("trigger"), Some(&11), "{kinds:?}");
+    assert_eq!(kinds.get("trigger"), Some(&7), "{kinds:?}");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use shared::model::Meta;
 use shared::policy::{PolicyKind, Prompt};
 use shared::query::{Page, Sort};
 use shared::schema::AUTHENTICATOR_ACTIVE_SQL;
-use shared::{DeviceType, Timestamp};
+use shared::{DeviceType, Status, Timestamp};
 
 /// The authenticators' rows, each with its owner, its policy and its count of usable devices:
 /// the columns the attribute table filters and sorts on, as a subquery named `authenticator_rows`
@@ -273,6 +273,12 @@ impl WriteTx<'_> {
         if rows.is_empty() {
             return Ok(Err(AuthenticatorRefused::Stale));
         }
+        let identity = format!("{}.{}", current.user_id, current.policy);
+        match (current.enabled, data.enabled) {
+            (true, false) => self.disable_devices(current.row_id, &identity)?,
+            (false, true) => self.restore_devices(current.row_id, &identity)?,
+            _ => {}
+        }
         if reset {
             self.reset_authenticator(current.row_id)?;
         }
@@ -298,6 +304,87 @@ impl WriteTx<'_> {
             &format!("{}.{}: {}", current.user_id, current.policy, detail.join(", ")),
         )?;
         Ok(Ok(()))
+    }
+
+    /// Disabling an authenticator disables its devices in Soffid's view (D), each remembering
+    /// its status, with an audit row each: one disable, seen in both views.
+    fn disable_devices(&self, row_id: i64, identity: &str) -> Result<(), DbError> {
+        self.devices_with_authenticator(
+            row_id,
+            "disabled-with-authenticator",
+            identity,
+            "status IN ('C', 'V', 'L')",
+            "status_before_disable = status, status = 'D'",
+        )
+    }
+
+    /// Enabling an authenticator again gives the devices its disabling disabled the status each
+    /// remembered.
+    fn restore_devices(&self, row_id: i64, identity: &str) -> Result<(), DbError> {
+        self.devices_with_authenticator(
+            row_id,
+            "enabled-with-authenticator",
+            identity,
+            "status = 'D' AND status_before_disable IS NOT NULL",
+            "status = status_before_disable, status_before_disable = NULL",
+        )
+    }
+
+    /// Changes (`set`) the devices of authenticator `row_id` that `which` selects, after an audit
+    /// row of `action` for each.
+    fn devices_with_authenticator(
+        &self,
+        row_id: i64,
+        action: &str,
+        identity: &str,
+        which: &str,
+        set: &str,
+    ) -> Result<(), DbError> {
+        self.db.execute(
+            &format!(
+                "INSERT INTO audit (tenant, at, actor, action, device_id, detail) \
+                 SELECT tenant, ?1, 'scim-otp', ?2, id, ?3 FROM devices WHERE authenticator_id = ?4 AND {which}"
+            ),
+            &[self.now.into(), action.into(), identity.into(), row_id.into()],
+        )?;
+        self.db.execute(
+            &format!(
+                "UPDATE devices SET {set}, version = version + 1, modified = ?1 WHERE authenticator_id = ?2 AND {which}"
+            ),
+            &[self.now.into(), row_id.into()],
+        )?;
+        Ok(())
+    }
+
+    /// An admin made a device of authenticator `row_id` usable again (`before` L or D, `after`
+    /// C or V, through Soffid's dialect): that ends the authenticator's lockout by failures, and
+    /// a device enabled enables its authenticator (and so the devices its disabling disabled).
+    pub(super) fn device_usable_again(
+        &self,
+        row_id: i64,
+        before: Status,
+        after: Status,
+    ) -> Result<(), DbError> {
+        let usable = |s: Status| matches!(s, Status::Created | Status::Validated);
+        if !matches!(before, Status::Locked | Status::Disabled) || !usable(after) {
+            return Ok(());
+        }
+        if before == Status::Disabled {
+            let enabled = self.db.execute(
+                "UPDATE authenticators SET enabled = 1, modified = ?, version = version + 1 \
+                 WHERE id = ? AND enabled = 0 RETURNING user_id || '.' || policy AS identity",
+                &[self.now.into(), row_id.into()],
+            )?;
+            if let Some(row) = enabled.first() {
+                self.restore_devices(row_id, row.text("identity")?)?;
+            }
+        }
+        self.db.execute(
+            "UPDATE authenticators SET consecutive_failed = 0, disabled_by_failures = 0, modified = ?, \
+             version = version + 1 WHERE id = ? AND (consecutive_failed > 0 OR disabled_by_failures = 1)",
+            &[self.now.into(), row_id.into()],
+        )?;
+        Ok(())
     }
 
     /// Ends a lockout by failures: consecutive failures 0, and the devices it locked unlocked

@@ -404,8 +404,17 @@ END
     // reads it (`GET /ServiceProviderConfig` on the runner: 1.51 ms before issue 14, 1.99 ms with
     // its schema, 1.52 ms on the same schema without its triggers and view). The authenticators'
     // rows are the same SELECT, now kept in the code (`store::authenticators::AUTHENTICATOR_ROWS`)
-    // and parsed only by the statements that read them.
-    "DROP VIEW authenticator_rows",
+    // and parsed only by the statements that read them. What the four triggers of an admin's
+    // enable, disable and unlock did, the two writes that make those changes now do in their
+    // transaction (`WriteTx::update_device`, `WriteTx::update_authenticator`). The triggers a
+    // validation's single statement needs stay.
+    r#"
+DROP VIEW authenticator_rows;
+DROP TRIGGER authenticator_disabled;
+DROP TRIGGER authenticator_enabled;
+DROP TRIGGER device_enabled_with_authenticator;
+DROP TRIGGER authenticator_unlocked
+"#,
 ];
 
 /// The statements of a migration script: split at `;`, except inside a trigger's body, which
@@ -1031,11 +1040,14 @@ impl WriteTx<'_> {
         pin_hash: Option<String>,
     ) -> Result<Option<OtpDevice>, DbError> {
         let pin_changed = pin_hash.is_some();
+        // A device its authenticator's disabling disabled forgets the status it remembered when
+        // an admin enables it directly.
         let rows = self.db.execute(
             &format!(
-                "UPDATE devices SET status = ?, fails = ?, external_id = ?, pin_hash = coalesce(?, pin_hash), \
-                 version = version + 1, modified = ? WHERE id = ? AND tenant = ? AND version = ? \
-                 RETURNING {DEVICE_COLUMNS}"
+                "UPDATE devices SET status = ?1, fails = ?2, external_id = ?3, pin_hash = coalesce(?4, pin_hash), \
+                 status_before_disable = CASE WHEN status = 'D' AND ?1 IN ('C', 'V') THEN NULL \
+                 ELSE status_before_disable END, version = version + 1, modified = ?5 \
+                 WHERE id = ?6 AND tenant = ?7 AND version = ?8 RETURNING {DEVICE_COLUMNS}, authenticator_id"
             ),
             &[
                 changes.status.as_str().into(),
@@ -1048,7 +1060,11 @@ impl WriteTx<'_> {
                 version.into(),
             ],
         )?;
-        let Some(updated) = one_device(&rows)? else { return Ok(None) };
+        let Some(row) = rows.first() else { return Ok(None) };
+        let updated = device_from_row(row)?;
+        if let Some(authenticator) = row.opt_int("authenticator_id")? {
+            self.device_usable_again(authenticator, current.status, updated.status)?;
+        }
         let detail = format!(
             "status {} -> {}, fails {} -> {}{}{}",
             current.status,

@@ -189,14 +189,21 @@ fn soffid_validations_follow_the_authenticators_rules() {
         "a change applies from the next request on"
     );
 
-    // Disabled (HID's dialect sets this; here the store does): Soffid's view shows the device
-    // disabled too.
+    // Disabled through HID's dialect: Soffid's view shows the device disabled too.
     api.now.set(api.now.get() + 30);
-    api.db.execute("UPDATE authenticators SET enabled = 0", []).unwrap();
+    let owner: i64 =
+        api.db.query_row("SELECT user_id FROM devices WHERE id = ?", [id], |r| r.get(0)).unwrap();
+    let set_status = |value: &str| {
+        let patch = json!({"Operations": [{"op": "replace", "path": "status.status", "value": value}]});
+        let (status, answer) = api.call("PATCH", &format!("/Authenticator/{owner}.AT_EMPOTP"), Some(patch));
+        assert_eq!(status, 200, "{answer}");
+    };
+    set_status("DISABLED");
     refused(id, &api.code(&secret), "status D");
     // Not yet valid; and the compare-and-set checks the rules again: a success read before the
     // change loses.
-    api.db.execute("UPDATE authenticators SET enabled = 1, start_date = ?", [api.now.get() + 60]).unwrap();
+    set_status("ENABLED");
+    api.db.execute("UPDATE authenticators SET start_date = ?", [api.now.get() + 60]).unwrap();
     refused(id, &api.code(&secret), "authenticator not yet valid");
     let actor = crate::store::Actor { tenant: "default", name: "test" };
     let validation = crate::store::Validation::new(&api.db.connection, actor, api.now.get());

@@ -302,6 +302,17 @@ fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
     );
     let enrolled: Vec<Device> = enrolled.into_iter().filter_map(OnceLock::into_inner).collect();
     assert_eq!(enrolled.len(), sizes.ours * LEVELS.len(), "every create answered with its authenticator");
+    // A new device's first success through VERIFY also enables it (C to V, with its audit row:
+    // 9 statements instead of 4), once in its life; Soffid's first success costs what any does.
+    // So every device takes its first VERIFY here, unmeasured, and the load runs from the next
+    // TOTP step on, as it would on devices in use.
+    let first = drive(
+        Load { concurrency: 8, requests: enrolled.len(), time_limit: TIME_LIMIT },
+        |i| Dialect::Hid.call(&base, &enrolled[i], code_for(&enrolled[i].secret), &auth),
+        |s, b| Dialect::Hid.accepted(s, b) == Some(true),
+    );
+    assert_eq!(first.unexpected, 0, "first VERIFY of each device: {:?}", first.first_unexpected);
+    std::thread::sleep(Duration::from_secs(30 - now().rem_euclid(30).unsigned_abs() + 1));
     let verifications: Vec<Validation> = LEVELS
         .into_iter()
         .enumerate()
@@ -416,8 +427,9 @@ fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
     report.push_str(
         "The same load through the other dialect: each request a named action `VERIFY` with `RESPONSE` \
          on a different authenticator (policy `AT_EMPOTP`, created through `POST /Authenticator` with \
-         its TOTP device), then a wrong code to each. `÷ responseChallenge` is to the row above at the \
-         same code and concurrency.\n\n",
+         its TOTP device, which one VERIFY before the load enabled: C to V happens once in a device's \
+         life), then a wrong code to each. `÷ responseChallenge` is to the row above at the same code \
+         and concurrency.\n\n",
     );
     table_header(
         report,
