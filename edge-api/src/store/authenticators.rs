@@ -130,8 +130,8 @@ fn row_from(row: Row<'_>) -> Result<AuthenticatorRow, DbError> {
     })
 }
 
-/// The columns of [`AUTHENTICATOR_ROWS`], `active` and why it refuses validations, `{now}` standing for the
-/// request's instant.
+/// The columns of [`AUTHENTICATOR_ROWS`], `active` and why it refuses validations, `{now}`
+/// standing for the request's instant.
 pub(super) fn columns() -> String {
     format!(
         "{AUTHENTICATOR_COLUMNS}, {AUTHENTICATOR_ACTIVE_SQL} AS active, {} AS refusal",
