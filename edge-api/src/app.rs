@@ -8,7 +8,7 @@ use crate::cors;
 use crate::crypto::Keys;
 use crate::db::Database;
 use crate::error::{ApiError, MAX_BODY};
-use crate::handlers::{Listing, hid, list, policies, root_search, search, soffid, users};
+use crate::handlers::{Listing, audit, hid, list, policies, root_search, search, soffid, users};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::i18n::Lang;
 use crate::origin::Origin;
@@ -17,7 +17,7 @@ use crate::store::{self, Actor};
 use serde_json::Value;
 use shared::discovery;
 use shared::model::ListResponse;
-use shared::schema::{AUTHENTICATOR, DEVICE, POLICY, RESOURCES, USER};
+use shared::schema::{AUDIT, AUTHENTICATOR, DEVICE, POLICY, RESOURCES, USER};
 
 /// Both base paths answer the same routes, for the default tenant: Soffid's, and the
 /// conventional SCIM one. `/scim/{tenant}/v2` serves a named tenant (SPEC §16).
@@ -257,7 +257,8 @@ const ONE_WITH_ACTIONS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELE
 const REQUEST_CHALLENGE: &[&str] = &["GET", "POST"];
 const RESPONSE_CHALLENGE: &[&str] = &["POST"];
 
-/// The listable resources, in `/ResourceTypes` order (`POST /.search` goes through them in it).
+/// The resources a provisioning client manages, in `/ResourceTypes` order: `POST /.search`
+/// goes through them in it.
 const LISTINGS: [Listing; 4] = [
     Listing { resource: &DEVICE, page: soffid::page },
     Listing { resource: &USER, page: users::page },
@@ -268,6 +269,9 @@ const DEVICES: &Listing = &LISTINGS[0];
 const USERS: &Listing = &LISTINGS[1];
 const AUTHENTICATORS: &Listing = &LISTINGS[2];
 const POLICIES: &Listing = &LISTINGS[3];
+/// The audit trail: a log of what happened to the others, searched on its own (`/Audit`), not by
+/// a root search, whose answers it would outnumber.
+const AUDIT_EVENTS: &Listing = &Listing { resource: &AUDIT, page: audit::page };
 
 /// The router table: every endpoint, the methods it takes, and its handler.
 fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, ApiError> {
@@ -365,6 +369,13 @@ fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, 
             "DELETE" => policies::delete(ctx, code),
             _ => not_allowed(ONE),
         },
+        ["Audit"] if get => list(ctx, AUDIT_EVENTS),
+        ["Audit"] => not_allowed(GET),
+        ["Audit", ".search"] if method == "POST" => search(ctx, AUDIT_EVENTS),
+        ["Audit", ".search"] => not_allowed(SEARCH),
+        ["Audit", ".histogram"] if get => audit::histogram(ctx),
+        ["Audit", id] if get => audit::get(ctx, id),
+        ["Audit", _] => not_allowed(GET),
         ["Outbox"] if ctx.settings.dev_outbox && get => soffid::outbox(ctx),
         ["Outbox"] if ctx.settings.dev_outbox => not_allowed(GET),
         _ => Err(ApiError::NoRoute(ctx.request.path.clone())),

@@ -35,6 +35,7 @@ pub enum ApiError {
     NoUser(String),
     NoPolicy(String),
     NoAuthenticator(String),
+    NoAuditEvent(String),
     NoSchema {
         kind: &'static str,
         name: String,
@@ -153,6 +154,7 @@ impl ApiError {
             | ApiError::NoUser(_)
             | ApiError::NoPolicy(_)
             | ApiError::NoAuthenticator(_)
+            | ApiError::NoAuditEvent(_)
             | ApiError::NoSchema { .. } => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict
@@ -203,6 +205,7 @@ impl ApiError {
             ApiError::NoUser(id) => i18n::NO_USER.render(lang, &[id]),
             ApiError::NoPolicy(code) => i18n::NO_POLICY.render(lang, &[code]),
             ApiError::NoAuthenticator(id) => i18n::NO_AUTHENTICATOR.render(lang, &[id]),
+            ApiError::NoAuditEvent(id) => i18n::NO_AUDIT_EVENT.render(lang, &[id]),
             ApiError::NoSchema { kind, name } => i18n::NO_SCHEMA.render(lang, &[kind, name]),
             ApiError::MethodNotAllowed { method, allowed } => {
                 i18n::METHOD.render(lang, &[method, &allowed.join(", ")])

@@ -183,6 +183,11 @@ texts! {
         "La AuthenticatorPolicy {} no existe.",
         "L'AuthenticatorPolicy {} no existeix.",
         "AuthenticatorPolicy {} bestaat niet."],
+    NO_AUDIT_EVENT => [
+        "Audit event {} does not exist.",
+        "El evento de auditoría {} no existe.",
+        "L'esdeveniment d'auditoria {} no existeix.",
+        "Auditgebeurtenis {} bestaat niet."],
     NO_AUTHENTICATOR => [
         "Authenticator {} does not exist.",
         "El Authenticator {} no existe.",

@@ -29,6 +29,7 @@ fn new_user(api: &Api, body: Value) -> i64 {
     user["id"].as_str().unwrap().parse().unwrap()
 }
 
+mod audit;
 mod authenticators;
 mod hid;
 mod policies;

@@ -4,6 +4,7 @@
 //! bytes are parameters, so every rule can be tested with fixed inputs, natively and in wasm.
 
 pub mod action;
+pub mod audit;
 pub mod authenticator;
 pub mod authenticator_body;
 pub mod discovery;

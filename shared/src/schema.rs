@@ -1,6 +1,7 @@
 //! The OtpDevice attribute table: the one definition that validation, projection, filtering,
 //! sorting, the `/Schemas` document and the SPA's create form are all derived from.
 
+use crate::audit::AUDIT_SCHEMA;
 use crate::authenticator::{
     AUTHENTICATOR_SCHEMA, ENROLLMENT_SCHEMA, PASSWORD_SCHEMA, SECURITY_QUESTION_SCHEMA,
 };
@@ -1023,8 +1024,82 @@ pub static AUTHENTICATOR: Resource = Resource {
     attributes: AUTHENTICATOR_ATTRIBUTES,
 };
 
+/// An audit event's metadata: it never changes, so it was created and last modified `at`.
+static AUDIT_META_ATTRIBUTES: &[Attribute] = &[
+    Attribute {
+        returned: Returned::Always,
+        case_exact: false,
+        ..plain("resourceType", AttrType::String, "The name of the resource type.")
+    },
+    Attribute { column: Some("at"), ..plain("created", AttrType::DateTime, "When it happened (RFC 3339).") },
+    Attribute {
+        column: Some("at"),
+        ..plain("lastModified", AttrType::DateTime, "When it happened: an event never changes.")
+    },
+    plain("location", AttrType::Reference, "Absolute URL of the event."),
+    plain("version", AttrType::String, "Weak ETag; an event has one version."),
+];
+
+/// A read-only attribute of an audit event, filterable and sortable by its column.
+const fn audit_column(
+    name: &'static str,
+    kind: AttrType,
+    column: &'static str,
+    description: &'static str,
+) -> Attribute {
+    Attribute { column: Some(column), ..plain(name, kind, description) }
+}
+
+/// The AuditEvent schema (SPEC §12): the audit trail, read-only and tenant-wide.
+pub static AUDIT_ATTRIBUTES: &[Attribute] = &[
+    Attribute {
+        returned: Returned::Always,
+        uniqueness: Uniqueness::Server,
+        ..audit_column(
+            "id",
+            AttrType::String,
+            "id",
+            "Server-assigned identifier (the decimal digits of an integer); later events have larger ids.",
+        )
+    },
+    audit_column("at", AttrType::DateTime, "at", "When it happened (RFC 3339)."),
+    audit_column(
+        "actor",
+        AttrType::String,
+        "actor",
+        "The principal that made the request, or scim-otp for what the service did on its own.",
+    ),
+    audit_column(
+        "action",
+        AttrType::String,
+        "action",
+        "What happened: challenge-success, challenge-failure, patch, authenticator-reset, user-delete, …",
+    ),
+    audit_column("deviceId", AttrType::Integer, "device_id", "The OtpDevice it concerns, if one."),
+    audit_column("userId", AttrType::String, "user_id", "The id of the User it concerns, if one."),
+    audit_column(
+        "authenticator",
+        AttrType::String,
+        "authenticator",
+        "The id of the Authenticator it concerns (<user id>.<policy>), if one.",
+    ),
+    audit_column("detail", AttrType::String, "detail", "What changed, in words; never a secret or a code."),
+    Attribute {
+        sub_attributes: AUDIT_META_ATTRIBUTES,
+        ..plain("meta", AttrType::Complex, "Resource metadata.")
+    },
+];
+
+pub static AUDIT: Resource = Resource {
+    name: "AuditEvent",
+    endpoint: "/Audit",
+    schema: AUDIT_SCHEMA,
+    description: "The audit trail: who did what, when, to which device, user or authenticator (read-only)",
+    attributes: AUDIT_ATTRIBUTES,
+};
+
 /// Every resource type, in the order discovery lists them.
-pub static RESOURCES: &[&Resource] = &[&DEVICE, &USER, &AUTHENTICATOR, &POLICY];
+pub static RESOURCES: &[&Resource] = &[&DEVICE, &USER, &AUTHENTICATOR, &POLICY, &AUDIT];
 
 /// The attributes the create dialog asks for, for one device type, in table order.
 pub fn create_fields(t: DeviceType) -> impl Iterator<Item = &'static Attribute> {

@@ -527,6 +527,11 @@ fn no_secret_reaches_the_database_logs_or_later_responses() {
     // HID's secrets (SPEC §14): a password, security-question answers, an activation code and a
     // CIBA bearer token, each used once.
     let hid = HidSecrets::exercise(&app, &gateway, &mut later);
+    // The whole audit trail as the admin app reads it (issue 15), and its histogram.
+    let audit = app.call("GET", "/Audit?count=1000", None);
+    assert!(audit.json["totalResults"].as_u64().unwrap() > 30, "{}", audit.json);
+    later.push(audit);
+    later.push(app.call("GET", "/Audit/.histogram?interval=60", None));
 
     let mut secrets: Vec<(&str, Vec<u8>)> = vec![
         ("TOTP seed", totp_seed.as_bytes().to_vec()),

@@ -84,11 +84,7 @@ pub fn challenge(
     if row.kind == Some(PolicyKind::SecurityQuestion) {
         if let Some((reason, _)) = refused_now(row) {
             store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-                tx.audit_authenticator(
-                    "request-challenge",
-                    row.user_id,
-                    &format!("{identity}: nothing asked"),
-                )
+                tx.audit_authenticator("request-challenge", row, &format!("{identity}: nothing asked"))
             })?;
             return Ok(Err(reason));
         }
@@ -114,7 +110,7 @@ pub fn challenge(
             .collect();
         let text = serde_json::to_string(&shown).map_err(|e| ApiError::Internal(e.to_string()))?;
         let id = store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-            tx.open_challenge(row.row_id, row.user_id, None, Some(&chosen), None, expires)
+            tx.open_challenge(row, None, Some(&chosen), None, expires)
         })?;
         return Ok(Ok(Issued { challenge: text, id }));
     }
@@ -130,7 +126,7 @@ pub fn challenge(
         Err(error) => return Err(error),
     };
     let id = store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-        tx.open_challenge(row.row_id, row.user_id, Some(state.device.id), None, ping.as_ref(), expires)
+        tx.open_challenge(row, Some(state.device.id), None, ping.as_ref(), expires)
     })?;
     Ok(Ok(Issued { challenge: shown, id }))
 }
@@ -202,11 +198,7 @@ pub fn verify(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -
 fn no_such_challenge(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<Verified, ApiError> {
     let identity = authenticator_id(row.user_id, &row.policy);
     store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-        tx.audit_authenticator(
-            "challenge-refused",
-            row.user_id,
-            &format!("{identity}: no such open challenge"),
-        )
+        tx.audit_authenticator("challenge-refused", row, &format!("{identity}: no such open challenge"))
     })?;
     Ok(refused(Reason::NothingToCheck, false))
 }
@@ -221,7 +213,7 @@ fn answer(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Re
     }
     if let Some((reason, locked)) = refused_now(row) {
         store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-            tx.audit_authenticator("challenge-refused", row.user_id, &format!("{identity}: not checked"))
+            tx.audit_authenticator("challenge-refused", row, &format!("{identity}: not checked"))
         })?;
         return Ok(refused(reason, locked));
     }
@@ -240,9 +232,7 @@ fn answer(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Re
         };
         right &= matches;
     }
-    let answered = store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-        tx.answer_questions(row.row_id, row.user_id, &identity, open.id, right)
-    })?;
+    let answered = store::write(ctx.db, ctx.actor, ctx.now, |tx| tx.answer_questions(row, open.id, right))?;
     Ok(match answered {
         Answered::Counted { won: true, .. } => {
             Verified { verdict: Verdict::Accepted, device: None, pings: Vec::new() }
@@ -262,7 +252,7 @@ pub fn reset(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<(), ApiError> 
     let identity = authenticator_id(row.user_id, &row.policy);
     store::write(ctx.db, ctx.actor, ctx.now, |tx| {
         tx.reset_authenticator(row.row_id)?;
-        tx.audit_authenticator("authenticator-reset", row.user_id, &identity)
+        tx.audit_authenticator("authenticator-reset", row, &identity)
     })?;
     Ok(())
 }

@@ -359,9 +359,8 @@ fn send_ping(ctx: &Ctx<'_>, row: &AuthenticatorRow, ping: &store::Ping) {
         }
     };
     let action = if sent.is_ok() { "ciba-ping" } else { "ciba-ping-failed" };
-    let audited = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| {
-        tx.audit_authenticator(action, row.user_id, &detail)
-    });
+    let audited =
+        store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| tx.audit_authenticator(action, row, &detail));
     if let Err(error) = audited {
         (ctx.env.log)(&format!("CIBA ping audit not written: {error}"));
     }

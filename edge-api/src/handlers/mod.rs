@@ -1,6 +1,7 @@
 //! The handlers, one module per resource, and what they share: request bodies, projection,
 //! ETags and `If-Match`, listings and searches over a resource's attribute table.
 
+pub(crate) mod audit;
 pub(crate) mod hid;
 pub(crate) mod policies;
 pub(crate) mod soffid;

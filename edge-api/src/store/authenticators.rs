@@ -4,7 +4,7 @@
 
 use super::{Table, WriteTx, list_query, refusal_of, run_list};
 use crate::db::{Database, DbError, Row, Sql};
-use shared::authenticator::{Refusal, Statistics};
+use shared::authenticator::{Refusal, Statistics, authenticator_id};
 use shared::authenticator_body::AuthenticatorData;
 use shared::filter::Condition;
 use shared::model::Meta;
@@ -74,6 +74,11 @@ impl AuthenticatorRow {
     /// `status.status` as it reads: ENABLED only while enabled and not locked by failures.
     pub fn shown_enabled(&self) -> bool {
         self.enabled && !self.disabled_by_failures
+    }
+
+    /// Its SCIM id, `<user id>.<policy>`.
+    pub fn scim_id(&self) -> String {
+        authenticator_id(self.user_id, &self.policy)
     }
 }
 
@@ -240,7 +245,8 @@ impl WriteTx<'_> {
             ],
         )?;
         let Some(row) = rows.first() else { return Ok(Err(AuthenticatorRefused::Taken)) };
-        self.audit_row("authenticator-create", None, Some(user_id), &format!("{user_id}.{policy}"))?;
+        let identity = authenticator_id(user_id, policy);
+        self.audit_event("authenticator-create", None, Some(user_id), Some(&identity), &identity)?;
         Ok(Ok(row.int("id")?))
     }
 
@@ -273,7 +279,7 @@ impl WriteTx<'_> {
         if rows.is_empty() {
             return Ok(Err(AuthenticatorRefused::Stale));
         }
-        let identity = format!("{}.{}", current.user_id, current.policy);
+        let identity = current.scim_id();
         match (current.enabled, data.enabled) {
             (true, false) => self.disable_devices(current.row_id, &identity)?,
             (false, true) => self.restore_devices(current.row_id, &identity)?,
@@ -297,11 +303,13 @@ impl WriteTx<'_> {
             new_answers.then_some("answers"),
         ];
         let detail: Vec<&str> = what.into_iter().flatten().collect();
-        self.audit_row(
+        let identity = current.scim_id();
+        self.audit_event(
             "authenticator-replace",
             None,
             Some(current.user_id),
-            &format!("{}.{}: {}", current.user_id, current.policy, detail.join(", ")),
+            Some(&identity),
+            &format!("{identity}: {}", detail.join(", ")),
         )?;
         Ok(Ok(()))
     }
@@ -342,8 +350,8 @@ impl WriteTx<'_> {
     ) -> Result<(), DbError> {
         self.db.execute(
             &format!(
-                "INSERT INTO audit (tenant, at, actor, action, device_id, detail) \
-                 SELECT tenant, ?1, 'scim-otp', ?2, id, ?3 FROM devices WHERE authenticator_id = ?4 AND {which}"
+                "INSERT INTO audit (tenant, at, actor, action, device_id, authenticator, detail) \
+                 SELECT tenant, ?1, 'scim-otp', ?2, id, ?3, ?3 FROM devices WHERE authenticator_id = ?4 AND {which}"
             ),
             &[self.now.into(), action.into(), identity.into(), row_id.into()],
         )?;
@@ -421,11 +429,17 @@ impl WriteTx<'_> {
             "DELETE FROM devices WHERE authenticator_id = ? RETURNING id",
             &[current.row_id.into()],
         )?;
-        let id = format!("{}.{}", current.user_id, current.policy);
+        let id = current.scim_id();
         for row in devices.iter() {
-            self.audit("delete", Some(row.int("id")?), &format!("with authenticator {id}"))?;
+            self.audit_event(
+                "delete",
+                Some(row.int("id")?),
+                None,
+                Some(&id),
+                &format!("with authenticator {id}"),
+            )?;
         }
-        self.audit_row("authenticator-delete", None, Some(current.user_id), &id)?;
+        self.audit_event("authenticator-delete", None, Some(current.user_id), Some(&id), &id)?;
         Ok(Ok(()))
     }
 }

@@ -1,6 +1,7 @@
 //! The challenges of HID's named actions (SPEC §14, migration 10): what a `CHALLENGE.ID`
 //! names (a device, or the security questions asked) and the CIBA ping a success owes.
 
+use super::authenticators::AuthenticatorRow;
 use super::{ChallengeState, WriteTx, challenge_columns, challenge_state_from, refusal_of};
 use crate::db::{Database, DbError, Row, Sql};
 
@@ -106,13 +107,13 @@ impl WriteTx<'_> {
     /// one replaced, or the questions asked before) and forgets expired ones.
     pub fn open_challenge(
         &self,
-        authenticator: i64,
-        user_id: i64,
+        row: &AuthenticatorRow,
         device: Option<i64>,
         prompts: Option<&[String]>,
         ping: Option<&Ping>,
         expires: i64,
     ) -> Result<i64, DbError> {
+        let authenticator = row.row_id;
         self.db.execute(
             "DELETE FROM challenges WHERE authenticator_id = ? AND (expires < ? OR device_id IS ? )",
             &[authenticator.into(), self.now.into(), device.into()],
@@ -143,13 +144,24 @@ impl WriteTx<'_> {
             (false, true) => "code, CIBA ping on success",
             (false, false) => "code",
         };
-        self.audit_row("challenge-issued", device, Some(user_id), &format!("challenge {id}: {what}"))?;
+        self.audit_event(
+            "challenge-issued",
+            device,
+            Some(row.user_id),
+            Some(&row.scim_id()),
+            &format!("challenge {id}: {what}"),
+        )?;
         Ok(id)
     }
 
-    /// An audit row of an action on the authenticator `identity` of user `user_id`.
-    pub fn audit_authenticator(&self, action: &str, user_id: i64, detail: &str) -> Result<(), DbError> {
-        self.audit_row(action, None, Some(user_id), detail)
+    /// An audit row of an action on an authenticator.
+    pub fn audit_authenticator(
+        &self,
+        action: &str,
+        row: &AuthenticatorRow,
+        detail: &str,
+    ) -> Result<(), DbError> {
+        self.audit_event(action, None, Some(row.user_id), Some(&row.scim_id()), detail)
     }
 
     /// Makes `code` (its digest) the pending code of a new OOB device until `expires`: its
@@ -200,12 +212,11 @@ impl WriteTx<'_> {
     /// changes them (SPEC §14), unless it refuses validations by now.
     pub fn answer_questions(
         &self,
-        authenticator: i64,
-        user_id: i64,
-        identity: &str,
+        subject: &AuthenticatorRow,
         challenge: i64,
         right: bool,
     ) -> Result<Answered, DbError> {
+        let (authenticator, identity) = (subject.row_id, subject.scim_id());
         let closed = !self
             .db
             .execute(
@@ -236,7 +247,7 @@ impl WriteTx<'_> {
             &[self.now.into(), authenticator.into(), self.tenant.into()],
         )?;
         let Some(row) = rows.first() else {
-            self.audit_row("challenge-refused", None, Some(user_id), &format!("{identity}: not checked"))?;
+            self.audit_authenticator("challenge-refused", subject, &format!("{identity}: not checked"))?;
             return Ok(Answered::Refused);
         };
         let locked = row.int("disabled_by_failures")? != 0;
@@ -245,7 +256,7 @@ impl WriteTx<'_> {
             (false, true) => "challenge-failure-locked",
             (false, false) => "challenge-failure",
         };
-        self.audit_row(action, None, Some(user_id), &format!("{identity}: security questions"))?;
+        self.audit_authenticator(action, subject, &format!("{identity}: security questions"))?;
         Ok(Answered::Counted { won, locked })
     }
 }

@@ -462,7 +462,7 @@ fn tenants_are_isolated() {
     assert_eq!(at(&api, OPERATOR, "GET", "/scim/acme/v2/Tenants", None).0, 404, "only on the §3 paths");
     // Discovery answers per tenant, with the tenant's base in its locations.
     let (status, types, _) = at(&api, ACME_ADMIN, "GET", "/scim/acme/v2/ResourceTypes", None);
-    assert_eq!((status, types["totalResults"].as_i64()), (200, Some(4)));
+    assert_eq!((status, types["totalResults"].as_i64()), (200, Some(5)));
     assert!(
         types["Resources"][1]["meta"]["location"]
             .as_str()

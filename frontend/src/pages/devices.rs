@@ -63,15 +63,24 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
     let notice = RwSignal::new(None::<String>);
     let panel = RwSignal::new(Panel::Closed);
 
+    // Only the answer to the newest request is shown: one to an older request (a reload after a
+    // create, then a new filter) may arrive after it.
+    let newest = StoredValue::new(0u64);
     let reload = move || reloads.update(|n| *n += 1);
     Effect::new(move |_| {
         reloads.track();
         let Some(current) = session.get() else { return };
         let query =
             list_query(applied.get().as_deref(), &sort_by.get(), descending.get(), start.get(), count.get());
+        let request = newest.get_value() + 1;
+        newest.set_value(request);
         loading.set(true);
         spawn_local(async move {
-            match current.list(&query).await {
+            let answer = current.list(&query).await;
+            if newest.get_value() != request {
+                return;
+            }
+            match answer {
                 Ok(list) => {
                     error.set(None);
                     filter_error.set(None);
