@@ -5,16 +5,47 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde_json::Value;
 use shared::OtpDevice;
+use shared::audit::{AuditEvent, AuditHistogram};
 use shared::model::{ChallengeRequested, ChallengeResult, ListResponse};
 
 const STORAGE_KEY: &str = "scim-otp-session";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
-    /// `https://host/scim/v2`, no trailing slash.
+    /// The API base the admin signed in with (`https://host/scim/v2`), no trailing slash.
+    pub root: String,
+    /// The tenant the screens work on, once one is picked.
+    pub tenant: Option<String>,
+    /// Where the picked tenant's resources are (`https://host/scim/{tenant}/v2`); `root` until
+    /// one is picked.
     pub base: String,
     pub user: String,
     authorization: String,
+}
+
+/// The part of an API base before its SCIM path: `https://host` of `https://host/scim/v2`,
+/// `/soffid/webservice/scim2/v1` or `/scim/{tenant}/v2` (SPEC §3, §16).
+fn service_prefix(root: &str) -> Option<&str> {
+    root.strip_suffix("/scim/v2")
+        .or_else(|| root.strip_suffix("/soffid/webservice/scim2/v1"))
+        .or_else(|| root.strip_suffix("/v2")?.rsplit_once("/scim/").map(|(prefix, _)| prefix))
+}
+
+/// The base of `tenant`'s resources for an API signed in at `root`; `None` when `root` is not one
+/// of the service's base paths (then there is only `root`).
+pub fn tenant_base(root: &str, tenant: &str) -> Option<String> {
+    service_prefix(root).map(|prefix| format!("{prefix}/scim/{tenant}/v2"))
+}
+
+/// The tenant whose base `root` is, when it names one (`/scim/acme/v2`).
+pub fn tenant_of(root: &str) -> Option<&str> {
+    let tenant = root.strip_suffix("/v2")?.rsplit_once("/scim/")?.1;
+    (!tenant.is_empty() && !tenant.contains('/')).then_some(tenant)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Tenant {
+    pub name: String,
 }
 
 /// Why a call failed, in words for the admin.
@@ -54,28 +85,54 @@ pub fn default_base() -> String {
 impl Session {
     pub fn new(base: &str, user: &str, password: &str) -> Session {
         let token = data_encoding::BASE64.encode(format!("{user}:{password}").as_bytes());
+        let root = base.trim().trim_end_matches('/').to_owned();
         Session {
-            base: base.trim().trim_end_matches('/').to_owned(),
+            tenant: tenant_of(&root).map(str::to_owned),
+            base: root.clone(),
+            root,
             user: user.to_owned(),
             authorization: format!("Basic {token}"),
+        }
+    }
+
+    /// The same sign-in, on the base it was made with until a tenant is picked.
+    pub fn without_tenant(&self) -> Session {
+        Session { tenant: None, base: self.root.clone(), ..self.clone() }
+    }
+
+    /// The same sign-in, working on `tenant`.
+    pub fn with_tenant(&self, tenant: &str) -> Session {
+        Session {
+            tenant: Some(tenant.to_owned()),
+            base: tenant_base(&self.root, tenant).unwrap_or_else(|| self.root.clone()),
+            ..self.clone()
         }
     }
 
     pub fn restore() -> Option<Session> {
         let text = storage()?.get_item(STORAGE_KEY).ok()??;
         let value: Value = serde_json::from_str(&text).ok()?;
-        Some(Session {
-            base: value["base"].as_str()?.to_owned(),
+        let session = Session {
+            root: value["root"].as_str()?.to_owned(),
+            tenant: None,
+            base: String::new(),
             user: value["user"].as_str()?.to_owned(),
             authorization: value["authorization"].as_str()?.to_owned(),
+        };
+        Some(match value["tenant"].as_str() {
+            Some(tenant) => session.with_tenant(tenant),
+            None => Session { base: session.root.clone(), ..session },
         })
     }
 
+    /// Kept for this tab: the sign-in, the tenant picked, and the base URL the form proposes.
     pub fn save(&self) {
         if let Some(s) = storage() {
-            let value = serde_json::json!({"base": self.base, "user": self.user, "authorization": self.authorization});
+            let value = serde_json::json!({
+                "root": self.root, "tenant": self.tenant, "user": self.user, "authorization": self.authorization,
+            });
             let _ = s.set_item(STORAGE_KEY, &value.to_string());
-            let _ = s.set_item(&format!("{STORAGE_KEY}-base"), &self.base);
+            let _ = s.set_item(&format!("{STORAGE_KEY}-base"), &self.root);
         }
     }
 
@@ -149,6 +206,26 @@ impl Session {
     /// Checks the credentials (and, cross-origin, that CORS lets this site in).
     pub async fn sign_in(&self) -> Result<(), ApiError> {
         self.send("GET", "/ServiceProviderConfig", None, None).await.map(|_| ())
+    }
+
+    /// The tenants this sign-in may use (`GET /Tenants` on the service's own base path).
+    pub async fn tenants(&self) -> Result<Vec<Tenant>, ApiError> {
+        let own = Session {
+            base: service_prefix(&self.root).map_or_else(|| self.root.clone(), |p| format!("{p}/scim/v2")),
+            ..self.clone()
+        };
+        let list: ListResponse<Tenant> = own.json("GET", "/Tenants", None, None).await?;
+        Ok(list.resources)
+    }
+
+    /// A page of the tenant's audit trail.
+    pub async fn audit_events(&self, query: &str) -> Result<ListResponse<AuditEvent>, ApiError> {
+        self.json("GET", &format!("/Audit?{query}"), None, None).await
+    }
+
+    /// The tenant's audit events counted per interval and action.
+    pub async fn audit_histogram(&self, query: &str) -> Result<AuditHistogram, ApiError> {
+        self.json("GET", &format!("/Audit/.histogram?{query}"), None, None).await
     }
 
     pub async fn list(&self, query: &str) -> Result<ListResponse<OtpDevice>, ApiError> {

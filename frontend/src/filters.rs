@@ -60,3 +60,56 @@ impl FilterForm {
         parse(&filter).err().map(|e| e.to_string())
     }
 }
+
+/// The audit log's filter fields (issue 15): a time range, what happened, who did it, and what
+/// it happened to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilterForm {
+    /// `YYYY-MM-DD`, from the start of that day (UTC).
+    pub from: String,
+    /// `YYYY-MM-DD`, to the end of that day (UTC).
+    pub to: String,
+    /// An action, or the start of one (`challenge-` for every validation).
+    pub action: String,
+    pub actor: String,
+    pub device_id: String,
+    pub user_id: String,
+    pub authenticator: String,
+}
+
+impl AuditFilterForm {
+    /// The filter to send, or `None` for every event; an id that is not a number is an error
+    /// in words before anything is sent.
+    pub fn to_filter(&self) -> Result<Option<String>, &'static str> {
+        let mut parts = Vec::new();
+        if !self.from.trim().is_empty() {
+            parts.push(format!("at ge {}", quoted(&format!("{}T00:00:00Z", self.from.trim()))));
+        }
+        if !self.to.trim().is_empty() {
+            parts.push(format!("at le {}", quoted(&format!("{}T23:59:59Z", self.to.trim()))));
+        }
+        let action = self.action.trim();
+        if !action.is_empty() {
+            // A whole action is matched exactly, a prefix ending in `-` as a prefix.
+            let op = if action.ends_with('-') { "sw" } else { "eq" };
+            parts.push(format!("action {op} {}", quoted(action)));
+        }
+        if !self.actor.trim().is_empty() {
+            parts.push(format!("actor eq {}", quoted(self.actor.trim())));
+        }
+        let device = self.device_id.trim();
+        if !device.is_empty() {
+            let id: u64 = device.parse().map_err(|_| "deviceId")?;
+            parts.push(format!("deviceId eq {id}"));
+        }
+        let user = self.user_id.trim();
+        if !user.is_empty() {
+            let id: u64 = user.parse().map_err(|_| "userId")?;
+            parts.push(format!("userId eq \"{id}\""));
+        }
+        if !self.authenticator.trim().is_empty() {
+            parts.push(format!("authenticator eq {}", quoted(self.authenticator.trim())));
+        }
+        Ok((!parts.is_empty()).then(|| parts.join(" and ")))
+    }
+}

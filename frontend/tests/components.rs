@@ -7,7 +7,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use frontend::api::Session;
-use frontend::filters::FilterForm;
+use frontend::filters::{AuditFilterForm, FilterForm};
 use frontend::i18n::{for_language, texts};
 use frontend::pages::{CreateDialog, Devices, Login};
 use leptos::prelude::*;
@@ -176,4 +176,61 @@ fn an_advanced_filter_wins_and_is_checked() {
     let form = FilterForm { user: "x".into(), advanced: "fails gt".into(), ..Default::default() };
     assert_eq!(form.to_filter().as_deref(), Some("fails gt"));
     assert!(form.syntax_error().unwrap().contains("position 9"));
+}
+
+#[wasm_bindgen_test]
+fn tenant_bases_follow_the_base_path_signed_in_with() {
+    use frontend::api::{tenant_base, tenant_of};
+    for (root, acme) in [
+        ("https://otp.example.org/scim/v2", Some("https://otp.example.org/scim/acme/v2")),
+        ("https://otp.example.org/soffid/webservice/scim2/v1", Some("https://otp.example.org/scim/acme/v2")),
+        ("https://otp.example.org/scim/globex/v2", Some("https://otp.example.org/scim/acme/v2")),
+        ("https://proxy.example.org/otp/scim/v2", Some("https://proxy.example.org/otp/scim/acme/v2")),
+        ("https://otp.example.org/api", None),
+    ] {
+        assert_eq!(tenant_base(root, "acme").as_deref(), acme, "{root}");
+    }
+    assert_eq!(tenant_of("https://otp.example.org/scim/globex/v2"), Some("globex"));
+    assert_eq!(tenant_of("https://otp.example.org/scim/v2"), None);
+    let session = Session::new("https://otp.example.org/scim/v2/", "admin", "pw");
+    assert_eq!((session.tenant.as_deref(), session.base.as_str()), (None, "https://otp.example.org/scim/v2"));
+    let acme = session.with_tenant("acme");
+    assert_eq!(
+        (acme.tenant.as_deref(), acme.base.as_str()),
+        (Some("acme"), "https://otp.example.org/scim/acme/v2")
+    );
+    assert_eq!(acme.root, session.root);
+}
+
+#[wasm_bindgen_test]
+fn the_audit_filter_names_what_it_asks_for() {
+    let empty = AuditFilterForm::default();
+    assert_eq!(empty.to_filter(), Ok(None));
+    let form = AuditFilterForm {
+        from: "2026-12-01".into(),
+        to: "2026-12-05".into(),
+        action: "challenge-".into(),
+        actor: "ad\"min".into(),
+        device_id: " 42 ".into(),
+        user_id: "7".into(),
+        authenticator: "7.AT_EMPOTP".into(),
+    };
+    assert_eq!(
+        form.to_filter(),
+        Ok(Some(
+            r#"at ge "2026-12-01T00:00:00Z" and at le "2026-12-05T23:59:59Z" and action sw "challenge-" and actor eq "ad\"min" and deviceId eq 42 and userId eq "7" and authenticator eq "7.AT_EMPOTP""#
+                .to_owned()
+        ))
+    );
+    let exact = AuditFilterForm { action: "patch".into(), ..Default::default() };
+    assert_eq!(exact.to_filter(), Ok(Some(r#"action eq "patch""#.to_owned())));
+    for (device_id, user_id, field) in [("4x", "", "deviceId"), ("", "-1", "userId")] {
+        let bad =
+            AuditFilterForm { device_id: device_id.into(), user_id: user_id.into(), ..Default::default() };
+        assert_eq!(bad.to_filter(), Err(field));
+    }
+    for form in [form, exact] {
+        let filter = form.to_filter().unwrap().unwrap();
+        assert!(shared::filter::Condition::compile(&shared::schema::AUDIT, &filter).is_ok(), "{filter}");
+    }
 }

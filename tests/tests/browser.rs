@@ -234,6 +234,18 @@ async fn admin_workflows_in_the_browser() {
     click(&driver, &format!("{} .unlock", row(&id))).await;
     wait_text(&driver, &format!("{} .badge", row(&id)), "Enabled").await;
 
+    // The audit log (its own address): the device's lockout, and its unlock newest.
+    click(&driver, "#nav-audit").await;
+    fill(&driver, "#a-device", &id).await;
+    click(&driver, "#apply-audit-filter").await;
+    wait_text(&driver, "#sent-audit-filter", &format!("deviceId eq {id}")).await;
+    wait_text(&driver, "#audit-log tbody", "challenge-failure-locked").await;
+    wait_text(&driver, "#audit-log tbody tr:first-child", "patch").await;
+    assert!(driver.current_url().await.unwrap().as_str().ends_with("#/audit"));
+    screenshot(&driver, "audit-log").await;
+    click(&driver, "#nav-devices").await;
+    wait(&driver, "#devices").await;
+
     // A bad advanced filter shows the server's invalidFilter message next to the box.
     fill(&driver, "#f-user", "").await;
     fill(&driver, "#f-advanced", "user eq").await;

@@ -6,7 +6,7 @@ use super::detail::DetailPanel;
 use crate::api::{ApiError, Session};
 use crate::filters::FilterForm;
 use crate::i18n::{Texts, texts};
-use crate::pages::report;
+use crate::pages::{Pager, report};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -135,10 +135,6 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
             reload();
         });
     };
-    let sign_out = move |_| {
-        Session::forget();
-        session.set(None);
-    };
 
     let header = move |label: &'static str, attribute: &'static str| {
         let arrow = move || match (sort_by.get() == attribute, descending.get()) {
@@ -161,11 +157,7 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
     };
 
     view! {
-        <header class="bar">
-            <h1>{t.title}</h1>
-            <span class="who">{move || session.get().map(|s| format!("{} @ {}", s.user, s.base))}</span>
-            <button id="sign-out" on:click=sign_out>{t.sign_out}</button>
-        </header>
+        <h2 class="screen-title">{t.devices}</h2>
         <form class="filters" on:submit=apply>
             <fieldset>
                 <legend>{t.filter}</legend>
@@ -255,21 +247,8 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
             </tbody>
         </table>
         </div>
-        <nav class="pager">
-            <label>{t.page_size}
-                <select id="page-size" on:change=move |ev| { count.set(event_target_value(&ev).parse().unwrap_or(25)); start.set(1); }>
-                    {[10u64, 25, 50, 100].into_iter().map(|n| view! { <option value=n selected=n == 25>{n}</option> }).collect_view()}
-                </select>
-            </label>
-            <button id="previous" disabled=move || start.get() <= 1
-                on:click=move |_| start.update(|s| *s = s.saturating_sub(count.get_untracked()).max(1))>{t.previous}</button>
-            <span id="range">{move || result.get().map(|r| {
-                let first = if r.items_per_page == 0 { 0 } else { r.start_index };
-                format!("{first}–{} {} {}", r.start_index + r.items_per_page - u64::from(r.items_per_page > 0), t.of, r.total_results)
-            })}</span>
-            <button id="next" disabled=move || result.get().is_none_or(|r| r.start_index + r.items_per_page > r.total_results)
-                on:click=move |_| start.update(|s| *s += count.get_untracked())>{t.next}</button>
-        </nav>
+        <Pager prefix="" sizes=&[10, 25, 50, 100] start count
+            shown=Signal::derive(move || result.with(|r| r.as_ref().map(|r| (r.start_index, r.items_per_page, r.total_results))))/>
         {move || match panel.get() {
             Panel::Closed => ().into_any(),
             Panel::Create => view! { <CreateDialog session reason on_close=Callback::new(move |()| { panel.set(Panel::Closed); reload(); })/> }.into_any(),
