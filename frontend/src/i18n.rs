@@ -92,7 +92,14 @@ pub struct Texts {
     pub not_a_number: &'static str,
     pub tenant: &'static str,
     pub pick_tenant: &'static str,
-    pub no_tenant: &'static str,
+    pub overview: &'static str,
+    pub by_status: &'static str,
+    pub by_type: &'static str,
+    pub unused_90: &'static str,
+    pub validations_7d: &'static str,
+    pub successes: &'static str,
+    pub locked_now: &'static str,
+    pub none_locked: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -186,7 +193,14 @@ pub const EN: Texts = Texts {
     not_a_number: "Not a number",
     tenant: "Tenant",
     pick_tenant: "Pick the tenant to work on:",
-    no_tenant: "This sign-in may use no tenant.",
+    overview: "Overview",
+    by_status: "Devices by status",
+    by_type: "Devices by type",
+    unused_90: "Unused for 90 days",
+    validations_7d: "Validations per hour, last 7 days",
+    successes: "successes",
+    locked_now: "Locked now",
+    none_locked: "No device is locked.",
 };
 
 pub const ES: Texts = Texts {
@@ -280,7 +294,14 @@ pub const ES: Texts = Texts {
     not_a_number: "No es un número",
     tenant: "Inquilino",
     pick_tenant: "Elija el inquilino con el que trabajar:",
-    no_tenant: "Este acceso no puede usar ningún inquilino.",
+    overview: "Resumen",
+    by_status: "Dispositivos por estado",
+    by_type: "Dispositivos por tipo",
+    unused_90: "Sin uso en 90 días",
+    validations_7d: "Validaciones por hora, últimos 7 días",
+    successes: "éxitos",
+    locked_now: "Bloqueados ahora",
+    none_locked: "Ningún dispositivo está bloqueado.",
 };
 
 pub const CA: Texts = Texts {
@@ -374,7 +395,14 @@ pub const CA: Texts = Texts {
     not_a_number: "No és un número",
     tenant: "Inquilí",
     pick_tenant: "Trieu l'inquilí amb què treballar:",
-    no_tenant: "Aquest accés no pot fer servir cap inquilí.",
+    overview: "Resum",
+    by_status: "Dispositius per estat",
+    by_type: "Dispositius per tipus",
+    unused_90: "Sense ús en 90 dies",
+    validations_7d: "Validacions per hora, darrers 7 dies",
+    successes: "èxits",
+    locked_now: "Bloquejats ara",
+    none_locked: "Cap dispositiu no està bloquejat.",
 };
 
 pub const NL: Texts = Texts {
@@ -468,7 +496,14 @@ pub const NL: Texts = Texts {
     not_a_number: "Geen getal",
     tenant: "Tenant",
     pick_tenant: "Kies de tenant om mee te werken:",
-    no_tenant: "Deze aanmelding mag geen enkele tenant gebruiken.",
+    overview: "Overzicht",
+    by_status: "Apparaten per status",
+    by_type: "Apparaten per type",
+    unused_90: "90 dagen ongebruikt",
+    validations_7d: "Validaties per uur, laatste 7 dagen",
+    successes: "geslaagd",
+    locked_now: "Nu geblokkeerd",
+    none_locked: "Geen apparaat is geblokkeerd.",
 };
 
 /// The texts for a BCP 47 language tag (`es-ES` → Spanish); English otherwise.

@@ -234,3 +234,37 @@ fn the_audit_filter_names_what_it_asks_for() {
         assert!(shared::filter::Condition::compile(&shared::schema::AUDIT, &filter).is_ok(), "{filter}");
     }
 }
+
+#[wasm_bindgen_test]
+fn the_chart_has_a_bar_per_hour_and_counts_failures_that_locked() {
+    use frontend::chart::{first_hour, hourly_bars, scale};
+    use shared::audit::{AuditBucket, AuditHistogram};
+    let now = 1_765_000_000 + 1234;
+    let first = first_hour(now, 168);
+    assert_eq!((first % 3600, now - first < 168 * 3600, now - first >= 167 * 3600), (0, true, true));
+    let bucket = |hour: i64, counts: &[(&str, u64)]| AuditBucket {
+        start: shared::Timestamp(first + hour * 3600),
+        counts: counts.iter().map(|(a, n)| ((*a).to_owned(), *n)).collect(),
+    };
+    let histogram = AuditHistogram {
+        schemas: Vec::new(),
+        interval: 3600,
+        buckets: vec![
+            bucket(-1, &[("challenge-success", 9)]),
+            bucket(0, &[("challenge-success", 3), ("challenge-failure", 1), ("challenge-refused", 4)]),
+            bucket(167, &[("challenge-failure", 2), ("challenge-failure-locked", 1)]),
+            bucket(168, &[("challenge-success", 9)]),
+        ],
+    };
+    let bars = hourly_bars(&histogram, first, 168);
+    assert_eq!(bars.len(), 168);
+    assert_eq!((bars[0].successes, bars[0].failures), (3, 1), "refusals are neither");
+    assert_eq!((bars[167].successes, bars[167].failures), (0, 3), "a failure that locked is a failure");
+    assert_eq!(
+        bars.iter().map(|b| b.successes + b.failures).sum::<u64>(),
+        7,
+        "hours outside the chart left out"
+    );
+    assert_eq!(scale(&bars), 4);
+    assert_eq!(scale(&hourly_bars(&AuditHistogram { buckets: Vec::new(), ..histogram }, first, 168)), 1);
+}

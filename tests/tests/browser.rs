@@ -144,6 +144,9 @@ async fn totp_workflow(
     shots: bool,
 ) {
     sign_in(driver, spa, api_base, password).await;
+    // The overview comes first, then the device table at its own address.
+    wait(driver, "#chart").await;
+    click(driver, "#nav-devices").await;
     wait(driver, "#devices").await;
     if shots {
         screenshot(driver, "devices-empty").await;
@@ -243,6 +246,15 @@ async fn admin_workflows_in_the_browser() {
     wait_text(&driver, "#audit-log tbody tr:first-child", "patch").await;
     assert!(driver.current_url().await.unwrap().as_str().ends_with("#/audit"));
     screenshot(&driver, "audit-log").await;
+    // The overview: the locked device counted and listed, the validations in the chart.
+    click(&driver, "#nav-overview").await;
+    wait_text(&driver, "#by-type tr[data-type=\"PIN\"] .n", "1").await;
+    wait_text(&driver, "#locked-now", "No device is locked").await;
+    let chart = wait(&driver, "#chart[data-successes]").await;
+    let successes: u64 = chart.attr("data-successes").await.unwrap().unwrap().parse().unwrap();
+    let failures: u64 = chart.attr("data-failures").await.unwrap().unwrap().parse().unwrap();
+    assert!(successes >= 2 && failures >= 5, "{successes} successes, {failures} failures in the chart");
+    screenshot(&driver, "overview").await;
     click(&driver, "#nav-devices").await;
     wait(&driver, "#devices").await;
 

@@ -7,11 +7,13 @@ mod create;
 mod detail;
 mod devices;
 mod login;
+mod overview;
 
 pub use audit::AuditLog;
 pub use create::CreateDialog;
 pub use devices::Devices;
 pub use login::Login;
+pub use overview::Overview;
 
 use crate::api::{ApiError, Session};
 use crate::i18n::{Texts, texts};
@@ -38,20 +40,22 @@ pub fn App() -> impl IntoView {
 /// The screens, each at its own address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
+    Overview,
     Devices,
     Audit,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 2] = [Screen::Devices, Screen::Audit];
+    pub const ALL: [Screen; 3] = [Screen::Overview, Screen::Devices, Screen::Audit];
 
-    /// The screen at a `location.hash`; the device table for any other.
+    /// The screen at a `location.hash`; the overview for any other.
     pub fn from_hash(hash: &str) -> Screen {
-        Screen::ALL.into_iter().find(|s| s.hash() == hash).unwrap_or(Screen::Devices)
+        Screen::ALL.into_iter().find(|s| s.hash() == hash).unwrap_or(Screen::Overview)
     }
 
     pub fn hash(self) -> &'static str {
         match self {
+            Screen::Overview => "#/overview",
             Screen::Devices => "#/devices",
             Screen::Audit => "#/audit",
         }
@@ -59,6 +63,7 @@ impl Screen {
 
     fn label(self, t: &Texts) -> &'static str {
         match self {
+            Screen::Overview => t.overview,
             Screen::Devices => t.devices,
             Screen::Audit => t.audit_log,
         }
@@ -155,6 +160,7 @@ fn Shell(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>>) -
                 // One screen at a time, made again for each tenant: nothing of one tenant's
                 // screen (its filter, its page) carries over to another's.
                 _ => match screen.get() {
+                    Screen::Overview => view! { <Overview session reason/> }.into_any(),
                     Screen::Devices => view! { <Devices session reason/> }.into_any(),
                     Screen::Audit => view! { <AuditLog session reason/> }.into_any(),
                 },
