@@ -4,9 +4,9 @@
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde_json::Value;
-use shared::OtpDevice;
 use shared::audit::{AuditEvent, AuditHistogram};
 use shared::model::{ChallengeRequested, ChallengeResult, ListResponse};
+use shared::{OtpDevice, User};
 
 const STORAGE_KEY: &str = "scim-otp-session";
 
@@ -21,6 +21,14 @@ pub struct Session {
     pub base: String,
     pub user: String,
     authorization: String,
+}
+
+/// A PATCH that replaces `values` (RFC 7644 §3.5.2.3, no path).
+fn replace_values(values: Value) -> Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": values}],
+    })
 }
 
 /// The part of an API base before its SCIM path: `https://host` of `https://host/scim/v2`,
@@ -238,12 +246,40 @@ impl Session {
 
     /// PATCH with `If-Match`: a 412 means someone else changed the device first.
     pub async fn patch(&self, device: &OtpDevice, values: Value) -> Result<OtpDevice, ApiError> {
-        let body = serde_json::json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "replace", "value": values}],
-        });
+        let body = replace_values(values);
         self.json("PATCH", &format!("/OtpDevice/{}", device.id), Some(&body), Some(&device.meta.version))
             .await
+    }
+
+    /// How many resources at `endpoint` (`/OtpDevice`, `/Authenticator`) match `filter`.
+    pub async fn count(&self, endpoint: &str, filter: &str) -> Result<u64, ApiError> {
+        let filter = percent_encoding::utf8_percent_encode(filter, percent_encoding::NON_ALPHANUMERIC);
+        let list: ListResponse<Value> =
+            self.json("GET", &format!("{endpoint}?count=0&filter={filter}"), None, None).await?;
+        Ok(list.total_results)
+    }
+
+    pub async fn users(&self, query: &str) -> Result<ListResponse<User>, ApiError> {
+        self.json("GET", &format!("/Users?{query}"), None, None).await
+    }
+
+    pub async fn create_user(&self, body: &Value) -> Result<User, ApiError> {
+        self.json("POST", "/Users", Some(body), None).await
+    }
+
+    /// PUT with `If-Match`: a 412 means someone else changed the user first.
+    pub async fn replace_user(&self, user: &User, body: &Value) -> Result<User, ApiError> {
+        self.json("PUT", &format!("/Users/{}", user.id), Some(body), Some(&user.meta.version)).await
+    }
+
+    pub async fn patch_user(&self, user: &User, values: Value) -> Result<User, ApiError> {
+        let body = replace_values(values);
+        self.json("PATCH", &format!("/Users/{}", user.id), Some(&body), Some(&user.meta.version)).await
+    }
+
+    /// Deletes the user with their devices and authenticators (SPEC §17).
+    pub async fn delete_user(&self, user: &User) -> Result<(), ApiError> {
+        self.send("DELETE", &format!("/Users/{}", user.id), None, Some(&user.meta.version)).await.map(|_| ())
     }
 
     pub async fn delete(&self, device: &OtpDevice) -> Result<(), ApiError> {

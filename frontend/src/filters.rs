@@ -113,3 +113,34 @@ impl AuditFilterForm {
         Ok((!parts.is_empty()).then(|| parts.join(" and ")))
     }
 }
+
+/// The users table's filter fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilterForm {
+    /// Part of the user name (`co`, case-insensitive as user names compare).
+    pub user_name: String,
+    pub external_id: String,
+    /// `""` for any, `"true"` or `"false"`.
+    pub active: String,
+    /// Part of any of the user's email addresses.
+    pub email: String,
+}
+
+impl UserFilterForm {
+    pub fn to_filter(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.user_name.trim().is_empty() {
+            parts.push(format!("userName co {}", quoted(self.user_name.trim())));
+        }
+        if !self.external_id.trim().is_empty() {
+            parts.push(format!("externalId eq {}", quoted(self.external_id.trim())));
+        }
+        if matches!(self.active.as_str(), "true" | "false") {
+            parts.push(format!("active eq {}", self.active));
+        }
+        if !self.email.trim().is_empty() {
+            parts.push(format!("emails.value co {}", quoted(self.email.trim())));
+        }
+        (!parts.is_empty()).then(|| parts.join(" and "))
+    }
+}

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod chart;
 pub mod filters;
+pub mod forms;
 pub mod i18n;
 pub mod pages;
 

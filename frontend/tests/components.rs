@@ -268,3 +268,53 @@ fn the_chart_has_a_bar_per_hour_and_counts_failures_that_locked() {
     assert_eq!(scale(&bars), 4);
     assert_eq!(scale(&hourly_bars(&AuditHistogram { buckets: Vec::new(), ..histogram }, first, 168)), 1);
 }
+
+#[wasm_bindgen_test]
+fn the_user_dialog_keeps_what_it_does_not_edit() {
+    use frontend::filters::UserFilterForm;
+    use frontend::forms::UserForm;
+    let filter = UserFilterForm {
+        user_name: "jd".into(),
+        external_id: "E-1".into(),
+        active: "false".into(),
+        email: "@example".into(),
+    };
+    assert_eq!(
+        filter.to_filter().as_deref(),
+        Some(
+            r#"userName co "jd" and externalId eq "E-1" and active eq false and emails.value co "@example""#
+        )
+    );
+    assert_eq!(UserFilterForm { active: "maybe".into(), ..Default::default() }.to_filter(), None);
+
+    assert_eq!(UserForm::default().to_body(None), Err("userName"));
+    let created =
+        UserForm { user_name: " jdoe ".into(), email: "j@example.org".into(), ..Default::default() };
+    assert_eq!(
+        created.to_body(None).unwrap(),
+        serde_json::json!({
+            "schemas": [shared::model::USER_SCHEMA], "userName": "jdoe", "active": true, "name": {},
+            "emails": [{"value": "j@example.org", "primary": true}], "phoneNumbers": [],
+        })
+    );
+    let user: shared::User = serde_json::from_value(serde_json::json!({
+        "schemas": [shared::model::USER_SCHEMA], "id": "7", "externalId": "E-7", "userName": "jdoe",
+        "name": {"givenName": "John", "formatted": "John Doe"}, "active": true,
+        "emails": [{"value": "old@example.org", "type": "home"}, {"value": "work@example.org", "primary": true}],
+        "meta": {"resourceType": "User", "created": "2026-01-01T00:00:00Z", "lastModified": "2026-01-01T00:00:00Z", "version": "W/\"3\""},
+    }))
+    .unwrap();
+    let mut form = UserForm::from_user(&user);
+    assert_eq!((form.email.as_str(), form.given_name.as_str()), ("work@example.org", "John"));
+    form.email = "new@example.org".into();
+    form.given_name = String::new();
+    form.active = false;
+    let body = form.to_body(Some(&user)).unwrap();
+    assert_eq!(body["externalId"], "E-7", "kept");
+    assert_eq!(body["name"], serde_json::json!({"formatted": "John Doe"}));
+    assert_eq!(
+        body["emails"],
+        serde_json::json!([{"value": "old@example.org", "type": "home"}, {"value": "new@example.org", "primary": true}])
+    );
+    assert_eq!((body["active"].as_bool(), body.get("meta"), body.get("id")), (Some(false), None, None));
+}

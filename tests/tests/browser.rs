@@ -255,6 +255,49 @@ async fn admin_workflows_in_the_browser() {
     let failures: u64 = chart.attr("data-failures").await.unwrap().unwrap().parse().unwrap();
     assert!(successes >= 2 && failures >= 5, "{successes} successes, {failures} failures in the chart");
     screenshot(&driver, "overview").await;
+
+    // Users: create, edit, deactivate; delete says what goes with the user.
+    click(&driver, "#nav-users").await;
+    click(&driver, "#new-user").await;
+    fill(&driver, "#u-user-name", "e2e-erin").await;
+    fill(&driver, "#u-display-name", "Erin").await;
+    fill(&driver, "#u-email-address", "erin@example.org").await;
+    click(&driver, "#save-user").await;
+    fill(&driver, "#u-name", "e2e-erin").await;
+    click(&driver, "#apply-users-filter").await;
+    wait_text(&driver, "#sent-users-filter", "e2e-erin").await;
+    let erin = "#users tbody tr[data-id]";
+    wait_text(&driver, erin, "erin@example.org").await;
+    click(&driver, &format!("{erin} .edit")).await;
+    fill(&driver, "#u-display-name", "Erin E.").await;
+    click(&driver, "#save-user").await;
+    wait_text(&driver, erin, "Erin E.").await;
+    click(&driver, &format!("{erin} .toggle-active")).await;
+    wait_text(&driver, erin, "Inactive").await;
+    fill(&driver, "#u-name", "e2e-").await;
+    click(&driver, "#apply-users-filter").await;
+    wait_text(&driver, "#users tbody", "e2e-carol").await;
+    screenshot(&driver, "users").await;
+    fill(&driver, "#u-name", "e2e-carol").await;
+    click(&driver, "#apply-users-filter").await;
+    wait_text(&driver, "#sent-users-filter", "e2e-carol").await;
+    let carol = "#users tbody tr[data-id]";
+    wait_text(&driver, carol, "e2e-carol").await;
+    assert!(!driver.find(By::Css(carol)).await.unwrap().text().await.unwrap().contains("erin"));
+    click(&driver, &format!("{carol} .delete")).await;
+    let mut question = None;
+    for _ in 0..50 {
+        if let Ok(text) = driver.get_alert_text().await {
+            question = Some(text);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let question = question.expect("a confirmation");
+    assert!(question.contains("e2e-carol with 1 devices and 1 authenticators"), "{question}");
+    driver.accept_alert().await.unwrap();
+    wait_text(&driver, "#users tbody", "No users match").await;
+
     click(&driver, "#nav-devices").await;
     wait(&driver, "#devices").await;
 

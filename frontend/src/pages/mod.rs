@@ -8,12 +8,14 @@ mod detail;
 mod devices;
 mod login;
 mod overview;
+mod users;
 
 pub use audit::AuditLog;
 pub use create::CreateDialog;
 pub use devices::Devices;
 pub use login::Login;
 pub use overview::Overview;
+pub use users::{UserDialog, Users};
 
 use crate::api::{ApiError, Session};
 use crate::i18n::{Texts, texts};
@@ -42,11 +44,12 @@ pub fn App() -> impl IntoView {
 pub enum Screen {
     Overview,
     Devices,
+    Users,
     Audit,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 3] = [Screen::Overview, Screen::Devices, Screen::Audit];
+    pub const ALL: [Screen; 4] = [Screen::Overview, Screen::Devices, Screen::Users, Screen::Audit];
 
     /// The screen at a `location.hash`; the overview for any other.
     pub fn from_hash(hash: &str) -> Screen {
@@ -57,6 +60,7 @@ impl Screen {
         match self {
             Screen::Overview => "#/overview",
             Screen::Devices => "#/devices",
+            Screen::Users => "#/users",
             Screen::Audit => "#/audit",
         }
     }
@@ -65,6 +69,7 @@ impl Screen {
         match self {
             Screen::Overview => t.overview,
             Screen::Devices => t.devices,
+            Screen::Users => t.users,
             Screen::Audit => t.audit_log,
         }
     }
@@ -162,6 +167,7 @@ fn Shell(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>>) -
                 _ => match screen.get() {
                     Screen::Overview => view! { <Overview session reason/> }.into_any(),
                     Screen::Devices => view! { <Devices session reason/> }.into_any(),
+                    Screen::Users => view! { <Users session reason/> }.into_any(),
                     Screen::Audit => view! { <AuditLog session reason/> }.into_any(),
                 },
             }

@@ -1,0 +1,280 @@
+//! The users of the tenant: server-side filter (user name, external id, active, email), sort and
+//! paging; create and edit in a dialog; activate and deactivate; delete, with a confirmation
+//! that says how many devices and authenticators go with the user.
+
+use crate::api::{ApiError, Session};
+use crate::filters::UserFilterForm;
+use crate::forms::UserForm;
+use crate::i18n::texts;
+use crate::pages::devices::list_query;
+use crate::pages::{Pager, report};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde_json::json;
+use shared::User;
+use shared::model::ListResponse;
+
+fn quoted(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
+}
+
+#[component]
+pub fn Users(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>>) -> impl IntoView {
+    let t = texts();
+    let form = RwSignal::new(UserFilterForm::default());
+    let applied = RwSignal::new(None::<String>);
+    let sort_by = RwSignal::new("userName".to_owned());
+    let descending = RwSignal::new(false);
+    let start = RwSignal::new(1u64);
+    let count = RwSignal::new(25u64);
+    let reloads = RwSignal::new(0u32);
+    let result = RwSignal::new(None::<ListResponse<User>>);
+    let loading = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let filter_error = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(None::<String>);
+    // `Some(None)`: the dialog creates a user; `Some(Some(user))`: it edits that one.
+    let dialog = RwSignal::new(None::<Option<User>>);
+    let newest = StoredValue::new(0u64);
+    let reload = move || reloads.update(|n| *n += 1);
+    Effect::new(move |_| {
+        reloads.track();
+        let Some(current) = session.get() else { return };
+        let query =
+            list_query(applied.get().as_deref(), &sort_by.get(), descending.get(), start.get(), count.get());
+        let request = newest.get_value() + 1;
+        newest.set_value(request);
+        loading.set(true);
+        spawn_local(async move {
+            let answer = current.users(&query).await;
+            if newest.get_value() != request {
+                return;
+            }
+            match answer {
+                Ok(list) => {
+                    error.set(None);
+                    filter_error.set(None);
+                    result.set(Some(list));
+                }
+                Err(ApiError::Scim { status: 400, detail }) => filter_error.set(Some(detail)),
+                Err(e) => report(e, session, reason, error),
+            }
+            loading.set(false);
+        });
+    });
+    let outcome = move |answer: Result<(), ApiError>| {
+        match answer {
+            Ok(()) => notice.set(None),
+            Err(ApiError::Scim { status: 412, .. }) => notice.set(Some(t.user_stale.to_owned())),
+            Err(e) => report(e, session, reason, error),
+        }
+        reload();
+    };
+    let set_active = move |user: User, active: bool| {
+        let Some(current) = session.get_untracked() else { return };
+        spawn_local(async move {
+            outcome(current.patch_user(&user, json!({"active": active})).await.map(|_| ()))
+        });
+    };
+    let delete = move |user: User| {
+        let Some(current) = session.get_untracked() else { return };
+        spawn_local(async move {
+            let devices = current.count("/OtpDevice", &format!("user eq {}", quoted(&user.user_name))).await;
+            let authenticators =
+                current.count("/Authenticator", &format!("owner.value eq {}", quoted(&user.id))).await;
+            let (devices, authenticators) = match (devices, authenticators) {
+                (Ok(d), Ok(a)) => (d, a),
+                (Err(e), _) | (_, Err(e)) => return report(e, session, reason, error),
+            };
+            let question = t
+                .confirm_delete_user
+                .replace("{user}", &user.user_name)
+                .replace("{devices}", &devices.to_string())
+                .replace("{authenticators}", &authenticators.to_string());
+            let confirmed =
+                web_sys::window().and_then(|w| w.confirm_with_message(&question).ok()).unwrap_or(false);
+            if confirmed {
+                outcome(current.delete_user(&user).await);
+            }
+        });
+    };
+    let apply = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        start.set(1);
+        applied.set(form.get().to_filter());
+    };
+    let header = move |label: &'static str, attribute: &'static str| {
+        let arrow = move || match (sort_by.get() == attribute, descending.get()) {
+            (true, false) => " ▲",
+            (true, true) => " ▼",
+            _ => "",
+        };
+        let sort = move |_| {
+            if sort_by.get_untracked() == attribute {
+                descending.update(|d| *d = !*d);
+            } else {
+                sort_by.set(attribute.to_owned());
+                descending.set(false);
+            }
+        };
+        view! { <th><button class="sort" data-sort=attribute on:click=sort>{label}{arrow}</button></th> }
+    };
+    let text_field = move |id: &'static str,
+                           label: &'static str,
+                           get: fn(&UserFilterForm) -> String,
+                           set: fn(&mut UserFilterForm, String)| {
+        view! {
+            <label>{label}
+                <input id=id prop:value=move || form.with(get)
+                    on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| set(f, v)); }/>
+            </label>
+        }
+    };
+    view! {
+        <h2>{t.users}</h2>
+        <form class="filters" on:submit=apply>
+            <fieldset>
+                <legend>{t.filter}</legend>
+                {text_field("u-name", t.user, |f| f.user_name.clone(), |f, v| f.user_name = v)}
+                {text_field("u-external", t.external_id, |f| f.external_id.clone(), |f, v| f.external_id = v)}
+                {text_field("u-email", t.email, |f| f.email.clone(), |f, v| f.email = v)}
+                <label>{t.active}
+                    <select id="u-active" prop:value=move || form.with(|f| f.active.clone())
+                        on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.active = v); }>
+                        <option value="">{t.any}</option>
+                        <option value="true">{t.active}</option>
+                        <option value="false">{t.inactive}</option>
+                    </select>
+                </label>
+                {move || filter_error.get().map(|e| view! { <p id="users-filter-error" class="error" role="alert">{e}</p> })}
+                <div class="row">
+                    <button id="apply-users-filter" type="submit">{t.apply}</button>
+                    <button type="button" on:click=move |_| { form.set(UserFilterForm::default()); applied.set(None); start.set(1); }>{t.clear}</button>
+                    <code id="sent-users-filter" title=t.sent_filter>{move || applied.get().unwrap_or_default()}</code>
+                </div>
+            </fieldset>
+        </form>
+        <div class="toolbar">
+            <button id="new-user" class="primary" on:click=move |_| dialog.set(Some(None))>{t.new_user}</button>
+            <button id="refresh-users" on:click=move |_| reload()>{t.refresh}</button>
+            {move || loading.get().then(|| view! { <span class="loading">{t.loading}</span> })}
+        </div>
+        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {move || notice.get().map(|n| view! { <p id="users-notice" class="notice" role="status">{n}</p> })}
+        <div class="table-wrap">
+        <table id="users">
+            <thead><tr>
+                {header(t.col_id, "id")}{header(t.user, "userName")}{header(t.display_name, "displayName")}
+                {header(t.external_id, "externalId")}<th>{t.email}</th>{header(t.col_status, "active")}
+                {header(t.col_created, "meta.created")}<th>{t.actions}</th>
+            </tr></thead>
+            <tbody>
+                {move || {
+                    let users = result.get().map(|r| r.resources).unwrap_or_default();
+                    if users.is_empty() && result.with(Option::is_some) {
+                        return view! { <tr><td colspan="8" class="empty">{t.no_users}</td></tr> }.into_any();
+                    }
+                    users.into_iter().map(|u| {
+                        let (edit, toggle, remove) = (u.clone(), u.clone(), u.clone());
+                        let active = u.active;
+                        view! {
+                            <tr data-id=u.id.clone()>
+                                <td>{u.id.clone()}</td>
+                                <td>{u.user_name.clone()}</td>
+                                <td>{u.display_name.clone()}</td>
+                                <td>{u.external_id.clone()}</td>
+                                <td>{User::preferred(&u.emails).map(|e| e.value.clone())}</td>
+                                <td><span class=if active { "badge s-V" } else { "badge s-D" }>{if active { t.active } else { t.inactive }}</span></td>
+                                <td>{u.meta.created.to_string()}</td>
+                                <td class="actions">
+                                    <button class="edit" on:click=move |_| dialog.set(Some(Some(edit.clone())))>{t.edit}</button>
+                                    <button class="toggle-active" on:click=move |_| set_active(toggle.clone(), !active)>
+                                        {if active { t.deactivate } else { t.activate }}</button>
+                                    <button class="delete" on:click=move |_| delete(remove.clone())>{t.delete}</button>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view().into_any()
+                }}
+            </tbody>
+        </table>
+        </div>
+        <Pager prefix="users-" sizes=&[10, 25, 50, 100] start count
+            shown=Signal::derive(move || result.with(|r| r.as_ref().map(|r| (r.start_index, r.items_per_page, r.total_results))))/>
+        {move || dialog.get().map(|editing| view! {
+            <UserDialog session reason editing on_close=Callback::new(move |saved: bool| {
+                dialog.set(None);
+                if saved { reload(); }
+            })/>
+        })}
+    }
+}
+
+/// Creates a user (`editing` `None`) or replaces one with `If-Match`.
+#[component]
+pub fn UserDialog(
+    session: RwSignal<Option<Session>>,
+    reason: RwSignal<Option<String>>,
+    editing: Option<User>,
+    on_close: Callback<bool>,
+) -> impl IntoView {
+    let t = texts();
+    let form = RwSignal::new(editing.as_ref().map(UserForm::from_user).unwrap_or_default());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let creating = editing.is_none();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = match form.get().to_body(editing.as_ref()) {
+            Ok(body) => body,
+            Err(field) => return error.set(Some(format!("{}: {field}", t.required))),
+        };
+        let Some(current) = session.get_untracked() else { return };
+        let editing = editing.clone();
+        busy.set(true);
+        spawn_local(async move {
+            let answer = match &editing {
+                Some(user) => current.replace_user(user, &body).await,
+                None => current.create_user(&body).await,
+            };
+            busy.set(false);
+            match answer {
+                Ok(_) => on_close.run(true),
+                Err(ApiError::Scim { status: 412, .. }) => error.set(Some(t.user_stale.to_owned())),
+                Err(e) => report(e, session, reason, error),
+            }
+        });
+    };
+    let field = move |id: &'static str,
+                      label: &'static str,
+                      kind: &'static str,
+                      get: fn(&UserForm) -> String,
+                      set: fn(&mut UserForm, String)| {
+        view! {
+            <label>{label}
+                <input id=id type=kind required=id == "u-user-name" prop:value=move || form.with(get)
+                    on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| set(f, v)); }/>
+            </label>
+        }
+    };
+    view! {
+        <div class="dialog" role="dialog" aria-modal="true" id="user-dialog">
+            <h2>{if creating { t.new_user } else { t.edit }}</h2>
+            <form on:submit=submit>
+                {field("u-user-name", t.user, "text", |f| f.user_name.clone(), |f, v| f.user_name = v)}
+                {field("u-display-name", t.display_name, "text", |f| f.display_name.clone(), |f, v| f.display_name = v)}
+                {field("u-given-name", t.given_name, "text", |f| f.given_name.clone(), |f, v| f.given_name = v)}
+                {field("u-family-name", t.family_name, "text", |f| f.family_name.clone(), |f, v| f.family_name = v)}
+                {field("u-email-address", t.email, "email", |f| f.email.clone(), |f, v| f.email = v)}
+                {field("u-phone", t.phone, "tel", |f| f.phone.clone(), |f, v| f.phone = v)}
+                <label class="inline"><input id="u-is-active" type="checkbox" prop:checked=move || form.with(|f| f.active)
+                    on:change=move |ev| { let v = event_target_checked(&ev); form.update(|f| f.active = v); }/>{t.active}</label>
+                {move || error.get().map(|e| view! { <p id="user-error" class="error" role="alert">{e}</p> })}
+                <div class="row">
+                    <button id="save-user" type="submit" disabled=move || busy.get()>{t.save}</button>
+                    <button type="button" on:click=move |_| on_close.run(false)>{t.cancel}</button>
+                </div>
+            </form>
+        </div>
+    }
+}
