@@ -6,6 +6,7 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde_json::Value;
 use shared::audit::{AuditEvent, AuditHistogram};
 use shared::model::{ChallengeRequested, ChallengeResult, ListResponse};
+use shared::policy::Policy;
 use shared::{OtpDevice, User};
 
 const STORAGE_KEY: &str = "scim-otp-session";
@@ -275,6 +276,25 @@ impl Session {
     pub async fn patch_user(&self, user: &User, values: Value) -> Result<User, ApiError> {
         let body = replace_values(values);
         self.json("PATCH", &format!("/Users/{}", user.id), Some(&body), Some(&user.meta.version)).await
+    }
+
+    pub async fn policies(&self, query: &str) -> Result<ListResponse<Policy>, ApiError> {
+        self.json("GET", &format!("/Policy/Authenticator?{query}"), None, None).await
+    }
+
+    pub async fn create_policy(&self, body: &Value) -> Result<Policy, ApiError> {
+        self.json("POST", "/Policy/Authenticator", Some(body), None).await
+    }
+
+    pub async fn replace_policy(&self, policy: &Policy, body: &Value) -> Result<Policy, ApiError> {
+        let path = format!("/Policy/Authenticator/{}", policy.id);
+        self.json("PUT", &path, Some(body), Some(&policy.meta.version)).await
+    }
+
+    /// A 409 when authenticators still use it (the detail says how many).
+    pub async fn delete_policy(&self, policy: &Policy) -> Result<(), ApiError> {
+        let path = format!("/Policy/Authenticator/{}", policy.id);
+        self.send("DELETE", &path, None, Some(&policy.meta.version)).await.map(|_| ())
     }
 
     /// Deletes the user with their devices and authenticators (SPEC §17).

@@ -119,6 +119,15 @@ pub struct Texts {
     pub confirm_delete_user: &'static str,
     pub user_stale: &'static str,
     pub no_users: &'static str,
+    pub policies: &'static str,
+    pub new_policy: &'static str,
+    pub kind: &'static str,
+    pub is_default: &'static str,
+    pub questions: &'static str,
+    pub add_question: &'static str,
+    pub remove: &'static str,
+    pub policy_stale: &'static str,
+    pub confirm_delete_policy: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -239,6 +248,15 @@ pub const EN: Texts = Texts {
     confirm_delete_user: "Delete user {user} with {devices} devices and {authenticators} authenticators? This cannot be undone.",
     user_stale: "The user was changed by someone else; the list was reloaded.",
     no_users: "No users match. Create one with “New user”, or clear the filter.",
+    policies: "Policies",
+    new_policy: "New policy",
+    kind: "Kind",
+    is_default: "Default for its kind",
+    questions: "Security questions",
+    add_question: "Add a question",
+    remove: "Remove",
+    policy_stale: "The policy was changed by someone else; the list was reloaded.",
+    confirm_delete_policy: "Delete policy {policy}?",
 };
 
 pub const ES: Texts = Texts {
@@ -359,6 +377,15 @@ pub const ES: Texts = Texts {
     confirm_delete_user: "¿Eliminar el usuario {user} con {devices} dispositivos y {authenticators} autenticadores? No se puede deshacer.",
     user_stale: "Otra persona cambió el usuario; se ha recargado la lista.",
     no_users: "Ningún usuario coincide. Cree uno con «Nuevo usuario» o borre el filtro.",
+    policies: "Políticas",
+    new_policy: "Nueva política",
+    kind: "Tipo",
+    is_default: "Predeterminada de su tipo",
+    questions: "Preguntas de seguridad",
+    add_question: "Añadir una pregunta",
+    remove: "Quitar",
+    policy_stale: "Otra persona cambió la política; se ha recargado la lista.",
+    confirm_delete_policy: "¿Eliminar la política {policy}?",
 };
 
 pub const CA: Texts = Texts {
@@ -479,6 +506,15 @@ pub const CA: Texts = Texts {
     confirm_delete_user: "Voleu eliminar l'usuari {user} amb {devices} dispositius i {authenticators} autenticadors? No es pot desfer.",
     user_stale: "Una altra persona ha canviat l'usuari; s'ha recarregat la llista.",
     no_users: "Cap usuari coincideix. Creeu-ne un amb «Usuari nou» o esborreu el filtre.",
+    policies: "Polítiques",
+    new_policy: "Política nova",
+    kind: "Tipus",
+    is_default: "Predeterminada del seu tipus",
+    questions: "Preguntes de seguretat",
+    add_question: "Afegeix una pregunta",
+    remove: "Treu",
+    policy_stale: "Una altra persona ha canviat la política; s'ha recarregat la llista.",
+    confirm_delete_policy: "Voleu eliminar la política {policy}?",
 };
 
 pub const NL: Texts = Texts {
@@ -599,6 +635,15 @@ pub const NL: Texts = Texts {
     confirm_delete_user: "Gebruiker {user} met {devices} apparaten en {authenticators} authenticators verwijderen? Dit kan niet ongedaan worden gemaakt.",
     user_stale: "Iemand anders heeft de gebruiker gewijzigd; de lijst is opnieuw geladen.",
     no_users: "Geen gebruikers gevonden. Maak er een met „Nieuwe gebruiker”, of wis het filter.",
+    policies: "Beleid",
+    new_policy: "Nieuw beleid",
+    kind: "Soort",
+    is_default: "Standaard voor zijn soort",
+    questions: "Beveiligingsvragen",
+    add_question: "Vraag toevoegen",
+    remove: "Verwijderen",
+    policy_stale: "Iemand anders heeft het beleid gewijzigd; de lijst is opnieuw geladen.",
+    confirm_delete_policy: "Beleid {policy} verwijderen?",
 };
 
 /// The texts for a BCP 47 language tag (`es-ES` → Spanish); English otherwise.

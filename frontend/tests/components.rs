@@ -318,3 +318,35 @@ fn the_user_dialog_keeps_what_it_does_not_edit() {
     );
     assert_eq!((body["active"].as_bool(), body.get("meta"), body.get("id")), (Some(false), None, None));
 }
+
+#[wasm_bindgen_test]
+fn the_policy_form_asks_for_the_fields_of_its_kind() {
+    use frontend::forms::{PolicyForm, policy_fields};
+    use shared::policy::PolicyKind;
+    let names = |kind| policy_fields(kind).map(|a| a.name).collect::<Vec<_>>();
+    let common = ["id", "displayName", "maxFails", "validityDays", "maxUsages"];
+    assert_eq!(names(PolicyKind::Totp), [&common[..], &["algorithm", "digits", "period"]].concat());
+    assert_eq!(names(PolicyKind::Hotp), [&common[..], &["algorithm", "digits"]].concat());
+    assert_eq!(names(PolicyKind::OobSms), [&common[..], &["codeTtlSeconds"]].concat());
+    assert_eq!(names(PolicyKind::Password), common);
+    assert_eq!(
+        names(PolicyKind::SecurityQuestion),
+        [&common[..], &["promptsRequiredForCreation", "promptsAskedAtValidation"]].concat()
+    );
+
+    let mut form = PolicyForm { kind: PolicyKind::SecurityQuestion, ..Default::default() };
+    form.set("id", "QA".into());
+    form.set("maxFails", " 3 ".into());
+    form.set("period", "30".into());
+    form.prompts = vec![("PET".into(), "Your pet?".into()), (String::new(), String::new())];
+    assert_eq!(
+        form.to_body().unwrap(),
+        serde_json::json!({
+            "schemas": [shared::policy::POLICY_SCHEMA], "kind": "SECURITY_QUESTION", "default": false,
+            "id": "QA", "maxFails": 3, "prompts": [{"value": "PET", "display": "Your pet?"}],
+        }),
+        "a field of another kind and an empty question are left out"
+    );
+    form.set("maxUsages", "many".into());
+    assert_eq!(form.to_body(), Err("maxUsages"));
+}

@@ -84,6 +84,21 @@ impl PolicyKind {
     pub fn is_oob(self) -> bool {
         matches!(self, PolicyKind::OobEmail | PolicyKind::OobSms)
     }
+
+    /// Whether a policy of this kind takes `attribute` (every kind takes those that belong to no
+    /// kind in particular): what a create or replace checks, and the fields the admin app's
+    /// policy form shows.
+    pub fn takes(self, attribute: &str) -> bool {
+        match attribute {
+            "algorithm" | "digits" => self.has_code_params(),
+            "period" => self == PolicyKind::Totp,
+            "codeTtlSeconds" => self.is_oob(),
+            "prompts" | "promptsRequiredForCreation" | "promptsAskedAtValidation" => {
+                self == PolicyKind::SecurityQuestion
+            }
+            _ => true,
+        }
+    }
 }
 
 /// A security question: its code and the text a user is asked.
@@ -305,13 +320,13 @@ pub fn validate_policy(
         }
         (_, Some(current)) => current.kind,
     };
-    let only_for = |name: &'static str, applies: bool, reason: &'static str| match get(name) {
-        Some(_) if !applies => Err(Problem::invalid(name, reason)),
+    let only_for = |name: &'static str, reason: &'static str| match get(name) {
+        Some(_) if !kind.takes(name) => Err(Problem::invalid(name, reason)),
         other => Ok(other),
     };
     let coded = kind.has_code_params();
     let questions = kind == PolicyKind::SecurityQuestion;
-    let algorithm = match only_for("algorithm", coded, "applies to TOTP and HOTP policies only")? {
+    let algorithm = match only_for("algorithm", "applies to TOTP and HOTP policies only")? {
         Some(value) => Some(
             value
                 .as_str()
@@ -320,7 +335,7 @@ pub fn validate_policy(
         ),
         None => coded.then_some(defaults.otp.algorithm),
     };
-    let digits = match only_for("digits", coded, "applies to TOTP and HOTP policies only")? {
+    let digits = match only_for("digits", "applies to TOTP and HOTP policies only")? {
         Some(value) => Some(
             whole_number(value)
                 .and_then(|n| u32::try_from(n).ok())
@@ -330,16 +345,16 @@ pub fn validate_policy(
         None => coded.then_some(defaults.otp.digits),
     };
     let totp = kind == PolicyKind::Totp;
-    let period = match only_for("period", totp, "applies to TOTP policies only")? {
+    let period = match only_for("period", "applies to TOTP policies only")? {
         Some(value) => Some(number_in("period", value, PERIOD_RANGE, "must be 10 to 300 seconds")?),
         None => totp.then_some(defaults.otp.period),
     };
-    let code_ttl_seconds = match only_for("codeTtlSeconds", kind.is_oob(), "applies to OOB policies only")? {
+    let code_ttl_seconds = match only_for("codeTtlSeconds", "applies to OOB policies only")? {
         Some(value) => Some(number_in("codeTtlSeconds", value, CODE_TTL, "must be 30 to 3600 seconds")?),
         None => kind.is_oob().then_some(defaults.code_ttl_seconds),
     };
     let reason = "applies to SECURITY_QUESTION policies only";
-    let prompts = match only_for("prompts", questions, reason)? {
+    let prompts = match only_for("prompts", reason)? {
         Some(value) => prompts(value)?,
         None => Vec::new(),
     };
@@ -347,7 +362,7 @@ pub fn validate_policy(
         return Err(Problem::invalid("prompts", "a SECURITY_QUESTION policy needs at least one prompt"));
     }
     let count = u32::try_from(prompts.len()).unwrap_or(u32::MAX);
-    let prompts_required = match only_for("promptsRequiredForCreation", questions, reason)? {
+    let prompts_required = match only_for("promptsRequiredForCreation", reason)? {
         Some(value) => Some(number_in(
             "promptsRequiredForCreation",
             value,
@@ -356,7 +371,7 @@ pub fn validate_policy(
         )?),
         None => questions.then_some(count),
     };
-    let prompts_asked = match only_for("promptsAskedAtValidation", questions, reason)? {
+    let prompts_asked = match only_for("promptsAskedAtValidation", reason)? {
         Some(value) => Some(number_in(
             "promptsAskedAtValidation",
             value,

@@ -298,6 +298,50 @@ async fn admin_workflows_in_the_browser() {
     driver.accept_alert().await.unwrap();
     wait_text(&driver, "#users tbody", "No users match").await;
 
+    // Policies: create with the fields of the kind, edit, and a delete refused while in use.
+    click(&driver, "#nav-policies").await;
+    click(&driver, "#new-policy").await;
+    choose(&driver, "#p-kind", "TOTP").await;
+    assert!(
+        driver.find(By::Css("#p-period")).await.is_ok() && driver.find(By::Css("#p-prompts")).await.is_err()
+    );
+    fill(&driver, "#p-id", "E2E_TOTP").await;
+    fill(&driver, "#p-displayName", "E2E TOTP").await;
+    fill(&driver, "#p-maxFails", "3").await;
+    click(&driver, "#save-policy").await;
+    let policy = "#policies tr[data-id=\"E2E_TOTP\"]";
+    wait_text(&driver, policy, "E2E TOTP").await;
+    click(&driver, &format!("{policy} .edit")).await;
+    fill(&driver, "#p-maxFails", "4").await;
+    click(&driver, "#save-policy").await;
+    wait_text(&driver, &format!("{policy} td:nth-child(5)"), "4").await;
+    click(&driver, "#new-policy").await;
+    choose(&driver, "#p-kind", "SECURITY_QUESTION").await;
+    assert!(driver.find(By::Css("#p-period")).await.is_err(), "no period for questions");
+    fill(&driver, "#p-id", "E2E_QA").await;
+    for (n, (code, text)) in [("PET", "Your first pet?"), ("CITY", "Where were you born?")].iter().enumerate()
+    {
+        click(&driver, "#p-add-prompt").await;
+        fill(&driver, &format!("#p-prompts .prompt:nth-of-type({}) .p-prompt-code", n + 1), code).await;
+        fill(&driver, &format!("#p-prompts .prompt:nth-of-type({}) .p-prompt-text", n + 1), text).await;
+    }
+    click(&driver, "#save-policy").await;
+    wait_text(&driver, "#policies tr[data-id=\"E2E_QA\"]", "SECURITY_QUESTION").await;
+    let created = app.call("GET", "/Policy/Authenticator/E2E_QA", None);
+    assert_eq!(created.json["prompts"].as_array().map(Vec::len), Some(2), "{}", created.json);
+    let bob = app.call("GET", "/Users?filter=userName%20eq%20%22e2e-bob%22", None);
+    let bob = bob.json["Resources"][0]["id"].as_str().unwrap().to_owned();
+    let bound = app.call(
+        "POST",
+        "/Authenticator",
+        Some(&serde_json::json!({"owner": {"value": bob}, "policy": {"value": "E2E_TOTP"}})),
+    );
+    assert_eq!(bound.status, 201, "{}", bound.json);
+    screenshot(&driver, "policies").await;
+    click(&driver, &format!("{policy} .delete")).await;
+    driver.accept_alert().await.unwrap();
+    wait_text(&driver, "#policies-notice", "is in use by 1 authenticators").await;
+
     click(&driver, "#nav-devices").await;
     wait(&driver, "#devices").await;
 

@@ -8,6 +8,7 @@ mod detail;
 mod devices;
 mod login;
 mod overview;
+mod policies;
 mod users;
 
 pub use audit::AuditLog;
@@ -15,6 +16,7 @@ pub use create::CreateDialog;
 pub use devices::Devices;
 pub use login::Login;
 pub use overview::Overview;
+pub use policies::{Policies, PolicyDialog};
 pub use users::{UserDialog, Users};
 
 use crate::api::{ApiError, Session};
@@ -45,11 +47,13 @@ pub enum Screen {
     Overview,
     Devices,
     Users,
+    Policies,
     Audit,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 4] = [Screen::Overview, Screen::Devices, Screen::Users, Screen::Audit];
+    pub const ALL: [Screen; 5] =
+        [Screen::Overview, Screen::Devices, Screen::Users, Screen::Policies, Screen::Audit];
 
     /// The screen at a `location.hash`; the overview for any other.
     pub fn from_hash(hash: &str) -> Screen {
@@ -61,6 +65,7 @@ impl Screen {
             Screen::Overview => "#/overview",
             Screen::Devices => "#/devices",
             Screen::Users => "#/users",
+            Screen::Policies => "#/policies",
             Screen::Audit => "#/audit",
         }
     }
@@ -70,6 +75,7 @@ impl Screen {
             Screen::Overview => t.overview,
             Screen::Devices => t.devices,
             Screen::Users => t.users,
+            Screen::Policies => t.policies,
             Screen::Audit => t.audit_log,
         }
     }
@@ -168,6 +174,7 @@ fn Shell(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>>) -
                     Screen::Overview => view! { <Overview session reason/> }.into_any(),
                     Screen::Devices => view! { <Devices session reason/> }.into_any(),
                     Screen::Users => view! { <Users session reason/> }.into_any(),
+                    Screen::Policies => view! { <Policies session reason/> }.into_any(),
                     Screen::Audit => view! { <AuditLog session reason/> }.into_any(),
                 },
             }
