@@ -128,6 +128,15 @@ pub struct Texts {
     pub remove: &'static str,
     pub policy_stale: &'static str,
     pub confirm_delete_policy: &'static str,
+    pub selected_n: &'static str,
+    pub select_page: &'static str,
+    pub select_matching: &'static str,
+    pub clear_selection: &'static str,
+    pub bulk_progress: &'static str,
+    pub bulk_summary: &'static str,
+    pub changed_meanwhile: &'static str,
+    pub confirm_bulk_delete: &'static str,
+    pub dismiss: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -257,6 +266,15 @@ pub const EN: Texts = Texts {
     remove: "Remove",
     policy_stale: "The policy was changed by someone else; the list was reloaded.",
     confirm_delete_policy: "Delete policy {policy}?",
+    selected_n: "{n} selected",
+    select_page: "Select all on this page",
+    select_matching: "Select all {n} matching this filter",
+    clear_selection: "Clear selection",
+    bulk_progress: "{done} of {total}",
+    bulk_summary: "Done: {done}. Nothing to do: {skipped}. Refused: {refused}.",
+    changed_meanwhile: "changed by someone else after it was selected",
+    confirm_bulk_delete: "Delete {n} devices? This cannot be undone.",
+    dismiss: "Dismiss",
 };
 
 pub const ES: Texts = Texts {
@@ -386,6 +404,15 @@ pub const ES: Texts = Texts {
     remove: "Quitar",
     policy_stale: "Otra persona cambió la política; se ha recargado la lista.",
     confirm_delete_policy: "¿Eliminar la política {policy}?",
+    selected_n: "{n} seleccionados",
+    select_page: "Seleccionar todos los de esta página",
+    select_matching: "Seleccionar los {n} que cumplen este filtro",
+    clear_selection: "Quitar la selección",
+    bulk_progress: "{done} de {total}",
+    bulk_summary: "Hechos: {done}. Sin cambios: {skipped}. Rechazados: {refused}.",
+    changed_meanwhile: "otra persona lo cambió después de seleccionarlo",
+    confirm_bulk_delete: "¿Eliminar {n} dispositivos? No se puede deshacer.",
+    dismiss: "Cerrar",
 };
 
 pub const CA: Texts = Texts {
@@ -515,6 +542,15 @@ pub const CA: Texts = Texts {
     remove: "Treu",
     policy_stale: "Una altra persona ha canviat la política; s'ha recarregat la llista.",
     confirm_delete_policy: "Voleu eliminar la política {policy}?",
+    selected_n: "{n} seleccionats",
+    select_page: "Selecciona tots els d'aquesta pàgina",
+    select_matching: "Selecciona els {n} que compleixen aquest filtre",
+    clear_selection: "Treu la selecció",
+    bulk_progress: "{done} de {total}",
+    bulk_summary: "Fets: {done}. Sense canvis: {skipped}. Rebutjats: {refused}.",
+    changed_meanwhile: "una altra persona l'ha canviat després de seleccionar-lo",
+    confirm_bulk_delete: "Voleu eliminar {n} dispositius? No es pot desfer.",
+    dismiss: "Tanca",
 };
 
 pub const NL: Texts = Texts {
@@ -644,6 +680,15 @@ pub const NL: Texts = Texts {
     remove: "Verwijderen",
     policy_stale: "Iemand anders heeft het beleid gewijzigd; de lijst is opnieuw geladen.",
     confirm_delete_policy: "Beleid {policy} verwijderen?",
+    selected_n: "{n} geselecteerd",
+    select_page: "Alles op deze pagina selecteren",
+    select_matching: "Alle {n} die aan dit filter voldoen selecteren",
+    clear_selection: "Selectie wissen",
+    bulk_progress: "{done} van {total}",
+    bulk_summary: "Klaar: {done}. Niets te doen: {skipped}. Geweigerd: {refused}.",
+    changed_meanwhile: "door iemand anders gewijzigd nadat het werd geselecteerd",
+    confirm_bulk_delete: "{n} apparaten verwijderen? Dit kan niet ongedaan worden gemaakt.",
+    dismiss: "Sluiten",
 };
 
 /// The texts for a BCP 47 language tag (`es-ES` → Spanish); English otherwise.

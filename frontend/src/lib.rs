@@ -2,6 +2,7 @@
 //! challenge OTP devices through the SCIM API, same-origin or cross-origin under CORS.
 
 pub mod api;
+pub mod bulk;
 pub mod chart;
 pub mod filters;
 pub mod forms;

@@ -350,3 +350,34 @@ fn the_policy_form_asks_for_the_fields_of_its_kind() {
     form.set("maxUsages", "many".into());
     assert_eq!(form.to_body(), Err("maxUsages"));
 }
+
+#[wasm_bindgen_test]
+fn bulk_actions_send_what_the_row_buttons_send_and_count_every_outcome() {
+    use frontend::bulk::{BulkAction, Outcome, Progress, span};
+    let device = |status: &str| -> shared::OtpDevice {
+        serde_json::from_value(serde_json::json!({
+            "schemas": [shared::model::DEVICE_SCHEMA], "id": 1, "name": "TOTP00000001", "type": "TOTP",
+            "user": "u", "status": status, "fails": 0, "created": "2026-01-01 00:00:00",
+            "meta": {"resourceType": "OtpDevice", "created": "2026-01-01T00:00:00Z", "lastModified": "2026-01-01T00:00:00Z", "version": "W/\"1\""},
+        }))
+        .unwrap()
+    };
+    let applies = |action: BulkAction| ["C", "V", "L", "D"].map(|s| action.applies(&device(s)));
+    assert_eq!(applies(BulkAction::Enable), [true, false, false, true]);
+    assert_eq!(applies(BulkAction::Disable), [true, true, true, false]);
+    assert_eq!(applies(BulkAction::Unlock), [false, false, true, false]);
+    assert_eq!(applies(BulkAction::Delete), [true; 4]);
+    assert_eq!(BulkAction::Unlock.values(), Some(serde_json::json!({"status": "V", "fails": 0})));
+    assert_eq!(BulkAction::Delete.values(), None);
+    assert_eq!((span(7, 3), span(3, 7), span(4, 4)), (3..=7, 3..=7, 4..=4));
+
+    let mut progress = Progress { total: 4, finished: Vec::new() };
+    progress.finished.push((1, "A".into(), Outcome::Done));
+    progress.finished.push((2, "B".into(), Outcome::Stale));
+    assert!(progress.running());
+    progress.finished.push((3, "C".into(), Outcome::Skipped));
+    progress.finished.push((4, "D".into(), Outcome::Refused("Device 4 does not exist.".into())));
+    assert!(!progress.running());
+    assert_eq!((progress.count(|o| *o == Outcome::Done), progress.count(|o| *o == Outcome::Skipped)), (1, 1));
+    assert_eq!(progress.refused(), [("B", None), ("D", Some("Device 4 does not exist."))]);
+}

@@ -345,6 +345,43 @@ async fn admin_workflows_in_the_browser() {
     click(&driver, "#nav-devices").await;
     wait(&driver, "#devices").await;
 
+    // Bulk: a page of 25 devices disabled at once, 2 of them changed by another admin after
+    // they were selected: those 2 are refused and named, the other 23 done.
+    let made: Vec<(String, String)> = (0..25)
+        .map(|n| {
+            let reply = app.call(
+                "POST",
+                "/OtpDevice",
+                Some(&serde_json::json!({"type": "TOTP", "user": format!("e2e-bulk{n:02}")})),
+            );
+            assert_eq!(reply.status, 201, "{}", reply.json);
+            (reply.json["id"].to_string(), reply.json["name"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    choose(&driver, "#f-user-mode", "co").await;
+    fill(&driver, "#f-user", "e2e-bulk").await;
+    click(&driver, "#apply-filter").await;
+    wait_text(&driver, "#range", "1–25 of 25").await;
+    click(&driver, "#select-page").await;
+    wait_text(&driver, "#selected-count", "25 selected").await;
+    for (id, _) in &made[3..5] {
+        let changed = app.call(
+            "PATCH",
+            &format!("/OtpDevice/{id}"),
+            Some(&serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "value": {"status": "V"}}]})),
+        );
+        assert_eq!(changed.status, 200, "{}", changed.json);
+    }
+    click(&driver, "#bulk .bulk-disable").await;
+    let summary = wait_text(&driver, "#bulk-summary", "Done: 23. Nothing to do: 0. Refused: 2.").await;
+    for (_, name) in &made[3..5] {
+        assert!(summary.contains(&format!("{name}: changed by someone else")), "{summary}");
+    }
+    screenshot(&driver, "bulk").await;
+    click(&driver, "#dismiss-summary").await;
+    choose(&driver, "#f-user-mode", "eq").await;
+
     // A bad advanced filter shows the server's invalidFilter message next to the box.
     fill(&driver, "#f-user", "").await;
     fill(&driver, "#f-advanced", "user eq").await;

@@ -1,9 +1,11 @@
 //! The device table: filter bar, server-side sort and paging, row actions, and the dialogs.
 
+use super::bulk::BulkBar;
 use super::challenge::ChallengePanel;
 use super::create::CreateDialog;
 use super::detail::DetailPanel;
 use crate::api::{ApiError, Session};
+use crate::bulk::span;
 use crate::filters::FilterForm;
 use crate::i18n::{Texts, texts};
 use crate::pages::{Pager, report};
@@ -13,6 +15,7 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::json;
 use shared::model::ListResponse;
 use shared::{DeviceType, OtpDevice, Status};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Panel {
@@ -62,6 +65,10 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
     let filter_error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
     let panel = RwSignal::new(Panel::Closed);
+    // Bulk selection: each device as it was when selected (its version goes in `If-Match`), and
+    // the row a shift-click extends from.
+    let selected = RwSignal::new(BTreeMap::<i64, OtpDevice>::new());
+    let anchor = StoredValue::new(None::<usize>);
 
     // Only the answer to the newest request is shown: one to an older request (a reload after a
     // create, then a new filter) may arrive after it.
@@ -98,7 +105,76 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
         let current = form.get();
         filter_error.set(current.syntax_error());
         start.set(1);
+        selected.set(BTreeMap::new());
         applied.set(current.to_filter());
+    };
+    let rows = move || result.with_untracked(|r| r.as_ref().map(|r| r.resources.clone()).unwrap_or_default());
+    // A click selects or clears a row; with shift, every row from the last one clicked as well.
+    let pick = move |index: usize, shift: bool| {
+        let rows = rows();
+        let Some(clicked) = rows.get(index) else { return };
+        let on = !selected.with_untracked(|s| s.contains_key(&clicked.id));
+        let span = match anchor.get_value().filter(|_| shift) {
+            Some(from) => span(from, index),
+            None => index..=index,
+        };
+        selected.update(|s| {
+            for device in rows.iter().skip(*span.start()).take(span.end() - span.start() + 1) {
+                if on {
+                    s.insert(device.id, device.clone());
+                } else {
+                    s.remove(&device.id);
+                }
+            }
+        });
+        anchor.set_value(Some(index));
+    };
+    let page_selected = move || {
+        result.with(|r| {
+            r.as_ref().is_some_and(|r| {
+                !r.resources.is_empty()
+                    && selected.with(|s| r.resources.iter().all(|d| s.contains_key(&d.id)))
+            })
+        })
+    };
+    let pick_page = move |_| {
+        let on = !page_selected();
+        selected.update(|s| {
+            for device in rows() {
+                if on {
+                    s.insert(device.id, device);
+                } else {
+                    s.remove(&device.id);
+                }
+            }
+        });
+    };
+    // Every device the filter matches, read page by page as they are now.
+    let pick_matching = move |_| {
+        let Some(current) = session.get_untracked() else { return };
+        let filter = applied.get_untracked();
+        let (by, down) = (sort_by.get_untracked(), descending.get_untracked());
+        loading.set(true);
+        spawn_local(async move {
+            let mut from = 1;
+            loop {
+                match current.list(&list_query(filter.as_deref(), &by, down, from, 1000)).await {
+                    Ok(page) => {
+                        let got = page.resources.len() as u64;
+                        selected.update(|s| s.extend(page.resources.into_iter().map(|d| (d.id, d))));
+                        from += got;
+                        if got == 0 || from > page.total_results {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        report(e, session, reason, error);
+                        break;
+                    }
+                }
+            }
+            loading.set(false);
+        });
     };
     let sort = move |attribute: &'static str| {
         if sort_by.get_untracked() == attribute {
@@ -201,9 +277,17 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
         </div>
         {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         {move || notice.get().map(|n| view! { <p id="notice" class="notice" role="status">{n}</p> })}
+        <BulkBar session reason selected on_done=Callback::new(move |()| reload())/>
+        {move || {
+            let total = result.with(|r| r.as_ref().map_or(0, |r| r.total_results));
+            (page_selected() && selected.with(BTreeMap::len) < total as usize).then(|| view! {
+                <button id="select-matching" on:click=pick_matching>{t.select_matching.replace("{n}", &total.to_string())}</button>
+            })
+        }}
         <div class="table-wrap">
         <table id="devices">
             <thead><tr>
+                <th><input type="checkbox" id="select-page" aria-label=t.select_page prop:checked=page_selected on:click=pick_page/></th>
                 {header(t.col_id, "id")}{header(t.col_name, "name")}{header(t.col_type, "type")}{header(t.col_user, "user")}
                 {header(t.col_status, "status")}{header(t.col_fails, "fails")}{header(t.col_created, "created")}
                 {header(t.col_last_used, "lastUsed")}<th>{t.actions}</th>
@@ -212,13 +296,17 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
                 {move || {
                     let devices = result.get().map(|r| r.resources).unwrap_or_default();
                     if devices.is_empty() && !loading.get() {
-                        return view! { <tr><td colspan="9" class="empty">{t.empty}</td></tr> }.into_any();
+                        return view! { <tr><td colspan="10" class="empty">{t.empty}</td></tr> }.into_any();
                     }
-                    devices.into_iter().map(|d| {
+                    devices.into_iter().enumerate().map(|(index, d)| {
+                        let id = d.id;
                         let (enable, disable, unlock, reset, remove, challenge, detail) =
                             (d.clone(), d.clone(), d.clone(), d.clone(), d.clone(), d.clone(), d.clone());
                         view! {
                             <tr data-id=d.id>
+                                <td><input type="checkbox" class="pick" aria-label=d.name.clone()
+                                    prop:checked=move || selected.with(|s| s.contains_key(&id))
+                                    on:click=move |ev: leptos::ev::MouseEvent| pick(index, ev.shift_key())/></td>
                                 <td>{d.id}</td>
                                 <td>{d.name.clone()}</td>
                                 <td>{d.device_type.as_str()}</td>

@@ -2,6 +2,7 @@
 //! sign-out), each at its own `#/…` address so that a reload or a shared link comes back to it.
 
 mod audit;
+mod bulk;
 mod challenge;
 mod create;
 mod detail;
