@@ -5,6 +5,7 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde_json::Value;
 use shared::audit::{AuditEvent, AuditHistogram};
+use shared::authenticator::Authenticator;
 use shared::model::{ChallengeRequested, ChallengeResult, ListResponse};
 use shared::policy::Policy;
 use shared::{OtpDevice, User};
@@ -295,6 +296,55 @@ impl Session {
     pub async fn delete_policy(&self, policy: &Policy) -> Result<(), ApiError> {
         let path = format!("/Policy/Authenticator/{}", policy.id);
         self.send("DELETE", &path, None, Some(&policy.meta.version)).await.map(|_| ())
+    }
+
+    pub async fn user(&self, id: &str) -> Result<User, ApiError> {
+        self.json("GET", &format!("/Users/{id}"), None, None).await
+    }
+
+    pub async fn authenticators(&self, query: &str) -> Result<ListResponse<Authenticator>, ApiError> {
+        self.json("GET", &format!("/Authenticator?{query}"), None, None).await
+    }
+
+    /// Enables or disables an authenticator (`status.status`), with `If-Match`.
+    pub async fn set_authenticator_enabled(
+        &self,
+        authenticator: &Authenticator,
+        enabled: bool,
+    ) -> Result<(), ApiError> {
+        let value = if enabled { "ENABLED" } else { "DISABLED" };
+        let body = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "status.status", "value": value}],
+        });
+        let path = format!("/Authenticator/{}", authenticator.id);
+        self.send("PATCH", &path, Some(&body), Some(&authenticator.meta.version)).await.map(|_| ())
+    }
+
+    /// New validity dates (RFC 3339; no expiry when `None`), with `If-Match`; the rest is kept.
+    pub async fn set_authenticator_dates(
+        &self,
+        authenticator: &Authenticator,
+        start: &str,
+        expiry: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let body = serde_json::json!({"status": {"startDate": start, "expiryDate": expiry}});
+        let path = format!("/Authenticator/{}", authenticator.id);
+        self.send("PUT", &path, Some(&body), Some(&authenticator.meta.version)).await.map(|_| ())
+    }
+
+    /// A named action without attributes (RESET), answered with its `REQUEST.STATUS`.
+    pub async fn authenticator_action(&self, id: &str, action: &str) -> Result<Value, ApiError> {
+        let body = serde_json::json!({
+            "schemas": [shared::authenticator::ACTION_SCHEMA],
+            shared::authenticator::ACTION_SCHEMA: {"action": action, "attributes": []},
+        });
+        self.json("POST", &format!("/Authenticator/{id}"), Some(&body), None).await
+    }
+
+    pub async fn delete_authenticator(&self, authenticator: &Authenticator) -> Result<(), ApiError> {
+        let path = format!("/Authenticator/{}", authenticator.id);
+        self.send("DELETE", &path, None, Some(&authenticator.meta.version)).await.map(|_| ())
     }
 
     /// Deletes the user with their devices and authenticators (SPEC §17).

@@ -8,6 +8,7 @@ pub mod filters;
 pub mod forms;
 pub mod i18n;
 pub mod pages;
+pub mod standing;
 
 /// Mounts the app on `<body>`.
 pub fn mount() {

@@ -381,3 +381,45 @@ fn bulk_actions_send_what_the_row_buttons_send_and_count_every_outcome() {
     assert_eq!((progress.count(|o| *o == Outcome::Done), progress.count(|o| *o == Outcome::Skipped)), (1, 1));
     assert_eq!(progress.refused(), [("B", None), ("D", Some("Device 4 does not exist."))]);
 }
+
+#[wasm_bindgen_test]
+fn an_inactive_authenticator_says_why() {
+    use frontend::standing::{Inactive, why_inactive};
+    let authenticator = |status: &str,
+                         start: &str,
+                         expiry: Option<&str>,
+                         failed: u64,
+                         success: u64,
+                         max: u64,
+                         active: bool| {
+        let mut value = serde_json::json!({
+            "schemas": [shared::authenticator::AUTHENTICATOR_SCHEMA], "id": "7.AT_EMPOTP", "externalId": "jdoe",
+            "owner": {"value": "7", "$ref": "x"}, "policy": {"value": "AT_EMPOTP", "$ref": "x"},
+            "status": {"status": status, "active": active, "startDate": start},
+            "statistics": {"consecutiveFailed": failed, "consecutiveSuccess": 0, "maximumNumberOfUsages": max,
+                           "totalFailed": failed, "totalSuccess": success},
+            "meta": {"resourceType": "Authenticator", "created": "2026-01-01T00:00:00Z", "lastModified": "2026-01-01T00:00:00Z", "version": "W/\"1\""},
+        });
+        if let Some(expiry) = expiry {
+            value["status"]["expiryDate"] = serde_json::json!(expiry);
+        }
+        serde_json::from_value::<shared::authenticator::Authenticator>(value).unwrap()
+    };
+    let now = 1_800_000_000; // 2027-01-15
+    let past = "2026-01-01T00:00:00Z";
+    let ok = authenticator("ENABLED", past, None, 0, 3, 0, true);
+    assert_eq!(why_inactive(&ok, Some(5), true, now), None);
+    assert_eq!(why_inactive(&ok, Some(5), false, now), Some(Inactive::UserInactive));
+    let disabled = authenticator("DISABLED", past, None, 2, 0, 0, false);
+    assert_eq!(why_inactive(&disabled, Some(5), true, now), Some(Inactive::Disabled));
+    let locked = authenticator("DISABLED", past, None, 5, 0, 0, false);
+    assert_eq!(why_inactive(&locked, Some(5), true, now), Some(Inactive::LockedByFailures));
+    let later = authenticator("ENABLED", "2099-01-01T00:00:00Z", None, 0, 0, 0, false);
+    assert_eq!(why_inactive(&later, Some(5), true, now), Some(Inactive::NotYetValid));
+    let expired = authenticator("ENABLED", past, Some("2026-06-01T00:00:00Z"), 0, 0, 0, false);
+    assert_eq!(why_inactive(&expired, Some(5), true, now), Some(Inactive::Expired));
+    let used_up = authenticator("ENABLED", past, None, 0, 10, 10, false);
+    assert_eq!(why_inactive(&used_up, Some(5), true, now), Some(Inactive::UsageLimit));
+    let no_device = authenticator("ENABLED", past, None, 0, 0, 0, false);
+    assert_eq!(why_inactive(&no_device, Some(5), true, now), Some(Inactive::NoUsableDevice));
+}

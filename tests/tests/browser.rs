@@ -34,13 +34,17 @@ async fn browser(driver: &Chromedriver) -> WebDriver {
 }
 
 async fn wait(driver: &WebDriver, css: &str) -> WebElement {
-    driver
-        .query(By::Css(css))
-        .wait(WAIT, Duration::from_millis(100))
-        .and_displayed()
-        .first()
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
+    // An element found while the app re-renders can go stale before it is checked: look again.
+    let mut last = None;
+    for _ in 0..3 {
+        match driver.query(By::Css(css)).wait(WAIT, Duration::from_millis(100)).and_displayed().first().await
+        {
+            Ok(element) => return element,
+            Err(e) if e.to_string().contains("stale element") => last = Some(e.to_string()),
+            Err(e) => panic!("{css}: {e}"),
+        }
+    }
+    panic!("{css}: {}", last.unwrap_or_default())
 }
 
 async fn wait_text(driver: &WebDriver, css: &str, expected: &str) -> String {
@@ -278,6 +282,37 @@ async fn admin_workflows_in_the_browser() {
     click(&driver, "#apply-users-filter").await;
     wait_text(&driver, "#users tbody", "e2e-carol").await;
     screenshot(&driver, "users").await;
+
+    // A user's page: devices and authenticators side by side; a disable shows in both.
+    fill(&driver, "#u-name", "e2e-bob").await;
+    click(&driver, "#apply-users-filter").await;
+    wait_text(&driver, "#sent-users-filter", "e2e-bob").await;
+    wait_text(&driver, "#users tbody tr[data-id]", "e2e-bob").await;
+    click(&driver, "#users tbody tr[data-id] a.open").await;
+    wait_text(&driver, "#user-title", "e2e-bob").await;
+    let card = "#user-authenticators .authenticator";
+    wait_text(&driver, card, "AT_OOBEML").await;
+    wait_text(&driver, card, "Active").await;
+    click(&driver, &format!("{card} .toggle-authenticator")).await;
+    wait_text(&driver, &format!("{card} .why"), "disabled").await;
+    wait_text(&driver, "#user-devices", "Disabled").await;
+    click(&driver, &format!("{card} .toggle-authenticator")).await;
+    wait_text(&driver, card, "Active").await;
+    let start = wait(&driver, &format!("{card} .start-date")).await;
+    driver
+        .execute(
+            "arguments[0].value = '2099-01-01'; arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+            vec![start.to_json().unwrap()],
+        )
+        .await
+        .unwrap();
+    click(&driver, &format!("{card} .save-dates")).await;
+    wait_text(&driver, &format!("{card} .why"), "not yet valid").await;
+    screenshot(&driver, "user-page").await;
+    click(&driver, "#back-to-users").await;
+    fill(&driver, "#u-name", "e2e-").await;
+    click(&driver, "#apply-users-filter").await;
+    wait_text(&driver, "#users tbody", "e2e-carol").await;
     fill(&driver, "#u-name", "e2e-carol").await;
     click(&driver, "#apply-users-filter").await;
     wait_text(&driver, "#sent-users-filter", "e2e-carol").await;
@@ -507,5 +542,54 @@ async fn cors_is_enforced_by_a_real_browser() {
         "D",
         "PATCHed, not deleted"
     );
+    driver.quit().await.unwrap();
+}
+
+/// Tenants in the app: a login for two is asked which one, sees only that tenant's devices and
+/// audit trail, and switches to the other on the same screen.
+#[tokio::test]
+async fn switching_tenants_shows_only_the_tenant_picked() {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let salt = SaltString::encode_b64(b"fixed-test-salt!").unwrap();
+    let password = "tenants-e2e-password";
+    let hash = argon2::Argon2::default().hash_password(password.as_bytes(), &salt).unwrap().to_string();
+    let users =
+        serde_json::json!([{"user": "ops", "password_hash": hash, "rights": ["scim:admin"], "tenants": ["*"]}])
+            .to_string();
+    let state = TempDir::new("e2e-tenants");
+    let app = App::start(&state.0, &[("scim_users", &users), ("tenants", "default,acme")]);
+    let ops = Some(("ops", password));
+    let acme = format!("{}/scim/acme/v2", app.origin);
+    for (base, user) in [(app.base.as_str(), "home-user"), (acme.as_str(), "acme-user")] {
+        let body = serde_json::json!({"type": "TOTP", "user": user});
+        let reply = app.send("POST", &format!("{base}/OtpDevice"), Some(&body), ops, &[]);
+        assert_eq!(reply.status, 201, "{}", reply.json);
+    }
+    let chromedriver = Chromedriver::start();
+    let driver = browser(&chromedriver).await;
+    driver.goto(&app.origin).await.unwrap();
+    fill(&driver, "#api-base", &app.base).await;
+    fill(&driver, "#login-user", "ops").await;
+    fill(&driver, "#login-password", password).await;
+    click(&driver, "#sign-in").await;
+    wait(&driver, "#tenant-picker").await;
+    screenshot(&driver, "tenant-picker").await;
+    click(&driver, ".pick-tenant[data-tenant=\"acme\"]").await;
+    wait(&driver, "#chart").await;
+    click(&driver, "#nav-devices").await;
+    let rows = wait_text(&driver, "#devices tbody", "acme-user").await;
+    assert!(!rows.contains("home-user"), "{rows}");
+
+    // Another tenant on the same screen: none of the first one's data.
+    choose(&driver, "#tenant", "default").await;
+    let rows = wait_text(&driver, "#devices tbody", "home-user").await;
+    assert!(!rows.contains("acme-user"), "{rows}");
+    assert!(driver.current_url().await.unwrap().as_str().ends_with("#/devices"));
+    click(&driver, "#nav-audit").await;
+    let log = wait_text(&driver, "#audit-log tbody", "home-user").await;
+    assert!(!log.contains("acme-user"), "{log}");
+    choose(&driver, "#tenant", "acme").await;
+    let log = wait_text(&driver, "#audit-log tbody", "acme-user").await;
+    assert!(!log.contains("home-user"), "{log}");
     driver.quit().await.unwrap();
 }

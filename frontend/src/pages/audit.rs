@@ -1,15 +1,12 @@
 //! The audit log (issue 15): the tenant's audit trail, newest first, filtered by time range,
 //! action, actor and what it happened to, paged by the server.
 
-use crate::api::{ApiError, Session};
+use crate::api::Session;
 use crate::filters::AuditFilterForm;
 use crate::i18n::texts;
 use crate::pages::devices::list_query;
-use crate::pages::{Pager, report};
+use crate::pages::{Listed, Pager, keep_listed};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use shared::audit::AuditEvent;
-use shared::model::ListResponse;
 
 /// The actions an admin filters on most; any other can be typed.
 const KNOWN_ACTIONS: &[&str] = &[
@@ -43,34 +40,13 @@ pub fn AuditLog(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Stri
     let oldest_first = RwSignal::new(false);
     let start = RwSignal::new(1u64);
     let count = RwSignal::new(50u64);
-    let result = RwSignal::new(None::<ListResponse<AuditEvent>>);
-    let loading = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let filter_error = RwSignal::new(None::<String>);
-    let newest = StoredValue::new(0u64);
-    Effect::new(move |_| {
-        let Some(current) = session.get() else { return };
-        let query = list_query(applied.get().as_deref(), "at", !oldest_first.get(), start.get(), count.get());
-        let request = newest.get_value() + 1;
-        newest.set_value(request);
-        loading.set(true);
-        spawn_local(async move {
-            let answer = current.audit_events(&query).await;
-            if newest.get_value() != request {
-                return;
-            }
-            match answer {
-                Ok(list) => {
-                    error.set(None);
-                    filter_error.set(None);
-                    result.set(Some(list));
-                }
-                Err(ApiError::Scim { status: 400, detail }) => filter_error.set(Some(detail)),
-                Err(e) => report(e, session, reason, error),
-            }
-            loading.set(false);
-        });
-    });
+    let listed = keep_listed(
+        session,
+        reason,
+        move || list_query(applied.get().as_deref(), "at", !oldest_first.get(), start.get(), count.get()),
+        |api, query| async move { api.audit_events(&query).await },
+    );
+    let Listed { result, loading, error, filter_error } = listed;
     let apply = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         match form.get().to_filter() {
@@ -151,6 +127,6 @@ pub fn AuditLog(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Stri
         </table>
         </div>
         <Pager prefix="audit-" sizes=&[25, 50, 100, 200] start count
-            shown=Signal::derive(move || result.with(|r| r.as_ref().map(|r| (r.start_index, r.items_per_page, r.total_results))))/>
+            shown=listed.shown()/>
     }
 }

@@ -8,12 +8,11 @@ use crate::api::{ApiError, Session};
 use crate::bulk::span;
 use crate::filters::FilterForm;
 use crate::i18n::{Texts, texts};
-use crate::pages::{Pager, report};
+use crate::pages::{Listed, Pager, keep_listed, report};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::json;
-use shared::model::ListResponse;
 use shared::{DeviceType, OtpDevice, Status};
 use std::collections::BTreeMap;
 
@@ -59,10 +58,6 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
     let start = RwSignal::new(1u64);
     let count = RwSignal::new(25u64);
     let reloads = RwSignal::new(0u32);
-    let result = RwSignal::new(None::<ListResponse<OtpDevice>>);
-    let loading = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let filter_error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
     let panel = RwSignal::new(Panel::Closed);
     // Bulk selection: each device as it was when selected (its version goes in `If-Match`), and
@@ -70,35 +65,17 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
     let selected = RwSignal::new(BTreeMap::<i64, OtpDevice>::new());
     let anchor = StoredValue::new(None::<usize>);
 
-    // Only the answer to the newest request is shown: one to an older request (a reload after a
-    // create, then a new filter) may arrive after it.
-    let newest = StoredValue::new(0u64);
     let reload = move || reloads.update(|n| *n += 1);
-    Effect::new(move |_| {
-        reloads.track();
-        let Some(current) = session.get() else { return };
-        let query =
-            list_query(applied.get().as_deref(), &sort_by.get(), descending.get(), start.get(), count.get());
-        let request = newest.get_value() + 1;
-        newest.set_value(request);
-        loading.set(true);
-        spawn_local(async move {
-            let answer = current.list(&query).await;
-            if newest.get_value() != request {
-                return;
-            }
-            match answer {
-                Ok(list) => {
-                    error.set(None);
-                    filter_error.set(None);
-                    result.set(Some(list));
-                }
-                Err(ApiError::Scim { status: 400, detail }) => filter_error.set(Some(detail)),
-                Err(e) => report(e, session, reason, error),
-            }
-            loading.set(false);
-        });
-    });
+    let listed = keep_listed(
+        session,
+        reason,
+        move || {
+            reloads.track();
+            list_query(applied.get().as_deref(), &sort_by.get(), descending.get(), start.get(), count.get())
+        },
+        |api, query| async move { api.list(&query).await },
+    );
+    let Listed { result, loading, error, filter_error } = listed;
 
     let apply = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -336,7 +313,7 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
         </table>
         </div>
         <Pager prefix="" sizes=&[10, 25, 50, 100] start count
-            shown=Signal::derive(move || result.with(|r| r.as_ref().map(|r| (r.start_index, r.items_per_page, r.total_results))))/>
+            shown=listed.shown()/>
         {move || match panel.get() {
             Panel::Closed => ().into_any(),
             Panel::Create => view! { <CreateDialog session reason on_close=Callback::new(move |()| { panel.set(Panel::Closed); reload(); })/> }.into_any(),

@@ -10,6 +10,7 @@ mod devices;
 mod login;
 mod overview;
 mod policies;
+mod user;
 mod users;
 
 pub use audit::AuditLog;
@@ -18,12 +19,14 @@ pub use devices::Devices;
 pub use login::Login;
 pub use overview::Overview;
 pub use policies::{Policies, PolicyDialog};
+pub use user::UserPage;
 pub use users::{UserDialog, Users};
 
 use crate::api::{ApiError, Session};
 use crate::i18n::{Texts, texts};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use shared::model::ListResponse;
 
 /// Signed in or not: the whole app state that outlives a screen.
 #[component]
@@ -43,13 +46,15 @@ pub fn App() -> impl IntoView {
 }
 
 /// The screens, each at its own address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Screen {
     Overview,
     Devices,
     Users,
     Policies,
     Audit,
+    /// One user's page, by id (`#/users/7`).
+    User(String),
 }
 
 impl Screen {
@@ -58,25 +63,41 @@ impl Screen {
 
     /// The screen at a `location.hash`; the overview for any other.
     pub fn from_hash(hash: &str) -> Screen {
+        if let Some(id) = hash
+            .strip_prefix("#/users/")
+            .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Screen::User(id.to_owned());
+        }
         Screen::ALL.into_iter().find(|s| s.hash() == hash).unwrap_or(Screen::Overview)
     }
 
-    pub fn hash(self) -> &'static str {
+    /// The screen the navigation shows as current for this one.
+    fn section(&self) -> Screen {
+        match self {
+            Screen::User(_) => Screen::Users,
+            other => other.clone(),
+        }
+    }
+
+    pub fn hash(&self) -> &'static str {
         match self {
             Screen::Overview => "#/overview",
             Screen::Devices => "#/devices",
             Screen::Users => "#/users",
             Screen::Policies => "#/policies",
+            Screen::User(_) => "#/users",
             Screen::Audit => "#/audit",
         }
     }
 
-    fn label(self, t: &Texts) -> &'static str {
+    fn label(&self, t: &Texts) -> &'static str {
         match self {
             Screen::Overview => t.overview,
             Screen::Devices => t.devices,
             Screen::Users => t.users,
             Screen::Policies => t.policies,
+            Screen::User(_) => t.users,
             Screen::Audit => t.audit_log,
         }
     }
@@ -84,6 +105,17 @@ impl Screen {
 
 fn location_hash() -> String {
     web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default()
+}
+
+/// What the body of the app shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Stage {
+    /// Reading the tenants.
+    Loading,
+    /// Several tenants and none picked yet.
+    Picking,
+    /// The screens, for this tenant (`None`: the base signed in with, a service without tenants).
+    Ready(Option<String>),
 }
 
 /// The header every screen shares, and the screen of the current address for the tenant picked.
@@ -130,6 +162,13 @@ fn Shell(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>>) -
         });
     }
     let tenant = Memo::new(move |_| session.with(|s| s.as_ref().and_then(|s| s.tenant.clone())));
+    // What the body shows: a screen is made again only when this changes (a new tenant), not
+    // when the list of tenants arrives after the only one was picked.
+    let stage = Memo::new(move |_| match (tenant.get(), tenants.with(|n| n.as_ref().map(Vec::len))) {
+        (None, None) => Stage::Loading,
+        (None, Some(n)) if n > 1 => Stage::Picking,
+        (picked, _) => Stage::Ready(picked),
+    });
     let sign_out = move |_| {
         Session::forget();
         session.set(None);
@@ -138,9 +177,11 @@ fn Shell(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>>) -
         <header class="bar">
             <h1>{t.title}</h1>
             <nav class="screens" aria-label=t.title>
-                {Screen::ALL.into_iter().map(|s| view! {
-                    <a href=s.hash() id=format!("nav-{}", &s.hash()[2..])
-                        aria-current=move || (screen.get() == s).then_some("page")>{s.label(t)}</a>
+                {Screen::ALL.into_iter().map(|s| {
+                    let (href, id, label) = (s.hash(), format!("nav-{}", &s.hash()[2..]), s.label(t));
+                    view! {
+                        <a href=href id=id aria-current=move || screen.with(|c| c.section() == s).then_some("page")>{label}</a>
+                    }
                 }).collect_view()}
             </nav>
             {move || tenants.get().filter(|names| !names.is_empty()).map(|names| view! {
@@ -157,13 +198,12 @@ fn Shell(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>>) -
         </header>
         {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         {move || {
-            let names = tenants.get();
-            match (tenant.get(), names) {
-                (None, None) => view! { <p class="loading">{t.loading}</p> }.into_any(),
-                (None, Some(names)) if names.len() > 1 => view! {
+            match stage.get() {
+                Stage::Loading => view! { <p class="loading">{t.loading}</p> }.into_any(),
+                Stage::Picking => view! {
                     <section id="tenant-picker">
                         <p>{t.pick_tenant}</p>
-                        {names.into_iter().map(|name| {
+                        {tenants.get_untracked().unwrap_or_default().into_iter().map(|name| {
                             let (tag, label) = (name.clone(), name.clone());
                             view! { <button class="pick-tenant" data-tenant=tag on:click=move |_| pick(&name)>{label}</button> }
                         }).collect_view()}
@@ -171,11 +211,12 @@ fn Shell(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>>) -
                 }.into_any(),
                 // One screen at a time, made again for each tenant: nothing of one tenant's
                 // screen (its filter, its page) carries over to another's.
-                _ => match screen.get() {
+                Stage::Ready(_) => match screen.get() {
                     Screen::Overview => view! { <Overview session reason/> }.into_any(),
                     Screen::Devices => view! { <Devices session reason/> }.into_any(),
                     Screen::Users => view! { <Users session reason/> }.into_any(),
                     Screen::Policies => view! { <Policies session reason/> }.into_any(),
+                    Screen::User(id) => view! { <UserPage session reason id/> }.into_any(),
                     Screen::Audit => view! { <AuditLog session reason/> }.into_any(),
                 },
             }
@@ -216,6 +257,79 @@ pub fn Pager(
                 on:click=move |_| start.update(|s| *s += count.get_untracked())>{t.next}</button>
         </nav>
     }
+}
+
+/// A list the server pages, as a screen shows it: the answer, whether a request is out, what
+/// went wrong, and apart from that a refused filter (a 400, shown next to the filter box).
+pub struct Listed<T: Send + Sync + 'static> {
+    pub result: RwSignal<Option<ListResponse<T>>>,
+    pub loading: RwSignal<bool>,
+    pub error: RwSignal<Option<String>>,
+    pub filter_error: RwSignal<Option<String>>,
+}
+
+impl<T: Send + Sync + 'static> Clone for Listed<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for Listed<T> {}
+
+impl<T: Clone + Send + Sync + 'static> Listed<T> {
+    /// `startIndex`, `itemsPerPage` and `totalResults` of the page shown, for a [`Pager`].
+    pub fn shown(self) -> Signal<Option<(u64, u64, u64)>> {
+        let result = self.result;
+        Signal::derive(move || {
+            result.with(|r| r.as_ref().map(|r| (r.start_index, r.items_per_page, r.total_results)))
+        })
+    }
+}
+
+/// Reads a list each time what `query` reads changes, and shows only the answer to the newest
+/// request: an answer to an older one (a reload after a create, then a new filter) may arrive
+/// after it.
+pub fn keep_listed<T, Fut>(
+    session: RwSignal<Option<Session>>,
+    reason: RwSignal<Option<String>>,
+    query: impl Fn() -> String + 'static,
+    fetch: impl Fn(Session, String) -> Fut + 'static,
+) -> Listed<T>
+where
+    T: Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<ListResponse<T>, ApiError>> + 'static,
+{
+    let listed = Listed {
+        result: RwSignal::new(None),
+        loading: RwSignal::new(false),
+        error: RwSignal::new(None),
+        filter_error: RwSignal::new(None),
+    };
+    let newest = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let Some(current) = session.get() else { return };
+        let request = newest.get_value() + 1;
+        newest.set_value(request);
+        listed.loading.set(true);
+        let answer = fetch(current, query());
+        spawn_local(async move {
+            let answer = answer.await;
+            if newest.get_value() != request {
+                return;
+            }
+            match answer {
+                Ok(list) => {
+                    listed.error.set(None);
+                    listed.filter_error.set(None);
+                    listed.result.set(Some(list));
+                }
+                Err(ApiError::Scim { status: 400, detail }) => listed.filter_error.set(Some(detail)),
+                Err(e) => report(e, session, reason, listed.error),
+            }
+            listed.loading.set(false);
+        });
+    });
+    listed
 }
 
 /// An API error in plain words; a 401 signs the admin out with the reason.

@@ -6,10 +6,9 @@ use crate::api::{ApiError, Session};
 use crate::forms::{PolicyForm, policy_fields};
 use crate::i18n::texts;
 use crate::pages::devices::list_query;
-use crate::pages::{Pager, report};
+use crate::pages::{Listed, Pager, keep_listed, report};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::model::ListResponse;
 use shared::policy::{Policy, PolicyKind};
 use shared::schema::Input;
 
@@ -19,36 +18,20 @@ pub fn Policies(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Stri
     let start = RwSignal::new(1u64);
     let count = RwSignal::new(25u64);
     let reloads = RwSignal::new(0u32);
-    let result = RwSignal::new(None::<ListResponse<Policy>>);
-    let loading = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
     // `Some(None)`: the dialog creates a policy; `Some(Some(policy))`: it shows and edits one.
     let dialog = RwSignal::new(None::<Option<Policy>>);
-    let newest = StoredValue::new(0u64);
     let reload = move || reloads.update(|n| *n += 1);
-    Effect::new(move |_| {
-        reloads.track();
-        let Some(current) = session.get() else { return };
-        let query = list_query(None, "id", false, start.get(), count.get());
-        let request = newest.get_value() + 1;
-        newest.set_value(request);
-        loading.set(true);
-        spawn_local(async move {
-            let answer = current.policies(&query).await;
-            if newest.get_value() != request {
-                return;
-            }
-            match answer {
-                Ok(list) => {
-                    error.set(None);
-                    result.set(Some(list));
-                }
-                Err(e) => report(e, session, reason, error),
-            }
-            loading.set(false);
-        });
-    });
+    let listed = keep_listed(
+        session,
+        reason,
+        move || {
+            reloads.track();
+            list_query(None, "id", false, start.get(), count.get())
+        },
+        |api, query| async move { api.policies(&query).await },
+    );
+    let Listed { result, loading, error, .. } = listed;
     let delete = move |policy: Policy| {
         let question = t.confirm_delete_policy.replace("{policy}", &policy.id);
         let confirmed =
@@ -106,7 +89,7 @@ pub fn Policies(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Stri
         </table>
         </div>
         <Pager prefix="policies-" sizes=&[25, 50, 100] start count
-            shown=Signal::derive(move || result.with(|r| r.as_ref().map(|r| (r.start_index, r.items_per_page, r.total_results))))/>
+            shown=listed.shown()/>
         {move || dialog.get().map(|editing| view! {
             <PolicyDialog session reason editing on_close=Callback::new(move |saved: bool| {
                 dialog.set(None);

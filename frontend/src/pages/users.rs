@@ -7,12 +7,11 @@ use crate::filters::UserFilterForm;
 use crate::forms::UserForm;
 use crate::i18n::texts;
 use crate::pages::devices::list_query;
-use crate::pages::{Pager, report};
+use crate::pages::{Listed, Pager, keep_listed, report};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
 use shared::User;
-use shared::model::ListResponse;
 
 fn quoted(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_default()
@@ -28,40 +27,20 @@ pub fn Users(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>
     let start = RwSignal::new(1u64);
     let count = RwSignal::new(25u64);
     let reloads = RwSignal::new(0u32);
-    let result = RwSignal::new(None::<ListResponse<User>>);
-    let loading = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let filter_error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
     // `Some(None)`: the dialog creates a user; `Some(Some(user))`: it edits that one.
     let dialog = RwSignal::new(None::<Option<User>>);
-    let newest = StoredValue::new(0u64);
     let reload = move || reloads.update(|n| *n += 1);
-    Effect::new(move |_| {
-        reloads.track();
-        let Some(current) = session.get() else { return };
-        let query =
-            list_query(applied.get().as_deref(), &sort_by.get(), descending.get(), start.get(), count.get());
-        let request = newest.get_value() + 1;
-        newest.set_value(request);
-        loading.set(true);
-        spawn_local(async move {
-            let answer = current.users(&query).await;
-            if newest.get_value() != request {
-                return;
-            }
-            match answer {
-                Ok(list) => {
-                    error.set(None);
-                    filter_error.set(None);
-                    result.set(Some(list));
-                }
-                Err(ApiError::Scim { status: 400, detail }) => filter_error.set(Some(detail)),
-                Err(e) => report(e, session, reason, error),
-            }
-            loading.set(false);
-        });
-    });
+    let listed = keep_listed(
+        session,
+        reason,
+        move || {
+            reloads.track();
+            list_query(applied.get().as_deref(), &sort_by.get(), descending.get(), start.get(), count.get())
+        },
+        |api, query| async move { api.users(&query).await },
+    );
+    let Listed { result, loading, error, filter_error } = listed;
     let outcome = move |answer: Result<(), ApiError>| {
         match answer {
             Ok(()) => notice.set(None),
@@ -187,6 +166,7 @@ pub fn Users(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>
                                 <td><span class=if active { "badge s-V" } else { "badge s-D" }>{if active { t.active } else { t.inactive }}</span></td>
                                 <td>{u.meta.created.to_string()}</td>
                                 <td class="actions">
+                                    <a class="open" href=format!("#/users/{}", u.id)>{t.open}</a>
                                     <button class="edit" on:click=move |_| dialog.set(Some(Some(edit.clone())))>{t.edit}</button>
                                     <button class="toggle-active" on:click=move |_| set_active(toggle.clone(), !active)>
                                         {if active { t.deactivate } else { t.activate }}</button>
@@ -200,7 +180,7 @@ pub fn Users(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>
         </table>
         </div>
         <Pager prefix="users-" sizes=&[10, 25, 50, 100] start count
-            shown=Signal::derive(move || result.with(|r| r.as_ref().map(|r| (r.start_index, r.items_per_page, r.total_results))))/>
+            shown=listed.shown()/>
         {move || dialog.get().map(|editing| view! {
             <UserDialog session reason editing on_close=Callback::new(move |saved: bool| {
                 dialog.set(None);

@@ -1,0 +1,214 @@
+//! One user's page (`#/users/{id}`): their devices and their authenticators side by side. Each
+//! authenticator shows its policy, a status badge with the reason when it does not validate,
+//! its validity dates, statistics and last successful device, and can be enabled, disabled,
+//! reset after a lockout, given new validity dates, or deleted.
+
+use crate::api::{ApiError, Session};
+use crate::i18n::{Texts, texts};
+use crate::pages::devices::{list_query, status_label};
+use crate::pages::report;
+use crate::standing::{Inactive, why_inactive};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::authenticator::Authenticator;
+use shared::policy::Policy;
+use shared::{OtpDevice, Timestamp, User};
+
+fn quoted(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
+}
+
+pub fn inactive_label(reason: Inactive, t: &Texts) -> &'static str {
+    match reason {
+        Inactive::UserInactive => t.reason_user_inactive,
+        Inactive::Disabled => t.reason_disabled,
+        Inactive::LockedByFailures => t.reason_locked,
+        Inactive::NotYetValid => t.reason_not_yet_valid,
+        Inactive::Expired => t.reason_expired,
+        Inactive::UsageLimit => t.reason_usage_limit,
+        Inactive::NoUsableDevice => t.reason_no_device,
+    }
+}
+
+/// A change of an authenticator under way.
+type Change = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>>>>;
+
+/// Everything the page shows, read together.
+#[derive(Clone)]
+struct Loaded {
+    user: User,
+    devices: Vec<OtpDevice>,
+    authenticators: Vec<Authenticator>,
+    policies: Vec<Policy>,
+}
+
+async fn load(api: &Session, id: &str) -> Result<Loaded, ApiError> {
+    let user = api.user(id).await?;
+    let devices = api
+        .list(&list_query(Some(&format!("user eq {}", quoted(&user.user_name))), "id", false, 1, 100))
+        .await?;
+    let owned = format!("owner.value eq {}", quoted(&user.id));
+    let authenticators = api.authenticators(&list_query(Some(&owned), "", false, 1, 100)).await?;
+    let policies = api.policies(&list_query(None, "id", false, 1, 100)).await?;
+    Ok(Loaded {
+        user,
+        devices: devices.resources,
+        authenticators: authenticators.resources,
+        policies: policies.resources,
+    })
+}
+
+/// `YYYY-MM-DD` of an instant, for a date input.
+fn day(t: Timestamp) -> String {
+    t.to_rfc3339()[..10].to_owned()
+}
+
+#[component]
+pub fn UserPage(
+    session: RwSignal<Option<Session>>,
+    reason: RwSignal<Option<String>>,
+    id: String,
+) -> impl IntoView {
+    let t = texts();
+    let loaded = RwSignal::new(None::<Loaded>);
+    let error = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(None::<String>);
+    let reloads = RwSignal::new(0u32);
+    let reload = move || reloads.update(|n| *n += 1);
+    Effect::new(move |_| {
+        reloads.track();
+        let Some(api) = session.get() else { return };
+        let id = id.clone();
+        spawn_local(async move {
+            match load(&api, &id).await {
+                Ok(found) => {
+                    error.set(None);
+                    loaded.set(Some(found));
+                }
+                Err(e) => report(e, session, reason, error),
+            }
+        });
+    });
+    // Waits for one change of an authenticator, then reads the page again.
+    let change = move |work: Change| {
+        spawn_local(async move {
+            match work.await {
+                Ok(()) => notice.set(None),
+                Err(ApiError::Scim { status: 412, .. }) => notice.set(Some(t.stale.to_owned())),
+                Err(ApiError::Scim { status: 400, detail }) => notice.set(Some(detail)),
+                Err(e) => report(e, session, reason, error),
+            }
+            reload();
+        });
+    };
+    let now = (js_sys::Date::now() / 1000.0) as i64;
+    let card = move |a: Authenticator, policies: &[Policy], user_active: bool| {
+        let max_fails = policies.iter().find(|p| p.id == a.policy.value).map(|p| p.max_fails);
+        let why = why_inactive(&a, max_fails, user_active, now);
+        let enabled = a.status.status == shared::authenticator::Enabled::Enabled;
+        let start = RwSignal::new(day(a.status.start_date));
+        let expiry = RwSignal::new(a.status.expiry_date.map(day).unwrap_or_default());
+        let (toggle, dates, reset, remove) = (a.clone(), a.clone(), a.id.clone(), a.clone());
+        let statistics = a.statistics;
+        view! {
+            <article class="card authenticator" data-id=a.id.clone()>
+                <h4>{a.policy.display.clone().unwrap_or_else(|| a.policy.value.clone())} <small>{a.id.clone()}</small></h4>
+                <p>
+                    {match why {
+                        None => view! { <span class="badge s-V">{t.active_now}</span> }.into_any(),
+                        Some(why) => view! { <span class="badge s-D why">{inactive_label(why, t)}</span> }.into_any(),
+                    }}
+                </p>
+                <table class="attributes">
+                    <tr><th>{t.policy}</th><td>{a.policy.value.clone()}</td></tr>
+                    <tr><th>{t.valid_from}</th><td>{a.status.start_date.to_string()}</td></tr>
+                    <tr><th>{t.valid_until}</th><td>{a.status.expiry_date.map_or_else(|| t.no_expiry.to_owned(), |e| e.to_string())}</td></tr>
+                    <tr><th>{t.statistics}</th><td class="statistics">{format!(
+                        "{} ✓ · {} ✗ · {} / {}",
+                        statistics.total_success, statistics.total_failed, statistics.consecutive_failed,
+                        max_fails.map_or_else(|| "–".to_owned(), |m| m.to_string()),
+                    )}</td></tr>
+                    <tr><th>{t.last_device}</th><td>{a.last_successful_device.as_ref().and_then(|d| d.display.clone().or(Some(d.value.clone())))}</td></tr>
+                </table>
+                <div class="row actions">
+                    <button class="toggle-authenticator" on:click=move |_| {
+                        let (Some(api), a) = (session.get_untracked(), toggle.clone()) else { return };
+                        change(Box::pin(async move { api.set_authenticator_enabled(&a, !enabled).await }));
+                    }>{if enabled { t.disable } else { t.enable }}</button>
+                    {(why == Some(Inactive::LockedByFailures) || statistics.consecutive_failed > 0).then(|| {
+                        let reset = reset.clone();
+                        view! {
+                            <button class="reset-authenticator" on:click=move |_| {
+                                let (Some(api), id) = (session.get_untracked(), reset.clone()) else { return };
+                                change(Box::pin(async move { api.authenticator_action(&id, "RESET").await.map(|_| ()) }));
+                            }>{t.reset_lockout}</button>
+                        }
+                    })}
+                    <button class="delete-authenticator" on:click=move |_| {
+                        let question = t.confirm_delete_authenticator.replace("{id}", &remove.id);
+                        if web_sys::window().and_then(|w| w.confirm_with_message(&question).ok()).unwrap_or(false) {
+                            let (Some(api), a) = (session.get_untracked(), remove.clone()) else { return };
+                            change(Box::pin(async move { api.delete_authenticator(&a).await }));
+                        }
+                    }>{t.delete}</button>
+                </div>
+                <div class="row dates">
+                    <label>{t.valid_from}<input type="date" class="start-date" prop:value=move || start.get()
+                        on:input=move |ev| start.set(event_target_value(&ev))/></label>
+                    <label>{t.valid_until}<input type="date" class="expiry-date" prop:value=move || expiry.get()
+                        on:input=move |ev| expiry.set(event_target_value(&ev))/></label>
+                    <button class="save-dates" on:click=move |_| {
+                        let (Some(api), a) = (session.get_untracked(), dates.clone()) else { return };
+                        let from = format!("{}T00:00:00Z", start.get_untracked());
+                        let until = Some(expiry.get_untracked()).filter(|e| !e.is_empty()).map(|e| format!("{e}T23:59:59Z"));
+                        change(Box::pin(async move { api.set_authenticator_dates(&a, &from, until.as_deref()).await }));
+                    }>{t.save_dates}</button>
+                </div>
+            </article>
+        }
+    };
+    view! {
+        <p><a href="#/users" id="back-to-users">{t.back_to_users}</a></p>
+        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {move || notice.get().map(|n| view! { <p id="user-notice" class="notice" role="status">{n}</p> })}
+        {move || match loaded.get() {
+            None => view! { <p class="loading">{t.loading}</p> }.into_any(),
+            Some(Loaded { user, devices, authenticators, policies }) => {
+                let user_active = user.active;
+                view! {
+                    <h2 id="user-title">{user.display_name.clone().unwrap_or_else(|| user.user_name.clone())}
+                        " " <small>{user.user_name.clone()}</small>
+                        {(!user.active).then(|| view! { <span class="badge s-D">{t.inactive}</span> })}</h2>
+                    <div class="side-by-side">
+                        <section class="card">
+                            <h3>{t.devices}</h3>
+                            <table id="user-devices">
+                                {if devices.is_empty() {
+                                    view! { <tr><td class="empty">{t.no_devices}</td></tr> }.into_any()
+                                } else {
+                                    devices.into_iter().map(|d| view! {
+                                        <tr data-id=d.id>
+                                            <td>{d.name.clone()}</td><td>{d.device_type.as_str()}</td>
+                                            <td><span class=format!("badge s-{}", d.status.as_str())>{status_label(d.status, t)}</span></td>
+                                            <td>{d.fails}</td>
+                                            <td>{d.last_used.map_or_else(|| t.never.to_owned(), |u| u.to_string())}</td>
+                                        </tr>
+                                    }).collect_view().into_any()
+                                }}
+                            </table>
+                        </section>
+                        <section id="user-authenticators">
+                            <h3>{t.authenticators}</h3>
+                            {if authenticators.is_empty() {
+                                view! { <p class="empty">{t.no_authenticators}</p> }.into_any()
+                            } else {
+                                authenticators.into_iter().map(|a| card(a, &policies, user_active)).collect_view().into_any()
+                            }}
+                        </section>
+                    </div>
+                }
+                .into_any()
+            }
+        }}
+    }
+}
