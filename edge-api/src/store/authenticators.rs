@@ -303,7 +303,6 @@ impl WriteTx<'_> {
             new_answers.then_some("answers"),
         ];
         let detail: Vec<&str> = what.into_iter().flatten().collect();
-        let identity = current.scim_id();
         self.audit_event(
             "authenticator-replace",
             None,
