@@ -28,8 +28,9 @@ fn a_thousand_validation_races_never_succeed_twice_in_either_dialect() {
     let app = cluster.node(0).clone();
     // The store is made (schema, the tenant's policies) by one request per node in turn, before
     // the set-up's concurrent creates: the race of first requests on a fresh store is
-    // `migrations_race_on_a_fresh_store_and_run_once`'s. (On Spin with sqld, four concurrent
-    // first creates twice got no answer within 30 s: open in the stop's note.)
+    // `migrations_race_on_a_fresh_store_and_run_once`'s. (On Spin with sqld, this set-up's four
+    // concurrent creates twice got no answer within 30 s, at a point the logs do not show:
+    // open, see stop 27's note.)
     for node in 0..cluster.nodes.len() {
         let warm = cluster.node(node).call("GET", "/OtpDevice?count=1", None);
         assert_eq!(warm.status, 200, "{}", warm.json);
