@@ -135,9 +135,12 @@ pub fn PolicyDialog(
             }
         });
     };
+    // What the dialog's shape depends on, apart from the values typed: its fields are made
+    // again when the kind changes or a question is added or removed, not on each key.
+    let kind = Memo::new(move |_| form.with(|f| f.kind));
+    let prompt_count = Memo::new(move |_| form.with(|f| f.prompts.len()));
     let fields = move || {
-        let kind = form.with(|f| f.kind);
-        policy_fields(kind)
+        policy_fields(kind.get())
             .map(|attribute| {
                 let name = attribute.name;
                 let id = format!("p-{name}");
@@ -163,14 +166,18 @@ pub fn PolicyDialog(
             .collect_view()
     };
     let questions = move || {
-        form.with(|f| f.kind.takes("prompts")).then(|| view! {
+        kind.get().takes("prompts").then(|| view! {
             <fieldset id="p-prompts">
                 <legend>{t.questions}</legend>
-                {move || form.with(|f| f.prompts.clone()).into_iter().enumerate().map(|(i, (code, text))| view! {
+                // The rows are made again only when one is added or removed, not on each key
+                // typed into them (that would replace the input being typed into).
+                {move || (0..prompt_count.get()).map(|i| view! {
                     <div class="row prompt">
-                        <input class="p-prompt-code" placeholder="value" prop:value=code
+                        <input class="p-prompt-code" placeholder="value"
+                            prop:value=move || form.with(|f| f.prompts.get(i).map(|p| p.0.clone()).unwrap_or_default())
                             on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| f.prompts[i].0 = v); }/>
-                        <input class="p-prompt-text" placeholder="display" prop:value=text
+                        <input class="p-prompt-text" placeholder="display"
+                            prop:value=move || form.with(|f| f.prompts.get(i).map(|p| p.1.clone()).unwrap_or_default())
                             on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| f.prompts[i].1 = v); }/>
                         <button type="button" on:click=move |_| form.update(|f| { f.prompts.remove(i); })>{t.remove}</button>
                     </div>
