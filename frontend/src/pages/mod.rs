@@ -332,6 +332,29 @@ where
     listed
 }
 
+/// Saves from a create-or-edit dialog: `busy` while the request is out, then the dialog closed
+/// (`true`: saved), or `stale` under its form on a 412, or the error in words.
+pub fn save_from_dialog<T: 'static>(
+    session: RwSignal<Option<Session>>,
+    reason: RwSignal<Option<String>>,
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+    stale: &'static str,
+    on_close: Callback<bool>,
+    save: impl std::future::Future<Output = Result<T, ApiError>> + 'static,
+) {
+    busy.set(true);
+    spawn_local(async move {
+        let answer = save.await;
+        busy.set(false);
+        match answer {
+            Ok(_) => on_close.run(true),
+            Err(ApiError::Scim { status: 412, .. }) => error.set(Some(stale.to_owned())),
+            Err(e) => report(e, session, reason, error),
+        }
+    });
+}
+
 /// An API error in plain words; a 401 signs the admin out with the reason.
 pub fn explain(error: &ApiError, t: &Texts) -> String {
     match error {

@@ -6,7 +6,7 @@ use crate::api::{ApiError, Session};
 use crate::forms::{PolicyForm, policy_fields};
 use crate::i18n::texts;
 use crate::pages::devices::list_query;
-use crate::pages::{Listed, Pager, keep_listed, report};
+use crate::pages::{Listed, Pager, keep_listed, report, save_from_dialog};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::policy::{Policy, PolicyKind};
@@ -121,17 +121,10 @@ pub fn PolicyDialog(
         };
         let Some(current) = session.get_untracked() else { return };
         let editing = editing.clone();
-        busy.set(true);
-        spawn_local(async move {
-            let answer = match &editing {
+        save_from_dialog(session, reason, busy, error, t.policy_stale, on_close, async move {
+            match &editing {
                 Some(policy) => current.replace_policy(policy, &body).await,
                 None => current.create_policy(&body).await,
-            };
-            busy.set(false);
-            match answer {
-                Ok(_) => on_close.run(true),
-                Err(ApiError::Scim { status: 412, .. }) => error.set(Some(t.policy_stale.to_owned())),
-                Err(e) => report(e, session, reason, error),
             }
         });
     };

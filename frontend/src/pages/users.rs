@@ -7,7 +7,7 @@ use crate::filters::UserFilterForm;
 use crate::forms::UserForm;
 use crate::i18n::texts;
 use crate::pages::devices::list_query;
-use crate::pages::{Listed, Pager, keep_listed, report};
+use crate::pages::{Listed, Pager, keep_listed, report, save_from_dialog};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
@@ -211,17 +211,10 @@ pub fn UserDialog(
         };
         let Some(current) = session.get_untracked() else { return };
         let editing = editing.clone();
-        busy.set(true);
-        spawn_local(async move {
-            let answer = match &editing {
+        save_from_dialog(session, reason, busy, error, t.user_stale, on_close, async move {
+            match &editing {
                 Some(user) => current.replace_user(user, &body).await,
                 None => current.create_user(&body).await,
-            };
-            busy.set(false);
-            match answer {
-                Ok(_) => on_close.run(true),
-                Err(ApiError::Scim { status: 412, .. }) => error.set(Some(t.user_stale.to_owned())),
-                Err(e) => report(e, session, reason, error),
             }
         });
     };
