@@ -12,6 +12,9 @@ use shared::{OtpDevice, User};
 
 const STORAGE_KEY: &str = "scim-otp-session";
 
+/// A call's answer, to await.
+pub type Answer<T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, ApiError>>>>;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     /// The API base the admin signed in with (`https://host/scim/v2`), no trailing slash.
@@ -168,13 +171,15 @@ impl Session {
         builder.header("Authorization", &self.authorization).header("Accept", "application/scim+json")
     }
 
-    async fn send(
+    /// Sends a request; the answer when it is a success, else the SCIM error in words. Boxed, as
+    /// every call is: the app's many async blocks hold a pointer to it instead of a copy of it.
+    fn send(
         &self,
         method: &str,
         path: &str,
         body: Option<&Value>,
         if_match: Option<&str>,
-    ) -> Result<Response, ApiError> {
+    ) -> Answer<Response> {
         let mut builder = self.builder(method, path);
         if let Some(version) = if_match {
             builder = builder.header("If-Match", version);
@@ -183,205 +188,227 @@ impl Session {
         let request = match body {
             Some(body) => builder.header("Content-Type", "application/scim+json").body(body.to_string()),
             None => builder.build(),
-        }
-        .map_err(|_| network.clone())?;
-        let response = request.send().await.map_err(|_| network)?;
-        if response.ok() {
-            return Ok(response);
-        }
-        let status = response.status();
-        let detail = response
-            .json::<Value>()
-            .await
-            .ok()
-            .and_then(|v| v["detail"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| format!("HTTP {status}"));
-        Err(ApiError::Scim { status, detail })
+        };
+        Box::pin(async move {
+            let response = request.map_err(|_| network.clone())?.send().await.map_err(|_| network)?;
+            if response.ok() {
+                return Ok(response);
+            }
+            let status = response.status();
+            let detail = response
+                .json::<Value>()
+                .await
+                .ok()
+                .and_then(|v| v["detail"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| format!("HTTP {status}"));
+            Err(ApiError::Scim { status, detail })
+        })
     }
 
-    async fn json<T: serde::de::DeserializeOwned>(
+    /// Sends a request whose answer's body does not matter.
+    fn done(&self, method: &str, path: &str, body: Option<&Value>, if_match: Option<&str>) -> Answer<()> {
+        let sent = self.send(method, path, body, if_match);
+        Box::pin(async move { sent.await.map(|_| ()) })
+    }
+
+    fn json<T: serde::de::DeserializeOwned + 'static>(
         &self,
         method: &str,
         path: &str,
         body: Option<&Value>,
         if_match: Option<&str>,
-    ) -> Result<T, ApiError> {
-        let response = self.send(method, path, body, if_match).await?;
-        response
-            .json::<T>()
-            .await
-            .map_err(|e| ApiError::Scim { status: response.status(), detail: e.to_string() })
+    ) -> Answer<T> {
+        let sent = self.send(method, path, body, if_match);
+        Box::pin(async move {
+            let response = sent.await?;
+            response
+                .json::<T>()
+                .await
+                .map_err(|e| ApiError::Scim { status: response.status(), detail: e.to_string() })
+        })
     }
 
     /// Checks the credentials (and, cross-origin, that CORS lets this site in).
-    pub async fn sign_in(&self) -> Result<(), ApiError> {
-        self.send("GET", "/ServiceProviderConfig", None, None).await.map(|_| ())
+    pub fn sign_in(&self) -> Answer<()> {
+        self.done("GET", "/ServiceProviderConfig", None, None)
     }
 
     /// The tenants this sign-in may use (`GET /Tenants` on the service's own base path).
-    pub async fn tenants(&self) -> Result<Vec<Tenant>, ApiError> {
+    pub fn tenants(&self) -> Answer<Vec<Tenant>> {
         let own = Session {
             base: service_prefix(&self.root).map_or_else(|| self.root.clone(), |p| format!("{p}/scim/v2")),
             ..self.clone()
         };
-        let list: ListResponse<Tenant> = own.json("GET", "/Tenants", None, None).await?;
-        Ok(list.resources)
+        let list = own.json::<ListResponse<Tenant>>("GET", "/Tenants", None, None);
+        Box::pin(async move { Ok(list.await?.resources) })
     }
 
     /// A page of the tenant's audit trail.
-    pub async fn audit_events(&self, query: &str) -> Result<ListResponse<AuditEvent>, ApiError> {
-        self.json("GET", &format!("/Audit?{query}"), None, None).await
+    pub fn audit_events(&self, query: &str) -> Answer<ListResponse<AuditEvent>> {
+        self.json("GET", &format!("/Audit?{query}"), None, None)
     }
 
     /// The tenant's audit events counted per interval and action.
-    pub async fn audit_histogram(&self, query: &str) -> Result<AuditHistogram, ApiError> {
-        self.json("GET", &format!("/Audit/.histogram?{query}"), None, None).await
+    pub fn audit_histogram(&self, query: &str) -> Answer<AuditHistogram> {
+        self.json("GET", &format!("/Audit/.histogram?{query}"), None, None)
     }
 
-    pub async fn list(&self, query: &str) -> Result<ListResponse<OtpDevice>, ApiError> {
-        self.json("GET", &format!("/OtpDevice?{query}"), None, None).await
+    pub fn list(&self, query: &str) -> Answer<ListResponse<OtpDevice>> {
+        self.json("GET", &format!("/OtpDevice?{query}"), None, None)
     }
 
-    pub async fn create(&self, body: &Value) -> Result<OtpDevice, ApiError> {
-        self.json("POST", "/OtpDevice", Some(body), None).await
+    pub fn create(&self, body: &Value) -> Answer<OtpDevice> {
+        self.json("POST", "/OtpDevice", Some(body), None)
     }
 
     /// PATCH with `If-Match`: a 412 means someone else changed the device first.
-    pub async fn patch(&self, device: &OtpDevice, values: Value) -> Result<OtpDevice, ApiError> {
+    pub fn patch(&self, device: &OtpDevice, values: Value) -> Answer<OtpDevice> {
         let body = replace_values(values);
         self.json("PATCH", &format!("/OtpDevice/{}", device.id), Some(&body), Some(&device.meta.version))
-            .await
     }
 
     /// How many resources at `endpoint` (`/OtpDevice`, `/Authenticator`) match `filter`.
-    pub async fn count(&self, endpoint: &str, filter: &str) -> Result<u64, ApiError> {
+    pub fn count(&self, endpoint: &str, filter: &str) -> Answer<u64> {
         let filter = percent_encoding::utf8_percent_encode(filter, percent_encoding::NON_ALPHANUMERIC);
-        let list: ListResponse<Value> =
-            self.json("GET", &format!("{endpoint}?count=0&filter={filter}"), None, None).await?;
-        Ok(list.total_results)
+        let list = self.json::<ListResponse<Value>>(
+            "GET",
+            &format!("{endpoint}?count=0&filter={filter}"),
+            None,
+            None,
+        );
+        Box::pin(async move { Ok(list.await?.total_results) })
     }
 
-    pub async fn users(&self, query: &str) -> Result<ListResponse<User>, ApiError> {
-        self.json("GET", &format!("/Users?{query}"), None, None).await
+    pub fn users(&self, query: &str) -> Answer<ListResponse<User>> {
+        self.json("GET", &format!("/Users?{query}"), None, None)
     }
 
-    pub async fn create_user(&self, body: &Value) -> Result<User, ApiError> {
-        self.json("POST", "/Users", Some(body), None).await
+    pub fn create_user(&self, body: &Value) -> Answer<User> {
+        self.json("POST", "/Users", Some(body), None)
     }
 
     /// PUT with `If-Match`: a 412 means someone else changed the user first.
-    pub async fn replace_user(&self, user: &User, body: &Value) -> Result<User, ApiError> {
-        self.json("PUT", &format!("/Users/{}", user.id), Some(body), Some(&user.meta.version)).await
+    pub fn replace_user(&self, user: &User, body: &Value) -> Answer<User> {
+        self.json("PUT", &format!("/Users/{}", user.id), Some(body), Some(&user.meta.version))
     }
 
-    pub async fn patch_user(&self, user: &User, values: Value) -> Result<User, ApiError> {
+    pub fn patch_user(&self, user: &User, values: Value) -> Answer<User> {
         let body = replace_values(values);
-        self.json("PATCH", &format!("/Users/{}", user.id), Some(&body), Some(&user.meta.version)).await
+        self.json("PATCH", &format!("/Users/{}", user.id), Some(&body), Some(&user.meta.version))
     }
 
-    pub async fn policies(&self, query: &str) -> Result<ListResponse<Policy>, ApiError> {
-        self.json("GET", &format!("/Policy/Authenticator?{query}"), None, None).await
+    pub fn policies(&self, query: &str) -> Answer<ListResponse<Policy>> {
+        self.json("GET", &format!("/Policy/Authenticator?{query}"), None, None)
     }
 
-    pub async fn create_policy(&self, body: &Value) -> Result<Policy, ApiError> {
-        self.json("POST", "/Policy/Authenticator", Some(body), None).await
+    pub fn create_policy(&self, body: &Value) -> Answer<Policy> {
+        self.json("POST", "/Policy/Authenticator", Some(body), None)
     }
 
-    pub async fn replace_policy(&self, policy: &Policy, body: &Value) -> Result<Policy, ApiError> {
+    pub fn replace_policy(&self, policy: &Policy, body: &Value) -> Answer<Policy> {
         let path = format!("/Policy/Authenticator/{}", policy.id);
-        self.json("PUT", &path, Some(body), Some(&policy.meta.version)).await
+        self.json("PUT", &path, Some(body), Some(&policy.meta.version))
     }
 
     /// A 409 when authenticators still use it (the detail says how many).
-    pub async fn delete_policy(&self, policy: &Policy) -> Result<(), ApiError> {
+    pub fn delete_policy(&self, policy: &Policy) -> Answer<()> {
         let path = format!("/Policy/Authenticator/{}", policy.id);
-        self.send("DELETE", &path, None, Some(&policy.meta.version)).await.map(|_| ())
+        self.done("DELETE", &path, None, Some(&policy.meta.version))
     }
 
-    pub async fn user(&self, id: &str) -> Result<User, ApiError> {
-        self.json("GET", &format!("/Users/{id}"), None, None).await
+    pub fn user(&self, id: &str) -> Answer<User> {
+        self.json("GET", &format!("/Users/{id}"), None, None)
     }
 
-    pub async fn authenticators(&self, query: &str) -> Result<ListResponse<Authenticator>, ApiError> {
-        self.json("GET", &format!("/Authenticator?{query}"), None, None).await
+    pub fn authenticators(&self, query: &str) -> Answer<ListResponse<Authenticator>> {
+        self.json("GET", &format!("/Authenticator?{query}"), None, None)
     }
 
     /// Enables or disables an authenticator (`status.status`), with `If-Match`.
-    pub async fn set_authenticator_enabled(
-        &self,
-        authenticator: &Authenticator,
-        enabled: bool,
-    ) -> Result<(), ApiError> {
+    pub fn set_authenticator_enabled(&self, authenticator: &Authenticator, enabled: bool) -> Answer<()> {
         let value = if enabled { "ENABLED" } else { "DISABLED" };
         let body = serde_json::json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
             "Operations": [{"op": "replace", "path": "status.status", "value": value}],
         });
         let path = format!("/Authenticator/{}", authenticator.id);
-        self.send("PATCH", &path, Some(&body), Some(&authenticator.meta.version)).await.map(|_| ())
+        self.done("PATCH", &path, Some(&body), Some(&authenticator.meta.version))
     }
 
     /// New validity dates (RFC 3339; no expiry when `None`), with `If-Match`; the rest is kept.
-    pub async fn set_authenticator_dates(
+    pub fn set_authenticator_dates(
         &self,
         authenticator: &Authenticator,
         start: &str,
         expiry: Option<&str>,
-    ) -> Result<(), ApiError> {
+    ) -> Answer<()> {
         let body = serde_json::json!({"status": {"startDate": start, "expiryDate": expiry}});
         let path = format!("/Authenticator/{}", authenticator.id);
-        self.send("PUT", &path, Some(&body), Some(&authenticator.meta.version)).await.map(|_| ())
+        self.done("PUT", &path, Some(&body), Some(&authenticator.meta.version))
     }
 
-    /// A named action without attributes (RESET), answered with its `REQUEST.STATUS`.
-    pub async fn authenticator_action(&self, id: &str, action: &str) -> Result<Value, ApiError> {
+    /// A named action (RESET, USER-CHALLENGE, VERIFY) with its attributes, answered with its
+    /// `REQUEST.STATUS` (RESET: with the authenticator).
+    pub fn authenticator_action(
+        &self,
+        id: &str,
+        action: &str,
+        attributes: &[(String, String)],
+    ) -> Answer<Value> {
+        let attributes: Vec<Value> = attributes
+            .iter()
+            .map(|(name, value)| serde_json::json!({"name": name, "value": value}))
+            .collect();
         let body = serde_json::json!({
             "schemas": [shared::authenticator::ACTION_SCHEMA],
-            shared::authenticator::ACTION_SCHEMA: {"action": action, "attributes": []},
+            shared::authenticator::ACTION_SCHEMA: {"action": action, "attributes": attributes},
         });
-        self.json("POST", &format!("/Authenticator/{id}"), Some(&body), None).await
+        self.json("POST", &format!("/Authenticator/{id}"), Some(&body), None)
     }
 
-    pub async fn delete_authenticator(&self, authenticator: &Authenticator) -> Result<(), ApiError> {
+    /// Enrols an authenticator (a create, or REGISTER-OOB): the answer carries what is shown
+    /// once (the QR code and URI, or the activation code) in its Enrollment extension.
+    pub fn create_authenticator(&self, body: &Value) -> Answer<Authenticator> {
+        self.json("POST", "/Authenticator", Some(body), None)
+    }
+
+    pub fn delete_authenticator(&self, authenticator: &Authenticator) -> Answer<()> {
         let path = format!("/Authenticator/{}", authenticator.id);
-        self.send("DELETE", &path, None, Some(&authenticator.meta.version)).await.map(|_| ())
+        self.done("DELETE", &path, None, Some(&authenticator.meta.version))
     }
 
     /// Deletes the user with their devices and authenticators (SPEC §17).
-    pub async fn delete_user(&self, user: &User) -> Result<(), ApiError> {
-        self.send("DELETE", &format!("/Users/{}", user.id), None, Some(&user.meta.version)).await.map(|_| ())
+    pub fn delete_user(&self, user: &User) -> Answer<()> {
+        self.done("DELETE", &format!("/Users/{}", user.id), None, Some(&user.meta.version))
     }
 
-    pub async fn delete(&self, device: &OtpDevice) -> Result<(), ApiError> {
-        self.send("DELETE", &format!("/OtpDevice/{}", device.id), None, Some(&device.meta.version))
-            .await
-            .map(|_| ())
+    pub fn delete(&self, device: &OtpDevice) -> Answer<()> {
+        self.done("DELETE", &format!("/OtpDevice/{}", device.id), None, Some(&device.meta.version))
     }
 
-    pub async fn request_challenge(&self, id: i64) -> Result<ChallengeRequested, ApiError> {
-        self.json("POST", &format!("/OtpDevice/{id}/requestChallenge"), None, None).await
+    pub fn request_challenge(&self, id: i64) -> Answer<ChallengeRequested> {
+        self.json("POST", &format!("/OtpDevice/{id}/requestChallenge"), None, None)
     }
 
-    pub async fn respond(&self, id: i64, code: &str) -> Result<ChallengeResult, ApiError> {
+    pub fn respond(&self, id: i64, code: &str) -> Answer<ChallengeResult> {
         self.json(
             "POST",
             &format!("/OtpDevice/{id}/responseChallenge"),
             Some(&serde_json::json!({"pin": code})),
             None,
         )
-        .await
     }
 
-    pub async fn get(&self, id: i64) -> Result<OtpDevice, ApiError> {
-        self.json("GET", &format!("/OtpDevice/{id}"), None, None).await
+    pub fn get(&self, id: i64) -> Answer<OtpDevice> {
+        self.json("GET", &format!("/OtpDevice/{id}"), None, None)
     }
 
-    pub async fn audit(&self, id: i64) -> Result<Value, ApiError> {
-        self.json("GET", &format!("/OtpDevice/{id}/audit"), None, None).await
+    pub fn audit(&self, id: i64) -> Answer<Value> {
+        self.json("GET", &format!("/OtpDevice/{id}/audit"), None, None)
     }
 
     /// The dev outbox, when the API has it on.
-    pub async fn outbox(&self) -> Result<Value, ApiError> {
-        self.json("GET", "/Outbox", None, None).await
+    pub fn outbox(&self) -> Answer<Value> {
+        self.json("GET", "/Outbox", None, None)
     }
 }

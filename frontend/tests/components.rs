@@ -423,3 +423,177 @@ fn an_inactive_authenticator_says_why() {
     let no_device = authenticator("ENABLED", past, None, 0, 0, 0, false);
     assert_eq!(why_inactive(&no_device, Some(5), true, now), Some(Inactive::NoUsableDevice));
 }
+
+fn meta(kind: &str) -> serde_json::Value {
+    serde_json::json!({"resourceType": kind, "created": "2026-01-01T00:00:00Z",
+        "lastModified": "2026-01-01T00:00:00Z", "version": "W/\"1\""})
+}
+
+fn policy(id: &str, kind: &str, prompts: usize, required: u32) -> shared::policy::Policy {
+    let prompts: Vec<_> = (1..=prompts)
+        .map(|i| serde_json::json!({"value": format!("PR_{i}"), "display": format!("Question {i}")}))
+        .collect();
+    serde_json::from_value(serde_json::json!({
+        "schemas": [shared::policy::POLICY_SCHEMA], "id": id, "displayName": id, "kind": kind, "default": false,
+        "maxFails": 3, "validityDays": 0, "maxUsages": 0, "prompts": prompts,
+        "promptsRequiredForCreation": required, "promptsAskedAtValidation": 2, "meta": meta("AuthenticatorPolicy"),
+    }))
+    .unwrap()
+}
+
+fn person(emails: &[&str]) -> shared::User {
+    let emails: Vec<_> = emails.iter().map(|e| serde_json::json!({"value": e})).collect();
+    serde_json::from_value(serde_json::json!({
+        "schemas": [shared::model::USER_SCHEMA], "id": "7", "userName": "jdoe", "active": true,
+        "emails": emails, "meta": meta("User"),
+    }))
+    .unwrap()
+}
+
+#[wasm_bindgen_test]
+fn enrolment_bodies_follow_the_policy_kind() {
+    use frontend::enrolment::{EnrolProblem, Enrolment, enrol_body};
+    use shared::authenticator::{ACTION_SCHEMA, PASSWORD_SCHEMA, SECURITY_QUESTION_SCHEMA};
+    let user = person(&["jdoe@example.com"]);
+    let totp = enrol_body(&policy("AT_EMPOTP", "TOTP", 0, 0), &user, &Enrolment::default()).unwrap();
+    assert_eq!(
+        (totp["owner"]["value"].as_str(), totp["policy"]["value"].as_str()),
+        (Some("7"), Some("AT_EMPOTP"))
+    );
+    assert!(totp.get(ACTION_SCHEMA).is_none());
+
+    let password = policy("AT_CUSTPW", "PASSWORD", 0, 0);
+    let typed = |p: &str, again: &str| Enrolment {
+        password: p.into(),
+        password_again: again.into(),
+        ..Enrolment::default()
+    };
+    assert_eq!(
+        enrol_body(&password, &user, &typed("secret1", "secret2")),
+        Err(EnrolProblem::PasswordsDiffer)
+    );
+    assert_eq!(enrol_body(&password, &user, &typed("abc", "abc")), Err(EnrolProblem::PasswordLength));
+    let body = enrol_body(&password, &user, &typed("s3cret!", "s3cret!")).unwrap();
+    assert_eq!(body[PASSWORD_SCHEMA], serde_json::json!({"username": "jdoe", "password": "s3cret!"}));
+
+    let questions = policy("AT_CUSTQA", "SECURITY_QUESTION", 4, 3);
+    let answers = |given: &[&str]| Enrolment {
+        answers: given.iter().map(|a| (*a).to_owned()).collect(),
+        ..Enrolment::default()
+    };
+    assert_eq!(
+        enrol_body(&questions, &user, &answers(&["Rex", "  ", "", "blue"])),
+        Err(EnrolProblem::TooFewAnswers { required: 3 }),
+        "blank answers do not count"
+    );
+    let body = enrol_body(&questions, &user, &answers(&["Rex", "", "Anna", "blue"])).unwrap();
+    let sent: Vec<&str> = body[SECURITY_QUESTION_SCHEMA]["prompts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["prompt"]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(sent, ["PR_1", "PR_3", "PR_4"], "only the questions answered, by code");
+
+    let oob = policy("AT_OOBEML", "OOB_EMAIL", 0, 0);
+    let code = |c: &str| Enrolment { activation_code: c.into(), ..Enrolment::default() };
+    assert_eq!(enrol_body(&oob, &person(&[]), &code("")), Err(EnrolProblem::NoContact));
+    for bad in ["123", "12345678901", "12a4"] {
+        assert_eq!(enrol_body(&oob, &user, &code(bad)), Err(EnrolProblem::ActivationCode), "{bad}");
+    }
+    let body = enrol_body(&oob, &user, &code(" 4321 ")).unwrap();
+    assert_eq!(body[ACTION_SCHEMA]["action"], "REGISTER-OOB");
+    assert_eq!(body[ACTION_SCHEMA]["attributes"][0]["value"], "DT_OOBEML");
+    assert_eq!(body["activationCode"], "4321");
+    assert!(
+        enrol_body(&oob, &user, &code("")).unwrap().get("activationCode").is_none(),
+        "the server picks one"
+    );
+}
+
+#[wasm_bindgen_test]
+fn action_answers_read_as_words() {
+    use frontend::enrolment::{asked_prompts, outcome, verify_attributes};
+    use frontend::pages::reason_words;
+    use shared::authenticator::Reason;
+    let answer = |items: &[(&str, &str)]| {
+        let attributes: Vec<_> =
+            items.iter().map(|(n, v)| serde_json::json!({"name": n, "value": v})).collect();
+        serde_json::json!({"schemas": [shared::authenticator::ACTION_SCHEMA], "attributes": attributes})
+    };
+    let locked = outcome(&answer(&[("REQUEST.STATUS", "0"), ("REQUEST.REASON", "3")]));
+    assert_eq!((locked.done, locked.reason), (false, Some(Reason::LockedByFailures)));
+    let asked =
+        r#"[{"value":"PR_NICK","display":"Childhood nickname"},{"value":"PR_ANIMAL","display":"Pet"}]"#;
+    let started = outcome(&answer(&[
+        ("CHALLENGE", asked),
+        ("CHALLENGE.ID", "12"),
+        ("REQUEST.STATUS", "1"),
+        ("REQUEST.REASON", "-1"),
+    ]));
+    assert!(started.done && started.reason.is_none());
+    assert_eq!(started.challenge_id.as_deref(), Some("12"));
+    let prompts = asked_prompts(started.challenge.as_deref().unwrap());
+    assert_eq!(prompts.iter().map(|p| p.value.as_str()).collect::<Vec<_>>(), ["PR_NICK", "PR_ANIMAL"]);
+    assert!(asked_prompts("").is_empty());
+
+    let given = [("PR_NICK".to_owned(), "Bubbles".to_owned()), ("PR_ANIMAL".to_owned(), "Rex".to_owned())];
+    let names = |a: Vec<(String, String)>| a.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+    assert_eq!(
+        names(verify_attributes("", &given, Some("12"))),
+        ["ANSWER.PR_NICK", "ANSWER.PR_ANIMAL", "CHALLENGE.ID"]
+    );
+    assert_eq!(verify_attributes("123456", &[], None), [("RESPONSE".to_owned(), "123456".to_owned())]);
+
+    for t in [for_language("en"), for_language("es"), for_language("ca"), for_language("nl")] {
+        let words: std::collections::BTreeSet<&str> =
+            Reason::ALL.iter().map(|r| reason_words(*r, t)).collect();
+        assert_eq!(words.len(), Reason::ALL.len(), "{}: each reason in its own words", t.lang);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_enrol_form_asks_what_the_policy_needs_and_counts_answers() {
+    use frontend::pages::EnrolPanel;
+    let root = container();
+    let t = texts();
+    let without_email = RwSignal::new(Some(person(&[])));
+    let choices = RwSignal::new(vec![
+        policy("AT_EMPOTP", "TOTP", 0, 0),
+        policy("AT_CUSTQA", "SECURITY_QUESTION", 3, 3),
+        policy("AT_OOBEML", "OOB_EMAIL", 0, 0),
+    ]);
+    let session = RwSignal::new(None::<Session>);
+    let reason = RwSignal::new(None::<String>);
+    let enrolled = RwSignal::new(0);
+    let _mounted = leptos::mount::mount_to(root.clone(), move || {
+        view! { <EnrolPanel session reason user=without_email choices
+        on_enrolled=Callback::new(move |()| enrolled.update(|n| *n += 1))/> }
+    });
+    wait_for(&root, "#enrol-form").await;
+    assert!(find(&root, "#enrol-form .hint").unwrap().text_content().unwrap().contains(t.enrol_seed_hint));
+    assert!(find(&root, ".enrol-answer").is_none());
+
+    set_value(&root, "#enrol-policy", "AT_CUSTQA");
+    wait_for(&root, ".enrol-answer").await;
+    for (prompt, asked) in [("PR_1", true), ("PR_2", true), ("PR_3", true), ("PR_4", false)] {
+        assert_eq!(find(&root, &format!(".enrol-answer[data-prompt={prompt}]")).is_some(), asked, "{prompt}");
+    }
+    set_value(&root, ".enrol-answer[data-prompt=PR_2]", "Rex");
+    sleep(20).await;
+    let counted = find(&root, "#enrol-answered").unwrap().text_content().unwrap();
+    assert_eq!(counted, t.answered_of.replace("{k}", "1").replace("{n}", "3"));
+    click(&root, "#enrol-submit");
+    let refused = wait_for(&root, "#enrol-form [role=alert]").await.text_content().unwrap();
+    assert_eq!(refused, t.too_few_answers.replace("{n}", "3"));
+    assert_eq!(enrolled.get_untracked(), 0, "nothing sent");
+
+    set_value(&root, "#enrol-policy", "AT_OOBEML");
+    let to = wait_for(&root, "#enrol-destination").await;
+    assert_eq!(to.text_content().unwrap(), t.no_contact, "a user without an address is told before sending");
+    assert!(find(&root, "#enrol-form [role=alert]").is_none(), "a new policy starts a clean form");
+
+    choices.set(Vec::new());
+    let none_left = wait_for(&root, "#enrol .empty").await;
+    assert_eq!(none_left.text_content().unwrap(), t.enrol_all_taken);
+}

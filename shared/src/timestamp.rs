@@ -5,14 +5,12 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
+use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{Date, OffsetDateTime, PrimitiveDateTime};
 
-const SOFFID_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-const DATE_ONLY: &[time::format_description::BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]");
+// Soffid's form and a bare date are read as the RFC 3339 instant they name, and Soffid's form is
+// written from the date's parts: `time`'s format descriptions would add their general parser and
+// formatter (some 30 KB) to the admin app's wasm for these two fixed layouts.
 
 /// Seconds since the Unix epoch, UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -43,10 +41,17 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.to_datetime().and_then(|t| t.format(SOFFID_FORMAT).ok()) {
-            Some(text) => f.write_str(&text),
-            None => write!(f, "@{}", self.0),
-        }
+        let Some(t) = self.to_datetime() else { return write!(f, "@{}", self.0) };
+        let (year, month, day) = t.to_calendar_date();
+        let (hour, minute, second) = t.to_hms();
+        let sign = if year < 0 { "-" } else { "" };
+        write!(
+            f,
+            "{sign}{:04}-{:02}-{:02} {hour:02}:{minute:02}:{second:02}",
+            year.unsigned_abs(),
+            u8::from(month),
+            day
+        )
     }
 }
 
@@ -70,13 +75,15 @@ pub fn parse_instant(text: &str) -> Option<Instant> {
             Instant::Fractional(seconds as f64 + f64::from(nanos) / 1e9)
         });
     }
-    if let Ok(t) = PrimitiveDateTime::parse(text, SOFFID_FORMAT) {
-        return Some(Instant::Whole(t.assume_utc().unix_timestamp()));
-    }
-    if let Ok(d) = Date::parse(text, DATE_ONLY) {
-        return Some(Instant::Whole(d.midnight().assume_utc().unix_timestamp()));
-    }
-    None
+    // `2022-01-01 10:00:00` is `2022-01-01T10:00:00Z`; `2022-01-01` is its midnight.
+    let as_rfc3339 = match (text.len(), text.as_bytes().get(10)) {
+        _ if !text.is_ascii() => return None,
+        (19, Some(b' ')) => format!("{}T{}Z", &text[..10], &text[11..]),
+        (10, None) => format!("{text}T00:00:00Z"),
+        _ => return None,
+    };
+    let t = OffsetDateTime::parse(&as_rfc3339, &Rfc3339).ok()?;
+    Some(Instant::Whole(t.unix_timestamp()))
 }
 
 impl Serialize for Timestamp {
@@ -127,6 +134,11 @@ mod tests {
         assert_eq!(parse_instant("2022-01-01T01:00:00+01:00"), Some(Instant::Whole(1_640_995_200)));
         assert_eq!(parse_instant("2011-05-13T04:42:34.5Z"), Some(Instant::Fractional(1_305_261_754.5)));
         assert_eq!(parse_instant("2022-13-01"), None);
+        for not_soffids in ["2022-01-01 10:00", "2022-01-01  0:00:00", "2022-01-01 1ñ:00:0"] {
+            assert_eq!(parse_instant(not_soffids), None, "{not_soffids}");
+        }
+        assert_eq!(Timestamp(-62_135_596_800).to_string(), "0001-01-01 00:00:00");
+        assert_eq!(Timestamp(253_402_300_799).to_string(), "9999-12-31 23:59:59");
         assert_eq!(parse_instant("yesterday"), None);
     }
 }

@@ -593,3 +593,181 @@ async fn switching_tenants_shows_only_the_tenant_picked() {
     assert!(!log.contains("home-user"), "{log}");
     driver.quit().await.unwrap();
 }
+
+/// The code an authenticator app shows now for a TOTP `otpauth://` URI, from its parameters.
+fn code_of(uri: &str) -> String {
+    let parameter = |name: &str| {
+        uri.split_once('?').unwrap().1.split('&').find_map(|p| p.strip_prefix(name)).map(str::to_owned)
+    };
+    let digits: u32 = parameter("digits=").map_or(6, |d| d.parse().unwrap());
+    let period: u32 = parameter("period=").map_or(30, |p| p.parse().unwrap());
+    let algorithm = match parameter("algorithm=").as_deref() {
+        Some("SHA256") => Algorithm::Sha256,
+        Some("SHA512") => Algorithm::Sha512,
+        _ => Algorithm::Sha1,
+    };
+    format_code(totp(&secret_of(uri), CodeParams { algorithm, digits }, period, now()), digits)
+}
+
+/// Waits until nothing matches `css`.
+async fn gone(driver: &WebDriver, css: &str) {
+    for _ in 0..150 {
+        if driver.find(By::Css(css)).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never went away");
+}
+
+/// Starts a validation of the card's authenticator in its dialog.
+async fn start_validation(driver: &WebDriver, card: &str) {
+    click(driver, &format!("{card} .validate-authenticator")).await;
+    click(driver, "#start-validation").await;
+    wait(driver, "#validation-started").await;
+}
+
+/// Answers the security questions the dialog shows, from `answers` by prompt code, and checks.
+async fn answer_questions(driver: &WebDriver, answers: &[(&str, &str)]) -> String {
+    let inputs = driver
+        .query(By::Css(".validate-answer"))
+        .wait(WAIT, Duration::from_millis(100))
+        .all_from_selector_required()
+        .await
+        .unwrap();
+    assert_eq!(inputs.len(), 2, "the policy asks two");
+    for input in inputs {
+        let prompt = input.attr("data-prompt").await.unwrap().unwrap();
+        let answer = answers.iter().find(|(p, _)| *p == prompt).map_or("wrong", |(_, a)| a);
+        input.send_keys(answer).await.unwrap();
+    }
+    click(driver, "#validate-check").await;
+    wait(driver, "#validation-result").await.text().await.unwrap()
+}
+
+/// Enrolment and validation from a user's page, one policy kind after another: TOTP with a
+/// code computed from the URI the app showed once, security questions answered as asked,
+/// REGISTER-OOB activated with its code and then validated with the outbox's, and a lockout by
+/// wrong answers that RESET ends.
+#[tokio::test]
+async fn enrolment_and_validation_from_a_users_page() {
+    assert!(dist_index().is_file(), "{} is missing: cargo xtask test builds the SPA", dist_index().display());
+    let state = TempDir::new("e2e-enrol");
+    let app = App::start(&state.0, &[]);
+    let user = app.call(
+        "POST",
+        "/Users",
+        Some(&serde_json::json!({"userName": "e2e-frank", "emails": [{"value": "frank@example.org"}]})),
+    );
+    assert_eq!(user.status, 201, "{}", user.json);
+    let id = user.json["id"].as_str().unwrap().to_owned();
+    let card = |policy: &str| format!("#user-authenticators .authenticator[data-id=\"{id}.{policy}\"]");
+    let chromedriver = Chromedriver::start();
+    let driver = browser(&chromedriver).await;
+    sign_in(&driver, &app.origin, &app.base, &app.password).await;
+    wait(&driver, "#chart").await;
+    driver.goto(format!("{}/#/users/{id}", app.origin)).await.unwrap();
+    wait_text(&driver, "#user-title", "e2e-frank").await;
+
+    // TOTP: the QR code and URI once; a code computed from that URI validates.
+    choose(&driver, "#enrol-policy", "AT_EMPOTP").await;
+    click(&driver, "#enrol-submit").await;
+    let uri = wait(&driver, "#enrol-uri").await.text().await.unwrap();
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    assert!(
+        wait(&driver, "#enrol-qr")
+            .await
+            .attr("src")
+            .await
+            .unwrap()
+            .unwrap()
+            .starts_with("data:image/png;base64,")
+    );
+    screenshot(&driver, "enrol-totp").await;
+    click(&driver, "#close-enrolled").await;
+    assert!(driver.find(By::Css("#enrol-uri")).await.is_err(), "shown once, then gone");
+    start_validation(&driver, &card("AT_EMPOTP")).await;
+    wait_text(&driver, "#validation-started", "Nothing is sent").await;
+    fill(&driver, "#validate-response", &code_of(&uri)).await;
+    click(&driver, "#validate-check").await;
+    wait_text(&driver, "#validation-result", "Validated").await;
+    click(&driver, "#close-validate").await;
+    wait_text(&driver, &format!("{} .statistics", card("AT_EMPOTP")), "1 ✓").await;
+
+    // Security questions: the required count is enforced before anything is sent.
+    choose(&driver, "#enrol-policy", "AT_CUSTQA").await;
+    let answers = [("PR_SIBLING", "Anna Maria"), ("PR_NICK", "Bubbles"), ("PR_ANIMAL", "Rex")];
+    for (prompt, answer) in &answers[..2] {
+        fill(&driver, &format!(".enrol-answer[data-prompt=\"{prompt}\"]"), answer).await;
+    }
+    wait_text(&driver, "#enrol-answered", "2 answered; 3 required").await;
+    click(&driver, "#enrol-submit").await;
+    wait_text(&driver, "#enrol-form [role=alert]", "Answer at least 3 questions").await;
+    assert_eq!(app.call("GET", &format!("/Authenticator/{id}.AT_CUSTQA"), None).status, 404, "nothing sent");
+    fill(&driver, ".enrol-answer[data-prompt=\"PR_ANIMAL\"]", "Rex").await;
+    click(&driver, "#enrol-submit").await;
+    wait_text(&driver, "#enrolled", "Enrolled").await;
+    click(&driver, "#close-enrolled").await;
+    start_validation(&driver, &card("AT_CUSTQA")).await;
+    wait_text(&driver, "#validation-started", "Answer the questions asked").await;
+    // Answers are compared trimmed and case-folded.
+    let shouted: Vec<(&str, String)> =
+        answers.iter().map(|(p, a)| (*p, format!(" {} ", a.to_uppercase()))).collect();
+    let shouted: Vec<(&str, &str)> = shouted.iter().map(|(p, a)| (*p, a.as_str())).collect();
+    let result = answer_questions(&driver, &shouted).await;
+    assert!(result.contains("Validated"), "{result}");
+    screenshot(&driver, "validate-questions").await;
+
+    // Five wrong answers lock it (the policy's maxFails); the badge says why; RESET ends it.
+    for attempt in 1..=5 {
+        click(&driver, "#start-validation").await;
+        // A new challenge clears the last result and asks afresh.
+        gone(&driver, "#validation-result").await;
+        wait_text(&driver, "#validation-started", "Answer the questions asked").await;
+        let result = answer_questions(&driver, &[]).await;
+        assert!(result.contains("wrong response"), "attempt {attempt}: {result}");
+    }
+    click(&driver, "#start-validation").await;
+    wait_text(&driver, "#validation-started", "Refused: locked by failures").await;
+    click(&driver, "#close-validate").await;
+    wait_text(&driver, &format!("{} .why", card("AT_CUSTQA")), "locked by failures").await;
+    click(&driver, &format!("{} .reset-authenticator", card("AT_CUSTQA"))).await;
+    wait_text(&driver, &format!("{} .badge", card("AT_CUSTQA")), "Active").await;
+    start_validation(&driver, &card("AT_CUSTQA")).await;
+    let result = answer_questions(&driver, &answers).await;
+    assert!(result.contains("Validated"), "after RESET: {result}");
+    click(&driver, "#close-validate").await;
+
+    // REGISTER-OOB: the activation code once; its first validation activates the device, then
+    // a code sent to the user's address (read from the dev outbox) validates.
+    choose(&driver, "#enrol-policy", "AT_OOBEML").await;
+    wait_text(&driver, "#enrol-destination", "frank@example.org").await;
+    click(&driver, "#enrol-submit").await;
+    let activation = wait(&driver, "#enrol-activation-code").await.text().await.unwrap();
+    assert!(activation.len() == 6 && activation.bytes().all(|b| b.is_ascii_digit()), "{activation}");
+    click(&driver, "#close-enrolled").await;
+    wait_text(&driver, "#user-devices", "Created").await;
+    click(&driver, &format!("{} .validate-authenticator", card("AT_OOBEML"))).await;
+    fill(&driver, "#validate-response", &activation).await;
+    click(&driver, "#validate-check").await;
+    wait_text(&driver, "#validation-result", "Validated").await;
+    click(&driver, "#start-validation").await;
+    gone(&driver, "#validation-result").await;
+    wait_text(&driver, "#validation-started", "f***@example.org").await;
+    click(&driver, "#validate-outbox").await;
+    let message = wait(&driver, "#validate-outbox-message").await.text().await.unwrap();
+    let code = message.rsplit(' ').next().unwrap().to_owned();
+    fill(&driver, "#validate-response", &code).await;
+    click(&driver, "#validate-check").await;
+    wait_text(&driver, "#validation-result", "Validated").await;
+    click(&driver, "#close-validate").await;
+    wait_text(&driver, "#user-devices tr:last-child", "Enabled").await;
+    screenshot(&driver, "enrol-oob").await;
+    // Every policy is used now but the other tenant defaults': the form offers only those left.
+    let offered = wait(&driver, "#enrol-policy").await.text().await.unwrap();
+    assert!(
+        !offered.contains("AT_EMPOTP") && !offered.contains("AT_OOBEML") && offered.contains("AT_HOTP"),
+        "{offered}"
+    );
+    driver.quit().await.unwrap();
+}

@@ -139,9 +139,13 @@ pub fn create(
             let (uri, image) = devices::enrollment(scope, device, seed)?.unzip();
             Some(Enrollment { device_id: device.id, otpauth_uri: uri, image, activation_code: None })
         }
-        (Some(device), None) => {
-            Some(Enrollment { device_id: device.id, otpauth_uri: None, image: None, activation_code: None })
-        }
+        // REGISTER-OOB's code is also at the top level, where the seed's 201 shows it.
+        (Some(device), None) => Some(Enrollment {
+            device_id: device.id,
+            otpauth_uri: None,
+            image: None,
+            activation_code: oob.map(|o| o.activation_code.to_owned()),
+        }),
         _ => None,
     };
     Ok(Created { row, enrollment })

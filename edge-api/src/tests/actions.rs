@@ -290,9 +290,11 @@ fn register_oob_shows_its_activation_code_once_and_the_first_verify_enables_the_
         (Some(format!("{user}.AT_OOBEML").as_str()), Some("1234"))
     );
     let device = created[ENROLLMENT_EXT]["deviceId"].as_i64().unwrap();
+    assert_eq!(created[ENROLLMENT_EXT]["activationCode"], "1234", "where the schema says it is, too");
     assert_eq!(device_status(&api, device), "C");
     let id = format!("{user}.AT_OOBEML");
-    assert!(read(&api, &id).get("activationCode").is_none(), "shown once");
+    let again = read(&api, &id);
+    assert!(again.get("activationCode").is_none() && again.get(ENROLLMENT_EXT).is_none(), "shown once");
     assert!(!api.rows("devices").contains("1234"), "stored as a digest");
     assert_eq!(outcome(&act(&api, &id, "VERIFY", &[("RESPONSE", "1234")])), ("1", "-1"));
     assert_eq!(device_status(&api, device), "V", "enabled by its first verification");

@@ -5,7 +5,7 @@ use crate::api::Session;
 use crate::filters::AuditFilterForm;
 use crate::i18n::texts;
 use crate::pages::devices::list_query;
-use crate::pages::{Listed, Pager, keep_listed};
+use crate::pages::{Listed, Pager, alert, keep_listed};
 use leptos::prelude::*;
 
 /// The actions an admin filters on most; any other can be typed.
@@ -85,7 +85,7 @@ pub fn AuditLog(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Stri
                 {field("a-device", t.device_id, "text", |f| f.device_id.clone(), |f, v| f.device_id = v)}
                 {field("a-user", t.user_id, "text", |f| f.user_id.clone(), |f, v| f.user_id = v)}
                 {field("a-authenticator", t.authenticator, "text", |f| f.authenticator.clone(), |f, v| f.authenticator = v)}
-                {move || filter_error.get().map(|e| view! { <p id="audit-filter-error" class="error" role="alert">{e}</p> })}
+                {alert(filter_error, "audit-filter-error")}
                 <div class="row">
                     <button id="apply-audit-filter" type="submit">{t.apply}</button>
                     <button type="button" on:click=move |_| { form.set(AuditFilterForm::default()); applied.set(None); filter_error.set(None); start.set(1); }>{t.clear}</button>
@@ -98,7 +98,7 @@ pub fn AuditLog(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Stri
         <div class="toolbar">
             {move || loading.get().then(|| view! { <span class="loading">{t.loading}</span> })}
         </div>
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {alert(error, "")}
         <div class="table-wrap">
         <table id="audit-log">
             <thead><tr>

@@ -5,7 +5,7 @@
 use crate::api::{ApiError, Session};
 use crate::bulk::{BulkAction, Outcome, Progress};
 use crate::i18n::{Texts, texts};
-use crate::pages::report;
+use crate::pages::{alert, report};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::OtpDevice;
@@ -125,7 +125,7 @@ pub fn BulkBar(
                         })}
                     }
                 })}
-                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                {alert(error, "")}
             </div>
         })}
     }

@@ -3,7 +3,7 @@
 
 use crate::api::Session;
 use crate::i18n::texts;
-use crate::pages::report;
+use crate::pages::{alert, report};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
@@ -115,7 +115,7 @@ pub fn ChallengePanel(
             {move || (result.get().is_some_and(|r| r.success) && status.get() != Status::Validated).then(|| view! {
                 <button id="enable-after" on:click=enable>{t.enable_now}</button>
             })}
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {alert(error, "")}
             <button id="close-challenge" on:click=move |_| on_close.run(())>{t.close}</button>
         </div>
     }

@@ -3,7 +3,7 @@
 
 use crate::api::Session;
 use crate::i18n::{Texts, texts};
-use crate::pages::report;
+use crate::pages::{alert, report};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Map, Value};
@@ -140,7 +140,7 @@ pub fn CreateDialog(
                             </select>
                         </label>
                         {move || create_fields(device_type.get()).map(field).collect_view()}
-                        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                        {alert(error, "")}
                         <div class="row">
                             <button id="create-submit" type="submit">{t.create}</button>
                             <button type="button" on:click=move |_| on_close.run(())>{t.cancel}</button>

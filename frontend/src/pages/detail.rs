@@ -2,7 +2,7 @@
 
 use crate::api::Session;
 use crate::i18n::texts;
-use crate::pages::report;
+use crate::pages::{alert, report};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
@@ -54,7 +54,7 @@ pub fn DetailPanel(
                         e["action"].as_str().unwrap_or_default(), e["detail"].as_str().unwrap_or_default())}</li>
                 }).collect_view()}
             </ul>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {alert(error, "")}
             <button id="close-detail" on:click=move |_| on_close.run(())>{t.close}</button>
         </div>
     }

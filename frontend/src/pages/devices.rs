@@ -8,7 +8,7 @@ use crate::api::{ApiError, Session};
 use crate::bulk::span;
 use crate::filters::FilterForm;
 use crate::i18n::{Texts, texts};
-use crate::pages::{Listed, Pager, keep_listed, report};
+use crate::pages::{Listed, Pager, alert, keep_listed, report};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -239,7 +239,7 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
                     {text_field("f-created-to", "date", |f| f.created_to.clone(), |f, v| f.created_to = v)}
                 </label>
                 <label class="wide">{t.advanced} {text_field("f-advanced", "text", |f| f.advanced.clone(), |f, v| f.advanced = v)}</label>
-                {move || filter_error.get().map(|e| view! { <p id="filter-error" class="error" role="alert">{e}</p> })}
+                {alert(filter_error, "filter-error")}
                 <div class="row">
                     <button id="apply-filter" type="submit">{t.apply}</button>
                     <button type="button" on:click=move |_| { form.set(FilterForm::default()); applied.set(None); filter_error.set(None); start.set(1); }>{t.clear}</button>
@@ -252,7 +252,7 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
             <button id="refresh" on:click=move |_| reload()>{t.refresh}</button>
             {move || loading.get().then(|| view! { <span class="loading">{t.loading}</span> })}
         </div>
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {alert(error, "")}
         {move || notice.get().map(|n| view! { <p id="notice" class="notice" role="status">{n}</p> })}
         <BulkBar session reason selected on_done=Callback::new(move |()| reload())/>
         {move || {

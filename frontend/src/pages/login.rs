@@ -2,7 +2,7 @@
 
 use crate::api::{ApiError, Session, default_base};
 use crate::i18n::texts;
-use crate::pages::explain;
+use crate::pages::{alert, explain};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -45,7 +45,7 @@ pub fn Login(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>
                 <input id="login-password" type="password" autocomplete="current-password" required
                     prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/>
             </label>
-            {move || reason.get().map(|r| view! { <p class="error" role="alert">{r}</p> })}
+            {alert(reason, "")}
             <button id="sign-in" type="submit" disabled=move || busy.get()>{t.sign_in}</button>
         </form>
     }

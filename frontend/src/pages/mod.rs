@@ -7,6 +7,7 @@ mod challenge;
 mod create;
 mod detail;
 mod devices;
+mod enrol;
 mod login;
 mod overview;
 mod policies;
@@ -16,6 +17,7 @@ mod users;
 pub use audit::AuditLog;
 pub use create::CreateDialog;
 pub use devices::Devices;
+pub use enrol::{EnrolPanel, ValidateDialog, reason_words};
 pub use login::Login;
 pub use overview::Overview;
 pub use policies::{Policies, PolicyDialog};
@@ -196,7 +198,7 @@ fn Shell(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>>) -
             <span class="who">{move || session.get().map(|s| format!("{} @ {}", s.user, s.base))}</span>
             <button id="sign-out" on:click=sign_out>{t.sign_out}</button>
         </header>
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {alert(error, "")}
         {move || {
             match stage.get() {
                 Stage::Loading => view! { <p class="loading">{t.loading}</p> }.into_any(),
@@ -353,6 +355,12 @@ pub fn save_from_dialog<T: 'static>(
             Err(e) => report(e, session, reason, error),
         }
     });
+}
+
+/// The error line under what failed, while `error` holds one (`id` names it when not empty).
+pub fn alert(error: RwSignal<Option<String>>, id: &'static str) -> AnyView {
+    let id = (!id.is_empty()).then_some(id);
+    (move || error.get().map(|e| view! { <p id=id class="error" role="alert">{e}</p> })).into_any()
 }
 
 /// An API error in plain words; a 401 signs the admin out with the reason.

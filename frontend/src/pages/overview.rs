@@ -7,7 +7,7 @@ use crate::chart::{HourBar, first_hour, hourly_bars, scale};
 use crate::filters::FilterForm;
 use crate::i18n::{Texts, texts};
 use crate::pages::devices::{list_query, status_label};
-use crate::pages::report;
+use crate::pages::{alert, report};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -72,7 +72,7 @@ pub fn Overview(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Stri
     let number = |n: Option<u64>| n.map_or_else(|| "…".to_owned(), |n| n.to_string());
     view! {
         <h2>{t.overview}</h2>
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {alert(error, "")}
         <section class="cards">
             <div class="card">
                 <h3>{t.by_status}</h3>

@@ -6,7 +6,7 @@ use crate::api::{ApiError, Session};
 use crate::forms::{PolicyForm, policy_fields};
 use crate::i18n::texts;
 use crate::pages::devices::list_query;
-use crate::pages::{Listed, Pager, keep_listed, report, save_from_dialog};
+use crate::pages::{Listed, Pager, alert, keep_listed, report, save_from_dialog};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::policy::{Policy, PolicyKind};
@@ -58,7 +58,7 @@ pub fn Policies(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Stri
             <button id="refresh-policies" on:click=move |_| reload()>{t.refresh}</button>
             {move || loading.get().then(|| view! { <span class="loading">{t.loading}</span> })}
         </div>
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {alert(error, "")}
         {move || notice.get().map(|n| view! { <p id="policies-notice" class="notice" role="status">{n}</p> })}
         <div class="table-wrap">
         <table id="policies">
@@ -193,7 +193,7 @@ pub fn PolicyDialog(
                 <label class="inline"><input id="p-default" type="checkbox" prop:checked=move || form.with(|f| f.default)
                     on:change=move |ev| { let v = event_target_checked(&ev); form.update(|f| f.default = v); }/>{t.is_default}</label>
                 {questions}
-                {move || error.get().map(|e| view! { <p id="policy-error" class="error" role="alert">{e}</p> })}
+                {alert(error, "policy-error")}
                 <div class="row">
                     <button id="save-policy" type="submit" disabled=move || busy.get()>{t.save}</button>
                     <button type="button" on:click=move |_| on_close.run(false)>{t.cancel}</button>

@@ -6,13 +6,14 @@
 use crate::api::{ApiError, Session};
 use crate::i18n::{Texts, texts};
 use crate::pages::devices::{list_query, status_label};
-use crate::pages::report;
+use crate::pages::enrol::{EnrolPanel, ValidateDialog};
+use crate::pages::{alert, report};
 use crate::standing::{Inactive, why_inactive};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::authenticator::Authenticator;
-use shared::policy::Policy;
-use shared::{OtpDevice, Timestamp, User};
+use shared::policy::{Policy, PolicyKind};
+use shared::{DeviceType, OtpDevice, Timestamp, User};
 
 fn quoted(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_default()
@@ -101,9 +102,23 @@ pub fn UserPage(
             reload();
         });
     };
-    let now = (js_sys::Date::now() / 1000.0) as i64;
-    let card = move |a: Authenticator, policies: &[Policy], user_active: bool| {
-        let max_fails = policies.iter().find(|p| p.id == a.policy.value).map(|p| p.max_fails);
+    // The authenticator being validated: its id, its policy's kind, and the devices whose
+    // outbox messages may carry its codes.
+    let validating = RwSignal::new(None::<(String, Option<PolicyKind>, Vec<i64>)>);
+    let card = move |a: Authenticator, policies: &[Policy], devices: &[OtpDevice], user_active: bool| {
+        // Read at each render: an authenticator enrolled after the page opened starts after then.
+        let now = (js_sys::Date::now() / 1000.0) as i64;
+        let policy = policies.iter().find(|p| p.id == a.policy.value);
+        let max_fails = policy.map(|p| p.max_fails);
+        let kind = policy.map(|p| p.kind);
+        let sends_to = match kind {
+            Some(PolicyKind::OobEmail) => Some(DeviceType::Email),
+            Some(PolicyKind::OobSms) => Some(DeviceType::Sms),
+            _ => None,
+        };
+        let outbox_devices: Vec<i64> =
+            devices.iter().filter(|d| Some(d.device_type) == sends_to).map(|d| d.id).collect();
+        let validate = (a.id.clone(), kind, outbox_devices);
         let why = why_inactive(&a, max_fails, user_active, now);
         let enabled = a.status.status == shared::authenticator::Enabled::Enabled;
         let start = RwSignal::new(day(a.status.start_date));
@@ -131,6 +146,7 @@ pub fn UserPage(
                     <tr><th>{t.last_device}</th><td>{a.last_successful_device.as_ref().and_then(|d| d.display.clone().or(Some(d.value.clone())))}</td></tr>
                 </table>
                 <div class="row actions">
+                    <button class="validate-authenticator" on:click=move |_| validating.set(Some(validate.clone()))>{t.validate}</button>
                     <button class="toggle-authenticator" on:click=move |_| {
                         let (Some(api), a) = (session.get_untracked(), toggle.clone()) else { return };
                         change(Box::pin(async move { api.set_authenticator_enabled(&a, !enabled).await }));
@@ -140,7 +156,7 @@ pub fn UserPage(
                         view! {
                             <button class="reset-authenticator" on:click=move |_| {
                                 let (Some(api), id) = (session.get_untracked(), reset.clone()) else { return };
-                                change(Box::pin(async move { api.authenticator_action(&id, "RESET").await.map(|_| ()) }));
+                                change(Box::pin(async move { api.authenticator_action(&id, "RESET", &[]).await.map(|_| ()) }));
                             }>{t.reset_lockout}</button>
                         }
                     })}
@@ -167,9 +183,18 @@ pub fn UserPage(
             </article>
         }
     };
+    let ready = Memo::new(move |_| loaded.with(Option::is_some));
+    let user = Signal::derive(move || loaded.with(|l| l.as_ref().map(|l| l.user.clone())));
+    let choices = Memo::new(move |_| {
+        loaded.with(|l| {
+            let Some(l) = l else { return Vec::new() };
+            let taken = |p: &Policy| l.authenticators.iter().any(|a| a.policy.value == p.id);
+            l.policies.iter().filter(|p| !taken(p)).cloned().collect::<Vec<_>>()
+        })
+    });
     view! {
         <p><a href="#/users" id="back-to-users">{t.back_to_users}</a></p>
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {alert(error, "")}
         {move || notice.get().map(|n| view! { <p id="user-notice" class="notice" role="status">{n}</p> })}
         {move || match loaded.get() {
             None => view! { <p class="loading">{t.loading}</p> }.into_any(),
@@ -186,7 +211,7 @@ pub fn UserPage(
                                 {if devices.is_empty() {
                                     view! { <tr><td class="empty">{t.no_devices}</td></tr> }.into_any()
                                 } else {
-                                    devices.into_iter().map(|d| view! {
+                                    devices.iter().map(|d| view! {
                                         <tr data-id=d.id>
                                             <td>{d.name.clone()}</td><td>{d.device_type.as_str()}</td>
                                             <td><span class=format!("badge s-{}", d.status.as_str())>{status_label(d.status, t)}</span></td>
@@ -202,7 +227,7 @@ pub fn UserPage(
                             {if authenticators.is_empty() {
                                 view! { <p class="empty">{t.no_authenticators}</p> }.into_any()
                             } else {
-                                authenticators.into_iter().map(|a| card(a, &policies, user_active)).collect_view().into_any()
+                                authenticators.into_iter().map(|a| card(a, &policies, &devices, user_active)).collect_view().into_any()
                             }}
                         </section>
                     </div>
@@ -210,5 +235,13 @@ pub fn UserPage(
                 .into_any()
             }
         }}
+        // Made once the page is read, and kept over its reloads (it holds what is shown once).
+        {move || ready.get().then(|| view! {
+            <EnrolPanel session reason user choices on_enrolled=Callback::new(move |()| reload())/>
+        })}
+        {move || validating.get().map(|(id, kind, outbox_devices)| view! {
+            <ValidateDialog session reason id kind outbox_devices
+                on_change=Callback::new(move |()| reload()) on_close=Callback::new(move |()| validating.set(None))/>
+        })}
     }
 }

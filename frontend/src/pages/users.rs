@@ -7,7 +7,7 @@ use crate::filters::UserFilterForm;
 use crate::forms::UserForm;
 use crate::i18n::texts;
 use crate::pages::devices::list_query;
-use crate::pages::{Listed, Pager, keep_listed, report, save_from_dialog};
+use crate::pages::{Listed, Pager, alert, keep_listed, report, save_from_dialog};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
@@ -125,7 +125,7 @@ pub fn Users(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>
                         <option value="false">{t.inactive}</option>
                     </select>
                 </label>
-                {move || filter_error.get().map(|e| view! { <p id="users-filter-error" class="error" role="alert">{e}</p> })}
+                {alert(filter_error, "users-filter-error")}
                 <div class="row">
                     <button id="apply-users-filter" type="submit">{t.apply}</button>
                     <button type="button" on:click=move |_| { form.set(UserFilterForm::default()); applied.set(None); start.set(1); }>{t.clear}</button>
@@ -138,7 +138,7 @@ pub fn Users(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>
             <button id="refresh-users" on:click=move |_| reload()>{t.refresh}</button>
             {move || loading.get().then(|| view! { <span class="loading">{t.loading}</span> })}
         </div>
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {alert(error, "")}
         {move || notice.get().map(|n| view! { <p id="users-notice" class="notice" role="status">{n}</p> })}
         <div class="table-wrap">
         <table id="users">
@@ -242,7 +242,7 @@ pub fn UserDialog(
                 {field("u-phone", t.phone, "tel", |f| f.phone.clone(), |f, v| f.phone = v)}
                 <label class="inline"><input id="u-is-active" type="checkbox" prop:checked=move || form.with(|f| f.active)
                     on:change=move |ev| { let v = event_target_checked(&ev); form.update(|f| f.active = v); }/>{t.active}</label>
-                {move || error.get().map(|e| view! { <p id="user-error" class="error" role="alert">{e}</p> })}
+                {alert(error, "user-error")}
                 <div class="row">
                     <button id="save-user" type="submit" disabled=move || busy.get()>{t.save}</button>
                     <button type="button" on:click=move |_| on_close.run(false)>{t.cancel}</button>
