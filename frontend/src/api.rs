@@ -211,6 +211,24 @@ impl Session {
         Box::pin(async move { sent.await.map(|_| ()) })
     }
 
+    /// The body of a successful answer, with its status.
+    fn text(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        if_match: Option<&str>,
+    ) -> Answer<(u16, String)> {
+        let sent = self.send(method, path, body, if_match);
+        Box::pin(async move {
+            let response = sent.await?;
+            let status = response.status();
+            let text = response.text().await.map_err(|e| ApiError::Scim { status, detail: e.to_string() })?;
+            Ok((status, text))
+        })
+    }
+
+    /// A successful answer read as `T`. Only the reading is per type: the request is shared.
     fn json<T: serde::de::DeserializeOwned + 'static>(
         &self,
         method: &str,
@@ -218,13 +236,10 @@ impl Session {
         body: Option<&Value>,
         if_match: Option<&str>,
     ) -> Answer<T> {
-        let sent = self.send(method, path, body, if_match);
+        let answer = self.text(method, path, body, if_match);
         Box::pin(async move {
-            let response = sent.await?;
-            response
-                .json::<T>()
-                .await
-                .map_err(|e| ApiError::Scim { status: response.status(), detail: e.to_string() })
+            let (status, text) = answer.await?;
+            serde_json::from_str(&text).map_err(|e| ApiError::Scim { status, detail: e.to_string() })
         })
     }
 

@@ -1,7 +1,5 @@
 //! The filter bar's fields and the SCIM filter they build (pure, so it is tested natively too).
 
-use shared::filter::parse;
-
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FilterForm {
     /// `co` (contains) when true, `eq` otherwise.
@@ -52,12 +50,6 @@ impl FilterForm {
             parts.push(format!("created le {}", quoted(&format!("{} 23:59:59", self.created_to))));
         }
         (!parts.is_empty()).then(|| parts.join(" and "))
-    }
-
-    /// A syntax check before sending, with the parser's position; the server still has the last word.
-    pub fn syntax_error(&self) -> Option<String> {
-        let filter = self.to_filter()?;
-        parse(&filter).err().map(|e| e.to_string())
     }
 }
 

@@ -738,6 +738,23 @@ async fn enrolment_and_validation_from_a_users_page() {
     assert!(result.contains("Validated"), "after RESET: {result}");
     click(&driver, "#close-validate").await;
 
+    // A password: typed twice, and the two must match before anything is sent.
+    choose(&driver, "#enrol-policy", "AT_CUSTPW").await;
+    fill(&driver, "#enrol-password", "s3cret-pass").await;
+    fill(&driver, "#enrol-password-again", "s3cret-pasS").await;
+    click(&driver, "#enrol-submit").await;
+    wait_text(&driver, "#enrol-form [role=alert]", "The two passwords differ").await;
+    assert_eq!(app.call("GET", &format!("/Authenticator/{id}.AT_CUSTPW"), None).status, 404, "nothing sent");
+    fill(&driver, "#enrol-password-again", "s3cret-pass").await;
+    click(&driver, "#enrol-submit").await;
+    wait_text(&driver, "#enrolled", "Enrolled").await;
+    click(&driver, "#close-enrolled").await;
+    start_validation(&driver, &card("AT_CUSTPW")).await;
+    fill(&driver, "#validate-response", "s3cret-pass").await;
+    click(&driver, "#validate-check").await;
+    wait_text(&driver, "#validation-result", "Validated").await;
+    click(&driver, "#close-validate").await;
+
     // REGISTER-OOB: the activation code once; its first validation activates the device, then
     // a code sent to the user's address (read from the dev outbox) validates.
     choose(&driver, "#enrol-policy", "AT_OOBEML").await;

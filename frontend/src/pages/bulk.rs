@@ -100,7 +100,7 @@ pub fn BulkBar(
             <div class="bulk" id="bulk" role="region" aria-label=t.actions>
                 <span id="selected-count">{move || t.selected_n.replace("{n}", &selected.with(BTreeMap::len).to_string())}</span>
                 {BulkAction::ALL.into_iter().map(|action| view! {
-                    <button class=format!("bulk-{}", format!("{action:?}").to_lowercase())
+                    <button class=format!("bulk-{}", format!("{action:?}").to_ascii_lowercase())
                         disabled=move || selected.with(BTreeMap::is_empty) || progress.with(|p| p.as_ref().is_some_and(Progress::running))
                         on:click=move |_| run(action)>{label(action, t)}</button>
                 }).collect_view()}

@@ -3,7 +3,7 @@
 
 use crate::api::Session;
 use crate::i18n::texts;
-use crate::pages::{alert, report};
+use crate::pages::{Dialog, alert, report};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
@@ -89,7 +89,7 @@ pub fn ChallengePanel(
     };
 
     view! {
-        <div class="dialog" role="dialog" aria-modal="true" id="challenge">
+        <Dialog id="challenge" on_escape=Callback::new(move |()| on_close.run(()))>
             <h2>{t.challenge} " — " {device.name.clone()}</h2>
             <button id="request-challenge" on:click=request>{t.request_challenge}</button>
             {move || requested.get().map(|r| view! {
@@ -117,6 +117,6 @@ pub fn ChallengePanel(
             })}
             {alert(error, "")}
             <button id="close-challenge" on:click=move |_| on_close.run(())>{t.close}</button>
-        </div>
+        </Dialog>
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::api::Session;
 use crate::i18n::{Texts, texts};
-use crate::pages::{alert, report};
+use crate::pages::{Dialog, alert, report};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Map, Value};
@@ -113,7 +113,7 @@ pub fn CreateDialog(
     };
 
     view! {
-        <div class="dialog" role="dialog" aria-modal="true">
+        <Dialog on_escape=Callback::new(move |()| on_close.run(()))>
             <h2>{t.new_device}</h2>
             {move || match created.get() {
                 Some(device) => view! {
@@ -148,6 +148,6 @@ pub fn CreateDialog(
                     </form>
                 }.into_any(),
             }}
-        </div>
+        </Dialog>
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::api::Session;
 use crate::i18n::texts;
-use crate::pages::{alert, report};
+use crate::pages::{Dialog, alert, report};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
@@ -42,7 +42,7 @@ pub fn DetailPanel(
             })
     };
     view! {
-        <div class="dialog" role="dialog" aria-modal="true" id="detail">
+        <Dialog id="detail" on_escape=Callback::new(move |()| on_close.run(()))>
             <h2>{t.details} " — " {device.name.clone()}</h2>
             <table class="attributes">{move || rows(&fresh.get())}</table>
             <h3>{t.counters}</h3>
@@ -56,6 +56,6 @@ pub fn DetailPanel(
             </ul>
             {alert(error, "")}
             <button id="close-detail" on:click=move |_| on_close.run(())>{t.close}</button>
-        </div>
+        </Dialog>
     }
 }

@@ -8,7 +8,7 @@ use crate::enrolment::{
     outcome, verify_attributes,
 };
 use crate::i18n::{Texts, texts};
-use crate::pages::{alert, report};
+use crate::pages::{Dialog, alert, report};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::User;
@@ -73,16 +73,6 @@ pub fn EnrolPanel(
         form.set(Enrolment { answers: vec![String::new(); questions], ..Enrolment::default() });
         error.set(None);
     });
-    // What is shown once is brought into view: the form may be below the fold.
-    Effect::new(move |_| {
-        if shown.with(Option::is_some) {
-            request_animation_frame(|| {
-                if let Some(panel) = document().get_element_by_id("enrolled") {
-                    panel.scroll_into_view();
-                }
-            });
-        }
-    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (Some(policy), Some(user)) = (policy.get_untracked(), user.get_untracked()) else { return };
@@ -107,23 +97,22 @@ pub fn EnrolPanel(
             busy.set(false);
         });
     };
-    let text_input = move |id: String,
-                           kind: &'static str,
-                           read: fn(&Enrolment) -> &String,
-                           write: fn(&mut Enrolment, String)| {
-        view! {
-            <input id=id type=kind required=kind == "password" autocomplete="off"
-                prop:value=move || form.with(|f| read(f).clone())
-                on:input=move |ev| form.update(|f| write(f, event_target_value(&ev)))/>
-        }
-    };
+    // A new password for the user: never filled in from the admin's own saved ones.
+    let password_input =
+        move |id: &'static str, read: fn(&Enrolment) -> &String, write: fn(&mut Enrolment, String)| {
+            view! {
+                <input id=id type="password" required autocomplete="new-password"
+                    prop:value=move || form.with(|f| read(f).clone())
+                    on:input=move |ev| form.update(|f| write(f, event_target_value(&ev)))/>
+            }
+        };
     let fields = move || {
         let Some(policy) = policy.get() else { return ().into_any() };
         match policy.kind {
             PolicyKind::Totp | PolicyKind::Hotp => view! { <p class="hint">{t.enrol_seed_hint}</p> }.into_any(),
             PolicyKind::Password => view! {
-                <label>{t.password}{text_input("enrol-password".into(), "password", |f| &f.password, |f, v| f.password = v)}</label>
-                <label>{t.password_again}{text_input("enrol-password-again".into(), "password", |f| &f.password_again, |f, v| f.password_again = v)}</label>
+                <label>{t.password}{password_input("enrol-password", |f| &f.password, |f, v| f.password = v)}</label>
+                <label>{t.password_again}{password_input("enrol-password-again", |f| &f.password_again, |f, v| f.password_again = v)}</label>
             }
             .into_any(),
             PolicyKind::SecurityQuestion => {
@@ -164,8 +153,11 @@ pub fn EnrolPanel(
             <h3>{t.enrol}</h3>
             {move || shown.get().map(|enrolled| {
                 let uri = enrolled.otpauth_uri.clone();
+                // A dialog over the page: in view wherever the form is, and above the page that
+                // reloads behind it.
                 view! {
-                    <div id="enrolled" role="status">
+                    <Dialog id="enrolled" on_escape=Callback::new(move |()| shown.set(None))>
+                        <h2>{t.enrolled}</h2>
                         {match (enrolled.otpauth_uri.clone(), enrolled.activation_code.clone()) {
                             (Some(uri), _) => view! {
                                 <p class="warning">{t.shown_once}</p>
@@ -176,7 +168,7 @@ pub fn EnrolPanel(
                                 <p class="warning">{t.activation_shown_once}</p>
                                 <code id="enrol-activation-code" class="big">{code}</code>
                             }.into_any(),
-                            (None, None) => view! { <p>{t.enrolled}</p> }.into_any(),
+                            (None, None) => ().into_any(),
                         }}
                         <div class="row">
                             {uri.map(|uri| view! { <button on:click=move |_| {
@@ -184,7 +176,7 @@ pub fn EnrolPanel(
                             }>{t.copy}</button> })}
                             <button id="close-enrolled" on:click=move |_| shown.set(None)>{t.close}</button>
                         </div>
-                    </div>
+                    </Dialog>
                 }
             })}
             {move || if choices.with(Vec::is_empty) {
@@ -289,7 +281,7 @@ pub fn ValidateDialog(
         });
     };
     view! {
-        <div class="dialog" role="dialog" aria-modal="true" id="validate">
+        <Dialog id="validate" on_escape=Callback::new(move |()| on_close.run(()))>
             <h2>{t.validate} " — " {id.clone()}</h2>
             <button id="start-validation" on:click=start>{t.start_validation}</button>
             {move || started.get().map(|s| match (s.done, questions, sends) {
@@ -327,6 +319,6 @@ pub fn ValidateDialog(
             })}
             {alert(error, "")}
             <button id="close-validate" on:click=move |_| on_close.run(())>{t.close}</button>
-        </div>
+        </Dialog>
     }
 }

@@ -357,6 +357,39 @@ pub fn save_from_dialog<T: 'static>(
     });
 }
 
+/// A modal dialog: the focus moves into it when it opens (to its first control) and back to
+/// where it was when it closes, and Escape closes it as its Cancel or Close button does.
+#[component]
+pub fn Dialog(
+    #[prop(optional)] id: &'static str,
+    on_escape: Callback<()>,
+    children: Children,
+) -> impl IntoView {
+    use wasm_bindgen::JsCast;
+    let node = NodeRef::<leptos::html::Div>::new();
+    let opener = StoredValue::new_local(
+        document().active_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()),
+    );
+    Effect::new(move |_| {
+        let first =
+            node.get().and_then(|d| d.query_selector("input, select, textarea, button").ok().flatten());
+        if let Some(first) = first.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = first.focus();
+        }
+    });
+    on_cleanup(move || {
+        if let Some(opener) = opener.try_with_value(Option::clone).flatten().filter(|o| o.is_connected()) {
+            let _ = opener.focus();
+        }
+    });
+    view! {
+        <div class="dialog" role="dialog" aria-modal="true" id=(!id.is_empty()).then_some(id) node_ref=node
+            on:keydown=move |ev| if ev.key() == "Escape" { on_escape.run(()) }>
+            {children()}
+        </div>
+    }
+}
+
 /// The error line under what failed, while `error` holds one (`id` names it when not empty).
 pub fn alert(error: RwSignal<Option<String>>, id: &'static str) -> AnyView {
     let id = (!id.is_empty()).then_some(id);

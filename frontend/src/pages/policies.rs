@@ -6,7 +6,7 @@ use crate::api::{ApiError, Session};
 use crate::forms::{PolicyForm, policy_fields};
 use crate::i18n::texts;
 use crate::pages::devices::list_query;
-use crate::pages::{Listed, Pager, alert, keep_listed, report, save_from_dialog};
+use crate::pages::{Dialog, Listed, Pager, alert, keep_listed, report, save_from_dialog};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::policy::{Policy, PolicyKind};
@@ -180,7 +180,7 @@ pub fn PolicyDialog(
         })
     };
     view! {
-        <div class="dialog" role="dialog" aria-modal="true" id="policy-dialog">
+        <Dialog id="policy-dialog" on_escape=Callback::new(move |()| on_close.run(false))>
             <h2>{if creating { t.new_policy.to_owned() } else { form.with_untracked(|f| f.get("id")) }}</h2>
             <form on:submit=submit>
                 <label>{t.kind}
@@ -199,6 +199,6 @@ pub fn PolicyDialog(
                     <button type="button" on:click=move |_| on_close.run(false)>{t.cancel}</button>
                 </div>
             </form>
-        </div>
+        </Dialog>
     }
 }

@@ -7,7 +7,7 @@ use crate::filters::UserFilterForm;
 use crate::forms::UserForm;
 use crate::i18n::texts;
 use crate::pages::devices::list_query;
-use crate::pages::{Listed, Pager, alert, keep_listed, report, save_from_dialog};
+use crate::pages::{Dialog, Listed, Pager, alert, keep_listed, report, save_from_dialog};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
@@ -231,7 +231,7 @@ pub fn UserDialog(
         }
     };
     view! {
-        <div class="dialog" role="dialog" aria-modal="true" id="user-dialog">
+        <Dialog id="user-dialog" on_escape=Callback::new(move |()| on_close.run(false))>
             <h2>{if creating { t.new_user } else { t.edit }}</h2>
             <form on:submit=submit>
                 {field("u-user-name", t.user, "text", |f| f.user_name.clone(), |f, v| f.user_name = v)}
@@ -248,6 +248,6 @@ pub fn UserDialog(
                     <button type="button" on:click=move |_| on_close.run(false)>{t.cancel}</button>
                 </div>
             </form>
-        </div>
+        </Dialog>
     }
 }
