@@ -620,6 +620,21 @@ async fn gone(driver: &WebDriver, css: &str) {
     panic!("{css} never went away");
 }
 
+/// Sends the enrol form, which the app refuses with `words` before anything reaches the API.
+async fn refused_before_sending(driver: &WebDriver, app: &App, authenticator: &str, words: &str) {
+    click(driver, "#enrol-submit").await;
+    wait_text(driver, "#enrol-form [role=alert]", words).await;
+    let status = app.call("GET", &format!("/Authenticator/{authenticator}"), None).status;
+    assert_eq!(status, 404, "nothing sent");
+}
+
+/// Sends the enrol form; it is enrolled, with nothing to show once.
+async fn enrol(driver: &WebDriver) {
+    click(driver, "#enrol-submit").await;
+    wait_text(driver, "#enrolled", "Enrolled").await;
+    click(driver, "#close-enrolled").await;
+}
+
 /// Starts a validation of the card's authenticator in its dialog.
 async fn start_validation(driver: &WebDriver, card: &str) {
     click(driver, &format!("{card} .validate-authenticator")).await;
@@ -701,13 +716,9 @@ async fn enrolment_and_validation_from_a_users_page() {
         fill(&driver, &format!(".enrol-answer[data-prompt=\"{prompt}\"]"), answer).await;
     }
     wait_text(&driver, "#enrol-answered", "2 answered; 3 required").await;
-    click(&driver, "#enrol-submit").await;
-    wait_text(&driver, "#enrol-form [role=alert]", "Answer at least 3 questions").await;
-    assert_eq!(app.call("GET", &format!("/Authenticator/{id}.AT_CUSTQA"), None).status, 404, "nothing sent");
+    refused_before_sending(&driver, &app, &format!("{id}.AT_CUSTQA"), "Answer at least 3 questions").await;
     fill(&driver, ".enrol-answer[data-prompt=\"PR_ANIMAL\"]", "Rex").await;
-    click(&driver, "#enrol-submit").await;
-    wait_text(&driver, "#enrolled", "Enrolled").await;
-    click(&driver, "#close-enrolled").await;
+    enrol(&driver).await;
     start_validation(&driver, &card("AT_CUSTQA")).await;
     wait_text(&driver, "#validation-started", "Answer the questions asked").await;
     // Answers are compared trimmed and case-folded.
@@ -742,13 +753,9 @@ async fn enrolment_and_validation_from_a_users_page() {
     choose(&driver, "#enrol-policy", "AT_CUSTPW").await;
     fill(&driver, "#enrol-password", "s3cret-pass").await;
     fill(&driver, "#enrol-password-again", "s3cret-pasS").await;
-    click(&driver, "#enrol-submit").await;
-    wait_text(&driver, "#enrol-form [role=alert]", "The two passwords differ").await;
-    assert_eq!(app.call("GET", &format!("/Authenticator/{id}.AT_CUSTPW"), None).status, 404, "nothing sent");
+    refused_before_sending(&driver, &app, &format!("{id}.AT_CUSTPW"), "The two passwords differ").await;
     fill(&driver, "#enrol-password-again", "s3cret-pass").await;
-    click(&driver, "#enrol-submit").await;
-    wait_text(&driver, "#enrolled", "Enrolled").await;
-    click(&driver, "#close-enrolled").await;
+    enrol(&driver).await;
     start_validation(&driver, &card("AT_CUSTPW")).await;
     fill(&driver, "#validate-response", "s3cret-pass").await;
     click(&driver, "#validate-check").await;
