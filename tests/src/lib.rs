@@ -323,6 +323,8 @@ pub struct App {
     pub origin: String,
     pub password: String,
     agent: ureq::Agent,
+    /// Its state directory (and its sqld's, under `sqld/`, when the store is one).
+    state: PathBuf,
 }
 
 /// The hosts of one application on one store: two `spin up` nodes when the store is a libSQL
@@ -488,6 +490,7 @@ impl App {
             origin,
             password,
             agent,
+            state: state.to_owned(),
         }
     }
 
@@ -532,7 +535,7 @@ impl App {
         let mut response = self
             .agent
             .run(request.body(body.to_vec()).unwrap())
-            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}\n{}", self.last_words()));
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -579,6 +582,26 @@ impl App {
     /// Kills the host with SIGKILL: no shutdown code runs, exactly as in a crash.
     pub fn crash(&self) {
         self.signal("-KILL");
+    }
+
+    /// For a request that got no answer: the host's last lines and its store server's, and how
+    /// many requests it had logged, to tell a host that stalled from one that never got it.
+    fn last_words(&self) -> String {
+        let log = self.log();
+        let tail = |lines: &[String]| lines[lines.len().saturating_sub(12)..].join("\n");
+        let sqld: Vec<String> = std::fs::read_to_string(self.state.join("sqld/sqld.log"))
+            .map(|text| text.lines().map(str::to_owned).collect())
+            .unwrap_or_default();
+        let requests =
+            log.iter().filter(|l| l.contains("Processing request") || l.contains(" /scim/")).count();
+        format!(
+            "host {} ({} lines, {requests} requests logged), last lines:\n{}\nsqld ({} lines), last lines:\n{}",
+            self.origin,
+            log.len(),
+            tail(&log),
+            sqld.len(),
+            tail(&sqld)
+        )
     }
 
     /// What the host has printed so far.
