@@ -422,8 +422,17 @@ impl Session {
         self.json("GET", &format!("/OtpDevice/{id}/audit"), None, None)
     }
 
-    /// The dev outbox, when the API has it on.
-    pub fn outbox(&self) -> Answer<Value> {
-        self.json("GET", "/Outbox", None, None)
+    /// The newest dev-outbox message to any of `devices` (the outbox lists newest first), when
+    /// the API has the outbox on.
+    pub fn outbox_message(&self, devices: Vec<i64>) -> Answer<Option<String>> {
+        let list = self.json::<Value>("GET", "/Outbox", None, None);
+        Box::pin(async move {
+            let list = list.await?;
+            let messages = list["Resources"].as_array().map(Vec::as_slice).unwrap_or_default();
+            Ok(messages
+                .iter()
+                .find(|m| m["deviceId"].as_i64().is_some_and(|d| devices.contains(&d)))
+                .and_then(|m| m["message"].as_str().map(str::to_owned)))
+        })
     }
 }

@@ -40,16 +40,8 @@ pub fn ChallengePanel(
     let show_outbox = move |_| {
         let Some(api) = session.get_untracked() else { return };
         spawn_local(async move {
-            match api.outbox().await {
-                Ok(list) => {
-                    let latest = list["Resources"].as_array().and_then(|messages| {
-                        messages
-                            .iter()
-                            .find(|m| m["deviceId"] == id)
-                            .and_then(|m| m["message"].as_str().map(str::to_owned))
-                    });
-                    outbox.set(latest);
-                }
+            match api.outbox_message(vec![id]).await {
+                Ok(latest) => outbox.set(latest),
                 Err(e) => report(e, session, reason, error),
             }
         });

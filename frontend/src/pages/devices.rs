@@ -8,7 +8,7 @@ use crate::api::{ApiError, Session};
 use crate::bulk::span;
 use crate::filters::FilterForm;
 use crate::i18n::{Texts, texts};
-use crate::pages::{Listed, Pager, alert, keep_listed, report};
+use crate::pages::{Listed, Listing, Pager, alert, keep_listed, report, sort_header};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -52,12 +52,8 @@ pub fn list_query(filter: Option<&str>, sort_by: &str, descending: bool, start: 
 pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>>) -> impl IntoView {
     let t = texts();
     let form = RwSignal::new(FilterForm::default());
-    let applied = RwSignal::new(None::<String>);
-    let sort_by = RwSignal::new(String::new());
-    let descending = RwSignal::new(false);
-    let start = RwSignal::new(1u64);
-    let count = RwSignal::new(25u64);
-    let reloads = RwSignal::new(0u32);
+    let list = Listing::new("", 25);
+    let Listing { applied, sort_by, descending, start, count, .. } = list;
     let notice = RwSignal::new(None::<String>);
     let panel = RwSignal::new(Panel::Closed);
     // Bulk selection: each device as it was when selected (its version goes in `If-Match`), and
@@ -65,14 +61,11 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
     let selected = RwSignal::new(BTreeMap::<i64, OtpDevice>::new());
     let anchor = StoredValue::new(None::<usize>);
 
-    let reload = move || reloads.update(|n| *n += 1);
+    let reload = move || list.reload();
     let listed = keep_listed(
         session,
         reason,
-        move || {
-            reloads.track();
-            list_query(applied.get().as_deref(), &sort_by.get(), descending.get(), start.get(), count.get())
-        },
+        move || list.query(),
         |api, query| async move { api.list(&query).await },
     );
     let Listed { result, loading, error, filter_error } = listed;
@@ -153,14 +146,6 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
             loading.set(false);
         });
     };
-    let sort = move |attribute: &'static str| {
-        if sort_by.get_untracked() == attribute {
-            descending.update(|d| *d = !*d);
-        } else {
-            sort_by.set(attribute.to_owned());
-            descending.set(false);
-        }
-    };
     let act = move |device: OtpDevice, values: serde_json::Value| {
         let Some(current) = session.get_untracked() else { return };
         spawn_local(async move {
@@ -189,16 +174,7 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
         });
     };
 
-    let header = move |label: &'static str, attribute: &'static str| {
-        let arrow = move || match (sort_by.get() == attribute, descending.get()) {
-            (true, false) => " ▲",
-            (true, true) => " ▼",
-            _ => "",
-        };
-        view! {
-            <th><button class="sort" data-sort=attribute on:click=move |_| sort(attribute)>{label}{arrow}</button></th>
-        }
-    };
+    let header = move |label: &'static str, attribute: &'static str| sort_header(list, label, attribute);
     let text_field = move |id: &'static str,
                            kind: &'static str,
                            get: fn(&FilterForm) -> String,

@@ -251,13 +251,8 @@ pub fn ValidateDialog(
     let show_outbox = move |_| {
         let (Some(api), devices) = (session.get_untracked(), outbox_devices.clone()) else { return };
         spawn_local(async move {
-            match api.outbox().await {
-                Ok(list) => outbox.set(list["Resources"].as_array().and_then(|messages| {
-                    messages
-                        .iter()
-                        .find(|m| m["deviceId"].as_i64().is_some_and(|d| devices.contains(&d)))
-                        .and_then(|m| m["message"].as_str().map(str::to_owned))
-                })),
+            match api.outbox_message(devices).await {
+                Ok(latest) => outbox.set(latest),
                 Err(e) => report(e, session, reason, error),
             }
         });

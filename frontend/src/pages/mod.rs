@@ -288,6 +288,71 @@ impl<T: Clone + Send + Sync + 'static> Listed<T> {
     }
 }
 
+/// What a filtered, sortable list screen asks the server for: the filter applied, the sort, the
+/// page, and a count of reloads that asks again for the same.
+#[derive(Clone, Copy)]
+pub struct Listing {
+    pub applied: RwSignal<Option<String>>,
+    pub sort_by: RwSignal<String>,
+    pub descending: RwSignal<bool>,
+    pub start: RwSignal<u64>,
+    pub count: RwSignal<u64>,
+    reloads: RwSignal<u32>,
+}
+
+impl Listing {
+    /// No filter, ascending by `sort_by` (the server's order when empty), the first page.
+    pub fn new(sort_by: &str, count: u64) -> Listing {
+        Listing {
+            applied: RwSignal::new(None),
+            sort_by: RwSignal::new(sort_by.to_owned()),
+            descending: RwSignal::new(false),
+            start: RwSignal::new(1),
+            count: RwSignal::new(count),
+            reloads: RwSignal::new(0),
+        }
+    }
+
+    /// The query string, read (and so tracked) from every part, the reloads included.
+    pub fn query(self) -> String {
+        self.reloads.track();
+        devices::list_query(
+            self.applied.get().as_deref(),
+            &self.sort_by.get(),
+            self.descending.get(),
+            self.start.get(),
+            self.count.get(),
+        )
+    }
+
+    /// The same page again.
+    pub fn reload(self) {
+        self.reloads.update(|n| *n += 1);
+    }
+
+    /// Sorts by `attribute`, or reverses the order when the list is sorted by it already.
+    pub fn sort(self, attribute: &str) {
+        if self.sort_by.get_untracked() == attribute {
+            self.descending.update(|d| *d = !*d);
+        } else {
+            self.sort_by.set(attribute.to_owned());
+            self.descending.set(false);
+        }
+    }
+}
+
+/// A column header that sorts `list` by `attribute`, with an arrow on the column sorted by.
+pub fn sort_header(list: Listing, label: &'static str, attribute: &'static str) -> impl IntoView {
+    let arrow = move || match (list.sort_by.with(|s| s == attribute), list.descending.get()) {
+        (true, false) => " ▲",
+        (true, true) => " ▼",
+        _ => "",
+    };
+    view! {
+        <th><button class="sort" data-sort=attribute on:click=move |_| list.sort(attribute)>{label}{arrow}</button></th>
+    }
+}
+
 /// Reads a list each time what `query` reads changes, and shows only the answer to the newest
 /// request: an answer to an older one (a reload after a create, then a new filter) may arrive
 /// after it.

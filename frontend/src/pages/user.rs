@@ -3,7 +3,7 @@
 //! its validity dates, statistics and last successful device, and can be enabled, disabled,
 //! reset after a lockout, given new validity dates, or deleted.
 
-use crate::api::{ApiError, Session};
+use crate::api::{Answer, ApiError, Session};
 use crate::i18n::{Texts, texts};
 use crate::pages::devices::{list_query, status_label};
 use crate::pages::enrol::{EnrolPanel, ValidateDialog};
@@ -30,9 +30,6 @@ pub fn inactive_label(reason: Inactive, t: &Texts) -> &'static str {
         Inactive::NoUsableDevice => t.reason_no_device,
     }
 }
-
-/// A change of an authenticator under way.
-type Change = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>>>>;
 
 /// Everything the page shows, read together.
 #[derive(Clone)]
@@ -91,7 +88,7 @@ pub fn UserPage(
         });
     });
     // Waits for one change of an authenticator, then reads the page again.
-    let change = move |work: Change| {
+    let change = move |work: Answer<()>| {
         spawn_local(async move {
             match work.await {
                 Ok(()) => notice.set(None),
@@ -149,7 +146,7 @@ pub fn UserPage(
                     <button class="validate-authenticator" on:click=move |_| validating.set(Some(validate.clone()))>{t.validate}</button>
                     <button class="toggle-authenticator" on:click=move |_| {
                         let (Some(api), a) = (session.get_untracked(), toggle.clone()) else { return };
-                        change(Box::pin(async move { api.set_authenticator_enabled(&a, !enabled).await }));
+                        change(api.set_authenticator_enabled(&a, !enabled));
                     }>{if enabled { t.disable } else { t.enable }}</button>
                     {(why == Some(Inactive::LockedByFailures) || statistics.consecutive_failed > 0).then(|| {
                         let reset = reset.clone();
@@ -164,7 +161,7 @@ pub fn UserPage(
                         let question = t.confirm_delete_authenticator.replace("{id}", &remove.id);
                         if web_sys::window().and_then(|w| w.confirm_with_message(&question).ok()).unwrap_or(false) {
                             let (Some(api), a) = (session.get_untracked(), remove.clone()) else { return };
-                            change(Box::pin(async move { api.delete_authenticator(&a).await }));
+                            change(api.delete_authenticator(&a));
                         }
                     }>{t.delete}</button>
                 </div>
@@ -177,7 +174,7 @@ pub fn UserPage(
                         let (Some(api), a) = (session.get_untracked(), dates.clone()) else { return };
                         let from = format!("{}T00:00:00Z", start.get_untracked());
                         let until = Some(expiry.get_untracked()).filter(|e| !e.is_empty()).map(|e| format!("{e}T23:59:59Z"));
-                        change(Box::pin(async move { api.set_authenticator_dates(&a, &from, until.as_deref()).await }));
+                        change(api.set_authenticator_dates(&a, &from, until.as_deref()));
                     }>{t.save_dates}</button>
                 </div>
             </article>

@@ -6,8 +6,9 @@ use crate::api::{ApiError, Session};
 use crate::filters::UserFilterForm;
 use crate::forms::UserForm;
 use crate::i18n::texts;
-use crate::pages::devices::list_query;
-use crate::pages::{Dialog, Listed, Pager, alert, keep_listed, report, save_from_dialog};
+use crate::pages::{
+    Dialog, Listed, Listing, Pager, alert, keep_listed, report, save_from_dialog, sort_header,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
@@ -21,23 +22,16 @@ fn quoted(text: &str) -> String {
 pub fn Users(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>>) -> impl IntoView {
     let t = texts();
     let form = RwSignal::new(UserFilterForm::default());
-    let applied = RwSignal::new(None::<String>);
-    let sort_by = RwSignal::new("userName".to_owned());
-    let descending = RwSignal::new(false);
-    let start = RwSignal::new(1u64);
-    let count = RwSignal::new(25u64);
-    let reloads = RwSignal::new(0u32);
+    let list = Listing::new("userName", 25);
+    let Listing { applied, start, count, .. } = list;
     let notice = RwSignal::new(None::<String>);
     // `Some(None)`: the dialog creates a user; `Some(Some(user))`: it edits that one.
     let dialog = RwSignal::new(None::<Option<User>>);
-    let reload = move || reloads.update(|n| *n += 1);
+    let reload = move || list.reload();
     let listed = keep_listed(
         session,
         reason,
-        move || {
-            reloads.track();
-            list_query(applied.get().as_deref(), &sort_by.get(), descending.get(), start.get(), count.get())
-        },
+        move || list.query(),
         |api, query| async move { api.users(&query).await },
     );
     let Listed { result, loading, error, filter_error } = listed;
@@ -82,22 +76,7 @@ pub fn Users(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>
         start.set(1);
         applied.set(form.get().to_filter());
     };
-    let header = move |label: &'static str, attribute: &'static str| {
-        let arrow = move || match (sort_by.get() == attribute, descending.get()) {
-            (true, false) => " ▲",
-            (true, true) => " ▼",
-            _ => "",
-        };
-        let sort = move |_| {
-            if sort_by.get_untracked() == attribute {
-                descending.update(|d| *d = !*d);
-            } else {
-                sort_by.set(attribute.to_owned());
-                descending.set(false);
-            }
-        };
-        view! { <th><button class="sort" data-sort=attribute on:click=sort>{label}{arrow}</button></th> }
-    };
+    let header = move |label: &'static str, attribute: &'static str| sort_header(list, label, attribute);
     let text_field = move |id: &'static str,
                            label: &'static str,
                            get: fn(&UserFilterForm) -> String,
