@@ -28,6 +28,11 @@ pub struct Session {
     authorization: String,
 }
 
+/// `value` encoded for a query string, by the browser (`encodeURIComponent`).
+pub fn query_value(value: &str) -> String {
+    js_sys::encode_uri_component(value).into()
+}
+
 /// A PATCH that replaces `values` (RFC 7644 §3.5.2.3, no path).
 fn replace_values(values: Value) -> Value {
     serde_json::json!({
@@ -284,7 +289,7 @@ impl Session {
 
     /// How many resources at `endpoint` (`/OtpDevice`, `/Authenticator`) match `filter`.
     pub fn count(&self, endpoint: &str, filter: &str) -> Answer<u64> {
-        let filter = percent_encoding::utf8_percent_encode(filter, percent_encoding::NON_ALPHANUMERIC);
+        let filter = query_value(filter);
         let list = self.json::<ListResponse<Value>>(
             "GET",
             &format!("{endpoint}?count=0&filter={filter}"),

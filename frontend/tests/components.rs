@@ -173,6 +173,16 @@ fn an_advanced_filter_wins() {
 }
 
 #[wasm_bindgen_test]
+fn a_filter_goes_into_a_query_string_intact() {
+    use frontend::api::query_value;
+    let filter = r#"userName co "a&b=c" and (displayName sw "x+y #1" or title ew "50%") and name eq "José""#;
+    let encoded = query_value(filter);
+    assert!(!encoded.contains(['&', '=', '#', '+', ' ', '"']), "{encoded}");
+    assert!(encoded.contains("Jos%C3%A9"), "UTF-8, percent-encoded: {encoded}");
+    assert_eq!(js_sys::decode_uri_component(&encoded).unwrap(), filter);
+}
+
+#[wasm_bindgen_test]
 fn tenant_bases_follow_the_base_path_signed_in_with() {
     use frontend::api::{tenant_base, tenant_of};
     for (root, acme) in [

@@ -38,8 +38,9 @@ fn main() -> ExitCode {
         "up" => setup().and_then(|()| up(env::args().skip(2).collect())),
         "bench" => setup().and_then(|()| bench(env::args().skip(2).collect())),
         "fuzz" => setup().and_then(|()| fuzz(env::args().skip(2).collect())),
+        "size" => setup().and_then(|()| build_spa()).and_then(|()| check_spa_size()),
         _ => {
-            eprintln!("usage: cargo xtask <setup|test|up|bench|fuzz>");
+            eprintln!("usage: cargo xtask <setup|test|up|bench|fuzz|size>");
             eprintln!("  setup  install missing wasm targets and Debian tools");
             eprintln!("  test   setup, then fmt, clippy, every test (HTTP ones against the built component)");
             eprintln!(
@@ -59,6 +60,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "         [--target T] only T; [--jobs N] N processes (libFuzzer -fork); [--no-sanitizer]"
             );
+            eprintln!("  size   build the SPA and check its wasm + JS against the 300 KB gzip budget");
             return ExitCode::from(2);
         }
     };
@@ -428,6 +430,7 @@ fn test() -> Result {
     // The HTTP and browser tests start the runner with the release component and the built SPA.
     build_component()?;
     build_spa()?;
+    check_spa_size()?;
     build_runner()?;
     // tests/tests/conformance.rs runs scim2-tester from this virtualenv.
     let scim2 = python_venv("scim2-tester", "0.5.2", "tests/conformance/requirements.txt")?;
@@ -539,6 +542,39 @@ fn build_spa() -> Result {
             .env("PATH", path)
             .env("CARGO_TARGET_DIR", target_dir()),
     )
+}
+
+/// What a browser downloads to start the SPA, its wasm and JS, gzip -9 as a server sends them:
+/// at most 300 KB (issue 15; BENCHMARKS.md "Sizes" says where the bytes go).
+const SPA_GZIP_BUDGET: u64 = 300_000;
+
+fn check_spa_size() -> Result {
+    let dist = project_root().join("dist");
+    let entries = std::fs::read_dir(&dist).map_err(|e| format!("{}: {e}", dist.display()))?;
+    let mut total = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !matches!(path.extension().and_then(|e| e.to_str()), Some("wasm" | "js")) {
+            continue;
+        }
+        let gzip = Command::new("sh")
+            .arg("-c")
+            .arg("gzip -9c \"$0\" | wc -c")
+            .arg(&path)
+            .output()
+            .map_err(|e| format!("gzip: {e}"))?;
+        let bytes: u64 = String::from_utf8_lossy(&gzip.stdout)
+            .trim()
+            .parse()
+            .map_err(|_| format!("gzip -9c {}: no byte count", path.display()))?;
+        println!("    {}: {bytes} bytes gzip", path.display());
+        total += bytes;
+    }
+    println!("==> SPA wasm + JS: {total} bytes gzip (budget {SPA_GZIP_BUDGET})");
+    if total == 0 || total > SPA_GZIP_BUDGET {
+        return Err(format!("the SPA's wasm + JS is {total} bytes gzip; the budget is {SPA_GZIP_BUDGET}"));
+    }
+    Ok(())
 }
 
 /// Builds the runner with every native target of the workspace, so that the features of the shared

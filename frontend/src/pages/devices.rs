@@ -4,14 +4,13 @@ use super::bulk::BulkBar;
 use super::challenge::ChallengePanel;
 use super::create::CreateDialog;
 use super::detail::DetailPanel;
-use crate::api::{ApiError, Session};
+use crate::api::{ApiError, Session, query_value};
 use crate::bulk::span;
 use crate::filters::FilterForm;
 use crate::i18n::{Texts, texts};
 use crate::pages::{Listed, Listing, Pager, alert, keep_listed, report, sort_header};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::json;
 use shared::{DeviceType, OtpDevice, Status};
 use std::collections::BTreeMap;
@@ -37,7 +36,7 @@ pub fn status_label(status: Status, t: &Texts) -> &'static str {
 pub fn list_query(filter: Option<&str>, sort_by: &str, descending: bool, start: u64, count: u64) -> String {
     let mut query = format!("startIndex={start}&count={count}");
     if let Some(filter) = filter {
-        query.push_str(&format!("&filter={}", utf8_percent_encode(filter, NON_ALPHANUMERIC)));
+        query.push_str(&format!("&filter={}", query_value(filter)));
     }
     if !sort_by.is_empty() {
         query.push_str(&format!(

@@ -2,7 +2,7 @@
 //! queries), the ones locked now, those unused for 90 days, and validations and failures per
 //! hour over the last 7 days (counted by the API in SQL, `/Audit/.histogram`).
 
-use crate::api::{ApiError, Session};
+use crate::api::{ApiError, Session, query_value};
 use crate::chart::{HourBar, first_hour, hourly_bars, scale};
 use crate::filters::FilterForm;
 use crate::i18n::{Texts, texts};
@@ -10,7 +10,6 @@ use crate::pages::devices::{list_query, status_label};
 use crate::pages::{alert, report};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use shared::{DeviceType, OtpDevice, Status, Timestamp};
 
 /// A week of hours.
@@ -45,8 +44,7 @@ pub fn Overview(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Stri
             let read = async {
                 let filter =
                     format!("at ge {} and action sw \"challenge-\"", quoted(&Timestamp(first).to_rfc3339()));
-                let query =
-                    format!("interval=3600&filter={}", utf8_percent_encode(&filter, NON_ALPHANUMERIC));
+                let query = format!("interval=3600&filter={}", query_value(&filter));
                 let histogram = api.audit_histogram(&query).await?;
                 bars.set(Some(hourly_bars(&histogram, first, HOURS)));
                 for (i, status) in Status::ALL.iter().enumerate() {
