@@ -795,3 +795,133 @@ async fn enrolment_and_validation_from_a_users_page() {
     );
     driver.quit().await.unwrap();
 }
+
+/// The screen's visible, enabled, focusable elements in document order (by id, or class, or
+/// tag), the first of them focused.
+const FOCUSABLES: &str = r#"
+    window.__focusables = [...document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]')]
+        .filter(e => !e.disabled && e.tabIndex >= 0 && e.getClientRects().length > 0
+            && getComputedStyle(e).visibility !== 'hidden');
+    window.__focusables[0].focus();
+    return window.__focusables.map(e => e.id || e.className || e.tagName);
+"#;
+
+async fn press(driver: &WebDriver, keys: impl Into<TypingData>) {
+    driver.active_element().await.unwrap().send_keys(keys).await.unwrap();
+}
+
+/// Every control of the screen shown is reached by Tab, in reading order: no control skipped,
+/// none reached out of turn, the focus never lost to something that is not a control. (A date
+/// field keeps the focus for the Tab presses that step through its day, month and year.)
+async fn assert_keyboard_reaches_everything(driver: &WebDriver, screen: &str) {
+    let names = driver.execute(FOCUSABLES, Vec::new()).await.unwrap().json().clone();
+    let names: Vec<String> = serde_json::from_value(names).unwrap();
+    let last = names.len() as i64 - 1;
+    let mut walk = vec![0];
+    while walk.last() != Some(&last) && walk.len() < 5 * names.len() {
+        press(driver, Key::Tab).await;
+        let at = driver.execute("return window.__focusables.indexOf(document.activeElement)", Vec::new());
+        let at = at.await.unwrap().json().as_i64().unwrap();
+        if walk.last() != Some(&at) {
+            walk.push(at);
+        }
+    }
+    let expected: Vec<i64> = (0..=last).collect();
+    assert_eq!(walk, expected, "{screen}: Tab order over {names:?}");
+}
+
+/// Presses Tab until `css` has the focus (at most 400 times).
+async fn tab_to(driver: &WebDriver, css: &str) {
+    let script = format!("return document.activeElement.matches({})", serde_json::json!(css));
+    for _ in 0..400 {
+        if driver.execute(script.as_str(), Vec::new()).await.unwrap().json().as_bool() == Some(true) {
+            return;
+        }
+        press(driver, Key::Tab).await;
+    }
+    panic!("Tab never reached {css}");
+}
+
+#[tokio::test]
+async fn an_admin_works_with_the_keyboard_alone() {
+    assert!(dist_index().is_file(), "{} is missing: cargo xtask test builds the SPA", dist_index().display());
+    let state = TempDir::new("e2e-keyboard");
+    let app = App::start(&state.0, &[]);
+    for user in ["kb-ann", "kb-ben", "kb-cy"] {
+        let reply = app.call("POST", "/OtpDevice", Some(&serde_json::json!({"type": "TOTP", "user": user})));
+        assert_eq!(reply.status, 201, "{}", reply.json);
+    }
+    let user = app.call("POST", "/Users", Some(&serde_json::json!({"userName": "kb-dora"})));
+    assert_eq!(user.status, 201, "{}", user.json);
+    let dora = user.json["id"].as_str().unwrap().to_owned();
+    let totp = serde_json::json!({
+        "schemas": [shared::authenticator::AUTHENTICATOR_SCHEMA],
+        "owner": {"value": dora},
+        "policy": {"value": "AT_EMPOTP"},
+    });
+    let authenticator = app.call("POST", "/Authenticator", Some(&totp));
+    assert_eq!(authenticator.status, 201, "{}", authenticator.json);
+    let chromedriver = Chromedriver::start();
+    let driver = browser(&chromedriver).await;
+
+    // Sign in: the fields in order, typed into, Enter sends the form.
+    driver.goto(&app.origin).await.unwrap();
+    wait(&driver, "#login-user").await;
+    assert_keyboard_reaches_everything(&driver, "sign-in").await;
+    tab_to(&driver, "#api-base").await;
+    press(&driver, Key::Control + "a").await;
+    press(&driver, app.base.as_str()).await;
+    press(&driver, Key::Tab).await;
+    press(&driver, "admin").await;
+    press(&driver, Key::Tab).await;
+    press(&driver, app.password.as_str()).await;
+    press(&driver, Key::Enter).await;
+    wait(&driver, "#chart").await;
+    // Three devices, and the one Dora's TOTP authenticator holds.
+    wait_text(&driver, "#by-type tr[data-type=\"TOTP\"] .n", "4").await;
+    wait(&driver, "#locked-now .empty").await;
+    assert_keyboard_reaches_everything(&driver, "overview").await;
+
+    // The device table: a link followed by Enter; rows picked with Space, a range with
+    // Shift+Space, as with the mouse and Shift+click.
+    tab_to(&driver, "#nav-devices").await;
+    press(&driver, Key::Enter).await;
+    wait_text(&driver, "#devices tbody", "kb-cy").await;
+    assert_keyboard_reaches_everything(&driver, "devices").await;
+    tab_to(&driver, "#devices tbody tr:nth-child(1) .pick").await;
+    press(&driver, " ").await;
+    wait_text(&driver, "#selected-count", "1").await;
+    tab_to(&driver, "#devices tbody tr:nth-child(3) .pick").await;
+    press(&driver, Key::Shift + " ").await;
+    wait_text(&driver, "#selected-count", "3").await;
+    tab_to(&driver, "#clear-selection").await;
+    press(&driver, Key::Enter).await;
+    gone(&driver, "#bulk").await;
+
+    // Users: a dialog opened with Enter takes the focus, Escape closes it and gives it back.
+    tab_to(&driver, "#nav-users").await;
+    press(&driver, Key::Enter).await;
+    wait_text(&driver, "#users tbody", "kb-dora").await;
+    assert_keyboard_reaches_everything(&driver, "users").await;
+    tab_to(&driver, "#new-user").await;
+    press(&driver, Key::Enter).await;
+    wait(&driver, "#user-dialog").await;
+    press(&driver, Key::Escape).await;
+    gone(&driver, "#user-dialog").await;
+    let back = driver.execute("return document.activeElement.id", Vec::new()).await.unwrap();
+    assert_eq!(back.json(), "new-user");
+    tab_to(&driver, &format!("#users tr[data-id=\"{dora}\"] a.open")).await;
+    press(&driver, Key::Enter).await;
+    wait_text(&driver, "#user-title", "kb-dora").await;
+    wait(&driver, "#enrol-policy").await;
+    wait(&driver, "#user-authenticators .authenticator .validate-authenticator").await;
+    assert_keyboard_reaches_everything(&driver, "a user's page").await;
+
+    for (link, ready) in [("#nav-policies", "#policies tbody tr"), ("#nav-audit", "#audit-log tbody tr")] {
+        tab_to(&driver, link).await;
+        press(&driver, Key::Enter).await;
+        wait(&driver, ready).await;
+        assert_keyboard_reaches_everything(&driver, link).await;
+    }
+    driver.quit().await.unwrap();
+}
