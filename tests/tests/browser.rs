@@ -842,6 +842,12 @@ async fn tab_to(driver: &WebDriver, css: &str) {
     panic!("Tab never reached {css}");
 }
 
+/// Tabs to `css` and presses Enter on it, as a keyboard user follows a link or a button.
+async fn tab_and_enter(driver: &WebDriver, css: &str) {
+    tab_to(driver, css).await;
+    press(driver, Key::Enter).await;
+}
+
 #[tokio::test]
 async fn an_admin_works_with_the_keyboard_alone() {
     assert!(dist_index().is_file(), "{} is missing: cargo xtask test builds the SPA", dist_index().display());
@@ -884,8 +890,7 @@ async fn an_admin_works_with_the_keyboard_alone() {
 
     // The device table: a link followed by Enter; rows picked with Space, a range with
     // Shift+Space, as with the mouse and Shift+click.
-    tab_to(&driver, "#nav-devices").await;
-    press(&driver, Key::Enter).await;
+    tab_and_enter(&driver, "#nav-devices").await;
     wait_text(&driver, "#devices tbody", "kb-cy").await;
     assert_keyboard_reaches_everything(&driver, "devices").await;
     tab_to(&driver, "#devices tbody tr:nth-child(1) .pick").await;
@@ -894,32 +899,27 @@ async fn an_admin_works_with_the_keyboard_alone() {
     tab_to(&driver, "#devices tbody tr:nth-child(3) .pick").await;
     press(&driver, Key::Shift + " ").await;
     wait_text(&driver, "#selected-count", "3").await;
-    tab_to(&driver, "#clear-selection").await;
-    press(&driver, Key::Enter).await;
+    tab_and_enter(&driver, "#clear-selection").await;
     gone(&driver, "#bulk").await;
 
     // Users: a dialog opened with Enter takes the focus, Escape closes it and gives it back.
-    tab_to(&driver, "#nav-users").await;
-    press(&driver, Key::Enter).await;
+    tab_and_enter(&driver, "#nav-users").await;
     wait_text(&driver, "#users tbody", "kb-dora").await;
     assert_keyboard_reaches_everything(&driver, "users").await;
-    tab_to(&driver, "#new-user").await;
-    press(&driver, Key::Enter).await;
+    tab_and_enter(&driver, "#new-user").await;
     wait(&driver, "#user-dialog").await;
     press(&driver, Key::Escape).await;
     gone(&driver, "#user-dialog").await;
     let back = driver.execute("return document.activeElement.id", Vec::new()).await.unwrap();
     assert_eq!(back.json(), "new-user");
-    tab_to(&driver, &format!("#users tr[data-id=\"{dora}\"] a.open")).await;
-    press(&driver, Key::Enter).await;
+    tab_and_enter(&driver, &format!("#users tr[data-id=\"{dora}\"] a.open")).await;
     wait_text(&driver, "#user-title", "kb-dora").await;
     wait(&driver, "#enrol-policy").await;
     wait(&driver, "#user-authenticators .authenticator .validate-authenticator").await;
     assert_keyboard_reaches_everything(&driver, "a user's page").await;
 
     for (link, ready) in [("#nav-policies", "#policies tbody tr"), ("#nav-audit", "#audit-log tbody tr")] {
-        tab_to(&driver, link).await;
-        press(&driver, Key::Enter).await;
+        tab_and_enter(&driver, link).await;
         wait(&driver, ready).await;
         assert_keyboard_reaches_everything(&driver, link).await;
     }

@@ -8,7 +8,7 @@ use crate::api::{ApiError, Session, query_value};
 use crate::bulk::span;
 use crate::filters::FilterForm;
 use crate::i18n::{Texts, texts};
-use crate::pages::{Listed, Listing, Pager, alert, keep_listed, report, sort_header};
+use crate::pages::{Listed, Listing, Pager, alert, confirmed, keep_listed, report, sort_header};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
@@ -145,32 +145,24 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
             loading.set(false);
         });
     };
+    // How a change of one row went (someone else's change first: a 412), then the page again.
+    let outcome = move |answer: Result<(), ApiError>| {
+        match answer {
+            Ok(()) => notice.set(None),
+            Err(ApiError::Scim { status: 412, .. }) => notice.set(Some(t.stale.to_owned())),
+            Err(e) => report(e, session, reason, error),
+        }
+        reload();
+    };
     let act = move |device: OtpDevice, values: serde_json::Value| {
         let Some(current) = session.get_untracked() else { return };
-        spawn_local(async move {
-            match current.patch(&device, values).await {
-                Ok(_) => notice.set(None),
-                Err(ApiError::Scim { status: 412, .. }) => notice.set(Some(t.stale.to_owned())),
-                Err(e) => report(e, session, reason, error),
-            }
-            reload();
-        });
+        spawn_local(async move { outcome(current.patch(&device, values).await.map(|_| ())) });
     };
     let delete = move |device: OtpDevice| {
-        let confirmed =
-            web_sys::window().and_then(|w| w.confirm_with_message(t.confirm_delete).ok()).unwrap_or(false);
         let Some(current) = session.get_untracked() else { return };
-        if !confirmed {
-            return;
+        if confirmed(t.confirm_delete) {
+            spawn_local(async move { outcome(current.delete(&device).await) });
         }
-        spawn_local(async move {
-            match current.delete(&device).await {
-                Ok(()) => notice.set(None),
-                Err(ApiError::Scim { status: 412, .. }) => notice.set(Some(t.stale.to_owned())),
-                Err(e) => report(e, session, reason, error),
-            }
-            reload();
-        });
     };
 
     let header = move |label: &'static str, attribute: &'static str| sort_header(list, label, attribute);

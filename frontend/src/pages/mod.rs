@@ -455,6 +455,11 @@ pub fn Dialog(
     }
 }
 
+/// Asks the admin `question` (the browser's confirm box); `false` when there is no window.
+pub fn confirmed(question: &str) -> bool {
+    web_sys::window().and_then(|w| w.confirm_with_message(question).ok()).unwrap_or(false)
+}
+
 /// The error line under what failed, while `error` holds one (`id` names it when not empty).
 pub fn alert(error: RwSignal<Option<String>>, id: &'static str) -> AnyView {
     let id = (!id.is_empty()).then_some(id);

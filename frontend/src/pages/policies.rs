@@ -6,7 +6,7 @@ use crate::api::{ApiError, Session};
 use crate::forms::{PolicyForm, policy_fields};
 use crate::i18n::texts;
 use crate::pages::devices::list_query;
-use crate::pages::{Dialog, Listed, Pager, alert, keep_listed, report, save_from_dialog};
+use crate::pages::{Dialog, Listed, Pager, alert, confirmed, keep_listed, report, save_from_dialog};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::policy::{Policy, PolicyKind};
@@ -33,11 +33,8 @@ pub fn Policies(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Stri
     );
     let Listed { result, loading, error, .. } = listed;
     let delete = move |policy: Policy| {
-        let question = t.confirm_delete_policy.replace("{policy}", &policy.id);
-        let confirmed =
-            web_sys::window().and_then(|w| w.confirm_with_message(&question).ok()).unwrap_or(false);
         let Some(current) = session.get_untracked() else { return };
-        if !confirmed {
+        if !confirmed(&t.confirm_delete_policy.replace("{policy}", &policy.id)) {
             return;
         }
         spawn_local(async move {

@@ -7,7 +7,7 @@ use crate::api::{Answer, ApiError, Session};
 use crate::i18n::{Texts, texts};
 use crate::pages::devices::{list_query, status_label};
 use crate::pages::enrol::{EnrolPanel, ValidateDialog};
-use crate::pages::{alert, report};
+use crate::pages::{alert, confirmed, report};
 use crate::standing::{Inactive, why_inactive};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -159,7 +159,7 @@ pub fn UserPage(
                     })}
                     <button class="delete-authenticator" on:click=move |_| {
                         let question = t.confirm_delete_authenticator.replace("{id}", &remove.id);
-                        if web_sys::window().and_then(|w| w.confirm_with_message(&question).ok()).unwrap_or(false) {
+                        if confirmed(&question) {
                             let (Some(api), a) = (session.get_untracked(), remove.clone()) else { return };
                             change(api.delete_authenticator(&a));
                         }

@@ -7,7 +7,7 @@ use crate::filters::UserFilterForm;
 use crate::forms::UserForm;
 use crate::i18n::texts;
 use crate::pages::{
-    Dialog, Listed, Listing, Pager, alert, keep_listed, report, save_from_dialog, sort_header,
+    Dialog, Listed, Listing, Pager, alert, confirmed, keep_listed, report, save_from_dialog, sort_header,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -64,9 +64,7 @@ pub fn Users(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>
                 .replace("{user}", &user.user_name)
                 .replace("{devices}", &devices.to_string())
                 .replace("{authenticators}", &authenticators.to_string());
-            let confirmed =
-                web_sys::window().and_then(|w| w.confirm_with_message(&question).ok()).unwrap_or(false);
-            if confirmed {
+            if confirmed(&question) {
                 outcome(current.delete_user(&user).await);
             }
         });
