@@ -856,6 +856,27 @@ async fn visit_by_keyboard(driver: &WebDriver, link: &str, ready: &str, text: &s
     assert_keyboard_reaches_everything(driver, link).await;
 }
 
+/// The page's cumulative layout shift since it loaded (what moved without the user asking, as
+/// Chromium scores it: 0.1 or less is "good"), and what moved.
+async fn layout_shift(driver: &WebDriver) -> (f64, String) {
+    const SHIFTS: &str = r#"
+        return new Promise(resolve => {
+            let total = 0, moved = [];
+            new PerformanceObserver(list => {
+                for (const e of list.getEntries()) {
+                    if (e.hadRecentInput) continue;
+                    total += e.value;
+                    moved.push(e.value.toFixed(3) + ': ' + e.sources.map(s => s.node
+                        ? (s.node.id || s.node.className || s.node.nodeName) : '?').join(', '));
+                }
+            }).observe({type: 'layout-shift', buffered: true});
+            setTimeout(() => resolve([total, moved.join('; ')]), 300);
+        });
+    "#;
+    let answer = driver.execute(SHIFTS, Vec::new()).await.unwrap().json().clone();
+    (answer[0].as_f64().unwrap(), answer[1].as_str().unwrap_or_default().to_owned())
+}
+
 #[tokio::test]
 async fn an_admin_works_with_the_keyboard_alone() {
     assert!(dist_index().is_file(), "{} is missing: cargo xtask test builds the SPA", dist_index().display());
@@ -924,5 +945,25 @@ async fn an_admin_works_with_the_keyboard_alone() {
 
     visit_by_keyboard(&driver, "#nav-policies", "#policies tbody", "AT_EMPOTP").await;
     visit_by_keyboard(&driver, "#nav-audit", "#audit-log tbody", "kb-dora").await;
+
+    // No layout jump when the data arrives: each screen loaded afresh (signed in, nothing
+    // pressed) until its data shows, then what moved on its own.
+    for (screen, ready, text) in [
+        ("overview", "#by-type tr[data-type=\"TOTP\"] .n", "4"),
+        ("devices", "#devices tbody", "kb-cy"),
+        ("users", "#users tbody", "kb-dora"),
+        (&format!("users/{dora}"), "#user-authenticators", "AT_EMPOTP"),
+        ("policies", "#policies tbody", "AT_EMPOTP"),
+        ("audit", "#audit-log tbody", "kb-dora"),
+    ] {
+        // From another page: a load of the app, not a move within it.
+        driver.goto("about:blank").await.unwrap();
+        driver.goto(format!("{}/#/{screen}", app.origin)).await.unwrap();
+        wait_text(&driver, ready, text).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (shift, moved) = layout_shift(&driver).await;
+        println!("#/{screen}: layout shift {shift:.3} after load");
+        assert!(shift <= 0.1, "#/{screen}: layout shift {shift:.3} ({moved})");
+    }
     driver.quit().await.unwrap();
 }

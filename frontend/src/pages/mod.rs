@@ -186,15 +186,22 @@ fn Shell(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>>) -
                     }
                 }).collect_view()}
             </nav>
-            {move || tenants.get().filter(|names| !names.is_empty()).map(|names| view! {
-                <label class="tenant">{t.tenant}
-                    <select id="tenant" prop:value=move || tenant.get().unwrap_or_default()
-                        on:change=move |ev| pick(&event_target_value(&ev))>
-                        <option value="" disabled=true>"—"</option>
-                        {names.into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
-                    </select>
-                </label>
-            })}
+            // Shown (disabled, with the tenant kept from before) while the tenants are read too:
+            // the header keeps its size when they arrive, and nothing below it moves.
+            {move || {
+                let names = tenants.get();
+                let reading = names.is_none();
+                let names = names.unwrap_or_else(|| tenant.get_untracked().into_iter().collect());
+                (reading || !names.is_empty()).then(|| view! {
+                    <label class="tenant">{t.tenant}
+                        <select id="tenant" disabled=reading prop:value=move || tenant.get().unwrap_or_default()
+                            on:change=move |ev| pick(&event_target_value(&ev))>
+                            <option value="" disabled=true>"—"</option>
+                            {names.into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                })
+            }}
             <span class="who">{move || session.get().map(|s| format!("{} @ {}", s.user, s.base))}</span>
             <button id="sign-out" on:click=sign_out>{t.sign_out}</button>
         </header>
