@@ -19,20 +19,31 @@ use shared::discovery;
 use shared::model::ListResponse;
 use shared::schema::{AUDIT, AUTHENTICATOR, DEVICE, POLICY, RESOURCES, USER};
 
-/// Both base paths answer the same routes, for the default tenant: Soffid's, and the
-/// conventional SCIM one. `/scim/{tenant}/v2` serves a named tenant (SPEC §16).
-pub const BASE_PATHS: &[&str] = &["/soffid/webservice/scim2/v1", "/scim/v2"];
+/// The base paths of the default tenant's routes: Soffid's (with and without the `/soffid`
+/// context its books show), and the conventional SCIM one. `/scim/{tenant}/v2` serves a named
+/// tenant (SPEC §16).
+pub const BASE_PATHS: &[&str] = &["/soffid/webservice/scim2/v1", "/webservice/scim2/v1", "/scim/v2"];
 
 /// The base path a request came in on, the tenant it names (`None`: the default tenant's §3
-/// paths) and the rest of the path.
-fn split_base(path: &str) -> Option<(&str, Option<&str>, &str)> {
-    let after = |base: &str| path.strip_prefix(base).filter(|r| r.is_empty() || r.starts_with('/'));
-    if let Some((base, rest)) = BASE_PATHS.iter().find_map(|base| after(base).map(|r| (*base, r))) {
-        return Some((base, None, rest));
+/// paths) and the rest of the path. HID's book writes `/SCIM/{tenant}/v2`: it is `/scim/`, and
+/// the links the answer carries say `/scim/`.
+fn split_base(path: &str) -> Option<(String, Option<&str>, &str)> {
+    let path = match path.strip_prefix("/SCIM/") {
+        Some(rest) => rest,
+        None => {
+            let after = |base: &str| path.strip_prefix(base).filter(|r| r.is_empty() || r.starts_with('/'));
+            if let Some((base, rest)) = BASE_PATHS.iter().find_map(|base| after(base).map(|r| (*base, r))) {
+                return Some((base.to_owned(), None, rest));
+            }
+            path.strip_prefix("/scim/")?
+        }
+    };
+    if let Some(rest) = path.strip_prefix("v2").filter(|r| r.is_empty() || r.starts_with('/')) {
+        return Some(("/scim/v2".to_owned(), None, rest));
     }
-    let (tenant, after_tenant) = path.strip_prefix("/scim/")?.split_once('/')?;
+    let (tenant, after_tenant) = path.split_once('/')?;
     let rest = after_tenant.strip_prefix("v2").filter(|r| r.is_empty() || r.starts_with('/'))?;
-    Some((&path[..path.len() - rest.len()], Some(tenant), rest))
+    Some((format!("/scim/{tenant}/v2"), Some(tenant), rest))
 }
 
 /// What the host provides besides the request.
@@ -147,7 +158,7 @@ fn serve_checked(
         (Some(public), _) => format!("{}{base}", public.url),
         (None, Some(origin)) => format!("{origin}{base}"),
         // No URL from the host: relative links still resolve against the request.
-        (None, None) => base.to_owned(),
+        (None, None) => base,
     };
     if method == "OPTIONS" {
         return Ok(

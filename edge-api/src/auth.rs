@@ -10,9 +10,11 @@
 //! Password guessing is bounded the way trusted systems bound it, without handing strangers a
 //! way to lock an admin out: a caller with the right cached credential is never refused; every
 //! other attempt first takes one from the budget of its (principal, source address), in one
-//! statement before the slow hash, so concurrent guesses can never exceed it; a principal also
-//! has a much larger ceiling across all sources, which sources that logged in successfully in
-//! the last day are exempt from. A success from a source gives that source its budget back.
+//! statement before the slow hash, so concurrent guesses can never exceed it; a source address
+//! has a budget over every name it claims (a made-up name costs what a real one does, so nobody
+//! gets the slow hash for free by changing names), and a principal a much larger ceiling across
+//! all sources; a principal's source that logged in successfully in the last day is exempt from
+//! both. A success from a source gives that source its budget back.
 
 use crate::app::Env;
 use crate::crypto::{self, Keys};
@@ -27,9 +29,10 @@ use subtle::ConstantTimeEq;
 /// How long a verified Basic credential is trusted without re-hashing.
 pub const CACHE_SECONDS: i64 = 300;
 
-/// Verified logins per (principal, source) and per principal, per minute.
+/// Verified logins per (principal, source), per source whatever names it claims, and per
+/// principal, per minute.
 pub const LOGIN_BUDGET: LoginBudget =
-    LoginBudget { per_source: 10, per_principal: 100, window: 60, trust: 86_400 };
+    LoginBudget { per_source: 10, per_address: 20, per_principal: 100, window: 60, trust: 86_400 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {

@@ -6,7 +6,7 @@ use crate::db::DbError;
 use crate::domain::Scope;
 use crate::error::ApiError;
 use crate::settings::Webhook;
-use crate::store::{self, ChallengeState, SuccessGuard, WriteTx};
+use crate::store::{self, AuthenticatorRow, ChallengeKind, ChallengeState, NewChallenge, Ping, SuccessGuard};
 use shared::authenticator::{Reason, Refusal};
 use shared::model::ChallengeResult;
 use shared::otp::{CodeParams, verify_hotp, verify_totp};
@@ -75,12 +75,33 @@ impl<'a> std::ops::Deref for Context<'a> {
 /// What asking for a challenge did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Requested {
-    /// A code went to this address or number (through the gateway, or into the dev outbox).
-    Sent { to: String },
-    /// The device has nothing to send (TOTP, HOTP, PIN); the challenge is counted.
-    NothingToSend,
+    /// A code went to this address or number (through the gateway, or into the dev outbox), for
+    /// challenge `challenge`.
+    Sent { to: String, challenge: i64 },
+    /// The device has nothing to send (TOTP, HOTP, PIN); the challenge is counted, and opened
+    /// when the request asked for one.
+    NothingToSend { challenge: Option<i64> },
     /// Nothing was sent: the device cannot be validated now, for this reason.
     Refused(Reason),
+    /// Nothing was sent: a send budget (SPEC §6) refused it for this many seconds.
+    OverBudget { retry_after: i64 },
+}
+
+/// The challenge a request opens besides sending the code: what it is, the transaction's text
+/// sent before the code, the CIBA ping its success owes, and the authenticator it is issued by
+/// (HID's named actions; Soffid's requestChallenge opens a plain one for the device alone).
+pub struct Opening<'a> {
+    pub kind: ChallengeKind,
+    pub note: Option<&'a str>,
+    pub ping: Option<Ping>,
+    pub issued_by: Option<&'a AuthenticatorRow>,
+}
+
+impl Opening<'_> {
+    /// Soffid's requestChallenge: a plain code for the device.
+    pub fn plain() -> Opening<'static> {
+        Opening { kind: ChallengeKind::Plain, note: None, ping: None, issued_by: None }
+    }
 }
 
 /// What a validation came to.
@@ -104,6 +125,20 @@ impl Verdict {
     }
 }
 
+/// What a response did: the verdict, the device that accepted it, and the CIBA ping the
+/// challenge it answered owes.
+pub struct Responded {
+    pub verdict: Verdict,
+    pub device: Option<i64>,
+    pub ping: Option<Ping>,
+}
+
+impl Responded {
+    fn refused(reason: Reason, locked: bool) -> Responded {
+        Responded { verdict: Verdict::Refused { reason, locked }, device: None, ping: None }
+    }
+}
+
 /// Why a device cannot be validated now, before its code is looked at: its owner is inactive,
 /// it is locked or disabled, or its authenticator refuses validations.
 fn not_checkable(state: &ChallengeState) -> Option<(Reason, bool, String)> {
@@ -123,30 +158,53 @@ fn not_checkable(state: &ChallengeState) -> Option<(Reason, bool, String)> {
         .map(|why| (why.reason(), why == Refusal::Locked, format!("authenticator {}", why.as_str())))
 }
 
-/// Sends a fresh code to an EMAIL/SMS device (with `note` before it, a transaction's text), or
-/// counts the challenge of a device that computes its own codes.
+/// Where a code for `device` goes: the channel, and the address or number.
+fn destination(device: &shared::OtpDevice) -> Option<(&'static str, String)> {
+    match device.device_type {
+        DeviceType::Email => Some(("email", device.email.clone().unwrap_or_default())),
+        DeviceType::Sms => Some(("sms", device.phone.clone().unwrap_or_default())),
+        DeviceType::Totp | DeviceType::Hotp | DeviceType::Pin => None,
+    }
+}
+
+/// Sends a fresh code to an EMAIL/SMS device under a new challenge of its own (with
+/// `opening.note` before it, a transaction's text), within the send budgets; or counts the
+/// challenge of a device that computes its own codes.
 pub fn request(
     ctx: &Context<'_>,
     state: &ChallengeState,
     deliver: Deliver<'_>,
-    note: Option<&str>,
+    opening: &Opening<'_>,
 ) -> Result<Requested, ApiError> {
     let device = &state.device;
     let (db, settings) = (ctx.db, ctx.settings);
-    let write =
-        |work: &dyn Fn(&WriteTx<'_>) -> Result<(), DbError>| store::write(db, ctx.actor, ctx.now, work);
+    let authenticator = state.authenticator_id;
     // A device that cannot be validated now is sent nothing.
     if let Some((reason, _, why)) = not_checkable(state) {
-        write(&|tx| tx.attempt("request-challenge", device.id, &format!("nothing sent: {why}")))?;
+        store::write(db, ctx.actor, ctx.now, |tx| {
+            tx.attempt("request-challenge", device.id, &format!("nothing sent: {why}"))
+        })?;
         return Ok(Requested::Refused(reason));
     }
-    let (channel, to) = match device.device_type {
-        DeviceType::Email => ("email", device.email.clone().unwrap_or_default()),
-        DeviceType::Sms => ("sms", device.phone.clone().unwrap_or_default()),
-        DeviceType::Totp | DeviceType::Hotp | DeviceType::Pin => {
-            write(&|tx| tx.count_challenge(device.id))?;
-            return Ok(Requested::NothingToSend);
-        }
+    let Some((channel, to)) = destination(device) else {
+        let challenge = store::write(db, ctx.actor, ctx.now, |tx| {
+            tx.count_challenge(device.id)?;
+            opening
+                .issued_by
+                .map(|row| {
+                    let new = NewChallenge {
+                        authenticator,
+                        device: Some(device.id),
+                        kind: opening.kind,
+                        code_digest: None,
+                        ping: opening.ping.as_ref(),
+                        expires: ctx.now + settings.challenge_ttl,
+                    };
+                    tx.open_challenge(&new, Some(row))
+                })
+                .transpose()
+        })?;
+        return Ok(Requested::NothingToSend { challenge });
     };
     // Without a gateway or the dev outbox the code could reach nobody: say so, store nothing.
     if settings.delivery_webhook.is_none() && !settings.dev_outbox {
@@ -156,7 +214,7 @@ pub fn request(
     let delivery = Delivery {
         channel,
         to,
-        message: match note {
+        message: match opening.note {
             None => format!("Your {} verification code is {code}", settings.issuer),
             Some(note) => format!("{note}\nYour {} verification code is {code}", settings.issuer),
         },
@@ -164,14 +222,37 @@ pub fn request(
         device_id: device.id,
     };
     let digest = ctx.keys.code_digest(device.id, &delivery.code);
-    let expires = ctx.now + settings.challenge_ttl;
-    // The pending code is committed before the code leaves, so a user who types it at once
-    // never races its storage.
+    // A code lives for its policy's codeTtlSeconds (SPEC §14, §18).
+    let expires = ctx.now + state.code_ttl.unwrap_or(settings.challenge_ttl);
     let outbox = match settings.delivery_webhook {
         None => Some((channel, delivery.to.as_str(), delivery.message.as_str())),
         Some(_) => None,
     };
-    write(&|tx| tx.set_pending_code(device.id, &digest, expires, outbox))?;
+    // The budget is taken and the challenge committed before the code leaves, so that a user
+    // who types it at once never races its storage, and concurrent requests never send past a
+    // budget together.
+    let opened = store::write(db, ctx.actor, ctx.now, |tx| -> Result<Result<i64, i64>, DbError> {
+        if let Err(refused) = tx.take_send(device.id, &delivery.to.to_lowercase(), settings.send_budget)? {
+            let detail = format!("nothing sent: {}, retry in {} s", refused.why, refused.retry_after);
+            tx.attempt("send-refused", device.id, &detail)?;
+            return Ok(Err(refused.retry_after));
+        }
+        let new = NewChallenge {
+            authenticator,
+            device: Some(device.id),
+            kind: opening.kind,
+            code_digest: Some(&digest),
+            ping: opening.ping.as_ref(),
+            expires,
+        };
+        let id = tx.open_challenge(&new, opening.issued_by)?;
+        tx.code_sent(device.id, outbox)?;
+        Ok(Ok(id))
+    })?;
+    let challenge = match opened {
+        Ok(id) => id,
+        Err(retry_after) => return Ok(Requested::OverBudget { retry_after }),
+    };
     if let Some(webhook) = &settings.delivery_webhook
         && let Err(reason) = deliver(webhook, &delivery)
     {
@@ -181,23 +262,33 @@ pub fn request(
         ));
         // A gateway failure leaves no pending code (SPEC §6).
         let why = format!("gateway {} {reason}", webhook.host);
-        write(&|tx| tx.withdraw_pending_code(device.id, &digest, &why))?;
+        store::write(db, ctx.actor, ctx.now, |tx| tx.withdraw_challenge(device.id, challenge, &why))?;
         return Err(ApiError::Gateway);
     }
-    Ok(Requested::Sent { to: delivery.to })
+    Ok(Requested::Sent { to: delivery.to, challenge })
 }
 
-/// Checks an answer against a device. The slow checks (argon2 for a PIN) run before the write
-/// transaction; the compare-and-set of a success, or the counted failure, and its audit row then
-/// commit together.
-pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<Verdict, ApiError> {
+/// A response checked against a device without writing anything: the compare-and-set its
+/// success must win, or why it cannot succeed.
+enum Checked<'s> {
+    /// The device cannot be validated now: nothing is checked or counted.
+    NotCheckable {
+        reason: Reason,
+        locked: bool,
+        why: String,
+    },
+    Matches(SuccessGuard<'s>),
+    /// Wrong, and the reason a failure reports (nothing to check: no open code).
+    Wrong(Reason),
+}
+
+/// Checks `code` against a device. An EMAIL/SMS code is checked against the open codes of
+/// `state` (the caller keeps those the response may answer), each in constant time.
+fn check<'s>(ctx: &Context<'_>, state: &'s ChallengeState, code: &str) -> Result<Checked<'s>, ApiError> {
     let device = &state.device;
-    let (db, settings, now) = (ctx.db, ctx.settings, ctx.now);
+    let settings = ctx.settings;
     if let Some((reason, locked, why)) = not_checkable(state) {
-        store::write(db, ctx.actor, now, |tx| {
-            tx.attempt("challenge-refused", device.id, &format!("not checked: {why}"))
-        })?;
-        return Ok(Verdict::Refused { reason, locked });
+        return Ok(Checked::NotCheckable { reason, locked, why });
     }
     let params = CodeParams {
         algorithm: device.algorithm.unwrap_or(Algorithm::Sha1),
@@ -208,14 +299,11 @@ pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<
             ApiError::Internal(format!("device {}: seed cannot be opened (secret_key changed?)", device.id))
         })
     };
-    // An EMAIL/SMS code checked with none pending is a wrong response, counted as one; its
-    // reason says there was nothing to check.
-    let mut wrong = Reason::WrongResponse;
     let guard = match device.device_type {
         DeviceType::Totp => {
             let period = device.period.unwrap_or(settings.defaults.period);
             let last = state.totp_last_step;
-            verify_totp(&seed()?, params, period, code, now, settings.totp_window, last)
+            verify_totp(&seed()?, params, period, code, ctx.now, settings.totp_window, last)
                 .map(|step| SuccessGuard::TotpStep { step, last })
         }
         DeviceType::Hotp => {
@@ -225,40 +313,96 @@ pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<
             verify_hotp(&seed()?, params, code, from, settings.hotp_lookahead)
                 .map(|matched| SuccessGuard::HotpCounter { matched, from })
         }
-        DeviceType::Email | DeviceType::Sms => match (&state.code_digest, state.code_expires) {
-            (Some(pending), Some(expires)) if expires >= now => {
-                let matches = bool::from(ctx.keys.code_digest(device.id, code).ct_eq(pending));
-                matches.then_some(SuccessGuard::PendingCode(pending))
+        // An EMAIL/SMS code checked with none open is a wrong response, counted as one; its
+        // reason says there was nothing to check.
+        DeviceType::Email | DeviceType::Sms if state.codes.is_empty() => {
+            return Ok(Checked::Wrong(Reason::NothingToCheck));
+        }
+        DeviceType::Email | DeviceType::Sms => {
+            let given = ctx.keys.code_digest(device.id, code);
+            let mut matched = None;
+            for open in &state.codes {
+                if bool::from(given.ct_eq(&open.digest)) {
+                    matched = Some(SuccessGuard::Code { challenge: open.challenge, digest: &open.digest });
+                }
             }
-            _ => {
-                wrong = Reason::NothingToCheck;
-                None
-            }
-        },
+            matched
+        }
         DeviceType::Pin => state
             .pin_hash
             .as_deref()
             .filter(|hash| crypto::verify_password(code, hash))
             .map(SuccessGuard::Pin),
     };
-    // A code that matched but lost its compare-and-set (a concurrent request used it, or the
-    // device changed meanwhile) is a failure, counted by the statement that follows.
-    let validation = store::Validation::new(db, ctx.actor, now);
-    if let Some(guard) = guard
-        && validation.record_success(device.id, guard)?
-    {
-        return Ok(Verdict::Accepted);
+    Ok(guard.map_or(Checked::Wrong(Reason::WrongResponse), Checked::Matches))
+}
+
+/// Checks an answer against a device. The slow checks (argon2 for a PIN) run before any write;
+/// the compare-and-set of a success, or the counted failure, and its audit row then commit
+/// together.
+pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<Responded, ApiError> {
+    respond_any(ctx, std::slice::from_ref(state), code)
+}
+
+/// Checks an answer against each of `states` (likeliest first) until one accepts it: the first
+/// that matches records the success; when none does, one failure is counted, on the first
+/// device that could be checked (SPEC §14: a wrong response counts one failure, not one per
+/// device). When none can be checked now, nothing is counted and the first one's reason is
+/// the answer.
+pub fn respond_any(ctx: &Context<'_>, states: &[ChallengeState], code: &str) -> Result<Responded, ApiError> {
+    let (db, now) = (ctx.db, ctx.now);
+    let mut counted: Option<(&ChallengeState, Reason)> = None;
+    let mut refusal = None;
+    for state in states {
+        match check(ctx, state, code)? {
+            Checked::NotCheckable { reason, locked, why } => {
+                refusal.get_or_insert((state, reason, locked, why));
+            }
+            Checked::Wrong(reason) => {
+                counted.get_or_insert((state, reason));
+            }
+            Checked::Matches(guard) => {
+                let validation = store::Validation::new(db, ctx.actor, now);
+                let device = state.device.id;
+                match validation.record_success(device, guard)? {
+                    Some(won) => {
+                        return Ok(Responded {
+                            verdict: Verdict::Accepted,
+                            device: Some(device),
+                            ping: won.ping,
+                        });
+                    }
+                    // A code that matched but lost its compare-and-set (a concurrent request used
+                    // it, or the device changed meanwhile) is a failure, counted below.
+                    None => {
+                        counted = Some((state, Reason::WrongResponse));
+                        break;
+                    }
+                }
+            }
+        }
     }
-    Ok(match validation.record_failure(device.id, settings.max_fails)? {
-        Some(status) => Verdict::Refused { reason: wrong, locked: status == Status::Locked },
+    let Some((state, wrong)) = counted else {
+        let Some((state, reason, locked, why)) = refusal else {
+            return Ok(Responded::refused(Reason::NothingToCheck, false));
+        };
+        store::write(db, ctx.actor, now, |tx| {
+            tx.attempt("challenge-refused", state.device.id, &format!("not checked: {why}"))
+        })?;
+        return Ok(Responded::refused(reason, locked));
+    };
+    let device = state.device.id;
+    let validation = store::Validation::new(db, ctx.actor, now);
+    Ok(match validation.record_failure(device, ctx.settings.max_fails)? {
+        Some(status) => Responded::refused(wrong, status == Status::Locked),
         // The device left C/V (or its owner or authenticator changed) meanwhile: nothing was
         // counted; say why from its state now.
-        None => match store::challenge_state(db, ctx.actor.tenant, device.id, now)? {
+        None => match store::challenge_state(db, ctx.actor.tenant, device, now)? {
             Some(now_state) => match not_checkable(&now_state) {
-                Some((reason, locked, _)) => Verdict::Refused { reason, locked },
-                None => Verdict::Refused { reason: wrong, locked: false },
+                Some((reason, locked, _)) => Responded::refused(reason, locked),
+                None => Responded::refused(wrong, false),
             },
-            None => Verdict::Refused { reason: Reason::NothingToCheck, locked: false },
+            None => Responded::refused(Reason::NothingToCheck, false),
         },
     })
 }

@@ -19,6 +19,10 @@ pub enum ApiError {
     Throttled {
         retry_after: i64,
     },
+    /// A send budget (SPEC §6) refused to send a code for this many seconds.
+    SendRefused {
+        retry_after: i64,
+    },
     Forbidden {
         right: &'static str,
     },
@@ -167,7 +171,7 @@ impl ApiError {
             ApiError::Stale { .. } => 412,
             ApiError::TooLarge => 413,
             ApiError::UnsupportedMediaType => 415,
-            ApiError::Throttled { .. } => 429,
+            ApiError::Throttled { .. } | ApiError::SendRefused { .. } => 429,
             ApiError::Settings(_) | ApiError::Internal(_) => 500,
             ApiError::Gateway => 502,
             ApiError::Unavailable(_) => 503,
@@ -194,6 +198,9 @@ impl ApiError {
             ApiError::MissingPin => i18n::PIN_REQUIRED.render(lang, &[]),
             ApiError::Unauthorized => i18n::UNAUTHORIZED.render(lang, &[]),
             ApiError::Throttled { retry_after } => i18n::THROTTLED.render(lang, &[&retry_after.to_string()]),
+            ApiError::SendRefused { retry_after } => {
+                i18n::SEND_REFUSED.render(lang, &[&retry_after.to_string()])
+            }
             ApiError::Forbidden { right } => i18n::FORBIDDEN.render(lang, &[right]),
             ApiError::CorsForbidden { origin, method } => {
                 let unknown = i18n::UNKNOWN_ORIGIN.render(lang, &[]);
@@ -241,7 +248,7 @@ impl ApiError {
             ApiError::Unauthorized => {
                 response.with_header("www-authenticate", "Basic realm=\"SCIM\", charset=\"UTF-8\"")
             }
-            ApiError::Throttled { retry_after } => {
+            ApiError::Throttled { retry_after } | ApiError::SendRefused { retry_after } => {
                 response.with_header("retry-after", retry_after.to_string())
             }
             ApiError::MethodNotAllowed { allowed, .. } => response.with_header("allow", allowed.join(", ")),

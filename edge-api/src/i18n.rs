@@ -88,6 +88,7 @@ pub fn reason(reason: shared::authenticator::Reason) -> &'static Text {
         Reason::UserInactive => &REASON_USER_INACTIVE,
         Reason::NothingToCheck => &REASON_NOTHING_TO_CHECK,
         Reason::DeliveryFailed => &REASON_DELIVERY_FAILED,
+        Reason::SendBudget => &REASON_SEND_BUDGET,
     }
 }
 
@@ -138,16 +139,26 @@ texts! {
         "No se ha podido entregar el código.",
         "No s'ha pogut lliurar el codi.",
         "De code kon niet worden bezorgd."],
+    REASON_SEND_BUDGET => [
+        "No code was sent: too many codes went to this device or destination recently; try again later.",
+        "No se ha enviado ningún código: se han enviado demasiados códigos a este dispositivo o destino recientemente; inténtelo más tarde.",
+        "No s'ha enviat cap codi: s'han enviat massa codis a aquest dispositiu o destinació recentment; torneu-ho a provar més tard.",
+        "Er is geen code verstuurd: er zijn onlangs te veel codes naar dit apparaat of deze bestemming gestuurd; probeer het later opnieuw."],
     UNAUTHORIZED => [
         "Authentication required: send valid credentials.",
         "Se requiere autenticación: envíe credenciales válidas.",
         "Cal autenticació: envieu credencials vàlides.",
         "Authenticatie vereist: stuur geldige inloggegevens."],
     THROTTLED => [
-        "Too many sign-in attempts for this account from this address; try again in {} seconds.",
-        "Demasiados intentos de inicio de sesión para esta cuenta desde esta dirección; inténtelo de nuevo en {} segundos.",
-        "Massa intents d'inici de sessió per a aquest compte des d'aquesta adreça; torneu-ho a provar d'aquí a {} segons.",
-        "Te veel aanmeldpogingen voor dit account vanaf dit adres; probeer het over {} seconden opnieuw."],
+        "Too many sign-in attempts from this address or for this account; try again in {} seconds.",
+        "Demasiados intentos de inicio de sesión desde esta dirección o para esta cuenta; inténtelo de nuevo en {} segundos.",
+        "Massa intents d'inici de sessió des d'aquesta adreça o per a aquest compte; torneu-ho a provar d'aquí a {} segons.",
+        "Te veel aanmeldpogingen vanaf dit adres of voor dit account; probeer het over {} seconden opnieuw."],
+    SEND_REFUSED => [
+        "No code was sent: too many codes went to this device or destination recently; try again in {} seconds.",
+        "No se ha enviado ningún código: se han enviado demasiados códigos a este dispositivo o destino recientemente; inténtelo de nuevo en {} segundos.",
+        "No s'ha enviat cap codi: s'han enviat massa codis a aquest dispositiu o destinació recentment; torneu-ho a provar d'aquí a {} segons.",
+        "Er is geen code verstuurd: er zijn onlangs te veel codes naar dit apparaat of deze bestemming gestuurd; probeer het over {} seconden opnieuw."],
     FORBIDDEN => [
         "Your account lacks the right {} needed for this operation.",
         "Su cuenta no tiene el derecho {} necesario para esta operación.",

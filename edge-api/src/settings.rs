@@ -118,6 +118,8 @@ pub struct Settings {
     pub hotp_lookahead: u64,
     pub max_fails: u32,
     pub challenge_ttl: i64,
+    /// What sending EMAIL/SMS codes may cost (SPEC §6).
+    pub send_budget: crate::store::SendBudget,
     pub delivery_webhook: Option<Webhook>,
     /// Where CIBA pings go after a verified DELIVER-CHALLENGE (SPEC §14).
     pub ciba_notification: Option<Webhook>,
@@ -434,6 +436,29 @@ impl Settings {
                 |t| (30..=3600).contains(t),
                 "30 to 3600",
             )?,
+            send_budget: crate::store::SendBudget {
+                cooldown: number(
+                    "send_cooldown_seconds",
+                    get("send_cooldown_seconds"),
+                    30,
+                    |t| (0..=3600).contains(t),
+                    "0 to 3600",
+                )?,
+                per_hour: number(
+                    "sends_per_hour",
+                    get("sends_per_hour"),
+                    10,
+                    |n| (1..=1000).contains(n),
+                    "1 to 1000",
+                )?,
+                tenant_per_hour: number(
+                    "tenant_sends_per_hour",
+                    get("tenant_sends_per_hour"),
+                    2000,
+                    |n| (1..=1_000_000).contains(n),
+                    "1 to 1000000",
+                )?,
+            },
             delivery_webhook,
             ciba_notification,
             dev_outbox: flag("dev_outbox", get("dev_outbox"))?,
@@ -461,6 +486,8 @@ mod tests {
         assert!(s.access.principals.is_empty() && s.cors_origins.is_empty() && !s.dev_outbox);
         assert_eq!(s.cors_methods, ["GET", "OPTIONS", "HEAD"]);
         assert_eq!((s.max_fails, s.totp_window, s.hotp_lookahead, s.challenge_ttl), (5, 1, 10, 300));
+        let budget = s.send_budget;
+        assert_eq!((budget.cooldown, budget.per_hour, budget.tenant_per_hour), (30, 10, 2000));
         assert_eq!(s.access.secret_key[31], 31);
     }
 
@@ -560,6 +587,9 @@ mod tests {
             "hotp_lookahead",
             "max_fails",
             "challenge_ttl_seconds",
+            "send_cooldown_seconds",
+            "sends_per_hour",
+            "tenant_sends_per_hour",
             "delivery_webhook_url",
             "dev_outbox",
             "public_base_url",

@@ -186,6 +186,7 @@ pub struct Texts {
     pub reason_outside_validity: &'static str,
     pub reason_nothing_to_check: &'static str,
     pub reason_delivery_failed: &'static str,
+    pub reason_send_budget: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -373,6 +374,7 @@ pub const EN: Texts = Texts {
     reason_outside_validity: "outside its validity dates",
     reason_nothing_to_check: "no usable device or no pending challenge",
     reason_delivery_failed: "the code could not be delivered",
+    reason_send_budget: "too many codes were sent recently; try again later",
 };
 
 pub const ES: Texts = Texts {
@@ -560,6 +562,7 @@ pub const ES: Texts = Texts {
     reason_outside_validity: "fuera de sus fechas de validez",
     reason_nothing_to_check: "ningún dispositivo utilizable o ningún desafío pendiente",
     reason_delivery_failed: "no se pudo entregar el código",
+    reason_send_budget: "se han enviado demasiados códigos recientemente; inténtelo más tarde",
 };
 
 pub const CA: Texts = Texts {
@@ -747,6 +750,7 @@ pub const CA: Texts = Texts {
     reason_outside_validity: "fora de les seves dates de validesa",
     reason_nothing_to_check: "cap dispositiu utilitzable o cap repte pendent",
     reason_delivery_failed: "no s'ha pogut lliurar el codi",
+    reason_send_budget: "s'han enviat massa codis recentment; torneu-ho a provar més tard",
 };
 
 pub const NL: Texts = Texts {
@@ -934,6 +938,7 @@ pub const NL: Texts = Texts {
     reason_outside_validity: "buiten de geldigheidsdatums",
     reason_nothing_to_check: "geen bruikbaar apparaat of geen openstaande uitdaging",
     reason_delivery_failed: "de code kon niet worden afgeleverd",
+    reason_send_budget: "er zijn onlangs te veel codes verstuurd; probeer het later opnieuw",
 };
 
 /// The texts for a BCP 47 language tag (`es-ES` → Spanish); English otherwise.

@@ -37,10 +37,12 @@ pub enum Reason {
     UserInactive = 6,
     NothingToCheck = 7,
     DeliveryFailed = 8,
+    /// Nothing was sent: a send budget (SPEC §6) refused it for now.
+    SendBudget = 9,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 8] = [
+    pub const ALL: [Reason; 9] = [
         Reason::WrongResponse,
         Reason::Disabled,
         Reason::LockedByFailures,
@@ -49,6 +51,7 @@ impl Reason {
         Reason::UserInactive,
         Reason::NothingToCheck,
         Reason::DeliveryFailed,
+        Reason::SendBudget,
     ];
 
     pub fn code(self) -> u8 {
@@ -66,6 +69,7 @@ impl Reason {
             Reason::UserInactive => "user inactive",
             Reason::NothingToCheck => "no usable device or no pending challenge",
             Reason::DeliveryFailed => "delivery failed",
+            Reason::SendBudget => "not sent: send budget spent for now",
         }
     }
 }
@@ -374,7 +378,7 @@ mod tests {
             assert_eq!(Refusal::parse(refusal.as_str()), Some(refusal));
         }
         let codes: Vec<u8> = Reason::ALL.iter().map(|r| r.code()).collect();
-        assert_eq!(codes, (1..=8).collect::<Vec<u8>>());
+        assert_eq!(codes, (1..=9).collect::<Vec<u8>>());
     }
 
     #[test]

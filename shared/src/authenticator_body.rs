@@ -13,6 +13,8 @@ use serde_json::{Map, Value};
 pub const PASSWORD_MIN: usize = 4;
 pub const PASSWORD_MAX: usize = 128;
 pub const ANSWER_MAX: usize = 256;
+/// The longest `Password.username` kept.
+pub const USERNAME_MAX: usize = 256;
 
 /// Who a create names as the owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +35,8 @@ pub struct AuthenticatorBody {
     /// `Some(None)`: an explicit `null`, no expiry.
     pub expiry_date: Option<Option<Timestamp>>,
     pub password: Option<String>,
+    /// `Password.username`, kept as the create gives it (readOnly after).
+    pub password_username: Option<String>,
     /// `(prompt code, normalised answer)`, in the order sent.
     pub answers: Option<Vec<(String, String)>>,
 }
@@ -47,6 +51,7 @@ impl std::fmt::Debug for AuthenticatorBody {
             .field("start_date", &self.start_date)
             .field("expiry_date", &self.expiry_date)
             .field("password", &self.password.as_ref().map(|_| "…"))
+            .field("password_username", &self.password_username)
             .field("answers", &self.answers.as_ref().map(|a| a.iter().map(|(p, _)| p).collect::<Vec<_>>()))
             .finish()
     }
@@ -148,24 +153,37 @@ fn status(body: &mut AuthenticatorBody, value: &Value) -> Result<(), Problem> {
     Ok(())
 }
 
-fn password(value: &Value) -> Result<Option<String>, Problem> {
-    let mut password = None;
+/// `Password.username` and `Password.password`. A password follows the PIN rule on whitespace
+/// (SPEC §2, §14): a response is trimmed, so a password stored with surrounding whitespace could
+/// never verify, while every try counted toward the lockout.
+fn password(value: &Value) -> Result<(Option<String>, Option<String>), Problem> {
+    let (mut username, mut password) = (None, None);
     for (key, member) in object(PASSWORD_SCHEMA, value)? {
         match key.to_ascii_lowercase().as_str() {
-            // The owner's userName, which the service shows; accepted and not kept.
-            "username" => {}
+            "username" => {
+                username = match member {
+                    Value::Null => None,
+                    member => Some(input::text("username", member, USERNAME_MAX)?.to_owned()),
+                }
+            }
             "password" => {
                 let text = member.as_str().ok_or(Problem::invalid("password", "must be a string"))?;
                 let length = text.chars().count();
                 if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&length) {
                     return Err(Problem::invalid("password", "must be 4 to 128 characters"));
                 }
+                if text.trim() != text {
+                    return Err(Problem::invalid("password", "must not begin or end with whitespace"));
+                }
+                if text.chars().any(char::is_control) {
+                    return Err(Problem::invalid("password", "must not contain control characters"));
+                }
                 password = Some(text.to_owned());
             }
             _ => return Err(Problem::UnknownAttribute(format!("{PASSWORD_SCHEMA}:{key}"))),
         }
     }
-    Ok(password)
+    Ok((username, password))
 }
 
 fn answers(value: &Value) -> Result<Option<Vec<(String, String)>>, Problem> {
@@ -224,7 +242,7 @@ pub fn read_body(body: &Value) -> Result<AuthenticatorBody, Problem> {
             "owner" => out.owner = Some(owner(value)?),
             "policy" => out.policy = Some(policy(value)?),
             "status" => status(&mut out, value)?,
-            PASSWORD_SCHEMA => out.password = password(value)?,
+            PASSWORD_SCHEMA => (out.password_username, out.password) = password(value)?,
             SECURITY_QUESTION_SCHEMA => out.answers = answers(value)?,
             // What the service wrote: a client sending back what it read changes nothing.
             ENROLLMENT_SCHEMA => {}
@@ -243,6 +261,8 @@ pub struct AuthenticatorData {
     pub expiry_date: Option<Timestamp>,
     /// PASSWORD: a new password (`None`: keep the current one).
     pub password: Option<String>,
+    /// PASSWORD: `Password.username` as the create gave it (a replace's is ignored: readOnly).
+    pub password_username: Option<String>,
     /// SECURITY_QUESTION: new answers (`None`: keep the current ones).
     pub answers: Option<Vec<(String, String)>>,
 }
@@ -308,7 +328,16 @@ pub fn check_body(
     if expiry_date.is_some_and(|expiry| expiry <= start_date) {
         return Err(Problem::invalid("status.expiryDate", "must be after status.startDate"));
     }
-    Ok(AuthenticatorData { enabled, start_date, expiry_date, password: body.password, answers: body.answers })
+    let password_username =
+        body.password_username.filter(|_| current.is_none() && kind == PolicyKind::Password);
+    Ok(AuthenticatorData {
+        enabled,
+        start_date,
+        expiry_date,
+        password: body.password,
+        password_username,
+        answers: body.answers,
+    })
 }
 
 #[cfg(test)]

@@ -834,7 +834,14 @@ static STATISTICS_ATTRIBUTES: &[Attribute] = &[
 ];
 
 static PASSWORD_ATTRIBUTES: &[Attribute] = &[
-    plain("username", AttrType::String, "The owner's userName."),
+    Attribute {
+        mutability: Mutability::Immutable,
+        ..plain(
+            "username",
+            AttrType::String,
+            "The name the password is for, as the create gave it (the owner's userName when left out).",
+        )
+    },
     Attribute {
         mutability: Mutability::WriteOnly,
         returned: Returned::Never,
@@ -842,7 +849,7 @@ static PASSWORD_ATTRIBUTES: &[Attribute] = &[
         ..plain(
             "password",
             AttrType::String,
-            "The password (4-128 characters); stored only as a slow salted hash, never returned.",
+            "The password (4-128 characters, no surrounding whitespace); stored only as a slow salted hash, never returned.",
         )
     },
 ];

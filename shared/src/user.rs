@@ -12,7 +12,7 @@ use crate::input::boolean;
 use crate::model::{MultiValue, Name, USER_SCHEMA, User};
 use crate::patch::PatchOp;
 use crate::schema::{AttrType, Attribute, Mutability, USER};
-use crate::validate::{EXTERNAL_ID_MAX, USER_MAX};
+use crate::validate::{EXTERNAL_ID_MAX, USER_MAX, email_address, phone_number};
 use serde_json::{Map, Value};
 
 /// Longest value of the other text attributes and of an email address or phone number.
@@ -165,8 +165,32 @@ fn entries(attribute: &'static Attribute, value: &Value) -> Result<Vec<MultiValu
 }
 
 /// Checks a create (POST) or replace (PUT) body. readOnly attributes (`id`, `meta`) are ignored;
-/// an attribute left out is unassigned, and `active` is then true.
+/// an attribute left out is unassigned, and `active` is then true. Every email address and phone
+/// number must be one destination ([`email_address`], [`phone_number`]): an OOB authenticator
+/// sends codes there.
 pub fn validate_user(body: &Value) -> Result<UserData, Problem> {
+    let data = read_user(body)?;
+    check_contacts(&data, None)?;
+    Ok(data)
+}
+
+/// Each email address and phone number of `data` is one destination; with `before`, those it
+/// already had are let be (a PATCH of `active` must not fail on an address stored before this
+/// rule existed).
+fn check_contacts(data: &UserData, before: Option<&User>) -> Result<(), Problem> {
+    let had = |list: fn(&User) -> &Vec<MultiValue>, value: &str| {
+        before.is_some_and(|user| list(user).iter().any(|e| e.value == value))
+    };
+    for entry in data.emails.iter().filter(|e| !had(|u| &u.emails, &e.value)) {
+        email_address("emails", &entry.value)?;
+    }
+    for entry in data.phone_numbers.iter().filter(|e| !had(|u| &u.phone_numbers, &e.value)) {
+        phone_number("phoneNumbers", &entry.value)?;
+    }
+    Ok(())
+}
+
+fn read_user(body: &Value) -> Result<UserData, Problem> {
     let object = body.as_object().ok_or_else(|| Problem::Syntax("the body must be a JSON object".into()))?;
     let mut seen: Vec<&'static Attribute> = Vec::new();
     let mut data = UserData {
@@ -228,7 +252,9 @@ pub fn apply_user_patch(current: &User, patch: &PatchOp) -> Result<UserData, Pro
         return Err(Problem::Syntax("a user serialises to an object".into()));
     };
     apply_all(&mut doc, &VOCABULARY, patch)?;
-    validate_user(&Value::Object(doc))
+    let data = read_user(&Value::Object(doc))?;
+    check_contacts(&data, Some(current))?;
+    Ok(data)
 }
 
 #[cfg(test)]

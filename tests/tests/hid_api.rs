@@ -418,7 +418,10 @@ fn every_request_of_the_hid_seed_is_answered_with_the_documented_shape() {
 fn a_verified_delivered_challenge_pings_the_ciba_callback_once() {
     let callback = Gateway::start();
     let state = TempDir::new("ciba");
-    let app = App::start(&state.0, &[("ciba_notification_url", &callback.url)]);
+    // Two transactions to one number within seconds: no cooldown here (tests/tests/hardening.rs
+    // has the send budgets).
+    let app =
+        App::start(&state.0, &[("ciba_notification_url", &callback.url), ("send_cooldown_seconds", "0")]);
     let owner = user(&app, json!({"userName": "payer", "phoneNumbers": [{"value": "+34600123456"}]}));
     let created = app.call(
         "POST",

@@ -143,6 +143,102 @@ fn verify(device: i64, code: &str) -> Value {
         {"name": "DEVICE.ID", "value": device.to_string()}, {"name": "RESPONSE", "value": code}]}})
 }
 
+/// Issue 31: a code answers only the challenge that sent it, under races. Each trial delivers a
+/// transaction (DELIVER-CHALLENGE with a CIBA correlation), then at once, split over the nodes:
+/// a VERIFY of the transaction's code naming its `CHALLENGE.ID`, a Soffid `requestChallenge` and
+/// a USER-CHALLENGE, whose new login codes open between the VERIFY's read and its write. The
+/// VERIFY succeeds every time, the callback gets one ping per trial, and the newest login code
+/// still signs in.
+#[test]
+fn challenges_opened_during_a_verify_leave_it_alone() {
+    const TRIALS: usize = 40;
+    let callback = Gateway::start();
+    let state = TempDir::new("bound-races");
+    let budget = [("send_cooldown_seconds", "0"), ("sends_per_hour", "1000")];
+    let cluster =
+        Arc::new(Cluster::start(&state.0, &[("ciba_notification_url", &callback.url), budget[0], budget[1]]));
+    let app = cluster.node(0).clone();
+    let owner = app.call(
+        "POST",
+        "/Users",
+        Some(&json!({"userName": "payer", "phoneNumbers": [{"value": "600123456"}]})),
+    );
+    let owner = owner.json["id"].as_str().unwrap().to_owned();
+    let created = app.call(
+        "POST",
+        "/Authenticator",
+        Some(&json!({"owner": {"value": owner}, "policy": {"value": "AT_TDS"}})),
+    );
+    assert_eq!(created.status, 201, "{}", created.json);
+    let device =
+        created.json["urn:scim-otp:params:scim:schemas:extension:Enrollment"]["deviceId"].as_i64().unwrap();
+    let id = format!("{owner}.AT_TDS");
+    let action = |name: &str, attributes: Value| {
+        let action = "urn:hid:scim:api:idp:2.0:Action";
+        json!({"schemas": [action], action: {"action": name, "attributes": attributes}})
+    };
+    let newest_code = |app: &App| {
+        let outbox = app.call("GET", "/Outbox", None);
+        outbox.json["Resources"][0]["message"].as_str().unwrap().rsplit(' ').next().unwrap().to_owned()
+    };
+    for trial in 0..TRIALS {
+        let correlation = format!("tok:req-{trial}");
+        let delivered = app.call(
+            "POST",
+            &format!("/Authenticator/{id}"),
+            Some(&action(
+                "DELIVER-CHALLENGE",
+                json!([{"name": "tds", "value": "pay"}, {"name": "correlationid", "value": correlation}]),
+            )),
+        );
+        assert_eq!(request_status(&delivered.json), Some("1"), "{}", delivered.json);
+        let challenge = delivered.json["attributes"][1]["value"].as_str().unwrap().to_owned();
+        let code = newest_code(&app);
+        let replies = together(3, {
+            let (cluster, id) = (cluster.clone(), id.clone());
+            let verify = action(
+                "VERIFY",
+                json!([{"name": "RESPONSE", "value": code}, {"name": "CHALLENGE.ID", "value": challenge}]),
+            );
+            let login = action("USER-CHALLENGE", json!([]));
+            move |racer| {
+                let app = cluster.node(racer);
+                match racer {
+                    0 => app.call("POST", &format!("/Authenticator/{id}"), Some(&verify)),
+                    1 => app.call("GET", &format!("/OtpDevice/{device}/requestChallenge"), None),
+                    _ => app.call("POST", &format!("/Authenticator/{id}"), Some(&login)),
+                }
+            }
+        });
+        assert!(
+            replies.iter().all(|r| r.status == 200),
+            "{:?}",
+            replies.iter().map(|r| &r.json).collect::<Vec<_>>()
+        );
+        assert_eq!(request_status(&replies[0].json), Some("1"), "trial {trial}: {}", replies[0].json);
+        let login = app.call(
+            "POST",
+            &format!("/Authenticator/{id}"),
+            Some(&action("VERIFY", json!([{"name": "RESPONSE", "value": newest_code(&app)}]))),
+        );
+        assert_eq!(
+            request_status(&login.json),
+            Some("1"),
+            "trial {trial}: the newest login code: {}",
+            login.json
+        );
+    }
+    let pings = callback.received.lock().unwrap().clone();
+    let expected: Vec<Value> = (0..TRIALS).map(|t| json!({"auth_req_id": format!("req-{t}")})).collect();
+    assert_eq!(pings, expected, "one ping per transaction, in order, none for a login");
+    println!(
+        "bound codes ({}): {TRIALS} transactions verified while two login codes were sent at once: \
+         {TRIALS} verified, {} pings, every newest login code signed in",
+        cluster.label(),
+        pings.len()
+    );
+}
+
 /// Wrong codes at once through both dialects on a device at its policy's `maxFails` - 1:
 /// exactly one failure is counted (it locks the device and its authenticator, audited once),
 /// and every other attempt finds it locked and counts nothing.

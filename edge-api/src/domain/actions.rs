@@ -4,10 +4,10 @@
 //! rules (SPEC §6: single use, replay, look-ahead, lockout) are [`crate::challenge`]'s, the
 //! same for both dialects.
 
-use crate::challenge::{self, Context, Deliver, Requested, Verdict};
+use crate::challenge::{self, Context, Deliver, Opening, Requested, Verdict};
 use crate::crypto;
 use crate::error::ApiError;
-use crate::store::{self, Answered, AuthenticatorRow, Candidate, Ping};
+use crate::store::{self, Answered, AuthenticatorRow, ChallengeKind, ChallengeState, Ping};
 use shared::action::masked;
 use shared::authenticator::{Reason, Refusal, authenticator_id};
 use shared::authenticator_body::normalize_answer;
@@ -17,7 +17,8 @@ use shared::{DeviceType, Problem, Status};
 /// Which of an authenticator's devices an action means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeviceChoice {
-    /// The likeliest: a usable one, with a code pending, the most recently used.
+    /// A challenge goes to the likeliest (a usable one, with a code pending, the most recently
+    /// used); a VERIFY tries each.
     Any,
     Id(i64),
     /// Its `externalId`, else its name (the serial number HID calls external id).
@@ -31,10 +32,23 @@ pub struct Issued {
     pub id: i64,
 }
 
-/// The first of `candidates` (likeliest first) that `choice` means.
-fn pick(candidates: Vec<Candidate>, choice: &DeviceChoice) -> Option<Candidate> {
-    candidates.into_iter().find(|candidate| {
-        let d = &candidate.state.device;
+/// Why no challenge was issued, and for a send budget, in how many seconds one could be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Declined {
+    pub reason: Reason,
+    pub retry_after: Option<i64>,
+}
+
+impl From<Reason> for Declined {
+    fn from(reason: Reason) -> Declined {
+        Declined { reason, retry_after: None }
+    }
+}
+
+/// The first of `states` (likeliest first) that `choice` means.
+fn pick(states: Vec<ChallengeState>, choice: &DeviceChoice) -> Option<ChallengeState> {
+    states.into_iter().find(|state| {
+        let d = &state.device;
         match choice {
             DeviceChoice::Any => true,
             DeviceChoice::Id(id) => d.id == *id,
@@ -69,35 +83,46 @@ fn random_below(n: usize) -> Result<usize, ApiError> {
     }
 }
 
-/// USER-, DEVICE- and DELIVER-CHALLENGE: a challenge for the authenticator, or why not.
-/// `note` is a transaction's text sent with the code, `ping` the CIBA ping its success owes.
+/// What a challenge sends besides its code: a transaction's text and the CIBA ping its
+/// success owes (DELIVER-CHALLENGE), or nothing.
+pub struct Transaction<'a> {
+    pub note: Option<&'a str>,
+    pub ping: Option<Ping>,
+}
+
+/// USER-, DEVICE- and DELIVER-CHALLENGE (with `transaction`): a challenge for the
+/// authenticator, or why not.
 pub fn challenge(
     ctx: &Context<'_>,
     deliver: Deliver<'_>,
     row: &AuthenticatorRow,
     choice: &DeviceChoice,
-    note: Option<&str>,
-    ping: Option<Ping>,
-) -> Result<Result<Issued, Reason>, ApiError> {
-    let expires = ctx.now + ctx.settings.challenge_ttl;
+    transaction: Option<Transaction<'_>>,
+) -> Result<Result<Issued, Declined>, ApiError> {
     let identity = authenticator_id(row.user_id, &row.policy);
     if row.kind == Some(PolicyKind::SecurityQuestion) {
         if let Some((reason, _)) = refused_now(row) {
             store::write(ctx.db, ctx.actor, ctx.now, |tx| {
                 tx.audit_authenticator("request-challenge", row, &format!("{identity}: nothing asked"))
             })?;
-            return Ok(Err(reason));
+            return Ok(Err(reason.into()));
         }
         let policy = store::get_policy(ctx.db, ctx.actor.tenant, &row.policy)?
             .ok_or_else(|| ApiError::NoAuthenticator(identity.clone()))?;
-        // A random choice of the prompts the user answered, as many as the policy asks.
+        // A random choice of the prompts the user answered, as many as the policy asks, unless
+        // a challenge asking others is still open.
         let mut pool: Vec<&str> = row.answers.iter().map(|a| a.prompt.as_str()).collect();
         let asked = (policy.prompts_asked_at_validation.unwrap_or(1) as usize).min(pool.len());
-        let mut chosen: Vec<String> = Vec::with_capacity(asked);
+        let mut fresh: Vec<String> = Vec::with_capacity(asked);
         for _ in 0..asked {
-            chosen.push(pool.swap_remove(random_below(pool.len())?).to_owned());
+            fresh.push(pool.swap_remove(random_below(pool.len())?).to_owned());
         }
-        let shown: Vec<Prompt> = chosen
+        let expires = ctx.now + ctx.settings.challenge_ttl;
+        let open = store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+            tx.questions_challenge(row, expires, fresh.clone())
+        })?;
+        let shown: Vec<Prompt> = open
+            .prompts
             .iter()
             .map(|code| Prompt {
                 value: code.clone(),
@@ -109,26 +134,31 @@ pub fn challenge(
             })
             .collect();
         let text = serde_json::to_string(&shown).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let id = store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-            tx.open_challenge(row, None, Some(&chosen), None, expires)
-        })?;
-        return Ok(Ok(Issued { challenge: text, id }));
+        return Ok(Ok(Issued { challenge: text, id: open.id }));
     }
-    let candidates = store::authenticator_devices(ctx.db, ctx.actor.tenant, row.row_id, None, ctx.now)?;
-    let Some(Candidate { state, .. }) = pick(candidates, choice) else {
-        return Ok(Err(Reason::NothingToCheck));
+    let states = store::authenticator_devices(ctx.db, ctx.actor.tenant, row.row_id, ctx.now)?;
+    let Some(state) = pick(states, choice) else {
+        return Ok(Err(Reason::NothingToCheck.into()));
     };
-    let shown = match challenge::request(ctx, &state, deliver, note) {
-        Ok(Requested::Sent { to }) => masked(&to),
-        Ok(Requested::NothingToSend) => String::new(),
-        Ok(Requested::Refused(reason)) => return Ok(Err(reason)),
-        Err(ApiError::Gateway) => return Ok(Err(Reason::DeliveryFailed)),
+    let opening = match transaction {
+        Some(t) => {
+            Opening { kind: ChallengeKind::Transaction, note: t.note, ping: t.ping, issued_by: Some(row) }
+        }
+        None => Opening { kind: ChallengeKind::Plain, note: None, ping: None, issued_by: Some(row) },
+    };
+    Ok(match challenge::request(ctx, &state, deliver, &opening) {
+        Ok(Requested::Sent { to, challenge }) => Ok(Issued { challenge: masked(&to), id: challenge }),
+        Ok(Requested::NothingToSend { challenge: Some(id) }) => Ok(Issued { challenge: String::new(), id }),
+        Ok(Requested::NothingToSend { challenge: None }) => {
+            return Err(ApiError::Internal("a device's turn opened no challenge".into()));
+        }
+        Ok(Requested::Refused(reason)) => Err(reason.into()),
+        Ok(Requested::OverBudget { retry_after }) => {
+            Err(Declined { reason: Reason::SendBudget, retry_after: Some(retry_after) })
+        }
+        Err(ApiError::Gateway) => Err(Reason::DeliveryFailed.into()),
         Err(error) => return Err(error),
-    };
-    let id = store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-        tx.open_challenge(row, Some(state.device.id), None, ping.as_ref(), expires)
-    })?;
-    Ok(Ok(Issued { challenge: shown, id }))
+    })
 }
 
 /// What VERIFY is given.
@@ -153,45 +183,53 @@ fn refused(reason: Reason, locked: bool) -> Verified {
 }
 
 /// VERIFY: the response checked with the rules of the authenticator's kind, counted in both
-/// views.
+/// views. With `CHALLENGE.ID` it answers that challenge alone (a code answers only the
+/// challenge that sent it); with `DEVICE.ID` (or a name or type) that device's open codes; with
+/// neither, every device of the authenticator is tried.
 pub fn verify(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Result<Verified, ApiError> {
     if row.kind == Some(PolicyKind::SecurityQuestion) {
         return answer(ctx, row, given);
     }
-    let candidates =
-        store::authenticator_devices(ctx.db, ctx.actor.tenant, row.row_id, given.challenge, ctx.now)?;
-    // The device of the newest open challenge (the one named, if one was) is the one answered.
-    let asked = candidates.iter().filter_map(|c| Some((c.open_challenge?, c.state.device.id))).max();
-    let choice = match asked {
-        Some((_, device)) => DeviceChoice::Id(device),
-        None if given.challenge.is_some() => return no_such_challenge(ctx, row),
-        None => given.device.clone(),
-    };
-    let Some(Candidate { state, challenged, .. }) = pick(candidates, &choice) else {
+    let mut states = store::authenticator_devices(ctx.db, ctx.actor.tenant, row.row_id, ctx.now)?;
+    if let Some(id) = given.challenge {
+        let open = store::open_challenge(ctx.db, ctx.actor.tenant, row.row_id, Some(id), ctx.now)?;
+        let Some(device) = open.and_then(|c| c.device_id) else {
+            return no_such_challenge(ctx, row);
+        };
+        states.retain(|state| state.device.id == device);
+        for state in &mut states {
+            state.codes.retain(|open| open.challenge == id);
+        }
+    } else if given.device != DeviceChoice::Any {
+        states = pick(states, &given.device).into_iter().collect();
+    }
+    if states.is_empty() {
         return Ok(refused(Reason::NothingToCheck, false));
-    };
+    }
     // Surrounding whitespace is never part of a code or password (as for Soffid's `pin`).
     let response = given
         .response
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .ok_or(Problem::MissingAttribute("RESPONSE"))?;
-    let verdict = challenge::respond(ctx, &state, response)?;
-    if verdict != Verdict::Accepted {
-        return Ok(Verified { verdict, device: None, pings: Vec::new() });
-    }
-    // A new device is enabled by its first success, and its challenges close (with the CIBA
-    // pings they owe). With neither, as in most VERIFYs, nothing more is written: a challenge
-    // opened after the device was read was not what this response answered.
-    let device = state.device.id;
-    let pings = match state.device.status == Status::Created || challenged {
-        true => store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-            tx.activate_device(device)?;
-            tx.close_device_challenges(device)
-        })?,
-        false => Vec::new(),
+    let responded = challenge::respond_any(ctx, &states, response)?;
+    let (Verdict::Accepted, Some(device)) = (responded.verdict, responded.device) else {
+        return Ok(Verified { verdict: responded.verdict, device: None, pings: Vec::new() });
     };
-    Ok(Verified { verdict, device: Some(device), pings })
+    let mut pings: Vec<Ping> = responded.ping.into_iter().collect();
+    // A new device is enabled by its first success, and a device's turn it answered closes
+    // (a code's challenge closed with its success). With neither, as in most VERIFYs, nothing
+    // more is written.
+    let created = states.iter().any(|s| s.device.id == device && s.device.status == Status::Created);
+    let turn = given.challenge.filter(|_| states.iter().all(|s| s.codes.is_empty()));
+    if created || turn.is_some() {
+        let closed = store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+            tx.activate_device(device)?;
+            turn.map(|id| tx.close_challenge(device, id)).transpose().map(Option::flatten)
+        })?;
+        pings.extend(closed);
+    }
+    Ok(Verified { verdict: Verdict::Accepted, device: Some(device), pings })
 }
 
 /// A `CHALLENGE.ID` that names no open challenge of the authenticator: refused, and audited.
@@ -217,7 +255,7 @@ fn answer(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Re
         })?;
         return Ok(refused(reason, locked));
     }
-    let Some(open) = open.filter(|c| c.device_id.is_none()) else {
+    let Some(open) = open.filter(|c| c.kind == ChallengeKind::Questions) else {
         return Ok(refused(Reason::NothingToCheck, false));
     };
     // Every asked prompt is checked (no early exit): a right answer costs what a wrong one

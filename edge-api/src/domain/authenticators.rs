@@ -12,7 +12,7 @@ use shared::authenticator::{Enrollment, authenticator_id};
 use shared::authenticator_body::{AuthenticatorBody, Current, Owner, check_body};
 use shared::model::etag_version;
 use shared::policy::Policy;
-use shared::validate::NewDevice;
+use shared::validate::{NewDevice, email_address, phone_number};
 use shared::{DeviceType, Timestamp};
 
 /// A created authenticator, and what its create answers once.
@@ -114,9 +114,11 @@ pub fn create(
                                 "has no email address or phone number for this policy's kind",
                             ))
                         })?;
+                        // Checked as `/OtpDevice` checks `email` and `phone` (SPEC §14): a
+                        // value stored before that rule was may not be one destination.
                         match new.device_type {
-                            DeviceType::Email => new.email = Some(contact),
-                            _ => new.phone = Some(contact),
+                            DeviceType::Email => new.email = Some(email_address("owner.emails", &contact)?),
+                            _ => new.phone = Some(phone_number("owner.phoneNumbers", &contact)?),
                         }
                     }
                     _ => {}
@@ -124,7 +126,12 @@ pub fn create(
                 let device = tx.create_device(&new, &prepared.secrets, Some((row_id, &policy.id)))?;
                 if let Some(oob) = oob {
                     let digest = scope.keys.code_digest(device.id, oob.activation_code);
-                    tx.set_activation_code(device.id, &digest, scope.now + super::actions::ACTIVATION_TTL)?;
+                    tx.set_activation_code(
+                        row_id,
+                        device.id,
+                        &digest,
+                        scope.now + super::actions::ACTIVATION_TTL,
+                    )?;
                 }
                 Some(device)
             }

@@ -13,7 +13,7 @@ use crate::settings::Right;
 use crate::store::{self, AuthenticatorRow};
 use serde_json::Value;
 use shared::action::{Action, ActionAnswer, ActionName, Correlation};
-use shared::authenticator::{ACTION_SCHEMA, Reason};
+use shared::authenticator::ACTION_SCHEMA;
 use shared::authenticator::{
     AskedPrompt, Authenticator, AuthenticatorStatus, Enabled, Enrollment, PasswordView, Reference,
     SecurityQuestionView, authenticator_id, split_id,
@@ -46,8 +46,10 @@ fn present(ctx: &Ctx<'_>, row: AuthenticatorRow, enrollment: Option<Enrollment>)
     let enabled = row.shown_enabled();
     let mut meta = row.meta;
     meta.location = Some(url(format!("Authenticator/{id}")));
-    let password =
-        (row.kind == Some(PolicyKind::Password)).then(|| PasswordView { username: row.user_name.clone() });
+    // `Password.username` as the create gave it, else the owner's userName.
+    let password = (row.kind == Some(PolicyKind::Password)).then(|| PasswordView {
+        username: row.password_username.clone().unwrap_or_else(|| row.user_name.clone()),
+    });
     let security_question = (row.kind == Some(PolicyKind::SecurityQuestion)).then(|| SecurityQuestionView {
         prompts: row
             .answers
@@ -173,7 +175,7 @@ pub(crate) fn create(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
 }
 
 /// The authenticator an action names: the policy from `{id}`, the user from `USER.EXTERNALID`
-/// (a userName), else `{id}`'s user part, else the body's `id`, else `DEVICE.ID`'s owner.
+/// (the user's externalId, else a userName), else `{id}`'s user part, else the body's `id`, else `DEVICE.ID`'s owner.
 fn action_target(
     ctx: &Ctx<'_>,
     id: &str,
@@ -184,7 +186,7 @@ fn action_target(
     let (user_part, policy) = split_id(id).ok_or_else(missing)?;
     let (db, tenant) = (ctx.env.db, ctx.tenant.as_str());
     let user = if let Some(name) = action.get("USER.EXTERNALID") {
-        store::user_id_by_name(db, tenant, name)?.map(|(id, _)| id)
+        store::user_id_by_external_id(db, tenant, name)?
     } else if !user_part.is_empty() {
         user_part.parse::<i64>().ok()
     } else if let Some(body_id) = body.get("id").and_then(Value::as_str) {
@@ -233,12 +235,23 @@ fn answer(ctx: &Ctx<'_>, answer: &ActionAnswer) -> ApiResponse {
     ApiResponse::json(200, &answer.to_json(message.as_deref()))
 }
 
-fn issued(result: Result<actions::Issued, Reason>) -> ActionAnswer {
+/// A challenge's answer; refused by a send budget, it says when to ask again (`Retry-After`).
+fn issued(ctx: &Ctx<'_>, result: Result<actions::Issued, actions::Declined>) -> ApiResponse {
     match result {
-        Ok(issued) => {
-            ActionAnswer::done(vec![("CHALLENGE", issued.challenge), ("CHALLENGE.ID", issued.id.to_string())])
+        Ok(issued) => answer(
+            ctx,
+            &ActionAnswer::done(vec![
+                ("CHALLENGE", issued.challenge),
+                ("CHALLENGE.ID", issued.id.to_string()),
+            ]),
+        ),
+        Err(declined) => {
+            let response = answer(ctx, &ActionAnswer::refused(declined.reason));
+            match declined.retry_after {
+                Some(seconds) => response.with_header("retry-after", seconds.to_string()),
+                None => response,
+            }
         }
-        Err(reason) => ActionAnswer::refused(reason),
     }
 }
 
@@ -262,13 +275,13 @@ pub(crate) fn action(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
     let cctx = ctx.challenge_context();
     match action.name {
         ActionName::UserChallenge => {
-            let result = actions::challenge(&cctx, ctx.env.deliver, &row, &DeviceChoice::Any, None, None)?;
-            Ok(answer(ctx, &issued(result)))
+            let result = actions::challenge(&cctx, ctx.env.deliver, &row, &DeviceChoice::Any, None)?;
+            Ok(issued(ctx, result))
         }
         ActionName::DeviceChallenge => {
             let choice = device_choice(&action)?;
-            let result = actions::challenge(&cctx, ctx.env.deliver, &row, &choice, None, None)?;
-            Ok(answer(ctx, &issued(result)))
+            let result = actions::challenge(&cctx, ctx.env.deliver, &row, &choice, None)?;
+            Ok(issued(ctx, result))
         }
         ActionName::DeliverChallenge => {
             if !row.kind.is_some_and(PolicyKind::is_oob) {
@@ -297,9 +310,9 @@ pub(crate) fn action(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
                 Some(Correlation::Plain(_)) | None => None,
             };
             let choice = device_choice(&action)?;
-            let note = action.get("tds");
-            let result = actions::challenge(&cctx, ctx.env.deliver, &row, &choice, note, ping)?;
-            Ok(answer(ctx, &issued(result)))
+            let transaction = actions::Transaction { note: action.get("tds"), ping };
+            let result = actions::challenge(&cctx, ctx.env.deliver, &row, &choice, Some(transaction))?;
+            Ok(issued(ctx, result))
         }
         ActionName::Verify => {
             let challenge = action

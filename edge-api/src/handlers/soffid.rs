@@ -147,8 +147,13 @@ fn challenge_state(ctx: &Ctx<'_>, id: i64) -> Result<store::ChallengeState, ApiE
 pub(crate) fn request_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Invoke)?;
     let state = challenge_state(ctx, id)?;
-    // Soffid's answer is the same whatever was sent: it tells a caller nothing of the device.
-    challenge::request(&ctx.challenge_context(), &state, ctx.env.deliver, None)?;
+    // Soffid's answer is the same whatever was sent (it tells a caller nothing of the device),
+    // unless a send budget refused the code (SPEC §6).
+    let requested =
+        challenge::request(&ctx.challenge_context(), &state, ctx.env.deliver, &challenge::Opening::plain())?;
+    if let challenge::Requested::OverBudget { retry_after } = requested {
+        return Err(ApiError::SendRefused { retry_after });
+    }
     let answer = ChallengeRequested { cell: "PIN".to_owned(), card_number: state.device.name };
     Ok(ApiResponse::json(200, &answer))
 }
@@ -163,9 +168,11 @@ pub(crate) fn response_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, 
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .ok_or(ApiError::MissingPin)?;
-    let state = challenge_state(ctx, id)?;
-    let verdict = challenge::respond(&ctx.challenge_context(), &state, code)?;
-    Ok(ApiResponse::json(200, &verdict.soffid()))
+    let mut state = challenge_state(ctx, id)?;
+    // A transaction's code (DELIVER-CHALLENGE) answers only HID's VERIFY, which owes its ping.
+    state.codes.retain(|open| open.kind != store::ChallengeKind::Transaction);
+    let responded = challenge::respond(&ctx.challenge_context(), &state, code)?;
+    Ok(ApiResponse::json(200, &responded.verdict.soffid()))
 }
 
 pub(crate) fn audit(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {

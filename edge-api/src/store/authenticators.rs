@@ -23,7 +23,8 @@ pub(super) const AUTHENTICATOR_ROWS: &str = "(SELECT a.id AS id, a.tenant AS ten
      p.prompts_required AS prompts_required, a.enabled AS enabled, a.disabled_by_failures AS disabled_by_failures, \
      a.start_date AS start_date, a.expiry_date AS expiry_date, a.consecutive_failed AS consecutive_failed, \
      a.consecutive_success AS consecutive_success, a.total_failed AS total_failed, a.total_success AS total_success, \
-     a.last_device_id AS last_device_id, a.answers AS answers, a.created AS created, a.modified AS modified, \
+     a.last_device_id AS last_device_id, a.answers AS answers, a.password_username AS password_username, \
+     a.created AS created, a.modified AS modified, \
      a.version AS version, \
      (SELECT count(*) FROM devices d WHERE d.authenticator_id = a.id AND d.status IN ('C', 'V')) AS usable_devices \
      FROM authenticators a JOIN users u ON u.id = a.user_id \
@@ -32,8 +33,8 @@ pub(super) const AUTHENTICATOR_ROWS: &str = "(SELECT a.id AS id, a.tenant AS ten
 /// The columns of [`AUTHENTICATOR_ROWS`] a listing returns besides `active`.
 const AUTHENTICATOR_COLUMNS: &str = "id AS row_id, scim_id, user_id, user_name, policy, policy_display, kind, \
      max_usages, policy_prompts, prompts_required, enabled, disabled_by_failures, start_date, expiry_date, \
-     consecutive_failed, consecutive_success, total_failed, total_success, last_device_id, answers, created, \
-     modified, version, usable_devices, user_active";
+     consecutive_failed, consecutive_success, total_failed, total_success, last_device_id, answers, \
+     password_username, created, modified, version, usable_devices, user_active";
 
 /// A stored answer: its prompt and the argon2id hash of the normalised answer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -59,6 +60,8 @@ pub struct AuthenticatorRow {
     pub statistics: Statistics,
     pub last_device_id: Option<i64>,
     pub answers: Vec<StoredAnswer>,
+    /// `Password.username` as its create gave it.
+    pub password_username: Option<String>,
     /// The policy's prompts and how many a create must answer.
     pub prompts: Vec<Prompt>,
     pub prompts_required: u32,
@@ -118,6 +121,7 @@ fn row_from(row: Row<'_>) -> Result<AuthenticatorRow, DbError> {
         },
         last_device_id: row.opt_int("last_device_id")?,
         answers,
+        password_username: row.opt_text("password_username")?.map(str::to_owned),
         prompts,
         prompts_required,
         active: row.int("active")? != 0,
@@ -230,8 +234,9 @@ impl WriteTx<'_> {
         answers: &[StoredAnswer],
     ) -> Result<Result<i64, AuthenticatorRefused>, DbError> {
         let rows = self.db.execute(
-            "INSERT INTO authenticators (tenant, user_id, policy, enabled, start_date, expiry_date, answers, created, \
-             modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, user_id, policy) DO NOTHING RETURNING id",
+            "INSERT INTO authenticators (tenant, user_id, policy, enabled, start_date, expiry_date, answers, \
+             password_username, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (tenant, user_id, policy) DO NOTHING RETURNING id",
             &[
                 self.tenant.into(),
                 user_id.into(),
@@ -240,6 +245,7 @@ impl WriteTx<'_> {
                 data.start_date.0.into(),
                 data.expiry_date.map(|t| t.0).into(),
                 answers_json(answers)?,
+                data.password_username.clone().into(),
                 self.now.into(),
                 self.now.into(),
             ],

@@ -15,7 +15,10 @@ mod policies;
 pub use authenticators::{
     AuthenticatorRefused, AuthenticatorRow, StoredAnswer, get_authenticator, list_authenticators,
 };
-pub use challenges::{Answered, Candidate, Challenge, Ping, authenticator_devices, open_challenge};
+pub use challenges::{
+    Answered, Challenge, ChallengeKind, NewChallenge, OpenCode, Ping, SendBudget, SendRefused,
+    authenticator_devices, open_challenge,
+};
 pub use policies::{PolicyRefused, get_policy, list_policies, seed_tenant};
 
 use crate::db::{Database, DbError, RETRY_PAUSES_MS, Row, Rows, Sql, Transient};
@@ -424,12 +427,80 @@ DROP TRIGGER authenticator_unlocked
 ALTER TABLE audit ADD COLUMN authenticator TEXT;
 CREATE INDEX audit_tenant_at ON audit (tenant, at, action)
 "#,
+    // Each challenge owns the code it sent (SPEC §14): its digest moves from the device, where
+    // the next challenge's code replaced it while the first challenge stayed open, to the
+    // challenge, with its own expiry, closed by its own success. `kind` says what it is: a
+    // plain code or turn (`plain`: Soffid's requestChallenge, USER-/DEVICE-CHALLENGE, an
+    // activation code), a transaction's code (`transaction`: DELIVER-CHALLENGE, answered by a
+    // VERIFY only), or security questions (`questions`). A device without an authenticator can
+    // have challenges too. Open challenges and pending codes carry over: a device's code to its
+    // newest challenge, or to a new plain one.
+    //
+    // `sends` is the log the send budgets count (SPEC §6: a cooldown per destination, hourly
+    // caps per device, destination and tenant); an hour's rows are kept.
+    //
+    // A login budget per source address whatever names it claims (auth.rs) sums that address's
+    // rows; `password_username` keeps HID's `Password.username` as the create gave it.
+    r#"
+DROP TRIGGER challenges_of_authenticator;
+DROP TRIGGER challenges_of_device;
+CREATE TABLE challenges_owned (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    authenticator_id INTEGER,
+    device_id INTEGER,
+    kind TEXT NOT NULL,
+    code_digest BLOB,
+    prompts TEXT,
+    notify_token BLOB,
+    auth_req_id TEXT,
+    created INTEGER NOT NULL,
+    expires INTEGER NOT NULL
+);
+INSERT INTO challenges_owned (id, tenant, authenticator_id, device_id, kind, code_digest, prompts, notify_token,
+    auth_req_id, created, expires)
+SELECT c.id, c.tenant, c.authenticator_id, c.device_id,
+    CASE WHEN c.prompts IS NOT NULL THEN 'questions' WHEN c.auth_req_id IS NOT NULL THEN 'transaction' ELSE 'plain' END,
+    CASE WHEN c.id = (SELECT max(n.id) FROM challenges n WHERE n.device_id = c.device_id) THEN d.code_digest END,
+    c.prompts, c.notify_token, c.auth_req_id, c.created, max(c.expires, coalesce(d.code_expires, 0))
+FROM challenges c LEFT JOIN devices d ON d.id = c.device_id;
+INSERT INTO challenges_owned (tenant, authenticator_id, device_id, kind, code_digest, created, expires)
+SELECT d.tenant, d.authenticator_id, d.id, 'plain', d.code_digest, d.modified, d.code_expires
+FROM devices d WHERE d.code_digest IS NOT NULL AND d.code_expires IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM challenges c WHERE c.device_id = d.id);
+DROP TABLE challenges;
+ALTER TABLE challenges_owned RENAME TO challenges;
+CREATE INDEX challenges_authenticator ON challenges (authenticator_id);
+CREATE INDEX challenges_device ON challenges (device_id, kind);
+CREATE TRIGGER challenges_of_authenticator AFTER DELETE ON authenticators
+BEGIN
+    DELETE FROM challenges WHERE authenticator_id = OLD.id;
+END;
+CREATE TRIGGER challenges_of_device AFTER DELETE ON devices
+BEGIN
+    DELETE FROM challenges WHERE device_id = OLD.id;
+END;
+ALTER TABLE devices DROP COLUMN code_digest;
+ALTER TABLE devices DROP COLUMN code_expires;
+CREATE TABLE sends (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    device_id INTEGER NOT NULL,
+    destination TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX sends_destination ON sends (tenant, destination, at);
+CREATE INDEX sends_device ON sends (device_id, at);
+CREATE INDEX sends_tenant ON sends (tenant, at);
+CREATE INDEX login_attempts_source ON login_attempts (source, window_start);
+ALTER TABLE authenticators ADD COLUMN password_username TEXT
+"#,
 ];
 
 /// The statements of a migration script: split at `;`, except inside a trigger's body, which
 /// runs to its `END` (so no statement of a trigger body may itself end in `END`, as a `CASE`
 /// could).
-fn split_script(script: &str) -> Vec<String> {
+pub(crate) fn split_script(script: &str) -> Vec<String> {
     let mut statements = Vec::new();
     let mut pending = String::new();
     for piece in script.split(';') {
@@ -824,8 +895,13 @@ pub struct ChallengeState {
     pub pin_hash: Option<String>,
     pub hotp_counter: Option<u64>,
     pub totp_last_step: Option<u64>,
-    pub code_digest: Option<Vec<u8>>,
-    pub code_expires: Option<i64>,
+    /// The codes of an EMAIL/SMS device's open challenges, each its own (SPEC §14).
+    pub codes: Vec<OpenCode>,
+    /// How long a code of an EMAIL/SMS device lives: its authenticator policy's
+    /// `codeTtlSeconds`, if it has one.
+    pub code_ttl: Option<i64>,
+    /// The row id of its authenticator, if it has one.
+    pub authenticator_id: Option<i64>,
     /// The owner's `active` (SPEC §17): when false, nothing is sent, checked or counted.
     pub user_active: bool,
     /// Why the device's authenticator refuses validations now (SPEC §14), if it does. Then, as
@@ -883,7 +959,12 @@ pub fn challenge_state(
 /// The columns [`challenge_state_from`] reads, in a statement over `devices`.
 pub(super) fn challenge_columns(now: i64) -> String {
     format!(
-        "{DEVICE_COLUMNS}, seed, pin_hash, hotp_counter, totp_last_step, code_digest, code_expires, \
+        "{DEVICE_COLUMNS}, seed, pin_hash, hotp_counter, totp_last_step, authenticator_id, \
+         CASE WHEN type IN ('EMAIL', 'SMS') THEN (SELECT json_group_array(json_array(c.id, hex(c.code_digest), c.kind)) \
+         FROM challenges c WHERE c.device_id = devices.id AND c.code_digest IS NOT NULL AND c.expires >= {now}) \
+         END AS open_codes, \
+         CASE WHEN type IN ('EMAIL', 'SMS') THEN (SELECT p.code_ttl FROM authenticators a JOIN policies p \
+         ON p.tenant = a.tenant AND p.id = a.policy WHERE a.id = devices.authenticator_id) END AS code_ttl, \
          {OWNER_ACTIVE} AS user_active, {} AS authenticator_refusal",
         authenticator_refusal(now)
     )
@@ -896,8 +977,9 @@ pub(super) fn challenge_state_from(row: Row<'_>) -> Result<ChallengeState, DbErr
         pin_hash: row.opt_text("pin_hash")?.map(str::to_owned),
         hotp_counter: row.opt_count("hotp_counter")?,
         totp_last_step: row.opt_count("totp_last_step")?,
-        code_digest: row.opt_blob("code_digest")?.map(<[u8]>::to_vec),
-        code_expires: row.opt_int("code_expires")?,
+        codes: challenges::open_codes_from(row.opt_text("open_codes")?)?,
+        code_ttl: row.opt_int("code_ttl")?,
+        authenticator_id: row.opt_int("authenticator_id")?,
         user_active: row.int("user_active")? != 0,
         authenticator_refusal: row
             .opt_text("authenticator_refusal")?
@@ -918,8 +1000,9 @@ pub enum SuccessGuard<'a> {
     /// HOTP: the matched counter, and the stored counter the check started from; it moves past
     /// the match.
     HotpCounter { matched: u64, from: u64 },
-    /// EMAIL/SMS: the pending code must still be this one and unexpired; it is consumed.
-    PendingCode(&'a [u8]),
+    /// EMAIL/SMS: the code of challenge `challenge`, which must still be open, unexpired and
+    /// the device's; it is closed.
+    Code { challenge: i64, digest: &'a [u8] },
     /// PIN: the hash the PIN was verified against must still be the device's.
     Pin(&'a str),
 }
@@ -1119,19 +1202,9 @@ impl WriteTx<'_> {
         Ok(true)
     }
 
-    /// Stores the digest of a fresh EMAIL/SMS code (replacing any earlier one), counts the
-    /// challenge and, with the dev outbox, keeps the message there.
-    pub fn set_pending_code(
-        &self,
-        id: i64,
-        digest: &[u8],
-        expires: i64,
-        outbox: Option<(&str, &str, &str)>,
-    ) -> Result<(), DbError> {
-        self.db.execute(
-            "UPDATE devices SET code_digest = ?, code_expires = ?, challenges = challenges + 1 WHERE id = ?",
-            &[Sql::Blob(digest.to_vec()), expires.into(), id.into()],
-        )?;
+    /// Counts a challenge whose code went out and, with the dev outbox, keeps the message there.
+    pub fn code_sent(&self, id: i64, outbox: Option<(&str, &str, &str)>) -> Result<(), DbError> {
+        self.db.execute("UPDATE devices SET challenges = challenges + 1 WHERE id = ?", &[id.into()])?;
         if let Some((channel, to, message)) = outbox {
             self.db.execute(
                 "INSERT INTO outbox (tenant, at, device_id, channel, recipient, message) VALUES (?, ?, ?, ?, ?, ?)",
@@ -1142,15 +1215,6 @@ impl WriteTx<'_> {
         self.audit("request-challenge", Some(id), via)
     }
 
-    /// Withdraws a pending code that could not be delivered (if it is still the pending one).
-    pub fn withdraw_pending_code(&self, id: i64, digest: &[u8], why: &str) -> Result<(), DbError> {
-        self.db.execute(
-            "UPDATE devices SET code_digest = NULL, code_expires = NULL WHERE id = ? AND code_digest = ?",
-            &[id.into(), Sql::Blob(digest.to_vec())],
-        )?;
-        self.audit("delivery-failed", Some(id), why)
-    }
-
     /// Counts a challenge that sends nothing (TOTP, HOTP, PIN).
     pub fn count_challenge(&self, id: i64) -> Result<(), DbError> {
         self.db.execute("UPDATE devices SET challenges = challenges + 1 WHERE id = ?", &[id.into()])?;
@@ -1158,9 +1222,16 @@ impl WriteTx<'_> {
     }
 }
 
+/// A validation's success: the CIBA ping the challenge it closed owes, if any.
+pub struct Won {
+    pub ping: Option<Ping>,
+}
+
 /// The writes of a validation (SPEC §6). Each is one statement outside any transaction, its
 /// audit row written inside it by migration 6's triggers: on a network store a validation is one
-/// write round trip, and still a change without its audit row cannot be written.
+/// write round trip, and still a change without its audit row cannot be written. The one
+/// exception is an EMAIL/SMS code, whose challenge closes with it (two statements, one
+/// transaction).
 pub struct Validation<'a> {
     db: &'a dyn Database,
     actor: Actor<'a>,
@@ -1172,9 +1243,9 @@ impl<'a> Validation<'a> {
         Validation { db, actor, now }
     }
 
-    /// Records a success if the guard still holds; false when a concurrent request won the race
+    /// Records a success if the guard still holds; `None` when a concurrent request won the race
     /// (then nothing is written).
-    pub fn record_success(&self, id: i64, guard: SuccessGuard<'_>) -> Result<bool, DbError> {
+    pub fn record_success(&self, id: i64, guard: SuccessGuard<'_>) -> Result<Option<Won>, DbError> {
         const SET: &str = "fails = 0, last_used = ?, successes = successes + 1, version = version + 1, \
                            modified = ?, validation_actor = ?";
         let live = format!(
@@ -1215,27 +1286,42 @@ impl<'a> Validation<'a> {
                     sql_u64(matched),
                 ],
             ),
-            SuccessGuard::PendingCode(digest) => (
-                format!(
-                    "UPDATE devices SET {SET}, code_digest = NULL, code_expires = NULL WHERE {live} \
-                     AND code_digest = ? AND code_expires >= ? RETURNING id"
-                ),
-                vec![
+            // The challenge's code is on its own row: the device's success (with the code's
+            // challenge still open in its WHERE) and the challenge's close are two statements,
+            // in one transaction, in which nothing else writes between them.
+            SuccessGuard::Code { challenge, digest } => {
+                let sql = format!(
+                    "UPDATE devices SET {SET} WHERE {live} AND EXISTS (SELECT 1 FROM challenges c \
+                     WHERE c.id = ? AND c.device_id = devices.id AND c.code_digest = ? AND c.expires >= ?) RETURNING id"
+                );
+                let params: Vec<Sql> = vec![
                     now.into(),
                     now.into(),
                     actor.into(),
                     id.into(),
                     tenant.into(),
+                    challenge.into(),
                     Sql::Blob(digest.to_vec()),
                     now.into(),
-                ],
-            ),
+                ];
+                return write_raw(self.db, || -> Result<Option<Won>, DbError> {
+                    if self.db.execute(&sql, &params)?.is_empty() {
+                        return Ok(None);
+                    }
+                    let closed = self.db.execute(
+                        "DELETE FROM challenges WHERE id = ? RETURNING notify_token, auth_req_id",
+                        &[challenge.into()],
+                    )?;
+                    let ping = closed.first().map(challenges::ping_from).transpose()?.flatten();
+                    Ok(Some(Won { ping }))
+                });
+            }
             SuccessGuard::Pin(hash) => (
                 format!("UPDATE devices SET {SET} WHERE {live} AND pin_hash = ? RETURNING id"),
                 vec![now.into(), now.into(), actor.into(), id.into(), tenant.into(), hash.into()],
             ),
         };
-        Ok(!self.db.execute(&sql, &params)?.is_empty())
+        Ok((!self.db.execute(&sql, &params)?.is_empty()).then_some(Won { ping: None }))
     }
 
     /// Counts a failed validation and locks at the maxFails of the device's authenticator
@@ -1348,6 +1434,17 @@ pub fn user_id_by_name(
         &[tenant.into(), name.into()],
     )?;
     rows.first().map(|r| Ok((r.int("id")?, r.text("user_name")?.to_owned()))).transpose()
+}
+
+/// The user of `tenant` whom HID's `USER.EXTERNALID` names: the one whose SCIM `externalId` it
+/// is (case-exact, RFC 7643 §3.1), else the one whose userName it is (case-insensitively).
+pub fn user_id_by_external_id(db: &dyn Database, tenant: &str, value: &str) -> Result<Option<i64>, DbError> {
+    let rows = db.execute(
+        "SELECT id FROM users WHERE tenant = ?1 AND (external_id = ?2 OR lower(user_name) = lower(?2)) \
+         ORDER BY external_id IS ?2 DESC, id LIMIT 1",
+        &[tenant.into(), value.into()],
+    )?;
+    rows.first().map(|r| r.int("id")).transpose()
 }
 
 /// One page of a tenant's users matching a filter, and how many match in all.
@@ -1761,11 +1858,13 @@ pub fn session(
     Ok(session)
 }
 
-/// A login budget: at most `per_source` verified attempts for one (principal, source) and
-/// `per_principal` for the principal across every source, per `window` seconds.
+/// A login budget: at most `per_source` verified attempts for one (principal, source),
+/// `per_address` for one source whatever names it claims, and `per_principal` for the principal
+/// across every source, per `window` seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginBudget {
     pub per_source: i64,
+    pub per_address: i64,
     pub per_principal: i64,
     pub window: i64,
     /// How long a source that logged in successfully is exempt from the per-principal ceiling.
@@ -1774,8 +1873,9 @@ pub struct LoginBudget {
 
 /// Takes one attempt from the budgets of (`principal`, `source`), in one statement, before any
 /// password is checked: concurrent attempts can never together exceed a budget. `Err(seconds)`
-/// when refused: when the source (or, for a source without a recent success, the principal) has
-/// no attempt left, with the seconds until its window ends.
+/// when refused: when the pair has no attempt left, or (unless this principal signed in from
+/// this source recently) the source across every name it claimed or the principal across every
+/// source has none, with the seconds until the window that refused it ends.
 pub fn reserve_login(
     db: &dyn Database,
     principal: &str,
@@ -1787,7 +1887,8 @@ pub fn reserve_login(
     let rows = db.execute(
         "INSERT INTO login_attempts (principal, source, window_start, attempts) \
          SELECT ?1, ?2, ?3, 1 WHERE \
-           (SELECT coalesce(sum(attempts), 0) FROM login_attempts WHERE principal = ?1 AND window_start > ?4) < ?6 \
+           ((SELECT coalesce(sum(attempts), 0) FROM login_attempts WHERE principal = ?1 AND window_start > ?4) < ?6 \
+            AND (SELECT coalesce(sum(attempts), 0) FROM login_attempts WHERE source = ?2 AND window_start > ?4) < ?7) \
            OR EXISTS (SELECT 1 FROM login_attempts WHERE principal = ?1 AND source = ?2 AND trusted_until > ?3) \
          ON CONFLICT (principal, source) DO UPDATE SET \
            attempts = CASE WHEN window_start <= ?4 THEN 1 ELSE attempts + 1 END, \
@@ -1801,19 +1902,29 @@ pub fn reserve_login(
             expired.into(),
             budget.per_source.into(),
             budget.per_principal.into(),
+            budget.per_address.into(),
         ],
     )?;
     if !rows.is_empty() {
         return Ok(Ok(()));
     }
-    // Refused: say when the window that refused it ends (the source's own, else the principal's
-    // oldest in-window one).
+    // Refused: say when the window that refused it ends (the pair's own, else the source's
+    // oldest in-window one when the source is spent, else the principal's).
     let rows = db.execute(
         "SELECT coalesce((SELECT window_start FROM login_attempts WHERE principal = ?1 AND source = ?2 \
                           AND window_start > ?3 AND attempts >= ?4), \
+                         (SELECT CASE WHEN sum(attempts) >= ?6 THEN min(window_start) END FROM login_attempts \
+                          WHERE source = ?2 AND window_start > ?3), \
                          (SELECT min(window_start) FROM login_attempts WHERE principal = ?1 AND window_start > ?3), \
                          ?5) AS started",
-        &[principal.into(), source.into(), expired.into(), budget.per_source.into(), now.into()],
+        &[
+            principal.into(),
+            source.into(),
+            expired.into(),
+            budget.per_source.into(),
+            now.into(),
+            budget.per_address.into(),
+        ],
     )?;
     let started = rows.first().map(|r| r.int("started")).transpose()?.unwrap_or(now);
     Ok(Err((started + budget.window - now).max(1)))

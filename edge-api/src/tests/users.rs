@@ -440,6 +440,14 @@ fn tenants_are_isolated() {
             users["Resources"][0]["meta"]["location"].as_str().unwrap().contains(&format!("{base}/Users/"))
         );
     }
+    // HID's book writes `/SCIM/`: the same tenant, answered with `/scim/` links.
+    for (upper, lower) in [("/SCIM/v2", "/scim/v2"), ("/SCIM/acme/v2", "/scim/acme/v2")] {
+        let who = if upper.contains("acme") { ACME_ADMIN } else { OPERATOR };
+        let (status, users, _) = at(&api, who, "GET", &format!("{upper}/Users"), None);
+        let (_, same, _) = at(&api, who, "GET", &format!("{lower}/Users"), None);
+        assert_eq!((status, &users), (200, &same), "{upper}");
+    }
+    assert_eq!(at(&api, OPERATOR, "GET", "/SCIM/v2x/Users", None).0, 404);
     // Unknown and forbidden tenants answer byte for byte the same; so does a principal without
     // the default tenant on its paths. Only `/Tenants` answers it there.
     let ghost = at(&api, ACME_ADMIN, "GET", "/scim/ghost/v2/Users", None).2;

@@ -36,6 +36,7 @@ pub fn reason_words(reason: Reason, t: &Texts) -> &'static str {
         Reason::UserInactive => t.reason_user_inactive,
         Reason::NothingToCheck => t.reason_nothing_to_check,
         Reason::DeliveryFailed => t.reason_delivery_failed,
+        Reason::SendBudget => t.reason_send_budget,
     }
 }
 
