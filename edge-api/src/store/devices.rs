@@ -1,0 +1,282 @@
+//! Devices (SPEC §2): their rows, create, replace, delete, and what a challenge counts.
+
+use super::{Table, WriteTx, list_query, run_list};
+use crate::db::{Database, DbError, Row, Rows, Sql};
+use shared::filter::Condition;
+use shared::model::{DEVICE_SCHEMA, Meta};
+use shared::names::device_name;
+use shared::query::{Page, Sort};
+use shared::schema::DEVICE;
+use shared::validate::{Changes, NewDevice};
+use shared::{Algorithm, DeviceType, OtpDevice, Status, Timestamp};
+
+/// The device owner's `active`, as a device query reads it (1 for a device without an owner row,
+/// which only a database written outside the service can hold).
+macro_rules! owner_active {
+    () => {
+        "coalesce((SELECT active FROM users WHERE users.id = devices.user_id), 1)"
+    };
+}
+pub(super) const OWNER_ACTIVE: &str = owner_active!();
+
+/// The consecutive failures of a device's authenticator (NULL for a device without one).
+pub(super) const AUTHENTICATOR_FAILED: &str =
+    "(SELECT a.consecutive_failed FROM authenticators a WHERE a.id = devices.authenticator_id)";
+
+/// The maxFails of a device's authenticator policy, as a device query reads it (NULL for a
+/// device without an authenticator).
+pub(super) const POLICY_MAX_FAILS: &str = "(SELECT p.max_fails FROM authenticators a JOIN policies p \
+                                ON p.tenant = a.tenant AND p.id = a.policy WHERE a.id = devices.authenticator_id)";
+
+pub(super) const DEVICE_COLUMNS: &str = "id, name, type, user_name, status, fails, created, modified, last_used, email, phone, algorithm, digits, period, version, external_id";
+
+pub(super) fn device_from_row(row: Row<'_>) -> Result<OtpDevice, DbError> {
+    let id = row.int("id")?;
+    let corrupt =
+        |column: &str| DbError(format!("device {id}: column {column} holds a value we never write"));
+    let created = Timestamp(row.int("created")?);
+    let algorithm = match row.opt_text("algorithm")? {
+        None => None,
+        Some(text) => Some(Algorithm::parse(text).ok_or_else(|| corrupt("algorithm"))?),
+    };
+    Ok(OtpDevice {
+        schemas: vec![DEVICE_SCHEMA.to_owned()],
+        id,
+        name: row.text("name")?.to_owned(),
+        device_type: DeviceType::parse(row.text("type")?).ok_or_else(|| corrupt("type"))?,
+        user: row.text("user_name")?.to_owned(),
+        status: Status::parse(row.text("status")?).ok_or_else(|| corrupt("status"))?,
+        fails: row.count("fails")?,
+        created,
+        last_used: row.opt_int("last_used")?.map(Timestamp),
+        email: row.opt_text("email")?.map(str::to_owned),
+        phone: row.opt_text("phone")?.map(str::to_owned),
+        algorithm,
+        digits: row.opt_count("digits")?,
+        period: row.opt_count("period")?,
+        external_id: row.opt_text("external_id")?.map(str::to_owned),
+        image: None,
+        otpauth_uri: None,
+        meta: Meta::new(DEVICE.name, created, Timestamp(row.int("modified")?), row.int("version")?),
+    })
+}
+
+pub(super) fn devices_from_rows(rows: &Rows) -> Result<Vec<OtpDevice>, DbError> {
+    rows.iter().map(device_from_row).collect()
+}
+
+pub(super) fn one_device(rows: &Rows) -> Result<Option<OtpDevice>, DbError> {
+    rows.first().map(device_from_row).transpose()
+}
+
+/// What a create stores besides the checked request: the sealed seed and PIN hash.
+pub struct Secrets {
+    pub sealed_seed: Option<Vec<u8>>,
+    pub pin_hash: Option<String>,
+}
+
+/// An existing device that a new one would duplicate: a user has one PIN, and one EMAIL or SMS
+/// device per address. TOTP/HOTP devices may repeat (a spare token is normal).
+pub fn find_duplicate(db: &dyn Database, tenant: &str, new: &NewDevice) -> Result<Option<i64>, DbError> {
+    let target = match new.device_type {
+        DeviceType::Pin => Sql::Null,
+        DeviceType::Email => new.email.clone().into(),
+        DeviceType::Sms => new.phone.clone().into(),
+        DeviceType::Totp | DeviceType::Hotp => return Ok(None),
+    };
+    let rows = db.execute(
+        "SELECT id FROM devices WHERE tenant = ? AND lower(user_name) = lower(?) AND type = ? \
+         AND (? IS NULL OR lower(coalesce(email, phone)) = lower(?)) LIMIT 1",
+        &[tenant.into(), new.user.as_str().into(), new.device_type.as_str().into(), target.clone(), target],
+    )?;
+    rows.first().map(|r| r.int("id")).transpose()
+}
+
+/// A device of `tenant`; one of another tenant is not found.
+pub fn get_device(db: &dyn Database, tenant: &str, id: i64) -> Result<Option<OtpDevice>, DbError> {
+    one_device(&db.execute(
+        &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ? AND tenant = ?"),
+        &[id.into(), tenant.into()],
+    )?)
+}
+
+/// One page of a tenant's devices matching a filter, and how many match in all.
+pub fn list_devices(
+    db: &dyn Database,
+    tenant: &str,
+    condition: Option<&Condition>,
+    sort: Option<&Sort>,
+    page: Page,
+) -> Result<(u64, Vec<OtpDevice>), DbError> {
+    let (total, rows) = run_list(db, list_query(Table::Devices, tenant, condition, sort), page)?;
+    Ok((total, devices_from_rows(&rows)?))
+}
+
+impl WriteTx<'_> {
+    pub fn find_duplicate(&self, new: &NewDevice) -> Result<Option<i64>, DbError> {
+        find_duplicate(self.db, self.tenant, new)
+    }
+
+    /// Creates a device with the next serial of its type (`TOTP00000035`, never reused), bound
+    /// to `authenticator` (its row id and policy code), or when `None` to its owner's for the
+    /// tenant's default policy of its kind.
+    pub fn create_device(
+        &self,
+        new: &NewDevice,
+        secrets: &Secrets,
+        authenticator: Option<(i64, &str)>,
+    ) -> Result<OtpDevice, DbError> {
+        let serial = if new.device_type.has_seed() {
+            let rows = self.db.execute(
+                "INSERT INTO serials (type, next) VALUES (?, 1) \
+                 ON CONFLICT (type) DO UPDATE SET next = next + 1 RETURNING next",
+                &[new.device_type.as_str().into()],
+            )?;
+            rows.first().ok_or_else(|| DbError("serial upsert returned no row".into()))?.count("next")?
+        } else {
+            0
+        };
+        let name = device_name(new.device_type, serial, new.email.as_deref(), new.phone.as_deref());
+        let (user_id, user_name) = self.user_for_device(&new.user)?;
+        let authenticator = match authenticator {
+            Some((id, policy)) => Some((id, policy.to_owned())),
+            None => self.default_authenticator(user_id, new.device_type)?,
+        };
+        let rows = self.db.execute(
+            &format!(
+                "INSERT INTO devices (tenant, user_id, authenticator_id, name, type, user_name, status, fails, created, \
+                 modified, email, phone, algorithm, digits, period, seed, pin_hash, hotp_counter, external_id) \
+                 VALUES (?, ?, ?, ?, ?, ?, 'C', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {DEVICE_COLUMNS}"
+            ),
+            &[
+                self.tenant.into(),
+                user_id.into(),
+                authenticator.as_ref().map(|(id, _)| *id).into(),
+                name.as_str().into(),
+                new.device_type.as_str().into(),
+                user_name.as_str().into(),
+                self.now.into(),
+                self.now.into(),
+                new.email.clone().into(),
+                new.phone.clone().into(),
+                new.algorithm.map(Algorithm::as_str).into(),
+                new.digits.map(i64::from).into(),
+                new.period.map(i64::from).into(),
+                secrets.sealed_seed.clone().map_or(Sql::Null, Sql::Blob),
+                secrets.pin_hash.clone().into(),
+                (new.device_type == DeviceType::Hotp).then_some(0i64).into(),
+                new.external_id.clone().into(),
+            ],
+        )?;
+        let device = one_device(&rows)?.ok_or_else(|| DbError("insert returned no row".into()))?;
+        let bound =
+            authenticator.map_or(String::new(), |(_, policy)| format!(", authenticator {user_id}.{policy}"));
+        self.audit("create", Some(device.id), &format!("{} for {}{bound}", device.device_type, device.user))?;
+        Ok(device)
+    }
+
+    /// The authenticator a device created through `/OtpDevice` joins (SPEC §14): its owner's for
+    /// the tenant's default policy of its kind, created on the fly with the policy's validity;
+    /// its id and policy code, `None` when the tenant has no default of that kind.
+    pub(super) fn default_authenticator(
+        &self,
+        user_id: i64,
+        t: DeviceType,
+    ) -> Result<Option<(i64, String)>, DbError> {
+        let rows = self.db.execute(
+            "INSERT INTO authenticators (tenant, user_id, policy, start_date, expiry_date, created, modified) \
+             SELECT ?1, ?2, p.id, ?3, CASE WHEN p.validity_days > 0 THEN ?3 + p.validity_days * 86400 END, ?3, ?3 \
+             FROM policies p WHERE p.tenant = ?1 AND p.kind = ?4 AND p.is_default = 1 \
+             ON CONFLICT (tenant, user_id, policy) DO UPDATE SET modified = modified RETURNING id, policy",
+            &[
+                self.tenant.into(),
+                user_id.into(),
+                self.now.into(),
+                shared::policy::PolicyKind::of_device(t).as_str().into(),
+            ],
+        )?;
+        rows.first().map(|row| Ok((row.int("id")?, row.text("policy")?.to_owned()))).transpose()
+    }
+
+    /// Writes a PUT/PATCH result if the device is still at `version` (that of `current`); `None`
+    /// if it moved on (or is gone), and then nothing is written.
+    pub fn update_device(
+        &self,
+        action: &str,
+        current: &OtpDevice,
+        version: i64,
+        changes: &Changes,
+        pin_hash: Option<String>,
+    ) -> Result<Option<OtpDevice>, DbError> {
+        let pin_changed = pin_hash.is_some();
+        // A device its authenticator's disabling disabled forgets the status it remembered when
+        // an admin enables it directly.
+        let rows = self.db.execute(
+            &format!(
+                "UPDATE devices SET status = ?1, fails = ?2, external_id = ?3, pin_hash = coalesce(?4, pin_hash), \
+                 status_before_disable = CASE WHEN status = 'D' AND ?1 IN ('C', 'V') THEN NULL \
+                 ELSE status_before_disable END, version = version + 1, modified = ?5 \
+                 WHERE id = ?6 AND tenant = ?7 AND version = ?8 RETURNING {DEVICE_COLUMNS}, authenticator_id"
+            ),
+            &[
+                changes.status.as_str().into(),
+                i64::from(changes.fails).into(),
+                changes.external_id.clone().into(),
+                pin_hash.into(),
+                self.now.into(),
+                current.id.into(),
+                self.tenant.into(),
+                version.into(),
+            ],
+        )?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let updated = device_from_row(row)?;
+        if let Some(authenticator) = row.opt_int("authenticator_id")? {
+            self.device_usable_again(authenticator, current.status, updated.status)?;
+        }
+        let detail = format!(
+            "status {} -> {}, fails {} -> {}{}{}",
+            current.status,
+            updated.status,
+            current.fails,
+            updated.fails,
+            if pin_changed { ", PIN changed" } else { "" },
+            if updated.external_id != current.external_id { ", externalId changed" } else { "" }
+        );
+        self.audit(action, Some(current.id), &detail)?;
+        Ok(Some(updated))
+    }
+
+    /// Deletes a device if it is still at `version` (any version when `None`); true if it was.
+    pub fn delete_device(&self, current: &OtpDevice, version: Option<i64>) -> Result<bool, DbError> {
+        let rows = self.db.execute(
+            "DELETE FROM devices WHERE id = ? AND tenant = ? AND (? IS NULL OR version = ?) RETURNING id",
+            &[current.id.into(), self.tenant.into(), version.into(), version.into()],
+        )?;
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        let detail = format!("{} {} of {}", current.device_type, current.name, current.user);
+        self.audit("delete", Some(current.id), &detail)?;
+        Ok(true)
+    }
+
+    /// Counts a challenge whose code went out and, with the dev outbox, keeps the message there.
+    pub fn code_sent(&self, id: i64, outbox: Option<(&str, &str, &str)>) -> Result<(), DbError> {
+        self.db.execute("UPDATE devices SET challenges = challenges + 1 WHERE id = ?", &[id.into()])?;
+        if let Some((channel, to, message)) = outbox {
+            self.db.execute(
+                "INSERT INTO outbox (tenant, at, device_id, channel, recipient, message) VALUES (?, ?, ?, ?, ?, ?)",
+                &[self.tenant.into(), self.now.into(), id.into(), channel.into(), to.into(), message.into()],
+            )?;
+        }
+        let via = if outbox.is_some() { "code in the dev outbox" } else { "code for the delivery gateway" };
+        self.audit("request-challenge", Some(id), via)
+    }
+
+    /// Counts a challenge that sends nothing (TOTP, HOTP, PIN).
+    pub fn count_challenge(&self, id: i64) -> Result<(), DbError> {
+        self.db.execute("UPDATE devices SET challenges = challenges + 1 WHERE id = ?", &[id.into()])?;
+        self.audit("request-challenge", Some(id), "")
+    }
+}

@@ -1,0 +1,267 @@
+//! A device as a validation reads it, the rule of when an authenticator refuses validations
+//! (as SQL), and the compare-and-set writes of a validation (SPEC §6, §14).
+
+use super::{
+    AUTHENTICATOR_FAILED, Actor, DEVICE_COLUMNS, OWNER_ACTIVE, OpenCode, POLICY_MAX_FAILS, Ping, challenges,
+    device_from_row, write_raw,
+};
+use crate::db::{Database, DbError, Row, Sql};
+use shared::authenticator::Refusal;
+use shared::{OtpDevice, Status};
+
+/// What a challenge needs of a device besides its public attributes.
+pub struct ChallengeState {
+    pub device: OtpDevice,
+    pub sealed_seed: Option<Vec<u8>>,
+    pub pin_hash: Option<String>,
+    pub hotp_counter: Option<u64>,
+    pub totp_last_step: Option<u64>,
+    /// The codes of an EMAIL/SMS device's open challenges, each its own (SPEC §14).
+    pub codes: Vec<OpenCode>,
+    /// How long a code of an EMAIL/SMS device lives: its authenticator policy's
+    /// `codeTtlSeconds`, if it has one.
+    pub code_ttl: Option<i64>,
+    /// The row id of its authenticator, if it has one.
+    pub authenticator_id: Option<i64>,
+    /// The owner's `active` (SPEC §17): when false, nothing is sent, checked or counted.
+    pub user_active: bool,
+    /// Why the device's authenticator refuses validations now (SPEC §14), if it does. Then, as
+    /// for an inactive user, nothing is sent, checked or counted.
+    pub authenticator_refusal: Option<Refusal>,
+}
+
+/// Why authenticator `a` (joined to its policy `p`) refuses validations at `now`, as SQL: NULL
+/// when it does not. The one statement of these rules: [`challenge_state`] reads it to say why,
+/// and the writes of [`Validation`] and of a security-question answer check it again so that a
+/// change meanwhile is not overtaken. `now` is an integer, inlined.
+pub(super) fn refusal_case(now: impl std::fmt::Display) -> String {
+    let word = |r: Refusal| r.as_str();
+    format!(
+        "CASE WHEN a.enabled = 0 THEN '{}' WHEN a.disabled_by_failures = 1 THEN '{}' \
+         WHEN a.start_date > {now} THEN '{}' \
+         WHEN a.expiry_date IS NOT NULL AND a.expiry_date <= {now} THEN '{}' \
+         WHEN p.max_usages > 0 AND a.total_success >= p.max_usages THEN '{}' END",
+        word(Refusal::Disabled),
+        word(Refusal::Locked),
+        word(Refusal::NotYetValid),
+        word(Refusal::Expired),
+        word(Refusal::UsageLimit),
+    )
+}
+
+/// [`refusal_case`] for the authenticator whose row id is `id` (a column of the statement):
+/// NULL when there is none.
+pub(super) fn refusal_of(now: impl std::fmt::Display, id: &str) -> String {
+    format!(
+        "(SELECT {} FROM authenticators a LEFT JOIN policies p ON p.tenant = a.tenant AND p.id = a.policy \
+         WHERE a.id = {id})",
+        refusal_case(now)
+    )
+}
+
+/// [`refusal_of`] the authenticator of a device in a statement over `devices`.
+pub(super) fn authenticator_refusal(now: i64) -> String {
+    refusal_of(now, "devices.authenticator_id")
+}
+
+pub fn challenge_state(
+    db: &dyn Database,
+    tenant: &str,
+    id: i64,
+    now: i64,
+) -> Result<Option<ChallengeState>, DbError> {
+    let rows = db.execute(
+        &format!("SELECT {} FROM devices WHERE id = ? AND tenant = ?", challenge_columns(now)),
+        &[id.into(), tenant.into()],
+    )?;
+    rows.first().map(challenge_state_from).transpose()
+}
+
+/// The columns [`challenge_state_from`] reads, in a statement over `devices`.
+pub(super) fn challenge_columns(now: i64) -> String {
+    format!(
+        "{DEVICE_COLUMNS}, seed, pin_hash, hotp_counter, totp_last_step, authenticator_id, \
+         CASE WHEN type IN ('EMAIL', 'SMS') THEN (SELECT json_group_array(json_array(c.id, hex(c.code_digest), c.kind)) \
+         FROM challenges c WHERE c.device_id = devices.id AND c.code_digest IS NOT NULL AND c.expires >= {now}) \
+         END AS open_codes, \
+         CASE WHEN type IN ('EMAIL', 'SMS') THEN (SELECT p.code_ttl FROM authenticators a JOIN policies p \
+         ON p.tenant = a.tenant AND p.id = a.policy WHERE a.id = devices.authenticator_id) END AS code_ttl, \
+         {OWNER_ACTIVE} AS user_active, {} AS authenticator_refusal",
+        authenticator_refusal(now)
+    )
+}
+
+pub(super) fn challenge_state_from(row: Row<'_>) -> Result<ChallengeState, DbError> {
+    Ok(ChallengeState {
+        device: device_from_row(row)?,
+        sealed_seed: row.opt_blob("seed")?.map(<[u8]>::to_vec),
+        pin_hash: row.opt_text("pin_hash")?.map(str::to_owned),
+        hotp_counter: row.opt_count("hotp_counter")?,
+        totp_last_step: row.opt_count("totp_last_step")?,
+        codes: challenges::open_codes_from(row.opt_text("open_codes")?)?,
+        code_ttl: row.opt_int("code_ttl")?,
+        authenticator_id: row.opt_int("authenticator_id")?,
+        user_active: row.int("user_active")? != 0,
+        authenticator_refusal: row
+            .opt_text("authenticator_refusal")?
+            .map(|word| {
+                Refusal::parse(word).ok_or_else(|| DbError(format!("unknown authenticator refusal {word:?}")))
+            })
+            .transpose()?,
+    })
+}
+
+/// The compare-and-set that a successful validation must win. Only devices in C or V can
+/// succeed, and only while the device is still in the state the code was checked against.
+#[derive(Clone, Copy)]
+pub enum SuccessGuard<'a> {
+    /// TOTP: the matched time step, and the last accepted step the check saw (its replay rule
+    /// compared against that one).
+    TotpStep { step: u64, last: Option<u64> },
+    /// HOTP: the matched counter, and the stored counter the check started from; it moves past
+    /// the match.
+    HotpCounter { matched: u64, from: u64 },
+    /// EMAIL/SMS: the code of challenge `challenge`, which must still be open, unexpired and
+    /// the device's; it is closed.
+    Code { challenge: i64, digest: &'a [u8] },
+    /// PIN: the hash the PIN was verified against must still be the device's.
+    Pin(&'a str),
+}
+
+pub(super) fn sql_u64(n: u64) -> Sql {
+    Sql::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// A validation's success: the CIBA ping the challenge it closed owes, if any.
+pub struct Won {
+    pub ping: Option<Ping>,
+}
+
+/// The writes of a validation (SPEC §6). Each is one statement outside any transaction, its
+/// audit row written inside it by migration 6's triggers: on a network store a validation is one
+/// write round trip, and still a change without its audit row cannot be written. The one
+/// exception is an EMAIL/SMS code, whose challenge closes with it (two statements, one
+/// transaction).
+pub struct Validation<'a> {
+    db: &'a dyn Database,
+    actor: Actor<'a>,
+    now: i64,
+}
+
+impl<'a> Validation<'a> {
+    pub fn new(db: &'a dyn Database, actor: Actor<'a>, now: i64) -> Validation<'a> {
+        Validation { db, actor, now }
+    }
+
+    /// Records a success if the guard still holds; `None` when a concurrent request won the race
+    /// (then nothing is written).
+    pub fn record_success(&self, id: i64, guard: SuccessGuard<'_>) -> Result<Option<Won>, DbError> {
+        const SET: &str = "fails = 0, last_used = ?, successes = successes + 1, version = version + 1, \
+                           modified = ?, validation_actor = ?";
+        let live = format!(
+            "id = ? AND tenant = ? AND status IN ('C', 'V') AND {OWNER_ACTIVE} = 1 AND {} IS NULL",
+            authenticator_refusal(self.now)
+        );
+        let (now, actor, tenant) = (self.now, self.actor.name, self.actor.tenant);
+        let (sql, params): (String, Vec<Sql>) = match guard {
+            SuccessGuard::TotpStep { step, last } => (
+                format!(
+                    "UPDATE devices SET {SET}, totp_last_step = ? WHERE {live} AND totp_last_step IS ? \
+                     AND (totp_last_step IS NULL OR totp_last_step < ?) RETURNING id"
+                ),
+                vec![
+                    now.into(),
+                    now.into(),
+                    actor.into(),
+                    sql_u64(step),
+                    id.into(),
+                    tenant.into(),
+                    last.map(sql_u64).into(),
+                    sql_u64(step),
+                ],
+            ),
+            SuccessGuard::HotpCounter { matched, from } => (
+                format!(
+                    "UPDATE devices SET {SET}, hotp_counter = ? WHERE {live} AND hotp_counter = ? \
+                     AND hotp_counter <= ? RETURNING id"
+                ),
+                vec![
+                    now.into(),
+                    now.into(),
+                    actor.into(),
+                    sql_u64(matched + 1),
+                    id.into(),
+                    tenant.into(),
+                    sql_u64(from),
+                    sql_u64(matched),
+                ],
+            ),
+            // The challenge's code is on its own row: the device's success (with the code's
+            // challenge still open in its WHERE) and the challenge's close are two statements,
+            // in one transaction, in which nothing else writes between them.
+            SuccessGuard::Code { challenge, digest } => {
+                let sql = format!(
+                    "UPDATE devices SET {SET} WHERE {live} AND EXISTS (SELECT 1 FROM challenges c \
+                     WHERE c.id = ? AND c.device_id = devices.id AND c.code_digest = ? AND c.expires >= ?) RETURNING id"
+                );
+                let params: Vec<Sql> = vec![
+                    now.into(),
+                    now.into(),
+                    actor.into(),
+                    id.into(),
+                    tenant.into(),
+                    challenge.into(),
+                    Sql::Blob(digest.to_vec()),
+                    now.into(),
+                ];
+                return write_raw(self.db, || -> Result<Option<Won>, DbError> {
+                    if self.db.execute(&sql, &params)?.is_empty() {
+                        return Ok(None);
+                    }
+                    let closed = self.db.execute(
+                        "DELETE FROM challenges WHERE id = ? RETURNING notify_token, auth_req_id",
+                        &[challenge.into()],
+                    )?;
+                    let ping = closed.first().map(challenges::ping_from).transpose()?.flatten();
+                    Ok(Some(Won { ping }))
+                });
+            }
+            SuccessGuard::Pin(hash) => (
+                format!("UPDATE devices SET {SET} WHERE {live} AND pin_hash = ? RETURNING id"),
+                vec![now.into(), now.into(), actor.into(), id.into(), tenant.into(), hash.into()],
+            ),
+        };
+        Ok((!self.db.execute(&sql, &params)?.is_empty()).then_some(Won { ping: None }))
+    }
+
+    /// Counts a failed validation and locks at the maxFails of the device's authenticator
+    /// policy, by its own failures or its authenticator's consecutive ones (SPEC §14: one
+    /// lockout for both views; the authenticator's trigger then locks its other devices),
+    /// `max_fails` for a device without one; returns the status after it (`None` when the
+    /// device is gone or no longer in C/V; then nothing is counted).
+    pub fn record_failure(&self, id: i64, max_fails: u32) -> Result<Option<Status>, DbError> {
+        let rows = self.db.execute(
+            &format!(
+                "UPDATE devices SET fails = fails + 1, failures = failures + 1, last_failure = ?, \
+                 status = CASE WHEN fails + 1 >= coalesce({POLICY_MAX_FAILS}, ?) \
+                 OR coalesce({AUTHENTICATOR_FAILED} + 1 >= {POLICY_MAX_FAILS}, 0) THEN 'L' ELSE status END, \
+                 version = version + 1, modified = ?, \
+                 validation_actor = ? WHERE id = ? AND tenant = ? AND status IN ('C', 'V') AND {OWNER_ACTIVE} = 1 \
+                 AND {} IS NULL RETURNING status",
+                authenticator_refusal(self.now)
+            ),
+            &[
+                self.now.into(),
+                i64::from(max_fails).into(),
+                self.now.into(),
+                self.actor.name.into(),
+                id.into(),
+                self.actor.tenant.into(),
+            ],
+        )?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let status = Status::parse(row.text("status")?)
+            .ok_or_else(|| DbError(format!("device {id}: column status holds a value we never write")))?;
+        Ok(Some(status))
+    }
+}
