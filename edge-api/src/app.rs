@@ -2,18 +2,19 @@
 //! tenant, and the router table that hands the request to a handler ([`crate::handlers`]). Spin
 //! glue and native tests both call [`handle`].
 
+pub use crate::host::Env;
+
 use crate::auth::{self, Caller};
-use crate::challenge::{Deliver, Notify};
+use crate::context::Ctx;
 use crate::cors;
 use crate::crypto::Keys;
-use crate::db::Database;
 use crate::error::{ApiError, MAX_BODY};
 use crate::handlers::{Listing, audit, hid, list, policies, root_search, search, soffid, users};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::i18n::Lang;
 use crate::origin::Origin;
 use crate::settings::{Misconfigured, Right, Settings};
-use crate::store::{self, Actor};
+use crate::store;
 use serde_json::Value;
 use shared::discovery;
 use shared::model::ListResponse;
@@ -44,17 +45,6 @@ fn split_base(path: &str) -> Option<(String, Option<&str>, &str)> {
     let (tenant, after_tenant) = path.split_once('/')?;
     let rest = after_tenant.strip_prefix("v2").filter(|r| r.is_empty() || r.starts_with('/'))?;
     Some((format!("/scim/{tenant}/v2"), Some(tenant), rest))
-}
-
-/// What the host provides besides the request.
-pub struct Env<'a> {
-    pub db: &'a dyn Database,
-    /// Unix seconds.
-    pub now: i64,
-    pub deliver: Deliver<'a>,
-    pub notify: Notify<'a>,
-    /// One line to the host's log; never given a secret.
-    pub log: &'a dyn Fn(&str),
 }
 
 pub fn handle(request: &ApiRequest, settings: Result<Settings, Misconfigured>, env: &Env<'_>) -> ApiResponse {
@@ -217,45 +207,6 @@ fn tenant_list(
         .map(|name| serde_json::json!({ "name": name }))
         .collect();
     Ok(ApiResponse::json(200, &ListResponse::new(names.len() as u64, 1, names)))
-}
-
-/// A request on its way to a handler: authenticated, for one tenant, with the URL of the base
-/// path it came in on (for `meta.location` and `$ref`).
-pub(crate) struct Ctx<'a> {
-    pub request: &'a ApiRequest,
-    pub settings: &'a Settings,
-    pub env: &'a Env<'a>,
-    pub keys: Keys,
-    pub caller: Caller,
-    pub base_url: String,
-    pub tenant: String,
-}
-
-impl Ctx<'_> {
-    /// The caller's language for the words of an answer.
-    pub fn lang(&self) -> Lang {
-        Lang::from_accept_language(self.request.header("accept-language"))
-    }
-
-    pub fn actor(&self) -> Actor<'_> {
-        Actor { tenant: &self.tenant, name: &self.caller.name }
-    }
-
-    /// What the domain rules need of the request: no HTTP.
-    pub fn scope(&self) -> crate::domain::Scope<'_> {
-        crate::domain::Scope {
-            db: self.env.db,
-            settings: self.settings,
-            keys: &self.keys,
-            actor: self.actor(),
-            now: self.env.now,
-        }
-    }
-
-    /// What a validation needs of the request (SPEC §6, §14).
-    pub fn challenge_context(&self) -> crate::challenge::Context<'_> {
-        crate::challenge::Context { scope: self.scope(), log: self.env.log }
-    }
 }
 
 const GET: &[&str] = &["GET", "HEAD"];

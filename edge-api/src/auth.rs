@@ -16,9 +16,9 @@
 //! all sources; a principal's source that logged in successfully in the last day is exempt from
 //! both. A success from a source gives that source its budget back.
 
-use crate::app::Env;
 use crate::crypto::{self, Keys};
 use crate::error::ApiError;
+use crate::host::Env;
 use crate::http::ApiRequest;
 use crate::settings::{Access, Right, TenantGrant};
 use crate::store::{self, LoginBudget};

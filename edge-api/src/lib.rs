@@ -7,12 +7,14 @@
 pub mod app;
 pub mod auth;
 pub mod challenge;
+pub mod context;
 pub mod cors;
 pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
 mod handlers;
+pub mod host;
 pub mod http;
 pub mod i18n;
 pub mod origin;

@@ -3,7 +3,7 @@
 //! `scim:invoke`, as every other read does; nothing in it is a secret.
 
 use super::{int_param, projection_of, query_param, resource_response, to_json};
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;

@@ -2,8 +2,8 @@
 //! are in [`crate::domain::authenticators`] and [`crate::challenge`].
 
 use super::{if_match, json_body, projection_of, resource_response, to_json};
-use crate::app::Ctx;
 use crate::challenge::{CibaPing, Verdict};
+use crate::context::Ctx;
 use crate::domain::actions::{self, DeviceChoice};
 use crate::domain::authenticators;
 use crate::error::ApiError;

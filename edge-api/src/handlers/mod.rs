@@ -7,7 +7,7 @@ pub(crate) mod policies;
 pub(crate) mod soffid;
 pub(crate) mod users;
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 pub(crate) use crate::domain::{check_version, matches_version};
 use crate::error::ApiError;
 use crate::http::ApiResponse;

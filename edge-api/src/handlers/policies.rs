@@ -2,7 +2,7 @@
 //! written with `scim:admin`.
 
 use super::{check_version, delete_version, if_match, json_body, projection_of, resource_response, to_json};
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::crypto;
 use crate::error::ApiError;
 use crate::http::ApiResponse;

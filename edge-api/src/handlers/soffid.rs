@@ -3,8 +3,8 @@
 //! and [`crate::store`].
 
 use super::{check_version, delete_version, if_match, json_body, projection_of, resource_response, to_json};
-use crate::app::Ctx;
 use crate::challenge;
+use crate::context::Ctx;
 use crate::crypto;
 use crate::domain::devices;
 use crate::error::ApiError;

@@ -1,7 +1,7 @@
 //! `/Users` (SPEC §17): SCIM core users, as provisioning clients push them.
 
 use super::{check_version, delete_version, if_match, json_body, projection_of, resource_response, to_json};
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
