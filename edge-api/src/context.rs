@@ -43,7 +43,7 @@ impl Ctx<'_> {
     }
 
     /// What a validation needs of the request (SPEC §6, §14).
-    pub fn challenge_context(&self) -> crate::challenge::Context<'_> {
-        crate::challenge::Context { scope: self.scope(), log: self.env.log }
+    pub fn challenge_context(&self) -> crate::domain::validation::Context<'_> {
+        crate::domain::validation::Context { scope: self.scope(), log: self.env.log }
     }
 }

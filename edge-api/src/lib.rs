@@ -6,7 +6,6 @@
 
 pub mod app;
 pub mod auth;
-pub mod challenge;
 pub mod context;
 pub mod cors;
 pub mod crypto;

@@ -1,9 +1,9 @@
 //! Spin glue: Spin's request, SQLite connection, variables and outbound HTTP, handed to [`app::handle`].
 
 use crate::app::{self, Env};
-use crate::challenge::{CibaPing, Delivery};
 use crate::db::{Database, DbError, Rows, Sql};
 use crate::error::MAX_BODY;
+use crate::host::{CibaPing, Delivery};
 use crate::http::ApiRequest;
 use crate::origin::Origin;
 use crate::settings::{Settings, Webhook};

@@ -1,9 +1,9 @@
 //! The whole API, natively, against an in-memory SQLite: the admin's workflows and every refusal.
 
 use crate::app::{Env, handle};
-use crate::challenge::Delivery;
 use crate::crypto;
 use crate::db::{DbError, Rows, Sql};
+use crate::host::Delivery;
 use crate::http::{ApiRequest, ApiResponse};
 use crate::origin::{CorsEntry, Origin};
 use crate::settings::{Access, Principal, Right, Settings, TenantGrant, Tenants, Webhook};
@@ -223,7 +223,7 @@ impl Api {
             self.delivered.borrow_mut().push(d.clone());
             if self.gateway_up.get() { Ok(()) } else { Err("answered 503".into()) }
         };
-        let notify = |_: &Webhook, ping: &crate::challenge::CibaPing| {
+        let notify = |_: &Webhook, ping: &crate::host::CibaPing| {
             self.pinged.borrow_mut().push((ping.token.clone(), ping.auth_req_id.clone()));
             if self.gateway_up.get() { Ok(()) } else { Err("answered 503".into()) }
         };

@@ -180,7 +180,7 @@ fuzz_target!(|input: Input| {
         let _ = db.prepare_cached(cleanup).and_then(|mut statement| statement.execute([]));
     }
     // A callback that fails for every other request, as a real one may.
-    let notify = |_: &_, ping: &edge_api::challenge::CibaPing| match ping.auth_req_id.len() % 2 {
+    let notify = |_: &_, ping: &edge_api::host::CibaPing| match ping.auth_req_id.len() % 2 {
         0 => Ok(()),
         _ => Err("answered 503".to_owned()),
     };

@@ -1,12 +1,13 @@
 //! What an authenticator's validations do (SPEC §14), with no wire in them: issue a
 //! challenge (a code sent to a device, a device's turn, random security questions), verify a
 //! response or answers, reset a lockout, register and unregister an OOB device. A device's own
-//! rules (SPEC §6: single use, replay, look-ahead, lockout) are [`crate::challenge`]'s, the
-//! same for both dialects.
+//! rules (SPEC §6: single use, replay, look-ahead, lockout) are [`super::validation`]'s, the same
+//! for both dialects.
 
-use crate::challenge::{self, Context, Deliver, Opening, Requested, Verdict};
+use super::validation::{self, Context, Opening, Requested, Verdict};
 use crate::crypto;
 use crate::error::ApiError;
+use crate::host::Deliver;
 use crate::store::{self, Answered, AuthenticatorRow, ChallengeKind, ChallengeState, Ping};
 use shared::action::masked;
 use shared::authenticator::{Reason, Refusal, authenticator_id};
@@ -146,7 +147,7 @@ pub fn challenge(
         }
         None => Opening { kind: ChallengeKind::Plain, note: None, ping: None, issued_by: Some(row) },
     };
-    Ok(match challenge::request(ctx, &state, deliver, &opening) {
+    Ok(match validation::request(ctx, &state, deliver, &opening) {
         Ok(Requested::Sent { to, challenge }) => Ok(Issued { challenge: masked(&to), id: challenge }),
         Ok(Requested::NothingToSend { challenge: Some(id) }) => Ok(Issued { challenge: String::new(), id }),
         Ok(Requested::NothingToSend { challenge: None }) => {
@@ -212,7 +213,7 @@ pub fn verify(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .ok_or(Problem::MissingAttribute("RESPONSE"))?;
-    let responded = challenge::respond_any(ctx, &states, response)?;
+    let responded = validation::respond_any(ctx, &states, response)?;
     let (Verdict::Accepted, Some(device)) = (responded.verdict, responded.device) else {
         return Ok(Verified { verdict: responded.verdict, device: None, pings: Vec::new() });
     };
@@ -302,7 +303,7 @@ pub fn activation_code(given: Option<&str>) -> Result<String, ApiError> {
             Ok(code.to_owned())
         }
         Some(_) => Err(Problem::invalid("activationCode", "is 4 to 10 digits").into()),
-        None => challenge::random_code(6),
+        None => validation::random_code(6),
     }
 }
 

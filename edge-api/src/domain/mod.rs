@@ -1,11 +1,13 @@
 //! The rules both dialects share, with no HTTP and no dialect in them: how a device is enrolled
-//! and how an authenticator is created, changed and deleted. Soffid's and HID's handlers only
-//! map their wire shapes onto these; the validation rules of SPEC §6 and §14 are in
-//! [`crate::challenge`].
+//! (`devices`), how an authenticator is created, changed and deleted (`authenticators`), what
+//! its named actions do (`actions`), and validation itself (`validation`: SPEC §6 and §14, the
+//! one place both dialects meet). Soffid's and HID's handlers only map their wire shapes onto
+//! these.
 
 pub mod actions;
 pub mod authenticators;
 pub mod devices;
+pub mod validation;
 
 use crate::crypto::Keys;
 use crate::db::Database;

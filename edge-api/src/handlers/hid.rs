@@ -1,12 +1,13 @@
 //! HID ActivID's dialect: `/Authenticator` (SPEC §14). Routes and wire mapping only; the rules
-//! are in [`crate::domain::authenticators`] and [`crate::challenge`].
+//! are in [`crate::domain::authenticators`] and [`crate::domain::validation`].
 
 use super::{if_match, json_body, projection_of, resource_response, to_json};
-use crate::challenge::{CibaPing, Verdict};
 use crate::context::Ctx;
 use crate::domain::actions::{self, DeviceChoice};
 use crate::domain::authenticators;
+use crate::domain::validation::Verdict;
 use crate::error::ApiError;
+use crate::host::CibaPing;
 use crate::http::ApiResponse;
 use crate::i18n;
 use crate::settings::Right;

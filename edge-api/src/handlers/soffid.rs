@@ -1,19 +1,19 @@
 //! Soffid's dialect: `/OtpDevice`, its `requestChallenge` / `responseChallenge` and audit, and
-//! the dev outbox (SPEC §2–§6). Routes and wire mapping only; the rules are in [`crate::challenge`]
+//! the dev outbox (SPEC §2–§6). Routes and wire mapping only; the rules are in [`crate::domain::validation`]
 //! and [`crate::store`].
 
 use super::{check_version, delete_version, if_match, json_body, projection_of, resource_response, to_json};
-use crate::challenge;
 use crate::context::Ctx;
 use crate::crypto;
 use crate::domain::devices;
+use crate::domain::validation::{self, Verdict};
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
 use crate::store;
 use serde_json::Value;
 use shared::filter::Condition;
-use shared::model::{ChallengeRequested, Links, ListResponse, etag, etag_version};
+use shared::model::{ChallengeRequested, ChallengeResult, Links, ListResponse, etag, etag_version};
 use shared::patch::{PatchOp, apply_patch};
 use shared::query::{Page, Projection, Sort};
 use shared::schema::DEVICE;
@@ -149,9 +149,13 @@ pub(crate) fn request_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, A
     let state = challenge_state(ctx, id)?;
     // Soffid's answer is the same whatever was sent (it tells a caller nothing of the device),
     // unless a send budget refused the code (SPEC §6).
-    let requested =
-        challenge::request(&ctx.challenge_context(), &state, ctx.env.deliver, &challenge::Opening::plain())?;
-    if let challenge::Requested::OverBudget { retry_after } = requested {
+    let requested = validation::request(
+        &ctx.challenge_context(),
+        &state,
+        ctx.env.deliver,
+        &validation::Opening::plain(),
+    )?;
+    if let validation::Requested::OverBudget { retry_after } = requested {
         return Err(ApiError::SendRefused { retry_after });
     }
     let answer = ChallengeRequested { cell: "PIN".to_owned(), card_number: state.device.name };
@@ -171,8 +175,16 @@ pub(crate) fn response_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, 
     let mut state = challenge_state(ctx, id)?;
     // A transaction's code (DELIVER-CHALLENGE) answers only HID's VERIFY, which owes its ping.
     state.codes.retain(|open| open.kind != store::ChallengeKind::Transaction);
-    let responded = challenge::respond(&ctx.challenge_context(), &state, code)?;
-    Ok(ApiResponse::json(200, &responded.verdict.soffid()))
+    let responded = validation::respond(&ctx.challenge_context(), &state, code)?;
+    Ok(ApiResponse::json(200, &soffid_answer(responded.verdict)))
+}
+
+/// Soffid's answer to a response (SPEC §6): success, and whether the device is locked now.
+fn soffid_answer(verdict: Verdict) -> ChallengeResult {
+    match verdict {
+        Verdict::Accepted => ChallengeResult { success: true, locked: false },
+        Verdict::Refused { locked, .. } => ChallengeResult { success: false, locked },
+    }
 }
 
 pub(crate) fn audit(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {

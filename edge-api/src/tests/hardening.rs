@@ -480,7 +480,12 @@ fn a_challenge_opened_between_a_verifys_read_and_its_write_is_left_alone() {
             actor: crate::store::Actor { tenant: "default", name: "racer" },
             now: api.now.get(),
         };
-        crate::challenge::respond_any(&crate::challenge::Context { scope, log: &log }, states, code).unwrap()
+        crate::domain::validation::respond_any(
+            &crate::domain::validation::Context { scope, log: &log },
+            states,
+            code,
+        )
+        .unwrap()
     };
     let read = || {
         crate::store::challenge_state(&api.db.connection, "default", device, api.now.get()).unwrap().unwrap()
@@ -493,7 +498,7 @@ fn a_challenge_opened_between_a_verifys_read_and_its_write_is_left_alone() {
     assert_eq!(api.call("GET", &format!("/OtpDevice/{device}/requestChallenge"), None).0, 200);
     let (_, login_code) = last_message(&api);
     let answered = verify_with(std::slice::from_ref(&seen), &transaction_code);
-    assert_eq!(answered.verdict, crate::challenge::Verdict::Accepted);
+    assert_eq!(answered.verdict, crate::domain::validation::Verdict::Accepted);
     assert_eq!(answered.ping.map(|p| p.auth_req_id).as_deref(), Some("req-9"));
     assert_eq!(api.respond(device, &login_code)["success"], true, "the new challenge stayed open");
 
@@ -508,7 +513,7 @@ fn a_challenge_opened_between_a_verifys_read_and_its_write_is_left_alone() {
     let answered = verify_with(std::slice::from_ref(&seen), &old_code);
     assert_eq!(
         answered.verdict,
-        crate::challenge::Verdict::Refused {
+        crate::domain::validation::Verdict::Refused {
             reason: shared::authenticator::Reason::WrongResponse,
             locked: false
         }

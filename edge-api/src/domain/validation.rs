@@ -1,48 +1,17 @@
-//! The challenge workflows of SPEC §6: request a challenge (send an EMAIL/SMS code), then check
-//! the user's answer with single-use and lockout rules enforced by atomic store updates.
+//! Validation, where both dialects meet (SPEC §6, §14): request a challenge (send an EMAIL/SMS
+//! code under a challenge of its own, within the send budgets), then check a response with the
+//! single-use, replay, look-ahead and lockout rules, enforced by atomic store updates.
 
+use super::Scope;
 use crate::crypto;
 use crate::db::DbError;
-use crate::domain::Scope;
 use crate::error::ApiError;
-use crate::settings::Webhook;
+use crate::host::{Deliver, Delivery};
 use crate::store::{self, AuthenticatorRow, ChallengeKind, ChallengeState, NewChallenge, Ping, SuccessGuard};
 use shared::authenticator::{Reason, Refusal};
-use shared::model::ChallengeResult;
 use shared::otp::{CodeParams, verify_hotp, verify_totp};
 use shared::{Algorithm, DeviceType, Status};
 use subtle::ConstantTimeEq;
-
-/// A message for the delivery gateway (SPEC §6).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Delivery {
-    pub channel: &'static str,
-    pub to: String,
-    pub message: String,
-    pub code: String,
-    pub device_id: i64,
-}
-
-/// Sends a delivery to the webhook; `Err` carries a reason for the log (never the URL or code).
-pub type Deliver<'a> = &'a dyn Fn(&Webhook, &Delivery) -> Result<(), String>;
-
-/// A CIBA ping (SPEC §14, OpenID CIBA ping mode): `{"auth_req_id"}` POSTed with the client's
-/// bearer token, if it gave one.
-pub struct CibaPing {
-    pub token: Option<String>,
-    pub auth_req_id: String,
-}
-
-// The token is the client's secret: never printed.
-impl std::fmt::Debug for CibaPing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CibaPing").field("auth_req_id", &self.auth_req_id).finish_non_exhaustive()
-    }
-}
-
-/// Sends a CIBA ping; `Err` carries a reason for the log (never the URL or token).
-pub type Notify<'a> = &'a dyn Fn(&Webhook, &CibaPing) -> Result<(), String>;
 
 pub(crate) fn random_code(digits: u32) -> Result<String, ApiError> {
     // Rejection sampling keeps every digit uniform.
@@ -113,16 +82,6 @@ pub enum Verdict {
         reason: Reason,
         locked: bool,
     },
-}
-
-impl Verdict {
-    /// Soffid's answer (SPEC §6).
-    pub fn soffid(self) -> ChallengeResult {
-        match self {
-            Verdict::Accepted => ChallengeResult { success: true, locked: false },
-            Verdict::Refused { locked, .. } => ChallengeResult { success: false, locked },
-        }
-    }
 }
 
 /// What a response did: the verdict, the device that accepted it, and the CIBA ping the
