@@ -1,0 +1,459 @@
+//! The store under the API: migrations, listings in SQL, atomic audit rows, the retries and
+//! failures of a network store, and the statements each request runs.
+
+use super::*;
+
+/// A database as an earlier release left it: the first `version` migration scripts, the
+/// version in `PRAGMA user_version` (as releases before `schema_migrations` kept it), one device.
+fn legacy_database(version: usize) -> rusqlite::Connection {
+    let db = rusqlite::Connection::open_in_memory().unwrap();
+    for script in &crate::store::MIGRATIONS[..version] {
+        db.execute_batch(script).unwrap();
+    }
+    db.execute_batch(&format!(
+        "PRAGMA user_version = {version}; \
+         INSERT INTO devices (name, type, user_name, status, created, modified, algorithm, digits, period) \
+         VALUES ('TOTP00000001', 'TOTP', 'old', 'V', 1600000000, 1600000000, 'SHA1', 6, 30);"
+    ))
+    .unwrap();
+    db
+}
+
+fn recorded_versions(db: &rusqlite::Connection) -> Vec<i64> {
+    let mut statement = db.prepare("SELECT version FROM schema_migrations ORDER BY version").unwrap();
+    statement.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+/// Databases written by the first release (version 1) and by the last one that kept its version
+/// in `PRAGMA user_version` (version 2, today's main before this change) migrate forward on the
+/// first request, keep their devices, and record every version in `schema_migrations`; the
+/// pragma is neither needed nor written (Turso refuses it).
+#[test]
+fn migration_from_earlier_schemas_keeps_devices() {
+    for version in [1, 2] {
+        let db = legacy_database(version);
+        crate::store::session(&db, None, "default", 1_700_000_000, "default").unwrap();
+        assert_eq!(recorded_versions(&db), (1..=crate::store::SCHEMA_VERSION).collect::<Vec<_>>());
+        let pragma: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(pragma, version as i64, "the pragma is left as it was");
+        let device = crate::store::get_device(&db, "default", 1).unwrap().unwrap();
+        assert_eq!(
+            (device.user.as_str(), device.status, device.external_id),
+            ("old", Status::Validated, None)
+        );
+        let tables: i64 = db
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('login_attempts', 'login_failures')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 1, "login_failures became login_attempts");
+        crate::store::migrate(&db, 1_700_000_001, "default").unwrap();
+        assert_eq!(
+            recorded_versions(&db).len() as i64,
+            crate::store::SCHEMA_VERSION,
+            "migrating again adds nothing"
+        );
+    }
+}
+
+/// The per-request check is the one session statement: on a migrated database nothing else runs.
+#[test]
+fn a_migrated_database_costs_no_extra_statement() {
+    let api = Api::new();
+    api.create(json!({"type": "TOTP", "user": "u"}));
+    api.db.fail_next.replace(Some("BEGIN"));
+    let (status, _) = api.call("GET", "/OtpDevice", None);
+    assert_eq!(status, 200, "a list needs no transaction, and no migration ran");
+    assert_eq!(*api.db.fail_next.borrow(), Some("BEGIN"), "no BEGIN was attempted");
+}
+
+/// What every request pays before its first statement runs: Spin opens a connection per
+/// request, and SQLite parses the whole schema on it. A view is parsed there even by requests
+/// that never read it, so there is none; each trigger costs every request about 20 µs
+/// (BENCHMARKS.md, "The schema every request parses"), so adding one is a choice this count
+/// makes visible.
+#[test]
+fn the_schema_each_connection_parses_has_no_view_and_seven_triggers() {
+    let api = Api::new();
+    let mut statement =
+        api.db.connection.prepare("SELECT type, count(*) FROM sqlite_master GROUP BY type").unwrap();
+    let kinds: std::collections::BTreeMap<String, i64> =
+        statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    assert_eq!(kinds.get("view"), None, "{kinds:?}");
+    assert_eq!(kinds.get("trigger"), Some(&7), "{kinds:?}");
+}
+
+#[test]
+fn list_filters_sorts_and_pages_in_sql() {
+    let api = Api::new();
+    for (user, t) in [("alice", "TOTP"), ("bob", "HOTP"), ("carol", "TOTP"), ("dave", "PIN")] {
+        let mut body = json!({"type": t, "user": user});
+        if t == "PIN" {
+            body["pin"] = json!("4321");
+        }
+        api.create(body);
+    }
+    let (status, list) =
+        api.call("GET", "/OtpDevice?filter=type%20eq%20%22totp%22&sortBy=user&sortOrder=descending", None);
+    assert_eq!(status, 200);
+    assert_eq!(list["totalResults"], 2);
+    let users: Vec<&str> =
+        list["Resources"].as_array().unwrap().iter().map(|d| d["user"].as_str().unwrap()).collect();
+    assert_eq!(users, ["carol", "alice"]);
+    let (_, page) = api.call("GET", "/OtpDevice?startIndex=2&count=2&attributes=user", None);
+    assert_eq!(
+        (page["totalResults"].as_i64(), page["startIndex"].as_i64(), page["itemsPerPage"].as_i64()),
+        (Some(4), Some(2), Some(2))
+    );
+    assert_eq!(
+        page["Resources"][0],
+        json!({"id": 2, "user": "bob", "schemas": [shared::model::DEVICE_SCHEMA], "meta": {"resourceType": "OtpDevice"}})
+    );
+    let (_, counted) = api.call("GET", "/OtpDevice?count=0", None);
+    assert_eq!(
+        (counted["totalResults"].as_i64(), counted["Resources"].as_array().map(Vec::len)),
+        (Some(4), Some(0))
+    );
+    let (status, found) = api.call(
+        "POST",
+        "/OtpDevice/.search",
+        Some(json!({"filter": "user sw \"c\" or user eq \"dave\"", "attributes": ["type"]})),
+    );
+    assert_eq!((status, found["totalResults"].as_i64()), (200, Some(2)));
+    let (status, at_root) = api.call(
+        "POST",
+        "/.search",
+        Some(json!({"filter": "user sw \"c\" or user eq \"dave\"", "attributes": ["type"]})),
+    );
+    assert_eq!((status, &at_root), (200, &found), "a search at the root spans OtpDevice, the only type");
+    assert_eq!(api.call("GET", "/.search", None).0, 405);
+    // Soffid's base path serves the same devices; one base path inside the other is no route.
+    let auth = basic(ADMIN);
+    let soffid =
+        api.raw("GET", "/soffid/webservice/scim2/v1/OtpDevice?count=0", b"", &[("authorization", &auth)]);
+    let soffid: Value = serde_json::from_slice(&soffid.body).unwrap();
+    assert_eq!(soffid["totalResults"], counted["totalResults"]);
+    assert_eq!(api.call("GET", "/soffid/webservice/scim2/v1/OtpDevice", None).0, 404);
+}
+
+/// A state change and its audit row are written together: when the audit row cannot be
+/// written, the change is not either (the TOTP code is not consumed, the failure not counted,
+/// the PATCH not applied). A validation's audit row comes from a trigger in its one statement;
+/// a rival trigger refuses it here, as a full disk would.
+#[test]
+fn a_change_without_its_audit_row_is_not_written() {
+    let api = Api::new();
+    let (id, code) = api.totp_device("u");
+    let before = api.snapshot();
+    api.db
+        .execute_batch(
+            "CREATE TEMP TRIGGER refuse_audit BEFORE INSERT ON audit \
+             BEGIN SELECT RAISE(ABORT, 'injected failure of the audit row'); END",
+        )
+        .unwrap();
+    for pin in [code.as_str(), "000000"] {
+        let (status, _) =
+            api.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(json!({"pin": pin})));
+        assert_eq!(status, 500, "{pin}");
+        assert_eq!(api.snapshot(), before, "neither the success nor the failure was written");
+        assert!(api.db.is_autocommit(), "no transaction left open");
+    }
+    api.db.execute_batch("DROP TRIGGER temp.refuse_audit").unwrap();
+    assert_eq!(api.respond(id, &code)["success"], true, "the code was not consumed");
+
+    let before = api.snapshot();
+    api.db.fail_next.replace(Some("INSERT INTO audit"));
+    let disable = json!({"Operations": [{"op": "replace", "path": "status", "value": "D"}]});
+    assert_eq!(api.call("PATCH", &format!("/OtpDevice/{id}"), Some(disable)).0, 500);
+    assert_eq!(api.snapshot(), before);
+    let log = api.log.borrow().join("\n");
+    assert!(log.contains("injected failure"), "the cause is logged: {log}");
+}
+
+/// Every validation leaves one audit row, written by migration 6's triggers: who, when, which
+/// device, and for a failure the count and whether it locked.
+#[test]
+fn validations_are_audited_by_their_own_statement() {
+    let api = Api::with(Settings { max_fails: 2, ..settings() });
+    let (id, code) = api.totp_device("u");
+    api.respond(id, &code);
+    api.respond(id, "000000");
+    api.respond(id, "000000");
+    let rows: Vec<(i64, String, String, String)> = api
+        .db
+        .prepare("SELECT at, actor, action, detail FROM audit WHERE device_id = ? AND action LIKE 'challenge%' ORDER BY id")
+        .unwrap()
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let now = api.now.get();
+    let row = |action: &str, detail: &str| (now, "admin".to_owned(), action.to_owned(), detail.to_owned());
+    assert_eq!(
+        rows,
+        [
+            row("challenge-success", ""),
+            row("challenge-failure", "fails 1"),
+            row("challenge-failure-locked", "fails 2")
+        ]
+    );
+}
+
+/// A failed COMMIT rolls back: the request's connection never carries a dead transaction on.
+#[test]
+fn a_failed_commit_is_rolled_back() {
+    let api = Api::new();
+    api.db.fail_next.replace(Some("COMMIT"));
+    let (status, _) = api.call("POST", "/OtpDevice", Some(json!({"type": "TOTP", "user": "u"})));
+    assert_eq!(status, 500);
+    assert!(api.db.is_autocommit(), "ROLLBACK ran after the failed COMMIT");
+    assert_eq!(api.snapshot(), "", "nothing of the create remains");
+    assert_eq!(api.call("POST", "/OtpDevice", Some(json!({"type": "TOTP", "user": "u"}))).0, 201);
+}
+
+/// Rows are read by column name; a value of the wrong type is an internal error that names the
+/// column in the log, never a silent default (a `fails` that reads as 0, a name as "").
+#[test]
+fn a_mistyped_column_fails_loudly() {
+    let api = Api::new();
+    let id = api.create(json!({"type": "TOTP", "user": "u"}))["id"].as_i64().unwrap();
+    api.db.execute("UPDATE devices SET fails = 'many' WHERE id = ?", [id]).unwrap();
+    let (status, error) = api.call("GET", &format!("/OtpDevice/{id}"), None);
+    assert_eq!(status, 500);
+    assert!(!error["detail"].as_str().unwrap().contains("fails"), "no internals in the answer");
+    let log = api.log.borrow().join("\n");
+    assert!(log.contains("column fails holds text"), "{log}");
+}
+
+/// The compare-and-set of a success holds only against the state the answer was checked with: a
+/// TOTP step guard on the last step read, a PIN guard on the hash verified against.
+#[test]
+fn success_guards_check_the_state_that_was_read() {
+    use crate::store::{self, SuccessGuard};
+    let api = Api::new();
+    let totp = api.create(json!({"type": "TOTP", "user": "u"}))["id"].as_i64().unwrap();
+    let pin = api.create(json!({"type": "PIN", "user": "u", "pin": "1234"}))["id"].as_i64().unwrap();
+    let hash = store::challenge_state(&api.db.connection, "default", pin, api.now.get())
+        .unwrap()
+        .unwrap()
+        .pin_hash
+        .unwrap();
+    let won = |guard: SuccessGuard<'_>, id: i64| {
+        let actor = store::Actor { tenant: "default", name: "test" };
+        store::Validation::new(&api.db.connection, actor, api.now.get())
+            .record_success(id, guard)
+            .unwrap()
+            .is_some()
+    };
+    assert!(won(SuccessGuard::TotpStep { step: 10, last: None }, totp));
+    assert!(!won(SuccessGuard::TotpStep { step: 12, last: None }, totp), "step 10 was accepted meanwhile");
+    assert!(won(SuccessGuard::TotpStep { step: 12, last: Some(10) }, totp));
+    assert!(!won(SuccessGuard::TotpStep { step: 12, last: Some(12) }, totp), "never the same step twice");
+    api.db.execute("UPDATE devices SET pin_hash = 'changed' WHERE id = ?", [pin]).unwrap();
+    assert!(!won(SuccessGuard::Pin(&hash), pin), "the PIN changed after it was verified");
+}
+
+/// A statement the store interrupts (libSQL's server does, now and then) runs again: alone when
+/// no transaction is open, with its whole transaction from `BEGIN` when one is. The request
+/// succeeds once, counted once.
+#[test]
+fn interrupted_statements_and_transactions_run_again() {
+    let api = Api::new();
+    let (id, code) = api.totp_device("u");
+    // A validation: the request's first read, then its one write (no transaction), each
+    // interrupted once.
+    api.db.interrupt.replace(vec!["SELECT", "UPDATE devices"]);
+    let (status, result) =
+        api.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(json!({"pin": code.clone()})));
+    assert_eq!((status, result), (200, json!({"success": true, "locked": false})));
+    assert!(api.db.interrupt.borrow().is_empty(), "every interruption was met");
+    assert_eq!(api.audit_count("challenge-success"), 1, "one success recorded");
+    let (_, again) =
+        api.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(json!({"pin": code})));
+    assert_eq!(again["success"], false, "still single use");
+
+    // A PATCH: its UPDATE and then its COMMIT interrupted inside the transaction.
+    api.db.interrupt.replace(vec!["UPDATE devices", "COMMIT"]);
+    let disable = json!({"Operations": [{"op": "replace", "path": "status", "value": "D"}]});
+    assert_eq!(api.call("PATCH", &format!("/OtpDevice/{id}"), Some(disable)).0, 200);
+    assert!(api.db.interrupt.borrow().is_empty(), "every interruption was met");
+    assert!(api.db.is_autocommit(), "no transaction left open");
+    assert_eq!(api.audit_count("patch"), 1, "one PATCH recorded");
+}
+
+/// A write whose answer was lost on the way back may have run, so it is not run again: the
+/// caller hears 503 and the change happened at most once (a validation accepted once, never
+/// also counted as a failure; a PATCH recorded once). A read whose answer was lost runs again.
+#[test]
+fn a_write_whose_answer_was_lost_is_not_run_again() {
+    let api = Api::new();
+    let (id, code) = api.totp_device("u");
+    api.db.lose_answer.replace(Some("UPDATE devices"));
+    let (status, _) =
+        api.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(json!({"pin": code})));
+    assert_eq!(status, 503);
+    assert_eq!((api.audit_count("challenge-success"), api.audit_count("challenge-failure")), (1, 0));
+
+    api.db.lose_answer.replace(Some("COMMIT"));
+    let disable = json!({"Operations": [{"op": "replace", "path": "status", "value": "D"}]});
+    assert_eq!(api.call("PATCH", &format!("/OtpDevice/{id}"), Some(disable)).0, 503);
+    assert!(api.db.is_autocommit(), "no transaction left open");
+    assert_eq!(api.audit_count("patch"), 1, "committed once, not run again");
+
+    api.db.lose_answer.replace(Some("SELECT"));
+    assert_eq!(api.call("GET", &format!("/OtpDevice/{id}"), None).0, 200, "the read ran again");
+}
+
+/// The words of each host's failures, as Spin hands them over, and what they say: whether the
+/// store failed for the moment (a 503) and whether the statement surely did not run (then it may
+/// run again). The sqld ones are from its logs under this suite and the benchmark.
+#[test]
+fn store_failures_are_told_apart_by_their_words() {
+    let sqld_429 = "Error::Io(\"Hrana: `api error: `{\\\"error\\\":\\\"Timed out while opening database connection\\\"}``\")";
+    let cases = [
+        (INTERRUPTED, true, true),
+        (UNREACHABLE, true, true),
+        (sqld_429, true, true),
+        ("Error::Io(\"database is locked\")", true, true),
+        (ANSWER_LOST, true, false),
+        (
+            "Error::Io(\"Hrana: `cursor error: `error reading a body from connection: unexpected EOF during chunk size line``\")",
+            true,
+            false,
+        ),
+        ("Error::Io(\"UNIQUE constraint failed: devices.id\")", false, false),
+        (
+            "Error::Io(\"Hrana: `api error: `{\\\"error\\\":\\\"Authorization forbidden\\\"}``\")",
+            false,
+            false,
+        ),
+    ];
+    for (words, transient, not_run) in cases {
+        let error = DbError(words.into());
+        assert_eq!((error.is_transient(), error.did_not_run()), (transient, not_run), "{words}");
+    }
+}
+
+/// A store that stays out of reach is a 503 with `Retry-After`, within the retries, for every
+/// caller (before authentication too: the store is the first thing a request reads), naming no
+/// internals, logging the cause; nothing changes.
+#[test]
+fn a_store_out_of_reach_is_a_503_that_changes_nothing() {
+    let api = Api::new();
+    api.create(json!({"type": "TOTP", "user": "u"}));
+    let before = api.snapshot();
+    api.db.down.set(true);
+    for (method, path, body) in [
+        ("GET", "/OtpDevice", None),
+        ("POST", "/OtpDevice", Some(json!({"type": "HOTP", "user": "v"}))),
+        (
+            "PATCH",
+            "/OtpDevice/1",
+            Some(json!({"Operations": [{"op": "replace", "path": "status", "value": "D"}]})),
+        ),
+    ] {
+        api.db.statements.set(0);
+        let (status, error, response) = api.call_as(ADMIN, method, path, body, &[("accept-language", "es")]);
+        assert_eq!(status, 503, "{method} {path}: {error}");
+        assert_eq!(response.header("retry-after"), Some("1"));
+        let detail = error["detail"].as_str().unwrap();
+        assert!(detail.starts_with("La base de datos no está disponible"), "{detail}");
+        assert!(!detail.contains("Hrana") && !detail.contains("111"), "no internals: {detail}");
+        // Five attempts of the first statement, then the answer.
+        assert_eq!(api.db.statements.get(), 1 + crate::db::RETRY_PAUSES_MS.len(), "{method} {path}");
+    }
+    let (status, _, _) = api.call_as(("admin", "wrong"), "GET", "/OtpDevice", None, &[]);
+    assert_eq!(status, 503, "a stranger learns only that the service is unavailable");
+    api.db.down.set(false);
+    assert_eq!(api.snapshot(), before);
+    let log = api.log.borrow().join("\n");
+    assert!(
+        log.contains("GET /scim/v2/OtpDevice: store unavailable: database error: Error::Io(\"Hrana"),
+        "{log}"
+    );
+}
+
+/// Transaction retries end: work interrupted at every attempt is a 503, rolled back each time.
+#[test]
+fn a_transaction_interrupted_every_time_is_a_503() {
+    let api = Api::new();
+    let before = api.snapshot();
+    api.db.interrupt.replace(vec!["INSERT INTO devices"; 1 + crate::db::RETRY_PAUSES_MS.len()]);
+    let (status, _) = api.call("POST", "/OtpDevice", Some(json!({"type": "TOTP", "user": "u"})));
+    assert_eq!(status, 503);
+    assert!(api.db.interrupt.borrow().is_empty(), "five attempts");
+    assert!(api.db.is_autocommit());
+    assert_eq!(api.snapshot(), before);
+    assert_eq!(api.call("POST", "/OtpDevice", Some(json!({"type": "TOTP", "user": "u"}))).0, 201);
+}
+
+/// The statements each kind of request runs, a login already cached: on a network store (libSQL)
+/// each is a round trip, so these are kept few, and this test holds them there. `--nocapture`
+/// prints the table for BENCHMARKS.md.
+#[test]
+fn statements_per_request() {
+    let api = Api::new();
+    let (id, code) = api.totp_device("u");
+    let count = |method: &str, path: &str, body: Option<Value>| {
+        api.db.statements.set(0);
+        let (status, json) = api.call(method, path, body);
+        assert!(status < 300, "{method} {path}: {status} {json}");
+        api.db.statements.get()
+    };
+    let patch = json!({"Operations": [{"op": "replace", "path": "status", "value": "D"}]});
+    let enable = json!({"Operations": [{"op": "replace", "path": "status", "value": "V"}]});
+    // HID's VERIFY (SPEC §14) on an authenticator of its own, with its enrolled TOTP device.
+    let (status, created) = api.call(
+        "POST",
+        "/Authenticator",
+        Some(json!({"owner": {"display": "w"}, "policy": {"value": "AT_EMPOTP"}})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let verify_path = format!("/Authenticator/{}", created["id"].as_str().unwrap());
+    let verify_secret = secret_of(created[ENROLLMENT_EXT]["otpauthUri"].as_str().unwrap());
+    let verify = |code: &str| Some(action_body("VERIFY", &[("RESPONSE", code)]));
+    let next_code = || {
+        api.now.set(api.now.get() + 30);
+        api.code(&verify_secret)
+    };
+    let rows = [
+        ("list (GET /OtpDevice)", count("GET", "/OtpDevice", None)),
+        ("filtered list", count("GET", "/OtpDevice?filter=user%20eq%20%22u%22", None)),
+        ("filtered list, no match", count("GET", "/OtpDevice?filter=user%20eq%20%22nobody%22", None)),
+        ("count only (count=0)", count("GET", "/OtpDevice?count=0", None)),
+        ("get one", count("GET", &format!("/OtpDevice/{id}"), None)),
+        ("create TOTP", count("POST", "/OtpDevice", Some(json!({"type": "TOTP", "user": "v"})))),
+        ("PATCH status", count("PATCH", &format!("/OtpDevice/{id}"), Some(patch))),
+        ("PATCH back", count("PATCH", &format!("/OtpDevice/{id}"), Some(enable))),
+        (
+            "validation, wrong code",
+            count("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(json!({"pin": "000000"}))),
+        ),
+        (
+            "validation, right code",
+            count("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(json!({"pin": code}))),
+        ),
+        ("VERIFY, wrong code", count("POST", &verify_path, verify("000000"))),
+        ("VERIFY, right code, first", count("POST", &verify_path, verify(&next_code()))),
+        ("VERIFY, right code", count("POST", &verify_path, verify(&next_code()))),
+    ];
+    for (what, statements) in &rows {
+        println!("statements per request: {what}: {statements}");
+    }
+    let most = |what: &str| rows.iter().find(|(w, _)| *w == what).unwrap().1;
+    // A page with rows carries its count; an empty one asks for the count alone.
+    assert_eq!(most("list (GET /OtpDevice)"), 2);
+    assert_eq!(most("filtered list, no match"), 3);
+    assert_eq!(most("count only (count=0)"), 2);
+    // One read of the session, one of the device, one write with its audit row by trigger.
+    assert_eq!(most("validation, right code"), 3);
+    assert_eq!(most("validation, wrong code"), 3);
+    // HID's VERIFY reads the authenticator, then its devices with their open codes and what a
+    // check needs, before the same compare-and-set; only a device's first success (C to V, with
+    // its audit row) or a device's turn to close writes more, in one transaction.
+    assert_eq!(most("VERIFY, wrong code"), 4);
+    assert_eq!(most("VERIFY, right code, first"), 8);
+    assert_eq!(most("VERIFY, right code"), 4);
+}
