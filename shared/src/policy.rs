@@ -140,6 +140,18 @@ pub struct Policy {
     pub meta: Meta,
 }
 
+impl Policy {
+    /// The code parameters of a new device bound to this policy (SPEC §14, §18): the policy's,
+    /// the service's `defaults` where it sets none. Both dialects' creates take them from here.
+    pub fn device_params(&self, defaults: &Defaults) -> Defaults {
+        Defaults {
+            algorithm: self.algorithm.unwrap_or(defaults.algorithm),
+            digits: self.digits.unwrap_or(defaults.digits),
+            period: self.period.unwrap_or(defaults.period),
+        }
+    }
+}
+
 /// What a create or replace writes: every attribute, the kind's defaults filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyData {

@@ -320,6 +320,15 @@ fn writable_members(body: &Value) -> Result<Vec<(&'static Attribute, &Value)>, P
 
 /// Checks a create body and fills in the defaults for the device's type.
 pub fn validate_create(body: &Value, defaults: &Defaults) -> Result<NewDevice, Problem> {
+    validate_create_with(body, |_| *defaults)
+}
+
+/// [`validate_create`] with the defaults of the device's type: those of the policy a new device
+/// of that type is bound to.
+pub fn validate_create_with(
+    body: &Value,
+    defaults_of: impl FnOnce(DeviceType) -> Defaults,
+) -> Result<NewDevice, Problem> {
     let members = writable_members(body)?;
     let get = |name: &str| members.iter().find(|(a, _)| a.name == name).map(|(_, v)| *v);
     let device_type = parse_type(get("type").ok_or(Problem::MissingAttribute("type"))?)?;
@@ -346,6 +355,7 @@ pub fn validate_create(body: &Value, defaults: &Defaults) -> Result<NewDevice, P
     {
         return Err(Problem::invalid("fails", "a new device starts with 0 failures"));
     }
+    let defaults = defaults_of(device_type);
     let applies = |name: &str| DEVICE.attribute(name).is_some_and(|a| a.applies_to_type(device_type));
     let or_default = |name: &str, parse: fn(&Value) -> Result<u32, Problem>, default: u32| {
         if !applies(name) {

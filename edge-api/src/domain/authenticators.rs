@@ -53,8 +53,7 @@ fn hashed_answers(answers: &[(String, String)]) -> Result<Vec<StoredAnswer>, Api
 /// The device a create enrols for the policy's kind, its user named later.
 fn new_device(scope: &Scope<'_>, policy: &Policy, password: Option<&str>) -> Option<NewDevice> {
     let device_type = policy.kind.device_type()?;
-    let defaults = &scope.settings.defaults;
-    let seeded = device_type.has_seed();
+    let params = policy.device_params(&scope.settings.defaults);
     Some(NewDevice {
         device_type,
         user: String::new(),
@@ -62,9 +61,9 @@ fn new_device(scope: &Scope<'_>, policy: &Policy, password: Option<&str>) -> Opt
         email: None,
         phone: None,
         pin: password.map(str::to_owned),
-        algorithm: seeded.then(|| policy.algorithm.unwrap_or(defaults.algorithm)),
-        digits: (device_type != DeviceType::Pin).then(|| policy.digits.unwrap_or(defaults.digits)),
-        period: (device_type == DeviceType::Totp).then(|| policy.period.unwrap_or(defaults.period)),
+        algorithm: device_type.has_seed().then_some(params.algorithm),
+        digits: (device_type != DeviceType::Pin).then_some(params.digits),
+        period: (device_type == DeviceType::Totp).then_some(params.period),
     })
 }
 
@@ -122,6 +121,10 @@ pub fn create(
                         }
                     }
                     _ => {}
+                }
+                // One PIN per user, one EMAIL or SMS device per address, whichever view creates it.
+                if let Some(existing) = tx.find_duplicate(&new)? {
+                    return Err(ApiError::Duplicate { existing });
                 }
                 let device = tx.create_device(&new, &prepared.secrets, Some((row_id, &policy.id)))?;
                 if let Some(oob) = oob {

@@ -1,13 +1,45 @@
-//! Enrolling a device: its secrets (a fresh seed, sealed; a PIN's hash) before the write, and
-//! what the create answers once (the key URI and its QR code).
+//! Enrolling a device: its code parameters (those of the policy it is bound to), its secrets (a
+//! fresh seed, sealed; a PIN's hash) before the write, and what the create answers once (the key
+//! URI and its QR code).
 
 use super::Scope;
 use crate::crypto;
 use crate::error::ApiError;
-use crate::store::Secrets;
+use crate::store::{self, Secrets};
+use serde_json::Value;
 use shared::otp::{CodeParams, Secret, UriKind, otpauth_uri, qr_png_base64};
-use shared::validate::NewDevice;
+use shared::policy::PolicyKind;
+use shared::validate::{NewDevice, validate_create_with};
 use shared::{DeviceType, OtpDevice};
+
+/// A device created through `/OtpDevice` (SPEC §2): its code parameters are those of the
+/// tenant's default policy of its kind, which it joins (SPEC §14), unless the body sets them; a
+/// user has one PIN and one EMAIL or SMS device per address. TOTP/HOTP answer their key URI and
+/// QR code, once.
+pub fn create(scope: &Scope<'_>, body: &Value) -> Result<OtpDevice, ApiError> {
+    let policies = store::default_policies(scope.db, scope.actor.tenant)?;
+    let defaults = &scope.settings.defaults;
+    let new = validate_create_with(body, |t| {
+        policies
+            .iter()
+            .find(|p| p.kind == PolicyKind::of_device(t))
+            .map_or(*defaults, |p| p.device_params(defaults))
+    })?;
+    let prepared = prepare(scope, &new)?;
+    let mut device = store::write(scope.db, scope.actor, scope.now, |tx| -> Result<OtpDevice, ApiError> {
+        if let Some(existing) = tx.find_duplicate(&new)? {
+            return Err(ApiError::Duplicate { existing });
+        }
+        Ok(tx.create_device(&new, &prepared.secrets, None)?)
+    })?;
+    if let Some(seed) = &prepared.seed
+        && let Some((uri, image)) = enrollment(scope, &device, seed)?
+    {
+        device.image = Some(image);
+        device.otpauth_uri = Some(uri);
+    }
+    Ok(device)
+}
 
 /// A new device's secrets: the seed in the clear (for the key URI, once) and as stored.
 pub struct Prepared {

@@ -17,7 +17,7 @@ use shared::model::{ChallengeRequested, ChallengeResult, Links, ListResponse, et
 use shared::patch::{PatchOp, apply_patch};
 use shared::query::{Page, Projection, Sort};
 use shared::schema::DEVICE;
-use shared::validate::{Changes, validate_create, validate_replace};
+use shared::validate::{Changes, validate_replace};
 use shared::{OtpDevice, Problem};
 
 /// One page of the tenant's devices for a listing or a search.
@@ -64,22 +64,7 @@ pub(crate) fn get(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
 
 pub(crate) fn create(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
-    let new = validate_create(&json_body(ctx)?, &ctx.settings.defaults)?;
-    let scope = ctx.scope();
-    let prepared = devices::prepare(&scope, &new)?;
-    let mut device =
-        store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| -> Result<OtpDevice, ApiError> {
-            if let Some(existing) = tx.find_duplicate(&new)? {
-                return Err(ApiError::Duplicate { existing });
-            }
-            Ok(tx.create_device(&new, &prepared.secrets, None)?)
-        })?;
-    if let Some(seed) = &prepared.seed
-        && let Some((uri, image)) = devices::enrollment(&scope, &device, seed)?
-    {
-        device.image = Some(image);
-        device.otpauth_uri = Some(uri);
-    }
+    let device = devices::create(&ctx.scope(), &json_body(ctx)?)?;
     Ok(response(ctx, 201, device, &Projection::Default))
 }
 

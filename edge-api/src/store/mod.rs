@@ -31,7 +31,7 @@ pub use challenges::{
     Answered, Challenge, ChallengeKind, NewChallenge, OpenCode, Ping, SendBudget, SendRefused,
     authenticator_devices, open_challenge,
 };
-pub use policies::{PolicyRefused, get_policy, list_policies, seed_tenant};
+pub use policies::{PolicyRefused, default_policies, get_policy, list_policies, seed_tenant};
 
 pub use audit::{
     AuditEntry, Counters, HISTOGRAM_GROUPS, OutboxMessage, audit_histogram, audit_trail, counters,

@@ -64,6 +64,16 @@ pub fn get_policy(db: &dyn Database, tenant: &str, code: &str) -> Result<Option<
     rows.first().map(policy_from_row).transpose()
 }
 
+/// The tenant's default policy of each kind: where a device created through `/OtpDevice` is
+/// bound (SPEC §14).
+pub fn default_policies(db: &dyn Database, tenant: &str) -> Result<Vec<Policy>, DbError> {
+    let rows = db.execute(
+        &format!("SELECT {POLICY_COLUMNS} FROM policies WHERE tenant = ? AND is_default = 1"),
+        &[tenant.into()],
+    )?;
+    rows.iter().map(policy_from_row).collect()
+}
+
 /// One page of a tenant's policies matching a filter, and how many match in all.
 pub fn list_policies(
     db: &dyn Database,

@@ -353,3 +353,49 @@ fn a_pin_with_surrounding_whitespace_is_refused_everywhere() {
     assert_eq!(api.snapshot(), before, "nothing changed");
     assert_eq!(api.respond(id, " 12 34\n")["success"], true, "the answer is trimmed, the inner space kept");
 }
+
+/// Issue 32: a device's code parameters come from the policy it is bound to, whichever view
+/// creates it: after an admin edits `AT_EMPOTP`, `/OtpDevice` and `/Authenticator` enrol alike,
+/// and a body that sets them still wins on `/OtpDevice`. One device per address holds on both.
+#[test]
+fn the_bound_policy_sets_a_new_devices_parameters_in_both_views() {
+    let api = Api::new();
+    let (status, policy) = api.call(
+        "PATCH",
+        "/Policy/Authenticator/AT_EMPOTP",
+        Some(json!({"Operations": [{"op": "replace", "value": {"digits": 8, "algorithm": "SHA256", "period": 60}}]})),
+    );
+    assert_eq!(status, 200, "{policy}");
+    let soffid = api.create(json!({"type": "TOTP", "user": "ann"}));
+    let user = new_user(&api, json!({"userName": "bob"}));
+    let (status, hid) = api.call(
+        "POST",
+        "/Authenticator",
+        Some(json!({"owner": {"value": user}, "policy": {"value": "AT_EMPOTP"}})),
+    );
+    assert_eq!(status, 201, "{hid}");
+    let (_, hid) = api.call("GET", &format!("/OtpDevice/{}", hid[ENROLLMENT_EXT]["deviceId"]), None);
+    for device in [&soffid, &hid] {
+        assert_eq!(
+            (&device["digits"], &device["algorithm"], &device["period"]),
+            (&json!(8), &json!("SHA256"), &json!(60))
+        );
+    }
+    assert!(soffid["otpauthUri"].as_str().unwrap().contains("digits=8"), "{soffid}");
+    let explicit = api.create(json!({"type": "TOTP", "user": "ann", "digits": 6}));
+    assert_eq!(explicit["digits"], 6);
+
+    let owner = new_user(&api, json!({"userName": "carl", "emails": [{"value": "carl@example.com"}]}));
+    api.create(json!({"type": "EMAIL", "user": "carl", "email": "carl@example.com"}));
+    let (status, _) =
+        api.call("POST", "/Policy/Authenticator", Some(json!({"id": "AT_MAIL2", "kind": "OOB_EMAIL"})));
+    assert_eq!(status, 201);
+    let before = api.rows("authenticators") + &api.rows("devices");
+    let (status, error) = api.call(
+        "POST",
+        "/Authenticator",
+        Some(json!({"owner": {"value": owner}, "policy": {"value": "AT_MAIL2"}})),
+    );
+    assert_eq!((status, error["scimType"].as_str()), (409, Some("uniqueness")), "{error}");
+    assert_eq!(api.rows("authenticators") + &api.rows("devices"), before, "nothing written");
+}
