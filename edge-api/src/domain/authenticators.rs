@@ -2,8 +2,8 @@
 //! policy's kind (a device enrolled with the policy's parameters, a password, answers), replaced,
 //! and deleted with their devices, each in one transaction.
 
-use super::Scope;
 use super::devices;
+use super::{IfMatch, Scope, Written};
 use crate::crypto;
 use crate::error::ApiError;
 use crate::store::{self, AuthenticatorRefused, AuthenticatorRow, StoredAnswer};
@@ -172,23 +172,20 @@ fn version_of(row: &AuthenticatorRow) -> i64 {
 }
 
 /// A replace: the body (made from the current row: a PATCH applies to it) against the current
-/// row and its policy, written if the authenticator is
-/// still at the version read. With `expected` (If-Match) a stale version is 412; without, a lost
-/// race is read again and retried.
+/// row and its policy, written if the authenticator is still at the version read
+/// ([`super::update_versioned`]).
 pub fn replace(
     scope: &Scope<'_>,
     user_id: i64,
     policy_code: &str,
-    expected: Option<&String>,
+    expected: Option<&IfMatch>,
     body: impl Fn(&AuthenticatorRow) -> Result<AuthenticatorBody, ApiError>,
 ) -> Result<AuthenticatorRow, ApiError> {
     let policy = policy_named(scope, policy_code)?;
-    for _ in 0..3 {
-        let current = find(scope, user_id, policy_code)?;
-        let version = version_of(&current);
-        super::check_version(expected, version)?;
-        let body = body(&current)?;
-        refuse_immutable(&body, &current)?;
+    let read = || find(scope, user_id, policy_code);
+    super::update_versioned(expected, read, version_of, |current, version| {
+        let body = body(current)?;
+        refuse_immutable(&body, current)?;
         // `status.status` as it reads: DISABLED while failures lock it, though still enabled.
         let shown = current.shown_enabled();
         let state =
@@ -204,15 +201,13 @@ pub fn replace(
         let pin_hash =
             data.password.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?;
         let written = store::write(scope.db, scope.actor, scope.now, |tx| {
-            tx.update_authenticator(&current, version, &data, reset, answers.as_deref(), pin_hash.as_deref())
+            tx.update_authenticator(current, version, &data, reset, answers.as_deref(), pin_hash.as_deref())
         })?;
-        match (written, expected) {
-            (Ok(()), _) => return find(scope, user_id, policy_code),
-            (Err(_), Some(header)) => return Err(ApiError::Stale { version: header.clone() }),
-            (Err(_), None) => continue,
+        match written {
+            Ok(()) => find(scope, user_id, policy_code).map(Written::Done),
+            Err(_) => Ok(Written::Stale),
         }
-    }
-    Err(ApiError::Conflict)
+    })
 }
 
 /// `owner` and `policy` are immutable: a replace may repeat them, not change them.
@@ -236,7 +231,7 @@ pub fn delete(
     scope: &Scope<'_>,
     user_id: i64,
     policy: &str,
-    expected: Option<&String>,
+    expected: Option<&IfMatch>,
 ) -> Result<(), ApiError> {
     let current = find(scope, user_id, policy)?;
     let version = version_of(&current);
@@ -246,7 +241,7 @@ pub fn delete(
     })?;
     match (deleted, expected) {
         (Ok(()), _) => Ok(()),
-        (Err(_), Some(header)) => Err(ApiError::Stale { version: header.clone() }),
+        (Err(_), Some(expected)) => Err(expected.stale()),
         (Err(_), None) => Err(ApiError::NoAuthenticator(authenticator_id(user_id, policy))),
     }
 }

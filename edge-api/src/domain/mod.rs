@@ -11,6 +11,7 @@ pub mod validation;
 
 use crate::crypto::Keys;
 use crate::db::Database;
+use crate::error::ApiError;
 use crate::settings::Settings;
 use crate::store::Actor;
 
@@ -23,18 +24,58 @@ pub struct Scope<'a> {
     pub now: i64,
 }
 
+/// An `If-Match` precondition (RFC 7232 §3.1), read at the edge: the versions its entity tags
+/// name, and the header as sent, which a 412 repeats. `*` and no header are no precondition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfMatch {
+    pub versions: Vec<i64>,
+    pub sent: String,
+}
+
+impl IfMatch {
+    pub fn names(&self, version: i64) -> bool {
+        self.versions.contains(&version)
+    }
+
+    /// The 412 of a write that found another version.
+    pub fn stale(&self) -> ApiError {
+        ApiError::Stale { version: self.sent.clone() }
+    }
+}
+
 /// 412 when `If-Match` (`expected`) does not name `version`.
-pub fn check_version(expected: Option<&String>, version: i64) -> Result<(), crate::error::ApiError> {
+pub fn check_version(expected: Option<&IfMatch>, version: i64) -> Result<(), ApiError> {
     match expected {
-        Some(header) if !matches_version(header, version) => {
-            Err(crate::error::ApiError::Stale { version: header.clone() })
-        }
+        Some(expected) if !expected.names(version) => Err(expected.stale()),
         _ => Ok(()),
     }
 }
 
-/// Whether an `If-Match` header names `version` (weak or strong, in a list).
-pub fn matches_version(header: &str, version: i64) -> bool {
-    let current = shared::model::etag(version);
-    header.split(',').map(str::trim).any(|tag| tag == current || format!("W/{tag}") == current)
+/// What a write at a version did: written, or the row had moved on (nothing written).
+pub enum Written<T> {
+    Done(T),
+    Stale,
+}
+
+/// A read, check and write that loses no concurrent change (SPEC §3: "concurrent admins never
+/// silently overwrite each other"): `read` the current state, check `If-Match` against its
+/// version, `write` at that version. A write that found another version is 412 with `If-Match`;
+/// without it, the state is read again and the write tried again, 409 after three tries.
+pub fn update_versioned<C, T>(
+    expected: Option<&IfMatch>,
+    read: impl Fn() -> Result<C, ApiError>,
+    version_of: impl Fn(&C) -> i64,
+    mut write: impl FnMut(&C, i64) -> Result<Written<T>, ApiError>,
+) -> Result<T, ApiError> {
+    for _ in 0..3 {
+        let current = read()?;
+        let version = version_of(&current);
+        check_version(expected, version)?;
+        match (write(&current, version)?, expected) {
+            (Written::Done(value), _) => return Ok(value),
+            (Written::Stale, Some(expected)) => return Err(expected.stale()),
+            (Written::Stale, None) => continue,
+        }
+    }
+    Err(ApiError::Conflict)
 }

@@ -8,14 +8,14 @@ pub(crate) mod soffid;
 pub(crate) mod users;
 
 use crate::context::Ctx;
-pub(crate) use crate::domain::{check_version, matches_version};
+use crate::domain::{IfMatch, check_version};
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
 use serde_json::Value;
 use shared::Problem;
 use shared::filter::Condition;
-use shared::model::{ListResponse, SearchRequest};
+use shared::model::{ListResponse, SearchRequest, etag, etag_version};
 use shared::query::{Page, Projection, Sort};
 use shared::schema::Resource;
 
@@ -199,18 +199,29 @@ pub(crate) fn projection_of(ctx: &Ctx<'_>, resource: &'static Resource) -> Resul
     Ok(Projection::parse(resource, param("attributes"), param("excludedAttributes"))?)
 }
 
-/// The version a DELETE must find: the current one when `If-Match` names it (412 when it names
-/// another), any when there is no `If-Match`.
+/// The version a DELETE must still find (`If-Match`), or `None` for any: 412 when it names
+/// another.
 pub(crate) fn delete_version(ctx: &Ctx<'_>, current: i64) -> Result<Option<i64>, ApiError> {
-    match if_match(ctx) {
-        Some(header) if !matches_version(&header, current) => Err(ApiError::Stale { version: header }),
-        Some(_) => Ok(Some(current)),
-        None => Ok(None),
-    }
+    let expected = if_match(ctx);
+    check_version(expected.as_ref(), current)?;
+    Ok(expected.map(|_| current))
 }
 
-/// The version an `If-Match` header accepts: `None` for no header or `*`.
-pub(crate) fn if_match(ctx: &Ctx<'_>) -> Option<String> {
+/// The `If-Match` precondition: `None` for no header or `*`. Each entity tag is `W/"n"` or
+/// `"n"` (one this service wrote); any other names no version.
+pub(crate) fn if_match(ctx: &Ctx<'_>) -> Option<IfMatch> {
     let header = ctx.request.header("if-match")?.trim();
-    (header != "*").then(|| header.to_owned())
+    if header == "*" {
+        return None;
+    }
+    let versions = header
+        .split(',')
+        .map(str::trim)
+        .filter_map(|tag| {
+            let version = etag_version(tag)?;
+            let current = etag(version);
+            (tag == current || format!("W/{tag}") == current).then_some(version)
+        })
+        .collect();
+    Some(IfMatch { versions, sent: header.to_owned() })
 }

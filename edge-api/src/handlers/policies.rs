@@ -1,9 +1,10 @@
 //! `/Policy/Authenticator` (SPEC §18): authenticator policies, read with `scim:invoke`,
 //! written with `scim:admin`.
 
-use super::{check_version, delete_version, if_match, json_body, projection_of, resource_response, to_json};
+use super::{delete_version, if_match, json_body, projection_of, resource_response, to_json};
 use crate::context::Ctx;
 use crate::crypto;
+use crate::domain::{Written, update_versioned};
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
@@ -92,25 +93,24 @@ fn update(
     data_of: impl Fn(&Policy) -> Result<PolicyData, Problem>,
 ) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
-    let expected = if_match(ctx);
-    for _ in 0..3 {
-        let current = found(ctx, code)?;
-        let version = etag_version(&current.meta.version).unwrap_or(0);
-        check_version(expected.as_ref(), version)?;
-        let data = data_of(&current)?;
-        let written = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| {
-            tx.replace_policy(&current, version, &data)
-        })?;
-        match (written, &expected) {
-            (Ok(policy), _) => return Ok(response(ctx, 200, policy, &Projection::Default)),
-            (Err(PolicyRefused::Stale), Some(header)) => {
-                return Err(ApiError::Stale { version: header.clone() });
+    let version_of = |policy: &Policy| etag_version(&policy.meta.version).unwrap_or(0);
+    let policy = update_versioned(
+        if_match(ctx).as_ref(),
+        || found(ctx, code),
+        version_of,
+        |current, version| {
+            let data = data_of(current)?;
+            let written = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| {
+                tx.replace_policy(current, version, &data)
+            })?;
+            match written {
+                Ok(policy) => Ok(Written::Done(policy)),
+                Err(PolicyRefused::Stale) => Ok(Written::Stale),
+                Err(refusal) => Err(refused(refusal, code)),
             }
-            (Err(PolicyRefused::Stale), None) => continue,
-            (Err(refusal), _) => return Err(refused(refusal, code)),
-        }
-    }
-    Err(ApiError::Conflict)
+        },
+    )?;
+    Ok(response(ctx, 200, policy, &Projection::Default))
 }
 
 pub(crate) fn replace(ctx: &Ctx<'_>, code: &str) -> Result<ApiResponse, ApiError> {

@@ -2,11 +2,11 @@
 //! the dev outbox (SPEC §2–§6). Routes and wire mapping only; the rules are in [`crate::domain::validation`]
 //! and [`crate::store`].
 
-use super::{check_version, delete_version, if_match, json_body, projection_of, resource_response, to_json};
+use super::{delete_version, if_match, json_body, projection_of, resource_response, to_json};
 use crate::context::Ctx;
 use crate::crypto;
-use crate::domain::devices;
 use crate::domain::validation::{self, Verdict};
+use crate::domain::{Written, devices, update_versioned};
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
@@ -81,24 +81,21 @@ pub(crate) fn update(
     changes_of: impl Fn(&OtpDevice) -> Result<Changes, Problem>,
 ) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
-    let expected = if_match(ctx);
-    for _ in 0..3 {
-        let current = found(ctx, id)?;
-        let version = version_of(&current);
-        check_version(expected.as_ref(), version)?;
-        let changes = changes_of(&current)?;
-        let pin_hash =
-            changes.pin.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?;
-        let updated = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| {
-            tx.update_device(action, &current, version, &changes, pin_hash.clone())
-        })?;
-        match (updated, &expected) {
-            (Some(device), _) => return Ok(response(ctx, 200, device, &Projection::Default)),
-            (None, Some(header)) => return Err(ApiError::Stale { version: header.clone() }),
-            (None, None) => continue,
-        }
-    }
-    Err(ApiError::Conflict)
+    let device = update_versioned(
+        if_match(ctx).as_ref(),
+        || found(ctx, id),
+        version_of,
+        |current, version| {
+            let changes = changes_of(current)?;
+            let pin_hash =
+                changes.pin.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?;
+            let updated = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| {
+                tx.update_device(action, current, version, &changes, pin_hash.clone())
+            })?;
+            Ok(updated.map_or(Written::Stale, Written::Done))
+        },
+    )?;
+    Ok(response(ctx, 200, device, &Projection::Default))
 }
 
 pub(crate) fn replace(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {

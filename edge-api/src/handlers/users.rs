@@ -1,7 +1,8 @@
 //! `/Users` (SPEC §17): SCIM core users, as provisioning clients push them.
 
-use super::{check_version, delete_version, if_match, json_body, projection_of, resource_response, to_json};
+use super::{delete_version, if_match, json_body, projection_of, resource_response, to_json};
 use crate::context::Ctx;
+use crate::domain::{Written, update_versioned};
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
@@ -66,25 +67,24 @@ pub(crate) fn update(
     data_of: impl Fn(&User) -> Result<UserData, Problem>,
 ) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
-    let expected = if_match(ctx);
-    for _ in 0..3 {
-        let current = found(ctx, id)?;
-        let version = etag_version(&current.meta.version).unwrap_or(0);
-        check_version(expected.as_ref(), version)?;
-        let data = data_of(&current)?;
-        let written = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| {
-            tx.replace_user(&current, version, &data)
-        })?;
-        match (written, &expected) {
-            (Ok(user), _) => return Ok(response(ctx, 200, user, &Projection::Default)),
-            (Err(UserRefused::NameTaken(existing)), _) => return Err(ApiError::UserNameTaken { existing }),
-            (Err(UserRefused::Stale), Some(header)) => {
-                return Err(ApiError::Stale { version: header.clone() });
+    let version_of = |user: &User| etag_version(&user.meta.version).unwrap_or(0);
+    let user = update_versioned(
+        if_match(ctx).as_ref(),
+        || found(ctx, id),
+        version_of,
+        |current, version| {
+            let data = data_of(current)?;
+            let written = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| {
+                tx.replace_user(current, version, &data)
+            })?;
+            match written {
+                Ok(user) => Ok(Written::Done(user)),
+                Err(UserRefused::NameTaken(existing)) => Err(ApiError::UserNameTaken { existing }),
+                Err(UserRefused::Stale) => Ok(Written::Stale),
             }
-            (Err(UserRefused::Stale), None) => continue,
-        }
-    }
-    Err(ApiError::Conflict)
+        },
+    )?;
+    Ok(response(ctx, 200, user, &Projection::Default))
 }
 
 pub(crate) fn replace(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
