@@ -157,7 +157,7 @@ pub fn challenge(
         Ok(Requested::OverBudget { retry_after }) => {
             Err(Declined { reason: Reason::SendBudget, retry_after: Some(retry_after) })
         }
-        Err(ApiError::Gateway) => Err(Reason::DeliveryFailed.into()),
+        Ok(Requested::Undelivered) => Err(Reason::DeliveryFailed.into()),
         Err(error) => return Err(error),
     })
 }

@@ -54,6 +54,9 @@ pub enum Requested {
     Refused(Reason),
     /// Nothing was sent: a send budget (SPEC §6) refused it for this many seconds.
     OverBudget { retry_after: i64 },
+    /// The code reached nobody: the gateway failed (no pending code is left), or there is
+    /// neither a gateway nor the dev outbox.
+    Undelivered,
 }
 
 /// The challenge a request opens besides sending the code: what it is, the transaction's text
@@ -167,7 +170,7 @@ pub fn request(
     };
     // Without a gateway or the dev outbox the code could reach nobody: say so, store nothing.
     if settings.delivery_webhook.is_none() && !settings.dev_outbox {
-        return Err(ApiError::Gateway);
+        return Ok(Requested::Undelivered);
     }
     let code = random_code(device.digits.unwrap_or(settings.defaults.digits))?;
     let delivery = Delivery {
@@ -222,7 +225,7 @@ pub fn request(
         // A gateway failure leaves no pending code (SPEC §6).
         let why = format!("gateway {} {reason}", webhook.host);
         store::write(db, ctx.actor, ctx.now, |tx| tx.withdraw_challenge(device.id, challenge, &why))?;
-        return Err(ApiError::Gateway);
+        return Ok(Requested::Undelivered);
     }
     Ok(Requested::Sent { to: delivery.to, challenge })
 }

@@ -137,8 +137,15 @@ pub(crate) fn request_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, A
         ctx.env.deliver,
         &validation::Opening::plain(),
     )?;
-    if let validation::Requested::OverBudget { retry_after } = requested {
-        return Err(ApiError::SendRefused { retry_after });
+    match requested {
+        validation::Requested::OverBudget { retry_after } => {
+            return Err(ApiError::SendRefused { retry_after });
+        }
+        // A gateway failure answers 502 (SPEC §6).
+        validation::Requested::Undelivered => return Err(ApiError::Gateway),
+        validation::Requested::Sent { .. }
+        | validation::Requested::NothingToSend { .. }
+        | validation::Requested::Refused(_) => {}
     }
     let answer = ChallengeRequested { cell: "PIN".to_owned(), card_number: state.device.name };
     Ok(ApiResponse::json(200, &answer))
