@@ -4,12 +4,13 @@
 //! rules (SPEC §6: single use, replay, look-ahead, lockout) are [`super::validation`]'s, the same
 //! for both dialects.
 
+use super::Scope;
 use super::validation::{self, Context, Opening, Requested, Verdict};
 use crate::crypto;
 use crate::error::ApiError;
-use crate::host::Deliver;
+use crate::host::{CibaPing, Deliver, Notify};
 use crate::store::{self, Answered, AuthenticatorRow, ChallengeKind, ChallengeState, Ping};
-use shared::action::masked;
+use shared::action::{Correlation, masked};
 use shared::authenticator::{Reason, Refusal, authenticator_id};
 use shared::authenticator_body::normalize_answer;
 use shared::policy::{PolicyKind, Prompt};
@@ -25,6 +26,30 @@ pub enum DeviceChoice {
     /// Its `externalId`, else its name (the serial number HID calls external id).
     Named(String),
     Type(DeviceType),
+}
+
+/// Whose authenticator a named action means.
+pub enum Owner<'a> {
+    /// HID's `USER.EXTERNALID`: the user's SCIM `externalId`, else a userName.
+    ExternalId(&'a str),
+    Id(i64),
+    /// The owner of this device.
+    OfDevice(i64),
+    Unknown,
+}
+
+/// The user `owner` names, if there is one.
+pub fn owner_id(scope: &Scope<'_>, owner: &Owner<'_>) -> Result<Option<i64>, ApiError> {
+    let (db, tenant) = (scope.db, scope.actor.tenant);
+    Ok(match owner {
+        Owner::ExternalId(value) => store::user_id_by_external_id(db, tenant, value)?,
+        Owner::Id(id) => Some(*id),
+        Owner::OfDevice(device) => match store::get_device(db, tenant, *device)? {
+            Some(device) => store::user_id_by_name(db, tenant, &device.user)?.map(|(id, _)| id),
+            None => None,
+        },
+        Owner::Unknown => None,
+    })
 }
 
 /// An issued challenge: what `CHALLENGE` shows and its id.
@@ -162,6 +187,66 @@ pub fn challenge(
     })
 }
 
+/// DELIVER-CHALLENGE (OOB kinds): a code sent with a transaction's text (`tds`); with a CIBA
+/// correlation id, the client's bearer token is sealed at rest and a ping is owed to its
+/// `auth_req_id` after a VERIFY of this challenge's code (SPEC §14).
+pub fn deliver(
+    ctx: &Context<'_>,
+    deliver: Deliver<'_>,
+    row: &AuthenticatorRow,
+    choice: &DeviceChoice,
+    note: Option<&str>,
+    correlation: Option<Correlation>,
+) -> Result<Result<Issued, Declined>, ApiError> {
+    if !row.kind.is_some_and(PolicyKind::is_oob) {
+        return Err(Problem::invalid(
+            "action",
+            "DELIVER-CHALLENGE applies to OOB_EMAIL and OOB_SMS authenticators",
+        )
+        .into());
+    }
+    let ping = match correlation {
+        Some(Correlation::Ciba { token, auth_req_id }) => {
+            if ctx.settings.ciba_notification.is_none() {
+                return Err(Problem::invalid(
+                    "correlationid",
+                    "asks for a CIBA ping, and ciba_notification_url is not set",
+                )
+                .into());
+            }
+            let sealed_token =
+                token.as_deref().map(|t| ctx.keys.seal_token(t)).transpose().map_err(ApiError::Internal)?;
+            Some(Ping { sealed_token, auth_req_id })
+        }
+        Some(Correlation::Plain(_)) | None => None,
+    };
+    challenge(ctx, deliver, row, choice, Some(Transaction { note, ping }))
+}
+
+/// Sends the CIBA ping a verification owes (OpenID CIBA ping mode): `{"auth_req_id"}` with the
+/// client's bearer token. A failure is logged and audited, and the verification stands.
+fn send_ping(ctx: &Context<'_>, notify: Notify<'_>, row: &AuthenticatorRow, ping: &Ping) {
+    let Some(webhook) = &ctx.settings.ciba_notification else { return };
+    let token = ping.sealed_token.as_deref().and_then(|blob| ctx.keys.open_token(blob));
+    let sent = notify(webhook, &CibaPing { token, auth_req_id: ping.auth_req_id.clone() });
+    let detail = match &sent {
+        Ok(()) => format!("auth_req_id {} to {}", ping.auth_req_id, webhook.host),
+        Err(reason) => {
+            (ctx.log)(&format!(
+                "CIBA ping for {} to {} failed: {reason}",
+                authenticator_id(row.user_id, &row.policy),
+                webhook.host
+            ));
+            format!("auth_req_id {} to {} failed: {reason}", ping.auth_req_id, webhook.host)
+        }
+    };
+    let action = if sent.is_ok() { "ciba-ping" } else { "ciba-ping-failed" };
+    let audited = store::write(ctx.db, ctx.actor, ctx.now, |tx| tx.audit_authenticator(action, row, &detail));
+    if let Err(error) = audited {
+        (ctx.log)(&format!("CIBA ping audit not written: {error}"));
+    }
+}
+
 /// What VERIFY is given.
 pub struct Response<'a> {
     pub challenge: Option<i64>,
@@ -172,22 +257,27 @@ pub struct Response<'a> {
     pub answers: Vec<(&'a str, &'a str)>,
 }
 
-/// What VERIFY came to: the verdict, the device that succeeded, and the CIBA pings it owes.
+/// What VERIFY came to: the verdict, and the device that succeeded.
 pub struct Verified {
     pub verdict: Verdict,
     pub device: Option<i64>,
-    pub pings: Vec<Ping>,
 }
 
 fn refused(reason: Reason, locked: bool) -> Verified {
-    Verified { verdict: Verdict::Refused { reason, locked }, device: None, pings: Vec::new() }
+    Verified { verdict: Verdict::Refused { reason, locked }, device: None }
 }
 
 /// VERIFY: the response checked with the rules of the authenticator's kind, counted in both
 /// views. With `CHALLENGE.ID` it answers that challenge alone (a code answers only the
 /// challenge that sent it); with `DEVICE.ID` (or a name or type) that device's open codes; with
 /// neither, every device of the authenticator is tried.
-pub fn verify(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Result<Verified, ApiError> {
+/// The CIBA ping the challenge it answered owes goes out after the success is committed.
+pub fn verify(
+    ctx: &Context<'_>,
+    notify: Notify<'_>,
+    row: &AuthenticatorRow,
+    given: &Response<'_>,
+) -> Result<Verified, ApiError> {
     if row.kind == Some(PolicyKind::SecurityQuestion) {
         return answer(ctx, row, given);
     }
@@ -215,7 +305,7 @@ pub fn verify(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -
         .ok_or(Problem::MissingAttribute("RESPONSE"))?;
     let responded = validation::respond_any(ctx, &states, response)?;
     let (Verdict::Accepted, Some(device)) = (responded.verdict, responded.device) else {
-        return Ok(Verified { verdict: responded.verdict, device: None, pings: Vec::new() });
+        return Ok(Verified { verdict: responded.verdict, device: None });
     };
     let mut pings: Vec<Ping> = responded.ping.into_iter().collect();
     // A new device is enabled by its first success, and a device's turn it answered closes
@@ -230,7 +320,10 @@ pub fn verify(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -
         })?;
         pings.extend(closed);
     }
-    Ok(Verified { verdict: Verdict::Accepted, device: Some(device), pings })
+    for ping in &pings {
+        send_ping(ctx, notify, row, ping);
+    }
+    Ok(Verified { verdict: Verdict::Accepted, device: Some(device) })
 }
 
 /// A `CHALLENGE.ID` that names no open challenge of the authenticator: refused, and audited.
@@ -273,9 +366,7 @@ fn answer(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Re
     }
     let answered = store::write(ctx.db, ctx.actor, ctx.now, |tx| tx.answer_questions(row, open.id, right))?;
     Ok(match answered {
-        Answered::Counted { won: true, .. } => {
-            Verified { verdict: Verdict::Accepted, device: None, pings: Vec::new() }
-        }
+        Answered::Counted { won: true, .. } => Verified { verdict: Verdict::Accepted, device: None },
         Answered::Counted { won: false, locked } => refused(Reason::WrongResponse, locked),
         Answered::Refused => {
             let now = store::get_authenticator(ctx.db, ctx.actor.tenant, row.user_id, &row.policy, ctx.now)?;

@@ -3,11 +3,10 @@
 
 use super::{if_match, json_body, projection_of, resource_response, to_json};
 use crate::context::Ctx;
-use crate::domain::actions::{self, DeviceChoice};
+use crate::domain::actions::{self, DeviceChoice, Owner};
 use crate::domain::authenticators;
 use crate::domain::validation::Verdict;
 use crate::error::ApiError;
-use crate::host::CibaPing;
 use crate::http::ApiResponse;
 use crate::i18n;
 use crate::settings::Right;
@@ -175,8 +174,8 @@ pub(crate) fn create(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     Ok(answer)
 }
 
-/// The authenticator an action names: the policy from `{id}`, the user from `USER.EXTERNALID`
-/// (the user's externalId, else a userName), else `{id}`'s user part, else the body's `id`, else `DEVICE.ID`'s owner.
+/// The authenticator an action names: the policy from `{id}`, the user from `USER.EXTERNALID`,
+/// else `{id}`'s user part, else the body's `id`, else `DEVICE.ID`'s owner.
 fn action_target(
     ctx: &Ctx<'_>,
     id: &str,
@@ -185,23 +184,23 @@ fn action_target(
 ) -> Result<AuthenticatorRow, ApiError> {
     let missing = || ApiError::NoAuthenticator(id.to_owned());
     let (user_part, policy) = split_id(id).ok_or_else(missing)?;
-    let (db, tenant) = (ctx.env.db, ctx.tenant.as_str());
-    let user = if let Some(name) = action.get("USER.EXTERNALID") {
-        store::user_id_by_external_id(db, tenant, name)?
+    let owner = if let Some(value) = action.get("USER.EXTERNALID") {
+        Owner::ExternalId(value)
     } else if !user_part.is_empty() {
-        user_part.parse::<i64>().ok()
+        user_part.parse::<i64>().map_or(Owner::Unknown, Owner::Id)
     } else if let Some(body_id) = body.get("id").and_then(Value::as_str) {
-        parse_id(body_id).ok().filter(|(_, p)| *p == policy).map(|(user, _)| user)
+        parse_id(body_id)
+            .ok()
+            .filter(|(_, p)| *p == policy)
+            .map_or(Owner::Unknown, |(user, _)| Owner::Id(user))
     } else if let Some(device) = action.get("DEVICE.ID").and_then(|d| d.parse::<i64>().ok()) {
-        match store::get_device(db, tenant, device)? {
-            Some(device) => store::user_id_by_name(db, tenant, &device.user)?.map(|(id, _)| id),
-            None => None,
-        }
+        Owner::OfDevice(device)
     } else {
-        None
+        Owner::Unknown
     };
-    let user = user.ok_or_else(missing)?;
-    authenticators::find(&ctx.scope(), user, policy)
+    let scope = ctx.scope();
+    let user = actions::owner_id(&scope, &owner)?.ok_or_else(missing)?;
+    authenticators::find(&scope, user, policy)
 }
 
 /// Which device DEVICE-CHALLENGE, DELIVER-CHALLENGE and VERIFY mean.
@@ -285,34 +284,10 @@ pub(crate) fn action(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
             Ok(issued(ctx, result))
         }
         ActionName::DeliverChallenge => {
-            if !row.kind.is_some_and(PolicyKind::is_oob) {
-                return Err(Problem::invalid(
-                    "action",
-                    "DELIVER-CHALLENGE applies to OOB_EMAIL and OOB_SMS authenticators",
-                )
-                .into());
-            }
-            let ping = match action.get("correlationid").map(Correlation::parse).transpose()? {
-                Some(Correlation::Ciba { token, auth_req_id }) => {
-                    if ctx.settings.ciba_notification.is_none() {
-                        return Err(Problem::invalid(
-                            "correlationid",
-                            "asks for a CIBA ping, and ciba_notification_url is not set",
-                        )
-                        .into());
-                    }
-                    let sealed_token = token
-                        .as_deref()
-                        .map(|t| ctx.keys.seal_token(t))
-                        .transpose()
-                        .map_err(ApiError::Internal)?;
-                    Some(store::Ping { sealed_token, auth_req_id })
-                }
-                Some(Correlation::Plain(_)) | None => None,
-            };
+            let correlation = action.get("correlationid").map(Correlation::parse).transpose()?;
             let choice = device_choice(&action)?;
-            let transaction = actions::Transaction { note: action.get("tds"), ping };
-            let result = actions::challenge(&cctx, ctx.env.deliver, &row, &choice, Some(transaction))?;
+            let result =
+                actions::deliver(&cctx, ctx.env.deliver, &row, &choice, action.get("tds"), correlation)?;
             Ok(issued(ctx, result))
         }
         ActionName::Verify => {
@@ -328,10 +303,7 @@ pub(crate) fn action(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
                 response: action.get("RESPONSE"),
                 answers: action.answers().collect(),
             };
-            let verified = actions::verify(&cctx, &row, &given)?;
-            for ping in &verified.pings {
-                send_ping(ctx, &row, ping);
-            }
+            let verified = actions::verify(&cctx, ctx.env.notify, &row, &given)?;
             Ok(answer(
                 ctx,
                 &match verified.verdict {
@@ -352,31 +324,6 @@ pub(crate) fn action(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
             Ok(ApiResponse::empty(200))
         }
         ActionName::RegisterOob => register_elsewhere(),
-    }
-}
-
-/// Sends a CIBA ping a verification owes; a failure is logged and audited, and the verification
-/// stands (SPEC §14).
-fn send_ping(ctx: &Ctx<'_>, row: &AuthenticatorRow, ping: &store::Ping) {
-    let Some(webhook) = &ctx.settings.ciba_notification else { return };
-    let token = ping.sealed_token.as_deref().and_then(|blob| ctx.keys.open_token(blob));
-    let sent = (ctx.env.notify)(webhook, &CibaPing { token, auth_req_id: ping.auth_req_id.clone() });
-    let detail = match &sent {
-        Ok(()) => format!("auth_req_id {} to {}", ping.auth_req_id, webhook.host),
-        Err(reason) => {
-            (ctx.env.log)(&format!(
-                "CIBA ping for {} to {} failed: {reason}",
-                authenticator_id(row.user_id, &row.policy),
-                webhook.host
-            ));
-            format!("auth_req_id {} to {} failed: {reason}", ping.auth_req_id, webhook.host)
-        }
-    };
-    let action = if sent.is_ok() { "ciba-ping" } else { "ciba-ping-failed" };
-    let audited =
-        store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| tx.audit_authenticator(action, row, &detail));
-    if let Err(error) = audited {
-        (ctx.env.log)(&format!("CIBA ping audit not written: {error}"));
     }
 }
 
