@@ -4,18 +4,8 @@
 
 use crate::authenticator::{ACTION_SCHEMA, Reason};
 use crate::error::Problem;
+use crate::schema::ACTION_NAMES;
 use serde_json::{Value, json};
-
-/// The action names, in [`ActionName`]'s order (also the schema's canonical values).
-pub const NAMES: [&str; 7] = [
-    "USER-CHALLENGE",
-    "DEVICE-CHALLENGE",
-    "VERIFY",
-    "RESET",
-    "DELIVER-CHALLENGE",
-    "REGISTER-OOB",
-    "UNREGISTER-OOB",
-];
 
 /// The actions of SPEC §14's table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +31,7 @@ impl ActionName {
     ];
 
     pub fn as_str(self) -> &'static str {
-        NAMES[self as usize]
+        ACTION_NAMES[self as usize]
     }
 
     /// Case-insensitive, as HID's codes are matched.

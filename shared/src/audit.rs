@@ -2,10 +2,10 @@
 //! admin app's audit log and overview. An event says who did what, when, to which device, user
 //! or authenticator; never a secret or a code.
 
+pub use crate::urn::{AUDIT_HISTOGRAM_SCHEMA, AUDIT_SCHEMA};
+
 use crate::model::Meta;
 use serde::{Deserialize, Serialize};
-
-pub const AUDIT_SCHEMA: &str = "urn:scim-otp:params:scim:schemas:AuditEvent";
 
 /// One audit row as the API returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,8 +33,6 @@ pub struct AuditEvent {
     pub detail: String,
     pub meta: Meta,
 }
-
-pub const AUDIT_HISTOGRAM_SCHEMA: &str = "urn:scim-otp:params:scim:api:messages:AuditHistogram";
 
 /// `GET /Audit/.histogram`: how many events matching a filter fall in each interval, per action
 /// (the admin app's overview chart). Intervals with no event are left out.

@@ -2,15 +2,13 @@
 //! authenticator policy, with its status, validity dates and statistics. The wire shape is the
 //! seed's (`seeds/hid-activid-authenticator-api.txt`); the store keeps the state behind it.
 
+pub use crate::urn::{
+    ACTION_SCHEMA, AUTHENTICATOR_SCHEMA, ENROLLMENT_SCHEMA, PASSWORD_SCHEMA, SECURITY_QUESTION_SCHEMA,
+};
+
 use crate::model::Meta;
 use crate::timestamp::{self, Timestamp};
 use serde::{Deserialize, Serialize};
-
-pub const AUTHENTICATOR_SCHEMA: &str = "urn:hid:scim:api:idp:2.0:Authenticator";
-pub const PASSWORD_SCHEMA: &str = "urn:hid:scim:api:idp:2.0:Password";
-pub const SECURITY_QUESTION_SCHEMA: &str = "urn:hid:scim:api:idp:2.0:SecurityQuestion";
-pub const ACTION_SCHEMA: &str = "urn:hid:scim:api:idp:2.0:Action";
-pub const ENROLLMENT_SCHEMA: &str = "urn:scim-otp:params:scim:schemas:extension:Enrollment";
 
 /// The authenticator's SCIM id: `<userId>.<policyCode>` (`10033.AT_EMPOTP`).
 pub fn authenticator_id(user_id: i64, policy: &str) -> String {

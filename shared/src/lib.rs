@@ -20,6 +20,7 @@ pub mod policy;
 pub mod query;
 pub mod schema;
 pub mod timestamp;
+pub mod urn;
 pub mod user;
 pub mod validate;
 

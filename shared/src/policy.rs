@@ -3,6 +3,8 @@
 //! AuthenticatorPolicy attribute table; PATCH goes through the JSON form and then the same
 //! check as a replace, as for users.
 
+pub use crate::urn::POLICY_SCHEMA;
+
 use crate::error::Problem;
 use crate::input::{boolean, whole_number};
 use crate::model::{Algorithm, DeviceType, Meta};
@@ -13,8 +15,6 @@ use crate::validate::{DIGITS, Defaults, PERIOD_RANGE};
 pub const ASSIGNED_PREFIX: &str = "AP_";
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-pub const POLICY_SCHEMA: &str = "urn:scim-otp:params:scim:schemas:AuthenticatorPolicy";
 
 /// The kinds of credential a policy governs; each device kind binds to one device type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

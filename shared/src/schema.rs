@@ -1,12 +1,23 @@
 //! The OtpDevice attribute table: the one definition that validation, projection, filtering,
 //! sorting, the `/Schemas` document and the SPA's create form are all derived from.
 
-use crate::audit::AUDIT_SCHEMA;
-use crate::authenticator::{
-    AUTHENTICATOR_SCHEMA, ENROLLMENT_SCHEMA, PASSWORD_SCHEMA, SECURITY_QUESTION_SCHEMA,
+use crate::model::{Algorithm, DeviceType, Status};
+use crate::urn::{
+    AUDIT_SCHEMA, AUTHENTICATOR_SCHEMA, DEVICE_SCHEMA, ENROLLMENT_SCHEMA, PASSWORD_SCHEMA, POLICY_SCHEMA,
+    SECURITY_QUESTION_SCHEMA, USER_SCHEMA,
 };
-use crate::model::{Algorithm, DEVICE_SCHEMA, DeviceType, Status, USER_SCHEMA};
-use crate::policy::POLICY_SCHEMA;
+
+/// The names of HID's actions (SPEC §14), the canonical values of the Action schema's `action`,
+/// in [`crate::action::ActionName`]'s order.
+pub const ACTION_NAMES: [&str; 7] = [
+    "USER-CHALLENGE",
+    "DEVICE-CHALLENGE",
+    "VERIFY",
+    "RESET",
+    "DELIVER-CHALLENGE",
+    "REGISTER-OOB",
+    "UNREGISTER-OOB",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttrType {
@@ -939,7 +950,7 @@ pub static ACTION_ATTRIBUTES: &[Attribute] = &[
     Attribute {
         mutability: Mutability::ReadWrite,
         required: true,
-        canonical_values: &crate::action::NAMES,
+        canonical_values: &ACTION_NAMES,
         ..plain("action", AttrType::String, "The action's name.")
     },
     Attribute {
