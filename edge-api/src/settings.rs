@@ -107,6 +107,15 @@ pub struct PublicBase {
     pub origin: Origin,
 }
 
+/// The send budgets of SPEC §6: a cooldown between two sends to one destination, and hourly
+/// caps per device, per destination and per tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendBudget {
+    pub cooldown: i64,
+    pub per_hour: i64,
+    pub tenant_per_hour: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub access: Access,
@@ -119,7 +128,7 @@ pub struct Settings {
     pub max_fails: u32,
     pub challenge_ttl: i64,
     /// What sending EMAIL/SMS codes may cost (SPEC §6).
-    pub send_budget: crate::store::SendBudget,
+    pub send_budget: SendBudget,
     pub delivery_webhook: Option<Webhook>,
     /// Where CIBA pings go after a verified DELIVER-CHALLENGE (SPEC §14).
     pub ciba_notification: Option<Webhook>,
@@ -436,7 +445,7 @@ impl Settings {
                 |t| (30..=3600).contains(t),
                 "30 to 3600",
             )?,
-            send_budget: crate::store::SendBudget {
+            send_budget: SendBudget {
                 cooldown: number(
                     "send_cooldown_seconds",
                     get("send_cooldown_seconds"),

@@ -81,7 +81,7 @@ pub fn settings() -> Settings {
         max_fails: 5,
         challenge_ttl: 300,
         // No budget to speak of: the workflows send as they please; the budget tests set their own.
-        send_budget: crate::store::SendBudget { cooldown: 0, per_hour: 1000, tenant_per_hour: 100_000 },
+        send_budget: crate::settings::SendBudget { cooldown: 0, per_hour: 1000, tenant_per_hour: 100_000 },
         delivery_webhook: None,
         ciba_notification: None,
         dev_outbox: true,

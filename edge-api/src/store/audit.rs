@@ -1,7 +1,8 @@
 //! The audit trail (SPEC §12) as read back: per device, per tenant, as a histogram; the dev
 //! outbox and a device's counters.
 
-use super::{Table, list_query, run_list};
+use super::listing::{Table, list_query, run_list};
+use super::sql::AUDIT_COLUMNS;
 use crate::db::{Database, DbError, Row, Sql};
 use shared::Timestamp;
 use shared::audit::{AUDIT_SCHEMA, AuditBucket, AuditEvent};
@@ -48,8 +49,6 @@ pub struct AuditEntry {
     pub device_id: Option<i64>,
     pub detail: String,
 }
-
-pub(super) const AUDIT_COLUMNS: &str = "id, at, actor, action, device_id, user_id, authenticator, detail";
 
 pub(super) fn audit_event_from_row(row: Row<'_>) -> Result<AuditEvent, DbError> {
     let at = Timestamp(row.int("at")?);

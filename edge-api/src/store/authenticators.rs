@@ -2,7 +2,9 @@
 //! (the row with its owner, its policy and its usable devices), so that the attribute table's
 //! columns, the listing and a single read are the same SQL.
 
-use super::{Table, WriteTx, list_query, refusal_of, run_list};
+use super::listing::{Table, list_query, run_list};
+use super::sql::{AUTHENTICATOR_ROWS, authenticator_columns};
+use super::tx::WriteTx;
 use crate::db::{Database, DbError, Row, Sql};
 use shared::authenticator::{Refusal, Statistics, authenticator_id};
 use shared::authenticator_body::AuthenticatorData;
@@ -10,31 +12,7 @@ use shared::filter::Condition;
 use shared::model::Meta;
 use shared::policy::{PolicyKind, Prompt};
 use shared::query::{Page, Sort};
-use shared::schema::AUTHENTICATOR_ACTIVE_SQL;
 use shared::{DeviceType, Status, Timestamp};
-
-/// The authenticators' rows, each with its owner, its policy and its count of usable devices:
-/// the columns the attribute table filters and sorts on, as a subquery named `authenticator_rows`
-/// (a view until migration 11: a view is parsed by every connection, and so on every request).
-pub(super) const AUTHENTICATOR_ROWS: &str = "(SELECT a.id AS id, a.tenant AS tenant, \
-     a.user_id || '.' || a.policy AS scim_id, a.user_id AS user_id, u.user_name AS user_name, \
-     u.active AS user_active, a.policy AS policy, coalesce(p.display_name, a.policy) AS policy_display, \
-     p.kind AS kind, coalesce(p.max_usages, 0) AS max_usages, p.prompts AS policy_prompts, \
-     p.prompts_required AS prompts_required, a.enabled AS enabled, a.disabled_by_failures AS disabled_by_failures, \
-     a.start_date AS start_date, a.expiry_date AS expiry_date, a.consecutive_failed AS consecutive_failed, \
-     a.consecutive_success AS consecutive_success, a.total_failed AS total_failed, a.total_success AS total_success, \
-     a.last_device_id AS last_device_id, a.answers AS answers, a.password_username AS password_username, \
-     a.created AS created, a.modified AS modified, \
-     a.version AS version, \
-     (SELECT count(*) FROM devices d WHERE d.authenticator_id = a.id AND d.status IN ('C', 'V')) AS usable_devices \
-     FROM authenticators a JOIN users u ON u.id = a.user_id \
-     LEFT JOIN policies p ON p.tenant = a.tenant AND p.id = a.policy) AS authenticator_rows";
-
-/// The columns of [`AUTHENTICATOR_ROWS`] a listing returns besides `active`.
-const AUTHENTICATOR_COLUMNS: &str = "id AS row_id, scim_id, user_id, user_name, policy, policy_display, kind, \
-     max_usages, policy_prompts, prompts_required, enabled, disabled_by_failures, start_date, expiry_date, \
-     consecutive_failed, consecutive_success, total_failed, total_success, last_device_id, answers, \
-     password_username, created, modified, version, usable_devices, user_active";
 
 /// A stored answer: its prompt and the argon2id hash of the normalised answer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -139,18 +117,9 @@ fn row_from(row: Row<'_>) -> Result<AuthenticatorRow, DbError> {
     })
 }
 
-/// The columns of [`AUTHENTICATOR_ROWS`], `active` and why it refuses validations, `{now}`
-/// standing for the request's instant.
-pub(super) fn columns() -> String {
-    format!(
-        "{AUTHENTICATOR_COLUMNS}, {AUTHENTICATOR_ACTIVE_SQL} AS active, {} AS refusal",
-        refusal_of("{now}", "authenticator_rows.id")
-    )
-}
-
 /// The columns with `active` at `now`.
 fn columns_at(now: i64) -> String {
-    columns().replace("{now}", &now.to_string())
+    authenticator_columns().replace("{now}", &now.to_string())
 }
 
 /// The authenticator of `user_id` for `policy` in `tenant`.

@@ -3,8 +3,10 @@
 //! and only its own success closes it. The send budgets of SPEC §6 are counted here too.
 
 use super::authenticators::AuthenticatorRow;
-use super::{ChallengeState, WriteTx, challenge_columns, challenge_state_from, refusal_of};
+use super::sql::refusal_of;
+use super::tx::WriteTx;
 use crate::db::{Database, DbError, Row, Sql};
+use crate::settings::SendBudget;
 
 /// What a challenge asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,28 +120,6 @@ pub fn open_challenge(
     rows.first().map(challenge_from).transpose()
 }
 
-/// The devices of authenticator `authenticator` (its row id), the likeliest to be meant first:
-/// usable ones (C, V), those with a code pending, the most recently used. One statement, so
-/// that an action reads what it checks once.
-pub fn authenticator_devices(
-    db: &dyn Database,
-    tenant: &str,
-    authenticator: i64,
-    now: i64,
-) -> Result<Vec<ChallengeState>, DbError> {
-    let rows = db.execute(
-        &format!(
-            "SELECT {} FROM devices WHERE authenticator_id = ?1 AND tenant = ?2 \
-             ORDER BY status IN ('C', 'V') DESC, \
-             EXISTS (SELECT 1 FROM challenges c WHERE c.device_id = devices.id AND c.expires >= ?3) DESC, \
-             coalesce(last_used, 0) DESC, id",
-            challenge_columns(now)
-        ),
-        &[authenticator.into(), tenant.into(), now.into()],
-    )?;
-    rows.iter().map(challenge_state_from).collect()
-}
-
 /// What an answer to security questions did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answered {
@@ -159,15 +139,6 @@ pub struct NewChallenge<'a> {
     pub code_digest: Option<&'a [u8]>,
     pub ping: Option<&'a Ping>,
     pub expires: i64,
-}
-
-/// The send budgets of SPEC §6: a cooldown between two sends to one destination, and hourly
-/// caps per device, per destination and per tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SendBudget {
-    pub cooldown: i64,
-    pub per_hour: i64,
-    pub tenant_per_hour: i64,
 }
 
 /// Why a send was refused, and in how many seconds it would not be.

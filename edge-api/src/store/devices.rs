@@ -1,73 +1,15 @@
 //! Devices (SPEC §2): their rows, create, replace, delete, and what a challenge counts.
 
-use super::{Table, WriteTx, list_query, run_list};
-use crate::db::{Database, DbError, Row, Rows, Sql};
+use super::listing::{Table, list_query, run_list};
+use super::rows::{device_from_row, devices_from_rows, one_device};
+use super::sql::DEVICE_COLUMNS;
+use super::tx::WriteTx;
+use crate::db::{Database, DbError, Sql};
 use shared::filter::Condition;
-use shared::model::{DEVICE_SCHEMA, Meta};
 use shared::names::device_name;
 use shared::query::{Page, Sort};
-use shared::schema::DEVICE;
 use shared::validate::{Changes, NewDevice};
-use shared::{Algorithm, DeviceType, OtpDevice, Status, Timestamp};
-
-/// The device owner's `active`, as a device query reads it (1 for a device without an owner row,
-/// which only a database written outside the service can hold).
-macro_rules! owner_active {
-    () => {
-        "coalesce((SELECT active FROM users WHERE users.id = devices.user_id), 1)"
-    };
-}
-pub(super) const OWNER_ACTIVE: &str = owner_active!();
-
-/// The consecutive failures of a device's authenticator (NULL for a device without one).
-pub(super) const AUTHENTICATOR_FAILED: &str =
-    "(SELECT a.consecutive_failed FROM authenticators a WHERE a.id = devices.authenticator_id)";
-
-/// The maxFails of a device's authenticator policy, as a device query reads it (NULL for a
-/// device without an authenticator).
-pub(super) const POLICY_MAX_FAILS: &str = "(SELECT p.max_fails FROM authenticators a JOIN policies p \
-                                ON p.tenant = a.tenant AND p.id = a.policy WHERE a.id = devices.authenticator_id)";
-
-pub(super) const DEVICE_COLUMNS: &str = "id, name, type, user_name, status, fails, created, modified, last_used, email, phone, algorithm, digits, period, version, external_id";
-
-pub(super) fn device_from_row(row: Row<'_>) -> Result<OtpDevice, DbError> {
-    let id = row.int("id")?;
-    let corrupt =
-        |column: &str| DbError(format!("device {id}: column {column} holds a value we never write"));
-    let created = Timestamp(row.int("created")?);
-    let algorithm = match row.opt_text("algorithm")? {
-        None => None,
-        Some(text) => Some(Algorithm::parse(text).ok_or_else(|| corrupt("algorithm"))?),
-    };
-    Ok(OtpDevice {
-        schemas: vec![DEVICE_SCHEMA.to_owned()],
-        id,
-        name: row.text("name")?.to_owned(),
-        device_type: DeviceType::parse(row.text("type")?).ok_or_else(|| corrupt("type"))?,
-        user: row.text("user_name")?.to_owned(),
-        status: Status::parse(row.text("status")?).ok_or_else(|| corrupt("status"))?,
-        fails: row.count("fails")?,
-        created,
-        last_used: row.opt_int("last_used")?.map(Timestamp),
-        email: row.opt_text("email")?.map(str::to_owned),
-        phone: row.opt_text("phone")?.map(str::to_owned),
-        algorithm,
-        digits: row.opt_count("digits")?,
-        period: row.opt_count("period")?,
-        external_id: row.opt_text("external_id")?.map(str::to_owned),
-        image: None,
-        otpauth_uri: None,
-        meta: Meta::new(DEVICE.name, created, Timestamp(row.int("modified")?), row.int("version")?),
-    })
-}
-
-pub(super) fn devices_from_rows(rows: &Rows) -> Result<Vec<OtpDevice>, DbError> {
-    rows.iter().map(device_from_row).collect()
-}
-
-pub(super) fn one_device(rows: &Rows) -> Result<Option<OtpDevice>, DbError> {
-    rows.first().map(device_from_row).transpose()
-}
+use shared::{Algorithm, DeviceType, OtpDevice};
 
 /// What a create stores besides the checked request: the sealed seed and PIN hash.
 pub struct Secrets {

@@ -1,6 +1,8 @@
 //! Listings of one tenant's rows: filter, sort and page in SQL (SPEC §4).
 
-use super::{AUDIT_COLUMNS, DEVICE_COLUMNS, USER_COLUMNS, authenticators, policies};
+use super::sql::{
+    AUDIT_COLUMNS, AUTHENTICATOR_ROWS, DEVICE_COLUMNS, POLICY_COLUMNS, USER_COLUMNS, authenticator_columns,
+};
 use crate::db::{Database, DbError, Rows, Sql};
 use shared::filter::Condition;
 use shared::query::{Page, Sort};
@@ -32,7 +34,7 @@ impl Table {
             Table::Devices => "devices",
             Table::Users => "users",
             Table::Policies => "policies",
-            Table::Authenticators => authenticators::AUTHENTICATOR_ROWS,
+            Table::Authenticators => AUTHENTICATOR_ROWS,
             Table::Audit => "audit",
         }
     }
@@ -42,8 +44,8 @@ impl Table {
         match self {
             Table::Devices => DEVICE_COLUMNS.into(),
             Table::Users => USER_COLUMNS.into(),
-            Table::Policies => policies::POLICY_COLUMNS.into(),
-            Table::Authenticators => authenticators::columns().into(),
+            Table::Policies => POLICY_COLUMNS.into(),
+            Table::Authenticators => authenticator_columns().into(),
             Table::Audit => AUDIT_COLUMNS.into(),
         }
     }

@@ -1,4 +1,4 @@
-//! Login budgets and the verified-credential cache (SPEC §9, `crate::auth`).
+//! Login budgets and the verified-credential cache (SPEC §9; the auth module spends them).
 
 use crate::db::{Database, DbError, Sql};
 

@@ -1,7 +1,7 @@
 //! The schema and its versioned migrations (SPEC §12): each request's first read learns the
 //! version ([`super::session`]), and a store behind it is migrated once, under one transaction.
 
-use super::write_raw;
+use super::tx::write_raw;
 use crate::db::{Database, DbError, Sql};
 
 /// Each entry migrates the schema from version `index` to `index + 1`; never edit one that shipped.

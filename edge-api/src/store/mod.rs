@@ -9,7 +9,8 @@
 //! Every change of a device is a method of [`WriteTx`], which writes the change's audit row in the
 //! same transaction (SPEC §12), or, for a validation, one statement of [`Validation`] whose audit
 //! row a trigger writes: a change without its audit row cannot be written.
-//! Rows are read by column name and fail loudly when a column is missing or mistyped.
+//! Rows are read by column name and fail loudly when a column is missing or mistyped. The SQL
+//! fragments several rooms share (columns, the refusal rule) are in `sql`, devices' rows in `rows`.
 
 mod audit;
 mod authenticators;
@@ -19,7 +20,9 @@ mod listing;
 mod logins;
 mod migrations;
 mod policies;
+mod rows;
 mod session;
+mod sql;
 mod tx;
 mod users;
 mod validation;
@@ -28,8 +31,7 @@ pub use authenticators::{
     AuthenticatorRefused, AuthenticatorRow, StoredAnswer, get_authenticator, list_authenticators,
 };
 pub use challenges::{
-    Answered, Challenge, ChallengeKind, NewChallenge, OpenCode, Ping, SendBudget, SendRefused,
-    authenticator_devices, open_challenge,
+    Answered, Challenge, ChallengeKind, NewChallenge, OpenCode, Ping, SendRefused, open_challenge,
 };
 pub use policies::{PolicyRefused, default_policies, get_policy, list_policies, seed_tenant};
 
@@ -46,14 +48,4 @@ pub use migrations::{SCHEMA_VERSION, migrate};
 pub use session::{Session, session};
 pub use tx::{Actor, WriteTx, pause, write};
 pub use users::{UserRefused, get_user, list_users, user_id_by_external_id, user_id_by_name};
-pub use validation::{ChallengeState, SuccessGuard, Validation, Won, challenge_state};
-
-// What the rooms share among themselves.
-use audit::AUDIT_COLUMNS;
-use devices::{
-    AUTHENTICATOR_FAILED, DEVICE_COLUMNS, OWNER_ACTIVE, POLICY_MAX_FAILS, device_from_row, devices_from_rows,
-};
-use listing::run_list;
-use tx::write_raw;
-use users::USER_COLUMNS;
-use validation::{challenge_columns, challenge_state_from, refusal_of};
+pub use validation::{ChallengeState, SuccessGuard, Validation, Won, authenticator_devices, challenge_state};

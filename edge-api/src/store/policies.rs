@@ -1,17 +1,15 @@
 //! Authenticator policies (SPEC §18): a tenant's rows keyed by code, its built-in set, and the
 //! one default per kind.
 
-use super::{Table, WriteTx, list_query, run_list, write_raw};
+use super::listing::{Table, list_query, run_list};
+use super::sql::POLICY_COLUMNS;
+use super::tx::{WriteTx, write_raw};
 use crate::db::{Database, DbError, Row, Sql};
 use shared::filter::Condition;
 use shared::model::Meta;
 use shared::policy::{Policy, PolicyData, PolicyKind, Prompt};
 use shared::query::{Page, Sort};
 use shared::{Algorithm, Timestamp};
-
-pub(super) const POLICY_COLUMNS: &str = "id, external_id, display_name, kind, is_default, max_fails, validity_days, max_usages, \
-                                         algorithm, digits, period, code_ttl, prompts, prompts_required, \
-                                         prompts_asked, created, modified, version";
 
 fn policy_from_row(row: Row<'_>) -> Result<Policy, DbError> {
     let code = row.text("id")?;

@@ -1,6 +1,6 @@
 //! What every request reads first, in one statement.
 
-use super::{SCHEMA_VERSION, migrate};
+use super::migrations::{SCHEMA_VERSION, migrate};
 use crate::db::{Database, DbError, Sql};
 
 /// What every request reads first, in one statement: the schema version (an older or empty

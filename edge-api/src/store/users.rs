@@ -1,6 +1,9 @@
 //! Users (SPEC §17): rows with their contacts, lookups, create, replace, delete.
 
-use super::{DEVICE_COLUMNS, Table, WriteTx, devices_from_rows, list_query, run_list};
+use super::listing::{Table, list_query, run_list};
+use super::rows::devices_from_rows;
+use super::sql::{DEVICE_COLUMNS, USER_COLUMNS};
+use super::tx::WriteTx;
 use crate::db::{Database, DbError, Row, Rows, Sql};
 use shared::Timestamp;
 use shared::User;
@@ -10,9 +13,6 @@ use shared::model::{Meta, MultiValue, Name, USER_SCHEMA};
 use shared::query::{Page, Sort};
 use shared::schema::USER;
 use shared::user::UserData;
-
-pub(super) const USER_COLUMNS: &str = "id, user_name, external_id, display_name, formatted_name, family_name, given_name, \
-                            active, created, modified, version";
 
 pub(super) fn user_from_row(row: Row<'_>) -> Result<User, DbError> {
     Ok(User {

@@ -1,10 +1,13 @@
 //! A device as a validation reads it, the rule of when an authenticator refuses validations
 //! (as SQL), and the compare-and-set writes of a validation (SPEC §6, §14).
 
-use super::{
-    AUTHENTICATOR_FAILED, Actor, DEVICE_COLUMNS, OWNER_ACTIVE, OpenCode, POLICY_MAX_FAILS, Ping, challenges,
-    device_from_row, write_raw,
+use super::challenges;
+use super::challenges::{OpenCode, Ping};
+use super::rows::device_from_row;
+use super::sql::{
+    AUTHENTICATOR_FAILED, DEVICE_COLUMNS, OWNER_ACTIVE, POLICY_MAX_FAILS, authenticator_refusal,
 };
+use super::tx::{Actor, write_raw};
 use crate::db::{Database, DbError, Row, Sql};
 use shared::authenticator::Refusal;
 use shared::{OtpDevice, Status};
@@ -28,40 +31,6 @@ pub struct ChallengeState {
     /// Why the device's authenticator refuses validations now (SPEC §14), if it does. Then, as
     /// for an inactive user, nothing is sent, checked or counted.
     pub authenticator_refusal: Option<Refusal>,
-}
-
-/// Why authenticator `a` (joined to its policy `p`) refuses validations at `now`, as SQL: NULL
-/// when it does not. The one statement of these rules: [`challenge_state`] reads it to say why,
-/// and the writes of [`Validation`] and of a security-question answer check it again so that a
-/// change meanwhile is not overtaken. `now` is an integer, inlined.
-pub(super) fn refusal_case(now: impl std::fmt::Display) -> String {
-    let word = |r: Refusal| r.as_str();
-    format!(
-        "CASE WHEN a.enabled = 0 THEN '{}' WHEN a.disabled_by_failures = 1 THEN '{}' \
-         WHEN a.start_date > {now} THEN '{}' \
-         WHEN a.expiry_date IS NOT NULL AND a.expiry_date <= {now} THEN '{}' \
-         WHEN p.max_usages > 0 AND a.total_success >= p.max_usages THEN '{}' END",
-        word(Refusal::Disabled),
-        word(Refusal::Locked),
-        word(Refusal::NotYetValid),
-        word(Refusal::Expired),
-        word(Refusal::UsageLimit),
-    )
-}
-
-/// [`refusal_case`] for the authenticator whose row id is `id` (a column of the statement):
-/// NULL when there is none.
-pub(super) fn refusal_of(now: impl std::fmt::Display, id: &str) -> String {
-    format!(
-        "(SELECT {} FROM authenticators a LEFT JOIN policies p ON p.tenant = a.tenant AND p.id = a.policy \
-         WHERE a.id = {id})",
-        refusal_case(now)
-    )
-}
-
-/// [`refusal_of`] the authenticator of a device in a statement over `devices`.
-pub(super) fn authenticator_refusal(now: i64) -> String {
-    refusal_of(now, "devices.authenticator_id")
 }
 
 pub fn challenge_state(
@@ -264,4 +233,26 @@ impl<'a> Validation<'a> {
             .ok_or_else(|| DbError(format!("device {id}: column status holds a value we never write")))?;
         Ok(Some(status))
     }
+}
+
+/// The devices of authenticator `authenticator` (its row id), the likeliest to be meant first:
+/// usable ones (C, V), those with a code pending, the most recently used. One statement, so
+/// that an action reads what it checks once.
+pub fn authenticator_devices(
+    db: &dyn Database,
+    tenant: &str,
+    authenticator: i64,
+    now: i64,
+) -> Result<Vec<ChallengeState>, DbError> {
+    let rows = db.execute(
+        &format!(
+            "SELECT {} FROM devices WHERE authenticator_id = ?1 AND tenant = ?2 \
+             ORDER BY status IN ('C', 'V') DESC, \
+             EXISTS (SELECT 1 FROM challenges c WHERE c.device_id = devices.id AND c.expires >= ?3) DESC, \
+             coalesce(last_used, 0) DESC, id",
+            challenge_columns(now)
+        ),
+        &[authenticator.into(), tenant.into(), now.into()],
+    )?;
+    rows.iter().map(challenge_state_from).collect()
 }

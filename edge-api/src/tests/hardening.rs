@@ -296,7 +296,7 @@ fn questions_are_not_re_rolled_while_a_challenge_is_open() {
 #[test]
 fn sending_codes_is_budgeted() {
     let mut settings = settings();
-    settings.send_budget = crate::store::SendBudget { cooldown: 30, per_hour: 3, tenant_per_hour: 5 };
+    settings.send_budget = crate::settings::SendBudget { cooldown: 30, per_hour: 3, tenant_per_hour: 5 };
     let api = Api::with(settings);
     let (id, device) = oob(&api, "victim", "AT_OOBSMS", json!({"phoneNumbers": [{"value": "+34600123456"}]}));
     let request = || api.call("GET", &format!("/OtpDevice/{device}/requestChallenge"), None);

@@ -1,0 +1,101 @@
+//! The SQL fragments several rooms build their statements from: each table's columns as a
+//! listing and a read select them, and the rule of when a device's owner or authenticator
+//! refuses validations, which reads and compare-and-sets both inline.
+
+use shared::authenticator::Refusal;
+use shared::schema::AUTHENTICATOR_ACTIVE_SQL;
+
+/// The device owner's `active`, as a device query reads it (1 for a device without an owner row,
+/// which only a database written outside the service can hold).
+macro_rules! owner_active {
+    () => {
+        "coalesce((SELECT active FROM users WHERE users.id = devices.user_id), 1)"
+    };
+}
+pub(super) const OWNER_ACTIVE: &str = owner_active!();
+
+/// The consecutive failures of a device's authenticator (NULL for a device without one).
+pub(super) const AUTHENTICATOR_FAILED: &str =
+    "(SELECT a.consecutive_failed FROM authenticators a WHERE a.id = devices.authenticator_id)";
+
+/// The maxFails of a device's authenticator policy, as a device query reads it (NULL for a
+/// device without an authenticator).
+pub(super) const POLICY_MAX_FAILS: &str = "(SELECT p.max_fails FROM authenticators a JOIN policies p \
+                                ON p.tenant = a.tenant AND p.id = a.policy WHERE a.id = devices.authenticator_id)";
+
+pub(super) const DEVICE_COLUMNS: &str = "id, name, type, user_name, status, fails, created, modified, last_used, email, phone, algorithm, digits, period, version, external_id";
+
+/// Why authenticator `a` (joined to its policy `p`) refuses validations at `now`, as SQL: NULL
+/// when it does not. The one statement of these rules: [`challenge_state`] reads it to say why,
+/// and the writes of [`Validation`] and of a security-question answer check it again so that a
+/// change meanwhile is not overtaken. `now` is an integer, inlined.
+pub(super) fn refusal_case(now: impl std::fmt::Display) -> String {
+    let word = |r: Refusal| r.as_str();
+    format!(
+        "CASE WHEN a.enabled = 0 THEN '{}' WHEN a.disabled_by_failures = 1 THEN '{}' \
+         WHEN a.start_date > {now} THEN '{}' \
+         WHEN a.expiry_date IS NOT NULL AND a.expiry_date <= {now} THEN '{}' \
+         WHEN p.max_usages > 0 AND a.total_success >= p.max_usages THEN '{}' END",
+        word(Refusal::Disabled),
+        word(Refusal::Locked),
+        word(Refusal::NotYetValid),
+        word(Refusal::Expired),
+        word(Refusal::UsageLimit),
+    )
+}
+
+/// [`refusal_case`] for the authenticator whose row id is `id` (a column of the statement):
+/// NULL when there is none.
+pub(super) fn refusal_of(now: impl std::fmt::Display, id: &str) -> String {
+    format!(
+        "(SELECT {} FROM authenticators a LEFT JOIN policies p ON p.tenant = a.tenant AND p.id = a.policy \
+         WHERE a.id = {id})",
+        refusal_case(now)
+    )
+}
+
+/// [`refusal_of`] the authenticator of a device in a statement over `devices`.
+pub(super) fn authenticator_refusal(now: i64) -> String {
+    refusal_of(now, "devices.authenticator_id")
+}
+
+pub(super) const USER_COLUMNS: &str = "id, user_name, external_id, display_name, formatted_name, family_name, given_name, \
+                            active, created, modified, version";
+
+pub(super) const AUDIT_COLUMNS: &str = "id, at, actor, action, device_id, user_id, authenticator, detail";
+
+pub(super) const POLICY_COLUMNS: &str = "id, external_id, display_name, kind, is_default, max_fails, validity_days, max_usages, \
+                                         algorithm, digits, period, code_ttl, prompts, prompts_required, \
+                                         prompts_asked, created, modified, version";
+
+/// The authenticators' rows, each with its owner, its policy and its count of usable devices:
+/// the columns the attribute table filters and sorts on, as a subquery named `authenticator_rows`
+/// (a view until migration 11: a view is parsed by every connection, and so on every request).
+pub(super) const AUTHENTICATOR_ROWS: &str = "(SELECT a.id AS id, a.tenant AS tenant, \
+     a.user_id || '.' || a.policy AS scim_id, a.user_id AS user_id, u.user_name AS user_name, \
+     u.active AS user_active, a.policy AS policy, coalesce(p.display_name, a.policy) AS policy_display, \
+     p.kind AS kind, coalesce(p.max_usages, 0) AS max_usages, p.prompts AS policy_prompts, \
+     p.prompts_required AS prompts_required, a.enabled AS enabled, a.disabled_by_failures AS disabled_by_failures, \
+     a.start_date AS start_date, a.expiry_date AS expiry_date, a.consecutive_failed AS consecutive_failed, \
+     a.consecutive_success AS consecutive_success, a.total_failed AS total_failed, a.total_success AS total_success, \
+     a.last_device_id AS last_device_id, a.answers AS answers, a.password_username AS password_username, \
+     a.created AS created, a.modified AS modified, \
+     a.version AS version, \
+     (SELECT count(*) FROM devices d WHERE d.authenticator_id = a.id AND d.status IN ('C', 'V')) AS usable_devices \
+     FROM authenticators a JOIN users u ON u.id = a.user_id \
+     LEFT JOIN policies p ON p.tenant = a.tenant AND p.id = a.policy) AS authenticator_rows";
+
+/// The columns of [`AUTHENTICATOR_ROWS`] a listing returns besides `active`.
+pub(super) const AUTHENTICATOR_COLUMNS: &str = "id AS row_id, scim_id, user_id, user_name, policy, policy_display, kind, \
+     max_usages, policy_prompts, prompts_required, enabled, disabled_by_failures, start_date, expiry_date, \
+     consecutive_failed, consecutive_success, total_failed, total_success, last_device_id, answers, \
+     password_username, created, modified, version, usable_devices, user_active";
+
+/// The columns of [`AUTHENTICATOR_ROWS`], `active` and why it refuses validations, `{now}`
+/// standing for the request's instant.
+pub(super) fn authenticator_columns() -> String {
+    format!(
+        "{AUTHENTICATOR_COLUMNS}, {AUTHENTICATOR_ACTIVE_SQL} AS active, {} AS refusal",
+        refusal_of("{now}", "authenticator_rows.id")
+    )
+}
