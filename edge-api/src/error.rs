@@ -90,6 +90,23 @@ impl From<Problem> for ApiError {
     }
 }
 
+/// The one mapping of the domain's errors to the API's (SPEC §8).
+impl From<crate::domain::DomainError> for ApiError {
+    fn from(error: crate::domain::DomainError) -> Self {
+        use crate::domain::DomainError;
+        match error {
+            DomainError::Invalid(problem) => ApiError::Problem(problem),
+            DomainError::NoAuthenticator(id) => ApiError::NoAuthenticator(id),
+            DomainError::AuthenticatorTaken(id) => ApiError::AuthenticatorTaken(id),
+            DomainError::Duplicate { existing } => ApiError::Duplicate { existing },
+            DomainError::Stale { sent } => ApiError::Stale { version: sent },
+            DomainError::Conflict => ApiError::Conflict,
+            DomainError::Store(error) => ApiError::from(error),
+            DomainError::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
 impl From<crate::db::DbError> for ApiError {
     fn from(e: crate::db::DbError) -> Self {
         if e.is_transient() {

@@ -4,10 +4,10 @@
 //! rules (SPEC §6: single use, replay, look-ahead, lockout) are [`super::validation`]'s, the same
 //! for both dialects.
 
+use super::DomainError;
 use super::Scope;
 use super::validation::{self, Context, Opening, Requested, Verdict};
 use crate::crypto;
-use crate::error::ApiError;
 use crate::host::{CibaPing, Deliver, Notify};
 use crate::store::{self, Answered, AuthenticatorRow, ChallengeKind, ChallengeState, Ping};
 use shared::action::{Correlation, masked};
@@ -39,7 +39,7 @@ pub enum Owner<'a> {
 }
 
 /// The user `owner` names, if there is one.
-pub fn owner_id(scope: &Scope<'_>, owner: &Owner<'_>) -> Result<Option<i64>, ApiError> {
+pub fn owner_id(scope: &Scope<'_>, owner: &Owner<'_>) -> Result<Option<i64>, DomainError> {
     let (db, tenant) = (scope.db, scope.actor.tenant);
     Ok(match owner {
         Owner::ExternalId(value) => store::user_id_by_external_id(db, tenant, value)?,
@@ -96,12 +96,12 @@ fn refused_now(row: &AuthenticatorRow) -> Option<(Reason, bool)> {
 }
 
 /// A uniformly random index below `n` (rejection sampling over a `u32`).
-fn random_below(n: usize) -> Result<usize, ApiError> {
-    let n = u32::try_from(n).map_err(|_| ApiError::Internal("too many prompts".into()))?;
+fn random_below(n: usize) -> Result<usize, DomainError> {
+    let n = u32::try_from(n).map_err(|_| DomainError::Internal("too many prompts".into()))?;
     let zone = u32::MAX - u32::MAX % n;
     loop {
         let mut bytes = [0u8; 4];
-        crypto::fill_random(&mut bytes).map_err(ApiError::Internal)?;
+        crypto::fill_random(&mut bytes).map_err(DomainError::Internal)?;
         let x = u32::from_be_bytes(bytes);
         if x < zone {
             return Ok((x % n) as usize);
@@ -124,7 +124,7 @@ pub fn challenge(
     row: &AuthenticatorRow,
     choice: &DeviceChoice,
     transaction: Option<Transaction<'_>>,
-) -> Result<Result<Issued, Declined>, ApiError> {
+) -> Result<Result<Issued, Declined>, DomainError> {
     let identity = authenticator_id(row.user_id, &row.policy);
     if row.kind == Some(PolicyKind::SecurityQuestion) {
         if let Some((reason, _)) = refused_now(row) {
@@ -134,7 +134,7 @@ pub fn challenge(
             return Ok(Err(reason.into()));
         }
         let policy = store::get_policy(ctx.db, ctx.actor.tenant, &row.policy)?
-            .ok_or_else(|| ApiError::NoAuthenticator(identity.clone()))?;
+            .ok_or_else(|| DomainError::NoAuthenticator(identity.clone()))?;
         // A random choice of the prompts the user answered, as many as the policy asks, unless
         // a challenge asking others is still open.
         let mut pool: Vec<&str> = row.answers.iter().map(|a| a.prompt.as_str()).collect();
@@ -159,7 +159,7 @@ pub fn challenge(
                     .map_or_else(String::new, |p| p.display.clone()),
             })
             .collect();
-        let text = serde_json::to_string(&shown).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let text = serde_json::to_string(&shown).map_err(|e| DomainError::Internal(e.to_string()))?;
         return Ok(Ok(Issued { challenge: text, id: open.id }));
     }
     let states = store::authenticator_devices(ctx.db, ctx.actor.tenant, row.row_id, ctx.now)?;
@@ -176,7 +176,7 @@ pub fn challenge(
         Ok(Requested::Sent { to, challenge }) => Ok(Issued { challenge: masked(&to), id: challenge }),
         Ok(Requested::NothingToSend { challenge: Some(id) }) => Ok(Issued { challenge: String::new(), id }),
         Ok(Requested::NothingToSend { challenge: None }) => {
-            return Err(ApiError::Internal("a device's turn opened no challenge".into()));
+            return Err(DomainError::Internal("a device's turn opened no challenge".into()));
         }
         Ok(Requested::Refused(reason)) => Err(reason.into()),
         Ok(Requested::OverBudget { retry_after }) => {
@@ -197,7 +197,7 @@ pub fn deliver(
     choice: &DeviceChoice,
     note: Option<&str>,
     correlation: Option<Correlation>,
-) -> Result<Result<Issued, Declined>, ApiError> {
+) -> Result<Result<Issued, Declined>, DomainError> {
     if !row.kind.is_some_and(PolicyKind::is_oob) {
         return Err(Problem::invalid(
             "action",
@@ -214,8 +214,11 @@ pub fn deliver(
                 )
                 .into());
             }
-            let sealed_token =
-                token.as_deref().map(|t| ctx.keys.seal_token(t)).transpose().map_err(ApiError::Internal)?;
+            let sealed_token = token
+                .as_deref()
+                .map(|t| ctx.keys.seal_token(t))
+                .transpose()
+                .map_err(DomainError::Internal)?;
             Some(Ping { sealed_token, auth_req_id })
         }
         Some(Correlation::Plain(_)) | None => None,
@@ -277,7 +280,7 @@ pub fn verify(
     notify: Notify<'_>,
     row: &AuthenticatorRow,
     given: &Response<'_>,
-) -> Result<Verified, ApiError> {
+) -> Result<Verified, DomainError> {
     if row.kind == Some(PolicyKind::SecurityQuestion) {
         return answer(ctx, row, given);
     }
@@ -327,7 +330,7 @@ pub fn verify(
 }
 
 /// A `CHALLENGE.ID` that names no open challenge of the authenticator: refused, and audited.
-fn no_such_challenge(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<Verified, ApiError> {
+fn no_such_challenge(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<Verified, DomainError> {
     let identity = authenticator_id(row.user_id, &row.policy);
     store::write(ctx.db, ctx.actor, ctx.now, |tx| {
         tx.audit_authenticator("challenge-refused", row, &format!("{identity}: no such open challenge"))
@@ -337,7 +340,7 @@ fn no_such_challenge(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<Verifi
 
 /// VERIFY of a security-question authenticator: the answers to the prompts its open challenge
 /// asked.
-fn answer(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Result<Verified, ApiError> {
+fn answer(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Result<Verified, DomainError> {
     let identity = authenticator_id(row.user_id, &row.policy);
     let open = store::open_challenge(ctx.db, ctx.actor.tenant, row.row_id, given.challenge, ctx.now)?;
     if given.challenge.is_some() && open.is_none() {
@@ -378,7 +381,7 @@ fn answer(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Re
 }
 
 /// RESET: the lockout by failures ends (consecutive failures 0, its locked devices V).
-pub fn reset(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<(), ApiError> {
+pub fn reset(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<(), DomainError> {
     let identity = authenticator_id(row.user_id, &row.policy);
     store::write(ctx.db, ctx.actor, ctx.now, |tx| {
         tx.reset_authenticator(row.row_id)?;
@@ -388,7 +391,7 @@ pub fn reset(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<(), ApiError> 
 }
 
 /// The activation code of REGISTER-OOB: the one given (4–10 digits) or 6 random digits.
-pub fn activation_code(given: Option<&str>) -> Result<String, ApiError> {
+pub fn activation_code(given: Option<&str>) -> Result<String, DomainError> {
     match given {
         Some(code) if (4..=10).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit()) => {
             Ok(code.to_owned())
@@ -402,7 +405,7 @@ pub fn activation_code(given: Option<&str>) -> Result<String, ApiError> {
 pub const ACTIVATION_TTL: i64 = 7 * 24 * 3600;
 
 /// UNREGISTER-OOB: the OOB authenticator and its devices go.
-pub fn unregister(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<(), ApiError> {
+pub fn unregister(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<(), DomainError> {
     if !row.kind.is_some_and(PolicyKind::is_oob) {
         return Err(Problem::invalid(
             "action",
@@ -411,5 +414,5 @@ pub fn unregister(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<(), ApiEr
         .into());
     }
     store::write(ctx.db, ctx.actor, ctx.now, |tx| tx.delete_authenticator(row, None))?
-        .map_err(|_| ApiError::NoAuthenticator(authenticator_id(row.user_id, &row.policy)))
+        .map_err(|_| DomainError::NoAuthenticator(authenticator_id(row.user_id, &row.policy)))
 }

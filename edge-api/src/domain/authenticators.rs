@@ -2,10 +2,10 @@
 //! policy's kind (a device enrolled with the policy's parameters, a password, answers), replaced,
 //! and deleted with their devices, each in one transaction.
 
+use super::DomainError;
 use super::devices;
 use super::{IfMatch, Scope, Written};
 use crate::crypto;
-use crate::error::ApiError;
 use crate::store::{self, AuthenticatorRefused, AuthenticatorRow, StoredAnswer};
 use shared::Problem;
 use shared::authenticator::{Enrollment, authenticator_id};
@@ -29,22 +29,22 @@ pub struct OobRegistration<'a> {
 
 /// The tenant's policy `code`; a code that names none is the body's error (HID's `AT_LDAP`
 /// pass-through among them).
-fn policy_named(scope: &Scope<'_>, code: &str) -> Result<Policy, ApiError> {
+fn policy_named(scope: &Scope<'_>, code: &str) -> Result<Policy, DomainError> {
     store::get_policy(scope.db, scope.actor.tenant, code)?.ok_or_else(|| {
-        ApiError::Problem(Problem::invalid(
+        DomainError::Invalid(Problem::invalid(
             "policy.value",
             "names no authenticator policy of this tenant (LDAP pass-through is not supported)",
         ))
     })
 }
 
-fn hashed_answers(answers: &[(String, String)]) -> Result<Vec<StoredAnswer>, ApiError> {
+fn hashed_answers(answers: &[(String, String)]) -> Result<Vec<StoredAnswer>, DomainError> {
     answers
         .iter()
         .map(|(prompt, answer)| {
             Ok(StoredAnswer {
                 prompt: prompt.clone(),
-                hash: crypto::hash_password(answer).map_err(ApiError::Internal)?,
+                hash: crypto::hash_password(answer).map_err(DomainError::Internal)?,
             })
         })
         .collect()
@@ -71,7 +71,7 @@ pub fn create(
     scope: &Scope<'_>,
     body: AuthenticatorBody,
     oob: Option<&OobRegistration<'_>>,
-) -> Result<Created, ApiError> {
+) -> Result<Created, DomainError> {
     let code = body.policy.clone().ok_or(Problem::MissingAttribute("policy.value"))?;
     let owner = body.owner.clone().ok_or(Problem::MissingAttribute("owner.value"))?;
     let policy = policy_named(scope, &code)?;
@@ -91,14 +91,14 @@ pub fn create(
     let (row, device) = store::write(scope.db, scope.actor, scope.now, |tx| {
         let (user_id, user_name) = match &owner {
             Owner::Id(id) => tx.user_by_id(*id)?.ok_or_else(|| {
-                ApiError::Problem(Problem::invalid("owner.value", "names no user of this tenant"))
+                DomainError::Invalid(Problem::invalid("owner.value", "names no user of this tenant"))
             })?,
             Owner::UserName(name) => tx.user_named(name)?,
         };
         let row_id = match tx.create_authenticator(user_id, &policy.id, &data, &answers)? {
             Ok(row_id) => row_id,
             Err(AuthenticatorRefused::Taken | AuthenticatorRefused::Stale) => {
-                return Err(ApiError::AuthenticatorTaken(authenticator_id(user_id, &policy.id)));
+                return Err(DomainError::AuthenticatorTaken(authenticator_id(user_id, &policy.id)));
             }
         };
         let device = match (&template, &prepared) {
@@ -108,7 +108,7 @@ pub fn create(
                 match new.device_type {
                     DeviceType::Email | DeviceType::Sms => {
                         let contact = tx.primary_contact(user_id, new.device_type)?.ok_or_else(|| {
-                            ApiError::Problem(Problem::invalid(
+                            DomainError::Invalid(Problem::invalid(
                                 "owner",
                                 "has no email address or phone number for this policy's kind",
                             ))
@@ -124,7 +124,7 @@ pub fn create(
                 }
                 // One PIN per user, one EMAIL or SMS device per address, whichever view creates it.
                 if let Some(existing) = tx.find_duplicate(&new)? {
-                    return Err(ApiError::Duplicate { existing });
+                    return Err(DomainError::Duplicate { existing });
                 }
                 let device = tx.create_device(&new, &prepared.secrets, Some((row_id, &policy.id)))?;
                 if let Some(oob) = oob {
@@ -141,7 +141,7 @@ pub fn create(
             _ => None,
         };
         let row = store::get_authenticator(scope.db, scope.actor.tenant, user_id, &policy.id, scope.now)?
-            .ok_or_else(|| ApiError::Internal("an authenticator just created is not found".into()))?;
+            .ok_or_else(|| DomainError::Internal("an authenticator just created is not found".into()))?;
         Ok((row, device))
     })?;
     let enrollment = match (&device, prepared.as_ref().and_then(|p| p.seed.as_ref())) {
@@ -162,9 +162,9 @@ pub fn create(
 }
 
 /// The tenant's authenticator `<user>.<policy>`.
-pub fn find(scope: &Scope<'_>, user_id: i64, policy: &str) -> Result<AuthenticatorRow, ApiError> {
+pub fn find(scope: &Scope<'_>, user_id: i64, policy: &str) -> Result<AuthenticatorRow, DomainError> {
     store::get_authenticator(scope.db, scope.actor.tenant, user_id, policy, scope.now)?
-        .ok_or_else(|| ApiError::NoAuthenticator(authenticator_id(user_id, policy)))
+        .ok_or_else(|| DomainError::NoAuthenticator(authenticator_id(user_id, policy)))
 }
 
 fn version_of(row: &AuthenticatorRow) -> i64 {
@@ -179,8 +179,8 @@ pub fn replace(
     user_id: i64,
     policy_code: &str,
     expected: Option<&IfMatch>,
-    body: impl Fn(&AuthenticatorRow) -> Result<AuthenticatorBody, ApiError>,
-) -> Result<AuthenticatorRow, ApiError> {
+    body: impl Fn(&AuthenticatorRow) -> Result<AuthenticatorBody, DomainError>,
+) -> Result<AuthenticatorRow, DomainError> {
     let policy = policy_named(scope, policy_code)?;
     let read = || find(scope, user_id, policy_code);
     super::update_versioned(expected, read, version_of, |current, version| {
@@ -199,7 +199,7 @@ pub fn replace(
         }
         let answers = data.answers.as_deref().map(hashed_answers).transpose()?;
         let pin_hash =
-            data.password.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?;
+            data.password.as_deref().map(crypto::hash_password).transpose().map_err(DomainError::Internal)?;
         let written = store::write(scope.db, scope.actor, scope.now, |tx| {
             tx.update_authenticator(current, version, &data, reset, answers.as_deref(), pin_hash.as_deref())
         })?;
@@ -232,7 +232,7 @@ pub fn delete(
     user_id: i64,
     policy: &str,
     expected: Option<&IfMatch>,
-) -> Result<(), ApiError> {
+) -> Result<(), DomainError> {
     let current = find(scope, user_id, policy)?;
     let version = version_of(&current);
     super::check_version(expected, version)?;
@@ -242,6 +242,6 @@ pub fn delete(
     match (deleted, expected) {
         (Ok(()), _) => Ok(()),
         (Err(_), Some(expected)) => Err(expected.stale()),
-        (Err(_), None) => Err(ApiError::NoAuthenticator(authenticator_id(user_id, policy))),
+        (Err(_), None) => Err(DomainError::NoAuthenticator(authenticator_id(user_id, policy))),
     }
 }

@@ -2,9 +2,9 @@
 //! fresh seed, sealed; a PIN's hash) before the write, and what the create answers once (the key
 //! URI and its QR code).
 
+use super::DomainError;
 use super::Scope;
 use crate::crypto;
-use crate::error::ApiError;
 use crate::store::{self, Secrets};
 use serde_json::Value;
 use shared::otp::{CodeParams, Secret, UriKind, otpauth_uri, qr_png_base64};
@@ -16,7 +16,7 @@ use shared::{DeviceType, OtpDevice};
 /// tenant's default policy of its kind, which it joins (SPEC §14), unless the body sets them; a
 /// user has one PIN and one EMAIL or SMS device per address. TOTP/HOTP answer their key URI and
 /// QR code, once.
-pub fn create(scope: &Scope<'_>, body: &Value) -> Result<OtpDevice, ApiError> {
+pub fn create(scope: &Scope<'_>, body: &Value) -> Result<OtpDevice, DomainError> {
     let policies = store::default_policies(scope.db, scope.actor.tenant)?;
     let defaults = &scope.settings.defaults;
     let new = validate_create_with(body, |t| {
@@ -26,12 +26,13 @@ pub fn create(scope: &Scope<'_>, body: &Value) -> Result<OtpDevice, ApiError> {
             .map_or(*defaults, |p| p.device_params(defaults))
     })?;
     let prepared = prepare(scope, &new)?;
-    let mut device = store::write(scope.db, scope.actor, scope.now, |tx| -> Result<OtpDevice, ApiError> {
-        if let Some(existing) = tx.find_duplicate(&new)? {
-            return Err(ApiError::Duplicate { existing });
-        }
-        Ok(tx.create_device(&new, &prepared.secrets, None)?)
-    })?;
+    let mut device =
+        store::write(scope.db, scope.actor, scope.now, |tx| -> Result<OtpDevice, DomainError> {
+            if let Some(existing) = tx.find_duplicate(&new)? {
+                return Err(DomainError::Duplicate { existing });
+            }
+            Ok(tx.create_device(&new, &prepared.secrets, None)?)
+        })?;
     if let Some(seed) = &prepared.seed
         && let Some((uri, image)) = enrollment(scope, &device, seed)?
     {
@@ -49,10 +50,10 @@ pub struct Prepared {
 
 /// Draws the seed of a TOTP/HOTP device and hashes a PIN, before any write: argon2 and the
 /// random bytes stay out of the write transaction.
-pub fn prepare(scope: &Scope<'_>, new: &NewDevice) -> Result<Prepared, ApiError> {
+pub fn prepare(scope: &Scope<'_>, new: &NewDevice) -> Result<Prepared, DomainError> {
     let seed = match (new.device_type.has_seed(), new.algorithm) {
         (true, Some(algorithm)) => {
-            Some(Secret::generate(algorithm, crypto::fill_random).map_err(ApiError::Internal)?)
+            Some(Secret::generate(algorithm, crypto::fill_random).map_err(DomainError::Internal)?)
         }
         _ => None,
     };
@@ -61,8 +62,8 @@ pub fn prepare(scope: &Scope<'_>, new: &NewDevice) -> Result<Prepared, ApiError>
             .as_ref()
             .map(|s| scope.keys.seal_seed(s))
             .transpose()
-            .map_err(ApiError::Internal)?,
-        pin_hash: new.pin.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?,
+            .map_err(DomainError::Internal)?,
+        pin_hash: new.pin.as_deref().map(crypto::hash_password).transpose().map_err(DomainError::Internal)?,
     };
     Ok(Prepared { seed, secrets })
 }
@@ -72,7 +73,7 @@ pub fn enrollment(
     scope: &Scope<'_>,
     device: &OtpDevice,
     seed: &Secret,
-) -> Result<Option<(String, String)>, ApiError> {
+) -> Result<Option<(String, String)>, DomainError> {
     let (Some(algorithm), Some(digits)) = (device.algorithm, device.digits) else { return Ok(None) };
     let kind = match device.device_type {
         DeviceType::Totp => UriKind::Totp { period: device.period.unwrap_or(scope.settings.defaults.period) },
@@ -80,6 +81,6 @@ pub fn enrollment(
     };
     let account = format!("{} ({})", device.user, device.name);
     let uri = otpauth_uri(&scope.settings.issuer, &account, seed, CodeParams { algorithm, digits }, kind);
-    let image = qr_png_base64(&uri).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let image = qr_png_base64(&uri).map_err(|e| DomainError::Internal(e.to_string()))?;
     Ok(Some((uri, image)))
 }

@@ -7,13 +7,14 @@
 pub mod actions;
 pub mod authenticators;
 pub mod devices;
+mod error;
 pub mod validation;
 
 use crate::crypto::Keys;
 use crate::db::Database;
-use crate::error::ApiError;
 use crate::settings::Settings;
 use crate::store::Actor;
+pub use error::DomainError;
 
 /// What a rule works with: the store, the settings and keys, who acts for which tenant, and when.
 pub struct Scope<'a> {
@@ -38,13 +39,13 @@ impl IfMatch {
     }
 
     /// The 412 of a write that found another version.
-    pub fn stale(&self) -> ApiError {
-        ApiError::Stale { version: self.sent.clone() }
+    pub fn stale(&self) -> DomainError {
+        DomainError::Stale { sent: self.sent.clone() }
     }
 }
 
 /// 412 when `If-Match` (`expected`) does not name `version`.
-pub fn check_version(expected: Option<&IfMatch>, version: i64) -> Result<(), ApiError> {
+pub fn check_version(expected: Option<&IfMatch>, version: i64) -> Result<(), DomainError> {
     match expected {
         Some(expected) if !expected.names(version) => Err(expected.stale()),
         _ => Ok(()),
@@ -61,21 +62,21 @@ pub enum Written<T> {
 /// silently overwrite each other"): `read` the current state, check `If-Match` against its
 /// version, `write` at that version. A write that found another version is 412 with `If-Match`;
 /// without it, the state is read again and the write tried again, 409 after three tries.
-pub fn update_versioned<C, T>(
+pub fn update_versioned<C, T, E: From<DomainError>>(
     expected: Option<&IfMatch>,
-    read: impl Fn() -> Result<C, ApiError>,
+    read: impl Fn() -> Result<C, E>,
     version_of: impl Fn(&C) -> i64,
-    mut write: impl FnMut(&C, i64) -> Result<Written<T>, ApiError>,
-) -> Result<T, ApiError> {
+    mut write: impl FnMut(&C, i64) -> Result<Written<T>, E>,
+) -> Result<T, E> {
     for _ in 0..3 {
         let current = read()?;
         let version = version_of(&current);
         check_version(expected, version)?;
         match (write(&current, version)?, expected) {
             (Written::Done(value), _) => return Ok(value),
-            (Written::Stale, Some(expected)) => return Err(expected.stale()),
+            (Written::Stale, Some(expected)) => return Err(expected.stale().into()),
             (Written::Stale, None) => continue,
         }
     }
-    Err(ApiError::Conflict)
+    Err(DomainError::Conflict.into())
 }

@@ -2,10 +2,10 @@
 //! code under a challenge of its own, within the send budgets), then check a response with the
 //! single-use, replay, look-ahead and lockout rules, enforced by atomic store updates.
 
+use super::DomainError;
 use super::Scope;
 use crate::crypto;
 use crate::db::DbError;
-use crate::error::ApiError;
 use crate::host::{Deliver, Delivery};
 use crate::store::{self, AuthenticatorRow, ChallengeKind, ChallengeState, NewChallenge, Ping, SuccessGuard};
 use shared::authenticator::{Reason, Refusal};
@@ -13,12 +13,12 @@ use shared::otp::{CodeParams, verify_hotp, verify_totp};
 use shared::{Algorithm, DeviceType, Status};
 use subtle::ConstantTimeEq;
 
-pub(crate) fn random_code(digits: u32) -> Result<String, ApiError> {
+pub(crate) fn random_code(digits: u32) -> Result<String, DomainError> {
     // Rejection sampling keeps every digit uniform.
     let mut code = String::with_capacity(digits as usize);
     while code.len() < digits as usize {
         let mut byte = [0u8; 1];
-        crypto::fill_random(&mut byte).map_err(ApiError::Internal)?;
+        crypto::fill_random(&mut byte).map_err(DomainError::Internal)?;
         if byte[0] < 250 {
             code.push(char::from(b'0' + byte[0] % 10));
         }
@@ -137,7 +137,7 @@ pub fn request(
     state: &ChallengeState,
     deliver: Deliver<'_>,
     opening: &Opening<'_>,
-) -> Result<Requested, ApiError> {
+) -> Result<Requested, DomainError> {
     let device = &state.device;
     let (db, settings) = (ctx.db, ctx.settings);
     let authenticator = state.authenticator_id;
@@ -246,7 +246,7 @@ enum Checked<'s> {
 
 /// Checks `code` against a device. An EMAIL/SMS code is checked against the open codes of
 /// `state` (the caller keeps those the response may answer), each in constant time.
-fn check<'s>(ctx: &Context<'_>, state: &'s ChallengeState, code: &str) -> Result<Checked<'s>, ApiError> {
+fn check<'s>(ctx: &Context<'_>, state: &'s ChallengeState, code: &str) -> Result<Checked<'s>, DomainError> {
     let device = &state.device;
     let settings = ctx.settings;
     if let Some((reason, locked, why)) = not_checkable(state) {
@@ -258,7 +258,10 @@ fn check<'s>(ctx: &Context<'_>, state: &'s ChallengeState, code: &str) -> Result
     };
     let seed = || {
         state.sealed_seed.as_deref().and_then(|blob| ctx.keys.open_seed(blob)).ok_or_else(|| {
-            ApiError::Internal(format!("device {}: seed cannot be opened (secret_key changed?)", device.id))
+            DomainError::Internal(format!(
+                "device {}: seed cannot be opened (secret_key changed?)",
+                device.id
+            ))
         })
     };
     let guard = match device.device_type {
@@ -269,9 +272,9 @@ fn check<'s>(ctx: &Context<'_>, state: &'s ChallengeState, code: &str) -> Result
                 .map(|step| SuccessGuard::TotpStep { step, last })
         }
         DeviceType::Hotp => {
-            let from = state
-                .hotp_counter
-                .ok_or_else(|| ApiError::Internal(format!("device {}: HOTP without a counter", device.id)))?;
+            let from = state.hotp_counter.ok_or_else(|| {
+                DomainError::Internal(format!("device {}: HOTP without a counter", device.id))
+            })?;
             verify_hotp(&seed()?, params, code, from, settings.hotp_lookahead)
                 .map(|matched| SuccessGuard::HotpCounter { matched, from })
         }
@@ -302,7 +305,7 @@ fn check<'s>(ctx: &Context<'_>, state: &'s ChallengeState, code: &str) -> Result
 /// Checks an answer against a device. The slow checks (argon2 for a PIN) run before any write;
 /// the compare-and-set of a success, or the counted failure, and its audit row then commit
 /// together.
-pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<Responded, ApiError> {
+pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<Responded, DomainError> {
     respond_any(ctx, std::slice::from_ref(state), code)
 }
 
@@ -311,7 +314,11 @@ pub fn respond(ctx: &Context<'_>, state: &ChallengeState, code: &str) -> Result<
 /// device that could be checked (SPEC §14: a wrong response counts one failure, not one per
 /// device). When none can be checked now, nothing is counted and the first one's reason is
 /// the answer.
-pub fn respond_any(ctx: &Context<'_>, states: &[ChallengeState], code: &str) -> Result<Responded, ApiError> {
+pub fn respond_any(
+    ctx: &Context<'_>,
+    states: &[ChallengeState],
+    code: &str,
+) -> Result<Responded, DomainError> {
     let (db, now) = (ctx.db, ctx.now);
     let mut counted: Option<(&ChallengeState, Reason)> = None;
     let mut refusal = None;

@@ -4,8 +4,8 @@
 use super::{if_match, json_body, projection_of, resource_response, to_json};
 use crate::context::Ctx;
 use crate::domain::actions::{self, DeviceChoice, Owner};
-use crate::domain::authenticators;
 use crate::domain::validation::Verdict;
+use crate::domain::{DomainError, authenticators};
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::i18n;
@@ -200,7 +200,7 @@ fn action_target(
     };
     let scope = ctx.scope();
     let user = actions::owner_id(&scope, &owner)?.ok_or_else(missing)?;
-    authenticators::find(&scope, user, policy)
+    Ok(authenticators::find(&scope, user, policy)?)
 }
 
 /// Which device DEVICE-CHALLENGE, DELIVER-CHALLENGE and VERIFY mean.
@@ -344,7 +344,7 @@ pub(crate) fn patch(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
     let patch = PatchOp::from_json(&json_body(ctx)?)?;
     let row = authenticators::replace(&ctx.scope(), user, policy, if_match(ctx).as_ref(), |current| {
         let Value::Object(mut doc) = to_json(present(ctx, current.clone(), None)) else {
-            return Err(ApiError::Internal("an authenticator serialises to an object".into()));
+            return Err(DomainError::Internal("an authenticator serialises to an object".into()));
         };
         apply_all(&mut doc, &Vocabulary::strict(&AUTHENTICATOR), &patch)?;
         Ok(read_body(&Value::Object(doc))?)

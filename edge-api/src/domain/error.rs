@@ -1,0 +1,43 @@
+//! Why a rule refused or failed, with no HTTP in it: [`crate::error`] maps each to a status,
+//! a `scimType` and words, in one place (as kanidm maps its `OperationError`).
+
+use crate::db::{DbError, Transient};
+use shared::Problem;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DomainError {
+    /// What was asked breaks a rule of the resource (a value, a missing attribute).
+    Invalid(Problem),
+    /// No authenticator of the tenant has this id.
+    NoAuthenticator(String),
+    /// The user has an authenticator for this policy already (its id).
+    AuthenticatorTaken(String),
+    /// A user has one PIN and one EMAIL or SMS device per address: the existing one's id.
+    Duplicate { existing: i64 },
+    /// `If-Match` named another version than the one found (the header as the client sent it).
+    Stale { sent: String },
+    /// Three writes in a row lost to concurrent changes.
+    Conflict,
+    /// The store failed; transient failures (busy, interrupted, out of reach) are told apart.
+    Store(DbError),
+    /// A fault of ours (a seed that cannot be opened, randomness that failed): for the log only.
+    Internal(String),
+}
+
+impl From<Problem> for DomainError {
+    fn from(problem: Problem) -> Self {
+        DomainError::Invalid(problem)
+    }
+}
+
+impl From<DbError> for DomainError {
+    fn from(error: DbError) -> Self {
+        DomainError::Store(error)
+    }
+}
+
+impl Transient for DomainError {
+    fn is_transient(&self) -> bool {
+        matches!(self, DomainError::Store(error) if error.is_transient())
+    }
+}
