@@ -96,7 +96,16 @@ impl From<crate::domain::DomainError> for ApiError {
         use crate::domain::DomainError;
         match error {
             DomainError::Invalid(problem) => ApiError::Problem(problem),
+            DomainError::NoDevice(id) => ApiError::NoDevice(id),
+            DomainError::NoUser(id) => ApiError::NoUser(id),
+            DomainError::NoPolicy(code) => ApiError::NoPolicy(code),
             DomainError::NoAuthenticator(id) => ApiError::NoAuthenticator(id),
+            DomainError::UserNameTaken { existing } => ApiError::UserNameTaken { existing },
+            DomainError::PolicyTaken(code) => ApiError::PolicyTaken(code),
+            DomainError::DefaultPolicy(code) => ApiError::DefaultPolicy(code),
+            DomainError::PolicyInUse { code, authenticators } => {
+                ApiError::PolicyInUse { code, authenticators }
+            }
             DomainError::AuthenticatorTaken(id) => ApiError::AuthenticatorTaken(id),
             DomainError::Duplicate { existing } => ApiError::Duplicate { existing },
             DomainError::Stale { sent } => ApiError::Stale { version: sent },

@@ -2,14 +2,15 @@
 //! fresh seed, sealed; a PIN's hash) before the write, and what the create answers once (the key
 //! URI and its QR code).
 
-use super::DomainError;
-use super::Scope;
+use super::{DomainError, IfMatch, Scope, Written, delete_version, update_versioned};
 use crate::crypto;
 use crate::store::{self, Secrets};
 use serde_json::Value;
+use shared::Problem;
+use shared::model::{etag, etag_version};
 use shared::otp::{CodeParams, Secret, UriKind, otpauth_uri, qr_png_base64};
 use shared::policy::PolicyKind;
-use shared::validate::{NewDevice, validate_create_with};
+use shared::validate::{Changes, NewDevice, validate_create_with};
 use shared::{DeviceType, OtpDevice};
 
 /// A device created through `/OtpDevice` (SPEC §2): its code parameters are those of the
@@ -83,4 +84,54 @@ pub fn enrollment(
     let uri = otpauth_uri(&scope.settings.issuer, &account, seed, CodeParams { algorithm, digits }, kind);
     let image = qr_png_base64(&uri).map_err(|e| DomainError::Internal(e.to_string()))?;
     Ok(Some((uri, image)))
+}
+
+fn version_of(device: &OtpDevice) -> i64 {
+    etag_version(&device.meta.version).unwrap_or(0)
+}
+
+/// The tenant's device `id`.
+pub fn find(scope: &Scope<'_>, id: i64) -> Result<OtpDevice, DomainError> {
+    store::get_device(scope.db, scope.actor.tenant, id)?.ok_or(DomainError::NoDevice(id))
+}
+
+/// A replace (PUT) or PATCH (`action`, as audited): `changes_of` the current device, a new PIN
+/// hashed before the write, written at the device's version.
+pub fn update(
+    scope: &Scope<'_>,
+    id: i64,
+    action: &str,
+    expected: Option<&IfMatch>,
+    changes_of: impl Fn(&OtpDevice) -> Result<Changes, Problem>,
+) -> Result<OtpDevice, DomainError> {
+    update_versioned(
+        expected,
+        || find(scope, id),
+        version_of,
+        |current, version| {
+            let changes = changes_of(current)?;
+            let pin_hash = changes
+                .pin
+                .as_deref()
+                .map(crypto::hash_password)
+                .transpose()
+                .map_err(DomainError::Internal)?;
+            let updated = store::write(scope.db, scope.actor, scope.now, |tx| {
+                tx.update_device(action, current, version, &changes, pin_hash.clone())
+            })?;
+            Ok(updated.map_or(Written::Stale, Written::Done))
+        },
+    )
+}
+
+/// Deletes the device (audited).
+pub fn delete(scope: &Scope<'_>, id: i64, expected: Option<&IfMatch>) -> Result<(), DomainError> {
+    let current = find(scope, id)?;
+    let version = delete_version(expected, version_of(&current))?;
+    let deleted = store::write(scope.db, scope.actor, scope.now, |tx| tx.delete_device(&current, version))?;
+    match (deleted, version) {
+        (true, _) => Ok(()),
+        (false, Some(v)) => Err(DomainError::Stale { sent: etag(v) }),
+        (false, None) => Err(DomainError::NoDevice(id)),
+    }
 }

@@ -8,14 +8,34 @@ use shared::Problem;
 pub enum DomainError {
     /// What was asked breaks a rule of the resource (a value, a missing attribute).
     Invalid(Problem),
-    /// No authenticator of the tenant has this id.
+    /// No device, user, policy or authenticator of the tenant has this id.
+    NoDevice(i64),
+    NoUser(String),
+    NoPolicy(String),
     NoAuthenticator(String),
+    /// Another user of the tenant has this userName (its id).
+    UserNameTaken {
+        existing: i64,
+    },
+    /// A policy of the tenant has this code already.
+    PolicyTaken(String),
+    /// The policy is its kind's default: another must become the default first.
+    DefaultPolicy(String),
+    /// Authenticators are bound to the policy (how many).
+    PolicyInUse {
+        code: String,
+        authenticators: u64,
+    },
     /// The user has an authenticator for this policy already (its id).
     AuthenticatorTaken(String),
     /// A user has one PIN and one EMAIL or SMS device per address: the existing one's id.
-    Duplicate { existing: i64 },
+    Duplicate {
+        existing: i64,
+    },
     /// `If-Match` named another version than the one found (the header as the client sent it).
-    Stale { sent: String },
+    Stale {
+        sent: String,
+    },
     /// Three writes in a row lost to concurrent changes.
     Conflict,
     /// The store failed; transient failures (busy, interrupted, out of reach) are told apart.

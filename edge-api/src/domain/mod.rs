@@ -8,6 +8,8 @@ pub mod actions;
 pub mod authenticators;
 pub mod devices;
 mod error;
+pub mod policies;
+pub mod users;
 pub mod validation;
 
 use crate::crypto::Keys;
@@ -50,6 +52,13 @@ pub fn check_version(expected: Option<&IfMatch>, version: i64) -> Result<(), Dom
         Some(expected) if !expected.names(version) => Err(expected.stale()),
         _ => Ok(()),
     }
+}
+
+/// The version a DELETE must still find: `current` when `If-Match` names it (412 when it names
+/// another), any (`None`) without `If-Match`.
+pub fn delete_version(expected: Option<&IfMatch>, current: i64) -> Result<Option<i64>, DomainError> {
+    check_version(expected, current)?;
+    Ok(expected.map(|_| current))
 }
 
 /// What a write at a version did: written, or the row had moved on (nothing written).

@@ -8,7 +8,7 @@ pub(crate) mod soffid;
 pub(crate) mod users;
 
 use crate::context::Ctx;
-use crate::domain::{IfMatch, check_version};
+use crate::domain::IfMatch;
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
@@ -197,14 +197,6 @@ pub(crate) fn projection_of(ctx: &Ctx<'_>, resource: &'static Resource) -> Resul
     let params = ctx.request.query_params();
     let param = |name: &str| query_param(&params, name);
     Ok(Projection::parse(resource, param("attributes"), param("excludedAttributes"))?)
-}
-
-/// The version a DELETE must still find (`If-Match`), or `None` for any: 412 when it names
-/// another.
-pub(crate) fn delete_version(ctx: &Ctx<'_>, current: i64) -> Result<Option<i64>, ApiError> {
-    let expected = if_match(ctx);
-    check_version(expected.as_ref(), current)?;
-    Ok(expected.map(|_| current))
 }
 
 /// The `If-Match` precondition: `None` for no header or `*`. Each entity tag is `W/"n"` or

@@ -2,18 +2,17 @@
 //! the dev outbox (SPEC §2–§6). Routes and wire mapping only; the rules are in [`crate::domain::validation`]
 //! and [`crate::store`].
 
-use super::{delete_version, if_match, json_body, projection_of, resource_response, to_json};
+use super::{if_match, json_body, projection_of, resource_response, to_json};
 use crate::context::Ctx;
-use crate::crypto;
+use crate::domain::devices;
 use crate::domain::validation::{self, Verdict};
-use crate::domain::{Written, devices, update_versioned};
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
 use crate::store;
 use serde_json::Value;
 use shared::filter::Condition;
-use shared::model::{ChallengeRequested, ChallengeResult, Links, ListResponse, etag, etag_version};
+use shared::model::{ChallengeRequested, ChallengeResult, Links, ListResponse};
 use shared::patch::{PatchOp, apply_patch};
 use shared::query::{Page, Projection, Sort};
 use shared::schema::DEVICE;
@@ -53,7 +52,7 @@ pub(crate) fn response(
 }
 
 pub(crate) fn found(ctx: &Ctx<'_>, id: i64) -> Result<OtpDevice, ApiError> {
-    store::get_device(ctx.env.db, &ctx.tenant, id)?.ok_or(ApiError::NoDevice(id))
+    Ok(devices::find(&ctx.scope(), id)?)
 }
 
 pub(crate) fn get(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
@@ -68,12 +67,8 @@ pub(crate) fn create(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     Ok(response(ctx, 201, device, &Projection::Default))
 }
 
-pub(crate) fn version_of(device: &OtpDevice) -> i64 {
-    etag_version(&device.meta.version).unwrap_or(0)
-}
-
-/// PUT and PATCH: compute the new state from the current device and write it if nobody changed
-/// the device meanwhile. With `If-Match`, a stale version is 412; without, a lost race retries.
+/// PUT and PATCH: the new state from the current device, written if nobody changed the device
+/// meanwhile (`If-Match`).
 pub(crate) fn update(
     ctx: &Ctx<'_>,
     id: i64,
@@ -81,20 +76,7 @@ pub(crate) fn update(
     changes_of: impl Fn(&OtpDevice) -> Result<Changes, Problem>,
 ) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
-    let device = update_versioned(
-        if_match(ctx).as_ref(),
-        || found(ctx, id),
-        version_of,
-        |current, version| {
-            let changes = changes_of(current)?;
-            let pin_hash =
-                changes.pin.as_deref().map(crypto::hash_password).transpose().map_err(ApiError::Internal)?;
-            let updated = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| {
-                tx.update_device(action, current, version, &changes, pin_hash.clone())
-            })?;
-            Ok(updated.map_or(Written::Stale, Written::Done))
-        },
-    )?;
+    let device = devices::update(&ctx.scope(), id, action, if_match(ctx).as_ref(), changes_of)?;
     Ok(response(ctx, 200, device, &Projection::Default))
 }
 
@@ -111,15 +93,8 @@ pub(crate) fn patch(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
 
 pub(crate) fn delete(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
-    let current = found(ctx, id)?;
-    let version = delete_version(ctx, version_of(&current))?;
-    let deleted =
-        store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| tx.delete_device(&current, version))?;
-    match (deleted, version) {
-        (true, _) => Ok(ApiResponse::empty(204)),
-        (false, Some(v)) => Err(ApiError::Stale { version: etag(v) }),
-        (false, None) => Err(ApiError::NoDevice(id)),
-    }
+    devices::delete(&ctx.scope(), id, if_match(ctx).as_ref())?;
+    Ok(ApiResponse::empty(204))
 }
 
 fn challenge_state(ctx: &Ctx<'_>, id: i64) -> Result<store::ChallengeState, ApiError> {

@@ -1,15 +1,14 @@
 //! `/Users` (SPEC §17): SCIM core users, as provisioning clients push them.
 
-use super::{delete_version, if_match, json_body, projection_of, resource_response, to_json};
+use super::{if_match, json_body, projection_of, resource_response, to_json};
 use crate::context::Ctx;
-use crate::domain::{Written, update_versioned};
+use crate::domain::users;
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
-use crate::store::{self, UserRefused};
+use crate::store::{self};
 use serde_json::Value;
 use shared::filter::Condition;
-use shared::model::{etag, etag_version};
 use shared::patch::PatchOp;
 use shared::query::{Page, Projection, Sort};
 use shared::schema::USER;
@@ -39,7 +38,7 @@ pub(crate) fn response(ctx: &Ctx<'_>, status: u16, user: User, projection: &Proj
 }
 
 pub(crate) fn found(ctx: &Ctx<'_>, id: i64) -> Result<User, ApiError> {
-    store::get_user(ctx.env.db, &ctx.tenant, id)?.ok_or_else(|| ApiError::NoUser(id.to_string()))
+    Ok(users::find(&ctx.scope(), id)?)
 }
 
 pub(crate) fn get(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
@@ -50,40 +49,18 @@ pub(crate) fn get(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
 
 pub(crate) fn create(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
-    let data = validate_user(&json_body(ctx)?)?;
-    let created = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| tx.create_user(&data))?;
-    match created {
-        Ok(user) => Ok(response(ctx, 201, user, &Projection::Default)),
-        Err(UserRefused::NameTaken(existing)) => Err(ApiError::UserNameTaken { existing }),
-        Err(UserRefused::Stale) => Err(ApiError::Conflict),
-    }
+    let user = users::create(&ctx.scope(), &validate_user(&json_body(ctx)?)?)?;
+    Ok(response(ctx, 201, user, &Projection::Default))
 }
 
-/// PUT and PATCH of a user, as [`super::soffid::update`] does for devices: `If-Match` gives 412 on a stale
-/// version; without it, a lost race is retried on the new version.
+/// PUT and PATCH of a user: written if nobody changed it meanwhile (`If-Match`).
 pub(crate) fn update(
     ctx: &Ctx<'_>,
     id: i64,
     data_of: impl Fn(&User) -> Result<UserData, Problem>,
 ) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
-    let version_of = |user: &User| etag_version(&user.meta.version).unwrap_or(0);
-    let user = update_versioned(
-        if_match(ctx).as_ref(),
-        || found(ctx, id),
-        version_of,
-        |current, version| {
-            let data = data_of(current)?;
-            let written = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| {
-                tx.replace_user(current, version, &data)
-            })?;
-            match written {
-                Ok(user) => Ok(Written::Done(user)),
-                Err(UserRefused::NameTaken(existing)) => Err(ApiError::UserNameTaken { existing }),
-                Err(UserRefused::Stale) => Ok(Written::Stale),
-            }
-        },
-    )?;
+    let user = users::update(&ctx.scope(), id, if_match(ctx).as_ref(), data_of)?;
     Ok(response(ctx, 200, user, &Projection::Default))
 }
 
@@ -101,12 +78,6 @@ pub(crate) fn patch(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
 /// Deletes the user and, in the same transaction, its devices, each audited (SPEC §17).
 pub(crate) fn delete(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
-    let current = found(ctx, id)?;
-    let version = delete_version(ctx, etag_version(&current.meta.version).unwrap_or(0))?;
-    let deleted = store::write(ctx.env.db, ctx.actor(), ctx.env.now, |tx| tx.delete_user(&current, version))?;
-    match (deleted, version) {
-        (true, _) => Ok(ApiResponse::empty(204)),
-        (false, Some(v)) => Err(ApiError::Stale { version: etag(v) }),
-        (false, None) => Err(ApiError::NoUser(id.to_string())),
-    }
+    users::delete(&ctx.scope(), id, if_match(ctx).as_ref())?;
+    Ok(ApiResponse::empty(204))
 }
