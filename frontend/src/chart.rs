@@ -1,7 +1,7 @@
 //! The overview's chart of validations per hour: the histogram the API counts in SQL, laid out
 //! as one bar per hour (pure, so the component tests check it without a browser layout).
 
-use shared::audit::AuditHistogram;
+use shared::audit::{AuditAction, AuditHistogram};
 
 /// One hour of the chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,8 +14,8 @@ pub struct HourBar {
 }
 
 /// The actions a bar counts as a success, and as a failure.
-pub const SUCCESS: &[&str] = &["challenge-success"];
-pub const FAILURE: &[&str] = &["challenge-failure", "challenge-failure-locked"];
+pub const SUCCESS: &[AuditAction] = &[AuditAction::ChallengeSuccess];
+pub const FAILURE: &[AuditAction] = &[AuditAction::ChallengeFailure, AuditAction::ChallengeFailureLocked];
 
 /// The first hour of a chart of `hours` hours that ends with the hour holding `now`.
 pub fn first_hour(now: i64, hours: usize) -> i64 {
@@ -33,9 +33,10 @@ pub fn hourly_bars(histogram: &AuditHistogram, first: i64, hours: usize) -> Vec<
         }
         let Some(bar) = bars.get_mut((offset / 3600) as usize) else { continue };
         for (action, count) in &bucket.counts {
-            if SUCCESS.contains(&action.as_str()) {
+            let is = |actions: &[AuditAction]| actions.iter().any(|a| a.as_str() == action);
+            if is(SUCCESS) {
                 bar.successes += count;
-            } else if FAILURE.contains(&action.as_str()) {
+            } else if is(FAILURE) {
                 bar.failures += count;
             }
         }

@@ -11,6 +11,7 @@ use crate::crypto;
 use crate::host::{CibaPing, Deliver, Notify};
 use crate::store::{self, Answered, AuthenticatorRow, ChallengeKind, ChallengeState, Ping};
 use shared::action::{Correlation, masked};
+use shared::audit::AuditAction;
 use shared::authenticator::{Reason, Refusal, authenticator_id};
 use shared::authenticator_body::normalize_answer;
 use shared::policy::{PolicyKind, Prompt};
@@ -129,7 +130,11 @@ pub fn challenge(
     if row.kind == Some(PolicyKind::SecurityQuestion) {
         if let Some((reason, _)) = refused_now(row) {
             store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-                tx.audit_authenticator("request-challenge", row, &format!("{identity}: nothing asked"))
+                tx.audit_authenticator(
+                    AuditAction::RequestChallenge,
+                    row,
+                    &format!("{identity}: nothing asked"),
+                )
             })?;
             return Ok(Err(reason.into()));
         }
@@ -243,7 +248,7 @@ fn send_ping(ctx: &Context<'_>, notify: Notify<'_>, row: &AuthenticatorRow, ping
             format!("auth_req_id {} to {} failed: {reason}", ping.auth_req_id, webhook.host)
         }
     };
-    let action = if sent.is_ok() { "ciba-ping" } else { "ciba-ping-failed" };
+    let action = if sent.is_ok() { AuditAction::CibaPing } else { AuditAction::CibaPingFailed };
     let audited = store::write(ctx.db, ctx.actor, ctx.now, |tx| tx.audit_authenticator(action, row, &detail));
     if let Err(error) = audited {
         (ctx.log)(&format!("CIBA ping audit not written: {error}"));
@@ -333,7 +338,11 @@ pub fn verify(
 fn no_such_challenge(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<Verified, DomainError> {
     let identity = authenticator_id(row.user_id, &row.policy);
     store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-        tx.audit_authenticator("challenge-refused", row, &format!("{identity}: no such open challenge"))
+        tx.audit_authenticator(
+            AuditAction::ChallengeRefused,
+            row,
+            &format!("{identity}: no such open challenge"),
+        )
     })?;
     Ok(refused(Reason::NothingToCheck, false))
 }
@@ -348,7 +357,7 @@ fn answer(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Re
     }
     if let Some((reason, locked)) = refused_now(row) {
         store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-            tx.audit_authenticator("challenge-refused", row, &format!("{identity}: not checked"))
+            tx.audit_authenticator(AuditAction::ChallengeRefused, row, &format!("{identity}: not checked"))
         })?;
         return Ok(refused(reason, locked));
     }
@@ -382,12 +391,7 @@ fn answer(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Re
 
 /// RESET: the lockout by failures ends (consecutive failures 0, its locked devices V).
 pub fn reset(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<(), DomainError> {
-    let identity = authenticator_id(row.user_id, &row.policy);
-    store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-        tx.reset_authenticator(row.row_id)?;
-        tx.audit_authenticator("authenticator-reset", row, &identity)
-    })?;
-    Ok(())
+    Ok(store::write(ctx.db, ctx.actor, ctx.now, |tx| tx.reset_authenticator(row))?)
 }
 
 /// The activation code of REGISTER-OOB: the one given (4–10 digits) or 6 random digits.

@@ -7,6 +7,7 @@ use crate::crypto;
 use crate::store::{self, Secrets};
 use serde_json::Value;
 use shared::Problem;
+use shared::audit::AuditAction;
 use shared::model::{etag, etag_version};
 use shared::otp::{CodeParams, Secret, UriKind, otpauth_uri, qr_png_base64};
 use shared::policy::PolicyKind;
@@ -100,7 +101,7 @@ pub fn find(scope: &Scope<'_>, id: i64) -> Result<OtpDevice, DomainError> {
 pub fn update(
     scope: &Scope<'_>,
     id: i64,
-    action: &str,
+    action: AuditAction,
     expected: Option<&IfMatch>,
     changes_of: impl Fn(&OtpDevice) -> Result<Changes, Problem>,
 ) -> Result<OtpDevice, DomainError> {

@@ -8,6 +8,7 @@ use crate::crypto;
 use crate::db::DbError;
 use crate::host::{Deliver, Delivery};
 use crate::store::{self, AuthenticatorRow, ChallengeKind, ChallengeState, NewChallenge, Ping, SuccessGuard};
+use shared::audit::AuditAction;
 use shared::authenticator::{Reason, Refusal};
 use shared::otp::{CodeParams, verify_hotp, verify_totp};
 use shared::{Algorithm, DeviceType, Status};
@@ -144,7 +145,7 @@ pub fn request(
     // A device that cannot be validated now is sent nothing.
     if let Some((reason, _, why)) = not_checkable(state) {
         store::write(db, ctx.actor, ctx.now, |tx| {
-            tx.attempt("request-challenge", device.id, &format!("nothing sent: {why}"))
+            tx.attempt(AuditAction::RequestChallenge, device.id, &format!("nothing sent: {why}"))
         })?;
         return Ok(Requested::Refused(reason));
     }
@@ -196,7 +197,7 @@ pub fn request(
     let opened = store::write(db, ctx.actor, ctx.now, |tx| -> Result<Result<i64, i64>, DbError> {
         if let Err(refused) = tx.take_send(device.id, &delivery.to.to_lowercase(), settings.send_budget)? {
             let detail = format!("nothing sent: {}, retry in {} s", refused.why, refused.retry_after);
-            tx.attempt("send-refused", device.id, &detail)?;
+            tx.attempt(AuditAction::SendRefused, device.id, &detail)?;
             return Ok(Err(refused.retry_after));
         }
         let new = NewChallenge {
@@ -356,7 +357,7 @@ pub fn respond_any(
             return Ok(Responded::refused(Reason::NothingToCheck, false));
         };
         store::write(db, ctx.actor, now, |tx| {
-            tx.attempt("challenge-refused", state.device.id, &format!("not checked: {why}"))
+            tx.attempt(AuditAction::ChallengeRefused, state.device.id, &format!("not checked: {why}"))
         })?;
         return Ok(Responded::refused(reason, locked));
     };

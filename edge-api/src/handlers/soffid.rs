@@ -11,6 +11,7 @@ use crate::http::ApiResponse;
 use crate::settings::Right;
 use crate::store;
 use serde_json::Value;
+use shared::audit::AuditAction;
 use shared::filter::Condition;
 use shared::model::{ChallengeRequested, ChallengeResult, Links, ListResponse};
 use shared::patch::{PatchOp, apply_patch};
@@ -72,7 +73,7 @@ pub(crate) fn create(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
 pub(crate) fn update(
     ctx: &Ctx<'_>,
     id: i64,
-    action: &str,
+    action: AuditAction,
     changes_of: impl Fn(&OtpDevice) -> Result<Changes, Problem>,
 ) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
@@ -82,13 +83,13 @@ pub(crate) fn update(
 
 pub(crate) fn replace(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     let body = json_body(ctx)?;
-    update(ctx, id, "replace", |current| validate_replace(current, &body))
+    update(ctx, id, AuditAction::Replace, |current| validate_replace(current, &body))
 }
 
 pub(crate) fn patch(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     let body = json_body(ctx)?;
     let patch = PatchOp::from_json(&body)?;
-    update(ctx, id, "patch", |current| apply_patch(current, &patch))
+    update(ctx, id, AuditAction::Patch, |current| apply_patch(current, &patch))
 }
 
 pub(crate) fn delete(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {

@@ -6,6 +6,7 @@ use super::listing::{Table, list_query, run_list};
 use super::sql::{AUTHENTICATOR_ROWS, authenticator_columns};
 use super::tx::WriteTx;
 use crate::db::{Database, DbError, Row, Sql};
+use shared::audit::AuditAction;
 use shared::authenticator::{Refusal, Statistics, authenticator_id};
 use shared::authenticator_body::AuthenticatorData;
 use shared::filter::Condition;
@@ -221,7 +222,7 @@ impl WriteTx<'_> {
         )?;
         let Some(row) = rows.first() else { return Ok(Err(AuthenticatorRefused::Taken)) };
         let identity = authenticator_id(user_id, policy);
-        self.audit_event("authenticator-create", None, Some(user_id), Some(&identity), &identity)?;
+        self.audit_event(AuditAction::AuthenticatorCreate, None, Some(user_id), Some(&identity), &identity)?;
         Ok(Ok(row.int("id")?))
     }
 
@@ -261,7 +262,7 @@ impl WriteTx<'_> {
             _ => {}
         }
         if reset {
-            self.reset_authenticator(current.row_id)?;
+            self.end_lockout(current.row_id)?;
         }
         if let Some(hash) = pin_hash {
             self.db.execute(
@@ -279,7 +280,7 @@ impl WriteTx<'_> {
         ];
         let detail: Vec<&str> = what.into_iter().flatten().collect();
         self.audit_event(
-            "authenticator-replace",
+            AuditAction::AuthenticatorReplace,
             None,
             Some(current.user_id),
             Some(&identity),
@@ -293,7 +294,7 @@ impl WriteTx<'_> {
     fn disable_devices(&self, row_id: i64, identity: &str) -> Result<(), DbError> {
         self.devices_with_authenticator(
             row_id,
-            "disabled-with-authenticator",
+            AuditAction::DisabledWithAuthenticator,
             identity,
             "status IN ('C', 'V', 'L')",
             "status_before_disable = status, status = 'D'",
@@ -305,7 +306,7 @@ impl WriteTx<'_> {
     fn restore_devices(&self, row_id: i64, identity: &str) -> Result<(), DbError> {
         self.devices_with_authenticator(
             row_id,
-            "enabled-with-authenticator",
+            AuditAction::EnabledWithAuthenticator,
             identity,
             "status = 'D' AND status_before_disable IS NOT NULL",
             "status = status_before_disable, status_before_disable = NULL",
@@ -317,7 +318,7 @@ impl WriteTx<'_> {
     fn devices_with_authenticator(
         &self,
         row_id: i64,
-        action: &str,
+        action: AuditAction,
         identity: &str,
         which: &str,
         set: &str,
@@ -327,7 +328,7 @@ impl WriteTx<'_> {
                 "INSERT INTO audit (tenant, at, actor, action, device_id, authenticator, detail) \
                  SELECT tenant, ?1, 'scim-otp', ?2, id, ?3, ?3 FROM devices WHERE authenticator_id = ?4 AND {which}"
             ),
-            &[self.now.into(), action.into(), identity.into(), row_id.into()],
+            &[self.now.into(), action.as_str().into(), identity.into(), row_id.into()],
         )?;
         self.db.execute(
             &format!(
@@ -369,9 +370,16 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// RESET (SPEC §14): the lockout by failures ends, audited.
+    pub fn reset_authenticator(&self, row: &AuthenticatorRow) -> Result<(), DbError> {
+        self.end_lockout(row.row_id)?;
+        let identity = row.scim_id();
+        self.audit_event(AuditAction::AuthenticatorReset, None, Some(row.user_id), Some(&identity), &identity)
+    }
+
     /// Ends a lockout by failures: consecutive failures 0, and the devices it locked unlocked
-    /// (V, fails 0).
-    pub fn reset_authenticator(&self, row_id: i64) -> Result<(), DbError> {
+    /// (V, fails 0). Its caller writes the audit row of what ended it.
+    fn end_lockout(&self, row_id: i64) -> Result<(), DbError> {
         self.db.execute(
             "UPDATE authenticators SET consecutive_failed = 0, disabled_by_failures = 0, modified = ?, \
              version = version + 1 WHERE id = ?",
@@ -406,14 +414,14 @@ impl WriteTx<'_> {
         let id = current.scim_id();
         for row in devices.iter() {
             self.audit_event(
-                "delete",
+                AuditAction::Delete,
                 Some(row.int("id")?),
                 None,
                 Some(&id),
                 &format!("with authenticator {id}"),
             )?;
         }
-        self.audit_event("authenticator-delete", None, Some(current.user_id), Some(&id), &id)?;
+        self.audit_event(AuditAction::AuthenticatorDelete, None, Some(current.user_id), Some(&id), &id)?;
         Ok(Ok(()))
     }
 }

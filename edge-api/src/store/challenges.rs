@@ -7,6 +7,7 @@ use super::sql::refusal_of;
 use super::tx::WriteTx;
 use crate::db::{Database, DbError, Row, Sql};
 use crate::settings::SendBudget;
+use shared::audit::AuditAction;
 
 /// What a challenge asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,7 +207,7 @@ impl WriteTx<'_> {
                 (_, false, _) => "device's turn",
             };
             self.audit_event(
-                "challenge-issued",
+                AuditAction::ChallengeIssued,
                 new.device,
                 Some(row.user_id),
                 Some(&row.scim_id()),
@@ -230,7 +231,7 @@ impl WriteTx<'_> {
             .filter(|c| c.kind == ChallengeKind::Questions)
         {
             self.audit_authenticator(
-                "challenge-issued",
+                AuditAction::ChallengeIssued,
                 row,
                 &format!("challenge {}: the same security questions again", open.id),
             )?;
@@ -324,7 +325,11 @@ impl WriteTx<'_> {
             expires,
         };
         self.open_challenge(&new, None)?;
-        self.audit("activation-code", Some(device), "activation code for the delivery of the first code")
+        self.audit(
+            AuditAction::ActivationCode,
+            Some(device),
+            "activation code for the delivery of the first code",
+        )
     }
 
     /// Withdraws challenge `id`, whose code could not be delivered, and gives its send back to
@@ -338,7 +343,7 @@ impl WriteTx<'_> {
             "DELETE FROM sends WHERE id = (SELECT max(id) FROM sends WHERE device_id = ? AND at = ?)",
             &[device.into(), self.now.into()],
         )?;
-        self.audit("delivery-failed", Some(device), why)
+        self.audit(AuditAction::DeliveryFailed, Some(device), why)
     }
 
     /// Closes challenge `id` of `device` after a success that answered it (a device's turn:
@@ -355,7 +360,7 @@ impl WriteTx<'_> {
     /// An audit row of an action on an authenticator.
     pub fn audit_authenticator(
         &self,
-        action: &str,
+        action: AuditAction,
         row: &AuthenticatorRow,
         detail: &str,
     ) -> Result<(), DbError> {
@@ -371,7 +376,9 @@ impl WriteTx<'_> {
         )?;
         match rows.is_empty() {
             true => Ok(()),
-            false => self.audit("activate", Some(device), "status C -> V by its first verification"),
+            false => {
+                self.audit(AuditAction::Activate, Some(device), "status C -> V by its first verification")
+            }
         }
     }
 
@@ -416,14 +423,18 @@ impl WriteTx<'_> {
             &[self.now.into(), authenticator.into(), self.tenant.into()],
         )?;
         let Some(row) = rows.first() else {
-            self.audit_authenticator("challenge-refused", subject, &format!("{identity}: not checked"))?;
+            self.audit_authenticator(
+                AuditAction::ChallengeRefused,
+                subject,
+                &format!("{identity}: not checked"),
+            )?;
             return Ok(Answered::Refused);
         };
         let locked = row.int("disabled_by_failures")? != 0;
         let action = match (won, locked) {
-            (true, _) => "challenge-success",
-            (false, true) => "challenge-failure-locked",
-            (false, false) => "challenge-failure",
+            (true, _) => AuditAction::ChallengeSuccess,
+            (false, true) => AuditAction::ChallengeFailureLocked,
+            (false, false) => AuditAction::ChallengeFailure,
         };
         self.audit_authenticator(action, subject, &format!("{identity}: security questions"))?;
         Ok(Answered::Counted { won, locked })

@@ -5,6 +5,7 @@ use super::rows::{device_from_row, devices_from_rows, one_device};
 use super::sql::DEVICE_COLUMNS;
 use super::tx::WriteTx;
 use crate::db::{Database, DbError, Sql};
+use shared::audit::AuditAction;
 use shared::filter::Condition;
 use shared::names::device_name;
 use shared::query::{Page, Sort};
@@ -113,7 +114,11 @@ impl WriteTx<'_> {
         let device = one_device(&rows)?.ok_or_else(|| DbError("insert returned no row".into()))?;
         let bound =
             authenticator.map_or(String::new(), |(_, policy)| format!(", authenticator {user_id}.{policy}"));
-        self.audit("create", Some(device.id), &format!("{} for {}{bound}", device.device_type, device.user))?;
+        self.audit(
+            AuditAction::Create,
+            Some(device.id),
+            &format!("{} for {}{bound}", device.device_type, device.user),
+        )?;
         Ok(device)
     }
 
@@ -144,7 +149,7 @@ impl WriteTx<'_> {
     /// if it moved on (or is gone), and then nothing is written.
     pub fn update_device(
         &self,
-        action: &str,
+        action: AuditAction,
         current: &OtpDevice,
         version: i64,
         changes: &Changes,
@@ -199,7 +204,7 @@ impl WriteTx<'_> {
             return Ok(false);
         }
         let detail = format!("{} {} of {}", current.device_type, current.name, current.user);
-        self.audit("delete", Some(current.id), &detail)?;
+        self.audit(AuditAction::Delete, Some(current.id), &detail)?;
         Ok(true)
     }
 
@@ -213,12 +218,12 @@ impl WriteTx<'_> {
             )?;
         }
         let via = if outbox.is_some() { "code in the dev outbox" } else { "code for the delivery gateway" };
-        self.audit("request-challenge", Some(id), via)
+        self.audit(AuditAction::RequestChallenge, Some(id), via)
     }
 
     /// Counts a challenge that sends nothing (TOTP, HOTP, PIN).
     pub fn count_challenge(&self, id: i64) -> Result<(), DbError> {
         self.db.execute("UPDATE devices SET challenges = challenges + 1 WHERE id = ?", &[id.into()])?;
-        self.audit("request-challenge", Some(id), "")
+        self.audit(AuditAction::RequestChallenge, Some(id), "")
     }
 }

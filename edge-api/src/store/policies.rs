@@ -5,6 +5,7 @@ use super::listing::{Table, list_query, run_list};
 use super::sql::POLICY_COLUMNS;
 use super::tx::{WriteTx, write_raw};
 use crate::db::{Database, DbError, Row, Sql};
+use shared::audit::AuditAction;
 use shared::filter::Condition;
 use shared::model::Meta;
 use shared::policy::{Policy, PolicyData, PolicyKind, Prompt};
@@ -141,8 +142,13 @@ pub fn seed_tenant(
             )?;
         }
         db.execute(
-            "INSERT INTO audit (tenant, at, actor, action, detail) VALUES (?, ?, 'scim-otp', 'tenant-seeded', ?)",
-            &[tenant.into(), now.into(), format!("{} built-in policies", policies.len()).into()],
+            "INSERT INTO audit (tenant, at, actor, action, detail) VALUES (?, ?, 'scim-otp', ?, ?)",
+            &[
+                tenant.into(),
+                now.into(),
+                AuditAction::TenantSeeded.as_str().into(),
+                format!("{} built-in policies", policies.len()).into(),
+            ],
         )?;
         Ok(())
     })
@@ -194,7 +200,7 @@ impl WriteTx<'_> {
             .map(policy_from_row)
             .transpose()?
             .ok_or_else(|| DbError("insert returned no row".into()))?;
-        self.audit("policy-create", None, &format!("{} ({})", policy.id, policy.kind.as_str()))?;
+        self.audit(AuditAction::PolicyCreate, None, &format!("{} ({})", policy.id, policy.kind.as_str()))?;
         Ok(Ok(policy))
     }
 
@@ -223,7 +229,7 @@ impl WriteTx<'_> {
         let Some(policy) = rows.first().map(policy_from_row).transpose()? else {
             return Ok(Err(PolicyRefused::Stale));
         };
-        self.audit("policy-replace", None, &policy.id)?;
+        self.audit(AuditAction::PolicyReplace, None, &policy.id)?;
         Ok(Ok(policy))
     }
 
@@ -254,7 +260,7 @@ impl WriteTx<'_> {
         if rows.is_empty() {
             return Ok(Err(PolicyRefused::Stale));
         }
-        self.audit("policy-delete", None, &current.id)?;
+        self.audit(AuditAction::PolicyDelete, None, &current.id)?;
         Ok(Ok(()))
     }
 }

@@ -2,6 +2,7 @@
 //! [`WriteTx`], whose methods write each change with its audit row.
 
 use crate::db::{Database, DbError, RETRY_PAUSES_MS, Transient};
+use shared::audit::AuditAction;
 
 /// `BEGIN IMMEDIATE` … `COMMIT`, rolled back on every failure, a failed `COMMIT` included, so
 /// that the connection never carries a dead transaction into the request's next statements.
@@ -74,13 +75,18 @@ pub fn write<T, E: From<DbError> + Transient>(
 
 impl WriteTx<'_> {
     /// The audit row of a change (SPEC §12: who, when, what, device id; never a secret).
-    pub(super) fn audit(&self, action: &str, device_id: Option<i64>, detail: &str) -> Result<(), DbError> {
+    pub(super) fn audit(
+        &self,
+        action: AuditAction,
+        device_id: Option<i64>,
+        detail: &str,
+    ) -> Result<(), DbError> {
         self.audit_row(action, device_id, None, detail)
     }
 
     pub(super) fn audit_row(
         &self,
-        action: &str,
+        action: AuditAction,
         device_id: Option<i64>,
         user_id: Option<i64>,
         detail: &str,
@@ -91,7 +97,7 @@ impl WriteTx<'_> {
     /// An audit row, with the SCIM id of the authenticator it concerns (`<user id>.<policy>`).
     pub(super) fn audit_event(
         &self,
-        action: &str,
+        action: AuditAction,
         device_id: Option<i64>,
         user_id: Option<i64>,
         authenticator: Option<&str>,
@@ -104,7 +110,7 @@ impl WriteTx<'_> {
                 self.tenant.into(),
                 self.now.into(),
                 self.actor.into(),
-                action.into(),
+                action.as_str().into(),
                 device_id.into(),
                 user_id.into(),
                 authenticator.into(),
@@ -115,7 +121,7 @@ impl WriteTx<'_> {
     }
 
     /// Records an attempt that changed nothing (a challenge asked of a locked device).
-    pub fn attempt(&self, action: &str, device_id: i64, detail: &str) -> Result<(), DbError> {
+    pub fn attempt(&self, action: AuditAction, device_id: i64, detail: &str) -> Result<(), DbError> {
         self.audit(action, Some(device_id), detail)
     }
 }

@@ -7,6 +7,7 @@ use super::tx::WriteTx;
 use crate::db::{Database, DbError, Row, Rows, Sql};
 use shared::Timestamp;
 use shared::User;
+use shared::audit::AuditAction;
 use shared::authenticator::authenticator_id;
 use shared::filter::Condition;
 use shared::model::{Meta, MultiValue, Name, USER_SCHEMA};
@@ -135,7 +136,7 @@ impl WriteTx<'_> {
             &[self.tenant.into(), name.into(), self.now.into(), self.now.into()],
         )?;
         let id = rows.first().ok_or_else(|| DbError("user insert returned no row".into()))?.int("id")?;
-        self.audit_row("user-create", None, Some(id), &format!("{name} (for a new device)"))?;
+        self.audit_row(AuditAction::UserCreate, None, Some(id), &format!("{name} (for a new device)"))?;
         Ok((id, name.to_owned()))
     }
 
@@ -185,7 +186,7 @@ impl WriteTx<'_> {
         )?;
         let id = rows.first().ok_or_else(|| DbError("user insert returned no row".into()))?.int("id")?;
         self.write_entries(id, data)?;
-        self.audit_row("user-create", None, Some(id), &data.user_name)?;
+        self.audit_row(AuditAction::UserCreate, None, Some(id), &data.user_name)?;
         get_user(self.db, self.tenant, id)?.ok_or_else(|| DbError("a created user is gone".into())).map(Ok)
     }
 
@@ -239,7 +240,7 @@ impl WriteTx<'_> {
         if data.active != current.active {
             detail.push_str(if data.active { " activated" } else { " deactivated" });
         }
-        self.audit_row("user-replace", None, Some(id), detail.trim())?;
+        self.audit_row(AuditAction::UserReplace, None, Some(id), detail.trim())?;
         get_user(self.db, self.tenant, id)?.ok_or_else(|| DbError("a replaced user is gone".into())).map(Ok)
     }
 
@@ -268,7 +269,7 @@ impl WriteTx<'_> {
         )?;
         for row in authenticators.iter() {
             let identity = authenticator_id(id, row.text("policy")?);
-            self.audit_event("authenticator-delete", None, Some(id), Some(&identity), &identity)?;
+            self.audit_event(AuditAction::AuthenticatorDelete, None, Some(id), Some(&identity), &identity)?;
         }
         let detail = format!(
             "{}, {} devices and {} authenticators",
@@ -276,7 +277,7 @@ impl WriteTx<'_> {
             devices.len(),
             authenticators.rows.len()
         );
-        self.audit_row("user-delete", None, Some(id), &detail)?;
+        self.audit_row(AuditAction::UserDelete, None, Some(id), &detail)?;
         Ok(true)
     }
 }

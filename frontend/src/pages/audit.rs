@@ -7,29 +7,30 @@ use crate::i18n::texts;
 use crate::pages::devices::list_query;
 use crate::pages::{Listed, Pager, alert, keep_listed};
 use leptos::prelude::*;
+use shared::audit::AuditAction;
 
-/// The actions an admin filters on most; any other can be typed.
-const KNOWN_ACTIONS: &[&str] = &[
-    "challenge-",
-    "challenge-success",
-    "challenge-failure",
-    "challenge-failure-locked",
-    "challenge-refused",
-    "request-challenge",
-    "create",
-    "patch",
-    "replace",
-    "delete",
-    "user-create",
-    "user-replace",
-    "user-delete",
-    "authenticator-create",
-    "authenticator-replace",
-    "authenticator-reset",
-    "authenticator-delete",
-    "policy-create",
-    "policy-replace",
-    "policy-delete",
+/// The actions an admin filters on most, after `challenge-` (every validation's); any other can
+/// be typed.
+const KNOWN_ACTIONS: [AuditAction; 19] = [
+    AuditAction::ChallengeSuccess,
+    AuditAction::ChallengeFailure,
+    AuditAction::ChallengeFailureLocked,
+    AuditAction::ChallengeRefused,
+    AuditAction::RequestChallenge,
+    AuditAction::Create,
+    AuditAction::Patch,
+    AuditAction::Replace,
+    AuditAction::Delete,
+    AuditAction::UserCreate,
+    AuditAction::UserReplace,
+    AuditAction::UserDelete,
+    AuditAction::AuthenticatorCreate,
+    AuditAction::AuthenticatorReplace,
+    AuditAction::AuthenticatorReset,
+    AuditAction::AuthenticatorDelete,
+    AuditAction::PolicyCreate,
+    AuditAction::PolicyReplace,
+    AuditAction::PolicyDelete,
 ];
 
 #[component]
@@ -79,7 +80,8 @@ pub fn AuditLog(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Stri
                 {field("a-to", t.to, "date", |f| f.to.clone(), |f, v| f.to = v)}
                 {field("a-action", t.action, "text", |f| f.action.clone(), |f, v| f.action = v)}
                 <datalist id="known-actions">
-                    {KNOWN_ACTIONS.iter().map(|a| view! { <option value=*a/> }).collect_view()}
+                    <option value="challenge-"/>
+                    {KNOWN_ACTIONS.iter().map(|a| view! { <option value=a.as_str()/> }).collect_view()}
                 </datalist>
                 {field("a-actor", t.actor, "text", |f| f.actor.clone(), |f, v| f.actor = v)}
                 {field("a-device", t.device_id, "text", |f| f.device_id.clone(), |f, v| f.device_id = v)}
