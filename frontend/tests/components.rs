@@ -388,7 +388,7 @@ fn bulk_actions_send_what_the_row_buttons_send_and_count_every_outcome() {
 
 #[wasm_bindgen_test]
 fn an_inactive_authenticator_says_why() {
-    use frontend::standing::{Inactive, why_inactive};
+    use frontend::standing::{Inactive, Refusal, why_inactive};
     let authenticator = |status: &str,
                          start: &str,
                          expiry: Option<&str>,
@@ -415,15 +415,15 @@ fn an_inactive_authenticator_says_why() {
     assert_eq!(why_inactive(&ok, Some(5), true, now), None);
     assert_eq!(why_inactive(&ok, Some(5), false, now), Some(Inactive::UserInactive));
     let disabled = authenticator("DISABLED", past, None, 2, 0, 0, false);
-    assert_eq!(why_inactive(&disabled, Some(5), true, now), Some(Inactive::Disabled));
+    assert_eq!(why_inactive(&disabled, Some(5), true, now), Some(Inactive::Refused(Refusal::Disabled)));
     let locked = authenticator("DISABLED", past, None, 5, 0, 0, false);
-    assert_eq!(why_inactive(&locked, Some(5), true, now), Some(Inactive::LockedByFailures));
+    assert_eq!(why_inactive(&locked, Some(5), true, now), Some(Inactive::Refused(Refusal::Locked)));
     let later = authenticator("ENABLED", "2099-01-01T00:00:00Z", None, 0, 0, 0, false);
-    assert_eq!(why_inactive(&later, Some(5), true, now), Some(Inactive::NotYetValid));
+    assert_eq!(why_inactive(&later, Some(5), true, now), Some(Inactive::Refused(Refusal::NotYetValid)));
     let expired = authenticator("ENABLED", past, Some("2026-06-01T00:00:00Z"), 0, 0, 0, false);
-    assert_eq!(why_inactive(&expired, Some(5), true, now), Some(Inactive::Expired));
+    assert_eq!(why_inactive(&expired, Some(5), true, now), Some(Inactive::Refused(Refusal::Expired)));
     let used_up = authenticator("ENABLED", past, None, 0, 10, 10, false);
-    assert_eq!(why_inactive(&used_up, Some(5), true, now), Some(Inactive::UsageLimit));
+    assert_eq!(why_inactive(&used_up, Some(5), true, now), Some(Inactive::Refused(Refusal::UsageLimit)));
     let no_device = authenticator("ENABLED", past, None, 0, 0, 0, false);
     assert_eq!(why_inactive(&no_device, Some(5), true, now), Some(Inactive::NoUsableDevice));
 }

@@ -6,6 +6,8 @@ pub use crate::urn::{
     ACTION_SCHEMA, AUTHENTICATOR_SCHEMA, ENROLLMENT_SCHEMA, PASSWORD_SCHEMA, SECURITY_QUESTION_SCHEMA,
 };
 
+pub use crate::standing::{Inactive, Reason, Refusal, Standing};
+
 use crate::model::Meta;
 use crate::timestamp::{self, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -21,95 +23,6 @@ pub fn split_id(id: &str) -> Option<(&str, &str)> {
     let (user, policy) = id.split_once('.')?;
     let user_ok = user.is_empty() || (user.bytes().all(|b| b.is_ascii_digit()) && !user.starts_with('0'));
     (user_ok && crate::policy::is_code(policy)).then_some((user, policy))
-}
-
-/// `REQUEST.REASON` of an action's answer (SPEC §14), also listed in the description of the
-/// `urn:hid:scim:api:idp:2.0:Action` schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    WrongResponse = 1,
-    Disabled = 2,
-    LockedByFailures = 3,
-    OutsideValidity = 4,
-    UsageLimit = 5,
-    UserInactive = 6,
-    NothingToCheck = 7,
-    DeliveryFailed = 8,
-    /// Nothing was sent: a send budget (SPEC §6) refused it for now.
-    SendBudget = 9,
-}
-
-impl Reason {
-    pub const ALL: [Reason; 9] = [
-        Reason::WrongResponse,
-        Reason::Disabled,
-        Reason::LockedByFailures,
-        Reason::OutsideValidity,
-        Reason::UsageLimit,
-        Reason::UserInactive,
-        Reason::NothingToCheck,
-        Reason::DeliveryFailed,
-        Reason::SendBudget,
-    ];
-
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-
-    /// In English, for the schema's description.
-    pub fn meaning(self) -> &'static str {
-        match self {
-            Reason::WrongResponse => "wrong response",
-            Reason::Disabled => "disabled",
-            Reason::LockedByFailures => "locked by failures",
-            Reason::OutsideValidity => "outside the validity dates",
-            Reason::UsageLimit => "usage limit reached",
-            Reason::UserInactive => "user inactive",
-            Reason::NothingToCheck => "no usable device or no pending challenge",
-            Reason::DeliveryFailed => "delivery failed",
-            Reason::SendBudget => "not sent: send budget spent for now",
-        }
-    }
-}
-
-/// Why an authenticator refuses validations at some instant, whatever its devices say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    Disabled,
-    /// Disabled by `maxFails` consecutive failures, until RESET.
-    Locked,
-    NotYetValid,
-    Expired,
-    UsageLimit,
-}
-
-impl Refusal {
-    pub const ALL: [Refusal; 5] =
-        [Refusal::Disabled, Refusal::Locked, Refusal::NotYetValid, Refusal::Expired, Refusal::UsageLimit];
-
-    /// Its word in the store's queries and in the audit.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Refusal::Disabled => "disabled",
-            Refusal::Locked => "locked",
-            Refusal::NotYetValid => "not yet valid",
-            Refusal::Expired => "expired",
-            Refusal::UsageLimit => "usage limit",
-        }
-    }
-
-    pub fn parse(word: &str) -> Option<Refusal> {
-        Refusal::ALL.into_iter().find(|r| r.as_str() == word)
-    }
-
-    pub fn reason(self) -> Reason {
-        match self {
-            Refusal::Disabled => Reason::Disabled,
-            Refusal::Locked => Reason::LockedByFailures,
-            Refusal::NotYetValid | Refusal::Expired => Reason::OutsideValidity,
-            Refusal::UsageLimit => Reason::UsageLimit,
-        }
-    }
 }
 
 /// A reference to another resource, as the seed writes them: `$ref` and, since its samples

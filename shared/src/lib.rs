@@ -19,6 +19,7 @@ pub mod patch;
 pub mod policy;
 pub mod query;
 pub mod schema;
+pub mod standing;
 pub mod timestamp;
 pub mod urn;
 pub mod user;

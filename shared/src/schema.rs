@@ -788,12 +788,9 @@ static AUTHENTICATOR_POLICY_ATTRIBUTES: [Attribute; 5] =
 static DEVICE_REFERENCE_ATTRIBUTES: [Attribute; 5] =
     reference_attributes("last_device_id", None, Mutability::ReadOnly);
 
-/// Whether an authenticator validates now, as SQL over the store's `authenticator_rows`: the
-/// store puts the request's instant in for `{now}` (an integer, never a client's text).
-pub const AUTHENTICATOR_ACTIVE_SQL: &str = "(enabled = 1 AND disabled_by_failures = 0 AND start_date <= {now} \
-     AND (expiry_date IS NULL OR expiry_date > {now}) AND user_active = 1 \
-     AND (max_usages = 0 OR total_success < max_usages) \
-     AND (kind = 'SECURITY_QUESTION' OR usable_devices > 0))";
+/// Whether an authenticator validates now, as SQL over the store's `authenticator_rows` (the
+/// store puts the request's instant in for `{now}`, an integer, never a client's text).
+pub const AUTHENTICATOR_ACTIVE_SQL: &str = crate::standing::ACTIVE_SQL;
 
 static AUTHENTICATOR_STATUS_ATTRIBUTES: &[Attribute] = &[
     Attribute {

@@ -12,9 +12,10 @@ use crate::host::{CibaPing, Deliver, Notify};
 use crate::store::{self, Answered, AuthenticatorRow, ChallengeKind, ChallengeState, Ping};
 use shared::action::{Correlation, masked};
 use shared::audit::AuditAction;
-use shared::authenticator::{Reason, Refusal, authenticator_id};
+use shared::authenticator::{Reason, authenticator_id};
 use shared::authenticator_body::normalize_answer;
 use shared::policy::{PolicyKind, Prompt};
+use shared::standing::Inactive;
 use shared::{DeviceType, Problem, Status};
 
 /// Which of an authenticator's devices an action means.
@@ -88,12 +89,9 @@ fn pick(states: Vec<ChallengeState>, choice: &DeviceChoice) -> Option<ChallengeS
 }
 
 /// Why the authenticator itself cannot be validated now (its owner inactive, or its own
-/// refusal), and whether that is a lockout.
+/// refusal: `shared::standing`'s order), and whether that is a lockout.
 fn refused_now(row: &AuthenticatorRow) -> Option<(Reason, bool)> {
-    if !row.user_active {
-        return Some((Reason::UserInactive, false));
-    }
-    row.refusal.map(|why| (why.reason(), why == Refusal::Locked))
+    Inactive::of(row.user_active, row.refusal, true).map(|why| (why.reason(), why.locked()))
 }
 
 /// A uniformly random index below `n` (rejection sampling over a `u32`).

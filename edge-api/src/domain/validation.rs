@@ -9,8 +9,9 @@ use crate::db::DbError;
 use crate::host::{Deliver, Delivery};
 use crate::store::{self, AuthenticatorRow, ChallengeKind, ChallengeState, NewChallenge, Ping, SuccessGuard};
 use shared::audit::AuditAction;
-use shared::authenticator::{Reason, Refusal};
+use shared::authenticator::Reason;
 use shared::otp::{CodeParams, verify_hotp, verify_totp};
+use shared::standing::Inactive;
 use shared::{Algorithm, DeviceType, Status};
 use subtle::ConstantTimeEq;
 
@@ -103,22 +104,24 @@ impl Responded {
 }
 
 /// Why a device cannot be validated now, before its code is looked at: its owner is inactive,
-/// it is locked or disabled, or its authenticator refuses validations.
+/// it is locked or disabled, or its authenticator refuses validations (`shared::standing`'s
+/// rule, read with the device); and whether that is a lockout.
 fn not_checkable(state: &ChallengeState) -> Option<(Reason, bool, String)> {
-    if !state.user_active {
-        return Some((Reason::UserInactive, false, "user inactive".to_owned()));
-    }
     match state.device.status {
-        Status::Locked => return Some((Reason::LockedByFailures, true, "status L".to_owned())),
-        Status::Disabled => return Some((Reason::Disabled, false, "status D".to_owned())),
-        Status::Created | Status::Validated => {}
+        _ if !state.user_active => {
+            let why = Inactive::UserInactive;
+            Some((why.reason(), why.locked(), "user inactive".to_owned()))
+        }
+        Status::Locked => Some((Reason::LockedByFailures, true, "status L".to_owned())),
+        Status::Disabled => Some((Reason::Disabled, false, "status D".to_owned())),
+        // A usable device whose authenticator refuses validations now answers as a disabled one
+        // (SPEC §14: disabled, outside its validity dates, at its usage limit), or as a locked
+        // one when failures disabled it.
+        Status::Created | Status::Validated => state.authenticator_refusal.map(|refusal| {
+            let why = Inactive::Refused(refusal);
+            (why.reason(), why.locked(), format!("authenticator {}", refusal.as_str()))
+        }),
     }
-    // A usable device whose authenticator refuses validations now answers as a disabled one
-    // (SPEC §14: disabled, outside its validity dates, at its usage limit), or as a locked one
-    // when failures disabled it.
-    state
-        .authenticator_refusal
-        .map(|why| (why.reason(), why == Refusal::Locked, format!("authenticator {}", why.as_str())))
 }
 
 /// Where a code for `device` goes: the channel, and the address or number.

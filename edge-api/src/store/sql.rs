@@ -2,8 +2,8 @@
 //! listing and a read select them, and the rule of when a device's owner or authenticator
 //! refuses validations, which reads and compare-and-sets both inline.
 
-use shared::authenticator::Refusal;
 use shared::schema::AUTHENTICATOR_ACTIVE_SQL;
+use shared::standing::REFUSAL_SQL;
 
 /// The device owner's `active`, as a device query reads it (1 for a device without an owner row,
 /// which only a database written outside the service can hold).
@@ -25,32 +25,16 @@ pub(super) const POLICY_MAX_FAILS: &str = "(SELECT p.max_fails FROM authenticato
 
 pub(super) const DEVICE_COLUMNS: &str = "id, name, type, user_name, status, fails, created, modified, last_used, email, phone, algorithm, digits, period, version, external_id";
 
-/// Why authenticator `a` (joined to its policy `p`) refuses validations at `now`, as SQL: NULL
-/// when it does not. The one statement of these rules: [`challenge_state`] reads it to say why,
-/// and the writes of [`Validation`] and of a security-question answer check it again so that a
-/// change meanwhile is not overtaken. `now` is an integer, inlined.
-pub(super) fn refusal_case(now: impl std::fmt::Display) -> String {
-    let word = |r: Refusal| r.as_str();
-    format!(
-        "CASE WHEN a.enabled = 0 THEN '{}' WHEN a.disabled_by_failures = 1 THEN '{}' \
-         WHEN a.start_date > {now} THEN '{}' \
-         WHEN a.expiry_date IS NOT NULL AND a.expiry_date <= {now} THEN '{}' \
-         WHEN p.max_usages > 0 AND a.total_success >= p.max_usages THEN '{}' END",
-        word(Refusal::Disabled),
-        word(Refusal::Locked),
-        word(Refusal::NotYetValid),
-        word(Refusal::Expired),
-        word(Refusal::UsageLimit),
-    )
-}
-
-/// [`refusal_case`] for the authenticator whose row id is `id` (a column of the statement):
-/// NULL when there is none.
+/// Why the authenticator whose row id is `id` (a column of the statement) refuses validations at
+/// `now` (an integer, inlined), as SQL: NULL when it does not, or has none. The rule is
+/// `shared::standing`'s, the same the API's answers and the admin app's badge follow; reads
+/// say why with it, and the writes of a validation and of a security-question answer check it
+/// again so that a change meanwhile is not overtaken.
 pub(super) fn refusal_of(now: impl std::fmt::Display, id: &str) -> String {
     format!(
         "(SELECT {} FROM authenticators a LEFT JOIN policies p ON p.tenant = a.tenant AND p.id = a.policy \
          WHERE a.id = {id})",
-        refusal_case(now)
+        REFUSAL_SQL.replace("{now}", &now.to_string())
     )
 }
 

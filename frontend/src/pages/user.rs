@@ -8,7 +8,7 @@ use crate::i18n::{Texts, texts};
 use crate::pages::devices::{list_query, status_label};
 use crate::pages::enrol::{EnrolPanel, ValidateDialog};
 use crate::pages::{alert, confirmed, report};
-use crate::standing::{Inactive, why_inactive};
+use crate::standing::{Inactive, Refusal, why_inactive};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::authenticator::Authenticator;
@@ -22,11 +22,11 @@ fn quoted(text: &str) -> String {
 pub fn inactive_label(reason: Inactive, t: &Texts) -> &'static str {
     match reason {
         Inactive::UserInactive => t.reason_user_inactive,
-        Inactive::Disabled => t.reason_disabled,
-        Inactive::LockedByFailures => t.reason_locked,
-        Inactive::NotYetValid => t.reason_not_yet_valid,
-        Inactive::Expired => t.reason_expired,
-        Inactive::UsageLimit => t.reason_usage_limit,
+        Inactive::Refused(Refusal::Disabled) => t.reason_disabled,
+        Inactive::Refused(Refusal::Locked) => t.reason_locked,
+        Inactive::Refused(Refusal::NotYetValid) => t.reason_not_yet_valid,
+        Inactive::Refused(Refusal::Expired) => t.reason_expired,
+        Inactive::Refused(Refusal::UsageLimit) => t.reason_usage_limit,
         Inactive::NoUsableDevice => t.reason_no_device,
     }
 }
@@ -148,7 +148,7 @@ pub fn UserPage(
                         let (Some(api), a) = (session.get_untracked(), toggle.clone()) else { return };
                         change(api.set_authenticator_enabled(&a, !enabled));
                     }>{if enabled { t.disable } else { t.enable }}</button>
-                    {(why == Some(Inactive::LockedByFailures) || statistics.consecutive_failed > 0).then(|| {
+                    {(why == Some(Inactive::Refused(Refusal::Locked)) || statistics.consecutive_failed > 0).then(|| {
                         let reset = reset.clone();
                         view! {
                             <button class="reset-authenticator" on:click=move |_| {
