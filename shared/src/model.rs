@@ -56,6 +56,11 @@ wire_enum!(
 
 impl DeviceType {
     /// TOTP and HOTP hold a shared seed; the others do not.
+    /// EMAIL and SMS: a code sent out of band, to an address.
+    pub fn is_oob(self) -> bool {
+        matches!(self, DeviceType::Email | DeviceType::Sms)
+    }
+
     pub fn has_seed(self) -> bool {
         matches!(self, DeviceType::Totp | DeviceType::Hotp)
     }

@@ -122,8 +122,11 @@ pub fn create(
                     }
                     _ => {}
                 }
-                // One PIN per user, one EMAIL or SMS device per address, whichever view creates it.
-                if let Some(existing) = tx.find_duplicate(&new)? {
+                // One EMAIL or SMS device per address, whichever view creates it. A user may have
+                // a password per PASSWORD policy (HID's employee and customer passwords).
+                if new.device_type.is_oob()
+                    && let Some(existing) = tx.find_duplicate(&new)?
+                {
                     return Err(DomainError::Duplicate { existing });
                 }
                 let device = tx.create_device(&new, &prepared.secrets, Some((row_id, &policy.id)))?;
