@@ -303,12 +303,7 @@ pub fn verify(
     if states.is_empty() {
         return Ok(refused(Reason::NothingToCheck, false));
     }
-    // Surrounding whitespace is never part of a code or password (as for Soffid's `pin`).
-    let response = given
-        .response
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .ok_or(Problem::MissingAttribute("RESPONSE"))?;
+    let response = validation::response_text(given.response).ok_or(Problem::MissingAttribute("RESPONSE"))?;
     let responded = validation::respond_any(ctx, &states, response)?;
     let (Verdict::Accepted, Some(device)) = (responded.verdict, responded.device) else {
         return Ok(Verified { verdict: responded.verdict, device: None });

@@ -234,6 +234,13 @@ pub fn request(
     Ok(Requested::Sent { to: delivery.to, challenge })
 }
 
+/// A response as both dialects take it: surrounding whitespace is never part of a code, PIN or
+/// password (a pasted code often carries a newline; `shared::validate::parse_pin` refuses a PIN
+/// stored with it), and an empty one is no response (the caller's 400, not a failed attempt).
+pub fn response_text(given: Option<&str>) -> Option<&str> {
+    given.map(str::trim).filter(|text| !text.is_empty())
+}
+
 /// A response checked against a device without writing anything: the compare-and-set its
 /// success must win, or why it cannot succeed.
 enum Checked<'s> {

@@ -130,13 +130,8 @@ pub(crate) fn request_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, A
 pub(crate) fn response_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Invoke)?;
     let body = json_body(ctx)?;
-    // Surrounding whitespace is never part of a code or PIN (shared::validate::parse_pin).
-    let code = body
-        .get("pin")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .ok_or(ApiError::MissingPin)?;
+    let code =
+        validation::response_text(body.get("pin").and_then(Value::as_str)).ok_or(ApiError::MissingPin)?;
     let mut state = challenge_state(ctx, id)?;
     // A transaction's code (DELIVER-CHALLENGE) answers only HID's VERIFY, which owes its ping.
     state.codes.retain(|open| open.kind != store::ChallengeKind::Transaction);

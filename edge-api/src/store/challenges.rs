@@ -3,7 +3,7 @@
 //! and only its own success closes it. The send budgets of SPEC §6 are counted here too.
 
 use super::authenticators::AuthenticatorRow;
-use super::sql::refusal_of;
+use super::sql::{owner_active, refusal_of};
 use super::tx::WriteTx;
 use crate::db::{Database, DbError, Row, Sql};
 use crate::settings::SendBudget;
@@ -416,8 +416,9 @@ impl WriteTx<'_> {
         let rows = self.db.execute(
             &format!(
                 "UPDATE authenticators SET {set}, modified = ?, version = version + 1 WHERE id = ? AND tenant = ? \
-                 AND coalesce((SELECT active FROM users WHERE users.id = authenticators.user_id), 1) = 1 \
+                 AND {} = 1 \
                  AND {} IS NULL RETURNING disabled_by_failures",
+                owner_active("authenticators.user_id"),
                 refusal_of(self.now, "authenticators.id")
             ),
             &[self.now.into(), authenticator.into(), self.tenant.into()],

@@ -5,14 +5,17 @@
 use shared::schema::AUTHENTICATOR_ACTIVE_SQL;
 use shared::standing::REFUSAL_SQL;
 
-/// The device owner's `active`, as a device query reads it (1 for a device without an owner row,
-/// which only a database written outside the service can hold).
-macro_rules! owner_active {
-    () => {
-        "coalesce((SELECT active FROM users WHERE users.id = devices.user_id), 1)"
-    };
+/// The `active` of the user whose id is the column `user_id`, as a query reads it (1 for a row
+/// without an owner row, which only a database written outside the service can hold): nothing
+/// of an inactive user's is sent, checked or counted (SPEC §17).
+pub(super) fn owner_active(user_id: &str) -> String {
+    format!("coalesce((SELECT active FROM users WHERE users.id = {user_id}), 1)")
 }
-pub(super) const OWNER_ACTIVE: &str = owner_active!();
+
+/// [`owner_active`] of a device, in a statement over `devices`.
+pub(super) fn device_owner_active() -> String {
+    owner_active("devices.user_id")
+}
 
 /// The consecutive failures of a device's authenticator (NULL for a device without one).
 pub(super) const AUTHENTICATOR_FAILED: &str =

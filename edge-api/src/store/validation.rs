@@ -5,7 +5,7 @@ use super::challenges;
 use super::challenges::{OpenCode, Ping};
 use super::rows::device_from_row;
 use super::sql::{
-    AUTHENTICATOR_FAILED, DEVICE_COLUMNS, OWNER_ACTIVE, POLICY_MAX_FAILS, authenticator_refusal,
+    AUTHENTICATOR_FAILED, DEVICE_COLUMNS, POLICY_MAX_FAILS, authenticator_refusal, device_owner_active,
 };
 use super::tx::{Actor, write_raw};
 use crate::db::{Database, DbError, Row, Sql};
@@ -48,6 +48,7 @@ pub fn challenge_state(
 
 /// The columns [`challenge_state_from`] reads, in a statement over `devices`.
 pub(super) fn challenge_columns(now: i64) -> String {
+    let owner = device_owner_active();
     format!(
         "{DEVICE_COLUMNS}, seed, pin_hash, hotp_counter, totp_last_step, authenticator_id, \
          CASE WHEN type IN ('EMAIL', 'SMS') THEN (SELECT json_group_array(json_array(c.id, hex(c.code_digest), c.kind)) \
@@ -55,7 +56,7 @@ pub(super) fn challenge_columns(now: i64) -> String {
          END AS open_codes, \
          CASE WHEN type IN ('EMAIL', 'SMS') THEN (SELECT p.code_ttl FROM authenticators a JOIN policies p \
          ON p.tenant = a.tenant AND p.id = a.policy WHERE a.id = devices.authenticator_id) END AS code_ttl, \
-         {OWNER_ACTIVE} AS user_active, {} AS authenticator_refusal",
+         {owner} AS user_active, {} AS authenticator_refusal",
         authenticator_refusal(now)
     )
 }
@@ -127,8 +128,9 @@ impl<'a> Validation<'a> {
     pub fn record_success(&self, id: i64, guard: SuccessGuard<'_>) -> Result<Option<Won>, DbError> {
         const SET: &str = "fails = 0, last_used = ?, successes = successes + 1, version = version + 1, \
                            modified = ?, validation_actor = ?";
+        let owner = device_owner_active();
         let live = format!(
-            "id = ? AND tenant = ? AND status IN ('C', 'V') AND {OWNER_ACTIVE} = 1 AND {} IS NULL",
+            "id = ? AND tenant = ? AND status IN ('C', 'V') AND {owner} = 1 AND {} IS NULL",
             authenticator_refusal(self.now)
         );
         let (now, actor, tenant) = (self.now, self.actor.name, self.actor.tenant);
@@ -209,13 +211,14 @@ impl<'a> Validation<'a> {
     /// `max_fails` for a device without one; returns the status after it (`None` when the
     /// device is gone or no longer in C/V; then nothing is counted).
     pub fn record_failure(&self, id: i64, max_fails: u32) -> Result<Option<Status>, DbError> {
+        let owner = device_owner_active();
         let rows = self.db.execute(
             &format!(
                 "UPDATE devices SET fails = fails + 1, failures = failures + 1, last_failure = ?, \
                  status = CASE WHEN fails + 1 >= coalesce({POLICY_MAX_FAILS}, ?) \
                  OR coalesce({AUTHENTICATOR_FAILED} + 1 >= {POLICY_MAX_FAILS}, 0) THEN 'L' ELSE status END, \
                  version = version + 1, modified = ?, \
-                 validation_actor = ? WHERE id = ? AND tenant = ? AND status IN ('C', 'V') AND {OWNER_ACTIVE} = 1 \
+                 validation_actor = ? WHERE id = ? AND tenant = ? AND status IN ('C', 'V') AND {owner} = 1 \
                  AND {} IS NULL RETURNING status",
                 authenticator_refusal(self.now)
             ),
