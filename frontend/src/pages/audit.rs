@@ -4,7 +4,7 @@
 use crate::api::Session;
 use crate::filters::AuditFilterForm;
 use crate::i18n::texts;
-use crate::pages::devices::list_query;
+use crate::pages::list_query;
 use crate::pages::{Listed, Pager, alert, keep_listed};
 use leptos::prelude::*;
 use shared::audit::AuditAction;

@@ -4,11 +4,11 @@ use super::bulk::BulkBar;
 use super::challenge::ChallengePanel;
 use super::create::CreateDialog;
 use super::detail::DetailPanel;
-use crate::api::{ApiError, Session, query_value};
+use crate::api::{ApiError, Session};
 use crate::bulk::span;
 use crate::filters::FilterForm;
 use crate::i18n::{Texts, texts};
-use crate::pages::{Listed, Listing, Pager, alert, confirmed, keep_listed, report, sort_header};
+use crate::pages::{Listed, Listing, Pager, alert, confirmed, keep_listed, list_query, report, sort_header};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
@@ -30,21 +30,6 @@ pub fn status_label(status: Status, t: &Texts) -> &'static str {
         Status::Locked => t.status_l,
         Status::Disabled => t.status_d,
     }
-}
-
-/// The query string of a list request.
-pub fn list_query(filter: Option<&str>, sort_by: &str, descending: bool, start: u64, count: u64) -> String {
-    let mut query = format!("startIndex={start}&count={count}");
-    if let Some(filter) = filter {
-        query.push_str(&format!("&filter={}", query_value(filter)));
-    }
-    if !sort_by.is_empty() {
-        query.push_str(&format!(
-            "&sortBy={sort_by}&sortOrder={}",
-            if descending { "descending" } else { "ascending" }
-        ));
-    }
-    query
 }
 
 #[component]

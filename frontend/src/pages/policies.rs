@@ -5,7 +5,7 @@
 use crate::api::{ApiError, Session};
 use crate::forms::{PolicyForm, policy_fields};
 use crate::i18n::texts;
-use crate::pages::devices::list_query;
+use crate::pages::list_query;
 use crate::pages::{Dialog, Listed, Pager, alert, confirmed, keep_listed, report, save_from_dialog};
 use leptos::prelude::*;
 use leptos::task::spawn_local;

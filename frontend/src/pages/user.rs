@@ -5,8 +5,9 @@
 
 use crate::api::{Answer, ApiError, Session};
 use crate::i18n::{Texts, texts};
-use crate::pages::devices::{list_query, status_label};
+use crate::pages::devices::status_label;
 use crate::pages::enrol::{EnrolPanel, ValidateDialog};
+use crate::pages::list_query;
 use crate::pages::{alert, confirmed, report};
 use crate::standing::{Inactive, Refusal, why_inactive};
 use leptos::prelude::*;
