@@ -2,13 +2,13 @@
 //! fresh seed, sealed; a PIN's hash) before the write, and what the create answers once (the key
 //! URI and its QR code).
 
-use super::{DomainError, IfMatch, Scope, Written, delete_version, update_versioned};
+use super::{DomainError, IfMatch, Scope, Written, delete_versioned, update_versioned};
 use crate::crypto;
 use crate::store::{self, Secrets};
 use serde_json::Value;
 use shared::Problem;
 use shared::audit::AuditAction;
-use shared::model::{etag, etag_version};
+use shared::model::etag_version;
 use shared::otp::{CodeParams, Secret, UriKind, otpauth_uri, qr_png_base64};
 use shared::policy::PolicyKind;
 use shared::validate::{Changes, NewDevice, validate_create_with};
@@ -128,11 +128,7 @@ pub fn update(
 /// Deletes the device (audited).
 pub fn delete(scope: &Scope<'_>, id: i64, expected: Option<&IfMatch>) -> Result<(), DomainError> {
     let current = find(scope, id)?;
-    let version = delete_version(expected, version_of(&current))?;
-    let deleted = store::write(scope.db, scope.actor, scope.now, |tx| tx.delete_device(&current, version))?;
-    match (deleted, version) {
-        (true, _) => Ok(()),
-        (false, Some(v)) => Err(DomainError::Stale { sent: etag(v) }),
-        (false, None) => Err(DomainError::NoDevice(id)),
-    }
+    delete_versioned(expected, version_of(&current), DomainError::NoDevice(id), |at| {
+        Ok(store::write(scope.db, scope.actor, scope.now, |tx| tx.delete_device(&current, at))?)
+    })
 }

@@ -54,11 +54,23 @@ pub fn check_version(expected: Option<&IfMatch>, version: i64) -> Result<(), Dom
     }
 }
 
-/// The version a DELETE must still find: `current` when `If-Match` names it (412 when it names
-/// another), any (`None`) without `If-Match`.
-pub fn delete_version(expected: Option<&IfMatch>, current: i64) -> Result<Option<i64>, DomainError> {
-    check_version(expected, current)?;
-    Ok(expected.map(|_| current))
+/// A DELETE that loses no concurrent change: at the version `If-Match` names (412 when the row
+/// read is at another), any without it. `delete` writes at that version (`None`: any) and says
+/// whether it found the row there; a row that moved on meanwhile is 412 naming the version it
+/// was read at, one gone meanwhile is `gone`.
+pub fn delete_versioned(
+    expected: Option<&IfMatch>,
+    version: i64,
+    gone: DomainError,
+    delete: impl FnOnce(Option<i64>) -> Result<bool, DomainError>,
+) -> Result<(), DomainError> {
+    check_version(expected, version)?;
+    let at = expected.map(|_| version);
+    match (delete(at)?, at) {
+        (true, _) => Ok(()),
+        (false, Some(version)) => Err(DomainError::Stale { sent: shared::model::etag(version) }),
+        (false, None) => Err(gone),
+    }
 }
 
 /// What a write at a version did: written, or the row had moved on (nothing written).

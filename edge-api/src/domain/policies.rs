@@ -1,12 +1,12 @@
 //! Authenticator policies (SPEC §18): created (with a code assigned when the client leaves it
 //! out), replaced and deleted; a kind keeps one default, and a policy in use stays.
 
-use super::{DomainError, IfMatch, Scope, Written, delete_version, update_versioned};
+use super::{DomainError, IfMatch, Scope, Written, delete_versioned, update_versioned};
 use crate::crypto;
 use crate::store::{self, PolicyRefused};
 use serde_json::Value;
 use shared::Problem;
-use shared::model::{etag, etag_version};
+use shared::model::etag_version;
 use shared::policy::{ASSIGNED_PREFIX, Policy, PolicyData, validate_policy};
 use shared::schema::POLICY;
 
@@ -81,12 +81,11 @@ pub fn update(
 /// Deletes the policy, unless it is its kind's default or authenticators are bound to it.
 pub fn delete(scope: &Scope<'_>, code: &str, expected: Option<&IfMatch>) -> Result<(), DomainError> {
     let current = find(scope, code)?;
-    let version = delete_version(expected, version_of(&current))?;
-    let deleted = store::write(scope.db, scope.actor, scope.now, |tx| tx.delete_policy(&current, version))?;
-    match (deleted, version) {
-        (Ok(()), _) => Ok(()),
-        (Err(PolicyRefused::Stale), Some(v)) => Err(DomainError::Stale { sent: etag(v) }),
-        (Err(PolicyRefused::Stale), None) => Err(DomainError::NoPolicy(code.to_owned())),
-        (Err(refusal), _) => Err(refused(refusal, code)),
-    }
+    delete_versioned(expected, version_of(&current), DomainError::NoPolicy(code.to_owned()), |at| {
+        match store::write(scope.db, scope.actor, scope.now, |tx| tx.delete_policy(&current, at))? {
+            Ok(()) => Ok(true),
+            Err(PolicyRefused::Stale) => Ok(false),
+            Err(refusal) => Err(refused(refusal, code)),
+        }
+    })
 }

@@ -1,8 +1,8 @@
 //! Users (SPEC §17): created, replaced and deleted (with their devices) in one write each.
 
-use super::{DomainError, IfMatch, Scope, Written, delete_version, update_versioned};
+use super::{DomainError, IfMatch, Scope, Written, delete_versioned, update_versioned};
 use crate::store::{self, UserRefused};
-use shared::model::{etag, etag_version};
+use shared::model::etag_version;
 use shared::user::UserData;
 use shared::{Problem, User};
 
@@ -52,11 +52,7 @@ pub fn update(
 /// Deletes the user and, in the same transaction, its devices and authenticators, each audited.
 pub fn delete(scope: &Scope<'_>, id: i64, expected: Option<&IfMatch>) -> Result<(), DomainError> {
     let current = find(scope, id)?;
-    let version = delete_version(expected, version_of(&current))?;
-    let deleted = store::write(scope.db, scope.actor, scope.now, |tx| tx.delete_user(&current, version))?;
-    match (deleted, version) {
-        (true, _) => Ok(()),
-        (false, Some(v)) => Err(DomainError::Stale { sent: etag(v) }),
-        (false, None) => Err(DomainError::NoUser(id.to_string())),
-    }
+    delete_versioned(expected, version_of(&current), DomainError::NoUser(id.to_string()), |at| {
+        Ok(store::write(scope.db, scope.actor, scope.now, |tx| tx.delete_user(&current, at))?)
+    })
 }
