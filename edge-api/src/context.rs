@@ -7,7 +7,7 @@ use crate::host::Env;
 use crate::http::ApiRequest;
 use crate::i18n::Lang;
 use crate::settings::Settings;
-use crate::store::Actor;
+use crate::store::{Actor, Store};
 
 /// A request on its way to a handler: authenticated, for one tenant, with the URL of the base
 /// path it came in on (for `meta.location` and `$ref`).
@@ -31,15 +31,14 @@ impl Ctx<'_> {
         Actor { tenant: &self.tenant, name: &self.caller.name }
     }
 
+    /// The store as this request sees it: its tenant, its principal, its clock.
+    pub fn store(&self) -> Store<'_> {
+        Store::new(self.env.db, self.actor(), self.env.now)
+    }
+
     /// What the domain rules need of the request: no HTTP.
     pub fn scope(&self) -> crate::domain::Scope<'_> {
-        crate::domain::Scope {
-            db: self.env.db,
-            settings: self.settings,
-            keys: &self.keys,
-            actor: self.actor(),
-            now: self.env.now,
-        }
+        crate::domain::Scope { store: self.store(), settings: self.settings, keys: &self.keys }
     }
 
     /// What a validation needs of the request (SPEC §6, §14).

@@ -164,7 +164,21 @@ fn basic((user, password): (&str, &str)) -> String {
     format!("Basic {}", data_encoding::BASE64.encode(format!("{user}:{password}").as_bytes()))
 }
 
+/// The store as a request of `tenant` at `now` sees it, for the checks that read it directly.
+pub(crate) fn store_of<'a>(
+    db: &'a dyn crate::db::Database,
+    tenant: &'a str,
+    now: i64,
+) -> crate::store::Store<'a> {
+    crate::store::Store::new(db, crate::store::Actor { tenant, name: "test" }, now)
+}
+
 impl Api {
+    /// The store of `tenant` now, on the connection under the faults (read directly).
+    fn store<'a>(&'a self, tenant: &'a str) -> crate::store::Store<'a> {
+        store_of(&self.db.connection, tenant, self.now.get())
+    }
+
     fn new() -> Api {
         Api::with(settings())
     }

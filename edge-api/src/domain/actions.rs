@@ -9,7 +9,7 @@ use super::Scope;
 use super::validation::{self, Context, Opening, Requested, Verdict};
 use crate::crypto;
 use crate::host::{CibaPing, Deliver, Notify};
-use crate::store::{self, Answered, AuthenticatorRow, ChallengeKind, ChallengeState, Ping};
+use crate::store::{Answered, AuthenticatorRow, ChallengeKind, ChallengeState, Ping};
 use shared::action::{Correlation, masked};
 use shared::audit::AuditAction;
 use shared::authenticator::{Reason, authenticator_id};
@@ -42,12 +42,12 @@ pub enum Owner<'a> {
 
 /// The user `owner` names, if there is one.
 pub fn owner_id(scope: &Scope<'_>, owner: &Owner<'_>) -> Result<Option<i64>, DomainError> {
-    let (db, tenant) = (scope.db, scope.actor.tenant);
+    let store = scope.store;
     Ok(match owner {
-        Owner::ExternalId(value) => store::user_id_by_external_id(db, tenant, value)?,
+        Owner::ExternalId(value) => store.user_id_by_external_id(value)?,
         Owner::Id(id) => Some(*id),
-        Owner::OfDevice(device) => match store::get_device(db, tenant, *device)? {
-            Some(device) => store::user_id_by_name(db, tenant, &device.user)?.map(|(id, _)| id),
+        Owner::OfDevice(device) => match store.get_device(*device)? {
+            Some(device) => store.user_id_by_name(&device.user)?.map(|(id, _)| id),
             None => None,
         },
         Owner::Unknown => None,
@@ -127,7 +127,7 @@ pub fn challenge(
     let identity = authenticator_id(row.user_id, &row.policy);
     if row.kind == Some(PolicyKind::SecurityQuestion) {
         if let Some((reason, _)) = refused_now(row) {
-            store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+            ctx.store.write(|tx| {
                 tx.audit_authenticator(
                     AuditAction::RequestChallenge,
                     row,
@@ -136,7 +136,9 @@ pub fn challenge(
             })?;
             return Ok(Err(reason.into()));
         }
-        let policy = store::get_policy(ctx.db, ctx.actor.tenant, &row.policy)?
+        let policy = ctx
+            .store
+            .get_policy(&row.policy)?
             .ok_or_else(|| DomainError::NoAuthenticator(identity.clone()))?;
         // A random choice of the prompts the user answered, as many as the policy asks, unless
         // a challenge asking others is still open.
@@ -146,10 +148,8 @@ pub fn challenge(
         for _ in 0..asked {
             fresh.push(pool.swap_remove(random_below(pool.len())?).to_owned());
         }
-        let expires = ctx.now + ctx.settings.challenge_ttl;
-        let open = store::write(ctx.db, ctx.actor, ctx.now, |tx| {
-            tx.questions_challenge(row, expires, fresh.clone())
-        })?;
+        let expires = ctx.now() + ctx.settings.challenge_ttl;
+        let open = ctx.store.write(|tx| tx.questions_challenge(row, expires, fresh.clone()))?;
         let shown: Vec<Prompt> = open
             .prompts
             .iter()
@@ -165,7 +165,7 @@ pub fn challenge(
         let text = serde_json::to_string(&shown).map_err(|e| DomainError::Internal(e.to_string()))?;
         return Ok(Ok(Issued { challenge: text, id: open.id }));
     }
-    let states = store::authenticator_devices(ctx.db, ctx.actor.tenant, row.row_id, ctx.now)?;
+    let states = ctx.store.authenticator_devices(row.row_id)?;
     let Some(state) = pick(states, choice) else {
         return Ok(Err(Reason::NothingToCheck.into()));
     };
@@ -247,7 +247,7 @@ fn send_ping(ctx: &Context<'_>, notify: Notify<'_>, row: &AuthenticatorRow, ping
         }
     };
     let action = if sent.is_ok() { AuditAction::CibaPing } else { AuditAction::CibaPingFailed };
-    let audited = store::write(ctx.db, ctx.actor, ctx.now, |tx| tx.audit_authenticator(action, row, &detail));
+    let audited = ctx.store.write(|tx| tx.audit_authenticator(action, row, &detail));
     if let Err(error) = audited {
         (ctx.log)(&format!("CIBA ping audit not written: {error}"));
     }
@@ -287,9 +287,9 @@ pub fn verify(
     if row.kind == Some(PolicyKind::SecurityQuestion) {
         return answer(ctx, row, given);
     }
-    let mut states = store::authenticator_devices(ctx.db, ctx.actor.tenant, row.row_id, ctx.now)?;
+    let mut states = ctx.store.authenticator_devices(row.row_id)?;
     if let Some(id) = given.challenge {
-        let open = store::open_challenge(ctx.db, ctx.actor.tenant, row.row_id, Some(id), ctx.now)?;
+        let open = ctx.store.open_challenge(row.row_id, Some(id))?;
         let Some(device) = open.and_then(|c| c.device_id) else {
             return no_such_challenge(ctx, row);
         };
@@ -315,7 +315,7 @@ pub fn verify(
     let created = states.iter().any(|s| s.device.id == device && s.device.status == Status::Created);
     let turn = given.challenge.filter(|_| states.iter().all(|s| s.codes.is_empty()));
     if created || turn.is_some() {
-        let closed = store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+        let closed = ctx.store.write(|tx| {
             tx.activate_device(device)?;
             turn.map(|id| tx.close_challenge(device, id)).transpose().map(Option::flatten)
         })?;
@@ -330,7 +330,7 @@ pub fn verify(
 /// A `CHALLENGE.ID` that names no open challenge of the authenticator: refused, and audited.
 fn no_such_challenge(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<Verified, DomainError> {
     let identity = authenticator_id(row.user_id, &row.policy);
-    store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+    ctx.store.write(|tx| {
         tx.audit_authenticator(
             AuditAction::ChallengeRefused,
             row,
@@ -344,12 +344,12 @@ fn no_such_challenge(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<Verifi
 /// asked.
 fn answer(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Result<Verified, DomainError> {
     let identity = authenticator_id(row.user_id, &row.policy);
-    let open = store::open_challenge(ctx.db, ctx.actor.tenant, row.row_id, given.challenge, ctx.now)?;
+    let open = ctx.store.open_challenge(row.row_id, given.challenge)?;
     if given.challenge.is_some() && open.is_none() {
         return no_such_challenge(ctx, row);
     }
     if let Some((reason, locked)) = refused_now(row) {
-        store::write(ctx.db, ctx.actor, ctx.now, |tx| {
+        ctx.store.write(|tx| {
             tx.audit_authenticator(AuditAction::ChallengeRefused, row, &format!("{identity}: not checked"))
         })?;
         return Ok(refused(reason, locked));
@@ -369,12 +369,12 @@ fn answer(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Re
         };
         right &= matches;
     }
-    let answered = store::write(ctx.db, ctx.actor, ctx.now, |tx| tx.answer_questions(row, open.id, right))?;
+    let answered = ctx.store.write(|tx| tx.answer_questions(row, open.id, right))?;
     Ok(match answered {
         Answered::Counted { won: true, .. } => Verified { verdict: Verdict::Accepted, device: None },
         Answered::Counted { won: false, locked } => refused(Reason::WrongResponse, locked),
         Answered::Refused => {
-            let now = store::get_authenticator(ctx.db, ctx.actor.tenant, row.user_id, &row.policy, ctx.now)?;
+            let now = ctx.store.get_authenticator(row.user_id, &row.policy)?;
             let (reason, locked) =
                 now.as_ref().and_then(refused_now).unwrap_or((Reason::NothingToCheck, false));
             refused(reason, locked)
@@ -384,7 +384,7 @@ fn answer(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Re
 
 /// RESET: the lockout by failures ends (consecutive failures 0, its locked devices V).
 pub fn reset(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<(), DomainError> {
-    Ok(store::write(ctx.db, ctx.actor, ctx.now, |tx| tx.reset_authenticator(row))?)
+    Ok(ctx.store.write(|tx| tx.reset_authenticator(row))?)
 }
 
 /// The activation code of REGISTER-OOB: the one given (4–10 digits) or 6 random digits.
@@ -410,6 +410,7 @@ pub fn unregister(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<(), Domai
         )
         .into());
     }
-    store::write(ctx.db, ctx.actor, ctx.now, |tx| tx.delete_authenticator(row, None))?
+    ctx.store
+        .write(|tx| tx.delete_authenticator(row, None))?
         .map_err(|_| DomainError::NoAuthenticator(authenticator_id(row.user_id, &row.policy)))
 }

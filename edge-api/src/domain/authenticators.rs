@@ -6,7 +6,7 @@ use super::DomainError;
 use super::devices;
 use super::{IfMatch, Scope, Written};
 use crate::crypto;
-use crate::store::{self, AuthenticatorRefused, AuthenticatorRow, StoredAnswer};
+use crate::store::{AuthenticatorRefused, AuthenticatorRow, StoredAnswer};
 use shared::Problem;
 use shared::authenticator::{Enrollment, authenticator_id};
 use shared::authenticator_body::{AuthenticatorBody, Current, Owner, check_body};
@@ -30,7 +30,7 @@ pub struct OobRegistration<'a> {
 /// The tenant's policy `code`; a code that names none is the body's error (HID's `AT_LDAP`
 /// pass-through among them).
 fn policy_named(scope: &Scope<'_>, code: &str) -> Result<Policy, DomainError> {
-    store::get_policy(scope.db, scope.actor.tenant, code)?.ok_or_else(|| {
+    scope.store.get_policy(code)?.ok_or_else(|| {
         DomainError::Invalid(Problem::invalid(
             "policy.value",
             "names no authenticator policy of this tenant (LDAP pass-through is not supported)",
@@ -84,11 +84,11 @@ pub fn create(
         )
         .into());
     }
-    let data = check_body(body, &policy, None, Timestamp(scope.now))?;
+    let data = check_body(body, &policy, None, Timestamp(scope.now()))?;
     let answers = data.answers.as_deref().map(hashed_answers).transpose()?.unwrap_or_default();
     let template = new_device(scope, &policy, data.password.as_deref());
     let prepared = template.as_ref().map(|new| devices::prepare(scope, new)).transpose()?;
-    let (row, device) = store::write(scope.db, scope.actor, scope.now, |tx| {
+    let (row, device) = scope.store.write(|tx| {
         let (user_id, user_name) = match &owner {
             Owner::Id(id) => tx.user_by_id(*id)?.ok_or_else(|| {
                 DomainError::Invalid(Problem::invalid("owner.value", "names no user of this tenant"))
@@ -136,14 +136,16 @@ pub fn create(
                         row_id,
                         device.id,
                         &digest,
-                        scope.now + super::actions::ACTIVATION_TTL,
+                        scope.now() + super::actions::ACTIVATION_TTL,
                     )?;
                 }
                 Some(device)
             }
             _ => None,
         };
-        let row = store::get_authenticator(scope.db, scope.actor.tenant, user_id, &policy.id, scope.now)?
+        let row = scope
+            .store
+            .get_authenticator(user_id, &policy.id)?
             .ok_or_else(|| DomainError::Internal("an authenticator just created is not found".into()))?;
         Ok((row, device))
     })?;
@@ -166,7 +168,9 @@ pub fn create(
 
 /// The tenant's authenticator `<user>.<policy>`.
 pub fn find(scope: &Scope<'_>, user_id: i64, policy: &str) -> Result<AuthenticatorRow, DomainError> {
-    store::get_authenticator(scope.db, scope.actor.tenant, user_id, policy, scope.now)?
+    scope
+        .store
+        .get_authenticator(user_id, policy)?
         .ok_or_else(|| DomainError::NoAuthenticator(authenticator_id(user_id, policy)))
 }
 
@@ -193,7 +197,7 @@ pub fn replace(
         let shown = current.shown_enabled();
         let state =
             Current { enabled: shown, start_date: current.start_date, expiry_date: current.expiry_date };
-        let mut data = check_body(body, &policy, Some(&state), Timestamp(scope.now))?;
+        let mut data = check_body(body, &policy, Some(&state), Timestamp(scope.now()))?;
         // Written as it reads, it changes nothing (a PATCH of the dates carries it along);
         // ENABLED on one shown DISABLED enables it and ends a lockout, as RESET does.
         let reset = data.enabled && !shown && current.disabled_by_failures;
@@ -203,7 +207,7 @@ pub fn replace(
         let answers = data.answers.as_deref().map(hashed_answers).transpose()?;
         let pin_hash =
             data.password.as_deref().map(crypto::hash_password).transpose().map_err(DomainError::Internal)?;
-        let written = store::write(scope.db, scope.actor, scope.now, |tx| {
+        let written = scope.store.write(|tx| {
             tx.update_authenticator(current, version, &data, reset, answers.as_deref(), pin_hash.as_deref())
         })?;
         match written {
@@ -239,9 +243,7 @@ pub fn delete(
     let current = find(scope, user_id, policy)?;
     let version = version_of(&current);
     super::check_version(expected, version)?;
-    let deleted = store::write(scope.db, scope.actor, scope.now, |tx| {
-        tx.delete_authenticator(&current, expected.map(|_| version))
-    })?;
+    let deleted = scope.store.write(|tx| tx.delete_authenticator(&current, expected.map(|_| version)))?;
     match (deleted, expected) {
         (Ok(()), _) => Ok(()),
         (Err(_), Some(expected)) => Err(expected.stale()),

@@ -4,7 +4,7 @@
 
 use super::{DomainError, IfMatch, Scope, Written, delete_versioned, update_versioned};
 use crate::crypto;
-use crate::store::{self, Secrets};
+use crate::store::Secrets;
 use serde_json::Value;
 use shared::Problem;
 use shared::audit::AuditAction;
@@ -19,7 +19,7 @@ use shared::{DeviceType, OtpDevice};
 /// user has one PIN and one EMAIL or SMS device per address. TOTP/HOTP answer their key URI and
 /// QR code, once.
 pub fn create(scope: &Scope<'_>, body: &Value) -> Result<OtpDevice, DomainError> {
-    let policies = store::default_policies(scope.db, scope.actor.tenant)?;
+    let policies = scope.store.default_policies()?;
     let defaults = &scope.settings.defaults;
     let new = validate_create_with(body, |t| {
         policies
@@ -28,13 +28,12 @@ pub fn create(scope: &Scope<'_>, body: &Value) -> Result<OtpDevice, DomainError>
             .map_or(*defaults, |p| p.device_params(defaults))
     })?;
     let prepared = prepare(scope, &new)?;
-    let mut device =
-        store::write(scope.db, scope.actor, scope.now, |tx| -> Result<OtpDevice, DomainError> {
-            if let Some(existing) = tx.find_duplicate(&new)? {
-                return Err(DomainError::Duplicate { existing });
-            }
-            Ok(tx.create_device(&new, &prepared.secrets, None)?)
-        })?;
+    let mut device = scope.store.write(|tx| -> Result<OtpDevice, DomainError> {
+        if let Some(existing) = tx.find_duplicate(&new)? {
+            return Err(DomainError::Duplicate { existing });
+        }
+        Ok(tx.create_device(&new, &prepared.secrets, None)?)
+    })?;
     if let Some(seed) = &prepared.seed
         && let Some((uri, image)) = enrollment(scope, &device, seed)?
     {
@@ -93,7 +92,7 @@ fn version_of(device: &OtpDevice) -> i64 {
 
 /// The tenant's device `id`.
 pub fn find(scope: &Scope<'_>, id: i64) -> Result<OtpDevice, DomainError> {
-    store::get_device(scope.db, scope.actor.tenant, id)?.ok_or(DomainError::NoDevice(id))
+    scope.store.get_device(id)?.ok_or(DomainError::NoDevice(id))
 }
 
 /// A replace (PUT) or PATCH (`action`, as audited): `changes_of` the current device, a new PIN
@@ -117,9 +116,9 @@ pub fn update(
                 .map(crypto::hash_password)
                 .transpose()
                 .map_err(DomainError::Internal)?;
-            let updated = store::write(scope.db, scope.actor, scope.now, |tx| {
-                tx.update_device(action, current, version, &changes, pin_hash.clone())
-            })?;
+            let updated = scope
+                .store
+                .write(|tx| tx.update_device(action, current, version, &changes, pin_hash.clone()))?;
             Ok(updated.map_or(Written::Stale, Written::Done))
         },
     )
@@ -129,6 +128,6 @@ pub fn update(
 pub fn delete(scope: &Scope<'_>, id: i64, expected: Option<&IfMatch>) -> Result<(), DomainError> {
     let current = find(scope, id)?;
     delete_versioned(expected, version_of(&current), DomainError::NoDevice(id), |at| {
-        Ok(store::write(scope.db, scope.actor, scope.now, |tx| tx.delete_device(&current, at))?)
+        Ok(scope.store.write(|tx| tx.delete_device(&current, at))?)
     })
 }

@@ -13,18 +13,23 @@ pub mod users;
 pub mod validation;
 
 use crate::crypto::Keys;
-use crate::db::Database;
 use crate::settings::Settings;
-use crate::store::Actor;
+use crate::store::Store;
 pub use error::DomainError;
 
-/// What a rule works with: the store, the settings and keys, who acts for which tenant, and when.
+/// What a rule works with: the store as this request sees it (who acts for which tenant, and
+/// when), the settings and the keys.
 pub struct Scope<'a> {
-    pub db: &'a dyn Database,
+    pub store: Store<'a>,
     pub settings: &'a Settings,
     pub keys: &'a Keys,
-    pub actor: Actor<'a>,
-    pub now: i64,
+}
+
+impl Scope<'_> {
+    /// Unix seconds: the request's clock.
+    pub fn now(&self) -> i64 {
+        self.store.now()
+    }
 }
 
 /// An `If-Match` precondition (RFC 7232 §3.1), read at the edge: the versions its entity tags

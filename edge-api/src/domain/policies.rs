@@ -3,7 +3,7 @@
 
 use super::{DomainError, IfMatch, Scope, Written, delete_versioned, update_versioned};
 use crate::crypto;
-use crate::store::{self, PolicyRefused};
+use crate::store::PolicyRefused;
 use serde_json::Value;
 use shared::Problem;
 use shared::model::etag_version;
@@ -27,8 +27,7 @@ fn refused(refusal: PolicyRefused, code: &str) -> DomainError {
 
 /// The tenant's policy `code`.
 pub fn find(scope: &Scope<'_>, code: &str) -> Result<Policy, DomainError> {
-    store::get_policy(scope.db, scope.actor.tenant, code)?
-        .ok_or_else(|| DomainError::NoPolicy(code.to_owned()))
+    scope.store.get_policy(code)?.ok_or_else(|| DomainError::NoPolicy(code.to_owned()))
 }
 
 /// A code for a create that leaves `id` out, as RFC 7643 §3.1 has the service assign ids.
@@ -49,7 +48,7 @@ pub fn create(scope: &Scope<'_>, mut body: Value) -> Result<Policy, DomainError>
         object.insert("id".into(), assigned_code()?.into());
     }
     let data = validate_policy(&body, None, &scope.settings.policy_defaults())?;
-    let created = store::write(scope.db, scope.actor, scope.now, |tx| tx.create_policy(&data))?;
+    let created = scope.store.write(|tx| tx.create_policy(&data))?;
     created.map_err(|refusal| refused(refusal, &data.code))
 }
 
@@ -66,9 +65,7 @@ pub fn update(
         version_of,
         |current, version| {
             let data = data_of(current)?;
-            let written = store::write(scope.db, scope.actor, scope.now, |tx| {
-                tx.replace_policy(current, version, &data)
-            })?;
+            let written = scope.store.write(|tx| tx.replace_policy(current, version, &data))?;
             match written {
                 Ok(policy) => Ok(Written::Done(policy)),
                 Err(PolicyRefused::Stale) => Ok(Written::Stale),
@@ -81,11 +78,12 @@ pub fn update(
 /// Deletes the policy, unless it is its kind's default or authenticators are bound to it.
 pub fn delete(scope: &Scope<'_>, code: &str, expected: Option<&IfMatch>) -> Result<(), DomainError> {
     let current = find(scope, code)?;
-    delete_versioned(expected, version_of(&current), DomainError::NoPolicy(code.to_owned()), |at| {
-        match store::write(scope.db, scope.actor, scope.now, |tx| tx.delete_policy(&current, at))? {
-            Ok(()) => Ok(true),
-            Err(PolicyRefused::Stale) => Ok(false),
-            Err(refusal) => Err(refused(refusal, code)),
-        }
+    delete_versioned(expected, version_of(&current), DomainError::NoPolicy(code.to_owned()), |at| match scope
+        .store
+        .write(|tx| tx.delete_policy(&current, at))?
+    {
+        Ok(()) => Ok(true),
+        Err(PolicyRefused::Stale) => Ok(false),
+        Err(refusal) => Err(refused(refusal, code)),
     })
 }

@@ -1,7 +1,7 @@
 //! Users (SPEC §17): created, replaced and deleted (with their devices) in one write each.
 
 use super::{DomainError, IfMatch, Scope, Written, delete_versioned, update_versioned};
-use crate::store::{self, UserRefused};
+use crate::store::UserRefused;
 use shared::model::etag_version;
 use shared::user::UserData;
 use shared::{Problem, User};
@@ -12,12 +12,12 @@ fn version_of(user: &User) -> i64 {
 
 /// The tenant's user `id`.
 pub fn find(scope: &Scope<'_>, id: i64) -> Result<User, DomainError> {
-    store::get_user(scope.db, scope.actor.tenant, id)?.ok_or_else(|| DomainError::NoUser(id.to_string()))
+    scope.store.get_user(id)?.ok_or_else(|| DomainError::NoUser(id.to_string()))
 }
 
 /// A new user; its userName is unique in the tenant, whatever its case.
 pub fn create(scope: &Scope<'_>, data: &UserData) -> Result<User, DomainError> {
-    match store::write(scope.db, scope.actor, scope.now, |tx| tx.create_user(data))? {
+    match scope.store.write(|tx| tx.create_user(data))? {
         Ok(user) => Ok(user),
         Err(UserRefused::NameTaken(existing)) => Err(DomainError::UserNameTaken { existing }),
         Err(UserRefused::Stale) => Err(DomainError::Conflict),
@@ -37,9 +37,7 @@ pub fn update(
         version_of,
         |current, version| {
             let data = data_of(current)?;
-            let written = store::write(scope.db, scope.actor, scope.now, |tx| {
-                tx.replace_user(current, version, &data)
-            })?;
+            let written = scope.store.write(|tx| tx.replace_user(current, version, &data))?;
             match written {
                 Ok(user) => Ok(Written::Done(user)),
                 Err(UserRefused::NameTaken(existing)) => Err(DomainError::UserNameTaken { existing }),
@@ -53,6 +51,6 @@ pub fn update(
 pub fn delete(scope: &Scope<'_>, id: i64, expected: Option<&IfMatch>) -> Result<(), DomainError> {
     let current = find(scope, id)?;
     delete_versioned(expected, version_of(&current), DomainError::NoUser(id.to_string()), |at| {
-        Ok(store::write(scope.db, scope.actor, scope.now, |tx| tx.delete_user(&current, at))?)
+        Ok(scope.store.write(|tx| tx.delete_user(&current, at))?)
     })
 }

@@ -7,7 +7,7 @@ use super::Scope;
 use crate::crypto;
 use crate::db::DbError;
 use crate::host::{Deliver, Delivery};
-use crate::store::{self, AuthenticatorRow, ChallengeKind, ChallengeState, NewChallenge, Ping, SuccessGuard};
+use crate::store::{AuthenticatorRow, ChallengeKind, ChallengeState, NewChallenge, Ping, SuccessGuard};
 use shared::audit::AuditAction;
 use shared::authenticator::Reason;
 use shared::otp::{CodeParams, verify_hotp, verify_totp};
@@ -143,17 +143,17 @@ pub fn request(
     opening: &Opening<'_>,
 ) -> Result<Requested, DomainError> {
     let device = &state.device;
-    let (db, settings) = (ctx.db, ctx.settings);
+    let settings = ctx.settings;
     let authenticator = state.authenticator_id;
     // A device that cannot be validated now is sent nothing.
     if let Some((reason, _, why)) = not_checkable(state) {
-        store::write(db, ctx.actor, ctx.now, |tx| {
+        ctx.store.write(|tx| {
             tx.attempt(AuditAction::RequestChallenge, device.id, &format!("nothing sent: {why}"))
         })?;
         return Ok(Requested::Refused(reason));
     }
     let Some((channel, to)) = destination(device) else {
-        let challenge = store::write(db, ctx.actor, ctx.now, |tx| {
+        let challenge = ctx.store.write(|tx| {
             tx.count_challenge(device.id)?;
             opening
                 .issued_by
@@ -164,7 +164,7 @@ pub fn request(
                         kind: opening.kind,
                         code_digest: None,
                         ping: opening.ping.as_ref(),
-                        expires: ctx.now + settings.challenge_ttl,
+                        expires: ctx.now() + settings.challenge_ttl,
                     };
                     tx.open_challenge(&new, Some(row))
                 })
@@ -189,7 +189,7 @@ pub fn request(
     };
     let digest = ctx.keys.code_digest(device.id, &delivery.code);
     // A code lives for its policy's codeTtlSeconds (SPEC §14, §18).
-    let expires = ctx.now + state.code_ttl.unwrap_or(settings.challenge_ttl);
+    let expires = ctx.now() + state.code_ttl.unwrap_or(settings.challenge_ttl);
     let outbox = match settings.delivery_webhook {
         None => Some((channel, delivery.to.as_str(), delivery.message.as_str())),
         Some(_) => None,
@@ -197,7 +197,7 @@ pub fn request(
     // The budget is taken and the challenge committed before the code leaves, so that a user
     // who types it at once never races its storage, and concurrent requests never send past a
     // budget together.
-    let opened = store::write(db, ctx.actor, ctx.now, |tx| -> Result<Result<i64, i64>, DbError> {
+    let opened = ctx.store.write(|tx| -> Result<Result<i64, i64>, DbError> {
         if let Err(refused) = tx.take_send(device.id, &delivery.to.to_lowercase(), settings.send_budget)? {
             let detail = format!("nothing sent: {}, retry in {} s", refused.why, refused.retry_after);
             tx.attempt(AuditAction::SendRefused, device.id, &detail)?;
@@ -228,7 +228,7 @@ pub fn request(
         ));
         // A gateway failure leaves no pending code (SPEC §6).
         let why = format!("gateway {} {reason}", webhook.host);
-        store::write(db, ctx.actor, ctx.now, |tx| tx.withdraw_challenge(device.id, challenge, &why))?;
+        ctx.store.write(|tx| tx.withdraw_challenge(device.id, challenge, &why))?;
         return Ok(Requested::Undelivered);
     }
     Ok(Requested::Sent { to: delivery.to, challenge })
@@ -279,7 +279,7 @@ fn check<'s>(ctx: &Context<'_>, state: &'s ChallengeState, code: &str) -> Result
         DeviceType::Totp => {
             let period = device.period.unwrap_or(settings.defaults.period);
             let last = state.totp_last_step;
-            verify_totp(&seed()?, params, period, code, ctx.now, settings.totp_window, last)
+            verify_totp(&seed()?, params, period, code, ctx.now(), settings.totp_window, last)
                 .map(|step| SuccessGuard::TotpStep { step, last })
         }
         DeviceType::Hotp => {
@@ -330,7 +330,6 @@ pub fn respond_any(
     states: &[ChallengeState],
     code: &str,
 ) -> Result<Responded, DomainError> {
-    let (db, now) = (ctx.db, ctx.now);
     let mut counted: Option<(&ChallengeState, Reason)> = None;
     let mut refusal = None;
     for state in states {
@@ -342,7 +341,7 @@ pub fn respond_any(
                 counted.get_or_insert((state, reason));
             }
             Checked::Matches(guard) => {
-                let validation = store::Validation::new(db, ctx.actor, now);
+                let validation = ctx.store.validation();
                 let device = state.device.id;
                 match validation.record_success(device, guard)? {
                     Some(won) => {
@@ -366,18 +365,18 @@ pub fn respond_any(
         let Some((state, reason, locked, why)) = refusal else {
             return Ok(Responded::refused(Reason::NothingToCheck, false));
         };
-        store::write(db, ctx.actor, now, |tx| {
+        ctx.store.write(|tx| {
             tx.attempt(AuditAction::ChallengeRefused, state.device.id, &format!("not checked: {why}"))
         })?;
         return Ok(Responded::refused(reason, locked));
     };
     let device = state.device.id;
-    let validation = store::Validation::new(db, ctx.actor, now);
+    let validation = ctx.store.validation();
     Ok(match validation.record_failure(device, ctx.settings.max_fails)? {
         Some(status) => Responded::refused(wrong, status == Status::Locked),
         // The device left C/V (or its owner or authenticator changed) meanwhile: nothing was
         // counted; say why from its state now.
-        None => match store::challenge_state(db, ctx.actor.tenant, device, now)? {
+        None => match ctx.store.challenge_state(device)? {
             Some(now_state) => match not_checkable(&now_state) {
                 Some((reason, locked, _)) => Responded::refused(reason, locked),
                 None => Responded::refused(wrong, false),

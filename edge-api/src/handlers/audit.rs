@@ -21,7 +21,7 @@ pub(crate) fn page(
     sort: Option<&Sort>,
     page: Page,
 ) -> Result<(u64, Vec<Value>), ApiError> {
-    let (total, events) = store::list_audit(ctx.env.db, &ctx.tenant, condition, sort, page)?;
+    let (total, events) = ctx.store().list_audit(condition, sort, page)?;
     Ok((total, events.into_iter().map(|e| to_json(present(ctx, e))).collect()))
 }
 
@@ -38,7 +38,7 @@ pub(crate) fn get(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
         .parse::<i64>()
         .ok()
         .filter(|n| *n > 0 && n.to_string() == id)
-        .map(|n| store::get_audit_event(ctx.env.db, &ctx.tenant, n))
+        .map(|n| ctx.store().get_audit_event(n))
         .transpose()?
         .flatten()
         .ok_or_else(|| ApiError::NoAuditEvent(id.to_owned()))?;
@@ -66,7 +66,7 @@ pub(crate) fn histogram(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
         .filter(|f| !f.trim().is_empty())
         .map(|f| Condition::compile(&AUDIT, f))
         .transpose()?;
-    let buckets = store::audit_histogram(ctx.env.db, &ctx.tenant, condition.as_ref(), interval)?.ok_or_else(|| {
+    let buckets = ctx.store().audit_histogram(condition.as_ref(), interval)?.ok_or_else(|| {
         ApiError::Problem(Problem::InvalidParameter {
             parameter: "interval",
             reason: format!(

@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::i18n;
 use crate::settings::Right;
-use crate::store::{self, AuthenticatorRow};
+use crate::store::AuthenticatorRow;
 use serde_json::Value;
 use shared::action::{Action, ActionAnswer, ActionName, Correlation};
 use shared::authenticator::ACTION_SCHEMA;
@@ -34,8 +34,7 @@ pub(crate) fn page(
     sort: Option<&Sort>,
     page: Page,
 ) -> Result<(u64, Vec<Value>), ApiError> {
-    let (total, rows) =
-        store::list_authenticators(ctx.env.db, &ctx.tenant, condition, sort, page, ctx.env.now)?;
+    let (total, rows) = ctx.store().list_authenticators(condition, sort, page)?;
     Ok((total, rows.into_iter().map(|row| to_json(present(ctx, row, None))).collect()))
 }
 

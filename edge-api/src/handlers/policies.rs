@@ -7,7 +7,6 @@ use crate::domain::policies;
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
-use crate::store::{self};
 use serde_json::Value;
 use shared::Problem;
 use shared::filter::Condition;
@@ -23,7 +22,7 @@ pub(crate) fn page(
     sort: Option<&Sort>,
     page: Page,
 ) -> Result<(u64, Vec<Value>), ApiError> {
-    let (total, policies) = store::list_policies(ctx.env.db, &ctx.tenant, condition, sort, page)?;
+    let (total, policies) = ctx.store().list_policies(condition, sort, page)?;
     Ok((total, policies.into_iter().map(|p| to_json(present(ctx, p))).collect()))
 }
 

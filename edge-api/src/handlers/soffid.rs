@@ -27,7 +27,7 @@ pub(crate) fn page(
     sort: Option<&Sort>,
     page: Page,
 ) -> Result<(u64, Vec<Value>), ApiError> {
-    let (total, devices) = store::list_devices(ctx.env.db, &ctx.tenant, condition, sort, page)?;
+    let (total, devices) = ctx.store().list_devices(condition, sort, page)?;
     Ok((total, devices.into_iter().map(|d| to_json(present(ctx, d))).collect()))
 }
 
@@ -99,7 +99,7 @@ pub(crate) fn delete(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
 }
 
 fn challenge_state(ctx: &Ctx<'_>, id: i64) -> Result<store::ChallengeState, ApiError> {
-    store::challenge_state(ctx.env.db, &ctx.tenant, id, ctx.env.now)?.ok_or(ApiError::NoDevice(id))
+    ctx.store().challenge_state(id)?.ok_or(ApiError::NoDevice(id))
 }
 
 pub(crate) fn request_challenge(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
@@ -149,13 +149,13 @@ fn soffid_answer(verdict: Verdict) -> ChallengeResult {
 
 pub(crate) fn audit(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Invoke)?;
-    let counters = store::counters(ctx.env.db, &ctx.tenant, id)?.ok_or(ApiError::NoDevice(id))?;
-    let entries = store::audit_trail(ctx.env.db, &ctx.tenant, id, 100)?;
+    let counters = ctx.store().counters(id)?.ok_or(ApiError::NoDevice(id))?;
+    let entries = ctx.store().audit_trail(id, 100)?;
     Ok(ApiResponse::json(200, &serde_json::json!({ "counters": counters, "entries": entries })))
 }
 
 pub(crate) fn outbox(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
-    let messages = store::outbox_list(ctx.env.db, &ctx.tenant, 100)?;
+    let messages = ctx.store().outbox_list(100)?;
     Ok(ApiResponse::json(200, &ListResponse::new(messages.len() as u64, 1, messages)))
 }

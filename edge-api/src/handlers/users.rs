@@ -6,7 +6,6 @@ use crate::domain::users;
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
-use crate::store::{self};
 use serde_json::Value;
 use shared::filter::Condition;
 use shared::patch::PatchOp;
@@ -22,7 +21,7 @@ pub(crate) fn page(
     sort: Option<&Sort>,
     page: Page,
 ) -> Result<(u64, Vec<Value>), ApiError> {
-    let (total, users) = store::list_users(ctx.env.db, &ctx.tenant, condition, sort, page)?;
+    let (total, users) = ctx.store().list_users(condition, sort, page)?;
     Ok((total, users.into_iter().map(|u| to_json(present(ctx, u))).collect()))
 }
 

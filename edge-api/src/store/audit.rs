@@ -3,7 +3,8 @@
 
 use super::listing::{Table, list_query, run_list};
 use super::sql::AUDIT_COLUMNS;
-use crate::db::{Database, DbError, Row, Sql};
+use super::tx::Store;
+use crate::db::{DbError, Row, Sql};
 use shared::Timestamp;
 use shared::audit::{AUDIT_SCHEMA, AuditBucket, AuditEvent};
 use shared::filter::Condition;
@@ -24,19 +25,22 @@ pub struct Counters {
     pub last_failure: Option<String>,
 }
 
-pub fn counters(db: &dyn Database, tenant: &str, id: i64) -> Result<Option<Counters>, DbError> {
-    let rows = db.execute(
-        "SELECT successes, failures, challenges, last_used, last_failure FROM devices WHERE id = ? AND tenant = ?",
-        &[id.into(), tenant.into()],
-    )?;
-    let Some(r) = rows.first() else { return Ok(None) };
-    Ok(Some(Counters {
-        successes: r.int("successes")?,
-        failures: r.int("failures")?,
-        challenges: r.int("challenges")?,
-        last_success: r.opt_int("last_used")?.map(|t| Timestamp(t).to_rfc3339()),
-        last_failure: r.opt_int("last_failure")?.map(|t| Timestamp(t).to_rfc3339()),
-    }))
+impl Store<'_> {
+    pub fn counters(&self, id: i64) -> Result<Option<Counters>, DbError> {
+        let (db, tenant) = (self.db, self.actor.tenant);
+        let rows = db.execute(
+            "SELECT successes, failures, challenges, last_used, last_failure FROM devices WHERE id = ? AND tenant = ?",
+            &[id.into(), tenant.into()],
+        )?;
+        let Some(r) = rows.first() else { return Ok(None) };
+        Ok(Some(Counters {
+            successes: r.int("successes")?,
+            failures: r.int("failures")?,
+            challenges: r.int("challenges")?,
+            last_success: r.opt_int("last_used")?.map(|t| Timestamp(t).to_rfc3339()),
+            last_failure: r.opt_int("last_failure")?.map(|t| Timestamp(t).to_rfc3339()),
+        }))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -66,97 +70,98 @@ pub(super) fn audit_event_from_row(row: Row<'_>) -> Result<AuditEvent, DbError> 
     })
 }
 
-/// One page of a tenant's audit events matching a filter, and how many match in all.
-pub fn list_audit(
-    db: &dyn Database,
-    tenant: &str,
-    condition: Option<&Condition>,
-    sort: Option<&Sort>,
-    page: Page,
-) -> Result<(u64, Vec<AuditEvent>), DbError> {
-    let (total, rows) = run_list(db, list_query(Table::Audit, tenant, condition, sort), page)?;
-    Ok((total, rows.iter().map(audit_event_from_row).collect::<Result<_, _>>()?))
+impl Store<'_> {
+    /// One page of a tenant's audit events matching a filter, and how many match in all.
+    pub fn list_audit(
+        &self,
+        condition: Option<&Condition>,
+        sort: Option<&Sort>,
+        page: Page,
+    ) -> Result<(u64, Vec<AuditEvent>), DbError> {
+        let (db, tenant) = (self.db, self.actor.tenant);
+        let (total, rows) = run_list(db, list_query(Table::Audit, tenant, condition, sort), page)?;
+        Ok((total, rows.iter().map(audit_event_from_row).collect::<Result<_, _>>()?))
+    }
 }
 
 /// At most this many (interval, action) groups in one histogram.
 pub const HISTOGRAM_GROUPS: usize = 10_000;
 
-/// How many of a tenant's audit events matching a filter fall in each `interval` seconds (from
-/// the epoch), per action, counted by SQLite: with a time range in the filter, the
-/// `(tenant, at, action)` index answers it without reading the rows. `None` when there would be
-/// more than [`HISTOGRAM_GROUPS`] groups.
-pub fn audit_histogram(
-    db: &dyn Database,
-    tenant: &str,
-    condition: Option<&Condition>,
-    interval: i64,
-) -> Result<Option<Vec<AuditBucket>>, DbError> {
-    let mut params = vec![Sql::from(tenant)];
-    let clause = match condition {
-        Some(c) => {
-            let w = c.to_sql();
-            params.extend(w.params.into_iter().map(Sql::from));
-            format!(" AND {}", w.sql)
+impl Store<'_> {
+    /// How many of a tenant's audit events matching a filter fall in each `interval` seconds (from
+    /// the epoch), per action, counted by SQLite: with a time range in the filter, the
+    /// `(tenant, at, action)` index answers it without reading the rows. `None` when there would be
+    /// more than [`HISTOGRAM_GROUPS`] groups.
+    pub fn audit_histogram(
+        &self,
+        condition: Option<&Condition>,
+        interval: i64,
+    ) -> Result<Option<Vec<AuditBucket>>, DbError> {
+        let (db, tenant) = (self.db, self.actor.tenant);
+        let mut params = vec![Sql::from(tenant)];
+        let clause = match condition {
+            Some(c) => {
+                let w = c.to_sql();
+                params.extend(w.params.into_iter().map(Sql::from));
+                format!(" AND {}", w.sql)
+            }
+            None => String::new(),
+        };
+        // `interval` is an integer the handler checked, inlined so that the grouping is a column.
+        let rows = db.execute(
+            &format!(
+                "SELECT at / {interval} * {interval} AS start, action, count(*) AS n FROM audit \
+                 WHERE tenant = ?{clause} GROUP BY 1, 2 ORDER BY 1, 2 LIMIT {}",
+                HISTOGRAM_GROUPS + 1
+            ),
+            &params,
+        )?;
+        if rows.iter().nth(HISTOGRAM_GROUPS).is_some() {
+            return Ok(None);
         }
-        None => String::new(),
-    };
-    // `interval` is an integer the handler checked, inlined so that the grouping is a column.
-    let rows = db.execute(
-        &format!(
-            "SELECT at / {interval} * {interval} AS start, action, count(*) AS n FROM audit \
-             WHERE tenant = ?{clause} GROUP BY 1, 2 ORDER BY 1, 2 LIMIT {}",
-            HISTOGRAM_GROUPS + 1
-        ),
-        &params,
-    )?;
-    if rows.iter().nth(HISTOGRAM_GROUPS).is_some() {
-        return Ok(None);
+        let mut buckets: Vec<AuditBucket> = Vec::new();
+        for row in rows.iter() {
+            let start = Timestamp(row.int("start")?);
+            if buckets.last().is_none_or(|b| b.start != start) {
+                buckets.push(AuditBucket { start, counts: Default::default() });
+            }
+            if let Some(bucket) = buckets.last_mut() {
+                bucket.counts.insert(row.text("action")?.to_owned(), row.count("n")?);
+            }
+        }
+        Ok(Some(buckets))
     }
-    let mut buckets: Vec<AuditBucket> = Vec::new();
-    for row in rows.iter() {
-        let start = Timestamp(row.int("start")?);
-        if buckets.last().is_none_or(|b| b.start != start) {
-            buckets.push(AuditBucket { start, counts: Default::default() });
-        }
-        if let Some(bucket) = buckets.last_mut() {
-            bucket.counts.insert(row.text("action")?.to_owned(), row.count("n")?);
-        }
+
+    /// One audit event of a tenant.
+    pub fn get_audit_event(&self, id: i64) -> Result<Option<AuditEvent>, DbError> {
+        let (db, tenant) = (self.db, self.actor.tenant);
+        let rows = db.execute(
+            &format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE id = ? AND tenant = ?"),
+            &[id.into(), tenant.into()],
+        )?;
+        rows.first().map(audit_event_from_row).transpose()
     }
-    Ok(Some(buckets))
-}
 
-/// One audit event of a tenant.
-pub fn get_audit_event(db: &dyn Database, tenant: &str, id: i64) -> Result<Option<AuditEvent>, DbError> {
-    let rows = db.execute(
-        &format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE id = ? AND tenant = ?"),
-        &[id.into(), tenant.into()],
-    )?;
-    rows.first().map(audit_event_from_row).transpose()
-}
-
-/// The newest audit entries of a device, newest first.
-pub fn audit_trail(
-    db: &dyn Database,
-    tenant: &str,
-    device_id: i64,
-    limit: i64,
-) -> Result<Vec<AuditEntry>, DbError> {
-    let rows = db.execute(
-        "SELECT at, actor, action, device_id, detail FROM audit WHERE device_id = ? AND tenant = ? \
-         ORDER BY id DESC LIMIT ?",
-        &[device_id.into(), tenant.into(), limit.into()],
-    )?;
-    rows.iter()
-        .map(|r| {
-            Ok(AuditEntry {
-                at: Timestamp(r.int("at")?).to_rfc3339(),
-                actor: r.text("actor")?.to_owned(),
-                action: r.text("action")?.to_owned(),
-                device_id: r.opt_int("device_id")?,
-                detail: r.text("detail")?.to_owned(),
+    /// The newest audit entries of a device, newest first.
+    pub fn audit_trail(&self, device_id: i64, limit: i64) -> Result<Vec<AuditEntry>, DbError> {
+        let (db, tenant) = (self.db, self.actor.tenant);
+        let rows = db.execute(
+            "SELECT at, actor, action, device_id, detail FROM audit WHERE device_id = ? AND tenant = ? \
+             ORDER BY id DESC LIMIT ?",
+            &[device_id.into(), tenant.into(), limit.into()],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    at: Timestamp(r.int("at")?).to_rfc3339(),
+                    actor: r.text("actor")?.to_owned(),
+                    action: r.text("action")?.to_owned(),
+                    device_id: r.opt_int("device_id")?,
+                    detail: r.text("detail")?.to_owned(),
+                })
             })
-        })
-        .collect()
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -170,22 +175,25 @@ pub struct OutboxMessage {
     pub message: String,
 }
 
-/// The newest dev-outbox messages of a tenant, newest first.
-pub fn outbox_list(db: &dyn Database, tenant: &str, limit: i64) -> Result<Vec<OutboxMessage>, DbError> {
-    let rows = db.execute(
-        "SELECT id, at, device_id, channel, recipient, message FROM outbox WHERE tenant = ? ORDER BY id DESC LIMIT ?",
-        &[tenant.into(), limit.into()],
-    )?;
-    rows.iter()
-        .map(|r| {
-            Ok(OutboxMessage {
-                id: r.int("id")?,
-                at: Timestamp(r.int("at")?).to_rfc3339(),
-                device_id: r.int("device_id")?,
-                channel: r.text("channel")?.to_owned(),
-                to: r.text("recipient")?.to_owned(),
-                message: r.text("message")?.to_owned(),
+impl Store<'_> {
+    /// The newest dev-outbox messages of a tenant, newest first.
+    pub fn outbox_list(&self, limit: i64) -> Result<Vec<OutboxMessage>, DbError> {
+        let (db, tenant) = (self.db, self.actor.tenant);
+        let rows = db.execute(
+            "SELECT id, at, device_id, channel, recipient, message FROM outbox WHERE tenant = ? ORDER BY id DESC LIMIT ?",
+            &[tenant.into(), limit.into()],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(OutboxMessage {
+                    id: r.int("id")?,
+                    at: Timestamp(r.int("at")?).to_rfc3339(),
+                    device_id: r.int("device_id")?,
+                    channel: r.text("channel")?.to_owned(),
+                    to: r.text("recipient")?.to_owned(),
+                    message: r.text("message")?.to_owned(),
+                })
             })
-        })
-        .collect()
+            .collect()
+    }
 }

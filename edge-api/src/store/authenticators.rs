@@ -4,8 +4,8 @@
 
 use super::listing::{Table, list_query, run_list};
 use super::sql::{AUTHENTICATOR_ROWS, authenticator_columns};
-use super::tx::WriteTx;
-use crate::db::{Database, DbError, Row, Sql};
+use super::tx::{Store, WriteTx};
+use crate::db::{DbError, Row, Sql};
 use shared::audit::AuditAction;
 use shared::authenticator::{Refusal, Statistics, authenticator_id};
 use shared::authenticator_body::AuthenticatorData;
@@ -123,37 +123,33 @@ fn columns_at(now: i64) -> String {
     authenticator_columns().replace("{now}", &now.to_string())
 }
 
-/// The authenticator of `user_id` for `policy` in `tenant`.
-pub fn get_authenticator(
-    db: &dyn Database,
-    tenant: &str,
-    user_id: i64,
-    policy: &str,
-    now: i64,
-) -> Result<Option<AuthenticatorRow>, DbError> {
-    let rows = db.execute(
-        &format!(
-            "SELECT {} FROM {AUTHENTICATOR_ROWS} WHERE tenant = ? AND user_id = ? AND policy = ?",
-            columns_at(now)
-        ),
-        &[tenant.into(), user_id.into(), policy.into()],
-    )?;
-    rows.first().map(row_from).transpose()
-}
+impl Store<'_> {
+    /// The authenticator of `user_id` for `policy` in `tenant`.
+    pub fn get_authenticator(&self, user_id: i64, policy: &str) -> Result<Option<AuthenticatorRow>, DbError> {
+        let (db, tenant, now) = (self.db, self.actor.tenant, self.now);
+        let rows = db.execute(
+            &format!(
+                "SELECT {} FROM {AUTHENTICATOR_ROWS} WHERE tenant = ? AND user_id = ? AND policy = ?",
+                columns_at(now)
+            ),
+            &[tenant.into(), user_id.into(), policy.into()],
+        )?;
+        rows.first().map(row_from).transpose()
+    }
 
-/// One page of a tenant's authenticators matching a filter, and how many match in all; `active`
-/// in the filter and in the rows is as of `now`.
-pub fn list_authenticators(
-    db: &dyn Database,
-    tenant: &str,
-    condition: Option<&Condition>,
-    sort: Option<&Sort>,
-    page: Page,
-    now: i64,
-) -> Result<(u64, Vec<AuthenticatorRow>), DbError> {
-    let (total, rows) =
-        run_list(db, list_query(Table::Authenticators, tenant, condition, sort).at(now), page)?;
-    Ok((total, rows.iter().map(row_from).collect::<Result<_, _>>()?))
+    /// One page of a tenant's authenticators matching a filter, and how many match in all; `active`
+    /// in the filter and in the rows is as of `now`.
+    pub fn list_authenticators(
+        &self,
+        condition: Option<&Condition>,
+        sort: Option<&Sort>,
+        page: Page,
+    ) -> Result<(u64, Vec<AuthenticatorRow>), DbError> {
+        let (db, tenant, now) = (self.db, self.actor.tenant, self.now);
+        let (total, rows) =
+            run_list(db, list_query(Table::Authenticators, tenant, condition, sort).at(now), page)?;
+        Ok((total, rows.iter().map(row_from).collect::<Result<_, _>>()?))
+    }
 }
 
 /// Why an authenticator write was refused.

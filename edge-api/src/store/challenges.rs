@@ -4,8 +4,8 @@
 
 use super::authenticators::AuthenticatorRow;
 use super::sql::{owner_active, refusal_of};
-use super::tx::WriteTx;
-use crate::db::{Database, DbError, Row, Sql};
+use super::tx::{Store, WriteTx};
+use crate::db::{DbError, Row, Sql};
 use crate::settings::SendBudget;
 use shared::audit::AuditAction;
 
@@ -104,21 +104,18 @@ pub(super) fn ping_from(row: Row<'_>) -> Result<Option<Ping>, DbError> {
     }))
 }
 
-/// The open challenge `id` of authenticator `authenticator` (its row id), or with `id` `None`
-/// its newest open one.
-pub fn open_challenge(
-    db: &dyn Database,
-    tenant: &str,
-    authenticator: i64,
-    id: Option<i64>,
-    now: i64,
-) -> Result<Option<Challenge>, DbError> {
-    let rows = db.execute(
-        "SELECT id, device_id, kind, prompts FROM challenges WHERE tenant = ? AND authenticator_id = ? \
-         AND (?3 IS NULL OR id = ?3) AND expires >= ? ORDER BY id DESC LIMIT 1",
-        &[tenant.into(), authenticator.into(), id.into(), now.into()],
-    )?;
-    rows.first().map(challenge_from).transpose()
+impl Store<'_> {
+    /// The open challenge `id` of authenticator `authenticator` (its row id), or with `id` `None`
+    /// its newest open one.
+    pub fn open_challenge(&self, authenticator: i64, id: Option<i64>) -> Result<Option<Challenge>, DbError> {
+        let (db, tenant, now) = (self.db, self.actor.tenant, self.now);
+        let rows = db.execute(
+            "SELECT id, device_id, kind, prompts FROM challenges WHERE tenant = ? AND authenticator_id = ? \
+             AND (?3 IS NULL OR id = ?3) AND expires >= ? ORDER BY id DESC LIMIT 1",
+            &[tenant.into(), authenticator.into(), id.into(), now.into()],
+        )?;
+        rows.first().map(challenge_from).transpose()
+    }
 }
 
 /// What an answer to security questions did.
@@ -227,8 +224,8 @@ impl WriteTx<'_> {
         expires: i64,
         fresh: Vec<String>,
     ) -> Result<Challenge, DbError> {
-        if let Some(open) = open_challenge(self.db, self.tenant, row.row_id, None, self.now)?
-            .filter(|c| c.kind == ChallengeKind::Questions)
+        if let Some(open) =
+            self.reads().open_challenge(row.row_id, None)?.filter(|c| c.kind == ChallengeKind::Questions)
         {
             self.audit_authenticator(
                 AuditAction::ChallengeIssued,

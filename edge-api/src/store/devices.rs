@@ -3,8 +3,8 @@
 use super::listing::{Table, list_query, run_list};
 use super::rows::{device_from_row, devices_from_rows, one_device};
 use super::sql::DEVICE_COLUMNS;
-use super::tx::WriteTx;
-use crate::db::{Database, DbError, Sql};
+use super::tx::{Store, WriteTx};
+use crate::db::{DbError, Sql};
 use shared::audit::AuditAction;
 use shared::filter::Condition;
 use shared::names::device_name;
@@ -18,46 +18,56 @@ pub struct Secrets {
     pub pin_hash: Option<String>,
 }
 
-/// An existing device that a new one would duplicate: a user has one PIN, and one EMAIL or SMS
-/// device per address. TOTP/HOTP devices may repeat (a spare token is normal).
-pub fn find_duplicate(db: &dyn Database, tenant: &str, new: &NewDevice) -> Result<Option<i64>, DbError> {
-    let target = match new.device_type {
-        DeviceType::Pin => Sql::Null,
-        DeviceType::Email => new.email.clone().into(),
-        DeviceType::Sms => new.phone.clone().into(),
-        DeviceType::Totp | DeviceType::Hotp => return Ok(None),
-    };
-    let rows = db.execute(
-        "SELECT id FROM devices WHERE tenant = ? AND lower(user_name) = lower(?) AND type = ? \
-         AND (? IS NULL OR lower(coalesce(email, phone)) = lower(?)) LIMIT 1",
-        &[tenant.into(), new.user.as_str().into(), new.device_type.as_str().into(), target.clone(), target],
-    )?;
-    rows.first().map(|r| r.int("id")).transpose()
-}
+impl Store<'_> {
+    /// An existing device that a new one would duplicate: a user has one PIN, and one EMAIL or SMS
+    /// device per address. TOTP/HOTP devices may repeat (a spare token is normal).
+    pub fn find_duplicate(&self, new: &NewDevice) -> Result<Option<i64>, DbError> {
+        let (db, tenant) = (self.db, self.actor.tenant);
+        let target = match new.device_type {
+            DeviceType::Pin => Sql::Null,
+            DeviceType::Email => new.email.clone().into(),
+            DeviceType::Sms => new.phone.clone().into(),
+            DeviceType::Totp | DeviceType::Hotp => return Ok(None),
+        };
+        let rows = db.execute(
+            "SELECT id FROM devices WHERE tenant = ? AND lower(user_name) = lower(?) AND type = ? \
+             AND (? IS NULL OR lower(coalesce(email, phone)) = lower(?)) LIMIT 1",
+            &[
+                tenant.into(),
+                new.user.as_str().into(),
+                new.device_type.as_str().into(),
+                target.clone(),
+                target,
+            ],
+        )?;
+        rows.first().map(|r| r.int("id")).transpose()
+    }
 
-/// A device of `tenant`; one of another tenant is not found.
-pub fn get_device(db: &dyn Database, tenant: &str, id: i64) -> Result<Option<OtpDevice>, DbError> {
-    one_device(&db.execute(
-        &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ? AND tenant = ?"),
-        &[id.into(), tenant.into()],
-    )?)
-}
+    /// A device of `tenant`; one of another tenant is not found.
+    pub fn get_device(&self, id: i64) -> Result<Option<OtpDevice>, DbError> {
+        let (db, tenant) = (self.db, self.actor.tenant);
+        one_device(&db.execute(
+            &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ? AND tenant = ?"),
+            &[id.into(), tenant.into()],
+        )?)
+    }
 
-/// One page of a tenant's devices matching a filter, and how many match in all.
-pub fn list_devices(
-    db: &dyn Database,
-    tenant: &str,
-    condition: Option<&Condition>,
-    sort: Option<&Sort>,
-    page: Page,
-) -> Result<(u64, Vec<OtpDevice>), DbError> {
-    let (total, rows) = run_list(db, list_query(Table::Devices, tenant, condition, sort), page)?;
-    Ok((total, devices_from_rows(&rows)?))
+    /// One page of a tenant's devices matching a filter, and how many match in all.
+    pub fn list_devices(
+        &self,
+        condition: Option<&Condition>,
+        sort: Option<&Sort>,
+        page: Page,
+    ) -> Result<(u64, Vec<OtpDevice>), DbError> {
+        let (db, tenant) = (self.db, self.actor.tenant);
+        let (total, rows) = run_list(db, list_query(Table::Devices, tenant, condition, sort), page)?;
+        Ok((total, devices_from_rows(&rows)?))
+    }
 }
 
 impl WriteTx<'_> {
     pub fn find_duplicate(&self, new: &NewDevice) -> Result<Option<i64>, DbError> {
-        find_duplicate(self.db, self.tenant, new)
+        self.reads().find_duplicate(new)
     }
 
     /// Creates a device with the next serial of its type (`TOTP00000035`, never reused), bound

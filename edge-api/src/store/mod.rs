@@ -4,6 +4,10 @@
 //! (`listing`), the audit trail and dev outbox as read back (`audit`), the first read of a
 //! request (`session`), login budgets and the credential cache (`logins`). No HTTP in here.
 //!
+//! Handlers and rules reach it through [`Store`]: the store as one request sees it (its tenant,
+//! its principal, its clock). Only the request pipeline, before it knows the tenant and the
+//! principal, uses the database itself (migrations, the session read, login budgets).
+//!
 //! Every state change that must not race (a code used once, a fail counter, an If-Match) is a
 //! single `UPDATE ... WHERE <expected state> RETURNING`, so two requests can never both win.
 //! Every change of a device is a method of [`WriteTx`], which writes the change's audit row in the
@@ -27,25 +31,18 @@ mod tx;
 mod users;
 mod validation;
 
-pub use authenticators::{
-    AuthenticatorRefused, AuthenticatorRow, StoredAnswer, get_authenticator, list_authenticators,
-};
-pub use challenges::{
-    Answered, Challenge, ChallengeKind, NewChallenge, OpenCode, Ping, SendRefused, open_challenge,
-};
-pub use policies::{PolicyRefused, default_policies, get_policy, list_policies, seed_tenant};
+pub use authenticators::{AuthenticatorRefused, AuthenticatorRow, StoredAnswer};
+pub use challenges::{Answered, Challenge, ChallengeKind, NewChallenge, OpenCode, Ping, SendRefused};
+pub use policies::{PolicyRefused, seed_tenant};
 
-pub use audit::{
-    AuditEntry, Counters, HISTOGRAM_GROUPS, OutboxMessage, audit_histogram, audit_trail, counters,
-    get_audit_event, list_audit, outbox_list,
-};
-pub use devices::{Secrets, find_duplicate, get_device, list_devices};
+pub use audit::{AuditEntry, Counters, HISTOGRAM_GROUPS, OutboxMessage};
+pub use devices::Secrets;
 pub use listing::{ListQuery, Table, list_query};
 pub use logins::{LoginBudget, cache_credential, forget_stale_logins, login_succeeded, reserve_login};
 #[cfg(test)]
 pub(crate) use migrations::{MIGRATIONS, split_script};
 pub use migrations::{SCHEMA_VERSION, migrate};
 pub use session::{Session, session};
-pub use tx::{Actor, WriteTx, pause, write};
-pub use users::{UserRefused, get_user, list_users, user_id_by_external_id, user_id_by_name};
-pub use validation::{ChallengeState, SuccessGuard, Validation, Won, authenticator_devices, challenge_state};
+pub use tx::{Actor, Store, WriteTx, pause};
+pub use users::UserRefused;
+pub use validation::{ChallengeState, SuccessGuard, Validation, Won};

@@ -3,7 +3,7 @@
 
 use super::listing::{Table, list_query, run_list};
 use super::sql::POLICY_COLUMNS;
-use super::tx::{WriteTx, write_raw};
+use super::tx::{Store, WriteTx, write_raw};
 use crate::db::{Database, DbError, Row, Sql};
 use shared::audit::AuditAction;
 use shared::filter::Condition;
@@ -55,34 +55,38 @@ fn policy_from_row(row: Row<'_>) -> Result<Policy, DbError> {
     Ok(data.into_policy(meta))
 }
 
-pub fn get_policy(db: &dyn Database, tenant: &str, code: &str) -> Result<Option<Policy>, DbError> {
-    let rows = db.execute(
-        &format!("SELECT {POLICY_COLUMNS} FROM policies WHERE tenant = ? AND id = ?"),
-        &[tenant.into(), code.into()],
-    )?;
-    rows.first().map(policy_from_row).transpose()
-}
+impl Store<'_> {
+    pub fn get_policy(&self, code: &str) -> Result<Option<Policy>, DbError> {
+        let (db, tenant) = (self.db, self.actor.tenant);
+        let rows = db.execute(
+            &format!("SELECT {POLICY_COLUMNS} FROM policies WHERE tenant = ? AND id = ?"),
+            &[tenant.into(), code.into()],
+        )?;
+        rows.first().map(policy_from_row).transpose()
+    }
 
-/// The tenant's default policy of each kind: where a device created through `/OtpDevice` is
-/// bound (SPEC §14).
-pub fn default_policies(db: &dyn Database, tenant: &str) -> Result<Vec<Policy>, DbError> {
-    let rows = db.execute(
-        &format!("SELECT {POLICY_COLUMNS} FROM policies WHERE tenant = ? AND is_default = 1"),
-        &[tenant.into()],
-    )?;
-    rows.iter().map(policy_from_row).collect()
-}
+    /// The tenant's default policy of each kind: where a device created through `/OtpDevice` is
+    /// bound (SPEC §14).
+    pub fn default_policies(&self) -> Result<Vec<Policy>, DbError> {
+        let (db, tenant) = (self.db, self.actor.tenant);
+        let rows = db.execute(
+            &format!("SELECT {POLICY_COLUMNS} FROM policies WHERE tenant = ? AND is_default = 1"),
+            &[tenant.into()],
+        )?;
+        rows.iter().map(policy_from_row).collect()
+    }
 
-/// One page of a tenant's policies matching a filter, and how many match in all.
-pub fn list_policies(
-    db: &dyn Database,
-    tenant: &str,
-    condition: Option<&Condition>,
-    sort: Option<&Sort>,
-    page: Page,
-) -> Result<(u64, Vec<Policy>), DbError> {
-    let (total, rows) = run_list(db, list_query(Table::Policies, tenant, condition, sort), page)?;
-    Ok((total, rows.iter().map(policy_from_row).collect::<Result<_, _>>()?))
+    /// One page of a tenant's policies matching a filter, and how many match in all.
+    pub fn list_policies(
+        &self,
+        condition: Option<&Condition>,
+        sort: Option<&Sort>,
+        page: Page,
+    ) -> Result<(u64, Vec<Policy>), DbError> {
+        let (db, tenant) = (self.db, self.actor.tenant);
+        let (total, rows) = run_list(db, list_query(Table::Policies, tenant, condition, sort), page)?;
+        Ok((total, rows.iter().map(policy_from_row).collect::<Result<_, _>>()?))
+    }
 }
 
 /// The columns a policy's data writes, in [`data_params`] order.
@@ -181,7 +185,7 @@ impl WriteTx<'_> {
     }
 
     pub fn create_policy(&self, data: &PolicyData) -> Result<Result<Policy, PolicyRefused>, DbError> {
-        if get_policy(self.db, self.tenant, &data.code)?.is_some() {
+        if self.reads().get_policy(&data.code)?.is_some() {
             return Ok(Err(PolicyRefused::CodeTaken));
         }
         self.take_default(data)?;

@@ -62,18 +62,46 @@ pub struct Actor<'a> {
     pub name: &'a str,
 }
 
-/// Runs `work` in one write transaction (see [`WriteTx`]).
-pub fn write<T, E: From<DbError> + Transient>(
-    db: &dyn Database,
-    actor: Actor<'_>,
-    now: i64,
-    mut work: impl FnMut(&WriteTx<'_>) -> Result<T, E>,
-) -> Result<T, E> {
-    let tx = WriteTx { db, tenant: actor.tenant, actor: actor.name, now };
-    write_raw(db, || work(&tx))
+/// The store as a request's handlers and rules see it: one tenant, one principal, one clock.
+/// Every read is of that tenant's rows, and every change goes through [`Store::write`], whose
+/// [`WriteTx`] writes it with its audit row; the database itself stays below this type.
+#[derive(Clone, Copy)]
+pub struct Store<'a> {
+    pub(super) db: &'a dyn Database,
+    pub(super) actor: Actor<'a>,
+    pub(super) now: i64,
+}
+
+impl<'a> Store<'a> {
+    pub fn new(db: &'a dyn Database, actor: Actor<'a>, now: i64) -> Store<'a> {
+        Store { db, actor, now }
+    }
+
+    pub fn actor(&self) -> Actor<'a> {
+        self.actor
+    }
+
+    /// Unix seconds: the request's clock.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// Runs `work` in one write transaction (see [`WriteTx`]).
+    pub fn write<T, E: From<DbError> + Transient>(
+        &self,
+        mut work: impl FnMut(&WriteTx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = WriteTx { db: self.db, tenant: self.actor.tenant, actor: self.actor.name, now: self.now };
+        write_raw(self.db, || work(&tx))
+    }
 }
 
 impl WriteTx<'_> {
+    /// The store's reads, inside this transaction.
+    pub(super) fn reads(&self) -> Store<'_> {
+        Store { db: self.db, actor: Actor { tenant: self.tenant, name: self.actor }, now: self.now }
+    }
+
     /// The audit row of a change (SPEC §12: who, when, what, device id; never a secret).
     pub(super) fn audit(
         &self,

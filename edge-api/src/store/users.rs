@@ -3,7 +3,7 @@
 use super::listing::{Table, list_query, run_list};
 use super::rows::devices_from_rows;
 use super::sql::{DEVICE_COLUMNS, USER_COLUMNS};
-use super::tx::WriteTx;
+use super::tx::{Store, WriteTx};
 use crate::db::{Database, DbError, Row, Rows, Sql};
 use shared::Timestamp;
 use shared::User;
@@ -70,49 +70,50 @@ pub(super) fn users_from_rows(db: &dyn Database, rows: &Rows) -> Result<Vec<User
     Ok(users)
 }
 
-/// A user of `tenant` by id; one of another tenant is not found.
-pub fn get_user(db: &dyn Database, tenant: &str, id: i64) -> Result<Option<User>, DbError> {
-    let rows = db.execute(
-        &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ? AND tenant = ?"),
-        &[id.into(), tenant.into()],
-    )?;
-    Ok(users_from_rows(db, &rows)?.into_iter().next())
-}
+impl Store<'_> {
+    /// A user of `tenant` by id; one of another tenant is not found.
+    pub fn get_user(&self, id: i64) -> Result<Option<User>, DbError> {
+        let (db, tenant) = (self.db, self.actor.tenant);
+        let rows = db.execute(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ? AND tenant = ?"),
+            &[id.into(), tenant.into()],
+        )?;
+        Ok(users_from_rows(db, &rows)?.into_iter().next())
+    }
 
-/// The user of `tenant` whose userName is `name`, case-insensitively.
-pub fn user_id_by_name(
-    db: &dyn Database,
-    tenant: &str,
-    name: &str,
-) -> Result<Option<(i64, String)>, DbError> {
-    let rows = db.execute(
-        "SELECT id, user_name FROM users WHERE tenant = ? AND lower(user_name) = lower(?)",
-        &[tenant.into(), name.into()],
-    )?;
-    rows.first().map(|r| Ok((r.int("id")?, r.text("user_name")?.to_owned()))).transpose()
-}
+    /// The user of `tenant` whose userName is `name`, case-insensitively.
+    pub fn user_id_by_name(&self, name: &str) -> Result<Option<(i64, String)>, DbError> {
+        let (db, tenant) = (self.db, self.actor.tenant);
+        let rows = db.execute(
+            "SELECT id, user_name FROM users WHERE tenant = ? AND lower(user_name) = lower(?)",
+            &[tenant.into(), name.into()],
+        )?;
+        rows.first().map(|r| Ok((r.int("id")?, r.text("user_name")?.to_owned()))).transpose()
+    }
 
-/// The user of `tenant` whom HID's `USER.EXTERNALID` names: the one whose SCIM `externalId` it
-/// is (case-exact, RFC 7643 §3.1), else the one whose userName it is (case-insensitively).
-pub fn user_id_by_external_id(db: &dyn Database, tenant: &str, value: &str) -> Result<Option<i64>, DbError> {
-    let rows = db.execute(
-        "SELECT id FROM users WHERE tenant = ?1 AND (external_id = ?2 OR lower(user_name) = lower(?2)) \
-         ORDER BY external_id IS ?2 DESC, id LIMIT 1",
-        &[tenant.into(), value.into()],
-    )?;
-    rows.first().map(|r| r.int("id")).transpose()
-}
+    /// The user of `tenant` whom HID's `USER.EXTERNALID` names: the one whose SCIM `externalId` it
+    /// is (case-exact, RFC 7643 §3.1), else the one whose userName it is (case-insensitively).
+    pub fn user_id_by_external_id(&self, value: &str) -> Result<Option<i64>, DbError> {
+        let (db, tenant) = (self.db, self.actor.tenant);
+        let rows = db.execute(
+            "SELECT id FROM users WHERE tenant = ?1 AND (external_id = ?2 OR lower(user_name) = lower(?2)) \
+             ORDER BY external_id IS ?2 DESC, id LIMIT 1",
+            &[tenant.into(), value.into()],
+        )?;
+        rows.first().map(|r| r.int("id")).transpose()
+    }
 
-/// One page of a tenant's users matching a filter, and how many match in all.
-pub fn list_users(
-    db: &dyn Database,
-    tenant: &str,
-    condition: Option<&Condition>,
-    sort: Option<&Sort>,
-    page: Page,
-) -> Result<(u64, Vec<User>), DbError> {
-    let (total, rows) = run_list(db, list_query(Table::Users, tenant, condition, sort), page)?;
-    Ok((total, users_from_rows(db, &rows)?))
+    /// One page of a tenant's users matching a filter, and how many match in all.
+    pub fn list_users(
+        &self,
+        condition: Option<&Condition>,
+        sort: Option<&Sort>,
+        page: Page,
+    ) -> Result<(u64, Vec<User>), DbError> {
+        let (db, tenant) = (self.db, self.actor.tenant);
+        let (total, rows) = run_list(db, list_query(Table::Users, tenant, condition, sort), page)?;
+        Ok((total, users_from_rows(db, &rows)?))
+    }
 }
 
 /// Why a user write did not happen.
@@ -128,7 +129,7 @@ impl WriteTx<'_> {
     /// The owner of a new device: the user of that name, created in this transaction when the
     /// tenant has none (SPEC §17). Returns its id and its userName as stored.
     pub(super) fn user_for_device(&self, name: &str) -> Result<(i64, String), DbError> {
-        if let Some(found) = user_id_by_name(self.db, self.tenant, name)? {
+        if let Some(found) = self.reads().user_id_by_name(name)? {
             return Ok(found);
         }
         let rows = self.db.execute(
@@ -161,7 +162,7 @@ impl WriteTx<'_> {
     }
 
     pub(super) fn name_taken(&self, name: &str, except: i64) -> Result<Option<i64>, DbError> {
-        Ok(user_id_by_name(self.db, self.tenant, name)?.map(|(id, _)| id).filter(|id| *id != except))
+        Ok(self.reads().user_id_by_name(name)?.map(|(id, _)| id).filter(|id| *id != except))
     }
 
     pub fn create_user(&self, data: &UserData) -> Result<Result<User, UserRefused>, DbError> {
@@ -187,7 +188,7 @@ impl WriteTx<'_> {
         let id = rows.first().ok_or_else(|| DbError("user insert returned no row".into()))?.int("id")?;
         self.write_entries(id, data)?;
         self.audit_row(AuditAction::UserCreate, None, Some(id), &data.user_name)?;
-        get_user(self.db, self.tenant, id)?.ok_or_else(|| DbError("a created user is gone".into())).map(Ok)
+        self.reads().get_user(id)?.ok_or_else(|| DbError("a created user is gone".into())).map(Ok)
     }
 
     /// Writes a PUT/PATCH result if the user is still at `version`. A new userName must be free
@@ -241,7 +242,7 @@ impl WriteTx<'_> {
             detail.push_str(if data.active { " activated" } else { " deactivated" });
         }
         self.audit_row(AuditAction::UserReplace, None, Some(id), detail.trim())?;
-        get_user(self.db, self.tenant, id)?.ok_or_else(|| DbError("a replaced user is gone".into())).map(Ok)
+        self.reads().get_user(id)?.ok_or_else(|| DbError("a replaced user is gone".into())).map(Ok)
     }
 
     /// Deletes a user still at `version` (any when `None`) with its devices, each audited.

@@ -7,7 +7,7 @@ use super::rows::device_from_row;
 use super::sql::{
     AUTHENTICATOR_FAILED, DEVICE_COLUMNS, POLICY_MAX_FAILS, authenticator_refusal, device_owner_active,
 };
-use super::tx::{Actor, write_raw};
+use super::tx::{Actor, Store, write_raw};
 use crate::db::{Database, DbError, Row, Sql};
 use shared::authenticator::Refusal;
 use shared::{OtpDevice, Status};
@@ -33,17 +33,15 @@ pub struct ChallengeState {
     pub authenticator_refusal: Option<Refusal>,
 }
 
-pub fn challenge_state(
-    db: &dyn Database,
-    tenant: &str,
-    id: i64,
-    now: i64,
-) -> Result<Option<ChallengeState>, DbError> {
-    let rows = db.execute(
-        &format!("SELECT {} FROM devices WHERE id = ? AND tenant = ?", challenge_columns(now)),
-        &[id.into(), tenant.into()],
-    )?;
-    rows.first().map(challenge_state_from).transpose()
+impl Store<'_> {
+    pub fn challenge_state(&self, id: i64) -> Result<Option<ChallengeState>, DbError> {
+        let (db, tenant, now) = (self.db, self.actor.tenant, self.now);
+        let rows = db.execute(
+            &format!("SELECT {} FROM devices WHERE id = ? AND tenant = ?", challenge_columns(now)),
+            &[id.into(), tenant.into()],
+        )?;
+        rows.first().map(challenge_state_from).transpose()
+    }
 }
 
 /// The columns [`challenge_state_from`] reads, in a statement over `devices`.
@@ -118,11 +116,14 @@ pub struct Validation<'a> {
     now: i64,
 }
 
-impl<'a> Validation<'a> {
-    pub fn new(db: &'a dyn Database, actor: Actor<'a>, now: i64) -> Validation<'a> {
-        Validation { db, actor, now }
+impl<'a> Store<'a> {
+    /// The writes of a validation, as this request's principal at its clock.
+    pub fn validation(&self) -> Validation<'a> {
+        Validation { db: self.db, actor: self.actor, now: self.now }
     }
+}
 
+impl Validation<'_> {
     /// Records a success if the guard still holds; `None` when a concurrent request won the race
     /// (then nothing is written).
     pub fn record_success(&self, id: i64, guard: SuccessGuard<'_>) -> Result<Option<Won>, DbError> {
@@ -238,24 +239,22 @@ impl<'a> Validation<'a> {
     }
 }
 
-/// The devices of authenticator `authenticator` (its row id), the likeliest to be meant first:
-/// usable ones (C, V), those with a code pending, the most recently used. One statement, so
-/// that an action reads what it checks once.
-pub fn authenticator_devices(
-    db: &dyn Database,
-    tenant: &str,
-    authenticator: i64,
-    now: i64,
-) -> Result<Vec<ChallengeState>, DbError> {
-    let rows = db.execute(
-        &format!(
-            "SELECT {} FROM devices WHERE authenticator_id = ?1 AND tenant = ?2 \
-             ORDER BY status IN ('C', 'V') DESC, \
-             EXISTS (SELECT 1 FROM challenges c WHERE c.device_id = devices.id AND c.expires >= ?3) DESC, \
-             coalesce(last_used, 0) DESC, id",
-            challenge_columns(now)
-        ),
-        &[authenticator.into(), tenant.into(), now.into()],
-    )?;
-    rows.iter().map(challenge_state_from).collect()
+impl Store<'_> {
+    /// The devices of authenticator `authenticator` (its row id), the likeliest to be meant first:
+    /// usable ones (C, V), those with a code pending, the most recently used. One statement, so
+    /// that an action reads what it checks once.
+    pub fn authenticator_devices(&self, authenticator: i64) -> Result<Vec<ChallengeState>, DbError> {
+        let (db, tenant, now) = (self.db, self.actor.tenant, self.now);
+        let rows = db.execute(
+            &format!(
+                "SELECT {} FROM devices WHERE authenticator_id = ?1 AND tenant = ?2 \
+                 ORDER BY status IN ('C', 'V') DESC, \
+                 EXISTS (SELECT 1 FROM challenges c WHERE c.device_id = devices.id AND c.expires >= ?3) DESC, \
+                 coalesce(last_used, 0) DESC, id",
+                challenge_columns(now)
+            ),
+            &[authenticator.into(), tenant.into(), now.into()],
+        )?;
+        rows.iter().map(challenge_state_from).collect()
+    }
 }

@@ -206,7 +206,7 @@ fn soffid_validations_follow_the_authenticators_rules() {
     api.db.execute("UPDATE authenticators SET start_date = ?", [api.now.get() + 60]).unwrap();
     refused(id, &api.code(&secret), "authenticator not yet valid");
     let actor = crate::store::Actor { tenant: "default", name: "test" };
-    let validation = crate::store::Validation::new(&api.db.connection, actor, api.now.get());
+    let validation = crate::store::Store::new(&api.db.connection, actor, api.now.get()).validation();
     let last: Option<i64> =
         api.db.query_row("SELECT totp_last_step FROM devices WHERE id = ?", [id], |r| r.get(0)).unwrap();
     // A step past every one seen, against the step as read: it would win if the rules allowed.

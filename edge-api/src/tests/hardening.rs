@@ -473,13 +473,9 @@ fn a_challenge_opened_between_a_verifys_read_and_its_write_is_left_alone() {
     let keys = crate::crypto::Keys::derive(&api.settings.access.secret_key);
     let log = |_: &str| {};
     let verify_with = |states: &[crate::store::ChallengeState], code: &str| {
-        let scope = crate::domain::Scope {
-            db: &api.db.connection,
-            settings: &api.settings,
-            keys: &keys,
-            actor: crate::store::Actor { tenant: "default", name: "racer" },
-            now: api.now.get(),
-        };
+        let actor = crate::store::Actor { tenant: "default", name: "racer" };
+        let store = crate::store::Store::new(&api.db.connection, actor, api.now.get());
+        let scope = crate::domain::Scope { store, settings: &api.settings, keys: &keys };
         crate::domain::validation::respond_any(
             &crate::domain::validation::Context { scope, log: &log },
             states,
@@ -487,9 +483,7 @@ fn a_challenge_opened_between_a_verifys_read_and_its_write_is_left_alone() {
         )
         .unwrap()
     };
-    let read = || {
-        crate::store::challenge_state(&api.db.connection, "default", device, api.now.get()).unwrap().unwrap()
-    };
+    let read = || api.store("default").challenge_state(device).unwrap().unwrap();
 
     // A transaction is being verified when a login code goes out: the transaction's success
     // closes it alone, with its ping; the login code still answers afterwards.

@@ -36,7 +36,7 @@ fn migration_from_earlier_schemas_keeps_devices() {
         assert_eq!(recorded_versions(&db), (1..=crate::store::SCHEMA_VERSION).collect::<Vec<_>>());
         let pragma: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(pragma, version as i64, "the pragma is left as it was");
-        let device = crate::store::get_device(&db, "default", 1).unwrap().unwrap();
+        let device = crate::tests::store_of(&db, "default", 1_700_000_000).get_device(1).unwrap().unwrap();
         assert_eq!(
             (device.user.as_str(), device.status, device.external_id),
             ("old", Status::Validated, None)
@@ -231,21 +231,13 @@ fn a_mistyped_column_fails_loudly() {
 /// TOTP step guard on the last step read, a PIN guard on the hash verified against.
 #[test]
 fn success_guards_check_the_state_that_was_read() {
-    use crate::store::{self, SuccessGuard};
+    use crate::store::SuccessGuard;
     let api = Api::new();
     let totp = api.create(json!({"type": "TOTP", "user": "u"}))["id"].as_i64().unwrap();
     let pin = api.create(json!({"type": "PIN", "user": "u", "pin": "1234"}))["id"].as_i64().unwrap();
-    let hash = store::challenge_state(&api.db.connection, "default", pin, api.now.get())
-        .unwrap()
-        .unwrap()
-        .pin_hash
-        .unwrap();
+    let hash = api.store("default").challenge_state(pin).unwrap().unwrap().pin_hash.unwrap();
     let won = |guard: SuccessGuard<'_>, id: i64| {
-        let actor = store::Actor { tenant: "default", name: "test" };
-        store::Validation::new(&api.db.connection, actor, api.now.get())
-            .record_success(id, guard)
-            .unwrap()
-            .is_some()
+        api.store("default").validation().record_success(id, guard).unwrap().is_some()
     };
     assert!(won(SuccessGuard::TotpStep { step: 10, last: None }, totp));
     assert!(!won(SuccessGuard::TotpStep { step: 12, last: None }, totp), "step 10 was accepted meanwhile");

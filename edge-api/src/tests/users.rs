@@ -510,10 +510,10 @@ fn existing_data_moves_to_the_default_tenant() {
         .collect();
     assert_eq!(tenants, ["main"; 4]);
     let page = shared::query::Page::new(None, None);
-    let (_, users) = crate::store::list_users(&db, "main", None, None, page).unwrap();
+    let (_, users) = crate::tests::store_of(&db, "main", 0).list_users(None, None, page).unwrap();
     let names: Vec<&str> = users.iter().map(|u| u.user_name.as_str()).collect();
     assert_eq!(names, ["Alice", "bob"]);
-    let (_, devices) = crate::store::list_devices(&db, "main", None, None, page).unwrap();
+    let (_, devices) = crate::tests::store_of(&db, "main", 0).list_devices(None, None, page).unwrap();
     let owners: Vec<&str> = devices.iter().map(|d| d.user.as_str()).collect();
     assert_eq!(owners, ["Alice", "Alice", "bob"]);
     let unbound: i64 =
@@ -534,7 +534,7 @@ fn existing_data_moves_to_the_default_tenant() {
     );
     let authenticators: i64 = db.query_row("SELECT count(*) FROM authenticators", [], |r| r.get(0)).unwrap();
     assert_eq!(authenticators, 2, "Alice's two TOTP devices share one");
-    assert!(crate::store::list_devices(&db, "default", None, None, page).unwrap().1.is_empty());
+    assert!(crate::tests::store_of(&db, "default", 0).list_devices(None, None, page).unwrap().1.is_empty());
 }
 
 /// `POST /.search` spans the resource types the filter fits, type after type, paged as one list.
