@@ -3,7 +3,7 @@
 //! and only its own success closes it. The send budgets of SPEC §6 are counted here too.
 
 use super::authenticators::AuthenticatorRow;
-use super::sql::{owner_active, refusal_of};
+use super::sql::{authenticator_locks, owner_active, refusal_of};
 use super::tx::{Store, WriteTx};
 use crate::db::{DbError, Row, Sql};
 use crate::settings::SendBudget;
@@ -403,12 +403,11 @@ impl WriteTx<'_> {
                 "consecutive_success = consecutive_success + 1, total_success = total_success + 1, \
                  consecutive_failed = 0"
             }
-            false => {
+            false => concat!(
                 "consecutive_failed = consecutive_failed + 1, total_failed = total_failed + 1, \
-                 consecutive_success = 0, disabled_by_failures = disabled_by_failures OR \
-                 coalesce(consecutive_failed + 1 >= (SELECT p.max_fails FROM policies p \
-                 WHERE p.tenant = authenticators.tenant AND p.id = authenticators.policy), 0)"
-            }
+                 consecutive_success = 0, disabled_by_failures = disabled_by_failures OR ",
+                authenticator_locks!()
+            ),
         };
         let rows = self.db.execute(
             &format!(

@@ -1,6 +1,7 @@
 //! The schema and its versioned migrations (SPEC §12): each request's first read learns the
 //! version ([`super::session`]), and a store behind it is migrated once, under one transaction.
 
+use super::sql::authenticator_locks;
 use super::tx::write_raw;
 use crate::db::{Database, DbError, Sql};
 
@@ -215,7 +216,8 @@ CREATE INDEX policies_kind ON policies (tenant, kind)
     // the policy's maxFails consecutive failures (across its devices) disables the
     // authenticator and locks its devices; unlocking or enabling one of its devices through
     // Soffid's dialect (L or D to C or V) ends that lockout in the same statement.
-    r#"
+    concat!(
+        r#"
 CREATE TABLE authenticators (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant TEXT NOT NULL,
@@ -267,8 +269,9 @@ WHEN NEW.failures > OLD.failures AND NEW.authenticator_id IS NOT NULL
 BEGIN
     UPDATE authenticators SET consecutive_failed = consecutive_failed + 1, total_failed = total_failed + 1,
         consecutive_success = 0,
-        disabled_by_failures = disabled_by_failures OR coalesce(consecutive_failed + 1 >=
-            (SELECT p.max_fails FROM policies p WHERE p.tenant = authenticators.tenant AND p.id = authenticators.policy), 0),
+        disabled_by_failures = disabled_by_failures OR "#,
+        authenticator_locks!(),
+        r#",
         modified = NEW.modified, version = version + 1
     WHERE id = NEW.authenticator_id;
 END;
@@ -288,7 +291,8 @@ BEGIN
         version = version + 1
     WHERE id = NEW.authenticator_id AND (consecutive_failed > 0 OR disabled_by_failures = 1);
 END
-"#,
+"#
+    ),
     // The Authenticator resource reads its rows through one view: each with its owner, its
     // policy and its count of usable devices, the columns its attribute table filters and sorts on.
     r#"

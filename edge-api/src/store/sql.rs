@@ -5,6 +5,20 @@
 use shared::schema::AUTHENTICATOR_ACTIVE_SQL;
 use shared::standing::REFUSAL_SQL;
 
+/// Whether one more consecutive failure disables an authenticator, in a statement over
+/// `authenticators` (SPEC §14: its policy's maxFails reached across its devices and its security
+/// questions; 0 for a policy that is gone). The one place the authenticator lockout is written:
+/// migration 8's trigger counts a device's failure with it, a wrong set of answers is counted
+/// with it, and a device's failure predicts with it that its authenticator locks. A literal
+/// (for `concat!`), line break included, because the shipped migration holds this text.
+macro_rules! authenticator_locks {
+    () => {
+        "coalesce(consecutive_failed + 1 >=
+            (SELECT p.max_fails FROM policies p WHERE p.tenant = authenticators.tenant AND p.id = authenticators.policy), 0)"
+    };
+}
+pub(super) use authenticator_locks;
+
 /// The `active` of the user whose id is the column `user_id`, as a query reads it (1 for a row
 /// without an owner row, which only a database written outside the service can hold): nothing
 /// of an inactive user's is sent, checked or counted (SPEC §17).
@@ -17,9 +31,13 @@ pub(super) fn device_owner_active() -> String {
     owner_active("devices.user_id")
 }
 
-/// The consecutive failures of a device's authenticator (NULL for a device without one).
-pub(super) const AUTHENTICATOR_FAILED: &str =
-    "(SELECT a.consecutive_failed FROM authenticators a WHERE a.id = devices.authenticator_id)";
+/// [`authenticator_locks`] of a device's authenticator, in a statement over `devices` (NULL for
+/// a device without one).
+pub(super) const AUTHENTICATOR_LOCKS: &str = concat!(
+    "(SELECT ",
+    authenticator_locks!(),
+    " FROM authenticators WHERE authenticators.id = devices.authenticator_id)"
+);
 
 /// The maxFails of a device's authenticator policy, as a device query reads it (NULL for a
 /// device without an authenticator).

@@ -5,7 +5,7 @@ use super::challenges;
 use super::challenges::{OpenCode, Ping};
 use super::rows::device_from_row;
 use super::sql::{
-    AUTHENTICATOR_FAILED, DEVICE_COLUMNS, POLICY_MAX_FAILS, authenticator_refusal, device_owner_active,
+    AUTHENTICATOR_LOCKS, DEVICE_COLUMNS, POLICY_MAX_FAILS, authenticator_refusal, device_owner_active,
 };
 use super::tx::{Actor, Store, write_raw};
 use crate::db::{Database, DbError, Row, Sql};
@@ -217,7 +217,7 @@ impl Validation<'_> {
             &format!(
                 "UPDATE devices SET fails = fails + 1, failures = failures + 1, last_failure = ?, \
                  status = CASE WHEN fails + 1 >= coalesce({POLICY_MAX_FAILS}, ?) \
-                 OR coalesce({AUTHENTICATOR_FAILED} + 1 >= {POLICY_MAX_FAILS}, 0) THEN 'L' ELSE status END, \
+                 OR coalesce({AUTHENTICATOR_LOCKS}, 0) THEN 'L' ELSE status END, \
                  version = version + 1, modified = ?, \
                  validation_actor = ? WHERE id = ? AND tenant = ? AND status IN ('C', 'V') AND {owner} = 1 \
                  AND {} IS NULL RETURNING status",

@@ -449,3 +449,33 @@ fn statements_per_request() {
     assert_eq!(most("VERIFY, right code, first"), 8);
     assert_eq!(most("VERIFY, right code"), 4);
 }
+
+/// A migration that shipped is never edited (a database that ran it would not run it again):
+/// the SQL of each is pinned by its SHA-256. Its source may change shape (a fragment shared with
+/// today's statements through `concat!`), never its text.
+#[test]
+fn shipped_migrations_keep_their_text() {
+    use sha2::Digest;
+    let digests: Vec<String> = crate::store::MIGRATIONS
+        .iter()
+        .map(|script| data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(script.as_bytes())))
+        .collect();
+    assert_eq!(digests, SHIPPED_MIGRATIONS);
+}
+
+/// One per migration, in order; a new migration adds its line.
+const SHIPPED_MIGRATIONS: &[&str] = &[
+    "501507c429adf4d8565f7d49599f1eec20b6ebfd70c419e04c18b02d8d28a81c",
+    "96d62b0873c68b184105f04f1a994753b0e232950070f853cf67b68cb1343ee9",
+    "805ea58251f4f468e3b465bd5b1f97b7396d243b01fccdbc6353f63f993a268c",
+    "887a9fe29756a3e17ab9e861ed93f41bc274d8ef3c2aa534f859fe598e4751dd",
+    "f6a9d8f9df31220f33452d0344fba35d8af70135f3e827917f93a9062fc49ea0",
+    "86adf60009b412ab7b5f4c68a83bea220b3935f54b087cfbcad614e757166d9f",
+    "f746ae8e54b0fed4ea4858acadc91f2adc3fdf7773a2dbc204ba0ded73cfca50",
+    "49c2585c8811e84eaf312365dbd91c67585c5e255b1b65df0d8bbd7866a5964f",
+    "59a474835f4708a8e1aaf2eda673a430cc1afa59b262551b70b508c0a8474a0e",
+    "8f34c36a6b915f6d71a4fc6b0ac6b813669ee5072817963a579176bf9150eeb7",
+    "916bfacbc84b7ee57733b8ab2a0e612873121f02b5366a776ac1a1c4788f9ba3",
+    "b8dbeca1b65e3ad3472873779baa3fb06a5adab2cd6d58b73271f21c085ae034",
+    "4399fd12f114b979372f8b171eb45dcdb5c8e67ab611de7ecfed07c3f012aed7",
+];
