@@ -197,8 +197,8 @@ fn tenant_list(
     tenants: &crate::settings::Tenants,
     method: &str,
 ) -> Result<ApiResponse, ApiError> {
-    if method != "GET" && method != "HEAD" {
-        return Err(ApiError::MethodNotAllowed { method: method.to_owned(), allowed: GET });
+    if !GET.contains(&method) {
+        return Err(ApiError::MethodNotAllowed { method: method.to_owned(), allowed: GET.to_vec() });
     }
     let names: Vec<Value> = tenants
         .names
@@ -209,15 +209,29 @@ fn tenant_list(
     Ok(ApiResponse::json(200, &ListResponse::new(names.len() as u64, 1, names)))
 }
 
+/// The methods of one entry of an endpoint. HEAD is GET without the body.
 const GET: &[&str] = &["GET", "HEAD"];
-const LIST: &[&str] = &["GET", "HEAD", "POST"];
-const SEARCH: &[&str] = &["POST"];
-const ONE: &[&str] = &["GET", "HEAD", "PUT", "PATCH", "DELETE"];
-/// An authenticator also takes its named actions (SPEC §14).
-const ONE_WITH_ACTIONS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+const POST: &[&str] = &["POST"];
+const PUT: &[&str] = &["PUT"];
+const PATCH: &[&str] = &["PATCH"];
+const DELETE: &[&str] = &["DELETE"];
 /// No HEAD: requesting a challenge sends a code, so it is never a side-effect-free probe.
-const REQUEST_CHALLENGE: &[&str] = &["GET", "POST"];
-const RESPONSE_CHALLENGE: &[&str] = &["POST"];
+const GET_OR_POST: &[&str] = &["GET", "POST"];
+
+/// What an endpoint does for the methods of one entry.
+type Serve<'r> = &'r dyn Fn() -> Result<ApiResponse, ApiError>;
+
+/// Runs the entry of an endpoint that takes `method`; with none, 405 with the endpoint's methods
+/// in `Allow` (RFC 9110 §15.5.6), read from the same entries.
+fn endpoint(method: &str, entries: &[(&'static [&'static str], Serve<'_>)]) -> Result<ApiResponse, ApiError> {
+    match entries.iter().find(|(methods, _)| methods.contains(&method)) {
+        Some((_, serve)) => serve(),
+        None => Err(ApiError::MethodNotAllowed {
+            method: method.to_owned(),
+            allowed: entries.iter().flat_map(|(methods, _)| methods.iter().copied()).collect(),
+        }),
+    }
+}
 
 /// The resources a provisioning client manages, in `/ResourceTypes` order: `POST /.search`
 /// goes through them in it.
@@ -237,110 +251,113 @@ const AUDIT_EVENTS: &Listing = &Listing { resource: &AUDIT, page: audit::page };
 
 /// The router table: every endpoint, the methods it takes, and its handler.
 fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, ApiError> {
-    let get = method == "GET" || method == "HEAD";
-    let not_allowed = |allowed: &'static [&'static str]| {
-        Err(ApiError::MethodNotAllowed { method: method.to_owned(), allowed })
-    };
+    let no_route = || Err(ApiError::NoRoute(ctx.request.path.clone()));
     match segments {
-        ["ServiceProviderConfig"] if get => discovery_doc(
-            ctx,
-            &discovery::service_provider_config(&ctx.base_url, !ctx.settings.access.api_tokens.is_empty()),
-        ),
-        ["ServiceProviderConfig"] => not_allowed(GET),
-        ["ResourceTypes"] if get => discovery_list(
-            ctx,
-            RESOURCES.iter().map(|r| discovery::resource_type(r, &ctx.base_url)).collect(),
-        ),
-        ["ResourceTypes", name] if get => match RESOURCES.iter().find(|r| r.name == *name) {
-            Some(resource) => discovery_doc(ctx, &discovery::resource_type(resource, &ctx.base_url)),
-            None => Err(ApiError::NoSchema { kind: "resource type", name: (*name).to_owned() }),
-        },
-        ["Schemas"] if get => discovery_list(ctx, discovery::schemas(RESOURCES, &ctx.base_url)),
-        ["Schemas", urn] if get => {
-            match discovery::schemas(RESOURCES, &ctx.base_url)
-                .into_iter()
-                .find(|s| s.id.eq_ignore_ascii_case(urn))
-            {
-                Some(schema) => discovery_doc(ctx, &schema),
-                None => Err(ApiError::NoSchema { kind: "schema", name: (*urn).to_owned() }),
-            }
-        }
-        ["ResourceTypes" | "Schemas", ..] => not_allowed(GET),
-        ["OtpDevice"] if get => list(ctx, DEVICES),
-        ["OtpDevice"] if method == "POST" => soffid::create(ctx),
-        ["OtpDevice"] => not_allowed(LIST),
-        ["OtpDevice", ".search"] if method == "POST" => search(ctx, DEVICES),
-        [".search"] if method == "POST" => root_search(ctx, &LISTINGS),
-        ["OtpDevice", ".search"] | [".search"] => not_allowed(SEARCH),
+        ["ServiceProviderConfig"] => endpoint(method, &[(GET, &|| service_provider_config(ctx))]),
+        ["ResourceTypes"] => endpoint(method, &[(GET, &|| resource_types(ctx))]),
+        ["ResourceTypes", name] => endpoint(method, &[(GET, &|| resource_type(ctx, name))]),
+        ["Schemas"] => endpoint(method, &[(GET, &|| schemas(ctx))]),
+        ["Schemas", urn] => endpoint(method, &[(GET, &|| schema(ctx, urn))]),
+        ["OtpDevice"] => endpoint(method, &[(GET, &|| list(ctx, DEVICES)), (POST, &|| soffid::create(ctx))]),
+        ["OtpDevice", ".search"] => endpoint(method, &[(POST, &|| search(ctx, DEVICES))]),
+        [".search"] => endpoint(method, &[(POST, &|| root_search(ctx, &LISTINGS))]),
         ["OtpDevice", id, rest @ ..] => {
-            let id: i64 = id.parse().map_err(|_| ApiError::NoRoute(ctx.request.path.clone()))?;
-            match (rest, method) {
-                ([], "GET" | "HEAD") => soffid::get(ctx, id),
-                ([], "PUT") => soffid::replace(ctx, id),
-                ([], "PATCH") => soffid::patch(ctx, id),
-                ([], "DELETE") => soffid::delete(ctx, id),
-                ([], _) => not_allowed(ONE),
-                (["requestChallenge"], "GET" | "POST") => soffid::request_challenge(ctx, id),
-                (["requestChallenge"], _) => not_allowed(REQUEST_CHALLENGE),
-                (["responseChallenge"], "POST") => soffid::response_challenge(ctx, id),
-                (["responseChallenge"], _) => not_allowed(RESPONSE_CHALLENGE),
-                (["audit"], "GET" | "HEAD") => soffid::audit(ctx, id),
-                (["audit"], _) => not_allowed(GET),
-                _ => Err(ApiError::NoRoute(ctx.request.path.clone())),
+            let Ok(id) = id.parse::<i64>() else { return no_route() };
+            match rest {
+                [] => endpoint(
+                    method,
+                    &[
+                        (GET, &|| soffid::get(ctx, id)),
+                        (PUT, &|| soffid::replace(ctx, id)),
+                        (PATCH, &|| soffid::patch(ctx, id)),
+                        (DELETE, &|| soffid::delete(ctx, id)),
+                    ],
+                ),
+                ["requestChallenge"] => {
+                    endpoint(method, &[(GET_OR_POST, &|| soffid::request_challenge(ctx, id))])
+                }
+                ["responseChallenge"] => endpoint(method, &[(POST, &|| soffid::response_challenge(ctx, id))]),
+                ["audit"] => endpoint(method, &[(GET, &|| soffid::audit(ctx, id))]),
+                _ => no_route(),
             }
         }
-        ["Users"] if get => list(ctx, USERS),
-        ["Users"] if method == "POST" => users::create(ctx),
-        ["Users"] => not_allowed(LIST),
-        ["Users", ".search"] if method == "POST" => search(ctx, USERS),
-        ["Users", ".search"] => not_allowed(SEARCH),
+        ["Users"] => endpoint(method, &[(GET, &|| list(ctx, USERS)), (POST, &|| users::create(ctx))]),
+        ["Users", ".search"] => endpoint(method, &[(POST, &|| search(ctx, USERS))]),
         ["Users", id] => {
             // Ids are decimal integers; any other text names no user.
             let parsed = id.parse::<i64>().ok().filter(|n| *n > 0 && n.to_string() == *id);
             let user = || parsed.ok_or_else(|| ApiError::NoUser((*id).to_owned()));
-            match method {
-                "GET" | "HEAD" => users::get(ctx, user()?),
-                "PUT" => users::replace(ctx, user()?),
-                "PATCH" => users::patch(ctx, user()?),
-                "DELETE" => users::delete(ctx, user()?),
-                _ => not_allowed(ONE),
-            }
+            endpoint(
+                method,
+                &[
+                    (GET, &|| users::get(ctx, user()?)),
+                    (PUT, &|| users::replace(ctx, user()?)),
+                    (PATCH, &|| users::patch(ctx, user()?)),
+                    (DELETE, &|| users::delete(ctx, user()?)),
+                ],
+            )
         }
-        ["Authenticator"] if get => list(ctx, AUTHENTICATORS),
-        ["Authenticator"] if method == "POST" => hid::create(ctx),
-        ["Authenticator"] => not_allowed(LIST),
-        ["Authenticator", ".search"] if method == "POST" => search(ctx, AUTHENTICATORS),
-        ["Authenticator", ".search"] => not_allowed(SEARCH),
-        ["Authenticator", id] => match method {
-            "GET" | "HEAD" => hid::get(ctx, id),
-            "PUT" => hid::replace(ctx, id),
-            "PATCH" => hid::patch(ctx, id),
-            "DELETE" => hid::delete(ctx, id),
-            "POST" => hid::action(ctx, id),
-            _ => not_allowed(ONE_WITH_ACTIONS),
-        },
-        ["Policy", "Authenticator"] if get => list(ctx, POLICIES),
-        ["Policy", "Authenticator"] if method == "POST" => policies::create(ctx),
-        ["Policy", "Authenticator"] => not_allowed(LIST),
-        ["Policy", "Authenticator", ".search"] if method == "POST" => search(ctx, POLICIES),
-        ["Policy", "Authenticator", ".search"] => not_allowed(SEARCH),
-        ["Policy", "Authenticator", code] => match method {
-            "GET" | "HEAD" => policies::get(ctx, code),
-            "PUT" => policies::replace(ctx, code),
-            "PATCH" => policies::patch(ctx, code),
-            "DELETE" => policies::delete(ctx, code),
-            _ => not_allowed(ONE),
-        },
-        ["Audit"] if get => list(ctx, AUDIT_EVENTS),
-        ["Audit"] => not_allowed(GET),
-        ["Audit", ".search"] if method == "POST" => search(ctx, AUDIT_EVENTS),
-        ["Audit", ".search"] => not_allowed(SEARCH),
-        ["Audit", ".histogram"] if get => audit::histogram(ctx),
-        ["Audit", id] if get => audit::get(ctx, id),
-        ["Audit", _] => not_allowed(GET),
-        ["Outbox"] if ctx.settings.dev_outbox && get => soffid::outbox(ctx),
-        ["Outbox"] if ctx.settings.dev_outbox => not_allowed(GET),
-        _ => Err(ApiError::NoRoute(ctx.request.path.clone())),
+        ["Authenticator"] => {
+            endpoint(method, &[(GET, &|| list(ctx, AUTHENTICATORS)), (POST, &|| hid::create(ctx))])
+        }
+        ["Authenticator", ".search"] => endpoint(method, &[(POST, &|| search(ctx, AUTHENTICATORS))]),
+        // An authenticator also takes its named actions (SPEC §14).
+        ["Authenticator", id] => endpoint(
+            method,
+            &[
+                (GET, &|| hid::get(ctx, id)),
+                (POST, &|| hid::action(ctx, id)),
+                (PUT, &|| hid::replace(ctx, id)),
+                (PATCH, &|| hid::patch(ctx, id)),
+                (DELETE, &|| hid::delete(ctx, id)),
+            ],
+        ),
+        ["Policy", "Authenticator"] => {
+            endpoint(method, &[(GET, &|| list(ctx, POLICIES)), (POST, &|| policies::create(ctx))])
+        }
+        ["Policy", "Authenticator", ".search"] => endpoint(method, &[(POST, &|| search(ctx, POLICIES))]),
+        ["Policy", "Authenticator", code] => endpoint(
+            method,
+            &[
+                (GET, &|| policies::get(ctx, code)),
+                (PUT, &|| policies::replace(ctx, code)),
+                (PATCH, &|| policies::patch(ctx, code)),
+                (DELETE, &|| policies::delete(ctx, code)),
+            ],
+        ),
+        ["Audit"] => endpoint(method, &[(GET, &|| list(ctx, AUDIT_EVENTS))]),
+        ["Audit", ".search"] => endpoint(method, &[(POST, &|| search(ctx, AUDIT_EVENTS))]),
+        ["Audit", ".histogram"] => endpoint(method, &[(GET, &|| audit::histogram(ctx))]),
+        ["Audit", id] => endpoint(method, &[(GET, &|| audit::get(ctx, id))]),
+        ["Outbox"] if ctx.settings.dev_outbox => endpoint(method, &[(GET, &|| soffid::outbox(ctx))]),
+        _ => no_route(),
+    }
+}
+
+fn service_provider_config(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+    let tokens = !ctx.settings.access.api_tokens.is_empty();
+    discovery_doc(ctx, &discovery::service_provider_config(&ctx.base_url, tokens))
+}
+
+fn resource_types(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+    discovery_list(ctx, RESOURCES.iter().map(|r| discovery::resource_type(r, &ctx.base_url)).collect())
+}
+
+fn resource_type(ctx: &Ctx<'_>, name: &str) -> Result<ApiResponse, ApiError> {
+    match RESOURCES.iter().find(|r| r.name == name) {
+        Some(resource) => discovery_doc(ctx, &discovery::resource_type(resource, &ctx.base_url)),
+        None => Err(ApiError::NoSchema { kind: "resource type", name: name.to_owned() }),
+    }
+}
+
+fn schemas(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+    discovery_list(ctx, discovery::schemas(RESOURCES, &ctx.base_url))
+}
+
+fn schema(ctx: &Ctx<'_>, urn: &str) -> Result<ApiResponse, ApiError> {
+    match discovery::schemas(RESOURCES, &ctx.base_url).into_iter().find(|s| s.id.eq_ignore_ascii_case(urn)) {
+        Some(schema) => discovery_doc(ctx, &schema),
+        None => Err(ApiError::NoSchema { kind: "schema", name: urn.to_owned() }),
     }
 }
 

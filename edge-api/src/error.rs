@@ -46,7 +46,7 @@ pub enum ApiError {
     },
     MethodNotAllowed {
         method: String,
-        allowed: &'static [&'static str],
+        allowed: Vec<&'static str>,
     },
     Stale {
         version: String,

@@ -198,3 +198,56 @@ fn public_base_url_is_the_origin_behind_a_proxy() {
     assert!(created.header("access-control-allow-origin").is_none(), "same origin: no CORS headers");
     assert_eq!(created.header("location"), Some("https://otp.example.com/scim/v2/OtpDevice/1"));
 }
+
+/// Every endpoint's 405 names in `Allow` exactly the methods it serves (RFC 9110 §15.5.6): each
+/// method listed gets an answer other than 405, and each method not listed gets 405.
+#[test]
+fn allow_names_what_each_endpoint_serves() {
+    let mut settings = settings();
+    settings.dev_outbox = true;
+    let api = Api::with(settings);
+    let device = api.create(json!({"type": "TOTP", "user": "u"}))["id"].as_i64().unwrap();
+    let user = new_user(&api, json!({"userName": "v"}));
+    let endpoints = [
+        "/ServiceProviderConfig".to_owned(),
+        "/ResourceTypes".into(),
+        "/ResourceTypes/User".into(),
+        "/Schemas".into(),
+        format!("/Schemas/{}", shared::urn::DEVICE_SCHEMA),
+        "/OtpDevice".into(),
+        "/OtpDevice/.search".into(),
+        "/.search".into(),
+        format!("/OtpDevice/{device}"),
+        format!("/OtpDevice/{device}/requestChallenge"),
+        format!("/OtpDevice/{device}/responseChallenge"),
+        format!("/OtpDevice/{device}/audit"),
+        "/Users".into(),
+        "/Users/.search".into(),
+        format!("/Users/{user}"),
+        "/Authenticator".into(),
+        "/Authenticator/.search".into(),
+        format!("/Authenticator/{user}.AT_EMPOTP"),
+        "/Policy/Authenticator".into(),
+        "/Policy/Authenticator/.search".into(),
+        "/Policy/Authenticator/AT_EMPOTP".into(),
+        "/Audit".into(),
+        "/Audit/.search".into(),
+        "/Audit/.histogram".into(),
+        "/Audit/1".into(),
+        "/Outbox".into(),
+    ];
+    let all = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+    for path in &endpoints {
+        let headers = [("authorization", basic(ADMIN)), ("content-type", "application/scim+json".into())];
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let path = format!("{BASE}{path}");
+        let refused = api.raw("TRACE", &path, b"", &headers);
+        assert_eq!(refused.status, 405, "TRACE {path}");
+        let allow: Vec<&str> = refused.header("allow").unwrap().split(", ").collect();
+        for method in all {
+            // A body no handler takes: the answer is the handler's 400 or 404, never 405.
+            let answered = api.raw(method, &path, b"{\"x\":", &headers);
+            assert_eq!(answered.status == 405, !allow.contains(&method), "{method} {path}: {allow:?}");
+        }
+    }
+}
