@@ -8,7 +8,6 @@ pub mod audit;
 pub mod authenticator;
 pub mod authenticator_body;
 pub mod discovery;
-pub mod doc_patch;
 pub mod error;
 pub mod filter;
 pub mod input;

@@ -503,7 +503,7 @@ pub fn apply_policy_patch(
     else {
         return Err(Problem::Syntax("a policy serialises to an object".into()));
     };
-    crate::doc_patch::apply_all(&mut doc, &crate::doc_patch::Vocabulary::strict(&POLICY), patch)?;
+    crate::patch::apply_all(&mut doc, &crate::patch::Vocabulary::strict(&POLICY), patch)?;
     validate_policy(&Value::Object(doc), Some(current), defaults)
 }
 

@@ -6,11 +6,11 @@
 //! (`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`) are accepted and dropped, as
 //! provisioning clients send them whether or not a service keeps them.
 
-use crate::doc_patch::{Member, Vocabulary, apply_all};
 use crate::error::Problem;
 use crate::input::boolean;
 use crate::model::{MultiValue, Name, USER_SCHEMA, User};
 use crate::patch::PatchOp;
+use crate::patch::{Member, Vocabulary, apply_all};
 use crate::schema::{AttrType, Attribute, Mutability, USER};
 use crate::validate::{EXTERNAL_ID_MAX, USER_MAX, email_address, phone_number};
 use serde_json::{Map, Value};
@@ -68,8 +68,13 @@ impl UserData {
 
 /// How a user body's keys are read: kept attributes, and what provisioning clients send that is
 /// accepted and not stored.
-const VOCABULARY: Vocabulary =
-    Vocabulary { resource: &USER, dropped: DROPPED, dropped_sub: DROPPED_SUB, drop_extensions: true };
+const VOCABULARY: Vocabulary = Vocabulary {
+    resource: &USER,
+    dropped: DROPPED,
+    dropped_sub: DROPPED_SUB,
+    drop_extensions: true,
+    members_are_paths: false,
+};
 
 /// Text without control characters, at most `max` characters; `""` counts as unassigned.
 fn text(attribute: &'static str, value: &Value, max: usize) -> Result<Option<String>, Problem> {

@@ -19,9 +19,9 @@ use shared::authenticator::{
     SecurityQuestionView, authenticator_id, split_id,
 };
 use shared::authenticator_body::read_body;
-use shared::doc_patch::{Vocabulary, apply_all};
 use shared::filter::Condition;
 use shared::patch::PatchOp;
+use shared::patch::{Vocabulary, apply_all};
 use shared::policy::{PolicyKind, Prompt};
 use shared::query::{Page, Projection, Sort};
 use shared::schema::AUTHENTICATOR;
