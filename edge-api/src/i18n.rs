@@ -1,149 +1,15 @@
 //! Every message the API shows a person, in English, Spanish, Catalan and Dutch (as Soffid's
 //! `Accept-Language`), in one table. Names, values and technical fragments stay as they are.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    Es,
-    Ca,
-    Nl,
-}
-
-impl Lang {
-    /// The best supported language of an `Accept-Language` header (by q-value), English otherwise.
-    pub fn from_accept_language(header: Option<&str>) -> Lang {
-        let mut choices: Vec<(f32, Lang)> = header
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|part| {
-                let mut pieces = part.split(';');
-                let tag = pieces.next()?.trim().to_ascii_lowercase();
-                let q = pieces
-                    .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
-                    .unwrap_or(1.0);
-                let lang = match tag.split('-').next()? {
-                    "en" => Lang::En,
-                    "es" => Lang::Es,
-                    "ca" => Lang::Ca,
-                    "nl" => Lang::Nl,
-                    _ => return None,
-                };
-                (q > 0.0).then_some((q, lang))
-            })
-            .collect();
-        // Stable sort: among equal q-values the header's order wins.
-        choices.sort_by(|a, b| b.0.total_cmp(&a.0));
-        choices.first().map_or(Lang::En, |(_, lang)| *lang)
-    }
-
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Es => "es",
-            Lang::Ca => "ca",
-            Lang::Nl => "nl",
-        }
-    }
-}
-
-/// One message in the four languages, with `{}` for each argument in order.
-pub struct Text {
-    en: &'static str,
-    es: &'static str,
-    ca: &'static str,
-    nl: &'static str,
-}
-
-impl Text {
-    pub fn render(&self, lang: Lang, args: &[&str]) -> String {
-        let template = match lang {
-            Lang::En => self.en,
-            Lang::Es => self.es,
-            Lang::Ca => self.ca,
-            Lang::Nl => self.nl,
-        };
-        let mut out = String::with_capacity(template.len() + 32);
-        let mut args = args.iter();
-        let mut pieces = template.split("{}");
-        if let Some(first) = pieces.next() {
-            out.push_str(first);
-        }
-        for piece in pieces {
-            out.push_str(args.next().copied().unwrap_or_default());
-            out.push_str(piece);
-        }
-        out
-    }
-}
-
-/// `REQUEST.ERROR_MESSAGE` of an action refused for `reason` (SPEC §14).
-pub fn reason(reason: shared::authenticator::Reason) -> &'static Text {
-    use shared::authenticator::Reason;
-    match reason {
-        Reason::WrongResponse => &REASON_WRONG_RESPONSE,
-        Reason::Disabled => &REASON_DISABLED,
-        Reason::LockedByFailures => &REASON_LOCKED,
-        Reason::OutsideValidity => &REASON_VALIDITY,
-        Reason::UsageLimit => &REASON_USAGE_LIMIT,
-        Reason::UserInactive => &REASON_USER_INACTIVE,
-        Reason::NothingToCheck => &REASON_NOTHING_TO_CHECK,
-        Reason::DeliveryFailed => &REASON_DELIVERY_FAILED,
-        Reason::SendBudget => &REASON_SEND_BUDGET,
-    }
-}
+pub use shared::i18n::{Lang, Text};
 
 macro_rules! texts {
     ($($name:ident => [$en:literal, $es:literal, $ca:literal, $nl:literal]),+ $(,)?) => {
-        $(pub const $name: Text = Text { en: $en, es: $es, ca: $ca, nl: $nl };)+
+        $(pub const $name: Text = Text::new($en, $es, $ca, $nl);)+
     };
 }
 
 texts! {
-    REASON_WRONG_RESPONSE => [
-        "The response is wrong.",
-        "La respuesta es incorrecta.",
-        "La resposta és incorrecta.",
-        "Het antwoord is onjuist."],
-    REASON_DISABLED => [
-        "The authenticator or its device is disabled.",
-        "El autenticador o su dispositivo está desactivado.",
-        "L'autenticador o el seu dispositiu està desactivat.",
-        "De authenticator of het apparaat ervan is uitgeschakeld."],
-    REASON_LOCKED => [
-        "Locked after too many failed attempts; an administrator can reset it.",
-        "Bloqueado tras demasiados intentos fallidos; un administrador puede restablecerlo.",
-        "Bloquejat després de massa intents fallits; un administrador el pot restablir.",
-        "Geblokkeerd na te veel mislukte pogingen; een beheerder kan het herstellen."],
-    REASON_VALIDITY => [
-        "The authenticator is outside its validity dates.",
-        "El autenticador está fuera de sus fechas de validez.",
-        "L'autenticador és fora de les seves dates de validesa.",
-        "De authenticator valt buiten zijn geldigheidsdata."],
-    REASON_USAGE_LIMIT => [
-        "The authenticator has reached its usage limit.",
-        "El autenticador ha alcanzado su límite de usos.",
-        "L'autenticador ha arribat al seu límit d'usos.",
-        "De authenticator heeft zijn gebruikslimiet bereikt."],
-    REASON_USER_INACTIVE => [
-        "The user is inactive.",
-        "El usuario está inactivo.",
-        "L'usuari està inactiu.",
-        "De gebruiker is inactief."],
-    REASON_NOTHING_TO_CHECK => [
-        "There is no usable device or no pending challenge to check.",
-        "No hay ningún dispositivo utilizable ni ningún desafío pendiente que comprobar.",
-        "No hi ha cap dispositiu utilitzable ni cap repte pendent per comprovar.",
-        "Er is geen bruikbaar apparaat of geen openstaande challenge om te controleren."],
-    REASON_DELIVERY_FAILED => [
-        "The code could not be delivered.",
-        "No se ha podido entregar el código.",
-        "No s'ha pogut lliurar el codi.",
-        "De code kon niet worden bezorgd."],
-    REASON_SEND_BUDGET => [
-        "No code was sent: too many codes went to this device or destination recently; try again later.",
-        "No se ha enviado ningún código: se han enviado demasiados códigos a este dispositivo o destino recientemente; inténtelo más tarde.",
-        "No s'ha enviat cap codi: s'han enviat massa codis a aquest dispositiu o destinació recentment; torneu-ho a provar més tard.",
-        "Er is geen code verstuurd: er zijn onlangs te veel codes naar dit apparaat of deze bestemming gestuurd; probeer het later opnieuw."],
     UNAUTHORIZED => [
         "Authentication required: send valid credentials.",
         "Se requiere autenticación: envíe credenciales válidas.",
@@ -389,16 +255,6 @@ texts! {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn accept_language_picks_the_best_supported() {
-        assert_eq!(Lang::from_accept_language(None), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some("es-ES,es;q=0.9,en;q=0.8")), Lang::Es);
-        assert_eq!(Lang::from_accept_language(Some("fr-FR, nl;q=0.5, ca;q=0.7")), Lang::Ca);
-        assert_eq!(Lang::from_accept_language(Some("de, fr")), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some("NL-be")), Lang::Nl);
-        assert_eq!(Lang::from_accept_language(Some("es;q=0, en")), Lang::En);
-    }
 
     #[test]
     fn texts_fill_their_arguments_in_order() {

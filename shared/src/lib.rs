@@ -10,6 +10,7 @@ pub mod authenticator_body;
 pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod i18n;
 pub mod input;
 pub mod model;
 pub mod names;

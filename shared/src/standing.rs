@@ -1,9 +1,11 @@
 //! When an authenticator validates (SPEC §14), in one place: the rule in Rust ([`Standing`]),
 //! the same rule as the SQL the store's reads and compare-and-sets inline ([`REFUSAL_SQL`],
 //! [`ACTIVE_SQL`]), the one order of what makes it inactive ([`Inactive`]) that the API's answers
-//! and the admin app's badge both follow, and the reason codes of HID's answers ([`Reason`]).
+//! and the admin app's badge both follow, and the reason codes of HID's answers ([`Reason`]),
+//! with the words a person reads for each, in the API's answers and in the admin app.
 //! A leaf: the attribute table (`schema`) takes its SQL from here.
 
+use crate::i18n::Text;
 use crate::timestamp::Timestamp;
 
 /// `REQUEST.REASON` of an action's answer (SPEC §14), also listed in the description of the
@@ -183,5 +185,166 @@ impl Inactive {
     /// Whether it is a lockout by failures (Soffid's `locked`).
     pub fn locked(self) -> bool {
         self == Inactive::Refused(Refusal::Locked)
+    }
+}
+
+/// A [`Text`] as a `'static` constant, in a match arm.
+macro_rules! text {
+    ($en:literal, $es:literal, $ca:literal, $nl:literal $(,)?) => {
+        const { &Text::new($en, $es, $ca, $nl) }
+    };
+}
+
+/// What a person reads of a reason: the API's sentence, the admin app's phrase.
+impl Reason {
+    /// A sentence (HID's `REQUEST.ERROR_MESSAGE`).
+    pub fn sentence(self) -> &'static Text {
+        match self {
+            Reason::WrongResponse => text!(
+                "The response is wrong.",
+                "La respuesta es incorrecta.",
+                "La resposta és incorrecta.",
+                "Het antwoord is onjuist.",
+            ),
+            Reason::Disabled => text!(
+                "The authenticator or its device is disabled.",
+                "El autenticador o su dispositivo está desactivado.",
+                "L'autenticador o el seu dispositiu està desactivat.",
+                "De authenticator of het apparaat ervan is uitgeschakeld.",
+            ),
+            Reason::LockedByFailures => text!(
+                "Locked after too many failed attempts; an administrator can reset it.",
+                "Bloqueado tras demasiados intentos fallidos; un administrador puede restablecerlo.",
+                "Bloquejat després de massa intents fallits; un administrador el pot restablir.",
+                "Geblokkeerd na te veel mislukte pogingen; een beheerder kan het herstellen.",
+            ),
+            Reason::OutsideValidity => text!(
+                "The authenticator is outside its validity dates.",
+                "El autenticador está fuera de sus fechas de validez.",
+                "L'autenticador és fora de les seves dates de validesa.",
+                "De authenticator valt buiten zijn geldigheidsdata.",
+            ),
+            Reason::UsageLimit => text!(
+                "The authenticator has reached its usage limit.",
+                "El autenticador ha alcanzado su límite de usos.",
+                "L'autenticador ha arribat al seu límit d'usos.",
+                "De authenticator heeft zijn gebruikslimiet bereikt.",
+            ),
+            Reason::UserInactive => text!(
+                "The user is inactive.",
+                "El usuario está inactivo.",
+                "L'usuari està inactiu.",
+                "De gebruiker is inactief.",
+            ),
+            Reason::NothingToCheck => text!(
+                "There is no usable device or no pending challenge to check.",
+                "No hay ningún dispositivo utilizable ni ningún desafío pendiente que comprobar.",
+                "No hi ha cap dispositiu utilitzable ni cap repte pendent per comprovar.",
+                "Er is geen bruikbaar apparaat of geen openstaande challenge om te controleren.",
+            ),
+            Reason::DeliveryFailed => text!(
+                "The code could not be delivered.",
+                "No se ha podido entregar el código.",
+                "No s'ha pogut lliurar el codi.",
+                "De code kon niet worden bezorgd.",
+            ),
+            Reason::SendBudget => text!(
+                "No code was sent: too many codes went to this device or destination recently; try again later.",
+                "No se ha enviado ningún código: se han enviado demasiados códigos a este dispositivo o destino recientemente; inténtelo más tarde.",
+                "No s'ha enviat cap codi: s'han enviat massa codis a aquest dispositiu o destinació recentment; torneu-ho a provar més tard.",
+                "Er is geen code verstuurd: er zijn onlangs te veel codes naar dit apparaat of deze bestemming gestuurd; probeer het later opnieuw.",
+            ),
+        }
+    }
+
+    /// A phrase that follows "Refused:" (the admin app's validation dialog).
+    pub fn phrase(self) -> &'static Text {
+        match self {
+            Reason::WrongResponse => {
+                text!("wrong response", "respuesta incorrecta", "resposta incorrecta", "onjuist antwoord",)
+            }
+            Reason::Disabled => text!("disabled", "deshabilitado", "deshabilitat", "uitgeschakeld",),
+            Reason::LockedByFailures => text!(
+                "locked by failures",
+                "bloqueado por fallos",
+                "bloquejat per errors",
+                "geblokkeerd door fouten",
+            ),
+            Reason::OutsideValidity => text!(
+                "outside its validity dates",
+                "fuera de sus fechas de validez",
+                "fora de les seves dates de validesa",
+                "buiten de geldigheidsdatums",
+            ),
+            Reason::UsageLimit => text!(
+                "usage limit reached",
+                "límite de usos alcanzado",
+                "límit d'usos assolit",
+                "gebruikslimiet bereikt",
+            ),
+            Reason::UserInactive => {
+                text!("user inactive", "usuario inactivo", "usuari inactiu", "gebruiker inactief",)
+            }
+            Reason::NothingToCheck => text!(
+                "no usable device or no pending challenge",
+                "ningún dispositivo utilizable o ningún desafío pendiente",
+                "cap dispositiu utilitzable o cap repte pendent",
+                "geen bruikbaar apparaat of geen openstaande uitdaging",
+            ),
+            Reason::DeliveryFailed => text!(
+                "the code could not be delivered",
+                "no se pudo entregar el código",
+                "no s'ha pogut lliurar el codi",
+                "de code kon niet worden afgeleverd",
+            ),
+            Reason::SendBudget => text!(
+                "too many codes were sent recently; try again later",
+                "se han enviado demasiados códigos recientemente; inténtelo más tarde",
+                "s'han enviat massa codis recentment; torneu-ho a provar més tard",
+                "er zijn onlangs te veel codes verstuurd; probeer het later opnieuw",
+            ),
+        }
+    }
+}
+
+impl Inactive {
+    /// A phrase beside the badge of an authenticator that does not validate (the admin app).
+    pub fn phrase(self) -> &'static Text {
+        match self {
+            Inactive::UserInactive => Reason::UserInactive.phrase(),
+            Inactive::Refused(Refusal::Disabled) => Reason::Disabled.phrase(),
+            Inactive::Refused(Refusal::Locked) => Reason::LockedByFailures.phrase(),
+            Inactive::Refused(Refusal::NotYetValid) => {
+                text!("not yet valid", "aún no válido", "encara no vàlid", "nog niet geldig",)
+            }
+            Inactive::Refused(Refusal::Expired) => text!("expired", "caducado", "caducat", "verlopen",),
+            Inactive::Refused(Refusal::UsageLimit) => Reason::UsageLimit.phrase(),
+            Inactive::NoUsableDevice => text!(
+                "no usable device",
+                "ningún dispositivo utilizable",
+                "cap dispositiu utilitzable",
+                "geen bruikbaar apparaat",
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+
+    /// Each reason reads differently from every other, in every language and in both forms,
+    /// and no word is missing.
+    #[test]
+    fn each_reason_has_its_own_words() {
+        for lang in [Lang::En, Lang::Es, Lang::Ca, Lang::Nl] {
+            for form in [Reason::sentence, Reason::phrase] {
+                let words: std::collections::BTreeSet<&str> =
+                    Reason::ALL.iter().map(|r| form(*r).get(lang)).collect();
+                assert_eq!(words.len(), Reason::ALL.len(), "{lang:?}");
+                assert!(words.iter().all(|w| !w.trim().is_empty()), "{lang:?}");
+            }
+        }
     }
 }

@@ -8,7 +8,6 @@ use crate::domain::validation::Verdict;
 use crate::domain::{DomainError, authenticators};
 use crate::error::ApiError;
 use crate::http::ApiResponse;
-use crate::i18n;
 use crate::settings::Right;
 use crate::store::AuthenticatorRow;
 use serde_json::Value;
@@ -230,7 +229,7 @@ fn device_choice(action: &Action) -> Result<DeviceChoice, ApiError> {
 }
 
 fn answer(ctx: &Ctx<'_>, answer: &ActionAnswer) -> ApiResponse {
-    let message = answer.reason.map(|reason| i18n::reason(reason).render(ctx.lang(), &[]));
+    let message = answer.reason.map(|reason| reason.sentence().render(ctx.lang(), &[]));
     ApiResponse::json(200, &answer.to_json(message.as_deref()))
 }
 

@@ -12,7 +12,7 @@ use crate::pages::{Dialog, alert, report};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::User;
-use shared::authenticator::{Enrollment, Reason};
+use shared::authenticator::Enrollment;
 use shared::policy::{Policy, PolicyKind, Prompt};
 
 fn problem_words(problem: EnrolProblem, t: &Texts) -> String {
@@ -25,23 +25,8 @@ fn problem_words(problem: EnrolProblem, t: &Texts) -> String {
     }
 }
 
-/// `REQUEST.REASON` in the admin's words.
-pub fn reason_words(reason: Reason, t: &Texts) -> &'static str {
-    match reason {
-        Reason::WrongResponse => t.reason_wrong_response,
-        Reason::Disabled => t.reason_disabled,
-        Reason::LockedByFailures => t.reason_locked,
-        Reason::OutsideValidity => t.reason_outside_validity,
-        Reason::UsageLimit => t.reason_usage_limit,
-        Reason::UserInactive => t.reason_user_inactive,
-        Reason::NothingToCheck => t.reason_nothing_to_check,
-        Reason::DeliveryFailed => t.reason_delivery_failed,
-        Reason::SendBudget => t.reason_send_budget,
-    }
-}
-
 fn refused(outcome: &Outcome, t: &Texts) -> String {
-    let reason = outcome.reason.map_or("?", |r| reason_words(r, t));
+    let reason = outcome.reason.map_or("?", |r| r.phrase().get(t.lang));
     t.refused_because.replace("{reason}", reason)
 }
 

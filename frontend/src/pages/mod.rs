@@ -20,7 +20,7 @@ mod users;
 pub use audit::AuditLog;
 pub use create::CreateDialog;
 pub use devices::Devices;
-pub use enrol::{EnrolPanel, ValidateDialog, reason_words};
+pub use enrol::{EnrolPanel, ValidateDialog};
 pub use login::Login;
 pub use overview::Overview;
 pub use policies::{Policies, PolicyDialog};
@@ -41,7 +41,7 @@ pub fn App() -> impl IntoView {
     let session = RwSignal::new(Session::restore());
     let reason = RwSignal::new(None::<String>);
     view! {
-        <main lang=texts().lang>
+        <main lang=texts().lang.tag()>
             <Show
                 when=move || session.get().is_some()
                 fallback=move || view! { <Login session reason/> }

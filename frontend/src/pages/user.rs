@@ -4,7 +4,7 @@
 //! reset after a lockout, given new validity dates, or deleted.
 
 use crate::api::{Answer, ApiError, Session};
-use crate::i18n::{Texts, texts};
+use crate::i18n::texts;
 use crate::pages::devices::status_label;
 use crate::pages::enrol::{EnrolPanel, ValidateDialog};
 use crate::pages::list_query;
@@ -18,18 +18,6 @@ use shared::{DeviceType, OtpDevice, Timestamp, User};
 
 fn quoted(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_default()
-}
-
-pub fn inactive_label(reason: Inactive, t: &Texts) -> &'static str {
-    match reason {
-        Inactive::UserInactive => t.reason_user_inactive,
-        Inactive::Refused(Refusal::Disabled) => t.reason_disabled,
-        Inactive::Refused(Refusal::Locked) => t.reason_locked,
-        Inactive::Refused(Refusal::NotYetValid) => t.reason_not_yet_valid,
-        Inactive::Refused(Refusal::Expired) => t.reason_expired,
-        Inactive::Refused(Refusal::UsageLimit) => t.reason_usage_limit,
-        Inactive::NoUsableDevice => t.reason_no_device,
-    }
 }
 
 /// Everything the page shows, read together.
@@ -129,7 +117,7 @@ pub fn UserPage(
                 <p>
                     {match why {
                         None => view! { <span class="badge s-V">{t.active_now}</span> }.into_any(),
-                        Some(why) => view! { <span class="badge s-D why">{inactive_label(why, t)}</span> }.into_any(),
+                        Some(why) => view! { <span class="badge s-D why">{why.phrase().get(t.lang)}</span> }.into_any(),
                     }}
                 </p>
                 <table class="attributes">
