@@ -31,6 +31,7 @@ fn new_user(api: &Api, body: Value) -> i64 {
 
 mod audit;
 mod authenticators;
+mod domain;
 mod hardening;
 mod hid;
 mod logins;
