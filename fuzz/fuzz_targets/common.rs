@@ -53,8 +53,10 @@ pub fn database() -> Sample {
          WHEN 'TOTP000002' THEN 4 END",
     );
     let page = Page::new(None, Some(100));
-    let (_, devices) = edge_api::store::list_devices(&db, "default", None, None, page).expect("devices load");
-    let (_, users) = edge_api::store::list_users(&db, "default", None, None, page).expect("users load");
+    let actor = edge_api::store::Actor { tenant: "default", name: "fuzz" };
+    let store = edge_api::store::Store::new(&db, actor, 1_700_000_000);
+    let (_, devices) = store.list_devices(None, None, page).expect("devices load");
+    let (_, users) = store.list_users(None, None, page).expect("users load");
     assert_eq!((devices.len(), users.len()), (5, 3));
     Sample { db, devices, users }
 }
