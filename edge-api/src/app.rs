@@ -69,6 +69,12 @@ pub fn handle(request: &ApiRequest, settings: Result<Settings, Misconfigured>, e
     response.headers.extend(cors_headers);
     if head {
         response.body.clear();
+    } else if !matches!(response.status, 100..=199 | 204 | 304) {
+        // A sized answer: unsized, the host sends it chunked, and the last chunk of a small
+        // answer on a keep-alive connection can wait for the client's delayed ACK (Spin's
+        // listener does not set TCP_NODELAY). A HEAD's answer states no size rather than the
+        // GET's (a host checks that the body it is given has the size stated).
+        response.headers.push(("content-length".into(), response.body.len().to_string()));
     }
     response
 }

@@ -4,11 +4,13 @@ use crate::app::{self, Env};
 use crate::db::{Database, DbError, Rows, Sql};
 use crate::error::MAX_BODY;
 use crate::host::{CibaPing, Delivery};
-use crate::http::ApiRequest;
+use crate::http::{ApiRequest, ApiResponse};
 use crate::origin::Origin;
 use crate::settings::{Settings, Webhook};
 use futures::TryStreamExt;
-use spin_sdk::http::{IncomingRequest, Method, Request, Response};
+use spin_sdk::http::{
+    Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, Request, Response, ResponseOutparam,
+};
 use spin_sdk::http_component;
 use spin_sdk::sqlite::{Connection, Value};
 
@@ -108,7 +110,11 @@ async fn bounded_body(request: IncomingRequest) -> Vec<u8> {
 }
 
 #[http_component]
-async fn handle(request: IncomingRequest) -> Response {
+async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+    send(response_out, answer(request).await);
+}
+
+async fn answer(request: IncomingRequest) -> ApiResponse {
     let headers: Vec<(String, String)> = request
         .headers()
         .entries()
@@ -129,7 +135,7 @@ async fn handle(request: IncomingRequest) -> Response {
         body: bounded_body(request).await,
     };
     let log = log_line;
-    let response = match Connection::open_default() {
+    match Connection::open_default() {
         Ok(connection) => {
             // A libSQL server interrupts or refuses a statement now and then (see Patient).
             let db = crate::db::Patient::new(SpinDb(connection), crate::store::pause);
@@ -141,13 +147,40 @@ async fn handle(request: IncomingRequest) -> Response {
             crate::error::ApiError::Internal(String::new())
                 .into_response(crate::i18n::Lang::from_accept_language(api_request.header("accept-language")))
         }
-    };
-    let mut builder = Response::builder();
-    builder.status(response.status);
-    for (name, value) in response.headers {
-        builder.header(name, value);
     }
-    builder.body(response.body).build()
+}
+
+/// Hands the answer to the host with as much of its body as the host takes at once (a small
+/// answer: all of it) already written, so that the host has the head and the body together and
+/// can send them in one write: a body written after the head goes out as a second small TCP
+/// segment, which Nagle's algorithm holds until the client acknowledges the first, and clients
+/// delay that ACK by up to 40 ms (Spin's listener does not set TCP_NODELAY). The rest of a large
+/// body follows as the host takes it.
+fn send(response_out: ResponseOutparam, answer: ApiResponse) {
+    let headers: Vec<(String, Vec<u8>)> =
+        answer.headers.into_iter().map(|(name, value)| (name, value.into_bytes())).collect();
+    let Ok(fields) = Fields::from_list(&headers) else {
+        log_line("an answer's headers were refused by the host");
+        let failed = OutgoingResponse::new(Fields::new());
+        let _ = failed.set_status_code(500);
+        return response_out.set(failed);
+    };
+    let response = OutgoingResponse::new(fields);
+    let _ = response.set_status_code(answer.status);
+    let Ok(body) = response.body() else { return response_out.set(response) };
+    let Ok(stream) = body.write() else { return response_out.set(response) };
+    let at_once = stream.check_write().map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let at_once = at_once.min(answer.body.len());
+    let written = if at_once > 0 && stream.write(&answer.body[..at_once]).is_ok() { at_once } else { 0 };
+    response_out.set(response);
+    // At most 4096 bytes per blocking write (wasi:io/streams).
+    for chunk in answer.body[written..].chunks(4096) {
+        if stream.blocking_write_and_flush(chunk).is_err() {
+            return;
+        }
+    }
+    drop(stream);
+    let _ = OutgoingBody::finish(body, None);
 }
 
 /// Writes one log line to stderr in one write. `eprintln!` writes the text and its newline

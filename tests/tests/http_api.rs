@@ -282,6 +282,13 @@ fn discovery_head_and_options_over_http() {
     let app = App::start(&state.0, &[]);
     let spc = app.call("GET", "/ServiceProviderConfig", None);
     assert_eq!((spc.status, spc.json["filter"]["maxResults"].as_i64()), (200, Some(1000)));
+    // A sized answer, as the host passed it on: never chunked (its last chunk could wait for the
+    // client's delayed ACK on a keep-alive connection).
+    let length: usize = spc.header("content-length").expect("a content-length").parse().unwrap();
+    assert_eq!(
+        (length, spc.header("transfer-encoding")),
+        (serde_json::to_vec(&spc.json).unwrap().len(), None)
+    );
     let types = app.call("GET", "/ResourceTypes", None);
     assert_eq!(types.json["Resources"][0]["schema"], shared::model::DEVICE_SCHEMA);
     assert_eq!(app.call("GET", "/ResourceTypes/OtpDevice", None).json["endpoint"], "/OtpDevice");

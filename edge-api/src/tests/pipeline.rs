@@ -251,3 +251,32 @@ fn allow_names_what_each_endpoint_serves() {
         }
     }
 }
+
+/// Every answer with a body states its size (no chunked answers on a keep-alive connection),
+/// and the answers without one (204, a HEAD's) state none.
+#[test]
+fn every_answer_states_its_size() {
+    let api = Api::new();
+    let id = api.create(json!({"type": "TOTP", "user": "u"}))["id"].as_i64().unwrap();
+    let auth = basic(ADMIN);
+    let headers = [("authorization", auth.as_str()), ("content-type", "application/scim+json")];
+    let sized = |method: &str, path: &str, body: &[u8]| {
+        let response = api.raw(method, &format!("{BASE}{path}"), body, &headers);
+        let stated = response.header("content-length").map(|n| n.parse::<usize>().unwrap());
+        (response.status, stated, response.body.len())
+    };
+    for (method, path, body, status) in [
+        ("GET", "/OtpDevice".to_owned(), &b""[..], 200),
+        ("GET", format!("/OtpDevice/{id}"), b"", 200),
+        ("POST", "/OtpDevice".into(), br#"{"type": "PIN", "user": "v", "pin": "4711"}"#, 201),
+        ("GET", "/OtpDevice/999".into(), b"", 404),
+        ("TRACE", "/OtpDevice".into(), b"", 405),
+        ("POST", "/OtpDevice".into(), b"{", 400),
+    ] {
+        let (got, stated, length) = sized(method, &path, body);
+        assert_eq!(got, status, "{method} {path}");
+        assert_eq!(stated, Some(length), "{method} {path}");
+    }
+    assert_eq!(sized("DELETE", &format!("/OtpDevice/{id}"), b""), (204, None, 0));
+    assert_eq!(sized("HEAD", "/OtpDevice", b""), (200, None, 0));
+}

@@ -523,11 +523,12 @@ fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
 // ---------------------------------------------------------------------------------------------
 // The same validation load on every host the component runs on.
 
-/// One host of the hosts table: its validations, or why it was not measured.
+/// One host of the hosts table: its validations and a small GET's latency, or why it was not
+/// measured.
 struct HostRun {
     label: String,
     note: &'static str,
-    validations: Result<Vec<Validation>, String>,
+    validations: Result<(Vec<Validation>, Outcome), String>,
 }
 
 /// The hosts: the runner as Spin leaves SQLite and tuned, and, where `cargo xtask bench` found
@@ -590,7 +591,7 @@ fn hosts(sizes: Sizes) -> Vec<HostRun> {
 /// Creates `per_level` TOTP devices per concurrency level through the cluster, then validates
 /// each once with a valid code and once with a wrong one, the clients going round the nodes.
 /// When the creates fail, the host's row says how, and the other hosts are still measured.
-fn validate_on(host: &Host, nodes: usize, per_level: usize) -> Result<Vec<Validation>, String> {
+fn validate_on(host: &Host, nodes: usize, per_level: usize) -> Result<(Vec<Validation>, Outcome), String> {
     eprintln!("[bench] hosts: {} × {nodes}", host.label());
     let state = TempDir::new("bench-host");
     let cluster = Cluster::start_on(host, nodes, &state.0, &[]);
@@ -633,7 +634,7 @@ fn validate_on(host: &Host, nodes: usize, per_level: usize) -> Result<Vec<Valida
             )
         ));
     }
-    Ok(LEVELS
+    let validations = LEVELS
         .into_iter()
         .enumerate()
         .map(|(level, concurrency)| {
@@ -649,7 +650,16 @@ fn validate_on(host: &Host, nodes: usize, per_level: usize) -> Result<Vec<Valida
             }
             validation
         })
-        .collect())
+        .collect();
+    // A small answer on one keep-alive connection: what a client waits beyond the work (an
+    // answer's last chunk can wait for the client's delayed ACK where the listener does not set
+    // TCP_NODELAY).
+    let small_get = drive(
+        Load { concurrency: 1, requests: per_level.min(400), time_limit: TIME_LIMIT },
+        |_| scim_call("GET", format!("{}/ServiceProviderConfig", bases[0]), &auth, None),
+        |status, _| status == 200,
+    );
+    Ok((validations, small_get))
 }
 
 fn hosts_table(report: &mut String, hosts: &[HostRun], peer: &Result<Peer, String>) {
@@ -657,8 +667,9 @@ fn hosts_table(report: &mut String, hosts: &[HostRun], peer: &Result<Peer, Strin
     let _ = writeln!(
         report,
         "The same component on each host: TOTP devices created through it, then one validation per \
-         device with a valid code and one with a wrong code at each concurrency. `÷ privacyIDEA` \
-         is to privacyIDEA's row at the same concurrency above, `÷ native` to the native row.\n"
+         device with a valid code and one with a wrong code at each concurrency, then a small \
+         GET on one keep-alive connection. `÷ privacyIDEA` is to privacyIDEA's row at the same \
+         concurrency above, `÷ native` to the native row.\n"
     );
     table_header(
         report,
@@ -666,6 +677,8 @@ fn hosts_table(report: &mut String, hosts: &[HostRun], peer: &Result<Peer, Strin
     );
     let native =
         hosts.iter().find(|h| h.label.starts_with("native")).and_then(|h| h.validations.as_ref().ok());
+    let native_get = native.map(|(_, get)| get.per_second());
+    let native = native.map(|(validations, _)| validations);
     let rate = |validations: &[Validation], level: usize, what: &str| {
         let v = &validations[level];
         if what == "valid" { v.valid.per_second() } else { v.wrong.per_second() }
@@ -674,8 +687,8 @@ fn hosts_table(report: &mut String, hosts: &[HostRun], peer: &Result<Peer, Strin
         theirs.map_or("–".to_owned(), |t| format!("{:.2}×", ours / t.max(1e-9)))
     };
     for host in hosts {
-        let validations = match &host.validations {
-            Ok(validations) => validations,
+        let (validations, small_get) = match &host.validations {
+            Ok((validations, small_get)) => (validations, small_get),
             Err(why) => {
                 let _ = writeln!(report, "| {} | not measured: {why} | | | | | | |", host.label);
                 continue;
@@ -697,6 +710,17 @@ fn hosts_table(report: &mut String, hosts: &[HostRun], peer: &Result<Peer, Strin
                 );
             }
         }
+        let _ = writeln!(
+            report,
+            "| {} | small GET (`/ServiceProviderConfig`, p90 {}) | 1 | {:.0} | {} / {} | – | {} | {} |",
+            host.label,
+            ms(small_get.percentile(90.0)),
+            small_get.per_second(),
+            ms(small_get.percentile(50.0)),
+            ms(small_get.percentile(99.0)),
+            ratio(small_get.per_second(), native_get),
+            small_get.unexpected
+        );
     }
     let notes: Vec<String> =
         hosts.iter().filter(|h| !h.note.is_empty()).map(|h| format!("{}: {}", h.label, h.note)).collect();
