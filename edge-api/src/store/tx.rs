@@ -77,10 +77,6 @@ impl<'a> Store<'a> {
         Store { db, actor, now }
     }
 
-    pub fn actor(&self) -> Actor<'a> {
-        self.actor
-    }
-
     /// Unix seconds: the request's clock.
     pub fn now(&self) -> i64 {
         self.now
