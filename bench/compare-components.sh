@@ -11,6 +11,7 @@
 # `cargo build -p edge-api --release --target wasm32-wasip2 --locked` with the same
 # CARGO_TARGET_DIR, and copy `wasm32-wasip2/release/edge_api.wasm` before building this one again.
 # Each run writes OUT_DIR/<before|after>-<round>.md: the hosts table, as BENCHMARKS.md shows it.
+# BENCH_ARGS adds arguments of scim-otp-bench, e.g. BENCH_ARGS="--host Spin" for Spin's rows only.
 set -euo pipefail
 before=$(realpath "$1") after=$(realpath "$2") rounds=${3:-5} out=${4:-bench-compare}
 target=${CARGO_TARGET_DIR:-$HOME/.cache/scim-otp/target}
@@ -22,7 +23,7 @@ for round in $(seq 1 "$rounds"); do
   for which in $order; do
     wasm=$before; [ "$which" = after ] && wasm=$after
     echo "round $round: $which ($(date -u +%H:%M:%S))" >&2
-    SCIM_OTP_COMPONENT=$wasm "$target/bench-host/scim-otp-bench" --hosts-only --validations 1000 \
+    SCIM_OTP_COMPONENT=$wasm "$target/bench-host/scim-otp-bench" --hosts-only --validations 1000 ${BENCH_ARGS:-} \
       > "$out/$which-$round.md"
   done
 done

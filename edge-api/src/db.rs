@@ -47,10 +47,21 @@ const NOT_RUN: &[&str] = &[
 const ANSWER_LOST: &[&str] =
     &["Hrana: `http error", "Hrana: `cursor error: `error reading a body from connection"];
 
+/// sqld's refusals of a request it has no connection for (of [`NOT_RUN`]): it is saturated, and a
+/// request that asks again at once only adds to what saturates it (each refusal comes after a
+/// one-second wait for a connection permit). These are answered 503 with `Retry-After` at once.
+const OVERLOADED: &[&str] = &["Timed out while opening database connection", "Too many concurrent requests"];
+
 impl DbError {
     /// The store was busy, interrupted or out of reach: the same work may succeed a moment later.
     pub fn is_transient(&self) -> bool {
         self.did_not_run() || ANSWER_LOST.iter().any(|marker| self.0.contains(marker))
+    }
+
+    /// A transient failure that an attempt a few milliseconds later, within the same request, may
+    /// get past: not a saturated server's refusal ([`OVERLOADED`]).
+    pub fn worth_retrying(&self) -> bool {
+        self.is_transient() && !OVERLOADED.iter().any(|marker| self.0.contains(marker))
     }
 
     /// A transient failure that proves the statement did nothing, so that running it again
@@ -60,15 +71,20 @@ impl DbError {
     }
 }
 
-/// An error that may say the store failed for the moment (see [`DbError::is_transient`]): what
-/// [`crate::store`] retries a whole transaction on.
+/// An error that may say the store failed for the moment (see [`DbError::is_transient`]), and
+/// whether [`crate::store`] retries a whole transaction on it ([`DbError::worth_retrying`]).
 pub trait Transient {
     fn is_transient(&self) -> bool;
+    fn worth_retrying(&self) -> bool;
 }
 
 impl Transient for DbError {
     fn is_transient(&self) -> bool {
         DbError::is_transient(self)
+    }
+
+    fn worth_retrying(&self) -> bool {
+        DbError::worth_retrying(self)
     }
 }
 
@@ -81,7 +97,8 @@ pub const RETRY_PAUSES_MS: [u64; 4] = [10, 20, 40, 80];
 /// reads whose answer was lost. A write whose answer was lost is not repeated: it may have run,
 /// and a failure counted twice or a code refused after it was accepted is worse than a 503.
 /// Inside a transaction a statement is never repeated alone: a write interrupted there rolls
-/// the whole transaction back, so [`crate::store`] repeats the transaction instead.
+/// the whole transaction back, so [`crate::store`] repeats the transaction instead. A saturated
+/// server's refusal is not repeated at all ([`DbError::worth_retrying`]).
 pub struct Patient<D> {
     inner: D,
     in_transaction: std::cell::Cell<bool>,
@@ -110,7 +127,7 @@ impl<D: Database> Database for Patient<D> {
             let read = word == "SELECT";
             for pause in RETRY_PAUSES_MS {
                 match &outcome {
-                    Err(e) if e.did_not_run() || (read && e.is_transient()) => (self.pause)(pause),
+                    Err(e) if e.worth_retrying() && (read || e.did_not_run()) => (self.pause)(pause),
                     _ => break,
                 }
                 outcome = self.inner.execute(sql, params);

@@ -130,6 +130,11 @@ impl crate::db::Transient for ApiError {
     fn is_transient(&self) -> bool {
         matches!(self, ApiError::Unavailable(_))
     }
+
+    /// The cause of a 503 is the store's error in words (see `From<DbError>`).
+    fn worth_retrying(&self) -> bool {
+        matches!(self, ApiError::Unavailable(cause) if crate::db::DbError(cause.clone()).worth_retrying())
+    }
 }
 
 /// What a 503 asks the client to wait, in seconds.

@@ -100,6 +100,10 @@ struct FaultyDb {
     interrupt: RefCell<Vec<&'static str>>,
     /// Every statement fails as when the libSQL server is out of reach.
     down: Cell<bool>,
+    /// Statements (by prefix) refused, each time, as a saturated libSQL server refuses them.
+    saturated: Cell<Option<&'static str>>,
+    /// How many statements were refused so.
+    refused: Cell<usize>,
     /// The next statement that starts with this runs, and its answer is lost on the way back.
     lose_answer: RefCell<Option<&'static str>>,
     /// Statements run, failed ones included.
@@ -109,6 +113,8 @@ struct FaultyDb {
 /// Spin's words for a statement the libSQL server interrupted, and for a server out of reach.
 const INTERRUPTED: &str = "Error::Io(\"Hrana: `cursor error: `error at step 0: (error code: SQLITE_INTERRUPT) `SQLite error: interrupted```\")";
 const UNREACHABLE: &str = "Error::Io(\"Hrana: `http error: `error trying to connect: tcp connect error: Connection refused (os error 111)``\")";
+/// Spin's words for sqld's refusal when it had no connection permit free for a second.
+const SATURATED: &str = "Error::Io(\"Hrana: `api error: `{\\\"error\\\":\\\"Timed out while opening database connection\\\"}``\")";
 /// Spin's words when the libSQL client's connection closed after the statement was sent.
 const ANSWER_LOST: &str = "Error::Io(\"Hrana: `http error: `connection closed before message completed``\")";
 
@@ -124,6 +130,10 @@ impl crate::db::Database for FaultyDb {
         self.statements.set(self.statements.get() + 1);
         if self.down.get() {
             return Err(DbError(UNREACHABLE.into()));
+        }
+        if self.saturated.get().is_some_and(|p| sql.trim_start().starts_with(p)) {
+            self.refused.set(self.refused.get() + 1);
+            return Err(DbError(SATURATED.into()));
         }
         let interrupted = self.interrupt.borrow().first().is_some_and(|p| sql.trim_start().starts_with(p));
         if interrupted {
@@ -192,6 +202,8 @@ impl Api {
                 connection: db,
                 fail_next: RefCell::new(None),
                 interrupt: RefCell::new(Vec::new()),
+                saturated: Cell::new(None),
+                refused: Cell::new(0),
                 down: Cell::new(false),
                 lose_answer: RefCell::new(None),
                 statements: Cell::new(0),

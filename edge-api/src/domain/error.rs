@@ -60,4 +60,8 @@ impl Transient for DomainError {
     fn is_transient(&self) -> bool {
         matches!(self, DomainError::Store(error) if error.is_transient())
     }
+
+    fn worth_retrying(&self) -> bool {
+        matches!(self, DomainError::Store(error) if error.worth_retrying())
+    }
 }

@@ -35,7 +35,7 @@ pub(super) fn write_raw<T, E: From<DbError> + Transient>(
         // back when COMMIT itself, or an interrupted write, ended the transaction).
         let _ = db.execute("ROLLBACK", &[]);
         match pauses.next() {
-            Some(ms) if error.is_transient() => pause(ms),
+            Some(ms) if error.worth_retrying() => pause(ms),
             _ => return Err(error),
         }
     }

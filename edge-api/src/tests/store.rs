@@ -367,6 +367,33 @@ fn a_store_out_of_reach_is_a_503_that_changes_nothing() {
     );
 }
 
+/// A saturated libSQL server (sqld refuses a request after a second without a connection permit)
+/// is answered 503 with `Retry-After` at its first refusal: asking again within the request
+/// would only add to the load that saturates it, a second at a time. Nothing changes.
+#[test]
+fn a_saturated_store_is_a_503_at_once() {
+    let api = Api::new();
+    api.create(json!({"type": "TOTP", "user": "u"}));
+    let before = api.snapshot();
+    // A read, a validation's one write, a transaction's BEGIN and a write inside it.
+    for (refused, method, path, body) in [
+        ("SELECT", "GET", "/OtpDevice", None),
+        ("UPDATE devices", "POST", "/OtpDevice/1/responseChallenge", Some(json!({"pin": "000000"}))),
+        ("BEGIN", "POST", "/OtpDevice", Some(json!({"type": "HOTP", "user": "v"}))),
+        ("INSERT INTO devices", "POST", "/OtpDevice", Some(json!({"type": "HOTP", "user": "v"}))),
+    ] {
+        api.db.saturated.set(Some(refused));
+        api.db.refused.set(0);
+        let (status, error, response) = api.call_as(ADMIN, method, path, body, &[]);
+        assert_eq!(status, 503, "{method} {path}: {error}");
+        assert_eq!(response.header("retry-after"), Some("1"));
+        assert_eq!(api.db.refused.get(), 1, "{refused}: refused once, not asked again");
+        assert!(api.db.is_autocommit(), "{refused}");
+    }
+    api.db.saturated.set(None);
+    assert_eq!(api.snapshot(), before);
+}
+
 /// Transaction retries end: work interrupted at every attempt is a 503, rolled back each time.
 #[test]
 fn a_transaction_interrupted_every_time_is_a_503() {

@@ -23,7 +23,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-const LEVELS: [usize; 3] = [1, 8, 32];
+const LEVELS: [usize; 4] = [1, 8, 32, 64];
 const SCALE: usize = 100_000;
 const TIME_LIMIT: Duration = Duration::from_secs(120);
 const SHA1_6: CodeParams = CodeParams { algorithm: Algorithm::Sha1, digits: 6 };
@@ -60,13 +60,13 @@ fn main() {
     machine(&mut report, &args);
     if args.iter().any(|a| a == "--hosts-only") {
         sizes.hosts = number("--validations").unwrap_or(sizes.hosts);
-        let hosts = hosts(sizes);
+        let hosts = hosts(sizes, value("--host").map(String::as_str));
         hosts_table(&mut report, &hosts, &Err("--hosts-only".to_owned()));
         print!("{report}");
         return;
     }
     let validations = ours(&mut report, sizes);
-    let hosts = hosts(sizes);
+    let hosts = hosts(sizes, None);
     let peer = match std::env::var_os("SCIM_OTP_PI_VENV").filter(|_| !args.iter().any(|a| a == "--skip-peer"))
     {
         Some(venv) => privacyidea(Path::new(&venv), sizes),
@@ -534,7 +534,8 @@ struct HostRun {
 /// The hosts: the runner as Spin leaves SQLite and tuned, and, where `cargo xtask bench` found
 /// them (`SCIM_OTP_BENCH_SPIN`, `SCIM_OTP_BENCH_SQLD`), the Spin CLI on local SQLite and on sqld
 /// with one node and two. (The rest of the benchmark runs on the runner.)
-fn hosts(sizes: Sizes) -> Vec<HostRun> {
+/// The hosts of the hosts table; `only` keeps those whose label contains it (`--host sqld`).
+fn hosts(sizes: Sizes, only: Option<&str>) -> Vec<HostRun> {
     let spin = std::env::var_os("SCIM_OTP_BENCH_SPIN").map(PathBuf::from);
     let sqld = std::env::var_os("SCIM_OTP_BENCH_SQLD").map(PathBuf::from);
     let runner = |args: &[&str]| Host::Runner { args: args.iter().map(|a| (*a).to_owned()).collect() };
@@ -580,6 +581,7 @@ fn hosts(sizes: Sizes) -> Vec<HostRun> {
     ));
     candidates
         .into_iter()
+        .filter(|(label, ..)| only.is_none_or(|only| label.contains(only)))
         .map(|(label, note, host, nodes)| HostRun {
             label: label.to_owned(),
             note,
