@@ -50,7 +50,23 @@ const ANSWER_LOST: &[&str] =
 /// sqld's refusals of a request it has no connection for (of [`NOT_RUN`]): it is saturated, and a
 /// request that asks again at once only adds to what saturates it (each refusal comes after a
 /// one-second wait for a connection permit). These are answered 503 with `Retry-After` at once.
-const OVERLOADED: &[&str] = &["Timed out while opening database connection", "Too many concurrent requests"];
+/// The last of them is [`Patient`]'s: a local SQLite file locked for all of a statement's wait.
+const OVERLOADED: &[&str] =
+    &["Timed out while opening database connection", "Too many concurrent requests", STILL_LOCKED];
+
+/// Local SQLite's words for a statement that found the write lock taken (libSQL's server says
+/// `SQLITE_BUSY`, after queueing the writer itself).
+const LOCALLY_LOCKED: &str = "database is locked";
+
+/// What [`Patient`] adds to a local lock error when the statement's wait is over.
+const STILL_LOCKED: &str = "still locked after every attempt";
+
+/// The busy timeout [`Patient`] asks of a local SQLite connection (`PRAGMA busy_timeout`), in
+/// milliseconds: SQLite's busy handler then sleeps this long once and hands the statement back,
+/// and [`Patient`] runs it again. SQLite's default handler (Spin opens every connection with a 5 s
+/// busy timeout) sleeps 1, 2, 5, 10 … 100 ms between attempts, which made a lock held for about
+/// a millisecond a wait of up to 100 ms at the tail.
+pub const LOCAL_BUSY_TIMEOUT_MS: u32 = 1;
 
 impl DbError {
     /// The store was busy, interrupted or out of reach: the same work may succeed a moment later.
@@ -62,6 +78,11 @@ impl DbError {
     /// get past: not a saturated server's refusal ([`OVERLOADED`]).
     pub fn worth_retrying(&self) -> bool {
         self.is_transient() && !OVERLOADED.iter().any(|marker| self.0.contains(marker))
+    }
+
+    /// Local SQLite found the write lock taken (and the statement did nothing).
+    fn locally_locked(&self) -> bool {
+        self.0.contains(LOCALLY_LOCKED) && !self.0.contains("Hrana")
     }
 
     /// A transient failure that proves the statement did nothing, so that running it again
@@ -99,16 +120,55 @@ pub const RETRY_PAUSES_MS: [u64; 4] = [10, 20, 40, 80];
 /// Inside a transaction a statement is never repeated alone: a write interrupted there rolls
 /// the whole transaction back, so [`crate::store`] repeats the transaction instead. A saturated
 /// server's refusal is not repeated at all ([`DbError::worth_retrying`]).
+///
+/// A statement that found a local SQLite file's write lock taken runs again at once, up to
+/// `lock_attempts` times, when the connection waits [`LOCAL_BUSY_TIMEOUT_MS`] per attempt (see
+/// [`Patient::wait_for_locks`]): the lock is looked at every millisecond for about
+/// `lock_attempts` milliseconds, and then the store is overloaded (a 503 at once).
 pub struct Patient<D> {
     inner: D,
     in_transaction: std::cell::Cell<bool>,
     pause: fn(u64),
+    lock_attempts: usize,
 }
 
 impl<D: Database> Patient<D> {
     /// `pause(ms)` waits between attempts (a thread sleep; tests pass one that only counts).
     pub fn new(inner: D, pause: fn(u64)) -> Patient<D> {
-        Patient { inner, in_transaction: std::cell::Cell::new(false), pause }
+        Patient { inner, in_transaction: std::cell::Cell::new(false), pause, lock_attempts: 0 }
+    }
+
+    /// Asks the connection to wait [`LOCAL_BUSY_TIMEOUT_MS`] for a lock per attempt, and looks
+    /// again for about `wait_ms` in all. On libSQL this is not wanted (`wait_ms` 0): the server
+    /// queues writers itself, and the PRAGMA would cost a round trip per request. A store that
+    /// refuses the PRAGMA (Turso's hosted service refuses some) keeps its own way of waiting.
+    pub fn wait_for_locks(mut self, wait_ms: u32) -> Patient<D> {
+        let pragma = format!("PRAGMA busy_timeout = {LOCAL_BUSY_TIMEOUT_MS}");
+        if wait_ms > 0 && self.inner.execute(&pragma, &[]).is_ok() {
+            self.lock_attempts = usize::try_from(wait_ms / LOCAL_BUSY_TIMEOUT_MS).unwrap_or(usize::MAX);
+        }
+        self
+    }
+
+    /// Runs a statement again while a local lock keeps it out, each attempt waiting in SQLite.
+    fn past_locks(
+        &self,
+        sql: &str,
+        params: &[Sql],
+        mut outcome: Result<Rows, DbError>,
+    ) -> Result<Rows, DbError> {
+        for _ in 1..self.lock_attempts {
+            match &outcome {
+                Err(e) if e.locally_locked() => outcome = self.inner.execute(sql, params),
+                _ => return outcome,
+            }
+        }
+        match outcome {
+            Err(e) if self.lock_attempts > 0 && e.locally_locked() => {
+                Err(DbError(format!("{} ({STILL_LOCKED})", e.0)))
+            }
+            outcome => outcome,
+        }
     }
 }
 
@@ -124,6 +184,7 @@ impl<D: Database> Database for Patient<D> {
         let mut outcome = self.inner.execute(sql, params);
         // A ROLLBACK's failure is of no consequence (there may be nothing to roll back).
         if !self.in_transaction.get() && word != "ROLLBACK" {
+            outcome = self.past_locks(sql, params, outcome);
             let read = word == "SELECT";
             for pause in RETRY_PAUSES_MS {
                 match &outcome {

@@ -134,6 +134,10 @@ pub struct Settings {
     pub ciba_notification: Option<Webhook>,
     pub dev_outbox: bool,
     pub public_base: Option<PublicBase>,
+    /// How long a statement waits for another request's write lock on a local SQLite file, in
+    /// milliseconds, looking every millisecond (see [`crate::db::Patient`]); 0 leaves the
+    /// waiting to the host (on libSQL the server queues writers itself).
+    pub sqlite_lock_wait_ms: u32,
 }
 
 /// A variable with a value the service cannot run with. The reason says what is expected and
@@ -436,6 +440,13 @@ impl Settings {
             issuer: get("otp_issuer").unwrap_or_else(|| "scim-otp".into()),
             defaults,
             totp_window: number("totp_window", get("totp_window"), 1, |w| *w <= 10, "0 to 10")?,
+            sqlite_lock_wait_ms: number(
+                "sqlite_lock_wait_ms",
+                get("sqlite_lock_wait_ms"),
+                1000,
+                |ms| *ms <= 30_000,
+                "0 to 30000",
+            )?,
             hotp_lookahead: number("hotp_lookahead", get("hotp_lookahead"), 10, |w| *w <= 100, "0 to 100")?,
             max_fails: number("max_fails", get("max_fails"), 5, |m| (1..=100).contains(m), "1 to 100")?,
             challenge_ttl: number(
@@ -599,6 +610,7 @@ mod tests {
             "send_cooldown_seconds",
             "sends_per_hour",
             "tenant_sends_per_hour",
+            "sqlite_lock_wait_ms",
             "delivery_webhook_url",
             "dev_outbox",
             "public_base_url",

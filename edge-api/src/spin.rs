@@ -135,19 +135,21 @@ async fn answer(request: IncomingRequest) -> ApiResponse {
         body: bounded_body(request).await,
     };
     let log = log_line;
-    match Connection::open_default() {
-        Ok(connection) => {
-            // A libSQL server interrupts or refuses a statement now and then (see Patient).
-            let db = crate::db::Patient::new(SpinDb(connection), crate::store::pause);
-            let env = Env { db: &db, now: now(), deliver: &deliver, notify: &notify, log: &log };
-            app::handle(&api_request, Settings::load(&variable), &env)
-        }
+    let settings = Settings::load(&variable);
+    let lock_wait_ms = settings.as_ref().map_or(0, |s| s.sqlite_lock_wait_ms);
+    let connection = match Connection::open_default() {
+        Ok(connection) => connection,
         Err(e) => {
             log(&format!("cannot open SQLite database \"default\": {e:?}"));
-            crate::error::ApiError::Internal(String::new())
-                .into_response(crate::i18n::Lang::from_accept_language(api_request.header("accept-language")))
+            let lang = crate::i18n::Lang::from_accept_language(api_request.header("accept-language"));
+            return crate::error::ApiError::Internal(String::new()).into_response(lang);
         }
-    }
+    };
+    // A libSQL server interrupts or refuses a statement now and then, and a local file's write
+    // lock is taken now and then (see Patient).
+    let db = crate::db::Patient::new(SpinDb(connection), crate::store::pause).wait_for_locks(lock_wait_ms);
+    let env = Env { db: &db, now: now(), deliver: &deliver, notify: &notify, log: &log };
+    app::handle(&api_request, settings, &env)
 }
 
 /// Hands the answer to the host with as much of its body as the host takes at once (a small

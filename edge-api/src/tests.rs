@@ -87,6 +87,8 @@ pub fn settings() -> Settings {
         ciba_notification: None,
         dev_outbox: true,
         public_base: None,
+        // As on libSQL, whose faults FaultyDb plays; a test of local locks sets its own.
+        sqlite_lock_wait_ms: 0,
     }
 }
 
@@ -104,6 +106,9 @@ struct FaultyDb {
     saturated: Cell<Option<&'static str>>,
     /// How many statements were refused so.
     refused: Cell<usize>,
+    /// Statements (by prefix) that find a local SQLite file's write lock taken, and how many
+    /// more times they will.
+    locked: Cell<(Option<&'static str>, usize)>,
     /// The next statement that starts with this runs, and its answer is lost on the way back.
     lose_answer: RefCell<Option<&'static str>>,
     /// Statements run, failed ones included.
@@ -115,6 +120,8 @@ const INTERRUPTED: &str = "Error::Io(\"Hrana: `cursor error: `error at step 0: (
 const UNREACHABLE: &str = "Error::Io(\"Hrana: `http error: `error trying to connect: tcp connect error: Connection refused (os error 111)``\")";
 /// Spin's words for sqld's refusal when it had no connection permit free for a second.
 const SATURATED: &str = "Error::Io(\"Hrana: `api error: `{\\\"error\\\":\\\"Timed out while opening database connection\\\"}``\")";
+/// Spin's words for a statement that found a local SQLite file's write lock taken.
+const LOCKED: &str = "Io(\"database is locked\")";
 /// Spin's words when the libSQL client's connection closed after the statement was sent.
 const ANSWER_LOST: &str = "Error::Io(\"Hrana: `http error: `connection closed before message completed``\")";
 
@@ -130,6 +137,12 @@ impl crate::db::Database for FaultyDb {
         self.statements.set(self.statements.get() + 1);
         if self.down.get() {
             return Err(DbError(UNREACHABLE.into()));
+        }
+        if let (Some(prefix), more @ 1..) = self.locked.get()
+            && sql.trim_start().starts_with(prefix)
+        {
+            self.locked.set((Some(prefix), more - 1));
+            return Err(DbError(LOCKED.into()));
         }
         if self.saturated.get().is_some_and(|p| sql.trim_start().starts_with(p)) {
             self.refused.set(self.refused.get() + 1);
@@ -204,6 +217,7 @@ impl Api {
                 interrupt: RefCell::new(Vec::new()),
                 saturated: Cell::new(None),
                 refused: Cell::new(0),
+                locked: Cell::new((None, 0)),
                 down: Cell::new(false),
                 lose_answer: RefCell::new(None),
                 statements: Cell::new(0),
@@ -260,7 +274,8 @@ impl Api {
         };
         let log = |line: &str| self.log.borrow_mut().push(line.to_owned());
         // As the component wraps Spin's connection (spin.rs), without the pauses.
-        let db = crate::db::Patient::new(&self.db, |_| {});
+        let wait_ms = settings.as_ref().map_or(0, |s| s.sqlite_lock_wait_ms);
+        let db = crate::db::Patient::new(&self.db, |_| {}).wait_for_locks(wait_ms);
         let env = Env { db: &db, now: self.now.get(), deliver: &deliver, notify: &notify, log: &log };
         handle(request, settings, &env)
     }

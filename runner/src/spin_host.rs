@@ -43,7 +43,9 @@ impl Databases {
         Databases { files, sync }
     }
 
-    /// A new connection to `name`, as Spin opens one for each guest `open`.
+    /// A new connection to `name`, as Spin opens one for each guest `open`: with rusqlite's
+    /// defaults (a 5 s busy timeout, SQLite's own busy handler), which the guest may change
+    /// (`PRAGMA busy_timeout`) as it can on Spin (`crates/sqlite-inproc`).
     fn connect(&self, name: &str) -> Result<rusqlite::Connection, sqlite::Error> {
         let path = self.files.get(name).ok_or(sqlite::Error::NoSuchDatabase)?;
         let io = |e: rusqlite::Error| sqlite::Error::Io(e.to_string());
@@ -51,24 +53,13 @@ impl Databases {
         if self.sync == Sync::Normal {
             connection.execute_batch("PRAGMA synchronous = NORMAL").map_err(io)?;
         }
-        connection.busy_handler(Some(wait_for_lock)).map_err(io)?;
         Ok(connection)
     }
 }
 
-/// Waits for another connection's write lock. SQLite's own busy timeout sleeps 1, 2, 5, 10 …
-/// 100 ms between attempts, which turns a lock held for a fraction of a millisecond into a
-/// 5–10 ms wait at the tail under concurrent writes. Retry every 50 µs for the first 50 ms, then
-/// every millisecond, and give up (SQLITE_BUSY) after about 5 s.
-fn wait_for_lock(attempt: i32) -> bool {
-    const FAST: i32 = 1_000;
-    let pause = match attempt {
-        0..FAST => std::time::Duration::from_micros(50),
-        FAST..6_000 => std::time::Duration::from_millis(1),
-        _ => return false,
-    };
-    std::thread::sleep(pause);
-    true
+/// The connection's busy timeout in milliseconds (what the guest set, or rusqlite's default).
+fn busy_timeout(connection: &rusqlite::Connection) -> u64 {
+    connection.query_row("PRAGMA busy_timeout", [], |row| row.get(0)).unwrap_or(5_000)
 }
 
 /// A guest's open connection; the SQLite connection is lent out while a statement runs.
@@ -129,14 +120,14 @@ fn is_busy(error: &rusqlite::Error) -> bool {
     )
 }
 
-/// Runs a statement the cheap way first: right here on the async worker, with a busy handler that
-/// gives up at once, so that the worker never waits for a lock that a request parked on this very
-/// worker may hold. Only when another connection holds the write lock does the statement move to
-/// a blocking thread, which waits for the lock with [`wait_for_lock`]. A statement that failed
-/// with SQLITE_BUSY changed nothing, so running it again is safe. (Handing every statement to a
-/// blocking thread cost two thread switches each: most of the host's time per request.)
-/// With `--sync full` every commit waits for an fsync, so statements always go to a blocking
-/// thread there.
+/// Runs a statement the cheap way first: right here on the async worker, with no busy handler,
+/// so that the worker never waits for a lock that a request parked on this very worker may hold.
+/// Only when another connection holds the write lock does the statement move to a blocking
+/// thread, which waits for the lock as the connection's busy timeout says (the guest's, as on
+/// Spin). A statement that failed with SQLITE_BUSY changed nothing, so running it again is safe.
+/// (Handing every statement to a blocking thread cost two thread switches each: most of the
+/// host's time per request.) With `--sync full` every commit waits for an fsync, so statements
+/// always go to a blocking thread there.
 async fn run_statement(
     connection: rusqlite::Connection,
     statement: String,
@@ -145,14 +136,19 @@ async fn run_statement(
 ) -> (Option<rusqlite::Connection>, Result<sqlite::QueryResult, sqlite::Error>) {
     let io = |e: rusqlite::Error| sqlite::Error::Io(e.to_string());
     if sync == Sync::Normal {
+        let before = busy_timeout(&connection);
         let _ = connection.busy_handler(None);
-        match execute(&connection, &statement, &parameters) {
+        let result = execute(&connection, &statement, &parameters);
+        // The timeout is put back, unless this statement was the guest setting its own.
+        let sets_it = statement.to_ascii_lowercase().contains("busy_timeout");
+        let ms = if sets_it { busy_timeout(&connection) } else { before };
+        let _ = connection.busy_timeout(std::time::Duration::from_millis(ms));
+        match result {
             Err(e) if is_busy(&e) => {}
             result => return (Some(connection), result.map_err(io)),
         }
     }
     let waited = tokio::task::spawn_blocking(move || {
-        let _ = connection.busy_handler(Some(wait_for_lock));
         let result = execute(&connection, &statement, &parameters).map_err(io);
         (Some(connection), result)
     })

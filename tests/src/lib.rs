@@ -430,6 +430,8 @@ impl App {
                     );
                     std::fs::write(&config, toml).unwrap();
                     command.arg("--runtime-config-file").arg(config);
+                    // As README says to deploy on libSQL: the server queues writers itself.
+                    command.env("SPIN_VARIABLE_SQLITE_LOCK_WAIT_MS", "0");
                 }
                 // Spin logs each request's path at this level (the runner logs every request).
                 command.env("RUST_LOG", "spin_trigger_http=info");

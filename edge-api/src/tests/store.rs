@@ -394,6 +394,33 @@ fn a_saturated_store_is_a_503_at_once() {
     assert_eq!(api.snapshot(), before);
 }
 
+/// A local SQLite file's write lock, taken by another request: the connection waits a millisecond
+/// for it in SQLite (`PRAGMA busy_timeout = 1`), and the statement runs again at once until it
+/// gets through, so that a lock held for a millisecond is not waited for 100 ms (SQLite's
+/// default handler's longest sleep). A lock held past `sqlite_lock_wait_ms` is a 503 at once,
+/// not five more transactions of waiting; nothing changes.
+#[test]
+fn a_local_lock_is_looked_at_every_millisecond() {
+    let api = Api::with(Settings { sqlite_lock_wait_ms: 50, ..settings() });
+    let (id, code) = api.totp_device("u");
+    let busy_timeout: i64 = api.db.query_row("PRAGMA busy_timeout", [], |row| row.get(0)).unwrap();
+    assert_eq!(busy_timeout, 1);
+    api.db.locked.set((Some("UPDATE devices"), 49));
+    let (status, result) =
+        api.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(json!({"pin": code})));
+    assert_eq!((status, result), (200, json!({"success": true, "locked": false})));
+    assert_eq!(api.db.locked.get().1, 0, "49 attempts found it locked, the 50th got through");
+
+    let before = api.snapshot();
+    api.db.locked.set((Some("BEGIN"), 1000));
+    let (status, _, response) =
+        api.call_as(ADMIN, "POST", "/OtpDevice", Some(json!({"type": "TOTP", "user": "v"})), &[]);
+    assert_eq!((status, response.header("retry-after")), (503, Some("1")));
+    assert_eq!(api.db.locked.get().1, 1000 - 50, "50 attempts of one BEGIN, and no more");
+    api.db.locked.set((None, 0));
+    assert_eq!(api.snapshot(), before);
+}
+
 /// Transaction retries end: work interrupted at every attempt is a 503, rolled back each time.
 #[test]
 fn a_transaction_interrupted_every_time_is_a_503() {
