@@ -138,16 +138,25 @@ impl<D: Database> Patient<D> {
         Patient { inner, in_transaction: std::cell::Cell::new(false), pause, lock_attempts: 0 }
     }
 
-    /// Asks the connection to wait [`LOCAL_BUSY_TIMEOUT_MS`] for a lock per attempt, and looks
-    /// again for about `wait_ms` in all. On libSQL this is not wanted (`wait_ms` 0): the server
-    /// queues writers itself, and the PRAGMA would cost a round trip per request. A store that
-    /// refuses the PRAGMA (Turso's hosted service refuses some) keeps its own way of waiting.
-    pub fn wait_for_locks(mut self, wait_ms: u32) -> Patient<D> {
-        let pragma = format!("PRAGMA busy_timeout = {LOCAL_BUSY_TIMEOUT_MS}");
-        if wait_ms > 0 && self.inner.execute(&pragma, &[]).is_ok() {
-            self.lock_attempts = usize::try_from(wait_ms / LOCAL_BUSY_TIMEOUT_MS).unwrap_or(usize::MAX);
-        }
+    /// Asks the connection to wait [`LOCAL_BUSY_TIMEOUT_MS`] for a lock per attempt
+    /// ([`ask_for_lock_timeout`]), and looks again for about `wait_ms` in all. On libSQL this is
+    /// not wanted (`wait_ms` 0): the server queues writers itself, and the PRAGMA would cost a
+    /// round trip per request. A store that refuses the PRAGMA (Turso's hosted service refuses
+    /// some) keeps its own way of waiting.
+    pub fn wait_for_locks(self, wait_ms: u32) -> Patient<D> {
+        if wait_ms > 0 && ask_for_lock_timeout(&self.inner) { self.looking_for_locks(wait_ms) } else { self }
+    }
+
+    /// Looks again for about `wait_ms` when a statement finds the lock taken, on a connection
+    /// that already took [`ask_for_lock_timeout`] (a connection kept across requests).
+    pub fn looking_for_locks(mut self, wait_ms: u32) -> Patient<D> {
+        self.lock_attempts = usize::try_from(wait_ms / LOCAL_BUSY_TIMEOUT_MS).unwrap_or(usize::MAX);
         self
+    }
+
+    /// Whether a transaction this connection began is still open.
+    pub fn in_transaction(&self) -> bool {
+        self.in_transaction.get()
     }
 
     /// Runs a statement again while a local lock keeps it out, each attempt waiting in SQLite.
@@ -170,6 +179,12 @@ impl<D: Database> Patient<D> {
             outcome => outcome,
         }
     }
+}
+
+/// Asks a local SQLite connection to wait [`LOCAL_BUSY_TIMEOUT_MS`] per attempt for a lock
+/// (`PRAGMA busy_timeout`); whether it took it.
+pub fn ask_for_lock_timeout(db: &impl Database) -> bool {
+    db.execute(&format!("PRAGMA busy_timeout = {LOCAL_BUSY_TIMEOUT_MS}"), &[]).is_ok()
 }
 
 impl<D: Database + ?Sized> Database for &D {

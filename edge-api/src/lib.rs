@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod guest;
 mod handlers;
 pub mod host;
 pub mod http;
@@ -21,9 +22,14 @@ pub mod settings;
 pub mod store;
 
 // The export glue that `#[http_component]` generates is unsafe code of spin-sdk's making.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "spin-p2"))]
 #[allow(unsafe_code)]
 mod spin;
+
+// The same for WASIp3 (`#[http_service]`), built as the `edge-api-p3` package.
+#[cfg(all(target_arch = "wasm32", feature = "spin-p3"))]
+#[allow(unsafe_code)]
+mod spin_p3;
 
 #[cfg(test)]
 mod tests;

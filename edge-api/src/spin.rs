@@ -3,9 +3,9 @@
 use crate::app::{self, Env};
 use crate::db::{Database, DbError, Rows, Sql};
 use crate::error::MAX_BODY;
+use crate::guest;
 use crate::host::{CibaPing, Delivery};
-use crate::http::{ApiRequest, ApiResponse};
-use crate::origin::Origin;
+use crate::http::ApiResponse;
 use crate::settings::{Settings, Webhook};
 use futures::TryStreamExt;
 use spin_sdk::http::{
@@ -53,23 +53,15 @@ fn variable(name: &'static str) -> Option<String> {
     spin_sdk::variables::get(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// The value Spin's HTTP trigger set for one of its `spin-*` headers. Spin passes the client's
-/// headers on and appends its own after them (`crates/trigger-http`, `prepare_request_headers`),
-/// so a client can send a `spin-full-url` of its choosing ahead of Spin's: only the last counts.
-fn spin_header<'h>(headers: &'h [(String, String)], name: &str) -> &'h str {
-    headers.iter().rev().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str())
-}
-
 /// POSTs a delivery with a sized body (a streamed one goes out chunked, which some gateways
 /// refuse). The error says what went wrong in words fit for the log: never the URL.
 fn deliver(webhook: &Webhook, delivery: &Delivery) -> Result<(), String> {
-    post(webhook, None, serde_json::to_vec(delivery).map_err(|e| e.to_string())?)
+    post(webhook, None, guest::delivery_body(delivery)?)
 }
 
 /// A CIBA ping (SPEC §14), posted as a delivery is.
 fn notify(webhook: &Webhook, ping: &CibaPing) -> Result<(), String> {
-    let body = serde_json::json!({ "auth_req_id": ping.auth_req_id });
-    post(webhook, ping.token.as_deref(), serde_json::to_vec(&body).map_err(|e| e.to_string())?)
+    post(webhook, ping.token.as_deref(), guest::ping_body(ping)?)
 }
 
 fn post(webhook: &Webhook, bearer: Option<&str>, body: Vec<u8>) -> Result<(), String> {
@@ -85,14 +77,7 @@ fn post(webhook: &Webhook, bearer: Option<&str>, body: Vec<u8>) -> Result<(), St
     let request = request.body(body).build();
     let response: Response =
         spin_sdk::http::run(spin_sdk::http::send(request)).map_err(|e| format!("no answer ({e})"))?;
-    match *response.status() {
-        200..=299 => Ok(()),
-        status => Err(format!("answered {status}")),
-    }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    guest::answered(*response.status())
 }
 
 /// The body, read as a stream and no further than one byte past [`MAX_BODY`]: an oversized body
@@ -121,20 +106,10 @@ async fn answer(request: IncomingRequest) -> ApiResponse {
         .into_iter()
         .map(|(name, value)| (name.to_ascii_lowercase(), String::from_utf8_lossy(&value).into_owned()))
         .collect();
-    let origin = Origin::parse_prefix(spin_header(&headers, "spin-full-url")).map(|(origin, _)| origin);
-    let client = spin_header(&headers, "spin-client-addr").to_owned();
-    let path_and_query = request.path_with_query().unwrap_or_default();
-    let (path, query) = path_and_query.split_once('?').unwrap_or((&path_and_query, ""));
-    let api_request = ApiRequest {
-        method: request.method().to_string(),
-        path: path.to_owned(),
-        query: query.to_owned(),
-        origin,
-        client,
-        headers,
-        body: bounded_body(request).await,
-    };
-    let log = log_line;
+    let method = request.method().to_string();
+    let path_with_query = request.path_with_query().unwrap_or_default();
+    let api_request = guest::request(method, &path_with_query, headers, bounded_body(request).await);
+    let log = guest::log_line;
     let settings = Settings::load(&variable);
     let lock_wait_ms = settings.as_ref().map_or(0, |s| s.sqlite_lock_wait_ms);
     let connection = match Connection::open_default() {
@@ -148,7 +123,7 @@ async fn answer(request: IncomingRequest) -> ApiResponse {
     // A libSQL server interrupts or refuses a statement now and then, and a local file's write
     // lock is taken now and then (see Patient).
     let db = crate::db::Patient::new(SpinDb(connection), crate::store::pause).wait_for_locks(lock_wait_ms);
-    let env = Env { db: &db, now: now(), deliver: &deliver, notify: &notify, log: &log };
+    let env = Env { db: &db, now: guest::now(), deliver: &deliver, notify: &notify, log: &log };
     app::handle(&api_request, settings, &env)
 }
 
@@ -162,7 +137,7 @@ fn send(response_out: ResponseOutparam, answer: ApiResponse) {
     let headers: Vec<(String, Vec<u8>)> =
         answer.headers.into_iter().map(|(name, value)| (name, value.into_bytes())).collect();
     let Ok(fields) = Fields::from_list(&headers) else {
-        log_line("an answer's headers were refused by the host");
+        guest::log_line("an answer's headers were refused by the host");
         let failed = OutgoingResponse::new(Fields::new());
         let _ = failed.set_status_code(500);
         return response_out.set(failed);
@@ -183,12 +158,4 @@ fn send(response_out: ResponseOutparam, answer: ApiResponse) {
     }
     drop(stream);
     let _ = OutgoingBody::finish(body, None);
-}
-
-/// Writes one log line to stderr in one write. `eprintln!` writes the text and its newline
-/// separately, and Spin passes each write of concurrent instances on as it comes, so two
-/// instances' lines could come out as one line and an empty one.
-fn log_line(line: &str) {
-    use std::io::Write;
-    let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
 }

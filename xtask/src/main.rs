@@ -19,7 +19,7 @@ const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// The workspace as native code: the SPA only runs in a browser, so it is checked, built and
 /// tested for wasm32 alone (compiling leptos natively as well cost minutes and tested nothing).
-const NATIVE_WORKSPACE: &[&str] = &["--workspace", "--exclude", "frontend"];
+const NATIVE_WORKSPACE: &[&str] = &["--workspace", "--exclude", "frontend", "--exclude", "edge-api-p3"];
 
 /// Trunk 0.22 needs a newer rustc than ours (TOOLCHAIN.md).
 const TRUNK_VERSION: &str = "0.21.14";

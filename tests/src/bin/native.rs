@@ -12,8 +12,7 @@
 use edge_api::app::{Env, handle};
 use edge_api::db::Patient;
 use edge_api::error::MAX_BODY;
-use edge_api::http::ApiRequest;
-use edge_api::origin::Origin;
+use edge_api::guest;
 use edge_api::settings::Settings;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -27,10 +26,6 @@ fn variable(name: &'static str) -> Option<String> {
     std::env::var(format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()))
         .ok()
         .filter(|v| !v.trim().is_empty())
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 async fn respond(
@@ -53,26 +48,20 @@ async fn respond(
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
     // The headers Spin appends after the client's (crates/trigger-http).
     let full_url = format!("http://{host}{path_and_query}");
-    headers.push(("spin-full-url".into(), full_url.clone()));
+    headers.push(("spin-full-url".into(), full_url));
     headers.push(("spin-client-addr".into(), client.to_string()));
-    let (path, query) = path_and_query.split_once('?').unwrap_or((&path_and_query, ""));
-    let request = ApiRequest {
-        method: parts.method.to_string(),
-        path: path.to_owned(),
-        query: query.to_owned(),
-        origin: Origin::parse_prefix(&full_url).map(|(origin, _)| origin),
-        client: client.to_string(),
-        headers,
-        body,
-    };
+    let request = guest::request(parts.method.to_string(), &path_and_query, headers, body);
     let answer = tokio::task::spawn_blocking(move || {
+        let settings = Settings::load(&variable);
+        let lock_wait_ms = settings.as_ref().map_or(0, |s| s.sqlite_lock_wait_ms);
         let connection = rusqlite::Connection::open(&*db).expect("open the database");
-        let db = Patient::new(connection, edge_api::store::pause);
+        // As spin.rs wraps Spin's connection.
+        let db = Patient::new(connection, edge_api::store::pause).wait_for_locks(lock_wait_ms);
         let log = |line: &str| eprintln!("{line}");
         let deliver = |_: &_, _: &_| Err("no delivery webhook in the native benchmark host".to_owned());
         let notify = |_: &_, _: &_| Err("no CIBA callback in the native benchmark host".to_owned());
-        let env = Env { db: &db, now: now(), deliver: &deliver, notify: &notify, log: &log };
-        handle(&request, Settings::load(&variable), &env)
+        let env = Env { db: &db, now: guest::now(), deliver: &deliver, notify: &notify, log: &log };
+        handle(&request, settings, &env)
     })
     .await
     .expect("the handler does not panic");

@@ -1,0 +1,195 @@
+//! The SCIM OTP API as a WASIp3 component (`wasi:http@0.3.0`, spin-sdk 7): the same
+//! [`app::handle`] as the WASIp2 build, in an instance that Spin reuses for many
+//! requests (up to 128, 16 at a time by default), so that the instance keeps its SQLite
+//! connection from one request to the next: no new connection, schema parse and, at c=1, WAL
+//! teardown per request, and on libSQL one remote stream instead of one per request.
+//!
+//! The API itself is synchronous: between reading the body and writing the answer a request
+//! never yields to another request of the same instance (waiting on the host blocks the whole
+//! instance, `wit_bindgen::block_on`), so the shared connection never carries two requests'
+//! statements at once, and a transaction is always over when the answer goes.
+
+use crate::app::{self, Env};
+use crate::db::{Database, DbError, Patient, Rows, Sql};
+use crate::error::MAX_BODY;
+use crate::guest;
+use crate::host::{CibaPing, Delivery};
+use crate::http::ApiResponse;
+use crate::settings::{Settings, Webhook};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use spin_sdk::http::{IntoResponse, Request};
+use spin_sdk::http_service;
+use spin_sdk::sqlite::wit::sqlite::{Connection, Value};
+use spin_sdk::wit_bindgen::block_on;
+use std::cell::RefCell;
+
+/// The instance's connection to database "default", opened by its first request.
+struct Store {
+    connection: RefCell<Option<Connection>>,
+    /// Whether the connection took the component's busy timeout (see [`Patient::wait_for_locks`]).
+    waits_for_locks: std::cell::Cell<bool>,
+}
+
+thread_local! {
+    static STORE: Store = const {
+        Store { connection: RefCell::new(None), waits_for_locks: std::cell::Cell::new(false) }
+    };
+}
+
+/// A libSQL server drops a stream idle for 10 s (`STREAM_EXPIRED`): the statement did not run
+/// (nor did the rest of its transaction), and a new connection takes the next one.
+fn connection_lost(error: &str) -> bool {
+    error.contains("STREAM_EXPIRED")
+        || error.contains("stream has expired")
+        || error.contains("InvalidConnection")
+}
+
+impl Store {
+    fn open(&self) -> Result<(), DbError> {
+        if self.connection.borrow().is_none() {
+            let connection = Connection::open("default").map_err(|e| DbError(format!("{e:?}")))?;
+            *self.connection.borrow_mut() = Some(connection);
+            self.waits_for_locks.set(false);
+        }
+        Ok(())
+    }
+
+    fn run(&self, sql: &str, values: &[Value]) -> Result<Rows, DbError> {
+        self.open()?;
+        let connection = self.connection.borrow();
+        let Some(connection) = connection.as_ref() else { return Err(DbError("no connection".into())) };
+        let result = connection.execute(sql, values).map_err(|e| DbError(format!("{e:?}")))?;
+        let rows = result
+            .rows
+            .into_iter()
+            .map(|row| {
+                row.values
+                    .into_iter()
+                    .map(|v| match v {
+                        Value::Integer(n) => Sql::Int(n),
+                        Value::Real(x) => Sql::Real(x),
+                        Value::Text(s) => Sql::Text(s),
+                        Value::Blob(b) => Sql::Blob(b),
+                        Value::Null => Sql::Null,
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Rows { columns: result.columns, rows })
+    }
+}
+
+impl Database for Store {
+    fn execute(&self, sql: &str, params: &[Sql]) -> Result<Rows, DbError> {
+        let values: Vec<Value> = params
+            .iter()
+            .map(|p| match p {
+                Sql::Int(n) => Value::Integer(*n),
+                Sql::Real(x) => Value::Real(*x),
+                Sql::Text(s) => Value::Text(s.clone()),
+                Sql::Blob(b) => Value::Blob(b.clone()),
+                Sql::Null => Value::Null,
+            })
+            .collect();
+        let outcome = self.run(sql, &values);
+        match outcome {
+            Err(e) if connection_lost(&e.0) => {
+                self.connection.replace(None);
+                // Said as a statement that did not run: the caller runs it (or its transaction)
+                // again, on a new connection.
+                Err(DbError(format!("{} (SQLITE_INTERRUPT: the connection was lost)", e.0)))
+            }
+            outcome => outcome,
+        }
+    }
+}
+
+fn variable(name: &'static str) -> Option<String> {
+    block_on(spin_sdk::variables::get(name)).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn deliver(webhook: &Webhook, delivery: &Delivery) -> Result<(), String> {
+    post(webhook, None, guest::delivery_body(delivery)?)
+}
+
+fn notify(webhook: &Webhook, ping: &CibaPing) -> Result<(), String> {
+    post(webhook, ping.token.as_deref(), guest::ping_body(ping)?)
+}
+
+/// POSTs a sized body (a streamed one goes out chunked, which some gateways refuse), the
+/// instance blocked until the answer. The error never names the URL.
+fn post(webhook: &Webhook, bearer: Option<&str>, body: Vec<u8>) -> Result<(), String> {
+    let mut request = http::Request::post(webhook.url.as_str())
+        .header("content-type", "application/json")
+        .header("content-length", body.len().to_string());
+    if let Some(token) = bearer {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let request = request.body(Full::new(Bytes::from(body))).map_err(|e| e.to_string())?;
+    let response = block_on(spin_sdk::http::send(request)).map_err(|e| format!("no answer ({e:?})"))?;
+    guest::answered(response.status().as_u16())
+}
+
+/// The body, no further than one byte past [`MAX_BODY`] (see the WASIp2 glue).
+async fn bounded_body(request: Request) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut incoming = request.into_body();
+    while let Some(Ok(frame)) = incoming.frame().await {
+        if let Ok(chunk) = frame.into_data() {
+            body.extend_from_slice(&chunk[..chunk.len().min(MAX_BODY + 1 - body.len())]);
+            if body.len() > MAX_BODY {
+                break;
+            }
+        }
+    }
+    body
+}
+
+#[http_service]
+async fn handle(request: Request) -> impl IntoResponse {
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned())
+        })
+        .collect();
+    let method = request.method().to_string();
+    let path_with_query = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let api_request = guest::request(method, &path_with_query, headers, bounded_body(request).await);
+    response(STORE.with(|store| answer(store, &api_request)))
+}
+
+fn answer(store: &Store, api_request: &crate::http::ApiRequest) -> ApiResponse {
+    let log = guest::log_line;
+    let settings = Settings::load(&variable);
+    let lock_wait_ms = settings.as_ref().map_or(0, |s| s.sqlite_lock_wait_ms);
+    let mut db = Patient::new(store, crate::store::pause);
+    // The busy timeout is the connection's: asked for once per connection.
+    if lock_wait_ms > 0 && (store.waits_for_locks.get() || store.open().is_ok()) {
+        if !store.waits_for_locks.get() {
+            store.waits_for_locks.set(crate::db::ask_for_lock_timeout(store));
+        }
+        if store.waits_for_locks.get() {
+            db = db.looking_for_locks(lock_wait_ms);
+        }
+    }
+    let env = Env { db: &db, now: guest::now(), deliver: &deliver, notify: &notify, log: &log };
+    let answer = app::handle(api_request, settings, &env);
+    if db.in_transaction() {
+        // Never left open (every write commits or rolls back); a connection that still is in
+        // one is not given to the next request.
+        log("a request left a transaction open: its connection is closed");
+        store.connection.replace(None);
+    }
+    answer
+}
+
+fn response(answer: ApiResponse) -> Result<http::Response<Full<Bytes>>, http::Error> {
+    let mut builder = http::Response::builder().status(answer.status);
+    for (name, value) in &answer.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    builder.body(Full::new(Bytes::from(answer.body)))
+}
