@@ -37,12 +37,21 @@ thread_local! {
     };
 }
 
-/// A libSQL server drops a stream idle for 10 s (`STREAM_EXPIRED`): the statement did not run
-/// (nor did the rest of its transaction), and a new connection takes the next one.
+/// A libSQL server's refusals of a stream it no longer has: one idle for 10 s (`STREAM_EXPIRED`),
+/// or one from before the server restarted (its baton invalid); the statement did not run (nor
+/// did the rest of its transaction), and a new connection takes the next one
+/// (`libsql-server/src/hrana`).
+const CONNECTION_LOST: &[&str] = &[
+    "STREAM_EXPIRED",
+    "The stream has expired",
+    "Received an invalid baton",
+    "Received a baton that has already been used",
+    "Stream for this baton was closed",
+    "InvalidConnection",
+];
+
 fn connection_lost(error: &str) -> bool {
-    error.contains("STREAM_EXPIRED")
-        || error.contains("stream has expired")
-        || error.contains("InvalidConnection")
+    CONNECTION_LOST.iter().any(|marker| error.contains(marker))
 }
 
 impl Store {

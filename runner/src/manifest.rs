@@ -194,6 +194,22 @@ mod tests {
         );
     }
 
+    /// Spin gives a component only the variables its own `[component.*.variables]` table maps:
+    /// an application variable missing there reads as unset in the component, whatever
+    /// `SPIN_VARIABLE_*` says (so `sqlite_lock_wait_ms = 0` for libSQL would not reach it).
+    #[test]
+    fn the_shipped_manifest_gives_the_api_every_variable() {
+        let manifest = Manifest::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../spin.toml")).unwrap();
+        let api = &manifest.component["scim-otp-api"];
+        for name in manifest.variables.keys() {
+            assert_eq!(
+                api.variables.get(name).map(String::as_str),
+                Some(format!("{{{{ {name} }}}}").as_str()),
+                "{name}"
+            );
+        }
+    }
+
     #[test]
     fn outbound_hosts_as_spin_writes_them() {
         let any_https = AllowedHost::parse("https://*:443").unwrap();

@@ -31,7 +31,8 @@ fn all_present(app: &App, created: &[(i64, String)], disabled: &[(i64, i64)], ro
         assert_eq!(
             (device.status, device.json["user"].as_str()),
             (200, Some(user.as_str())),
-            "round {round}: device {id}"
+            "round {round}: device {id}: {:?}",
+            app.log().iter().rev().take(8).collect::<Vec<_>>()
         );
     }
     for (id, version) in disabled {

@@ -438,15 +438,27 @@ fn test() -> Result {
         "cargo test",
         cargo().arg("test").args(NATIVE_WORKSPACE).arg("--locked").env("SCIM_OTP_SCIM2_VENV", &scim2),
     )?;
-    // The same HTTP and browser tests again, on the Spin CLI: the reference host.
+    // The same HTTP and browser tests again, on the Spin CLI: the reference host; then with the
+    // WASIp3 build, whose instances Spin reuses (the runner serves WASIp2 components only).
     match spin_cli() {
-        Some(spin) => run(
-            &format!("cargo test -p scim-otp-tests on Spin ({})", spin.display()),
-            cargo()
-                .args(["test", "--package", "scim-otp-tests", "--locked"])
-                .env("SCIM_OTP_SCIM2_VENV", &scim2)
-                .env("SCIM_OTP_SPIN", &spin),
-        )?,
+        Some(spin) => {
+            run(
+                &format!("cargo test -p scim-otp-tests on Spin ({})", spin.display()),
+                cargo()
+                    .args(["test", "--package", "scim-otp-tests", "--locked"])
+                    .env("SCIM_OTP_SCIM2_VENV", &scim2)
+                    .env("SCIM_OTP_SPIN", &spin),
+            )?;
+            let p3 = build_component_p3()?;
+            run(
+                &format!("cargo test -p scim-otp-tests on Spin ({}), WASIp3 build", spin.display()),
+                cargo()
+                    .args(["test", "--package", "scim-otp-tests", "--locked"])
+                    .env("SCIM_OTP_SCIM2_VENV", &scim2)
+                    .env("SCIM_OTP_SPIN", &spin)
+                    .env("SCIM_OTP_COMPONENT", &p3),
+            )?;
+        }
         None => println!(
             "xtask: no Spin CLI (SPIN, ../shared/bin/spin, PATH): the HTTP tests ran on the runner only"
         ),
@@ -463,20 +475,14 @@ fn test() -> Result {
             cargo().args(["build", "--package", "shared", "--locked", "--target", target]),
         )?;
     }
-    run(
-        "cargo clippy -p edge-api --target wasm32-wasip2",
-        cargo().args([
-            "clippy",
-            "--package",
-            "edge-api",
-            "--locked",
-            "--target",
-            "wasm32-wasip2",
-            "--",
-            "-D",
-            "warnings",
-        ]),
-    )?;
+    for package in ["edge-api", "edge-api-p3"] {
+        run(
+            &format!("cargo clippy -p {package} --target wasm32-wasip2"),
+            cargo()
+                .args(["clippy", "--package", package, "--locked", "--target", "wasm32-wasip2"])
+                .args(["--", "-D", "warnings"]),
+        )?;
+    }
     // A few seconds per fuzz target, from the committed corpus; what it finds new goes to a
     // scratch directory, so the clone stays clean.
     let scratch = target_dir().join("fuzz-scratch");
@@ -667,17 +673,18 @@ fn python_venv(package: &str, version: &str, requirements: &str) -> Result<PathB
 
 /// The Spin component, as `spin build` makes it (release, wasm32-wasip2).
 fn build_component() -> Result<PathBuf> {
+    build_component_package("edge-api")
+}
+
+/// The WASIp3 build of the component (`edge-api-p3`), which Spin serves from reused instances.
+fn build_component_p3() -> Result<PathBuf> {
+    build_component_package("edge-api-p3")
+}
+
+fn build_component_package(package: &str) -> Result<PathBuf> {
     run(
-        "cargo build -p edge-api --release --target wasm32-wasip2",
-        cargo().args([
-            "build",
-            "--package",
-            "edge-api",
-            "--locked",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-        ]),
+        &format!("cargo build -p {package} --release --target wasm32-wasip2"),
+        cargo().args(["build", "--package", package, "--locked", "--release", "--target", "wasm32-wasip2"]),
     )?;
-    Ok(target_dir().join("wasm32-wasip2/release/edge_api.wasm"))
+    Ok(target_dir().join(format!("wasm32-wasip2/release/{}.wasm", package.replace('-', "_"))))
 }
