@@ -497,21 +497,30 @@ fn test() -> Result {
 fn test_libsql() -> Result {
     let spin = spin_cli().ok_or("needs the Spin CLI (SPIN, ../shared/bin/spin, PATH)")?;
     let sqld = sqld().ok_or("needs sqld, the libSQL server (SQLD, ../shared/bin/sqld, PATH): see README")?;
-    build_component()?;
+    let p2 = build_component()?;
+    let p3 = build_component_p3()?;
     build_spa()?;
     build_runner()?;
     let scim2 = python_venv("scim2-tester", "0.5.2", "tests/conformance/requirements.txt")?;
-    run(
-        &format!("cargo test -p scim-otp-tests on Spin ({}) and sqld ({})", spin.display(), sqld.display()),
-        // Two test functions at a time: each starts Spin (an opt-level 1 build) and sqld, some
-        // two nodes, and eight at once on 2 cores ran requests past the client's 30 s timeout
-        // (the reliability tests failed in 2 of 3 runs so, in none of 2 with two at a time).
-        cargo()
-            .args(["test", "--package", "scim-otp-tests", "--locked", "--", "--test-threads=2"])
-            .env("SCIM_OTP_SCIM2_VENV", &scim2)
-            .env("SCIM_OTP_SPIN", &spin)
-            .env("SCIM_OTP_SQLD", &sqld),
-    )
+    for (build, component) in [("WASIp2", p2), ("WASIp3", p3)] {
+        run(
+            &format!(
+                "cargo test -p scim-otp-tests on Spin ({}) and sqld ({}), {build} build",
+                spin.display(),
+                sqld.display()
+            ),
+            // Two test functions at a time: each starts Spin (an opt-level 1 build) and sqld, some
+            // two nodes, and eight at once on 2 cores ran requests past the client's 30 s timeout
+            // (the reliability tests failed in 2 of 3 runs so, in none of 2 with two at a time).
+            cargo()
+                .args(["test", "--package", "scim-otp-tests", "--locked", "--", "--test-threads=2"])
+                .env("SCIM_OTP_SCIM2_VENV", &scim2)
+                .env("SCIM_OTP_SPIN", &spin)
+                .env("SCIM_OTP_SQLD", &sqld)
+                .env("SCIM_OTP_COMPONENT", &component),
+        )?;
+    }
+    Ok(())
 }
 
 /// The libSQL server: `SQLD`, then `../shared/bin/sqld` beside the project, then `sqld` on `PATH`.
