@@ -46,6 +46,8 @@ pub enum Host {
         binary: PathBuf,
         fileserver: PathBuf,
         sqld: Option<PathBuf>,
+        /// A component other than [`component()`] (the benchmark's WASIp3 rows).
+        component: Option<PathBuf>,
     },
     /// `scim-otp-native` (tests/src/bin/native.rs): the handler compiled natively, for the
     /// benchmark's "limit of this design" row; the harness makes its login and key.
@@ -79,7 +81,17 @@ impl Host {
         let fileserver = std::env::var_os("SCIM_OTP_FILESERVER").map(PathBuf::from).unwrap_or_else(|| {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bin/spin_static_fs.wasm")
         });
-        Host::Spin { binary, fileserver, sqld }
+        Host::Spin { binary, fileserver, sqld, component: None }
+    }
+
+    /// The same host serving `wasm` instead of [`component()`] (Spin only).
+    pub fn serving(self, wasm: PathBuf) -> Host {
+        match self {
+            Host::Spin { binary, fileserver, sqld, .. } => {
+                Host::Spin { binary, fileserver, sqld, component: Some(wasm) }
+            }
+            other => other,
+        }
     }
 
     /// Whether the store is a libSQL server, which more than one host can share.
@@ -391,7 +403,10 @@ impl App {
             "{} is missing: run `cargo xtask test` (it builds the runner)",
             binary.display()
         );
-        let wasm = component();
+        let wasm = match host {
+            Host::Spin { component: Some(wasm), .. } => wasm.clone(),
+            _ => component(),
+        };
         assert!(
             wasm.is_file(),
             "{} is missing: run `cargo xtask test` (it builds the component)",
@@ -419,7 +434,7 @@ impl App {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         match host {
-            Host::Spin { binary, fileserver, sqld } => {
+            Host::Spin { binary, fileserver, sqld, .. } => {
                 command.arg("--spin").arg(binary).arg("--fileserver").arg(fileserver);
                 if let Some(sqld) = sqld {
                     let url = store_server(sqld, state);

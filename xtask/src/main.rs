@@ -644,7 +644,7 @@ fn bench(args: Vec<String>) -> Result {
         .args(args);
     // The hosts table: the Spin CLI on local SQLite and on sqld, where they are found.
     if let Some(spin) = spin_cli() {
-        command.env("SCIM_OTP_BENCH_SPIN", spin);
+        command.env("SCIM_OTP_BENCH_SPIN", spin).env("SCIM_OTP_BENCH_P3", build_component_p3()?);
     }
     if let Some(sqld) = sqld() {
         command.env("SCIM_OTP_BENCH_SQLD", sqld);

@@ -534,7 +534,7 @@ struct HostRun {
 /// The hosts: the runner as Spin leaves SQLite and tuned, and, where `cargo xtask bench` found
 /// them (`SCIM_OTP_BENCH_SPIN`, `SCIM_OTP_BENCH_SQLD`), the Spin CLI on local SQLite and on sqld
 /// with one node and two. (The rest of the benchmark runs on the runner.)
-/// The hosts of the hosts table; `only` keeps those whose label contains it (`--host sqld`).
+/// The hosts of the hosts table; `only` keeps those whose label starts with it (`--host Spin`).
 fn hosts(sizes: Sizes, only: Option<&str>) -> Vec<HostRun> {
     let spin = std::env::var_os("SCIM_OTP_BENCH_SPIN").map(PathBuf::from);
     let sqld = std::env::var_os("SCIM_OTP_BENCH_SQLD").map(PathBuf::from);
@@ -572,6 +572,20 @@ fn hosts(sizes: Sizes, only: Option<&str>) -> Vec<HostRun> {
             2,
         ),
     ];
+    // The WASIp3 build on the same Spin and sqld, when `SCIM_OTP_BENCH_P3` names it.
+    if let (Some(spin), Some(p3)) = (&spin, std::env::var_os("SCIM_OTP_BENCH_P3").map(PathBuf::from)) {
+        let on = |sqld: Option<PathBuf>| Host::spin(spin.clone(), sqld).serving(p3.clone());
+        candidates.push((
+            "Spin, local SQLite, WASIp3 build",
+            "the same API as `edge-api-p3`: an instance serves up to 128 requests, 16 at a time, on one connection",
+            Ok(on(None)),
+            1,
+        ));
+        if let Some(sqld) = &sqld {
+            candidates.push(("Spin on sqld, 1 node, WASIp3 build", "", Ok(on(Some(sqld.clone()))), 1));
+            candidates.push(("Spin on sqld, 2 nodes, WASIp3 build", "", Ok(on(Some(sqld.clone()))), 2));
+        }
+    }
     let native = std::env::current_exe().unwrap().with_file_name("scim-otp-native");
     candidates.push((
         "native (`edge_api::app::handle` on hyper + rusqlite)",
@@ -581,7 +595,7 @@ fn hosts(sizes: Sizes, only: Option<&str>) -> Vec<HostRun> {
     ));
     candidates
         .into_iter()
-        .filter(|(label, ..)| only.is_none_or(|only| label.contains(only)))
+        .filter(|(label, ..)| only.is_none_or(|only| label.starts_with(only)))
         .map(|(label, note, host, nodes)| HostRun {
             label: label.to_owned(),
             note,
