@@ -64,6 +64,12 @@ impl Store {
         Ok(())
     }
 
+    /// Drops the connection (and what it took): the next statement opens a new one.
+    fn forget(&self) {
+        self.connection.replace(None);
+        self.waits_for_locks.set(false);
+    }
+
     fn run(&self, sql: &str, values: &[Value]) -> Result<Rows, DbError> {
         self.open()?;
         let connection = self.connection.borrow();
@@ -104,7 +110,7 @@ impl Database for Store {
         let outcome = self.run(sql, &values);
         match outcome {
             Err(e) if connection_lost(&e.0) => {
-                self.connection.replace(None);
+                self.forget();
                 // Said as a statement that did not run: the caller runs it (or its transaction)
                 // again, on a new connection.
                 Err(DbError(format!("{} (SQLITE_INTERRUPT: the connection was lost)", e.0)))
@@ -190,7 +196,7 @@ fn answer(store: &Store, api_request: &crate::http::ApiRequest) -> ApiResponse {
         // Never left open (every write commits or rolls back); a connection that still is in
         // one is not given to the next request.
         log("a request left a transaction open: its connection is closed");
-        store.connection.replace(None);
+        store.forget();
     }
     answer
 }
