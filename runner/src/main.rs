@@ -4,6 +4,7 @@
 //! It is never a second implementation of the API: every API request goes to the component.
 
 mod manifest;
+mod reuse;
 mod spin_cli;
 mod spin_host;
 mod state;
@@ -28,6 +29,7 @@ use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::p3::bindings::ServicePre;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 const USAGE: &str = "usage: scim-otp-runner [--manifest spin.toml] [--listen 127.0.0.1:3000] [--state-dir DIR] \
@@ -110,7 +112,8 @@ fn options() -> Result<Options> {
     Ok(options)
 }
 
-/// Per-request host state.
+/// The host state of one instance: one request's (WASIp2), or all those a reused WASIp3
+/// instance serves.
 struct Host {
     table: ResourceTable,
     wasi: WasiCtx,
@@ -118,6 +121,8 @@ struct Host {
     outbound: OutboundPolicy,
     spin: SpinState,
     memory: MemoryLimit,
+    /// The instance's pool slot, given back with the store.
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// A cap on each instance's linear memory, far above what one request needs (an argon2id
@@ -150,6 +155,8 @@ fn engine(cache: bool) -> Result<Engine> {
         .table_keep_resident(64 << 10)
         .async_stack_keep_resident(128 << 10);
     let mut config = Config::new();
+    // As Spin does (`crates/core`): WASIp3 components are async components.
+    config.wasm_component_model_async(true);
     if cache {
         let cache =
             Cache::from_file(None).map_err(|e| anyhow::anyhow!("wasmtime's cache configuration: {e}"))?;
@@ -245,10 +252,52 @@ impl WasiHttpHooks for OutboundPolicy {
 
 /// A component route's compiled component and its resolved configuration.
 struct ApiComponent {
-    pre: ProxyPre<Host>,
+    kind: ApiKind,
+    resources: Arc<InstanceResources>,
+}
+
+/// How a component's instances serve requests, by the `wasi:http` version it exports.
+enum ApiKind {
+    /// `wasi:http/incoming-handler@0.2`: a new instance for every request.
+    P2(ProxyPre<Host>),
+    /// `wasi:http/handler@0.3`: instances reused as Spin reuses them (reuse.rs).
+    P3(wasmtime_wasi_http::handler::ProxyHandler<reuse::Reuse>),
+}
+
+/// What every instance of a component gets.
+struct InstanceResources {
     variables: Arc<BTreeMap<String, String>>,
-    databases: Arc<Vec<String>>,
+    allowed_databases: Arc<Vec<String>>,
     allowed_hosts: Arc<Vec<AllowedHost>>,
+    databases: Arc<Databases>,
+    peak_memory: Arc<AtomicUsize>,
+    /// One permit per instance slot of the pooling allocator.
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl InstanceResources {
+    /// A store for a new instance, once a pool slot is free.
+    async fn store(&self, engine: &Engine) -> wasmtime::Result<Store<Host>> {
+        let slot = self.slots.clone().acquire_owned().await?;
+        let mut store = Store::new(
+            engine,
+            Host {
+                table: ResourceTable::new(),
+                wasi: WasiCtx::builder().inherit_stderr().build(),
+                http: WasiHttpCtx::new(),
+                outbound: OutboundPolicy { allowed: self.allowed_hosts.clone() },
+                spin: SpinState {
+                    databases: self.databases.clone(),
+                    allowed_databases: self.allowed_databases.clone(),
+                    variables: self.variables.clone(),
+                },
+                memory: MemoryLimit { peak: self.peak_memory.clone() },
+                _slot: slot,
+            },
+        );
+        store.limiter(|host| &mut host.memory);
+        Ok(store)
+    }
 }
 
 /// Spin's static file server component, served from disk (the runner cannot fetch it).
@@ -261,10 +310,7 @@ struct Server {
     routes: Vec<Route>,
     apis: BTreeMap<String, ApiComponent>,
     files: BTreeMap<String, StaticFiles>,
-    databases: Arc<Databases>,
     peak_memory: Arc<AtomicUsize>,
-    /// One permit per instance slot of the pooling allocator.
-    slots: Arc<tokio::sync::Semaphore>,
 }
 
 type Response = hyper::Response<HyperOutgoingBody>;
@@ -321,6 +367,7 @@ impl Server {
         // client's own, which pass through untouched, so a client-sent `spin-full-url` reaches
         // the component ahead of the real one, exactly as on Spin. `Connection` is dropped.
         let host = request.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        let host_header = host.to_owned();
         let full_url =
             format!("http://{host}{}", request.uri().path_and_query().map_or("/", |pq| pq.as_str()));
         let matched = route.pattern.clone();
@@ -337,36 +384,30 @@ impl Server {
         for (name, value) in spin_headers {
             request.headers_mut().append(name, value.parse()?);
         }
-        let mut store = Store::new(
-            api.pre.engine(),
-            Host {
-                table: ResourceTable::new(),
-                wasi: WasiCtx::builder().inherit_stderr().build(),
-                http: WasiHttpCtx::new(),
-                outbound: OutboundPolicy { allowed: api.allowed_hosts.clone() },
-                spin: SpinState {
-                    databases: self.databases.clone(),
-                    allowed_databases: api.databases.clone(),
-                    variables: api.variables.clone(),
-                },
-                memory: MemoryLimit { peak: self.peak_memory.clone() },
-            },
-        );
-        store.limiter(|host| &mut host.memory);
+        let pre = match &api.kind {
+            ApiKind::P2(pre) => pre.clone(),
+            ApiKind::P3(handler) => {
+                // Spin gives a WASIp3 handler the absolute URL (`set_req_uri` in trigger-http).
+                let mut parts = std::mem::take(request.uri_mut()).into_parts();
+                parts.scheme = Some(http::uri::Scheme::HTTP);
+                parts.authority = Some(host_header.parse()?);
+                if parts.path_and_query.is_none() {
+                    parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+                }
+                *request.uri_mut() = http::Uri::from_parts(parts)?;
+                let request =
+                    request.map(|body| body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
+                return Ok(handler.handle((), request).await?);
+            }
+        };
+        let mut store = api.resources.store(pre.engine()).await?;
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, request)?;
         let out = store.data_mut().http().new_response_outparam(sender)?;
-        let pre = api.pre.clone();
-        let slot = self.slots.clone().acquire_owned().await?;
         let task = tokio::task::spawn(async move {
-            let result = match pre.instantiate_async(&mut store).await {
-                Ok(proxy) => proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, out).await,
-                Err(e) => Err(e),
-            };
-            // The instance gives its pool slot back before the permit for it goes.
-            drop(store);
-            drop(slot);
-            result
+            // The store (and with it the instance's pool slot) goes when the call is over.
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, out).await
         });
         match receiver.await {
             Ok(Ok(response)) => Ok(response),
@@ -450,13 +491,30 @@ fn build_server(options: &Options, application: Application) -> Result<Server> {
 
     let engine = engine(!options.disable_cache)?;
     let mut linker: Linker<Host> = Linker::new(&engine);
+    // A WASIp3 component imports WASIp2's interfaces too (the standard library's), so the
+    // linker has both, and Spin's interfaces in both versions.
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+    wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
     spin_host::add_to_linker(&mut linker)?;
+
+    // As Spin's local SQLite: database "default" is `.spin/sqlite_db.db`, another `NAME.db`.
+    let database_files = manifest
+        .component
+        .values()
+        .flat_map(|component| &component.sqlite_databases)
+        .map(|db| {
+            let file = if db == "default" { "sqlite_db.db".to_owned() } else { format!("{db}.db") };
+            (db.clone(), state_dir.join(file))
+        })
+        .collect();
+    let databases = Arc::new(Databases::new(database_files, options.sync));
+    let peak_memory = Arc::<AtomicUsize>::default();
+    let slots = Arc::new(tokio::sync::Semaphore::new(INSTANCE_SLOTS as usize));
 
     let mut apis = BTreeMap::new();
     let mut files = BTreeMap::new();
-    let mut database_files = BTreeMap::new();
     for (id, component) in &manifest.component {
         let variables = component
             .variables
@@ -477,26 +535,33 @@ fn build_server(options: &Options, application: Application) -> Result<Server> {
                 let instance = linker
                     .instantiate_pre(&compiled)
                     .map_err(|e| anyhow::anyhow!("component {id}: {e:?}"))?;
-                let pre = ProxyPre::new(instance).map_err(|e| anyhow::anyhow!("component {id}: {e:?}"))?;
-                eprintln!("component {id}: {} ready in {} ms", wasm.display(), started.elapsed().as_millis());
-                for db in &component.sqlite_databases {
-                    let file = if db == "default" { "sqlite_db.db".to_owned() } else { format!("{db}.db") };
-                    database_files.insert(db.clone(), state_dir.join(file));
-                }
                 let allowed_hosts = component
                     .allowed_outbound_hosts
                     .iter()
                     .map(|entry| AllowedHost::parse(&state::expand(entry, &app_variables)?))
                     .collect::<Result<Vec<_>>>()?;
-                apis.insert(
-                    id.clone(),
-                    ApiComponent {
-                        pre,
-                        variables: Arc::new(variables),
-                        databases: Arc::new(component.sqlite_databases.clone()),
-                        allowed_hosts: Arc::new(allowed_hosts),
-                    },
+                let resources = Arc::new(InstanceResources {
+                    variables: Arc::new(variables),
+                    allowed_databases: Arc::new(component.sqlite_databases.clone()),
+                    allowed_hosts: Arc::new(allowed_hosts),
+                    databases: databases.clone(),
+                    peak_memory: peak_memory.clone(),
+                    slots: slots.clone(),
+                });
+                let (kind, version) = match ServicePre::new(instance.clone()) {
+                    Ok(pre) => (ApiKind::P3(reuse::handler(pre, resources.clone())), "WASIp3"),
+                    Err(_) => {
+                        let pre =
+                            ProxyPre::new(instance).map_err(|e| anyhow::anyhow!("component {id}: {e:?}"))?;
+                        (ApiKind::P2(pre), "WASIp2")
+                    }
+                };
+                eprintln!(
+                    "component {id}: {} ({version}) ready in {} ms",
+                    wasm.display(),
+                    started.elapsed().as_millis()
                 );
+                apis.insert(id.clone(), ApiComponent { kind, resources });
             }
             Source::Url { url } => {
                 if let Some(FileMount::Pattern(pattern)) =
@@ -523,15 +588,7 @@ fn build_server(options: &Options, application: Application) -> Result<Server> {
         }
     }
     let routes = manifest.trigger.http.iter().map(|t| Route::parse(&t.route, &t.component)).collect();
-    let databases = Arc::new(Databases::new(database_files, options.sync));
-    Ok(Server {
-        routes,
-        apis,
-        files,
-        databases,
-        peak_memory: Arc::default(),
-        slots: Arc::new(tokio::sync::Semaphore::new(INSTANCE_SLOTS as usize)),
-    })
+    Ok(Server { routes, apis, files, peak_memory })
 }
 
 fn print_login(login: state::Login) {

@@ -41,6 +41,8 @@ fn manifest() -> PathBuf {
 pub enum Host {
     Runner {
         args: Vec<String>,
+        /// A component other than [`component()`] (the benchmark's WASIp3 rows).
+        component: Option<PathBuf>,
     },
     Spin {
         binary: PathBuf,
@@ -50,10 +52,8 @@ pub enum Host {
         component: Option<PathBuf>,
     },
     /// `scim-otp-native` (tests/src/bin/native.rs): the handler compiled natively, for the
-    /// benchmark's "limit of this design" row; the harness makes its login and key.
-    Native {
-        binary: PathBuf,
-    },
+    /// benchmark's "limit of this design" and floor rows; the harness makes its login and key.
+    Native { binary: PathBuf, args: Vec<String> },
 }
 
 impl Host {
@@ -71,7 +71,7 @@ impl Host {
                     "the runner serves local SQLite only: SCIM_OTP_SQLD needs SCIM_OTP_SPIN"
                 );
                 let args = std::env::var("SCIM_OTP_RUNNER_ARGS").unwrap_or_default();
-                Host::Runner { args: args.split_whitespace().map(str::to_owned).collect() }
+                Host::Runner { args: args.split_whitespace().map(str::to_owned).collect(), component: None }
             }
         }
     }
@@ -84,12 +84,13 @@ impl Host {
         Host::Spin { binary, fileserver, sqld, component: None }
     }
 
-    /// The same host serving `wasm` instead of [`component()`] (Spin only).
+    /// The same host serving `wasm` instead of [`component()`] (Spin and the runner).
     pub fn serving(self, wasm: PathBuf) -> Host {
         match self {
             Host::Spin { binary, fileserver, sqld, .. } => {
                 Host::Spin { binary, fileserver, sqld, component: Some(wasm) }
             }
+            Host::Runner { args, .. } => Host::Runner { args, component: Some(wasm) },
             other => other,
         }
     }
@@ -102,8 +103,8 @@ impl Host {
     /// For the figures the tests print.
     pub fn label(&self) -> String {
         match self {
-            Host::Runner { args } if args.is_empty() => "runner".to_owned(),
-            Host::Runner { args } => format!("runner {}", args.join(" ")),
+            Host::Runner { args, .. } if args.is_empty() => "runner".to_owned(),
+            Host::Runner { args, .. } => format!("runner {}", args.join(" ")),
             Host::Spin { sqld: None, .. } => "Spin".to_owned(),
             Host::Spin { sqld: Some(_), .. } => "Spin on libSQL (sqld)".to_owned(),
             Host::Native { .. } => "native".to_owned(),
@@ -404,7 +405,9 @@ impl App {
             binary.display()
         );
         let wasm = match host {
-            Host::Spin { component: Some(wasm), .. } => wasm.clone(),
+            Host::Spin { component: Some(wasm), .. } | Host::Runner { component: Some(wasm), .. } => {
+                wasm.clone()
+            }
             _ => component(),
         };
         assert!(
@@ -412,9 +415,9 @@ impl App {
             "{} is missing: run `cargo xtask test` (it builds the component)",
             wasm.display()
         );
-        if let Host::Native { binary } = host {
+        if let Host::Native { binary, args } = host {
             let mut command = Command::new(binary);
-            command.args(["--listen", "127.0.0.1:0", "--db"]).arg(state.join("sqlite_db.db"));
+            command.args(["--listen", "127.0.0.1:0", "--db"]).arg(state.join("sqlite_db.db")).args(args);
             for (name, value) in native_login(state)
                 .into_iter()
                 .chain(variables.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())))
@@ -452,7 +455,7 @@ impl App {
                 command.env("RUST_LOG", "spin_trigger_http=info");
             }
             // `--sync normal` measures the tuned mode (Spin's is the default).
-            Host::Runner { args } => {
+            Host::Runner { args, .. } => {
                 command.args(args);
             }
             Host::Native { .. } => unreachable!("started above"),

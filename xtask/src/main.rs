@@ -438,8 +438,16 @@ fn test() -> Result {
         "cargo test",
         cargo().arg("test").args(NATIVE_WORKSPACE).arg("--locked").env("SCIM_OTP_SCIM2_VENV", &scim2),
     )?;
-    // The same HTTP and browser tests again, on the Spin CLI: the reference host; then with the
-    // WASIp3 build, whose instances Spin reuses (the runner serves WASIp2 components only).
+    // The HTTP and browser tests again with the WASIp3 build, whose instances the runner reuses
+    // as Spin does; then both builds on the Spin CLI, the reference host.
+    let p3 = build_component_p3()?;
+    run(
+        "cargo test -p scim-otp-tests on the runner, WASIp3 build",
+        cargo()
+            .args(["test", "--package", "scim-otp-tests", "--locked"])
+            .env("SCIM_OTP_SCIM2_VENV", &scim2)
+            .env("SCIM_OTP_COMPONENT", &p3),
+    )?;
     match spin_cli() {
         Some(spin) => {
             run(
@@ -449,7 +457,6 @@ fn test() -> Result {
                     .env("SCIM_OTP_SCIM2_VENV", &scim2)
                     .env("SCIM_OTP_SPIN", &spin),
             )?;
-            let p3 = build_component_p3()?;
             run(
                 &format!("cargo test -p scim-otp-tests on Spin ({}), WASIp3 build", spin.display()),
                 cargo()
@@ -607,8 +614,11 @@ fn build_runner() -> Result<PathBuf> {
 
 /// Builds everything and runs it in the foreground, as `spin up --build` would: on the Spin CLI
 /// when there is one, on the local runner otherwise.
-fn up(runner_args: Vec<String>) -> Result {
-    let component = build_component()?;
+fn up(mut runner_args: Vec<String>) -> Result {
+    // `--wasip3`: serve the WASIp3 build, whose instances the host reuses.
+    let wasip3 = runner_args.iter().any(|a| a == "--wasip3");
+    runner_args.retain(|a| a != "--wasip3");
+    let component = if wasip3 { build_component_p3()? } else { build_component()? };
     build_spa()?;
     let runner = build_runner()?;
     let mut command = Command::new(runner);
@@ -642,9 +652,11 @@ fn bench(args: Vec<String>) -> Result {
         .env("SCIM_OTP_COMPONENT", component)
         .args(["--write", "BENCHMARKS.md"])
         .args(args);
-    // The hosts table: the Spin CLI on local SQLite and on sqld, where they are found.
+    // The hosts table: the WASIp3 build, and the Spin CLI on local SQLite and on sqld, where
+    // they are found.
+    command.env("SCIM_OTP_BENCH_P3", build_component_p3()?);
     if let Some(spin) = spin_cli() {
-        command.env("SCIM_OTP_BENCH_SPIN", spin).env("SCIM_OTP_BENCH_P3", build_component_p3()?);
+        command.env("SCIM_OTP_BENCH_SPIN", spin);
     }
     if let Some(sqld) = sqld() {
         command.env("SCIM_OTP_BENCH_SQLD", sqld);

@@ -523,6 +523,9 @@ fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
 // ---------------------------------------------------------------------------------------------
 // The same validation load on every host the component runs on.
 
+/// The label of the floor row, to which every host's share is given.
+const FLOOR: &str = "floor (native, one persistent connection)";
+
 /// One host of the hosts table: its validations and a small GET's latency, or why it was not
 /// measured.
 struct HostRun {
@@ -538,7 +541,11 @@ struct HostRun {
 fn hosts(sizes: Sizes, only: Option<&str>) -> Vec<HostRun> {
     let spin = std::env::var_os("SCIM_OTP_BENCH_SPIN").map(PathBuf::from);
     let sqld = std::env::var_os("SCIM_OTP_BENCH_SQLD").map(PathBuf::from);
-    let runner = |args: &[&str]| Host::Runner { args: args.iter().map(|a| (*a).to_owned()).collect() };
+    let runner = |args: &[&str]| Host::Runner {
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
+        component: None,
+    };
+    let p3 = std::env::var_os("SCIM_OTP_BENCH_P3").map(PathBuf::from);
     let mut candidates: Vec<(&str, &'static str, Result<Host, &str>, usize)> = vec![
         ("runner (Spin's SQLite settings)", "", Ok(runner(&[])), 1),
         (
@@ -572,8 +579,17 @@ fn hosts(sizes: Sizes, only: Option<&str>) -> Vec<HostRun> {
             2,
         ),
     ];
-    // The WASIp3 build on the same Spin and sqld, when `SCIM_OTP_BENCH_P3` names it.
-    if let (Some(spin), Some(p3)) = (&spin, std::env::var_os("SCIM_OTP_BENCH_P3").map(PathBuf::from)) {
+    // The WASIp3 build on the runner and on the same Spin and sqld, when `SCIM_OTP_BENCH_P3`
+    // names it.
+    if let Some(p3) = &p3 {
+        candidates.push((
+            "runner, WASIp3 build",
+            "instances reused as Spin reuses them",
+            Ok(runner(&[]).serving(p3.clone())),
+            1,
+        ));
+    }
+    if let (Some(spin), Some(p3)) = (&spin, &p3) {
         let on = |sqld: Option<PathBuf>| Host::spin(spin.clone(), sqld).serving(p3.clone());
         candidates.push((
             "Spin, local SQLite, WASIp3 build",
@@ -590,12 +606,20 @@ fn hosts(sizes: Sizes, only: Option<&str>) -> Vec<HostRun> {
     candidates.push((
         "native (`edge_api::app::handle` on hyper + rusqlite)",
         "the limit of this design: the same handler and SQL without wasm",
-        Ok(Host::Native { binary: native }),
+        Ok(Host::Native { binary: native.clone(), args: Vec::new() }),
+        1,
+    ));
+    candidates.push((
+        FLOOR,
+        "the same handler and SQL on one connection kept open, one request at a time, `synchronous` \
+         FULL: what the disk allows with nothing spent on connections (HTTP on loopback included)",
+        Ok(Host::Native { binary: native, args: vec!["--one-connection".to_owned()] }),
         1,
     ));
     candidates
         .into_iter()
-        .filter(|(label, ..)| only.is_none_or(|only| label.starts_with(only)))
+        // The floor stays: every host's share is given to it.
+        .filter(|(label, ..)| *label == FLOOR || only.is_none_or(|only| label.starts_with(only)))
         .map(|(label, note, host, nodes)| HostRun {
             label: label.to_owned(),
             note,
@@ -685,16 +709,32 @@ fn hosts_table(report: &mut String, hosts: &[HostRun], peer: &Result<Peer, Strin
         "The same component on each host: TOTP devices created through it, then one validation per \
          device with a valid code and one with a wrong code at each concurrency, then a small \
          GET on one keep-alive connection. `÷ privacyIDEA` is to privacyIDEA's row at the same \
-         concurrency above, `÷ native` to the native row.\n"
+         concurrency above, `÷ native` to the native row, `÷ floor` to the floor row (its share of \
+         what the disk allows).\n"
     );
     table_header(
         report,
-        &["host", "code", "concurrency", "req/s", "p50 / p99", "÷ privacyIDEA", "÷ native", "unexpected"],
+        &[
+            "host",
+            "code",
+            "concurrency",
+            "req/s",
+            "p50 / p99",
+            "÷ privacyIDEA",
+            "÷ native",
+            "÷ floor",
+            "unexpected",
+        ],
     );
-    let native =
-        hosts.iter().find(|h| h.label.starts_with("native")).and_then(|h| h.validations.as_ref().ok());
+    let measured = |label: &str| {
+        hosts.iter().find(|h| h.label.starts_with(label)).and_then(|h| h.validations.as_ref().ok())
+    };
+    let native = measured("native");
     let native_get = native.map(|(_, get)| get.per_second());
     let native = native.map(|(validations, _)| validations);
+    let floor = measured(FLOOR);
+    let floor_get = floor.map(|(_, get)| get.per_second());
+    let floor = floor.map(|(validations, _)| validations);
     let rate = |validations: &[Validation], level: usize, what: &str| {
         let v = &validations[level];
         if what == "valid" { v.valid.per_second() } else { v.wrong.per_second() }
@@ -706,7 +746,7 @@ fn hosts_table(report: &mut String, hosts: &[HostRun], peer: &Result<Peer, Strin
         let (validations, small_get) = match &host.validations {
             Ok((validations, small_get)) => (validations, small_get),
             Err(why) => {
-                let _ = writeln!(report, "| {} | not measured: {why} | | | | | | |", host.label);
+                let _ = writeln!(report, "| {} | not measured: {why} | | | | | | | |", host.label);
                 continue;
             }
         };
@@ -715,26 +755,28 @@ fn hosts_table(report: &mut String, hosts: &[HostRun], peer: &Result<Peer, Strin
                 let theirs = peer.as_ref().ok().map(|p| rate(&p.validations, level, what));
                 let _ = writeln!(
                     report,
-                    "| {} | {what} | {concurrency} | {:.0} | {} / {} | {} | {} | {} |",
+                    "| {} | {what} | {concurrency} | {:.0} | {} / {} | {} | {} | {} | {} |",
                     host.label,
                     o.per_second(),
                     ms(o.percentile(50.0)),
                     ms(o.percentile(99.0)),
                     ratio(o.per_second(), theirs),
                     ratio(o.per_second(), native.map(|n| rate(n, level, what))),
+                    ratio(o.per_second(), floor.map(|f| rate(f, level, what))),
                     o.unexpected
                 );
             }
         }
         let _ = writeln!(
             report,
-            "| {} | small GET (`/ServiceProviderConfig`, p90 {}) | 1 | {:.0} | {} / {} | – | {} | {} |",
+            "| {} | small GET (`/ServiceProviderConfig`, p90 {}) | 1 | {:.0} | {} / {} | – | {} | {} | {} |",
             host.label,
             ms(small_get.percentile(90.0)),
             small_get.per_second(),
             ms(small_get.percentile(50.0)),
             ms(small_get.percentile(99.0)),
             ratio(small_get.per_second(), native_get),
+            ratio(small_get.per_second(), floor_get),
             small_get.unexpected
         );
     }

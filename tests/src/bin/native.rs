@@ -4,8 +4,13 @@
 //! `SPIN_VARIABLE_*`, and per request what Spin's local SQLite backend gives a component: a
 //! fresh connection with SQLite's defaults to one file, behind the same retrying wrapper.
 //!
-//! `scim-otp-native --listen ADDR --db FILE`; prints `scim-otp is running at http://…` as the
-//! runner does. Deliveries to a webhook are not supported here (the benchmark sends none).
+//! With `--one-connection` it is the benchmark's floor instead: every request on one
+//! connection opened at start (SQLite's defaults, `synchronous` FULL), one request at a time,
+//! which is what the disk allows a validation's SQL with nothing spent on connections.
+//!
+//! `scim-otp-native --listen ADDR --db FILE [--one-connection]`; prints `scim-otp is running at
+//! http://…` as the runner does. Deliveries to a webhook are not supported here (the benchmark
+//! sends none).
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -20,7 +25,15 @@ use hyper::{Request, Response};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+/// Where requests get their connection.
+enum Connections {
+    /// A new one per request, as Spin's local SQLite gives a component.
+    PerRequest(PathBuf),
+    /// One for all, taken in turn (the floor).
+    One(Mutex<rusqlite::Connection>),
+}
 
 fn variable(name: &'static str) -> Option<String> {
     std::env::var(format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()))
@@ -31,7 +44,7 @@ fn variable(name: &'static str) -> Option<String> {
 async fn respond(
     request: Request<Incoming>,
     client: SocketAddr,
-    db: Arc<PathBuf>,
+    connections: Arc<Connections>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
     // As spin.rs reads it: no further than one byte past MAX_BODY, which the handler answers 413.
@@ -54,14 +67,21 @@ async fn respond(
     let answer = tokio::task::spawn_blocking(move || {
         let settings = Settings::load(&variable);
         let lock_wait_ms = settings.as_ref().map_or(0, |s| s.sqlite_lock_wait_ms);
-        let connection = rusqlite::Connection::open(&*db).expect("open the database");
-        // As spin.rs wraps Spin's connection.
-        let db = Patient::new(connection, edge_api::store::pause).wait_for_locks(lock_wait_ms);
         let log = |line: &str| eprintln!("{line}");
         let deliver = |_: &_, _: &_| Err("no delivery webhook in the native benchmark host".to_owned());
         let notify = |_: &_, _: &_| Err("no CIBA callback in the native benchmark host".to_owned());
-        let env = Env { db: &db, now: guest::now(), deliver: &deliver, notify: &notify, log: &log };
-        handle(&request, settings, &env)
+        let answer = |connection: &rusqlite::Connection| {
+            // As spin.rs wraps Spin's connection.
+            let db = Patient::new(connection, edge_api::store::pause).wait_for_locks(lock_wait_ms);
+            let env = Env { db: &db, now: guest::now(), deliver: &deliver, notify: &notify, log: &log };
+            handle(&request, settings, &env)
+        };
+        match &*connections {
+            Connections::PerRequest(path) => {
+                answer(&rusqlite::Connection::open(path).expect("open the database"))
+            }
+            Connections::One(connection) => answer(&connection.lock().unwrap_or_else(|e| e.into_inner())),
+        }
     })
     .await
     .expect("the handler does not panic");
@@ -77,14 +97,20 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
     let listen = value("--listen").unwrap_or_else(|| "127.0.0.1:3000".into());
-    let db = Arc::new(PathBuf::from(value("--db").expect("--db FILE")));
+    let db = PathBuf::from(value("--db").expect("--db FILE"));
+    let connections = Arc::new(if args.iter().any(|a| a == "--one-connection") {
+        Connections::One(Mutex::new(rusqlite::Connection::open(&db).expect("open the database")))
+    } else {
+        Connections::PerRequest(db)
+    });
     let listener = tokio::net::TcpListener::bind(&listen).await.expect("bind");
     println!("scim-otp is running at http://{}", listener.local_addr().unwrap());
     loop {
         let Ok((stream, client)) = listener.accept().await else { continue };
-        let db = db.clone();
+        let connections = connections.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| respond(request, client, db.clone()));
+            let service =
+                hyper::service::service_fn(move |request| respond(request, client, connections.clone()));
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                 .await;
