@@ -34,6 +34,8 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 
 const USAGE: &str = "usage: scim-otp-runner [--manifest spin.toml] [--listen 127.0.0.1:3000] [--state-dir DIR] \
                      [--component FILE.wasm] [--sync full|normal] [--disable-cache]\n       \
+                     [--max-instance-reuse-count N] [--max-instance-concurrent-reuse-count N] \
+                     [--idle-instance-timeout DURATION] (WASIp3 components, as spin up)\n       \
                      with the Spin CLI instead: ... --spin PATH [--fileserver FILE.wasm] [--runtime-config-file FILE]";
 
 struct Options {
@@ -44,6 +46,8 @@ struct Options {
     sync: Sync,
     /// `spin up --disable-cache`: compile the component afresh instead of using wasmtime's cache.
     disable_cache: bool,
+    /// How WASIp3 instances are reused (reuse.rs).
+    reuse: reuse::Limits,
     /// `--spin`: hand the application to the Spin CLI (spin_cli.rs).
     spin: Option<spin_cli::SpinOptions>,
 }
@@ -57,9 +61,12 @@ fn options() -> Result<Options> {
         // SQLite's default and Spin's.
         sync: Sync::Full,
         disable_cache: false,
+        reuse: reuse::Limits::default(),
         spin: None,
     };
     let (mut fileserver, mut runtime_config) = (None, None);
+    // The reuse options as given, which `--spin` passes on.
+    let mut reuse_flags = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
@@ -76,6 +83,23 @@ fn options() -> Result<Options> {
                 }
             }
             "--disable-cache" => options.disable_cache = true,
+            "--max-instance-reuse-count" | "--max-instance-concurrent-reuse-count" => {
+                let text = value()?;
+                let n =
+                    text.parse().ok().filter(|n| *n > 0).with_context(|| format!("{flag} takes a count"))?;
+                if flag == "--max-instance-reuse-count" {
+                    options.reuse.requests = n;
+                } else {
+                    options.reuse.concurrent = n;
+                }
+                reuse_flags.extend([flag.clone(), text]);
+            }
+            "--idle-instance-timeout" => {
+                let text = value()?;
+                options.reuse.idle = reuse::parse_duration(&text)
+                    .with_context(|| format!("{flag} takes a duration (2, 2s, 500ms)"))?;
+                reuse_flags.extend([flag.clone(), text]);
+            }
             "--spin" => {
                 let binary = value()?.into();
                 options.spin = Some(spin_cli::SpinOptions {
@@ -83,6 +107,7 @@ fn options() -> Result<Options> {
                     fileserver: None,
                     runtime_config: None,
                     disable_cache: false,
+                    reuse_flags: Vec::new(),
                 })
             }
             "--fileserver" => fileserver = Some(value()?.into()),
@@ -102,6 +127,7 @@ fn options() -> Result<Options> {
         Some(spin) => {
             (spin.fileserver, spin.runtime_config) = (fileserver, runtime_config);
             spin.disable_cache = options.disable_cache;
+            spin.reuse_flags = reuse_flags;
         }
         // The runner itself serves local SQLite files only.
         None if fileserver.is_some() || runtime_config.is_some() => {
@@ -549,7 +575,7 @@ fn build_server(options: &Options, application: Application) -> Result<Server> {
                     slots: slots.clone(),
                 });
                 let (kind, version) = match ServicePre::new(instance.clone()) {
-                    Ok(pre) => (ApiKind::P3(reuse::handler(pre, resources.clone())), "WASIp3"),
+                    Ok(pre) => (ApiKind::P3(reuse::handler(pre, resources.clone(), options.reuse)), "WASIp3"),
                     Err(_) => {
                         let pre =
                             ProxyPre::new(instance).map_err(|e| anyhow::anyhow!("component {id}: {e:?}"))?;

@@ -1,9 +1,9 @@
 //! Instance reuse for WASIp3 components, as `spin up` does it (`crates/trigger-http`, its
-//! `HttpHandlerState` and `HttpWorkerState`, on wasmtime-wasi-http's `ProxyHandler`): an
-//! instance serves up to 128 requests, up to 16 at a time, and is dropped after 1 s idle.
-//! These are Spin's defaults; like Spin with no `--request-timeout`, a request has no deadline.
-//! A component can observe reuse (what it keeps between requests), so the runner reuses
-//! exactly as Spin does by default.
+//! `HttpHandlerState` and `HttpWorkerState`, on wasmtime-wasi-http's `ProxyHandler`): by
+//! default an instance serves up to 128 requests, up to 16 at a time, and is dropped after 1 s
+//! idle, and the same three options as Spin's change that. Like Spin with no
+//! `--request-timeout`, a request has no deadline. A component can observe reuse (what it keeps
+//! between requests), so the runner reuses exactly as Spin does.
 
 use crate::{Host, InstanceResources};
 use std::future::Future;
@@ -19,21 +19,50 @@ use wasmtime_wasi_http::handler::{
 };
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
-/// Spin's `DEFAULT_WASIP3_MAX_INSTANCE_REUSE_COUNT`.
-const MAX_REQUESTS_PER_INSTANCE: usize = 128;
-/// Spin's `DEFAULT_WASIP3_MAX_INSTANCE_CONCURRENT_REUSE_COUNT`.
-const MAX_CONCURRENT_REQUESTS_PER_INSTANCE: usize = 16;
-/// Spin's `DEFAULT_IDLE_INSTANCE_TIMEOUT`.
-const IDLE_INSTANCE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How instances are reused: `spin up`'s `--max-instance-reuse-count`,
+/// `--max-instance-concurrent-reuse-count` and `--idle-instance-timeout` (single values; Spin
+/// also takes ranges).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub requests: usize,
+    pub concurrent: usize,
+    pub idle: Duration,
+}
 
-pub(crate) fn handler(pre: ServicePre<Host>, resources: Arc<InstanceResources>) -> ProxyHandler<Reuse> {
-    ProxyHandler::new(Reuse { pre, resources })
+impl Default for Limits {
+    /// Spin's defaults for WASIp3 components (`DEFAULT_WASIP3_MAX_INSTANCE_REUSE_COUNT`,
+    /// `…_CONCURRENT_REUSE_COUNT`, `DEFAULT_IDLE_INSTANCE_TIMEOUT`).
+    fn default() -> Limits {
+        Limits { requests: 128, concurrent: 16, idle: Duration::from_secs(1) }
+    }
+}
+
+/// A duration as Spin's options take it: a number of seconds, or with `s`, `ms`, `us` or `ns`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let n: u64 = text[..digits].parse().ok()?;
+    match &text[digits..] {
+        "" | "s" => Some(Duration::from_secs(n)),
+        "ms" => Some(Duration::from_millis(n)),
+        "us" | "μs" => Some(Duration::from_micros(n)),
+        "ns" => Some(Duration::from_nanos(n)),
+        _ => None,
+    }
+}
+
+pub(crate) fn handler(
+    pre: ServicePre<Host>,
+    resources: Arc<InstanceResources>,
+    limits: Limits,
+) -> ProxyHandler<Reuse> {
+    ProxyHandler::new(Reuse { pre, resources, limits })
 }
 
 /// A component's instances: how they are made.
 pub(crate) struct Reuse {
     pre: ServicePre<Host>,
     resources: Arc<InstanceResources>,
+    limits: Limits,
 }
 
 impl HandlerState for Reuse {
@@ -48,14 +77,18 @@ impl HandlerState for Reuse {
             store,
             proxy: handler::Proxy::P3(service),
             view: Host::http,
-            expiration: Idle { sleep: Box::pin(tokio::time::sleep(IDLE_INSTANCE_TIMEOUT)) },
-            state: Requests,
+            expiration: Idle {
+                timeout: self.limits.idle,
+                sleep: Box::pin(tokio::time::sleep(self.limits.idle)),
+            },
+            state: Requests(self.limits),
         })
     }
 }
 
-/// An instance ends after [`IDLE_INSTANCE_TIMEOUT`] with no request.
+/// An instance ends after its idle timeout with no request.
 pub(crate) struct Idle {
+    timeout: Duration,
     sleep: Pin<Box<tokio::time::Sleep>>,
 }
 
@@ -63,8 +96,9 @@ impl WorkerExpiration for Idle {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>, status: WorkerStatus, start: Instant) -> Poll<()> {
         match status {
             WorkerStatus::Idle => {
-                let deadline = tokio::time::Instant::from_std(start + IDLE_INSTANCE_TIMEOUT);
-                let sleep = &mut self.get_mut().sleep;
+                let idle = self.get_mut();
+                let deadline = tokio::time::Instant::from_std(start + idle.timeout);
+                let sleep = &mut idle.sleep;
                 if sleep.deadline() != deadline {
                     sleep.as_mut().reset(deadline);
                 }
@@ -77,16 +111,16 @@ impl WorkerExpiration for Idle {
 }
 
 /// How many requests an instance takes.
-pub(crate) struct Requests;
+pub(crate) struct Requests(Limits);
 
 impl WorkerState for Requests {
     type StoreData = Host;
     type RequestData = ();
 
     fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
-        if total >= MAX_REQUESTS_PER_INSTANCE {
+        if total >= self.0.requests {
             ShouldAccept::Never
-        } else if concurrent >= MAX_CONCURRENT_REQUESTS_PER_INSTANCE {
+        } else if concurrent >= self.0.concurrent {
             ShouldAccept::No
         } else {
             ShouldAccept::Yes
@@ -107,5 +141,20 @@ impl WorkerState for Requests {
             eprintln!("a reused instance failed: {error:?}");
         }
         drop(store);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_spin_reads_them() {
+        assert_eq!(parse_duration("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1s"), Some(Duration::from_secs(1)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("7us"), Some(Duration::from_micros(7)));
+        assert_eq!(parse_duration("ms"), None);
+        assert_eq!(parse_duration("1h"), None);
     }
 }

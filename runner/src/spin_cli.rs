@@ -23,6 +23,8 @@ pub struct SpinOptions {
     pub runtime_config: Option<PathBuf>,
     /// `--disable-cache`, passed on: Spin has the same option.
     pub disable_cache: bool,
+    /// The instance reuse options as given, passed on (Spin's own).
+    pub reuse_flags: Vec<String>,
 }
 
 /// The directories a copy mounts: (the original, where the copy has it, relative to the copy).
@@ -122,6 +124,7 @@ pub fn exec(
     if spin.disable_cache {
         command.arg("--disable-cache");
     }
+    command.args(&spin.reuse_flags);
     // Every variable the manifest declares, as the runner resolved it: the environment's
     // values stay what they were, the generated ones reach Spin the only way it reads them.
     for name in manifest.variables.keys() {

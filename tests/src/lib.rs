@@ -50,6 +50,8 @@ pub enum Host {
         sqld: Option<PathBuf>,
         /// A component other than [`component()`] (the benchmark's WASIp3 rows).
         component: Option<PathBuf>,
+        /// More options for `spin up` (passed through the runner).
+        args: Vec<String>,
     },
     /// `scim-otp-native` (tests/src/bin/native.rs): the handler compiled natively, for the
     /// benchmark's "limit of this design" and floor rows; the harness makes its login and key.
@@ -81,18 +83,25 @@ impl Host {
         let fileserver = std::env::var_os("SCIM_OTP_FILESERVER").map(PathBuf::from).unwrap_or_else(|| {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bin/spin_static_fs.wasm")
         });
-        Host::Spin { binary, fileserver, sqld, component: None }
+        Host::Spin { binary, fileserver, sqld, component: None, args: Vec::new() }
     }
 
     /// The same host serving `wasm` instead of [`component()`] (Spin and the runner).
     pub fn serving(self, wasm: PathBuf) -> Host {
         match self {
-            Host::Spin { binary, fileserver, sqld, .. } => {
-                Host::Spin { binary, fileserver, sqld, component: Some(wasm) }
+            Host::Spin { binary, fileserver, sqld, args, .. } => {
+                Host::Spin { binary, fileserver, sqld, component: Some(wasm), args }
             }
             Host::Runner { args, .. } => Host::Runner { args, component: Some(wasm) },
             other => other,
         }
+    }
+
+    /// The same host with more options (the runner's, or Spin's through the runner).
+    pub fn with_args(mut self, more: &[&str]) -> Host {
+        let (Host::Runner { args, .. } | Host::Spin { args, .. } | Host::Native { args, .. }) = &mut self;
+        args.extend(more.iter().map(|a| (*a).to_owned()));
+        self
     }
 
     /// Whether the store is a libSQL server, which more than one host can share.
@@ -437,8 +446,8 @@ impl App {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         match host {
-            Host::Spin { binary, fileserver, sqld, .. } => {
-                command.arg("--spin").arg(binary).arg("--fileserver").arg(fileserver);
+            Host::Spin { binary, fileserver, sqld, args, .. } => {
+                command.arg("--spin").arg(binary).arg("--fileserver").arg(fileserver).args(args);
                 if let Some(sqld) = sqld {
                     let url = store_server(sqld, state);
                     // sqld takes no token here; Spin's libsql config requires the field.

@@ -588,6 +588,12 @@ fn hosts(sizes: Sizes, only: Option<&str>) -> Vec<HostRun> {
             Ok(runner(&[]).serving(p3.clone())),
             1,
         ));
+        candidates.push((
+            "runner, WASIp3 build, one request at a time per instance",
+            "`--max-instance-concurrent-reuse-count 1`",
+            Ok(runner(&["--max-instance-concurrent-reuse-count", "1"]).serving(p3.clone())),
+            1,
+        ));
     }
     if let (Some(spin), Some(p3)) = (&spin, &p3) {
         let on = |sqld: Option<PathBuf>| Host::spin(spin.clone(), sqld).serving(p3.clone());
@@ -595,6 +601,12 @@ fn hosts(sizes: Sizes, only: Option<&str>) -> Vec<HostRun> {
             "Spin, local SQLite, WASIp3 build",
             "the same API as `edge-api-p3`: an instance serves up to 128 requests, 16 at a time, on one connection",
             Ok(on(None)),
+            1,
+        ));
+        candidates.push((
+            "Spin, local SQLite, WASIp3 build, one request at a time per instance",
+            "`spin up --max-instance-concurrent-reuse-count 1`",
+            Ok(on(None).with_args(&["--max-instance-concurrent-reuse-count", "1"])),
             1,
         ));
         if let Some(sqld) = &sqld {
