@@ -58,3 +58,39 @@ pub fn answered(status: u16) -> Result<(), String> {
         status => Err(format!("answered {status}")),
     }
 }
+
+/// `to_value` and `from_value`: [`Sql`](crate::db::Sql) to and from one Spin SDK's SQLite
+/// `Value` (spin-sdk 5's and 7's are distinct types with the same variants), with the query
+/// result's rows as [`Rows`](crate::db::Rows) (`rows_of`).
+macro_rules! sqlite_values {
+    ($value:ident) => {
+        fn to_value(sql: &$crate::db::Sql) -> $value {
+            use $crate::db::Sql;
+            match sql {
+                Sql::Int(n) => $value::Integer(*n),
+                Sql::Real(x) => $value::Real(*x),
+                Sql::Text(s) => $value::Text(s.clone()),
+                Sql::Blob(b) => $value::Blob(b.clone()),
+                Sql::Null => $value::Null,
+            }
+        }
+
+        fn from_value(value: $value) -> $crate::db::Sql {
+            use $crate::db::Sql;
+            match value {
+                $value::Integer(n) => Sql::Int(n),
+                $value::Real(x) => Sql::Real(x),
+                $value::Text(s) => Sql::Text(s),
+                $value::Blob(b) => Sql::Blob(b),
+                $value::Null => Sql::Null,
+            }
+        }
+
+        /// A query result's rows, each a row's values.
+        fn rows_of(columns: Vec<String>, rows: impl IntoIterator<Item = Vec<$value>>) -> $crate::db::Rows {
+            let rows = rows.into_iter().map(|values| values.into_iter().map(from_value).collect()).collect();
+            $crate::db::Rows { columns, rows }
+        }
+    };
+}
+pub(crate) use sqlite_values;

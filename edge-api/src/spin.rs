@@ -16,36 +16,13 @@ use spin_sdk::sqlite::{Connection, Value};
 
 struct SpinDb(Connection);
 
+guest::sqlite_values!(Value);
+
 impl Database for SpinDb {
     fn execute(&self, sql: &str, params: &[Sql]) -> Result<Rows, DbError> {
-        let values: Vec<Value> = params
-            .iter()
-            .map(|p| match p {
-                Sql::Int(n) => Value::Integer(*n),
-                Sql::Real(x) => Value::Real(*x),
-                Sql::Text(s) => Value::Text(s.clone()),
-                Sql::Blob(b) => Value::Blob(b.clone()),
-                Sql::Null => Value::Null,
-            })
-            .collect();
+        let values: Vec<Value> = params.iter().map(to_value).collect();
         let result = self.0.execute(sql, &values).map_err(|e| DbError(format!("{e:?}")))?;
-        let rows = result
-            .rows
-            .into_iter()
-            .map(|row| {
-                row.values
-                    .into_iter()
-                    .map(|v| match v {
-                        Value::Integer(n) => Sql::Int(n),
-                        Value::Real(x) => Sql::Real(x),
-                        Value::Text(s) => Sql::Text(s),
-                        Value::Blob(b) => Sql::Blob(b),
-                        Value::Null => Sql::Null,
-                    })
-                    .collect()
-            })
-            .collect();
-        Ok(Rows { columns: result.columns, rows })
+        Ok(rows_of(result.columns, result.rows.into_iter().map(|row| row.values)))
     }
 }
 

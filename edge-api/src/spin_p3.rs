@@ -28,12 +28,12 @@ use std::cell::RefCell;
 struct Store {
     connection: RefCell<Option<Connection>>,
     /// Whether the connection took the component's busy timeout (see [`Patient::wait_for_locks`]).
-    waits_for_locks: std::cell::Cell<bool>,
+    took_lock_timeout: std::cell::Cell<bool>,
 }
 
 thread_local! {
     static STORE: Store = const {
-        Store { connection: RefCell::new(None), waits_for_locks: std::cell::Cell::new(false) }
+        Store { connection: RefCell::new(None), took_lock_timeout: std::cell::Cell::new(false) }
     };
 }
 
@@ -59,7 +59,7 @@ impl Store {
         if self.connection.borrow().is_none() {
             let connection = Connection::open("default").map_err(|e| DbError(format!("{e:?}")))?;
             *self.connection.borrow_mut() = Some(connection);
-            self.waits_for_locks.set(false);
+            self.took_lock_timeout.set(false);
         }
         Ok(())
     }
@@ -67,7 +67,16 @@ impl Store {
     /// Drops the connection (and what it took): the next statement opens a new one.
     fn forget(&self) {
         self.connection.replace(None);
-        self.waits_for_locks.set(false);
+        self.took_lock_timeout.set(false);
+    }
+
+    /// Whether the connection looks at a taken write lock every millisecond: the busy timeout
+    /// is the connection's, asked for once per connection (see [`Patient::wait_for_locks`]).
+    fn waits_for_locks(&self) -> bool {
+        if !self.took_lock_timeout.get() && self.open().is_ok() {
+            self.took_lock_timeout.set(crate::db::ask_for_lock_timeout(self));
+        }
+        self.took_lock_timeout.get()
     }
 
     fn run(&self, sql: &str, values: &[Value]) -> Result<Rows, DbError> {
@@ -75,38 +84,15 @@ impl Store {
         let connection = self.connection.borrow();
         let Some(connection) = connection.as_ref() else { return Err(DbError("no connection".into())) };
         let result = connection.execute(sql, values).map_err(|e| DbError(format!("{e:?}")))?;
-        let rows = result
-            .rows
-            .into_iter()
-            .map(|row| {
-                row.values
-                    .into_iter()
-                    .map(|v| match v {
-                        Value::Integer(n) => Sql::Int(n),
-                        Value::Real(x) => Sql::Real(x),
-                        Value::Text(s) => Sql::Text(s),
-                        Value::Blob(b) => Sql::Blob(b),
-                        Value::Null => Sql::Null,
-                    })
-                    .collect()
-            })
-            .collect();
-        Ok(Rows { columns: result.columns, rows })
+        Ok(rows_of(result.columns, result.rows.into_iter().map(|row| row.values)))
     }
 }
 
+guest::sqlite_values!(Value);
+
 impl Database for Store {
     fn execute(&self, sql: &str, params: &[Sql]) -> Result<Rows, DbError> {
-        let values: Vec<Value> = params
-            .iter()
-            .map(|p| match p {
-                Sql::Int(n) => Value::Integer(*n),
-                Sql::Real(x) => Value::Real(*x),
-                Sql::Text(s) => Value::Text(s.clone()),
-                Sql::Blob(b) => Value::Blob(b.clone()),
-                Sql::Null => Value::Null,
-            })
-            .collect();
+        let values: Vec<Value> = params.iter().map(to_value).collect();
         let outcome = self.run(sql, &values);
         match outcome {
             Err(e) if connection_lost(&e.0) => {
@@ -181,14 +167,8 @@ fn answer(store: &Store, api_request: &crate::http::ApiRequest) -> ApiResponse {
     let settings = Settings::load(&variable);
     let lock_wait_ms = settings.as_ref().map_or(0, |s| s.sqlite_lock_wait_ms);
     let mut db = Patient::new(store, crate::store::pause);
-    // The busy timeout is the connection's: asked for once per connection.
-    if lock_wait_ms > 0 && (store.waits_for_locks.get() || store.open().is_ok()) {
-        if !store.waits_for_locks.get() {
-            store.waits_for_locks.set(crate::db::ask_for_lock_timeout(store));
-        }
-        if store.waits_for_locks.get() {
-            db = db.looking_for_locks(lock_wait_ms);
-        }
+    if lock_wait_ms > 0 && store.waits_for_locks() {
+        db = db.looking_for_locks(lock_wait_ms);
     }
     let env = Env { db: &db, now: guest::now(), deliver: &deliver, notify: &notify, log: &log };
     let answer = app::handle(api_request, settings, &env);
