@@ -62,6 +62,7 @@ pub fn answered(status: u16) -> Result<(), String> {
 /// `to_value` and `from_value`: [`Sql`](crate::db::Sql) to and from one Spin SDK's SQLite
 /// `Value` (spin-sdk 5's and 7's are distinct types with the same variants), with the query
 /// result's rows as [`Rows`](crate::db::Rows) (`rows_of`).
+#[cfg(all(target_arch = "wasm32", any(feature = "spin-p2", feature = "spin-p3")))]
 macro_rules! sqlite_values {
     ($value:ident) => {
         fn to_value(sql: &$crate::db::Sql) -> $value {
@@ -93,4 +94,5 @@ macro_rules! sqlite_values {
         }
     };
 }
+#[cfg(all(target_arch = "wasm32", any(feature = "spin-p2", feature = "spin-p3")))]
 pub(crate) use sqlite_values;
