@@ -147,9 +147,12 @@ struct Host {
     outbound: OutboundPolicy,
     spin: SpinState,
     memory: MemoryLimit,
-    /// The instance's pool slot, given back with the store.
-    _slot: tokio::sync::OwnedSemaphorePermit,
 }
+
+/// A permit for one instance slot of the pooling allocator, held until the store that used it
+/// is dropped (a store drops its data before it gives its instances back to the pool, so the
+/// permit cannot live in the data).
+type Slot = tokio::sync::OwnedSemaphorePermit;
 
 /// A cap on each instance's linear memory, far above what one request needs (an argon2id
 /// password check, the largest, takes 20 MiB; most requests under 2 MiB), so that a runaway
@@ -302,8 +305,8 @@ struct InstanceResources {
 }
 
 impl InstanceResources {
-    /// A store for a new instance, once a pool slot is free.
-    async fn store(&self, engine: &Engine) -> wasmtime::Result<Store<Host>> {
+    /// A store for a new instance, once a pool slot is free; drop the store before the slot.
+    async fn store(&self, engine: &Engine) -> wasmtime::Result<(Store<Host>, Slot)> {
         let slot = self.slots.clone().acquire_owned().await?;
         let mut store = Store::new(
             engine,
@@ -318,11 +321,10 @@ impl InstanceResources {
                     variables: self.variables.clone(),
                 },
                 memory: MemoryLimit { peak: self.peak_memory.clone() },
-                _slot: slot,
             },
         );
         store.limiter(|host| &mut host.memory);
-        Ok(store)
+        Ok((store, slot))
     }
 }
 
@@ -426,14 +428,19 @@ impl Server {
                 return Ok(handler.handle((), request).await?);
             }
         };
-        let mut store = api.resources.store(pre.engine()).await?;
+        let (mut store, slot) = api.resources.store(pre.engine()).await?;
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, request)?;
         let out = store.data_mut().http().new_response_outparam(sender)?;
         let task = tokio::task::spawn(async move {
-            // The store (and with it the instance's pool slot) goes when the call is over.
-            let proxy = pre.instantiate_async(&mut store).await?;
-            proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, out).await
+            let result = match pre.instantiate_async(&mut store).await {
+                Ok(proxy) => proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, out).await,
+                Err(e) => Err(e),
+            };
+            // The instance gives its pool slot back before the permit for it goes.
+            drop(store);
+            drop(slot);
+            result
         });
         match receiver.await {
             Ok(Ok(response)) => Ok(response),

@@ -5,7 +5,7 @@
 //! `--request-timeout`, a request has no deadline. A component can observe reuse (what it keeps
 //! between requests), so the runner reuses exactly as Spin does.
 
-use crate::{Host, InstanceResources};
+use crate::{Host, InstanceResources, Slot};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -71,8 +71,16 @@ impl HandlerState for Reuse {
     type WorkerState = Requests;
 
     async fn instantiate(&self) -> wasmtime::Result<handler::Instance<Host, Idle, Requests>> {
-        let mut store = self.resources.store(self.pre.engine()).await?;
-        let service = self.pre.instantiate_async(&mut store).await?;
+        let (mut store, slot) = self.resources.store(self.pre.engine()).await?;
+        let service = match self.pre.instantiate_async(&mut store).await {
+            Ok(service) => service,
+            Err(e) => {
+                // What it allocated goes back to the pool before the permit for it goes.
+                drop(store);
+                drop(slot);
+                return Err(e);
+            }
+        };
         Ok(handler::Instance {
             store,
             proxy: handler::Proxy::P3(service),
@@ -81,7 +89,7 @@ impl HandlerState for Reuse {
                 timeout: self.limits.idle,
                 sleep: Box::pin(tokio::time::sleep(self.limits.idle)),
             },
-            state: Requests(self.limits),
+            state: Requests { limits: self.limits, _slot: slot },
         })
     }
 }
@@ -110,17 +118,21 @@ impl WorkerExpiration for Idle {
     }
 }
 
-/// How many requests an instance takes.
-pub(crate) struct Requests(Limits);
+/// How many requests an instance takes. It holds the instance's pool slot: the worker drops its
+/// state after [`WorkerState::drop`] has dropped the store.
+pub(crate) struct Requests {
+    limits: Limits,
+    _slot: Slot,
+}
 
 impl WorkerState for Requests {
     type StoreData = Host;
     type RequestData = ();
 
     fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
-        if total >= self.0.requests {
+        if total >= self.limits.requests {
             ShouldAccept::Never
-        } else if concurrent >= self.0.concurrent {
+        } else if concurrent >= self.limits.concurrent {
             ShouldAccept::No
         } else {
             ShouldAccept::Yes
