@@ -6,7 +6,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use argon2::password_hash::{PasswordHasher, SaltString};
-use scim_otp_tests::{App, Reply, TempDir, base32_of, enc, id_of, oathtool, together};
+use scim_otp_tests::{App, Reply, TempDir, base32_of, enc, host_label, id_of, oathtool, on_libsql, together};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -427,11 +427,22 @@ fn two_hundred_parallel_validations_of_one_code_succeed_once() {
     let replies = together(200, move |_| {
         app.call("POST", &format!("/OtpDevice/{id}/responseChallenge"), Some(&json!({"pin": code})))
     });
-    for reply in &replies {
+    // A libSQL server takes 128 connections (`--max-concurrent-connections`) and refuses the
+    // rest after a second: those requests are answered 503 with `Retry-After` at once and
+    // change nothing (README, "A saturated sqld"). A local file answers all 200.
+    let refused =
+        |reply: &&Reply| on_libsql() && reply.status == 503 && reply.header("retry-after") == Some("1");
+    for reply in replies.iter().filter(|reply| !refused(reply)) {
         assert_eq!(reply.status, 200, "{}", reply.json);
     }
     let successes = replies.iter().filter(|r| r.json["success"] == true).count();
+    let refusals = replies.iter().filter(refused).count();
+    println!(
+        "200 parallel validations of one code ({}): 1 success, {refusals} refused for overload",
+        host_label()
+    );
     assert_eq!(successes, 1);
+    assert!(refusals < 100, "{refusals} of 200 refused for overload");
 }
 
 /// Tenants and Users over HTTP, on the compiled component: a provisioning client's session as
