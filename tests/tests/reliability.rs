@@ -19,6 +19,39 @@ use std::time::{Duration, Instant};
 
 const SHA1_6: CodeParams = CodeParams { algorithm: Algorithm::Sha1, digits: 6 };
 
+/// `count` TOTP devices, one per user `{prefix}{n}`, created by `workers` threads at once, each
+/// through the node its number names. The store is made first (schema, the tenant's policies)
+/// by one request per node in turn: the race of first requests on a fresh store is
+/// `migrations_race_on_a_fresh_store_and_run_once`'s.
+fn totp_devices(
+    cluster: &Arc<Cluster>,
+    count: usize,
+    workers: usize,
+    prefix: &'static str,
+) -> Vec<(i64, Secret)> {
+    for node in 0..cluster.nodes.len() {
+        let warm = cluster.node(node).call("GET", "/OtpDevice?count=1", None);
+        assert_eq!(warm.status, 200, "{}", warm.json);
+    }
+    together(workers, {
+        let cluster = cluster.clone();
+        move |worker| {
+            (worker..count)
+                .step_by(workers)
+                .map(|n| {
+                    let body = json!({"type": "TOTP", "user": format!("{prefix}{n}")});
+                    let created = cluster.node(worker).call("POST", "/OtpDevice", Some(&body));
+                    assert_eq!(created.status, 201, "{}", created.json);
+                    (id_of(&created), secret_of(created.json["otpauthUri"].as_str().unwrap()))
+                })
+                .collect::<Vec<_>>()
+        }
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// The racers take turns by dialect: even ones send Soffid's `responseChallenge`, odd ones
 /// HID's VERIFY on the device's authenticator (SPEC §14: one store, one single-use rule).
 #[test]
@@ -28,34 +61,9 @@ fn a_thousand_validation_races_never_succeed_twice_in_either_dialect() {
     let state = TempDir::new("races");
     let cluster = Arc::new(Cluster::start(&state.0, &[]));
     let app = cluster.node(0).clone();
-    // The store is made (schema, the tenant's policies) by one request per node in turn, before
-    // the set-up's concurrent creates: the race of first requests on a fresh store is
-    // `migrations_race_on_a_fresh_store_and_run_once`'s. (On Spin with sqld, this set-up's four
-    // concurrent creates twice got no answer within 30 s, at a point the logs do not show:
-    // open, see stop 27's note.)
-    for node in 0..cluster.nodes.len() {
-        let warm = cluster.node(node).call("GET", "/OtpDevice?count=1", None);
-        assert_eq!(warm.status, 200, "{}", warm.json);
-    }
-    let devices: Vec<(i64, Secret)> = together(4, {
-        let cluster = cluster.clone();
-        move |worker| {
-            (worker..TRIALS)
-                .step_by(4)
-                .map(|n| {
-                    let created = cluster.node(worker).call(
-                        "POST",
-                        "/OtpDevice",
-                        Some(&json!({"type": "TOTP", "user": format!("racer{n}")})),
-                    );
-                    (id_of(&created), secret_of(created.json["otpauthUri"].as_str().unwrap()))
-                })
-                .collect::<Vec<_>>()
-        }
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    // (On Spin with sqld, this set-up's four concurrent creates twice got no answer within 30 s,
+    // at a point the logs do not show: open, see stop 27's note.)
+    let devices = totp_devices(&cluster, TRIALS, 4, "racer");
     let devices = Arc::new(devices);
     let started = Instant::now();
     // Every racer takes part in every trial: a barrier per trial, then the same code at once.
@@ -970,27 +978,7 @@ fn sixty_four_clients_at_once_are_all_answered_in_time() {
     }
     let state = TempDir::new("sixty-four");
     let cluster = Arc::new(Cluster::start(&state.0, &[]));
-    for node in 0..cluster.nodes.len() {
-        let warm = cluster.node(node).call("GET", "/OtpDevice?count=1", None);
-        assert_eq!(warm.status, 200, "{}", warm.json);
-    }
-    let devices: Vec<(i64, Secret)> = together(8, {
-        let cluster = cluster.clone();
-        move |worker| {
-            (worker..DEVICES)
-                .step_by(8)
-                .map(|n| {
-                    let body = json!({"type": "TOTP", "user": format!("many{n}")});
-                    let created = cluster.node(worker).call("POST", "/OtpDevice", Some(&body));
-                    assert_eq!(created.status, 201, "{}", created.json);
-                    (id_of(&created), secret_of(created.json["otpauthUri"].as_str().unwrap()))
-                })
-                .collect::<Vec<_>>()
-        }
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    let devices = totp_devices(&cluster, DEVICES, 8, "many");
     let (user, password) = cluster.node(0).admin();
     let auth = basic_auth(&user, &password);
     let bases: Vec<String> = cluster.nodes.iter().map(|node| node.base.clone()).collect();
