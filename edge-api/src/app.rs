@@ -9,7 +9,9 @@ use crate::context::Ctx;
 use crate::cors;
 use crate::crypto::Keys;
 use crate::error::{ApiError, MAX_BODY};
-use crate::handlers::{Listing, audit, hid, list, policies, root_search, search, soffid, users};
+use crate::handlers::{
+    Listing, audit, hid, list, oath_devices, policies, root_search, search, soffid, users,
+};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::i18n::Lang;
 use crate::origin::Origin;
@@ -18,7 +20,7 @@ use crate::store;
 use serde_json::Value;
 use shared::discovery;
 use shared::model::ListResponse;
-use shared::schema::{AUDIT, AUTHENTICATOR, DEVICE, POLICY, RESOURCES, USER};
+use shared::schema::{AUDIT, AUTHENTICATOR, DEVICE, OATH_DEVICE, POLICY, RESOURCES, USER};
 
 /// The base paths of the default tenant's routes: Soffid's (with and without the `/soffid`
 /// context its books show), and the conventional SCIM one. `/scim/{tenant}/v2` serves a named
@@ -241,16 +243,18 @@ fn endpoint(method: &str, entries: &[(&'static [&'static str], Serve<'_>)]) -> R
 
 /// The resources a provisioning client manages, in `/ResourceTypes` order: `POST /.search`
 /// goes through them in it.
-const LISTINGS: [Listing; 4] = [
+const LISTINGS: [Listing; 5] = [
     Listing { resource: &DEVICE, page: soffid::page },
+    Listing { resource: &OATH_DEVICE, page: oath_devices::page },
     Listing { resource: &USER, page: users::page },
     Listing { resource: &AUTHENTICATOR, page: hid::page },
     Listing { resource: &POLICY, page: policies::page },
 ];
 const DEVICES: &Listing = &LISTINGS[0];
-const USERS: &Listing = &LISTINGS[1];
-const AUTHENTICATORS: &Listing = &LISTINGS[2];
-const POLICIES: &Listing = &LISTINGS[3];
+const OATH_DEVICES: &Listing = &LISTINGS[1];
+const USERS: &Listing = &LISTINGS[2];
+const AUTHENTICATORS: &Listing = &LISTINGS[3];
+const POLICIES: &Listing = &LISTINGS[4];
 /// The audit trail: a log of what happened to the others, searched on its own (`/Audit`), not by
 /// a root search, whose answers it would outnumber.
 const AUDIT_EVENTS: &Listing = &Listing { resource: &AUDIT, page: audit::page };
@@ -287,6 +291,17 @@ fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, 
                 _ => no_route(),
             }
         }
+        ["Device"] => endpoint(method, &[(GET, &|| list(ctx, OATH_DEVICES))]),
+        ["Device", ".search"] => endpoint(method, &[(POST, &|| search(ctx, OATH_DEVICES))]),
+        ["Device", id] => endpoint(
+            method,
+            &[
+                (GET, &|| oath_devices::get(ctx, id)),
+                (PUT, &|| oath_devices::replace(ctx, id)),
+                (PATCH, &|| oath_devices::patch(ctx, id)),
+                (DELETE, &|| oath_devices::delete(ctx, id)),
+            ],
+        ),
         ["Users"] => endpoint(method, &[(GET, &|| list(ctx, USERS)), (POST, &|| users::create(ctx))]),
         ["Users", ".search"] => endpoint(method, &[(POST, &|| search(ctx, USERS))]),
         ["Users", id] => {

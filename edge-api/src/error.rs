@@ -36,6 +36,7 @@ pub enum ApiError {
     /// naming neither.
     NoTenant,
     NoDevice(i64),
+    NoOathDevice(String),
     NoUser(String),
     NoPolicy(String),
     NoAuthenticator(String),
@@ -54,6 +55,10 @@ pub enum ApiError {
     /// A compare-and-set lost to a concurrent change.
     Conflict,
     /// The user already has this authenticator (`existing` is its id).
+    HandedOut {
+        serial: String,
+        owner: String,
+    },
     Duplicate {
         existing: i64,
     },
@@ -97,6 +102,7 @@ impl From<crate::domain::DomainError> for ApiError {
         match error {
             DomainError::Invalid(problem) => ApiError::Problem(problem),
             DomainError::NoDevice(id) => ApiError::NoDevice(id),
+            DomainError::NoOathDevice(id) => ApiError::NoOathDevice(id),
             DomainError::NoUser(id) => ApiError::NoUser(id),
             DomainError::NoPolicy(code) => ApiError::NoPolicy(code),
             DomainError::NoAuthenticator(id) => ApiError::NoAuthenticator(id),
@@ -108,6 +114,7 @@ impl From<crate::domain::DomainError> for ApiError {
             }
             DomainError::AuthenticatorTaken(id) => ApiError::AuthenticatorTaken(id),
             DomainError::Duplicate { existing } => ApiError::Duplicate { existing },
+            DomainError::HandedOut { serial, owner } => ApiError::HandedOut { serial, owner },
             DomainError::Stale { sent } => ApiError::Stale { version: sent },
             DomainError::Conflict => ApiError::Conflict,
             DomainError::Store(error) => ApiError::from(error),
@@ -186,6 +193,7 @@ impl ApiError {
             ApiError::NoRoute(_)
             | ApiError::NoTenant
             | ApiError::NoDevice(_)
+            | ApiError::NoOathDevice(_)
             | ApiError::NoUser(_)
             | ApiError::NoPolicy(_)
             | ApiError::NoAuthenticator(_)
@@ -194,6 +202,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict
             | ApiError::Duplicate { .. }
+            | ApiError::HandedOut { .. }
             | ApiError::UserNameTaken { .. }
             | ApiError::PolicyTaken(_)
             | ApiError::AuthenticatorTaken(_)
@@ -240,6 +249,7 @@ impl ApiError {
             ApiError::NoRoute(path) => i18n::NO_ROUTE.render(lang, &[path]),
             ApiError::NoTenant => i18n::NOT_FOUND.render(lang, &[]),
             ApiError::NoDevice(id) => i18n::NO_DEVICE.render(lang, &[&id.to_string()]),
+            ApiError::NoOathDevice(id) => i18n::NO_OATH_DEVICE.render(lang, &[id]),
             ApiError::NoUser(id) => i18n::NO_USER.render(lang, &[id]),
             ApiError::NoPolicy(code) => i18n::NO_POLICY.render(lang, &[code]),
             ApiError::NoAuthenticator(id) => i18n::NO_AUTHENTICATOR.render(lang, &[id]),
@@ -251,6 +261,7 @@ impl ApiError {
             ApiError::Stale { version } => i18n::STALE.render(lang, &[version]),
             ApiError::Conflict => i18n::CONFLICT.render(lang, &[]),
             ApiError::Duplicate { existing } => i18n::DUPLICATE.render(lang, &[&existing.to_string()]),
+            ApiError::HandedOut { serial, owner } => i18n::HANDED_OUT.render(lang, &[serial, owner]),
             ApiError::UserNameTaken { existing } => {
                 i18n::USER_NAME_TAKEN.render(lang, &[&existing.to_string()])
             }

@@ -50,6 +50,11 @@ texts! {
         "El OtpDevice {} no existe.",
         "L'OtpDevice {} no existeix.",
         "OtpDevice {} bestaat niet."],
+    NO_OATH_DEVICE => [
+        "Device {} does not exist.",
+        "El Device {} no existe.",
+        "El Device {} no existeix.",
+        "Device {} bestaat niet."],
     NO_USER => [
         "User {} does not exist.",
         "El User {} no existe.",
@@ -160,6 +165,11 @@ texts! {
         "El usuario ya tiene este autenticador (OtpDevice {}).",
         "L'usuari ja té aquest autenticador (OtpDevice {}).",
         "De gebruiker heeft deze authenticator al (OtpDevice {})."],
+    HANDED_OUT => [
+        "Device {} is handed out to {}: take it back first.",
+        "El Device {} está entregado a {}: recupérelo primero.",
+        "El Device {} està lliurat a {}: recupereu-lo primer.",
+        "Device {} is uitgegeven aan {}: neem het eerst terug."],
     FILTER => [
         "Invalid filter at position {}: {}.",
         "Filtro no válido en la posición {}: {}.",

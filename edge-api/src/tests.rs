@@ -35,6 +35,7 @@ mod domain;
 mod hardening;
 mod hid;
 mod logins;
+mod oath_devices;
 mod pipeline;
 mod policies;
 mod soffid;

@@ -56,10 +56,19 @@ pub enum AuditAction {
     /// A CIBA ping after a verified DELIVER-CHALLENGE, sent or failed.
     CibaPing,
     CibaPingFailed,
+    /// Hardware tokens (SPEC §19): a seed file imported (one event for the file, one per token),
+    /// exported, a token handed out or taken back, its counter or clock resynchronised, its
+    /// manufacturer or model changed.
+    Import,
+    Export,
+    HandOut,
+    TakeBack,
+    Resync,
+    DeviceUpdate,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 30] = [
+    pub const ALL: [AuditAction; 36] = [
         AuditAction::Create,
         AuditAction::Replace,
         AuditAction::Patch,
@@ -90,6 +99,12 @@ impl AuditAction {
         AuditAction::PolicyDelete,
         AuditAction::CibaPing,
         AuditAction::CibaPingFailed,
+        AuditAction::Import,
+        AuditAction::Export,
+        AuditAction::HandOut,
+        AuditAction::TakeBack,
+        AuditAction::Resync,
+        AuditAction::DeviceUpdate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -124,6 +139,12 @@ impl AuditAction {
             AuditAction::PolicyDelete => "policy-delete",
             AuditAction::CibaPing => "ciba-ping",
             AuditAction::CibaPingFailed => "ciba-ping-failed",
+            AuditAction::Import => "import",
+            AuditAction::Export => "export",
+            AuditAction::HandOut => "hand-out",
+            AuditAction::TakeBack => "take-back",
+            AuditAction::Resync => "resync",
+            AuditAction::DeviceUpdate => "device-update",
         }
     }
 

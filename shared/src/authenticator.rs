@@ -69,7 +69,7 @@ pub struct AuthenticatorStatus {
     pub active: bool,
     #[serde(with = "timestamp::rfc3339")]
     pub start_date: Timestamp,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "optional_rfc3339")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp::optional_rfc3339")]
     pub expiry_date: Option<Timestamp>,
 }
 
@@ -163,27 +163,6 @@ impl Authenticator {
         }
         self.schemas = schemas;
         self
-    }
-}
-
-mod optional_rfc3339 {
-    use crate::timestamp::Timestamp;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => s.serialize_str(&t.to_rfc3339()),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
-        let text = Option::<String>::deserialize(d)?;
-        text.map(|text| {
-            Timestamp::parse(&text)
-                .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 instant: {text}")))
-        })
-        .transpose()
     }
 }
 

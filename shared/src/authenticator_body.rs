@@ -6,7 +6,7 @@ use crate::Problem;
 use crate::authenticator::{ENROLLMENT_SCHEMA, Enabled, PASSWORD_SCHEMA, SECURITY_QUESTION_SCHEMA};
 use crate::input;
 use crate::policy::{Policy, PolicyKind};
-use crate::schema::{AUTHENTICATOR, Mutability};
+use crate::schema::{AUTHENTICATOR, Mutability, Resource};
 use crate::timestamp::Timestamp;
 use serde_json::{Map, Value};
 
@@ -76,11 +76,11 @@ fn instant(attribute: &'static str, value: &Value) -> Result<Timestamp, Problem>
 /// The members of `parent`, by its sub-attribute names; read-only ones are skipped, unknown ones
 /// refused.
 fn members<'v>(
+    resource: &'static Resource,
     parent: &'static str,
     map: &'v Map<String, Value>,
 ) -> Result<Vec<(&'static str, &'v Value)>, Problem> {
-    let attribute =
-        AUTHENTICATOR.attribute(parent).ok_or_else(|| Problem::UnknownAttribute(parent.to_owned()))?;
+    let attribute = resource.attribute(parent).ok_or_else(|| Problem::UnknownAttribute(parent.to_owned()))?;
     let mut out = Vec::new();
     for (key, value) in map {
         let sub = attribute
@@ -93,9 +93,23 @@ fn members<'v>(
     Ok(out)
 }
 
-fn owner(value: &Value) -> Result<Owner, Problem> {
+/// An `owner` reference of `resource` (an Authenticator's, a Device's): `value` (a user id) or
+/// else `display` (a userName).
+pub(crate) fn owner(resource: &'static Resource, value: &Value) -> Result<Owner, Problem> {
+    match owner_parts(resource, value)? {
+        (Some(id), _) => Ok(Owner::Id(id)),
+        (None, Some(name)) => Ok(Owner::UserName(name)),
+        (None, None) => Err(Problem::MissingAttribute("owner.value")),
+    }
+}
+
+/// The `value` (a user id) and `display` (a userName) an `owner` reference of `resource` gives.
+pub(crate) fn owner_parts(
+    resource: &'static Resource,
+    value: &Value,
+) -> Result<(Option<i64>, Option<String>), Problem> {
     let (mut id, mut name) = (None, None);
-    for (sub, member) in members("owner", object("owner", value)?)? {
+    for (sub, member) in members(resource, "owner", object("owner", value)?)? {
         match sub {
             "value" => {
                 let number = input::whole_number(member)
@@ -113,16 +127,12 @@ fn owner(value: &Value) -> Result<Owner, Problem> {
             }
         }
     }
-    match (id, name) {
-        (Some(id), _) => Ok(Owner::Id(id)),
-        (None, Some(name)) => Ok(Owner::UserName(name)),
-        (None, None) => Err(Problem::MissingAttribute("owner.value")),
-    }
+    Ok((id, name))
 }
 
 fn policy(value: &Value) -> Result<String, Problem> {
     let mut code = None;
-    for (sub, member) in members("policy", object("policy", value)?)? {
+    for (sub, member) in members(&AUTHENTICATOR, "policy", object("policy", value)?)? {
         if sub == "value" {
             code = Some(input::text("policy.value", member, 64)?.to_owned());
         }
@@ -131,7 +141,7 @@ fn policy(value: &Value) -> Result<String, Problem> {
 }
 
 fn status(body: &mut AuthenticatorBody, value: &Value) -> Result<(), Problem> {
-    for (sub, member) in members("status", object("status", value)?)? {
+    for (sub, member) in members(&AUTHENTICATOR, "status", object("status", value)?)? {
         match sub {
             "status" => {
                 let text = member.as_str().unwrap_or_default();
@@ -239,7 +249,7 @@ pub fn read_body(body: &Value) -> Result<AuthenticatorBody, Problem> {
             .map(|r| r.attribute)
             .ok_or_else(|| Problem::UnknownAttribute(key.clone()))?;
         match attribute.name {
-            "owner" => out.owner = Some(owner(value)?),
+            "owner" => out.owner = Some(owner(&AUTHENTICATOR, value)?),
             "policy" => out.policy = Some(policy(value)?),
             "status" => status(&mut out, value)?,
             PASSWORD_SCHEMA => (out.password_username, out.password) = password(value)?,

@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod input;
 pub mod model;
 pub mod names;
+pub mod oath_device;
 pub mod otp;
 pub mod patch;
 pub mod policy;

@@ -1,10 +1,11 @@
-//! The OtpDevice attribute table: the one definition that validation, projection, filtering,
+//! The attribute table of each resource: the one definition that validation, projection, filtering,
 //! sorting, the `/Schemas` document and the SPA's create form are all derived from.
 
 use crate::model::{Algorithm, DeviceType, Status};
+use crate::oath_device::{DeviceState, Origin, STATE_SQL};
 use crate::urn::{
-    AUDIT_SCHEMA, AUTHENTICATOR_SCHEMA, DEVICE_SCHEMA, ENROLLMENT_SCHEMA, PASSWORD_SCHEMA, POLICY_SCHEMA,
-    SECURITY_QUESTION_SCHEMA, USER_SCHEMA,
+    AUDIT_SCHEMA, AUTHENTICATOR_SCHEMA, DEVICE_SCHEMA, ENROLLMENT_SCHEMA, OATH_DEVICE_SCHEMA,
+    PASSWORD_SCHEMA, POLICY_SCHEMA, SECURITY_QUESTION_SCHEMA, USER_SCHEMA,
 };
 
 /// The names of HID's actions (SPEC §14), the canonical values of the Action schema's `action`,
@@ -492,6 +493,103 @@ pub static DEVICE: Resource = Resource {
     schema: DEVICE_SCHEMA,
     description: "One-time-password authenticator (TOTP, HOTP, EMAIL, SMS, PIN) of a user",
     attributes: DEVICE_ATTRIBUTES,
+};
+
+/// An instant the store keeps for a device, readOnly, filterable and sortable.
+const fn device_instant(name: &'static str, column: &'static str, description: &'static str) -> Attribute {
+    Attribute { column: Some(column), ..plain(name, AttrType::DateTime, description) }
+}
+
+static OATH_OWNER_ATTRIBUTES: [Attribute; 5] =
+    reference_attributes("user_id", Some("nullif(user_name, '')"), Mutability::ReadWrite);
+
+/// The Device schema (SPEC §19): TOTP and HOTP devices as an inventory sees them.
+pub static OATH_DEVICE_ATTRIBUTES: &[Attribute] = &[
+    Attribute {
+        returned: Returned::Always,
+        column: Some("id"),
+        uniqueness: Uniqueness::Server,
+        ..plain(
+            "id",
+            AttrType::String,
+            "The device's id (decimal digits), the same as its OtpDevice's when it has an owner.",
+        )
+    },
+    Attribute {
+        mutability: Mutability::Immutable,
+        column: Some("name"),
+        uniqueness: Uniqueness::Server,
+        ..plain(
+            "serialNumber",
+            AttrType::String,
+            "The vendor's serial of an imported token (unique in the tenant), the generated name \
+             (TOTP00000035) of an enrolled device.",
+        )
+    },
+    writable("manufacturer", "manufacturer", "The token's manufacturer, from the seed file."),
+    writable("model", "model", "The token's model, from the seed file."),
+    Attribute {
+        case_exact: false,
+        canonical_values: &["TOTP", "HOTP"],
+        column: Some("type"),
+        ..plain("type", AttrType::String, "TOTP or HOTP.")
+    },
+    Attribute {
+        case_exact: false,
+        canonical_values: Algorithm::NAMES,
+        column: Some("algorithm"),
+        ..plain("algorithm", AttrType::String, "HMAC hash of the secret.")
+    },
+    Attribute { column: Some("digits"), ..plain("digits", AttrType::Integer, "Code length, 6 or 8.") },
+    Attribute { column: Some("period"), ..plain("period", AttrType::Integer, "TOTP time step in seconds.") },
+    Attribute {
+        canonical_values: Origin::NAMES,
+        column: Some("origin"),
+        ..plain("origin", AttrType::String, "imported (from a seed file) or enrolled (a fresh secret).")
+    },
+    Attribute {
+        canonical_values: DeviceState::NAMES,
+        column: Some(STATE_SQL),
+        ..plain(
+            "status",
+            AttrType::String,
+            "available (in stock, no owner), assigned (handed out, not yet validated: OtpDevice C), \
+             activated (V), locked (L), disabled (D).",
+        )
+    },
+    Attribute {
+        mutability: Mutability::ReadWrite,
+        sub_attributes: &OATH_OWNER_ATTRIBUTES,
+        ..plain(
+            "owner",
+            AttrType::Complex,
+            "The user (Users) it is handed out to: setting owner.value (their id) or owner.display (their \
+             userName, created when absent) hands an available token out; removing it takes it back.",
+        )
+    },
+    Attribute {
+        column: Some("time_drift"),
+        ..plain(
+            "timeDrift",
+            AttrType::Integer,
+            "TOTP: the token's clock offset in time steps (positive: ahead), learnt at each success and by resync.",
+        )
+    },
+    device_instant("startDate", "valid_from", "Valid from, as the seed file said (RFC 3339)."),
+    device_instant("expiryDate", "valid_until", "Valid until, as the seed file said (RFC 3339)."),
+    device_instant("assigned", "assigned", "When it was handed out or enrolled (RFC 3339)."),
+    device_instant("activated", "activated", "When its first validation succeeded (RFC 3339)."),
+    device_instant("lastUsed", "last_used", "Its last successful validation (RFC 3339)."),
+    Attribute { sub_attributes: META_ATTRIBUTES, ..plain("meta", AttrType::Complex, "Resource metadata.") },
+];
+
+/// Device: the TOTP and HOTP devices of a tenant, hardware tokens in stock included (SPEC §19).
+pub static OATH_DEVICE: Resource = Resource {
+    name: "Device",
+    endpoint: "/Device",
+    schema: OATH_DEVICE_SCHEMA,
+    description: "TOTP or HOTP device: a hardware token in stock or handed out, or an enrolled device",
+    attributes: OATH_DEVICE_ATTRIBUTES,
 };
 
 /// A text attribute a client writes, compared case-insensitively (RFC 7643 §4.1's default).
@@ -1114,7 +1212,7 @@ pub static AUDIT: Resource = Resource {
 };
 
 /// Every resource type, in the order discovery lists them.
-pub static RESOURCES: &[&Resource] = &[&DEVICE, &USER, &AUTHENTICATOR, &POLICY, &AUDIT];
+pub static RESOURCES: &[&Resource] = &[&DEVICE, &OATH_DEVICE, &USER, &AUTHENTICATOR, &POLICY, &AUDIT];
 
 /// The attributes the create dialog asks for, for one device type, in table order.
 pub fn create_fields(t: DeviceType) -> impl Iterator<Item = &'static Attribute> {

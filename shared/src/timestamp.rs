@@ -115,6 +115,28 @@ pub mod rfc3339 {
     }
 }
 
+/// Serde adapter for an optional RFC 3339 timestamp (`None` is absent or `null`).
+pub mod optional_rfc3339 {
+    use super::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&t.to_rfc3339()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+        let text = Option::<String>::deserialize(d)?;
+        text.map(|text| {
+            Timestamp::parse(&text)
+                .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 instant: {text}")))
+        })
+        .transpose()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,3 +19,4 @@ pub const ENROLLMENT_SCHEMA: &str = "urn:scim-otp:params:scim:schemas:extension:
 pub const AUDIT_SCHEMA: &str = "urn:scim-otp:params:scim:schemas:AuditEvent";
 pub const AUDIT_HISTOGRAM_SCHEMA: &str = "urn:scim-otp:params:scim:api:messages:AuditHistogram";
 pub const POLICY_SCHEMA: &str = "urn:scim-otp:params:scim:schemas:AuthenticatorPolicy";
+pub const OATH_DEVICE_SCHEMA: &str = "urn:scim-otp:params:scim:schemas:Device";

@@ -10,6 +10,8 @@ pub enum DomainError {
     Invalid(Problem),
     /// No device, user, policy or authenticator of the tenant has this id.
     NoDevice(i64),
+    /// No TOTP/HOTP device of the tenant has this id (`/Device`).
+    NoOathDevice(String),
     NoUser(String),
     NoPolicy(String),
     NoAuthenticator(String),
@@ -35,6 +37,11 @@ pub enum DomainError {
     /// `If-Match` named another version than the one found (the header as the client sent it).
     Stale {
         sent: String,
+    },
+    /// A token handed out (its serial, its owner's userName): take it back first.
+    HandedOut {
+        serial: String,
+        owner: String,
     },
     /// Three writes in a row lost to concurrent changes.
     Conflict,

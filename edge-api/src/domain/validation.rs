@@ -345,6 +345,10 @@ pub fn respond_any(
                 let device = state.device.id;
                 match validation.record_success(device, guard)? {
                     Some(won) => {
+                        // A token handed out is activated by its first success (SPEC §19).
+                        if state.imported && state.device.status == Status::Created {
+                            ctx.store.write(|tx| tx.activate_device(device))?;
+                        }
                         return Ok(Responded {
                             verdict: Verdict::Accepted,
                             device: Some(device),

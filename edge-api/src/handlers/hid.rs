@@ -93,7 +93,12 @@ fn present(ctx: &Ctx<'_>, row: AuthenticatorRow, enrollment: Option<Enrollment>)
         },
         statistics: row.statistics,
         last_successful_device: row.last_device_id.map(|device| {
-            Reference::to(Some("Device"), device.to_string(), None, url(format!("OtpDevice/{device}")))
+            // TOTP and HOTP devices are Devices (SPEC §19); the other kinds only OtpDevices.
+            let resource = match row.kind {
+                Some(PolicyKind::Totp | PolicyKind::Hotp) => "Device",
+                _ => "OtpDevice",
+            };
+            Reference::to(Some("Device"), device.to_string(), None, url(format!("{resource}/{device}")))
         }),
         password,
         security_question,

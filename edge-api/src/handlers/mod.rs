@@ -3,6 +3,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod hid;
+pub(crate) mod oath_devices;
 pub(crate) mod policies;
 pub(crate) mod soffid;
 pub(crate) mod users;

@@ -2,7 +2,7 @@
 //! outbox and a device's counters.
 
 use super::listing::{Table, list_query, run_list};
-use super::sql::AUDIT_COLUMNS;
+use super::sql::{AUDIT_COLUMNS, OWNED};
 use super::tx::Store;
 use crate::db::{DbError, Row, Sql};
 use shared::Timestamp;
@@ -29,7 +29,10 @@ impl Store<'_> {
     pub fn counters(&self, id: i64) -> Result<Option<Counters>, DbError> {
         let (db, tenant) = (self.db, self.actor.tenant);
         let rows = db.execute(
-            "SELECT successes, failures, challenges, last_used, last_failure FROM devices WHERE id = ? AND tenant = ?",
+            &format!(
+                "SELECT successes, failures, challenges, last_used, last_failure FROM devices \
+                 WHERE id = ? AND tenant = ? AND {OWNED}"
+            ),
             &[id.into(), tenant.into()],
         )?;
         let Some(r) = rows.first() else { return Ok(None) };

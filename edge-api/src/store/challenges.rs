@@ -367,8 +367,8 @@ impl WriteTx<'_> {
     /// A device verified through HID's dialect is enabled (C to V), as its activation is.
     pub fn activate_device(&self, device: i64) -> Result<(), DbError> {
         let rows = self.db.execute(
-            "UPDATE devices SET status = 'V', version = version + 1, modified = ? \
-             WHERE id = ? AND tenant = ? AND status = 'C' RETURNING id",
+            "UPDATE devices SET status = 'V', activated = coalesce(activated, ?1), version = version + 1, \
+             modified = ?1 WHERE id = ?2 AND tenant = ?3 AND status = 'C' RETURNING id",
             &[self.now.into(), device.into(), self.tenant.into()],
         )?;
         match rows.is_empty() {

@@ -2,7 +2,7 @@
 
 use super::listing::{Table, list_query, run_list};
 use super::rows::{device_from_row, devices_from_rows, one_device};
-use super::sql::DEVICE_COLUMNS;
+use super::sql::{DEVICE_COLUMNS, OWNED};
 use super::tx::{Store, WriteTx};
 use crate::db::{DbError, Sql};
 use shared::audit::AuditAction;
@@ -47,7 +47,7 @@ impl Store<'_> {
     pub fn get_device(&self, id: i64) -> Result<Option<OtpDevice>, DbError> {
         let (db, tenant) = (self.db, self.actor.tenant);
         one_device(&db.execute(
-            &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ? AND tenant = ?"),
+            &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ? AND tenant = ? AND {OWNED}"),
             &[id.into(), tenant.into()],
         )?)
     }
@@ -98,8 +98,9 @@ impl WriteTx<'_> {
         let rows = self.db.execute(
             &format!(
                 "INSERT INTO devices (tenant, user_id, authenticator_id, name, type, user_name, status, fails, created, \
-                 modified, email, phone, algorithm, digits, period, seed, pin_hash, hotp_counter, external_id) \
-                 VALUES (?, ?, ?, ?, ?, ?, 'C', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {DEVICE_COLUMNS}"
+                 modified, email, phone, algorithm, digits, period, seed, pin_hash, hotp_counter, external_id, \
+                 assigned, time_drift) \
+                 VALUES (?, ?, ?, ?, ?, ?, 'C', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {DEVICE_COLUMNS}"
             ),
             &[
                 self.tenant.into(),
@@ -119,6 +120,8 @@ impl WriteTx<'_> {
                 secrets.pin_hash.clone().into(),
                 (new.device_type == DeviceType::Hotp).then_some(0i64).into(),
                 new.external_id.clone().into(),
+                self.now.into(),
+                (new.device_type == DeviceType::Totp).then_some(0i64).into(),
             ],
         )?;
         let device = one_device(&rows)?.ok_or_else(|| DbError("insert returned no row".into()))?;
@@ -135,7 +138,7 @@ impl WriteTx<'_> {
     /// The authenticator a device created through `/OtpDevice` joins (SPEC §14): its owner's for
     /// the tenant's default policy of its kind, created on the fly with the policy's validity;
     /// its id and policy code, `None` when the tenant has no default of that kind.
-    pub(super) fn default_authenticator(
+    pub fn default_authenticator(
         &self,
         user_id: i64,
         t: DeviceType,
@@ -172,7 +175,9 @@ impl WriteTx<'_> {
             &format!(
                 "UPDATE devices SET status = ?1, fails = ?2, external_id = ?3, pin_hash = coalesce(?4, pin_hash), \
                  status_before_disable = CASE WHEN status = 'D' AND ?1 IN ('C', 'V') THEN NULL \
-                 ELSE status_before_disable END, version = version + 1, modified = ?5 \
+                 ELSE status_before_disable END, \
+                 activated = CASE WHEN ?1 = 'V' THEN coalesce(activated, ?5) ELSE activated END, \
+                 version = version + 1, modified = ?5 \
                  WHERE id = ?6 AND tenant = ?7 AND version = ?8 RETURNING {DEVICE_COLUMNS}, authenticator_id"
             ),
             &[
@@ -207,7 +212,9 @@ impl WriteTx<'_> {
     /// Deletes a device if it is still at `version` (any version when `None`); true if it was.
     pub fn delete_device(&self, current: &OtpDevice, version: Option<i64>) -> Result<bool, DbError> {
         let rows = self.db.execute(
-            "DELETE FROM devices WHERE id = ? AND tenant = ? AND (? IS NULL OR version = ?) RETURNING id",
+            &format!(
+                "DELETE FROM devices WHERE id = ? AND tenant = ? AND {OWNED} AND (? IS NULL OR version = ?) RETURNING id"
+            ),
             &[current.id.into(), self.tenant.into(), version.into(), version.into()],
         )?;
         if rows.is_empty() {

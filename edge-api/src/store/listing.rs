@@ -1,7 +1,8 @@
 //! Listings of one tenant's rows: filter, sort and page in SQL (SPEC §4).
 
 use super::sql::{
-    AUDIT_COLUMNS, AUTHENTICATOR_ROWS, DEVICE_COLUMNS, POLICY_COLUMNS, USER_COLUMNS, authenticator_columns,
+    AUDIT_COLUMNS, AUTHENTICATOR_ROWS, DEVICE_COLUMNS, OATH, OATH_DEVICE_COLUMNS, OWNED, POLICY_COLUMNS,
+    USER_COLUMNS, authenticator_columns,
 };
 use crate::db::{Database, DbError, Rows, Sql};
 use shared::filter::Condition;
@@ -11,6 +12,7 @@ use shared::query::{Page, Sort};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
     Devices,
+    OathDevices,
     Users,
     Policies,
     Authenticators,
@@ -22,6 +24,7 @@ impl Table {
     pub fn resource(self) -> &'static shared::schema::Resource {
         match self {
             Table::Devices => &shared::schema::DEVICE,
+            Table::OathDevices => &shared::schema::OATH_DEVICE,
             Table::Users => &shared::schema::USER,
             Table::Policies => &shared::schema::POLICY,
             Table::Authenticators => &shared::schema::AUTHENTICATOR,
@@ -31,7 +34,7 @@ impl Table {
 
     fn name(self) -> &'static str {
         match self {
-            Table::Devices => "devices",
+            Table::Devices | Table::OathDevices => "devices",
             Table::Users => "users",
             Table::Policies => "policies",
             Table::Authenticators => AUTHENTICATOR_ROWS,
@@ -39,10 +42,20 @@ impl Table {
         }
     }
 
+    /// Which of the table's rows are this resource's, as a condition (`None`: all of them).
+    fn rows(self) -> Option<&'static str> {
+        match self {
+            Table::Devices => Some(OWNED),
+            Table::OathDevices => Some(OATH),
+            Table::Users | Table::Policies | Table::Authenticators | Table::Audit => None,
+        }
+    }
+
     /// What a listing selects; `{now}` stands for the request's instant (see [`ListQuery::at`]).
     fn columns(self) -> std::borrow::Cow<'static, str> {
         match self {
             Table::Devices => DEVICE_COLUMNS.into(),
+            Table::OathDevices => OATH_DEVICE_COLUMNS.into(),
             Table::Users => USER_COLUMNS.into(),
             Table::Policies => POLICY_COLUMNS.into(),
             Table::Authenticators => authenticator_columns().into(),
@@ -104,14 +117,15 @@ pub fn list_query(
     sort: Option<&Sort>,
 ) -> ListQuery {
     let mut params = vec![Sql::from(tenant)];
-    let clause = match condition {
-        Some(c) => {
-            let w = c.to_sql();
-            params.extend(w.params.into_iter().map(Sql::from));
-            format!(" WHERE tenant = ? AND {}", w.sql)
-        }
-        None => " WHERE tenant = ?".to_owned(),
-    };
+    let mut clause = " WHERE tenant = ?".to_owned();
+    if let Some(rows) = table.rows() {
+        clause = format!("{clause} AND {rows}");
+    }
+    if let Some(c) = condition {
+        let w = c.to_sql();
+        params.extend(w.params.into_iter().map(Sql::from));
+        clause = format!("{clause} AND {}", w.sql);
+    }
     let name = table.name();
     ListQuery {
         count_sql: format!("SELECT count(*) AS total FROM {name}{clause}"),

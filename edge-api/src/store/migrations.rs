@@ -469,6 +469,24 @@ CREATE INDEX sends_tenant ON sends (tenant, at);
 CREATE INDEX login_attempts_source ON login_attempts (source, window_start);
 ALTER TABLE authenticators ADD COLUMN password_username TEXT
 "#,
+    // Hardware tokens (SPEC §19): a TOTP/HOTP device's row is also a `Device`, with what a seed
+    // file says of the token (manufacturer, model, validity), where it came from, when it was
+    // handed out and first validated, and its clock drift. A token in stock has no owner and
+    // status `A` (no OtpDevice shows it); its serial is its name, unique in the tenant among
+    // TOTP/HOTP devices. Existing devices were enrolled, and handed out when created.
+    r#"
+ALTER TABLE devices ADD COLUMN manufacturer TEXT;
+ALTER TABLE devices ADD COLUMN model TEXT;
+ALTER TABLE devices ADD COLUMN origin TEXT NOT NULL DEFAULT 'enrolled';
+ALTER TABLE devices ADD COLUMN time_drift INTEGER;
+ALTER TABLE devices ADD COLUMN valid_from INTEGER;
+ALTER TABLE devices ADD COLUMN valid_until INTEGER;
+ALTER TABLE devices ADD COLUMN assigned INTEGER;
+ALTER TABLE devices ADD COLUMN activated INTEGER;
+UPDATE devices SET assigned = created WHERE user_id IS NOT NULL;
+UPDATE devices SET time_drift = 0 WHERE type = 'TOTP';
+CREATE UNIQUE INDEX devices_serial ON devices (tenant, name) WHERE type IN ('TOTP', 'HOTP')
+"#,
 ];
 
 /// The statements of a migration script: split at `;`, except inside a trigger's body, which

@@ -23,6 +23,7 @@ mod devices;
 mod listing;
 mod logins;
 mod migrations;
+mod oath_devices;
 mod policies;
 mod rows;
 mod session;
@@ -42,6 +43,7 @@ pub use logins::{LoginBudget, cache_credential, forget_stale_logins, login_succe
 #[cfg(test)]
 pub(crate) use migrations::{MIGRATIONS, split_script};
 pub use migrations::{SCHEMA_VERSION, migrate};
+pub use oath_devices::Holder;
 pub use session::{Session, session};
 pub use tx::{Actor, Store, WriteTx, pause};
 pub use users::UserRefused;

@@ -44,6 +44,18 @@ pub(super) const AUTHENTICATOR_LOCKS: &str = concat!(
 pub(super) const POLICY_MAX_FAILS: &str = "(SELECT p.max_fails FROM authenticators a JOIN policies p \
                                 ON p.tenant = a.tenant AND p.id = a.policy WHERE a.id = devices.authenticator_id)";
 
+/// An OtpDevice's row, as a condition over `devices`: every device except a token in stock
+/// (SPEC §19: it has no owner, and is no OtpDevice until it is handed out). Not-equal, so that no
+/// index is chosen for it over the one the rest of the statement needs.
+pub(super) const OWNED: &str = "status <> 'A'";
+
+/// A `Device`'s row (SPEC §19), as a condition over `devices`: TOTP and HOTP only.
+pub(super) const OATH: &str = "type IN ('TOTP', 'HOTP')";
+
+pub(super) const OATH_DEVICE_COLUMNS: &str = "id, name, type, manufacturer, model, algorithm, digits, period, origin, \
+     status, user_id, user_name, time_drift, valid_from, valid_until, assigned, activated, last_used, created, \
+     modified, version";
+
 pub(super) const DEVICE_COLUMNS: &str = "id, name, type, user_name, status, fails, created, modified, last_used, email, phone, algorithm, digits, period, version, external_id";
 
 /// Why the authenticator whose row id is `id` (a column of the statement) refuses validations at

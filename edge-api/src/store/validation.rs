@@ -5,7 +5,7 @@ use super::challenges;
 use super::challenges::{OpenCode, Ping};
 use super::rows::device_from_row;
 use super::sql::{
-    AUTHENTICATOR_LOCKS, DEVICE_COLUMNS, POLICY_MAX_FAILS, authenticator_refusal, device_owner_active,
+    AUTHENTICATOR_LOCKS, DEVICE_COLUMNS, OWNED, POLICY_MAX_FAILS, authenticator_refusal, device_owner_active,
 };
 use super::tx::{Actor, Store, write_raw};
 use crate::db::{Database, DbError, Row, Sql};
@@ -26,6 +26,9 @@ pub struct ChallengeState {
     pub code_ttl: Option<i64>,
     /// The row id of its authenticator, if it has one.
     pub authenticator_id: Option<i64>,
+    /// A hardware token from a seed file (SPEC §19): its first success activates it, through
+    /// either dialect.
+    pub imported: bool,
     /// The owner's `active` (SPEC §17): when false, nothing is sent, checked or counted.
     pub user_active: bool,
     /// Why the device's authenticator refuses validations now (SPEC §14), if it does. Then, as
@@ -37,7 +40,10 @@ impl Store<'_> {
     pub fn challenge_state(&self, id: i64) -> Result<Option<ChallengeState>, DbError> {
         let (db, tenant, now) = (self.db, self.actor.tenant, self.now);
         let rows = db.execute(
-            &format!("SELECT {} FROM devices WHERE id = ? AND tenant = ?", challenge_columns(now)),
+            &format!(
+                "SELECT {} FROM devices WHERE id = ? AND tenant = ? AND {OWNED}",
+                challenge_columns(now)
+            ),
             &[id.into(), tenant.into()],
         )?;
         rows.first().map(challenge_state_from).transpose()
@@ -48,7 +54,7 @@ impl Store<'_> {
 pub(super) fn challenge_columns(now: i64) -> String {
     let owner = device_owner_active();
     format!(
-        "{DEVICE_COLUMNS}, seed, pin_hash, hotp_counter, totp_last_step, authenticator_id, \
+        "{DEVICE_COLUMNS}, seed, pin_hash, hotp_counter, totp_last_step, authenticator_id, origin, \
          CASE WHEN type IN ('EMAIL', 'SMS') THEN (SELECT json_group_array(json_array(c.id, hex(c.code_digest), c.kind)) \
          FROM challenges c WHERE c.device_id = devices.id AND c.code_digest IS NOT NULL AND c.expires >= {now}) \
          END AS open_codes, \
@@ -69,6 +75,7 @@ pub(super) fn challenge_state_from(row: Row<'_>) -> Result<ChallengeState, DbErr
         codes: challenges::open_codes_from(row.opt_text("open_codes")?)?,
         code_ttl: row.opt_int("code_ttl")?,
         authenticator_id: row.opt_int("authenticator_id")?,
+        imported: row.text("origin")? == "imported",
         user_active: row.int("user_active")? != 0,
         authenticator_refusal: row
             .opt_text("authenticator_refusal")?

@@ -411,7 +411,8 @@ fn user_externalid_names_the_external_id_first() {
 #[test]
 fn pending_codes_move_to_challenges_of_their_own() {
     let db = rusqlite::Connection::open_in_memory().unwrap();
-    let before = crate::store::MIGRATIONS.len() - 1;
+    // The database as it was before migration 13, which then runs with every later one.
+    let before = 12;
     for script in &crate::store::MIGRATIONS[..before] {
         for statement in crate::store::split_script(script) {
             let params: &[&dyn rusqlite::ToSql] = if statement.contains("?1") { &[&"default"] } else { &[] };

@@ -36,7 +36,7 @@ fn filtered(api: &Api, filter: &str) -> Vec<String> {
 }
 
 /// Every table a tenant's data lives in, to prove that a request changed nothing.
-fn everything(api: &Api) -> String {
+pub(super) fn everything(api: &Api) -> String {
     ["devices", "users", "user_contacts", "audit", "outbox", "authenticators", "challenges", "policies"]
         .iter()
         .map(|table| format!("{table}:\n{}", api.rows(table)))
@@ -470,9 +470,9 @@ fn tenants_are_isolated() {
     assert_eq!(at(&api, OPERATOR, "GET", "/scim/acme/v2/Tenants", None).0, 404, "only on the §3 paths");
     // Discovery answers per tenant, with the tenant's base in its locations.
     let (status, types, _) = at(&api, ACME_ADMIN, "GET", "/scim/acme/v2/ResourceTypes", None);
-    assert_eq!((status, types["totalResults"].as_i64()), (200, Some(5)));
+    assert_eq!((status, types["totalResults"].as_i64()), (200, Some(6)));
     assert!(
-        types["Resources"][1]["meta"]["location"]
+        types["Resources"][2]["meta"]["location"]
             .as_str()
             .unwrap()
             .ends_with("/scim/acme/v2/ResourceTypes/User")

@@ -1,0 +1,91 @@
+//! TOTP and HOTP devices as an inventory keeps them (SPEC §19): hardware tokens in stock, handed
+//! out and taken back, and the enrolled devices beside them.
+
+use super::{DomainError, IfMatch, Scope, Written, delete_versioned, update_versioned};
+use crate::store::{Holder, WriteTx};
+use shared::Problem;
+use shared::authenticator_body::Owner;
+use shared::model::etag_version;
+use shared::oath_device::{DeviceChanges, DeviceState, OathDevice, Origin, OwnerChange};
+
+fn version_of(device: &OathDevice) -> i64 {
+    etag_version(&device.meta.version).unwrap_or(0)
+}
+
+/// The device `id` names: the decimal digits of a TOTP or HOTP device of the tenant.
+pub fn find(scope: &Scope<'_>, id: &str) -> Result<OathDevice, DomainError> {
+    let missing = || DomainError::NoOathDevice(id.to_owned());
+    let parsed = id.parse::<i64>().ok().filter(|n| *n > 0 && n.to_string() == id).ok_or_else(missing)?;
+    scope.store.get_oath_device(parsed)?.ok_or_else(missing)
+}
+
+/// A replace or PATCH: `changes_of` the device as it is, written at its version. Setting the
+/// owner of a token in stock hands it out (bound to the owner's authenticator of the tenant's
+/// default policy of its kind); removing it takes the token back. A device with an owner gets
+/// another only through stock, and an enrolled device never goes there: its secret is in its
+/// owner's app.
+pub fn update(
+    scope: &Scope<'_>,
+    id: &str,
+    expected: Option<&IfMatch>,
+    changes_of: impl Fn(&OathDevice) -> Result<DeviceChanges, DomainError>,
+) -> Result<OathDevice, DomainError> {
+    update_versioned(
+        expected,
+        || find(scope, id),
+        version_of,
+        |current, version| {
+            let changes = changes_of(current)?;
+            match (&changes.owner, current.origin) {
+                (OwnerChange::Another(_), _) => {
+                    return Err(
+                        Problem::invalid("owner", "the device is handed out: take it back first").into()
+                    );
+                }
+                (OwnerChange::TakeBack, Origin::Enrolled) => {
+                    return Err(Problem::invalid(
+                        "owner",
+                        "an enrolled device's secret is in its owner's app: it cannot go to stock (delete it instead)",
+                    )
+                    .into());
+                }
+                _ => {}
+            }
+            let updated = scope.store.write(|tx| -> Result<Option<OathDevice>, DomainError> {
+                let holder = match &changes.owner {
+                    OwnerChange::HandOut(owner) => holder(tx, owner, current)?,
+                    OwnerChange::TakeBack => Holder::Stock,
+                    OwnerChange::Keep | OwnerChange::Another(_) => Holder::Same,
+                };
+                let (manufacturer, model) = (changes.manufacturer.as_deref(), changes.model.as_deref());
+                Ok(tx.update_oath_device(current, version, manufacturer, model, &holder)?)
+            })?;
+            Ok(updated.map_or(Written::Stale, Written::Done))
+        },
+    )
+}
+
+/// The user a token is handed to (by id, or by userName, created when absent) and their
+/// authenticator of the tenant's default policy of its kind, created on the fly.
+fn holder(tx: &WriteTx<'_>, owner: &Owner, device: &OathDevice) -> Result<Holder, DomainError> {
+    let (id, name) = match owner {
+        Owner::Id(id) => tx
+            .user_by_id(*id)?
+            .ok_or(DomainError::Invalid(Problem::invalid("owner.value", "names no user of this tenant")))?,
+        Owner::UserName(name) => tx.user_named(name)?,
+    };
+    let authenticator = tx.default_authenticator(id, device.device_type)?;
+    Ok(Holder::User { id, name, authenticator })
+}
+
+/// Deletes a token in stock (audited); one handed out is 409 (take it back first).
+pub fn delete(scope: &Scope<'_>, id: &str, expected: Option<&IfMatch>) -> Result<(), DomainError> {
+    let current = find(scope, id)?;
+    if current.status != DeviceState::Available {
+        let owner = current.owner.as_ref().and_then(|o| o.display.clone()).unwrap_or_default();
+        return Err(DomainError::HandedOut { serial: current.serial_number, owner });
+    }
+    delete_versioned(expected, version_of(&current), DomainError::NoOathDevice(id.to_owned()), |at| {
+        Ok(scope.store.write(|tx| tx.delete_oath_device(&current, at))?)
+    })
+}

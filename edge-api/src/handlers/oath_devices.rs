@@ -1,0 +1,76 @@
+//! `/Device` (SPEC §19): the tenant's TOTP and HOTP devices, hardware tokens in stock included.
+
+use super::{if_match, json_body, projection_of, resource_response, to_json};
+use crate::context::Ctx;
+use crate::domain::{DomainError, oath_devices};
+use crate::error::ApiError;
+use crate::http::ApiResponse;
+use crate::settings::Right;
+use serde_json::Value;
+use shared::filter::Condition;
+use shared::oath_device::{OathDevice, read_device_body};
+use shared::patch::{PatchOp, Vocabulary, apply_all};
+use shared::query::{Page, Projection, Sort};
+use shared::schema::OATH_DEVICE;
+
+/// One page of the tenant's TOTP and HOTP devices for a listing or a search.
+pub(crate) fn page(
+    ctx: &Ctx<'_>,
+    condition: Option<&Condition>,
+    sort: Option<&Sort>,
+    page: Page,
+) -> Result<(u64, Vec<Value>), ApiError> {
+    let (total, devices) = ctx.store().list_oath_devices(condition, sort, page)?;
+    Ok((total, devices.into_iter().map(|d| to_json(present(ctx, d))).collect()))
+}
+
+/// The device as the API shows it: absolute `meta.location` and owner `$ref`.
+pub(crate) fn present(ctx: &Ctx<'_>, mut device: OathDevice) -> OathDevice {
+    device.meta.location = Some(format!("{}/Device/{}", ctx.base_url, device.id));
+    if let Some(owner) = &mut device.owner {
+        owner.reference = format!("{}/Users/{}", ctx.base_url, owner.value);
+    }
+    device
+}
+
+fn response(ctx: &Ctx<'_>, device: OathDevice, projection: &Projection) -> ApiResponse {
+    let device = present(ctx, device);
+    resource_response(200, &device.meta, to_json(&device), projection)
+}
+
+pub(crate) fn get(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Invoke)?;
+    let projection = projection_of(ctx, &OATH_DEVICE)?;
+    Ok(response(ctx, oath_devices::find(&ctx.scope(), id)?, &projection))
+}
+
+/// PUT: the body read against the device as it is (owner, manufacturer, model written).
+pub(crate) fn replace(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Admin)?;
+    let body = json_body(ctx)?;
+    let device = oath_devices::update(&ctx.scope(), id, if_match(ctx).as_ref(), |current| {
+        Ok(read_device_body(&body, current)?)
+    })?;
+    Ok(response(ctx, device, &Projection::Default))
+}
+
+/// PATCH: the operations on the device as the API shows it, then that document read as a PUT.
+pub(crate) fn patch(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Admin)?;
+    let patch = PatchOp::from_json(&json_body(ctx)?)?;
+    let device = oath_devices::update(&ctx.scope(), id, if_match(ctx).as_ref(), |current| {
+        let Value::Object(mut doc) = to_json(present(ctx, current.clone())) else {
+            return Err(DomainError::Internal("a device serialises to an object".into()));
+        };
+        apply_all(&mut doc, &Vocabulary::strict(&OATH_DEVICE), &patch)?;
+        Ok(read_device_body(&Value::Object(doc), current)?)
+    })?;
+    Ok(response(ctx, device, &Projection::Default))
+}
+
+/// DELETE: a token in stock only (SPEC §19: one handed out is 409, take it back first).
+pub(crate) fn delete(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Admin)?;
+    oath_devices::delete(&ctx.scope(), id, if_match(ctx).as_ref())?;
+    Ok(ApiResponse::empty(204))
+}

@@ -1,0 +1,225 @@
+//! Devices as `/Device` shows them (SPEC §19): the TOTP and HOTP rows of `devices`, tokens in
+//! stock included, with their token attributes.
+
+use super::listing::{Table, list_query, run_list};
+use super::sql::{OATH, OATH_DEVICE_COLUMNS};
+use super::tx::{Store, WriteTx};
+use super::validation::sql_u64;
+use crate::db::{DbError, Row, Sql};
+use shared::audit::AuditAction;
+use shared::authenticator::Reference;
+use shared::filter::Condition;
+use shared::model::Meta;
+use shared::oath_device::{DeviceState, IN_STOCK, OATH_DEVICE_SCHEMA, OathDevice, Origin, TokenData};
+use shared::query::{Page, Sort};
+use shared::schema::OATH_DEVICE;
+use shared::{Algorithm, DeviceType, Timestamp};
+
+/// A device from its row. Its owner's `$ref` is left empty: the API, which knows its base URL,
+/// writes it.
+fn oath_device_from(row: Row<'_>) -> Result<OathDevice, DbError> {
+    let id = row.int("id")?;
+    let corrupt =
+        |column: &str| DbError(format!("device {id}: column {column} holds a value we never write"));
+    let instant = |column: &str| row.opt_int(column).map(|t| t.map(Timestamp));
+    let owner = match row.opt_int("user_id")? {
+        Some(user) => Some(Reference {
+            kind: Some("User".to_owned()),
+            value: user.to_string(),
+            display: Some(row.text("user_name")?.to_owned()),
+            reference: String::new(),
+            location: None,
+        }),
+        None => None,
+    };
+    let created = Timestamp(row.int("created")?);
+    Ok(OathDevice {
+        schemas: vec![OATH_DEVICE_SCHEMA.to_owned()],
+        id: id.to_string(),
+        serial_number: row.text("name")?.to_owned(),
+        manufacturer: row.opt_text("manufacturer")?.map(str::to_owned),
+        model: row.opt_text("model")?.map(str::to_owned),
+        device_type: DeviceType::parse(row.text("type")?).ok_or_else(|| corrupt("type"))?,
+        algorithm: Algorithm::parse(row.opt_text("algorithm")?.unwrap_or_default())
+            .ok_or_else(|| corrupt("algorithm"))?,
+        digits: row.opt_count("digits")?.ok_or_else(|| corrupt("digits"))?,
+        period: row.opt_count("period")?,
+        origin: Origin::parse(row.text("origin")?).ok_or_else(|| corrupt("origin"))?,
+        status: DeviceState::of_stored(row.text("status")?).ok_or_else(|| corrupt("status"))?,
+        owner,
+        time_drift: row.opt_int("time_drift")?,
+        start_date: instant("valid_from")?,
+        expiry_date: instant("valid_until")?,
+        assigned: instant("assigned")?,
+        activated: instant("activated")?,
+        last_used: instant("last_used")?,
+        meta: Meta::new(OATH_DEVICE.name, created, Timestamp(row.int("modified")?), row.int("version")?),
+    })
+}
+
+impl Store<'_> {
+    /// A TOTP or HOTP device of the tenant, in stock or not; another tenant's is not found.
+    pub fn get_oath_device(&self, id: i64) -> Result<Option<OathDevice>, DbError> {
+        let rows = self.db.execute(
+            &format!("SELECT {OATH_DEVICE_COLUMNS} FROM devices WHERE id = ? AND tenant = ? AND {OATH}"),
+            &[id.into(), self.actor.tenant.into()],
+        )?;
+        rows.first().map(oath_device_from).transpose()
+    }
+
+    /// One page of the tenant's TOTP and HOTP devices matching a filter, and how many match.
+    pub fn list_oath_devices(
+        &self,
+        condition: Option<&Condition>,
+        sort: Option<&Sort>,
+        page: Page,
+    ) -> Result<(u64, Vec<OathDevice>), DbError> {
+        let query = list_query(Table::OathDevices, self.actor.tenant, condition, sort);
+        let (total, rows) = run_list(self.db, query, page)?;
+        Ok((total, rows.iter().map(oath_device_from).collect::<Result<_, _>>()?))
+    }
+}
+
+/// Who holds a device after a change.
+pub enum Holder {
+    /// Whoever holds it now.
+    Same,
+    /// A user (id, userName) and their authenticator for the default policy of its kind (row id
+    /// and policy code), if the tenant has one: the token is handed out.
+    User { id: i64, name: String, authenticator: Option<(i64, String)> },
+    /// Nobody: the token goes back to stock.
+    Stock,
+}
+
+impl WriteTx<'_> {
+    /// Puts a token in stock with its sealed secret; `None` when the tenant has a TOTP/HOTP
+    /// device with this serial already (then nothing is written).
+    pub fn stock_token(&self, token: &TokenData, sealed_seed: Vec<u8>) -> Result<Option<i64>, DbError> {
+        let rows = self.db.execute(
+            "INSERT INTO devices (tenant, name, type, user_name, status, created, modified, algorithm, digits, period, \
+             seed, hotp_counter, time_drift, manufacturer, model, origin, valid_from, valid_until) \
+             VALUES (?, ?, ?, '', 'A', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'imported', ?, ?) \
+             ON CONFLICT DO NOTHING RETURNING id",
+            &[
+                self.tenant.into(),
+                token.serial_number.as_str().into(),
+                token.device_type.as_str().into(),
+                self.now.into(),
+                self.now.into(),
+                token.algorithm.as_str().into(),
+                i64::from(token.digits).into(),
+                token.period.map(i64::from).into(),
+                Sql::Blob(sealed_seed),
+                token.counter.map(sql_u64).into(),
+                (token.device_type == DeviceType::Totp).then_some(token.time_drift).into(),
+                token.manufacturer.clone().into(),
+                token.model.clone().into(),
+                token.start_date.map(|t| t.0).into(),
+                token.expiry_date.map(|t| t.0).into(),
+            ],
+        )?;
+        let Some(id) = rows.first().map(|r| r.int("id")).transpose()? else { return Ok(None) };
+        let made_by = match (&token.manufacturer, &token.model) {
+            (Some(maker), Some(model)) => format!(" ({maker} {model})"),
+            (Some(one), None) | (None, Some(one)) => format!(" ({one})"),
+            (None, None) => String::new(),
+        };
+        let detail = format!("{} {}{made_by} into stock", token.device_type, token.serial_number);
+        self.audit(AuditAction::Import, Some(id), &detail)?;
+        Ok(Some(id))
+    }
+
+    /// Writes a device's manufacturer, model and holder if it is still at `version`; `None` if
+    /// it moved on (or is gone), and then nothing is written. Taking a token back closes its
+    /// pending challenges; its secret, counter and last accepted time step stay with it.
+    pub fn update_oath_device(
+        &self,
+        current: &OathDevice,
+        version: i64,
+        manufacturer: Option<&str>,
+        model: Option<&str>,
+        holder: &Holder,
+    ) -> Result<Option<OathDevice>, DbError> {
+        let id: i64 = current.id.parse().map_err(|_| DbError(format!("device id {:?}", current.id)))?;
+        let mut params: Vec<Sql> = vec![self.now.into(), manufacturer.into(), model.into()];
+        let holder_set = match holder {
+            Holder::Same => "",
+            Holder::User { id: user, name, authenticator } => {
+                params.extend([
+                    (*user).into(),
+                    name.as_str().into(),
+                    authenticator.as_ref().map(|a| a.0).into(),
+                ]);
+                ", user_id = ?4, user_name = ?5, authenticator_id = ?6, status = 'C', fails = 0, assigned = ?1, \
+                 activated = NULL"
+            }
+            Holder::Stock => {
+                ", user_id = NULL, user_name = '', authenticator_id = NULL, status = 'A', fails = 0, \
+                 status_before_disable = NULL, assigned = NULL, activated = NULL"
+            }
+        };
+        let at = params.len();
+        params.extend([id.into(), self.tenant.into(), version.into()]);
+        let rows = self.db.execute(
+            &format!(
+                "UPDATE devices SET manufacturer = ?2, model = ?3{holder_set}, version = version + 1, modified = ?1 \
+                 WHERE id = ?{} AND tenant = ?{} AND {OATH} AND version = ?{} RETURNING {OATH_DEVICE_COLUMNS}",
+                at + 1,
+                at + 2,
+                at + 3
+            ),
+            &params,
+        )?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let updated = oath_device_from(row)?;
+        let serial = &current.serial_number;
+        let owner_name = |device: &OathDevice| device.owner.as_ref().and_then(|o| o.display.clone());
+        match holder {
+            Holder::Same => {}
+            Holder::User { name, authenticator, .. } => {
+                let bound = authenticator.as_ref().map_or(String::new(), |(_, policy)| {
+                    format!(", authenticator {}.{policy}", updated.owner_id())
+                });
+                self.audit(AuditAction::HandOut, Some(id), &format!("{serial} to {name}{bound}"))?;
+            }
+            Holder::Stock => {
+                self.db.execute("DELETE FROM challenges WHERE device_id = ?", &[id.into()])?;
+                let from = owner_name(current).unwrap_or_default();
+                self.audit(AuditAction::TakeBack, Some(id), &format!("{serial} from {from}"))?;
+            }
+        }
+        let mut changed = Vec::new();
+        for (what, before, after) in [
+            ("manufacturer", &current.manufacturer, &updated.manufacturer),
+            ("model", &current.model, &updated.model),
+        ] {
+            if before != after {
+                let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".to_owned());
+                changed.push(format!("{what} {} -> {}", shown(before), shown(after)));
+            }
+        }
+        if !changed.is_empty() {
+            self.audit(AuditAction::DeviceUpdate, Some(id), &format!("{serial}: {}", changed.join(", ")))?;
+        }
+        Ok(Some(updated))
+    }
+
+    /// Deletes a token in stock if it is still at `version` (any version when `None`); true if
+    /// it was.
+    pub fn delete_oath_device(&self, current: &OathDevice, version: Option<i64>) -> Result<bool, DbError> {
+        let id: i64 = current.id.parse().map_err(|_| DbError(format!("device id {:?}", current.id)))?;
+        let rows = self.db.execute(
+            &format!(
+                "DELETE FROM devices WHERE id = ? AND tenant = ? AND status = '{IN_STOCK}' \
+                 AND (? IS NULL OR version = ?) RETURNING id"
+            ),
+            &[id.into(), self.tenant.into(), version.into(), version.into()],
+        )?;
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        let detail = format!("{} {} from stock", current.device_type, current.serial_number);
+        self.audit(AuditAction::Delete, Some(id), &detail)?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,278 @@
+//! `/Device` (SPEC §19): tokens in stock beside enrolled devices, handed out, activated by their
+//! first success through either dialect, taken back, deleted; and what it refuses.
+
+use super::users::{ACME_ADMIN, at, everything, tenant_settings};
+use super::*;
+use shared::DeviceType;
+use shared::oath_device::TokenData;
+
+impl Api {
+    /// Puts a token with `secret` in `tenant`'s stock, as an import does; its id.
+    fn stock(&self, tenant: &str, serial: &str, secret: &Secret, device_type: DeviceType) -> Option<i64> {
+        let keys = crypto::Keys::derive(&self.settings.access.secret_key);
+        let token = TokenData {
+            serial_number: serial.into(),
+            manufacturer: Some("Feitian".into()),
+            model: Some("c200".into()),
+            device_type,
+            algorithm: Algorithm::Sha1,
+            digits: 6,
+            period: (device_type == DeviceType::Totp).then_some(30),
+            counter: (device_type == DeviceType::Hotp).then_some(0),
+            time_drift: 0,
+            start_date: None,
+            expiry_date: None,
+        };
+        let sealed = keys.seal_seed(secret).unwrap();
+        self.store(tenant).write(|tx| tx.stock_token(&token, sealed.clone())).unwrap()
+    }
+
+    fn device(&self, id: i64) -> Value {
+        let (status, device) = self.call("GET", &format!("/Device/{id}"), None);
+        assert_eq!(status, 200, "{device}");
+        device
+    }
+
+    /// A PATCH of `/Device/{id}` with these operations.
+    fn patch_device(&self, id: i64, operations: Value) -> (u16, Value) {
+        let body = json!({"schemas": [shared::model::PATCH_OP_SCHEMA], "Operations": operations});
+        self.call("PATCH", &format!("/Device/{id}"), Some(body))
+    }
+}
+
+fn secret() -> Secret {
+    Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap()
+}
+
+fn serials(list: &Value) -> Vec<String> {
+    list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["serialNumber"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A token in stock is a Device and no OtpDevice: listed beside the enrolled TOTP and HOTP
+/// devices (never EMAIL, SMS or PIN), filtered in SQL, and invisible to Soffid's dialect.
+#[test]
+fn a_token_in_stock_is_a_device_and_no_otp_device() {
+    let api = Api::new();
+    let stocked = api.stock("default", "FT0001", &secret(), DeviceType::Totp).unwrap();
+    let (enrolled, _) = api.totp_device("bob");
+    let email = api.create(json!({"type": "EMAIL", "user": "bob", "email": "bob@example.com"}))["id"]
+        .as_i64()
+        .unwrap();
+
+    let (status, all) = api.call("GET", "/Device?sortBy=serialNumber", None);
+    assert_eq!((status, all["totalResults"].as_i64()), (200, Some(2)), "{all}");
+    let token = &all["Resources"][0];
+    assert_eq!(token["serialNumber"], "FT0001");
+    assert_eq!(token["id"], stocked.to_string());
+    assert_eq!((token["status"].as_str(), token["origin"].as_str()), (Some("available"), Some("imported")));
+    assert_eq!((token["manufacturer"].as_str(), token["model"].as_str()), (Some("Feitian"), Some("c200")));
+    assert_eq!((token["timeDrift"].as_i64(), token["period"].as_i64()), (Some(0), Some(30)));
+    assert!(token.get("owner").is_none() && token.get("assigned").is_none(), "{token}");
+    assert!(token["meta"]["location"].as_str().unwrap().ends_with(&format!("/Device/{stocked}")));
+    let mine = &all["Resources"][1];
+    assert_eq!((mine["status"].as_str(), mine["origin"].as_str()), (Some("assigned"), Some("enrolled")));
+    assert_eq!(mine["owner"]["display"], "bob");
+    assert!(mine["owner"]["$ref"].as_str().unwrap().contains("/Users/"), "{mine}");
+    assert!(mine.get("assigned").is_some() && mine.get("activated").is_none(), "{mine}");
+    for (filter, expected) in [
+        ("status eq \"available\"", vec!["FT0001"]),
+        ("origin eq \"enrolled\"", vec![mine["serialNumber"].as_str().unwrap()]),
+        ("owner.display eq \"BOB\"", vec![mine["serialNumber"].as_str().unwrap()]),
+        ("model eq \"c200\" and not (owner.value pr)", vec!["FT0001"]),
+        ("serialNumber sw \"FT\"", vec!["FT0001"]),
+    ] {
+        let (status, list) = api.call("POST", "/Device/.search", Some(json!({"filter": filter})));
+        assert_eq!(status, 200, "{filter}: {list}");
+        assert_eq!(serials(&list), expected, "{filter}");
+    }
+
+    let (_, otp) = api.call("GET", "/OtpDevice", None);
+    let otp_ids: Vec<i64> =
+        otp["Resources"].as_array().unwrap().iter().map(|d| d["id"].as_i64().unwrap()).collect();
+    assert_eq!(otp_ids, vec![enrolled, email]);
+    let before = api.snapshot();
+    for (method, path) in [
+        ("GET", format!("/OtpDevice/{stocked}")),
+        ("GET", format!("/OtpDevice/{stocked}/audit")),
+        ("GET", format!("/OtpDevice/{stocked}/requestChallenge")),
+        ("DELETE", format!("/OtpDevice/{stocked}")),
+        ("GET", format!("/Device/{email}")),
+        ("GET", "/Device/0".to_owned()),
+        ("GET", "/Device/x1".to_owned()),
+    ] {
+        assert_eq!(api.call(method, &path, None).0, 404, "{method} {path}");
+    }
+    let code = api.code(&secret());
+    let (status, _) =
+        api.call("POST", &format!("/OtpDevice/{stocked}/responseChallenge"), Some(json!({"pin": code})));
+    assert_eq!(status, 404, "a token in stock validates for nobody");
+    assert_eq!(api.snapshot(), before);
+    // Readers read the stock; only admins change it.
+    let (status, _, _) = api.call_as(READER, "GET", &format!("/Device/{stocked}"), None, &[]);
+    assert_eq!(status, 200);
+    let patch = json!({"Operations": [{"op": "add", "path": "owner.display", "value": "eve"}]});
+    let (status, _, _) = api.call_as(READER, "PATCH", &format!("/Device/{stocked}"), Some(patch), &[]);
+    assert_eq!(status, 403);
+    assert_eq!(api.snapshot(), before);
+}
+
+/// The lifecycle: handed out (bound to the owner's default TOTP authenticator), activated by the
+/// first success through Soffid's dialect, taken back (the old owner's codes stop working),
+/// handed to another user and activated through HID's VERIFY, taken back, deleted.
+#[test]
+fn a_token_goes_out_is_activated_comes_back_and_goes_again() {
+    let api = Api::new();
+    let id = api.stock("default", "FT0002", &secret(), DeviceType::Totp).unwrap();
+    let version = api.device(id)["meta"]["version"].as_str().unwrap().to_owned();
+    let body = json!({"Operations": [{"op": "add", "path": "owner", "value": {"display": "alice"}}]});
+    let (status, handed, response) =
+        api.call_as(ADMIN, "PATCH", &format!("/Device/{id}"), Some(body), &[("if-match", &version)]);
+    assert_eq!(status, 200, "{handed}");
+    assert_ne!(response.header("etag"), Some(version.as_str()));
+    assert_eq!(
+        (handed["status"].as_str(), handed["owner"]["display"].as_str()),
+        (Some("assigned"), Some("alice"))
+    );
+    assert!(handed.get("assigned").is_some() && handed.get("activated").is_none(), "{handed}");
+    let alice = handed["owner"]["value"].as_str().unwrap().to_owned();
+    let (_, otp) = api.call("GET", &format!("/OtpDevice/{id}"), None);
+    assert_eq!(
+        (otp["user"].as_str(), otp["status"].as_str(), otp["name"].as_str()),
+        (Some("alice"), Some("C"), Some("FT0002"))
+    );
+    let (status, authenticator) = api.call("GET", &format!("/Authenticator/{alice}.AT_EMPOTP"), None);
+    assert_eq!(status, 200, "{authenticator}");
+    assert_eq!(authenticator["status"]["active"], true);
+
+    assert_eq!(api.respond(id, &api.code(&secret())), json!({"success": true, "locked": false}));
+    let activated = api.device(id);
+    assert_eq!(activated["status"], "activated");
+    assert!(activated.get("activated").is_some() && activated.get("lastUsed").is_some(), "{activated}");
+    assert_eq!(api.audit_count("activate"), 1);
+    let (_, authenticator) = api.call("GET", &format!("/Authenticator/{alice}.AT_EMPOTP"), None);
+    assert!(
+        authenticator["lastSuccessfulDevice"]["$ref"].as_str().unwrap().ends_with(&format!("/Device/{id}")),
+        "{authenticator}"
+    );
+
+    // Handed out: another owner, or a delete, is refused, and changes nothing.
+    let before = everything(&api);
+    let (status, refused) =
+        api.patch_device(id, json!([{"op": "replace", "path": "owner", "value": {"display": "carol"}}]));
+    assert_eq!((status, refused["scimType"].as_str()), (400, Some("invalidValue")), "{refused}");
+    let (status, refused) = api.call("DELETE", &format!("/Device/{id}"), None);
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused["detail"].as_str().unwrap().contains("take it back first"), "{refused}");
+    assert_eq!(everything(&api), before);
+
+    // Taken back: in stock again, no longer alice's; her authenticator stays, without it.
+    api.now.set(api.now.get() + 30);
+    let (status, back) = api.patch_device(id, json!([{"op": "remove", "path": "owner"}]));
+    assert_eq!(status, 200, "{back}");
+    assert_eq!(back["status"], "available");
+    assert!(back.get("owner").is_none() && back.get("assigned").is_none() && back.get("activated").is_none());
+    assert_eq!(api.call("GET", &format!("/OtpDevice/{id}"), None).0, 404);
+    let (status, _) = api.call(
+        "POST",
+        &format!("/OtpDevice/{id}/responseChallenge"),
+        Some(json!({"pin": api.code(&secret())})),
+    );
+    assert_eq!(status, 404, "the old owner's codes no longer work");
+    let (_, authenticator) = api.call("GET", &format!("/Authenticator/{alice}.AT_EMPOTP"), None);
+    assert_eq!(authenticator["status"]["active"], false, "{authenticator}");
+
+    // Handed to carol by her id, activated through HID's VERIFY.
+    let (_, carol) = api.call("POST", "/Users", Some(json!({"userName": "carol"})));
+    let carol = carol["id"].as_str().unwrap().to_owned();
+    let (status, handed) =
+        api.patch_device(id, json!([{"op": "replace", "path": "owner.value", "value": carol.clone()}]));
+    assert_eq!((status, handed["owner"]["display"].as_str()), (200, Some("carol")), "{handed}");
+    api.now.set(api.now.get() + 30);
+    let verify = action_body("VERIFY", &[("RESPONSE", &api.code(&secret()))]);
+    let (status, verified) = api.call("POST", &format!("/Authenticator/{carol}.AT_EMPOTP"), Some(verify));
+    assert_eq!(status, 200, "{verified}");
+    assert_eq!(api.device(id)["status"], "activated");
+    assert_eq!(api.audit_count("activate"), 2);
+
+    let (status, _) = api.patch_device(id, json!([{"op": "remove", "path": "owner"}]));
+    assert_eq!(status, 200);
+    assert_eq!(api.call("DELETE", &format!("/Device/{id}"), None).0, 204);
+    assert_eq!(api.call("GET", &format!("/Device/{id}"), None).0, 404);
+    for (action, count) in [("import", 1), ("hand-out", 2), ("take-back", 2), ("delete", 1)] {
+        assert_eq!(api.audit_count(action), count, "{action}");
+    }
+}
+
+/// What a Device refuses, each with its scimType, and changing nothing: attributes it does not
+/// let a client write, an owner that names nobody of the tenant, an enrolled device to stock or
+/// deleted here, a stale If-Match.
+#[test]
+fn the_refusals_of_a_device_change_nothing() {
+    let api = Api::with(tenant_settings());
+    let token = api.stock("default", "FT0003", &secret(), DeviceType::Hotp).unwrap();
+    let (enrolled, _) = api.totp_device("bob");
+    let (_, acme_user, _) =
+        at(&api, ACME_ADMIN, "POST", "/scim/acme/v2/Users", Some(json!({"userName": "ann"})));
+    let acme_user = acme_user["id"].as_str().unwrap().to_owned();
+    let before = everything(&api);
+    for (id, operations, status, scim_type) in [
+        (token, json!([{"op": "replace", "path": "serialNumber", "value": "X"}]), 400, "mutability"),
+        (token, json!([{"op": "replace", "path": "status", "value": "activated"}]), 400, "mutability"),
+        (token, json!([{"op": "replace", "path": "digits", "value": 8}]), 400, "mutability"),
+        (token, json!([{"op": "replace", "path": "secret", "value": "AAAA"}]), 400, "invalidPath"),
+        (token, json!([{"op": "add", "path": "owner.value", "value": "999999"}]), 400, "invalidValue"),
+        (token, json!([{"op": "add", "path": "owner.value", "value": acme_user}]), 400, "invalidValue"),
+        (token, json!([{"op": "add", "path": "owner.display", "value": ""}]), 400, "invalidValue"),
+        (token, json!([{"op": "add", "path": "model", "value": "a\u{7}b"}]), 400, "invalidValue"),
+        (enrolled, json!([{"op": "remove", "path": "owner"}]), 400, "invalidValue"),
+    ] {
+        let (got, body) = api.patch_device(id, operations.clone());
+        assert_eq!((got, body["scimType"].as_str()), (status, Some(scim_type)), "{operations}: {body}");
+        assert_eq!(everything(&api), before, "{operations}");
+    }
+    let (status, body) = api.call("DELETE", &format!("/Device/{enrolled}"), None);
+    assert_eq!(status, 409, "{body}");
+    let stale = [("if-match", "W/\"99\"")];
+    let body = json!({"Operations": [{"op": "add", "path": "model", "value": "c100"}]});
+    let (status, _, _) = api.call_as(ADMIN, "PATCH", &format!("/Device/{token}"), Some(body), &stale);
+    assert_eq!(status, 412);
+    let (status, _, _) = api.call_as(ADMIN, "DELETE", &format!("/Device/{token}"), None, &stale);
+    assert_eq!(status, 412);
+    assert_eq!(everything(&api), before);
+
+    // A PUT sends the device back as read, with what it changes.
+    let mut whole = api.device(token);
+    whole["model"] = json!("c100");
+    whole["manufacturer"] = Value::Null;
+    let (status, put) = api.call("PUT", &format!("/Device/{token}"), Some(whole));
+    assert_eq!(status, 200, "{put}");
+    assert_eq!((put["model"].as_str(), put.get("manufacturer")), (Some("c100"), None));
+    assert_eq!(api.audit_count("device-update"), 1);
+}
+
+/// Serials are unique per tenant, and nothing crosses tenants: another tenant's token is not
+/// found, listed or handed out here.
+#[test]
+fn tokens_stay_in_their_tenant() {
+    let api = Api::with(tenant_settings());
+    let here = api.stock("default", "SN-1", &secret(), DeviceType::Totp).unwrap();
+    assert_eq!(api.stock("default", "SN-1", &secret(), DeviceType::Hotp), None, "a serial once per tenant");
+    let there = api.stock("acme", "SN-1", &secret(), DeviceType::Totp).unwrap();
+    let (status, mine) = api.call("GET", "/Device", None);
+    assert_eq!((status, serials(&mine)), (200, vec!["SN-1".to_owned()]));
+    assert_eq!(mine["Resources"][0]["id"], here.to_string());
+    let (_, theirs, _) = at(&api, ACME_ADMIN, "GET", "/scim/acme/v2/Device", None);
+    assert_eq!(theirs["Resources"][0]["id"], there.to_string());
+    let before = everything(&api);
+    assert_eq!(api.call("GET", &format!("/Device/{there}"), None).0, 404);
+    let (status, _) =
+        api.patch_device(there, json!([{"op": "add", "path": "owner.display", "value": "eve"}]));
+    assert_eq!(status, 404);
+    assert_eq!(api.call("DELETE", &format!("/Device/{there}"), None).0, 404);
+    assert_eq!(everything(&api), before);
+}
