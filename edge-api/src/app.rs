@@ -8,7 +8,7 @@ use crate::auth::{self, Caller};
 use crate::context::Ctx;
 use crate::cors;
 use crate::crypto::Keys;
-use crate::error::{ApiError, MAX_BODY};
+use crate::error::{ApiError, body_limit};
 use crate::handlers::{
     Listing, audit, hid, list, oath_devices, policies, root_search, search, soffid, users,
 };
@@ -163,8 +163,8 @@ fn serve_checked(
             ApiResponse::empty(204).with_header("allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
         );
     }
-    if request.body.len() > MAX_BODY {
-        return Err(ApiError::TooLarge);
+    if request.body.len() > body_limit(&request.path) {
+        return Err(ApiError::TooLarge(body_limit(&request.path)));
     }
     if !request.body.is_empty() {
         let content_type = request.header("content-type").unwrap_or_default().to_ascii_lowercase();
@@ -293,6 +293,7 @@ fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, 
         }
         ["Device"] => endpoint(method, &[(GET, &|| list(ctx, OATH_DEVICES))]),
         ["Device", ".search"] => endpoint(method, &[(POST, &|| search(ctx, OATH_DEVICES))]),
+        ["Device", ".import"] => endpoint(method, &[(POST, &|| oath_devices::import(ctx))]),
         ["Device", id] => endpoint(
             method,
             &[

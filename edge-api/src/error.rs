@@ -10,6 +10,16 @@ use shared::{Problem, ScimType};
 
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// The largest body of a seed file import (SPEC §19: 10,000 keys), for that endpoint alone.
+pub const MAX_IMPORT_BODY: usize = 8 * 1024 * 1024;
+
+/// The largest body a request to `path` may carry: [`MAX_BODY`], or [`MAX_IMPORT_BODY`] for an
+/// import. The glue reads no further than one byte past it.
+pub fn body_limit(path_and_query: &str) -> usize {
+    let path = path_and_query.split('?').next().unwrap_or_default();
+    if path.trim_end_matches('/').ends_with("/Device/.import") { MAX_IMPORT_BODY } else { MAX_BODY }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiError {
     Problem(Problem),
@@ -55,6 +65,7 @@ pub enum ApiError {
     /// A compare-and-set lost to a concurrent change.
     Conflict,
     /// The user already has this authenticator (`existing` is its id).
+    SeedFile(String),
     HandedOut {
         serial: String,
         owner: String,
@@ -78,7 +89,8 @@ pub enum ApiError {
         code: String,
         authenticators: u64,
     },
-    TooLarge,
+    /// The body is larger than this endpoint takes (its limit in bytes).
+    TooLarge(usize),
     UnsupportedMediaType,
     Gateway,
     Settings(SettingsError),
@@ -115,6 +127,7 @@ impl From<crate::domain::DomainError> for ApiError {
             DomainError::AuthenticatorTaken(id) => ApiError::AuthenticatorTaken(id),
             DomainError::Duplicate { existing } => ApiError::Duplicate { existing },
             DomainError::HandedOut { serial, owner } => ApiError::HandedOut { serial, owner },
+            DomainError::SeedFile(why) => ApiError::SeedFile(why),
             DomainError::Stale { sent } => ApiError::Stale { version: sent },
             DomainError::Conflict => ApiError::Conflict,
             DomainError::Store(error) => ApiError::from(error),
@@ -187,7 +200,7 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::Problem(p) => p.status(),
-            ApiError::NotJson(_) | ApiError::MissingPin => 400,
+            ApiError::NotJson(_) | ApiError::MissingPin | ApiError::SeedFile(_) => 400,
             ApiError::Unauthorized => 401,
             ApiError::Forbidden { .. } | ApiError::CorsForbidden { .. } => 403,
             ApiError::NoRoute(_)
@@ -209,7 +222,7 @@ impl ApiError {
             | ApiError::DefaultPolicy(_)
             | ApiError::PolicyInUse { .. } => 409,
             ApiError::Stale { .. } => 412,
-            ApiError::TooLarge => 413,
+            ApiError::TooLarge(_) => 413,
             ApiError::UnsupportedMediaType => 415,
             ApiError::Throttled { .. } | ApiError::SendRefused { .. } => 429,
             ApiError::Settings(_) | ApiError::Internal(_) => 500,
@@ -222,7 +235,7 @@ impl ApiError {
         match self {
             ApiError::Problem(p) => Some(p.scim_type()),
             ApiError::NotJson(_) => Some(ScimType::InvalidSyntax),
-            ApiError::MissingPin => Some(ScimType::InvalidValue),
+            ApiError::MissingPin | ApiError::SeedFile(_) => Some(ScimType::InvalidValue),
             ApiError::Duplicate { .. }
             | ApiError::UserNameTaken { .. }
             | ApiError::PolicyTaken(_)
@@ -262,6 +275,7 @@ impl ApiError {
             ApiError::Conflict => i18n::CONFLICT.render(lang, &[]),
             ApiError::Duplicate { existing } => i18n::DUPLICATE.render(lang, &[&existing.to_string()]),
             ApiError::HandedOut { serial, owner } => i18n::HANDED_OUT.render(lang, &[serial, owner]),
+            ApiError::SeedFile(why) => i18n::SEED_FILE.render(lang, &[why]),
             ApiError::UserNameTaken { existing } => {
                 i18n::USER_NAME_TAKEN.render(lang, &[&existing.to_string()])
             }
@@ -271,7 +285,7 @@ impl ApiError {
             ApiError::PolicyInUse { code, authenticators } => {
                 i18n::POLICY_IN_USE.render(lang, &[code, &authenticators.to_string()])
             }
-            ApiError::TooLarge => i18n::TOO_LARGE.render(lang, &[&MAX_BODY.to_string()]),
+            ApiError::TooLarge(limit) => i18n::TOO_LARGE.render(lang, &[&limit.to_string()]),
             ApiError::UnsupportedMediaType => i18n::MEDIA_TYPE.render(lang, &[]),
             ApiError::Gateway => i18n::GATEWAY.render(lang, &[]),
             ApiError::Settings(e) => i18n::MISCONFIGURED.render(lang, &[&e.to_string()]),

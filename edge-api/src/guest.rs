@@ -14,7 +14,7 @@ fn spin_header<'h>(headers: &'h [(String, String)], name: &str) -> &'h str {
 }
 
 /// The request as [`crate::app::handle`] reads it: `headers` with lower-case names, in Spin's
-/// order, and the body as far as the glue read it (one byte past [`crate::error::MAX_BODY`] at
+/// order, and the body as far as the glue read it (one byte past [`crate::error::body_limit`] at
 /// most).
 pub fn request(
     method: String,

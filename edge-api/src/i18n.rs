@@ -165,6 +165,11 @@ texts! {
         "El usuario ya tiene este autenticador (OtpDevice {}).",
         "L'usuari ja té aquest autenticador (OtpDevice {}).",
         "De gebruiker heeft deze authenticator al (OtpDevice {})."],
+    SEED_FILE => [
+        "The seed file cannot be read, and nothing was imported: {}.",
+        "El fichero de semillas no se puede leer y no se importó nada: {}.",
+        "El fitxer de llavors no es pot llegir i no s'ha importat res: {}.",
+        "Het seedbestand is onleesbaar en er is niets geïmporteerd: {}."],
     HANDED_OUT => [
         "Device {} is handed out to {}: take it back first.",
         "El Device {} está entregado a {}: recupérelo primero.",

@@ -2,7 +2,7 @@
 
 use crate::app::{self, Env};
 use crate::db::{Database, DbError, Rows, Sql};
-use crate::error::MAX_BODY;
+use crate::error::body_limit;
 use crate::guest;
 use crate::host::{CibaPing, Delivery};
 use crate::http::ApiResponse;
@@ -57,14 +57,15 @@ fn post(webhook: &Webhook, bearer: Option<&str>, body: Vec<u8>) -> Result<(), St
     guest::answered(*response.status())
 }
 
-/// The body, read as a stream and no further than one byte past [`MAX_BODY`]: an oversized body
-/// is answered 413 by [`app::handle`] without ever being held in memory whole.
-async fn bounded_body(request: IncomingRequest) -> Vec<u8> {
+/// The body, read as a stream and no further than one byte past `limit` (the endpoint's
+/// [`body_limit`]): an oversized body is answered 413 by [`app::handle`] without ever being held
+/// in memory whole.
+async fn bounded_body(request: IncomingRequest, limit: usize) -> Vec<u8> {
     let mut body = Vec::new();
     let mut stream = request.into_body_stream();
     while let Ok(Some(chunk)) = stream.try_next().await {
-        body.extend_from_slice(&chunk[..chunk.len().min(MAX_BODY + 1 - body.len())]);
-        if body.len() > MAX_BODY {
+        body.extend_from_slice(&chunk[..chunk.len().min(limit + 1 - body.len())]);
+        if body.len() > limit {
             break;
         }
     }
@@ -85,7 +86,8 @@ async fn answer(request: IncomingRequest) -> ApiResponse {
         .collect();
     let method = request.method().to_string();
     let path_with_query = request.path_with_query().unwrap_or_default();
-    let api_request = guest::request(method, &path_with_query, headers, bounded_body(request).await);
+    let limit = body_limit(&path_with_query);
+    let api_request = guest::request(method, &path_with_query, headers, bounded_body(request, limit).await);
     let log = guest::log_line;
     let settings = Settings::load(&variable);
     let lock_wait_ms = settings.as_ref().map_or(0, |s| s.sqlite_lock_wait_ms);

@@ -11,7 +11,7 @@
 
 use crate::app::{self, Env};
 use crate::db::{Database, DbError, Patient, Rows, Sql};
-use crate::error::MAX_BODY;
+use crate::error::body_limit;
 use crate::guest;
 use crate::host::{CibaPing, Delivery};
 use crate::http::ApiResponse;
@@ -132,14 +132,14 @@ fn post(webhook: &Webhook, bearer: Option<&str>, body: Vec<u8>) -> Result<(), St
     guest::answered(response.status().as_u16())
 }
 
-/// The body, no further than one byte past [`MAX_BODY`] (see the WASIp2 glue).
-async fn bounded_body(request: Request) -> Vec<u8> {
+/// The body, no further than one byte past `limit` (see the WASIp2 glue).
+async fn bounded_body(request: Request, limit: usize) -> Vec<u8> {
     let mut body = Vec::new();
     let mut incoming = request.into_body();
     while let Some(Ok(frame)) = incoming.frame().await {
         if let Ok(chunk) = frame.into_data() {
-            body.extend_from_slice(&chunk[..chunk.len().min(MAX_BODY + 1 - body.len())]);
-            if body.len() > MAX_BODY {
+            body.extend_from_slice(&chunk[..chunk.len().min(limit + 1 - body.len())]);
+            if body.len() > limit {
                 break;
             }
         }
@@ -158,7 +158,8 @@ async fn handle(request: Request) -> impl IntoResponse {
         .collect();
     let method = request.method().to_string();
     let path_with_query = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    let api_request = guest::request(method, &path_with_query, headers, bounded_body(request).await);
+    let limit = body_limit(&path_with_query);
+    let api_request = guest::request(method, &path_with_query, headers, bounded_body(request, limit).await);
     response(STORE.with(|store| answer(store, &api_request)))
 }
 

@@ -34,6 +34,7 @@ mod authenticators;
 mod domain;
 mod hardening;
 mod hid;
+mod import;
 mod logins;
 mod oath_devices;
 mod pipeline;

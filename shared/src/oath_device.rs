@@ -3,7 +3,9 @@
 //! Its row is the OtpDevice's row; this is another view of it, with the token's own attributes
 //! (serial, manufacturer, model, clock drift) and a status an inventory speaks.
 
-pub use crate::urn::OATH_DEVICE_SCHEMA;
+pub use crate::urn::{
+    DEVICE_EXPORT_SCHEMA, DEVICE_IMPORT_RESULT_SCHEMA, DEVICE_IMPORT_SCHEMA, OATH_DEVICE_SCHEMA,
+};
 
 use crate::Problem;
 use crate::authenticator::Reference;
@@ -99,6 +101,135 @@ impl OathDevice {
     /// Its owner's user id, empty when it has none.
     pub fn owner_id(&self) -> &str {
         self.owner.as_ref().map_or("", |o| o.value.as_str())
+    }
+}
+
+wire_enum!(
+    /// The kind of seed file an import reads.
+    SeedFormat { Pskc = "pskc", Csv = "csv" }
+);
+
+wire_enum!(
+    /// What became of one token of an import.
+    ImportOutcome { Imported = "imported", Duplicate = "duplicate", Unsupported = "unsupported", Invalid = "invalid" }
+);
+
+/// `POST /Device/.import` as read (SPEC §19). Debug never shows the file, the key or the
+/// password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ImportRequest {
+    pub format: SeedFormat,
+    pub document: String,
+    pub pre_shared_key: Option<Vec<u8>>,
+    pub password: Option<String>,
+    pub assign_users: bool,
+    pub dry_run: bool,
+}
+
+impl std::fmt::Debug for ImportRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportRequest")
+            .field("format", &self.format)
+            .field("document", &format_args!("{} bytes", self.document.len()))
+            .field("assign_users", &self.assign_users)
+            .field("dry_run", &self.dry_run)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads an import request: `format` and `document` required, `preSharedKey` in hex, the rest
+/// optional. Unknown members are refused, as a typo in `dryRun` must not import for real.
+pub fn read_import_request(body: &Value) -> Result<ImportRequest, Problem> {
+    let map = body.as_object().ok_or_else(|| Problem::Syntax("an import is a JSON object".into()))?;
+    let (mut format, mut document, mut key, mut password) = (None, None, None, None);
+    let (mut assign_users, mut dry_run) = (false, false);
+    for (name, value) in map {
+        match name.to_ascii_lowercase().as_str() {
+            "schemas" => {}
+            "format" => {
+                format = Some(
+                    value
+                        .as_str()
+                        .and_then(SeedFormat::parse)
+                        .ok_or(Problem::invalid("format", "must be pskc or csv"))?,
+                );
+            }
+            "document" => {
+                document =
+                    Some(value.as_str().ok_or(Problem::invalid("document", "must be the file's text"))?);
+            }
+            "presharedkey" if !value.is_null() => {
+                let hex = value.as_str().ok_or(Problem::invalid("preSharedKey", "must be hexadecimal"))?;
+                let compact: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
+                key = Some(
+                    data_encoding::HEXLOWER_PERMISSIVE
+                        .decode(compact.as_bytes())
+                        .map_err(|_| Problem::invalid("preSharedKey", "must be hexadecimal"))?,
+                );
+            }
+            "password" if !value.is_null() => {
+                password =
+                    Some(value.as_str().ok_or(Problem::invalid("password", "must be a string"))?.to_owned());
+            }
+            "presharedkey" | "password" => {}
+            "assignusers" => assign_users = input::boolean("assignUsers", value)?,
+            "dryrun" => dry_run = input::boolean("dryRun", value)?,
+            _ => return Err(Problem::UnknownAttribute(name.clone())),
+        }
+    }
+    Ok(ImportRequest {
+        format: format.ok_or(Problem::MissingAttribute("format"))?,
+        document: document.ok_or(Problem::MissingAttribute("document"))?.to_owned(),
+        pre_shared_key: key,
+        password,
+        assign_users,
+        dry_run,
+    })
+}
+
+/// One token of an import, as the answer reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportedKey {
+    pub serial_number: String,
+    pub outcome: ImportOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl ImportedKey {
+    pub fn new(serial: &str, outcome: ImportOutcome, detail: Option<String>) -> ImportedKey {
+        ImportedKey { serial_number: serial.to_owned(), outcome, id: None, detail }
+    }
+}
+
+/// The answer of `POST /Device/.import`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceImportResult {
+    pub schemas: Vec<String>,
+    pub imported: u64,
+    /// Duplicates.
+    pub skipped: u64,
+    /// Unsupported and invalid keys.
+    pub failed: u64,
+    pub results: Vec<ImportedKey>,
+}
+
+impl DeviceImportResult {
+    pub fn of(results: Vec<ImportedKey>) -> DeviceImportResult {
+        let count = |outcomes: &[ImportOutcome]| {
+            results.iter().filter(|r| outcomes.contains(&r.outcome)).count() as u64
+        };
+        DeviceImportResult {
+            schemas: vec![DEVICE_IMPORT_RESULT_SCHEMA.to_owned()],
+            imported: count(&[ImportOutcome::Imported]),
+            skipped: count(&[ImportOutcome::Duplicate]),
+            failed: count(&[ImportOutcome::Unsupported, ImportOutcome::Invalid]),
+            results,
+        }
     }
 }
 

@@ -20,3 +20,6 @@ pub const AUDIT_SCHEMA: &str = "urn:scim-otp:params:scim:schemas:AuditEvent";
 pub const AUDIT_HISTOGRAM_SCHEMA: &str = "urn:scim-otp:params:scim:api:messages:AuditHistogram";
 pub const POLICY_SCHEMA: &str = "urn:scim-otp:params:scim:schemas:AuthenticatorPolicy";
 pub const OATH_DEVICE_SCHEMA: &str = "urn:scim-otp:params:scim:schemas:Device";
+pub const DEVICE_IMPORT_SCHEMA: &str = "urn:scim-otp:params:scim:api:messages:DeviceImport";
+pub const DEVICE_IMPORT_RESULT_SCHEMA: &str = "urn:scim-otp:params:scim:api:messages:DeviceImportResult";
+pub const DEVICE_EXPORT_SCHEMA: &str = "urn:scim-otp:params:scim:api:messages:DeviceExport";

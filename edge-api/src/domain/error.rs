@@ -43,6 +43,8 @@ pub enum DomainError {
         serial: String,
         owner: String,
     },
+    /// A seed file that cannot be read at all (why: a key, a password, a MAC, XML, CSV).
+    SeedFile(String),
     /// Three writes in a row lost to concurrent changes.
     Conflict,
     /// The store failed; transient failures (busy, interrupted, out of reach) are told apart.

@@ -2,13 +2,13 @@
 
 use super::{if_match, json_body, projection_of, resource_response, to_json};
 use crate::context::Ctx;
-use crate::domain::{DomainError, oath_devices};
+use crate::domain::{DomainError, import, oath_devices};
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
 use serde_json::Value;
 use shared::filter::Condition;
-use shared::oath_device::{OathDevice, read_device_body};
+use shared::oath_device::{OathDevice, read_device_body, read_import_request};
 use shared::patch::{PatchOp, Vocabulary, apply_all};
 use shared::query::{Page, Projection, Sort};
 use shared::schema::OATH_DEVICE;
@@ -73,4 +73,12 @@ pub(crate) fn delete(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
     oath_devices::delete(&ctx.scope(), id, if_match(ctx).as_ref())?;
     Ok(ApiResponse::empty(204))
+}
+
+/// `POST /Device/.import` (SPEC §19): a vendor's seed file into the stock.
+pub(crate) fn import(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Admin)?;
+    let request = read_import_request(&json_body(ctx)?)?;
+    let result = import::import(&ctx.scope(), &request)?;
+    Ok(ApiResponse::json(200, &result))
 }

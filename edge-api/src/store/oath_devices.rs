@@ -14,6 +14,7 @@ use shared::oath_device::{DeviceState, IN_STOCK, OATH_DEVICE_SCHEMA, OathDevice,
 use shared::query::{Page, Sort};
 use shared::schema::OATH_DEVICE;
 use shared::{Algorithm, DeviceType, Timestamp};
+use std::collections::{HashMap, HashSet};
 
 /// A device from its row. Its owner's `$ref` is left empty: the API, which knows its base URL,
 /// writes it.
@@ -95,38 +96,7 @@ impl WriteTx<'_> {
     /// Puts a token in stock with its sealed secret; `None` when the tenant has a TOTP/HOTP
     /// device with this serial already (then nothing is written).
     pub fn stock_token(&self, token: &TokenData, sealed_seed: Vec<u8>) -> Result<Option<i64>, DbError> {
-        let rows = self.db.execute(
-            "INSERT INTO devices (tenant, name, type, user_name, status, created, modified, algorithm, digits, period, \
-             seed, hotp_counter, time_drift, manufacturer, model, origin, valid_from, valid_until) \
-             VALUES (?, ?, ?, '', 'A', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'imported', ?, ?) \
-             ON CONFLICT DO NOTHING RETURNING id",
-            &[
-                self.tenant.into(),
-                token.serial_number.as_str().into(),
-                token.device_type.as_str().into(),
-                self.now.into(),
-                self.now.into(),
-                token.algorithm.as_str().into(),
-                i64::from(token.digits).into(),
-                token.period.map(i64::from).into(),
-                Sql::Blob(sealed_seed),
-                token.counter.map(sql_u64).into(),
-                (token.device_type == DeviceType::Totp).then_some(token.time_drift).into(),
-                token.manufacturer.clone().into(),
-                token.model.clone().into(),
-                token.start_date.map(|t| t.0).into(),
-                token.expiry_date.map(|t| t.0).into(),
-            ],
-        )?;
-        let Some(id) = rows.first().map(|r| r.int("id")).transpose()? else { return Ok(None) };
-        let made_by = match (&token.manufacturer, &token.model) {
-            (Some(maker), Some(model)) => format!(" ({maker} {model})"),
-            (Some(one), None) | (None, Some(one)) => format!(" ({one})"),
-            (None, None) => String::new(),
-        };
-        let detail = format!("{} {}{made_by} into stock", token.device_type, token.serial_number);
-        self.audit(AuditAction::Import, Some(id), &detail)?;
-        Ok(Some(id))
+        Ok(self.stock_tokens(&[(token, &sealed_seed)])?.into_iter().next().flatten())
     }
 
     /// Writes a device's manufacturer, model and holder if it is still at `version`; `None` if
@@ -222,4 +192,118 @@ impl WriteTx<'_> {
         self.audit(AuditAction::Delete, Some(id), &detail)?;
         Ok(true)
     }
+}
+
+/// Rows per multi-row INSERT of an import: 100 tokens of 15 values each stay far below SQLite's
+/// 32,766 bound parameters, and 10,000 tokens are 100 statements, not 10,000 (each a round trip
+/// on a network store).
+const STOCK_BATCH: usize = 100;
+
+impl Store<'_> {
+    /// Which of `serials` name a TOTP/HOTP device of the tenant already.
+    pub fn existing_serials(&self, serials: &[&str]) -> Result<HashSet<String>, DbError> {
+        let mut taken = HashSet::new();
+        for chunk in serials.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let mut params: Vec<Sql> = vec![self.actor.tenant.into()];
+            params.extend(chunk.iter().map(|s| Sql::from(*s)));
+            let rows = self.db.execute(
+                &format!("SELECT name FROM devices WHERE tenant = ? AND {OATH} AND name IN ({marks})"),
+                &params,
+            )?;
+            for row in rows.iter() {
+                taken.insert(row.text("name")?.to_owned());
+            }
+        }
+        Ok(taken)
+    }
+}
+
+impl WriteTx<'_> {
+    /// The device `id` of the tenant, as `/Device` shows it.
+    pub fn get_oath_device(&self, id: i64) -> Result<Option<OathDevice>, DbError> {
+        self.reads().get_oath_device(id)
+    }
+
+    /// Puts tokens in stock with their sealed secrets, a hundred to a statement, each with its
+    /// audit row: their ids in order, `None` for a serial the tenant has already (then nothing
+    /// is written for it).
+    pub fn stock_tokens(&self, tokens: &[(&TokenData, &[u8])]) -> Result<Vec<Option<i64>>, DbError> {
+        let mut ids = Vec::with_capacity(tokens.len());
+        for chunk in tokens.chunks(STOCK_BATCH) {
+            let row = "(?, ?, ?, '', 'A', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'imported', ?, ?)";
+            let mut params: Vec<Sql> = Vec::with_capacity(chunk.len() * 16);
+            for (token, sealed) in chunk {
+                params.extend([
+                    self.tenant.into(),
+                    token.serial_number.as_str().into(),
+                    token.device_type.as_str().into(),
+                    self.now.into(),
+                    self.now.into(),
+                    token.algorithm.as_str().into(),
+                    i64::from(token.digits).into(),
+                    token.period.map(i64::from).into(),
+                    Sql::Blob(sealed.to_vec()),
+                    token.counter.map(sql_u64).into(),
+                    (token.device_type == DeviceType::Totp).then_some(token.time_drift).into(),
+                    token.manufacturer.clone().into(),
+                    token.model.clone().into(),
+                    token.start_date.map(|t| t.0).into(),
+                    token.expiry_date.map(|t| t.0).into(),
+                ]);
+            }
+            let rows = self.db.execute(
+                &format!(
+                    "INSERT INTO devices (tenant, name, type, user_name, status, created, modified, algorithm, digits, \
+                     period, seed, hotp_counter, time_drift, manufacturer, model, origin, valid_from, valid_until) \
+                     VALUES {} ON CONFLICT DO NOTHING RETURNING id, name",
+                    vec![row; chunk.len()].join(", ")
+                ),
+                &params,
+            )?;
+            let mut stocked = HashMap::new();
+            for r in rows.iter() {
+                stocked.insert(r.text("name")?.to_owned(), r.int("id")?);
+            }
+            let mut audit: Vec<Sql> = Vec::new();
+            for (token, _) in chunk {
+                let id = stocked.get(&token.serial_number).copied();
+                if let Some(id) = id {
+                    audit.extend([
+                        self.tenant.into(),
+                        self.now.into(),
+                        self.actor.into(),
+                        id.into(),
+                        stock_detail(token).into(),
+                    ]);
+                }
+                ids.push(id);
+            }
+            if !audit.is_empty() {
+                let rows = vec!["(?, ?, ?, 'import', ?, ?)"; audit.len() / 5].join(", ");
+                self.db.execute(
+                    &format!(
+                        "INSERT INTO audit (tenant, at, actor, action, device_id, detail) VALUES {rows}"
+                    ),
+                    &audit,
+                )?;
+            }
+        }
+        Ok(ids)
+    }
+
+    /// An audit row about the tenant's stock as a whole (an import, an export).
+    pub fn audit_stock(&self, action: AuditAction, detail: &str) -> Result<(), DbError> {
+        self.audit(action, None, detail)
+    }
+}
+
+/// What the audit says of a token put in stock: its type, serial and make, never its secret.
+fn stock_detail(token: &TokenData) -> String {
+    let made_by = match (&token.manufacturer, &token.model) {
+        (Some(maker), Some(model)) => format!(" ({maker} {model})"),
+        (Some(one), None) | (None, Some(one)) => format!(" ({one})"),
+        (None, None) => String::new(),
+    };
+    format!("{} {}{made_by} into stock", token.device_type, token.serial_number)
 }

@@ -27,14 +27,14 @@ impl Api {
         self.store(tenant).write(|tx| tx.stock_token(&token, sealed.clone())).unwrap()
     }
 
-    fn device(&self, id: i64) -> Value {
+    pub(super) fn device(&self, id: i64) -> Value {
         let (status, device) = self.call("GET", &format!("/Device/{id}"), None);
         assert_eq!(status, 200, "{device}");
         device
     }
 
     /// A PATCH of `/Device/{id}` with these operations.
-    fn patch_device(&self, id: i64, operations: Value) -> (u16, Value) {
+    pub(super) fn patch_device(&self, id: i64, operations: Value) -> (u16, Value) {
         let body = json!({"schemas": [shared::model::PATCH_OP_SCHEMA], "Operations": operations});
         self.call("PATCH", &format!("/Device/{id}"), Some(body))
     }

@@ -16,7 +16,7 @@
 
 use edge_api::app::{Env, handle};
 use edge_api::db::Patient;
-use edge_api::error::MAX_BODY;
+use edge_api::error::body_limit;
 use edge_api::guest;
 use edge_api::settings::Settings;
 use http_body_util::{BodyExt, Full, Limited};
@@ -47,10 +47,12 @@ async fn respond(
     connections: Arc<Connections>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
-    // As spin.rs reads it: no further than one byte past MAX_BODY, which the handler answers 413.
-    let body = match Limited::new(body, MAX_BODY).collect().await {
+    // As spin.rs reads it: no further than one byte past the endpoint's limit, which the
+    // handler answers 413.
+    let limit = body_limit(parts.uri.path());
+    let body = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes().to_vec(),
-        Err(_) => vec![b' '; MAX_BODY + 1],
+        Err(_) => vec![b' '; limit + 1],
     };
     let mut headers: Vec<(String, String)> = parts
         .headers
