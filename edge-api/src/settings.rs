@@ -125,6 +125,11 @@ pub struct Settings {
     pub defaults: Defaults,
     pub totp_window: u64,
     pub hotp_lookahead: u64,
+    /// How far a resync searches (SPEC §19): HOTP counters ahead, and a tenth of it in TOTP
+    /// steps either side.
+    pub resync_window: u64,
+    /// Whether `POST /Device/.export` may hand out secrets (SPEC §19); off by default.
+    pub seed_export: bool,
     pub max_fails: u32,
     pub challenge_ttl: i64,
     /// What sending EMAIL/SMS codes may cost (SPEC §6).
@@ -448,6 +453,14 @@ impl Settings {
                 "0 to 30000",
             )?,
             hotp_lookahead: number("hotp_lookahead", get("hotp_lookahead"), 10, |w| *w <= 100, "0 to 100")?,
+            resync_window: number(
+                "resync_window",
+                get("resync_window"),
+                1000,
+                |w| (10..=100_000).contains(w),
+                "10 to 100000",
+            )?,
+            seed_export: flag("seed_export", get("seed_export"))?,
             max_fails: number("max_fails", get("max_fails"), 5, |m| (1..=100).contains(m), "1 to 100")?,
             challenge_ttl: number(
                 "challenge_ttl_seconds",
@@ -605,6 +618,8 @@ mod tests {
             "otp_period",
             "totp_window",
             "hotp_lookahead",
+            "resync_window",
+            "seed_export",
             "max_fails",
             "challenge_ttl_seconds",
             "send_cooldown_seconds",

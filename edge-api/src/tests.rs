@@ -81,6 +81,8 @@ pub fn settings() -> Settings {
         defaults: Defaults::default(),
         totp_window: 1,
         hotp_lookahead: 10,
+        resync_window: 1000,
+        seed_export: true,
         max_fails: 5,
         challenge_ttl: 300,
         // No budget to speak of: the workflows send as they please; the budget tests set their own.

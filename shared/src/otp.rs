@@ -180,6 +180,65 @@ pub fn verify_totp(
     matched.filter(|_| !replay)
 }
 
+/// RFC 4226 §7.4 resynchronisation: two consecutive codes, searched from the stored `counter`
+/// up to `window` counters ahead; the counter after the second code, which the caller stores.
+/// Each candidate pair is compared in constant time.
+pub fn resync_hotp(
+    secret: &Secret,
+    params: CodeParams,
+    codes: [&str; 2],
+    counter: u64,
+    window: u64,
+) -> Option<u64> {
+    let end = counter.saturating_add(window);
+    consecutive(secret, params, codes, counter..=end).map(|first| first + 2)
+}
+
+/// RFC 6238 §6 resynchronisation: two consecutive codes of a token whose clock has drifted,
+/// searched within `window` time steps either side of the server's; codes at or before
+/// `last_step` (used already) never match. The step of the second code, from which the caller
+/// learns the token's drift.
+pub fn resync_totp(
+    secret: &Secret,
+    params: CodeParams,
+    period: u32,
+    codes: [&str; 2],
+    unix_seconds: i64,
+    window: u64,
+    last_step: Option<u64>,
+) -> Option<u64> {
+    let now = time_step(unix_seconds, period);
+    let first = now.saturating_sub(window).max(last_step.map_or(0, |s| s.saturating_add(1)));
+    let end = now.saturating_add(window);
+    (first <= end).then(|| consecutive(secret, params, codes, first..=end)).flatten().map(|step| step + 1)
+}
+
+/// The first counter `c` of `counters` whose code is `codes[0]` while `c + 1`'s is `codes[1]`.
+fn consecutive(
+    secret: &Secret,
+    params: CodeParams,
+    codes: [&str; 2],
+    counters: std::ops::RangeInclusive<u64>,
+) -> Option<u64> {
+    let well_formed =
+        |code: &str| code.len() == params.digits as usize && code.bytes().all(|b| b.is_ascii_digit());
+    if !codes.iter().all(|c| well_formed(c)) {
+        return None;
+    }
+    let mut previous = None;
+    for counter in counters.clone().chain(counters.end().checked_add(1)) {
+        let code = format_code(hotp(secret, params, counter), params.digits);
+        let second = code.as_bytes().ct_eq(codes[1].as_bytes());
+        if let Some((at, first)) = previous
+            && bool::from(first & second)
+        {
+            return Some(at);
+        }
+        previous = Some((counter, code.as_bytes().ct_eq(codes[0].as_bytes())));
+    }
+    None
+}
+
 /// What the Key URI describes besides the seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UriKind {
@@ -269,6 +328,37 @@ pub fn qr_png_base64(text: &str) -> Result<String, QrError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn resync_finds_two_consecutive_codes() {
+        // RFC 4226 appendix D: the codes of counters 0 to 9 of "12345678901234567890".
+        let secret = Secret::from_bytes(b"12345678901234567890".to_vec());
+        let params = CodeParams { algorithm: Algorithm::Sha1, digits: 6 };
+        let rfc = [
+            "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871",
+            "520489",
+        ];
+        assert_eq!(resync_hotp(&secret, params, [rfc[7], rfc[8]], 0, 1000), Some(9));
+        assert_eq!(resync_hotp(&secret, params, [rfc[7], rfc[9]], 0, 1000), None, "not consecutive");
+        assert_eq!(resync_hotp(&secret, params, [rfc[7], rfc[8]], 8, 1000), None, "behind the counter");
+        assert_eq!(
+            resync_hotp(&secret, params, [rfc[7], rfc[8]], 0, 7),
+            Some(9),
+            "the second one past the window"
+        );
+        assert_eq!(resync_hotp(&secret, params, [rfc[7], rfc[8]], 0, 6), None, "out of the window");
+        assert_eq!(resync_hotp(&secret, params, ["75522", rfc[1]], 0, 1000), None);
+        // TOTP: the token runs ten steps ahead of the server.
+        let now = 1_700_000_000;
+        let step = time_step(now, 30);
+        let code = |s: u64| format_code(hotp(&secret, params, s), 6);
+        let (a, b) = (code(step + 10), code(step + 11));
+        assert_eq!(resync_totp(&secret, params, 30, [&a, &b], now, 100, None), Some(step + 11));
+        assert_eq!(resync_totp(&secret, params, 30, [&a, &b], now, 9, None), None, "out of the window");
+        assert_eq!(resync_totp(&secret, params, 30, [&a, &b], now, 100, Some(step + 10)), None, "used");
+        let (c, d) = (code(step - 40), code(step - 39));
+        assert_eq!(resync_totp(&secret, params, 30, [&c, &d], now, 100, None), Some(step - 39), "behind");
+    }
+
     use super::*;
 
     const SHA1: CodeParams = CodeParams { algorithm: Algorithm::Sha1, digits: 6 };

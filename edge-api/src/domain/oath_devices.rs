@@ -2,11 +2,13 @@
 //! out and taken back, and the enrolled devices beside them.
 
 use super::{DomainError, IfMatch, Scope, Written, delete_versioned, update_versioned};
-use crate::store::{Holder, WriteTx};
+use crate::store::{Holder, Resynced, TokenState, WriteTx};
+use shared::DeviceType;
 use shared::Problem;
 use shared::authenticator_body::Owner;
 use shared::model::etag_version;
 use shared::oath_device::{DeviceChanges, DeviceState, OathDevice, Origin, OwnerChange};
+use shared::otp::{CodeParams, resync_hotp, resync_totp, time_step};
 
 fn version_of(device: &OathDevice) -> i64 {
     etag_version(&device.meta.version).unwrap_or(0)
@@ -88,4 +90,49 @@ pub fn delete(scope: &Scope<'_>, id: &str, expected: Option<&IfMatch>) -> Result
     delete_versioned(expected, version_of(&current), DomainError::NoOathDevice(id.to_owned()), |at| {
         Ok(scope.store.write(|tx| tx.delete_oath_device(&current, at))?)
     })
+}
+
+/// `POST /Device/{id}/resync` (SPEC §19): two consecutive codes from the token. HOTP: searched
+/// from the stored counter up to `resync_window` ahead, the counter then moves past the second;
+/// TOTP: within a tenth of it in steps either side of the server's clock, the drift they show
+/// kept and the second code's step used. Codes already used never match. `fails` goes to 0; a
+/// locked device stays locked.
+pub fn resync(scope: &Scope<'_>, id: &str, codes: [&str; 2]) -> Result<(), DomainError> {
+    let not_found = || DomainError::Invalid(Problem::invalid("codes", "no two consecutive codes found"));
+    update_versioned(
+        None,
+        || {
+            let parsed = id.parse::<i64>().ok().filter(|n| *n > 0 && n.to_string() == id);
+            let missing = || DomainError::NoOathDevice(id.to_owned());
+            parsed.map_or(Ok(None), |n| scope.store.token_state(n))?.ok_or_else(missing)
+        },
+        |state: &TokenState| version_of(&state.device),
+        |state, version| {
+            let device = &state.device;
+            let secret =
+                state.sealed_seed.as_deref().and_then(|blob| scope.keys.open_seed(blob)).ok_or_else(
+                    || DomainError::Internal(format!("device {}: seed cannot be opened", device.id)),
+                )?;
+            let params = CodeParams { algorithm: device.algorithm, digits: device.digits };
+            let window = scope.settings.resync_window;
+            let moved = match device.device_type {
+                DeviceType::Hotp => {
+                    let from = state.hotp_counter.unwrap_or(0);
+                    let to = resync_hotp(&secret, params, codes, from, window).ok_or_else(not_found)?;
+                    Resynced::Counter { from, to }
+                }
+                _ => {
+                    let period = device.period.unwrap_or(scope.settings.defaults.period);
+                    let now = scope.now();
+                    let step =
+                        resync_totp(&secret, params, period, codes, now, window / 10, state.totp_last_step)
+                            .ok_or_else(not_found)?;
+                    let server = i64::try_from(time_step(now, period)).unwrap_or(i64::MAX);
+                    Resynced::Clock { drift: i64::try_from(step).unwrap_or(i64::MAX) - server, step }
+                }
+            };
+            let written = scope.store.write(|tx| tx.resync(device, version, &moved))?;
+            Ok(if written { Written::Done(()) } else { Written::Stale })
+        },
+    )
 }

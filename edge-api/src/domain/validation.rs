@@ -10,7 +10,7 @@ use crate::host::{Deliver, Delivery};
 use crate::store::{AuthenticatorRow, ChallengeKind, ChallengeState, NewChallenge, Ping, SuccessGuard};
 use shared::audit::AuditAction;
 use shared::authenticator::Reason;
-use shared::otp::{CodeParams, verify_hotp, verify_totp};
+use shared::otp::{CodeParams, time_step, verify_hotp, verify_totp};
 use shared::standing::Inactive;
 use shared::{Algorithm, DeviceType, Status};
 use subtle::ConstantTimeEq;
@@ -117,6 +117,10 @@ fn not_checkable(state: &ChallengeState) -> Option<(Reason, bool, String)> {
         // A usable device whose authenticator refuses validations now answers as a disabled one
         // (SPEC §14: disabled, outside its validity dates, at its usage limit), or as a locked
         // one when failures disabled it.
+        // A token outside the validity its seed file gave it (SPEC §19).
+        Status::Created | Status::Validated if state.outside_validity => {
+            Some((Reason::OutsideValidity, false, "token outside its validity dates".to_owned()))
+        }
         Status::Created | Status::Validated => state.authenticator_refusal.map(|refusal| {
             let why = Inactive::Refused(refusal);
             (why.reason(), why.locked(), format!("authenticator {}", refusal.as_str()))
@@ -277,10 +281,26 @@ fn check<'s>(ctx: &Context<'_>, state: &'s ChallengeState, code: &str) -> Result
     };
     let guard = match device.device_type {
         DeviceType::Totp => {
+            // The window is centred on the token's clock, the server's shifted by its learnt
+            // drift; the step that matches tells the drift now (RFC 6238 §6).
             let period = device.period.unwrap_or(settings.defaults.period);
             let last = state.totp_last_step;
-            verify_totp(&seed()?, params, period, code, ctx.now(), settings.totp_window, last)
-                .map(|step| SuccessGuard::TotpStep { step, last })
+            let shift = state.time_drift.saturating_mul(i64::from(period));
+            let server = i64::try_from(time_step(ctx.now(), period)).unwrap_or(i64::MAX);
+            verify_totp(
+                &seed()?,
+                params,
+                period,
+                code,
+                ctx.now().saturating_add(shift),
+                settings.totp_window,
+                last,
+            )
+            .map(|step| SuccessGuard::TotpStep {
+                step,
+                last,
+                drift: i64::try_from(step).unwrap_or(i64::MAX).saturating_sub(server),
+            })
         }
         DeviceType::Hotp => {
             let from = state.hotp_counter.ok_or_else(|| {

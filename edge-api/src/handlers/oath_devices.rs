@@ -82,3 +82,18 @@ pub(crate) fn import(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     let result = import::import(&ctx.scope(), &request)?;
     Ok(ApiResponse::json(200, &result))
 }
+
+/// `POST /Device/{id}/resync` with `{"codes": ["…", "…"]}`: two consecutive codes of the token.
+pub(crate) fn resync(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Admin)?;
+    let body = json_body(ctx)?;
+    let codes: Vec<&str> = match body.get("codes").and_then(Value::as_array) {
+        Some(codes) => codes.iter().filter_map(Value::as_str).collect(),
+        None => return Err(shared::Problem::MissingAttribute("codes").into()),
+    };
+    let [first, second] = codes[..] else {
+        return Err(shared::Problem::invalid("codes", "must be two consecutive codes from the token").into());
+    };
+    oath_devices::resync(&ctx.scope(), id, [first.trim(), second.trim()])?;
+    Ok(ApiResponse::json(200, &serde_json::json!({"resynced": true})))
+}

@@ -307,3 +307,69 @@ fn stock_detail(token: &TokenData) -> String {
     };
     format!("{} {}{made_by} into stock", token.device_type, token.serial_number)
 }
+
+/// What a resync needs of a TOTP/HOTP device besides what `/Device` shows.
+pub struct TokenState {
+    pub device: OathDevice,
+    pub sealed_seed: Option<Vec<u8>>,
+    pub hotp_counter: Option<u64>,
+    pub totp_last_step: Option<u64>,
+}
+
+/// Where a resync moved a token.
+pub enum Resynced {
+    /// HOTP: the counter after the second code.
+    Counter { from: u64, to: u64 },
+    /// TOTP: the drift the two codes showed, and the step of the second (used now).
+    Clock { drift: i64, step: u64 },
+}
+
+impl Store<'_> {
+    pub fn token_state(&self, id: i64) -> Result<Option<TokenState>, DbError> {
+        let rows = self.db.execute(
+            &format!(
+                "SELECT {OATH_DEVICE_COLUMNS}, seed, hotp_counter, totp_last_step FROM devices \
+                 WHERE id = ? AND tenant = ? AND {OATH}"
+            ),
+            &[id.into(), self.actor.tenant.into()],
+        )?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        Ok(Some(TokenState {
+            device: oath_device_from(row)?,
+            sealed_seed: row.opt_blob("seed")?.map(<[u8]>::to_vec),
+            hotp_counter: row.opt_count("hotp_counter")?,
+            totp_last_step: row.opt_count("totp_last_step")?,
+        }))
+    }
+}
+
+impl WriteTx<'_> {
+    /// Writes a resync if the device is still at `version`: the counter or the clock moved,
+    /// `fails` back to 0 (a locked device stays locked). False when it moved on meanwhile.
+    pub fn resync(&self, current: &OathDevice, version: i64, moved: &Resynced) -> Result<bool, DbError> {
+        let id: i64 = current.id.parse().map_err(|_| DbError(format!("device id {:?}", current.id)))?;
+        let (set, mut params, detail): (&str, Vec<Sql>, String) = match moved {
+            Resynced::Counter { from, to } => {
+                ("hotp_counter = ?", vec![sql_u64(*to)], format!("counter {from} -> {to}"))
+            }
+            Resynced::Clock { drift, step } => (
+                "time_drift = ?, totp_last_step = ?",
+                vec![(*drift).into(), sql_u64(*step)],
+                format!("time drift {} -> {drift} steps", current.time_drift.unwrap_or(0)),
+            ),
+        };
+        params.extend([self.now.into(), id.into(), self.tenant.into(), version.into()]);
+        let rows = self.db.execute(
+            &format!(
+                "UPDATE devices SET {set}, fails = 0, version = version + 1, modified = ? \
+                 WHERE id = ? AND tenant = ? AND version = ? RETURNING id"
+            ),
+            &params,
+        )?;
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        self.audit(AuditAction::Resync, Some(id), &format!("{}: {detail}", current.serial_number))?;
+        Ok(true)
+    }
+}

@@ -29,6 +29,10 @@ pub struct ChallengeState {
     /// A hardware token from a seed file (SPEC §19): its first success activates it, through
     /// either dialect.
     pub imported: bool,
+    /// TOTP: the token's clock offset in time steps, learnt at each success (SPEC §19).
+    pub time_drift: i64,
+    /// A token outside the validity its seed file gave it: nothing is checked or counted.
+    pub outside_validity: bool,
     /// The owner's `active` (SPEC §17): when false, nothing is sent, checked or counted.
     pub user_active: bool,
     /// Why the device's authenticator refuses validations now (SPEC §14), if it does. Then, as
@@ -50,17 +54,25 @@ impl Store<'_> {
     }
 }
 
+/// Whether a token is outside the validity its seed file gave it at `now` (SPEC §19), as SQL
+/// over `devices`: 1 or 0.
+fn outside_validity(now: i64) -> String {
+    format!("(coalesce(valid_from > {now}, 0) OR coalesce(valid_until <= {now}, 0))")
+}
+
 /// The columns [`challenge_state_from`] reads, in a statement over `devices`.
 pub(super) fn challenge_columns(now: i64) -> String {
     let owner = device_owner_active();
     format!(
         "{DEVICE_COLUMNS}, seed, pin_hash, hotp_counter, totp_last_step, authenticator_id, origin, \
+         coalesce(time_drift, 0) AS time_drift, {} AS outside_validity, \
          CASE WHEN type IN ('EMAIL', 'SMS') THEN (SELECT json_group_array(json_array(c.id, hex(c.code_digest), c.kind)) \
          FROM challenges c WHERE c.device_id = devices.id AND c.code_digest IS NOT NULL AND c.expires >= {now}) \
          END AS open_codes, \
          CASE WHEN type IN ('EMAIL', 'SMS') THEN (SELECT p.code_ttl FROM authenticators a JOIN policies p \
          ON p.tenant = a.tenant AND p.id = a.policy WHERE a.id = devices.authenticator_id) END AS code_ttl, \
          {owner} AS user_active, {} AS authenticator_refusal",
+        outside_validity(now),
         authenticator_refusal(now)
     )
 }
@@ -76,6 +88,8 @@ pub(super) fn challenge_state_from(row: Row<'_>) -> Result<ChallengeState, DbErr
         code_ttl: row.opt_int("code_ttl")?,
         authenticator_id: row.opt_int("authenticator_id")?,
         imported: row.text("origin")? == "imported",
+        time_drift: row.int("time_drift")?,
+        outside_validity: row.int("outside_validity")? != 0,
         user_active: row.int("user_active")? != 0,
         authenticator_refusal: row
             .opt_text("authenticator_refusal")?
@@ -91,8 +105,8 @@ pub(super) fn challenge_state_from(row: Row<'_>) -> Result<ChallengeState, DbErr
 #[derive(Clone, Copy)]
 pub enum SuccessGuard<'a> {
     /// TOTP: the matched time step, and the last accepted step the check saw (its replay rule
-    /// compared against that one).
-    TotpStep { step: u64, last: Option<u64> },
+    /// compared against that one); `drift`, the token's clock offset that step shows, is kept.
+    TotpStep { step: u64, last: Option<u64>, drift: i64 },
     /// HOTP: the matched counter, and the stored counter the check started from; it moves past
     /// the match.
     HotpCounter { matched: u64, from: u64 },
@@ -138,14 +152,15 @@ impl Validation<'_> {
                            modified = ?, validation_actor = ?";
         let owner = device_owner_active();
         let live = format!(
-            "id = ? AND tenant = ? AND status IN ('C', 'V') AND {owner} = 1 AND {} IS NULL",
-            authenticator_refusal(self.now)
+            "id = ? AND tenant = ? AND status IN ('C', 'V') AND {owner} = 1 AND {} IS NULL AND NOT {}",
+            authenticator_refusal(self.now),
+            outside_validity(self.now)
         );
         let (now, actor, tenant) = (self.now, self.actor.name, self.actor.tenant);
         let (sql, params): (String, Vec<Sql>) = match guard {
-            SuccessGuard::TotpStep { step, last } => (
+            SuccessGuard::TotpStep { step, last, drift } => (
                 format!(
-                    "UPDATE devices SET {SET}, totp_last_step = ? WHERE {live} AND totp_last_step IS ? \
+                    "UPDATE devices SET {SET}, totp_last_step = ?, time_drift = ? WHERE {live} AND totp_last_step IS ? \
                      AND (totp_last_step IS NULL OR totp_last_step < ?) RETURNING id"
                 ),
                 vec![
@@ -153,6 +168,7 @@ impl Validation<'_> {
                     now.into(),
                     actor.into(),
                     sql_u64(step),
+                    drift.into(),
                     id.into(),
                     tenant.into(),
                     last.map(sql_u64).into(),
@@ -227,8 +243,9 @@ impl Validation<'_> {
                  OR coalesce({AUTHENTICATOR_LOCKS}, 0) THEN 'L' ELSE status END, \
                  version = version + 1, modified = ?, \
                  validation_actor = ? WHERE id = ? AND tenant = ? AND status IN ('C', 'V') AND {owner} = 1 \
-                 AND {} IS NULL RETURNING status",
-                authenticator_refusal(self.now)
+                 AND {} IS NULL AND NOT {} RETURNING status",
+                authenticator_refusal(self.now),
+                outside_validity(self.now)
             ),
             &[
                 self.now.into(),

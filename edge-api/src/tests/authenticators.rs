@@ -211,7 +211,7 @@ fn soffid_validations_follow_the_authenticators_rules() {
         api.db.query_row("SELECT totp_last_step FROM devices WHERE id = ?", [id], |r| r.get(0)).unwrap();
     // A step past every one seen, against the step as read: it would win if the rules allowed.
     let last = last.map(|s| u64::try_from(s).unwrap());
-    let guard = crate::store::SuccessGuard::TotpStep { step: last.unwrap_or(0) + 1_000, last };
+    let guard = crate::store::SuccessGuard::TotpStep { step: last.unwrap_or(0) + 1_000, last, drift: 0 };
     assert!(validation.record_success(id, guard).unwrap().is_none(), "refused in the write too");
 
     // Valid for one day from the start: two days later, refused.

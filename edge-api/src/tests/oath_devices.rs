@@ -1,28 +1,20 @@
 //! `/Device` (SPEC §19): tokens in stock beside enrolled devices, handed out, activated by their
 //! first success through either dialect, taken back, deleted; and what it refuses.
 
+use super::actions::{act, outcome};
 use super::users::{ACME_ADMIN, at, everything, tenant_settings};
 use super::*;
-use shared::DeviceType;
 use shared::oath_device::TokenData;
+use shared::{DeviceType, Timestamp};
 
 impl Api {
     /// Puts a token with `secret` in `tenant`'s stock, as an import does; its id.
     fn stock(&self, tenant: &str, serial: &str, secret: &Secret, device_type: DeviceType) -> Option<i64> {
+        self.stock_with(tenant, token(serial, device_type), secret)
+    }
+
+    fn stock_with(&self, tenant: &str, token: TokenData, secret: &Secret) -> Option<i64> {
         let keys = crypto::Keys::derive(&self.settings.access.secret_key);
-        let token = TokenData {
-            serial_number: serial.into(),
-            manufacturer: Some("Feitian".into()),
-            model: Some("c200".into()),
-            device_type,
-            algorithm: Algorithm::Sha1,
-            digits: 6,
-            period: (device_type == DeviceType::Totp).then_some(30),
-            counter: (device_type == DeviceType::Hotp).then_some(0),
-            time_drift: 0,
-            start_date: None,
-            expiry_date: None,
-        };
         let sealed = keys.seal_seed(secret).unwrap();
         self.store(tenant).write(|tx| tx.stock_token(&token, sealed.clone())).unwrap()
     }
@@ -37,6 +29,23 @@ impl Api {
     pub(super) fn patch_device(&self, id: i64, operations: Value) -> (u16, Value) {
         let body = json!({"schemas": [shared::model::PATCH_OP_SCHEMA], "Operations": operations});
         self.call("PATCH", &format!("/Device/{id}"), Some(body))
+    }
+}
+
+/// A token of `device_type` as a Feitian seed file describes it: SHA-1, 6 digits, 30 s, counter 0.
+fn token(serial: &str, device_type: DeviceType) -> TokenData {
+    TokenData {
+        serial_number: serial.into(),
+        manufacturer: Some("Feitian".into()),
+        model: Some("c200".into()),
+        device_type,
+        algorithm: Algorithm::Sha1,
+        digits: 6,
+        period: (device_type == DeviceType::Totp).then_some(30),
+        counter: (device_type == DeviceType::Hotp).then_some(0),
+        time_drift: 0,
+        start_date: None,
+        expiry_date: None,
     }
 }
 
@@ -275,4 +284,103 @@ fn tokens_stay_in_their_tenant() {
     assert_eq!(status, 404);
     assert_eq!(api.call("DELETE", &format!("/Device/{there}"), None).0, 404);
     assert_eq!(everything(&api), before);
+}
+
+/// The code of `secret` at HOTP counter (or TOTP step) `at`, SHA-1, 6 digits.
+fn code_at(at: u64) -> String {
+    format_code(hotp(&secret(), CodeParams { algorithm: Algorithm::Sha1, digits: 6 }, at), 6)
+}
+
+fn resync(api: &Api, id: i64, codes: [&str; 2]) -> (u16, Value) {
+    api.call("POST", &format!("/Device/{id}/resync"), Some(json!({"codes": codes})))
+}
+
+/// HOTP 300 counters ahead: two consecutive codes bring it back, the counter moves past them,
+/// and neither they nor codes not consecutive ever match again.
+#[test]
+fn a_hotp_token_far_ahead_is_resynced_by_two_codes() {
+    let api = Api::new();
+    let id = api.stock("default", "HT-1", &secret(), DeviceType::Hotp).unwrap();
+    api.patch_device(id, json!([{"op": "add", "path": "owner.display", "value": "ann"}]));
+    assert_eq!(api.respond(id, &code_at(300))["success"], false, "beyond the look-ahead");
+    let before = everything(&api);
+    for codes in [[code_at(300), code_at(302)], [code_at(301), code_at(300)], [code_at(1300), code_at(1301)]]
+    {
+        let (status, refused) = resync(&api, id, [&codes[0], &codes[1]]);
+        assert_eq!(
+            (status, refused["scimType"].as_str()),
+            (400, Some("invalidValue")),
+            "{codes:?}: {refused}"
+        );
+        assert_eq!(everything(&api), before);
+    }
+    for body in [json!({"codes": [code_at(300)]}), json!({"codes": [1, 2]}), json!({})] {
+        assert_eq!(api.call("POST", &format!("/Device/{id}/resync"), Some(body.clone())).0, 400, "{body}");
+    }
+    let (status, done) = resync(&api, id, [&code_at(300), &code_at(301)]);
+    assert_eq!((status, done), (200, json!({"resynced": true})));
+    assert_eq!(api.device(id)["status"], "assigned", "a resync is no validation");
+    assert_eq!(api.respond(id, &code_at(301))["success"], false, "used by the resync");
+    assert_eq!(resync(&api, id, [&code_at(300), &code_at(301)]).0, 400, "replayed");
+    assert_eq!(api.respond(id, &code_at(302))["success"], true);
+    assert_eq!(api.audit_count("resync"), 1);
+}
+
+/// A TOTP token ten steps ahead: resynced, its drift kept; a clock that walks a step at a time
+/// keeps validating, each success learning the drift (RFC 6238 §6); a step used never again.
+#[test]
+fn a_totp_token_whose_clock_walks_keeps_validating() {
+    let api = Api::new();
+    let id = api.stock("default", "TT-1", &secret(), DeviceType::Totp).unwrap();
+    api.patch_device(id, json!([{"op": "add", "path": "owner.display", "value": "bob"}]));
+    let step = |api: &Api| u64::try_from(api.now.get()).unwrap() / 30;
+    let ahead = step(&api) + 10;
+    assert_eq!(api.respond(id, &code_at(ahead))["success"], false, "outside the window");
+    let (status, _) = resync(&api, id, [&code_at(ahead), &code_at(ahead + 1)]);
+    assert_eq!(status, 200);
+    assert_eq!(api.device(id)["timeDrift"], 11, "the second code's step, against the server's");
+    assert_eq!(api.respond(id, &code_at(ahead + 1))["success"], false, "its step is used");
+    // The token's clock gains one more step every 30 steps of the server's.
+    let mut drift = 11;
+    for _ in 0..5 {
+        api.now.set(api.now.get() + 30 * 30);
+        drift += 1;
+        let (status, answer) = api.call(
+            "POST",
+            &format!("/OtpDevice/{id}/responseChallenge"),
+            Some(json!({"pin": code_at(step(&api) + drift)})),
+        );
+        assert_eq!((status, answer["success"].as_bool()), (200, Some(true)), "drift {drift}");
+        assert_eq!(api.device(id)["timeDrift"], drift);
+    }
+    assert_eq!(api.respond(id, &code_at(step(&api) + drift))["success"], false, "the same step again");
+}
+
+/// A token outside the validity its seed file gave it is refused as HID's reason 4, and nothing
+/// is counted.
+#[test]
+fn a_token_outside_its_validity_counts_nothing() {
+    let api = Api::new();
+    let now = api.now.get();
+    let mut dated = token("VD-1", DeviceType::Totp);
+    dated.start_date = Some(Timestamp(now + 3600));
+    dated.expiry_date = Some(Timestamp(now + 7200));
+    let id = api.stock_with("default", dated, &secret()).unwrap();
+    let (_, handed) = api.patch_device(id, json!([{"op": "add", "path": "owner.display", "value": "cy"}]));
+    let user = handed["owner"]["value"].as_str().unwrap().to_owned();
+    let verify = |api: &Api| {
+        let code = code_at(u64::try_from(api.now.get()).unwrap() / 30);
+        let answer = act(api, &format!("{user}.AT_EMPOTP"), "VERIFY", &[("RESPONSE", &code)]);
+        let (status, reason) = outcome(&answer);
+        (status.to_owned(), reason.to_owned())
+    };
+    let counted = |api: &Api| (api.rows("devices"), api.rows("authenticators"));
+    let before = counted(&api);
+    assert_eq!(verify(&api), ("0".into(), "4".into()), "not yet valid");
+    assert_eq!(api.respond(id, &code_at(u64::try_from(now).unwrap() / 30 + 1))["success"], false);
+    assert_eq!(counted(&api), before, "nothing counted");
+    api.now.set(now + 3600);
+    assert_eq!(verify(&api), ("1".into(), "-1".into()));
+    api.now.set(now + 7200);
+    assert_eq!(verify(&api), ("0".into(), "4".into()), "expired");
 }

@@ -239,10 +239,16 @@ fn success_guards_check_the_state_that_was_read() {
     let won = |guard: SuccessGuard<'_>, id: i64| {
         api.store("default").validation().record_success(id, guard).unwrap().is_some()
     };
-    assert!(won(SuccessGuard::TotpStep { step: 10, last: None }, totp));
-    assert!(!won(SuccessGuard::TotpStep { step: 12, last: None }, totp), "step 10 was accepted meanwhile");
-    assert!(won(SuccessGuard::TotpStep { step: 12, last: Some(10) }, totp));
-    assert!(!won(SuccessGuard::TotpStep { step: 12, last: Some(12) }, totp), "never the same step twice");
+    assert!(won(SuccessGuard::TotpStep { step: 10, last: None, drift: 0 }, totp));
+    assert!(
+        !won(SuccessGuard::TotpStep { step: 12, last: None, drift: 0 }, totp),
+        "step 10 was accepted meanwhile"
+    );
+    assert!(won(SuccessGuard::TotpStep { step: 12, last: Some(10), drift: 0 }, totp));
+    assert!(
+        !won(SuccessGuard::TotpStep { step: 12, last: Some(12), drift: 0 }, totp),
+        "never the same step twice"
+    );
     api.db.execute("UPDATE devices SET pin_hash = 'changed' WHERE id = ?", [pin]).unwrap();
     assert!(!won(SuccessGuard::Pin(&hash), pin), "the PIN changed after it was verified");
 }
