@@ -66,6 +66,7 @@ pub enum ApiError {
     Conflict,
     /// The user already has this authenticator (`existing` is its id).
     SeedFile(String),
+    ExportOff,
     HandedOut {
         serial: String,
         owner: String,
@@ -128,6 +129,7 @@ impl From<crate::domain::DomainError> for ApiError {
             DomainError::Duplicate { existing } => ApiError::Duplicate { existing },
             DomainError::HandedOut { serial, owner } => ApiError::HandedOut { serial, owner },
             DomainError::SeedFile(why) => ApiError::SeedFile(why),
+            DomainError::ExportOff => ApiError::ExportOff,
             DomainError::Stale { sent } => ApiError::Stale { version: sent },
             DomainError::Conflict => ApiError::Conflict,
             DomainError::Store(error) => ApiError::from(error),
@@ -202,7 +204,7 @@ impl ApiError {
             ApiError::Problem(p) => p.status(),
             ApiError::NotJson(_) | ApiError::MissingPin | ApiError::SeedFile(_) => 400,
             ApiError::Unauthorized => 401,
-            ApiError::Forbidden { .. } | ApiError::CorsForbidden { .. } => 403,
+            ApiError::Forbidden { .. } | ApiError::CorsForbidden { .. } | ApiError::ExportOff => 403,
             ApiError::NoRoute(_)
             | ApiError::NoTenant
             | ApiError::NoDevice(_)
@@ -276,6 +278,7 @@ impl ApiError {
             ApiError::Duplicate { existing } => i18n::DUPLICATE.render(lang, &[&existing.to_string()]),
             ApiError::HandedOut { serial, owner } => i18n::HANDED_OUT.render(lang, &[serial, owner]),
             ApiError::SeedFile(why) => i18n::SEED_FILE.render(lang, &[why]),
+            ApiError::ExportOff => i18n::EXPORT_OFF.render(lang, &[]),
             ApiError::UserNameTaken { existing } => {
                 i18n::USER_NAME_TAKEN.render(lang, &[&existing.to_string()])
             }

@@ -165,6 +165,11 @@ texts! {
         "El usuario ya tiene este autenticador (OtpDevice {}).",
         "L'usuari ja té aquest autenticador (OtpDevice {}).",
         "De gebruiker heeft deze authenticator al (OtpDevice {})."],
+    EXPORT_OFF => [
+        "Seed export is off: set the seed_export variable to true to export secrets.",
+        "La exportación de semillas está desactivada: ponga la variable seed_export a true para exportar secretos.",
+        "L'exportació de llavors està desactivada: poseu la variable seed_export a true per exportar secrets.",
+        "Seed-export staat uit: zet de variabele seed_export op true om geheimen te exporteren."],
     SEED_FILE => [
         "The seed file cannot be read, and nothing was imported: {}.",
         "El fichero de semillas no se puede leer y no se importó nada: {}.",

@@ -187,6 +187,48 @@ pub fn read_import_request(body: &Value) -> Result<ImportRequest, Problem> {
     })
 }
 
+/// `POST /Device/.export` as read: the password the file is encrypted under and the filter
+/// (over `/Device`) of what it holds. Debug never shows the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ExportRequest {
+    pub password: String,
+    pub filter: Option<String>,
+}
+
+impl std::fmt::Debug for ExportRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportRequest").field("filter", &self.filter).finish_non_exhaustive()
+    }
+}
+
+/// The shortest export password: the file leaves the service, and its PBKDF2 is all that
+/// stands between a copy of it and every secret in it.
+pub const EXPORT_PASSWORD_MIN: usize = 12;
+
+pub fn read_export_request(body: &Value) -> Result<ExportRequest, Problem> {
+    let map = body.as_object().ok_or_else(|| Problem::Syntax("an export is a JSON object".into()))?;
+    let (mut password, mut filter) = (None, None);
+    for (name, value) in map {
+        match name.to_ascii_lowercase().as_str() {
+            "schemas" => {}
+            "password" => {
+                let text = value.as_str().ok_or(Problem::invalid("password", "must be a string"))?;
+                if text.chars().count() < EXPORT_PASSWORD_MIN {
+                    return Err(Problem::invalid("password", "must be at least 12 characters"));
+                }
+                password = Some(text.to_owned());
+            }
+            "filter" if value.is_null() => {}
+            "filter" => {
+                filter =
+                    Some(value.as_str().ok_or(Problem::invalid("filter", "must be a string"))?.to_owned());
+            }
+            _ => return Err(Problem::UnknownAttribute(name.clone())),
+        }
+    }
+    Ok(ExportRequest { password: password.ok_or(Problem::MissingAttribute("password"))?, filter })
+}
+
 /// One token of an import, as the answer reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -43,6 +43,8 @@ pub enum DomainError {
         serial: String,
         owner: String,
     },
+    /// `POST /Device/.export` while the `seed_export` variable is not true.
+    ExportOff,
     /// A seed file that cannot be read at all (why: a key, a password, a MAC, XML, CSV).
     SeedFile(String),
     /// Three writes in a row lost to concurrent changes.

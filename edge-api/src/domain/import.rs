@@ -52,7 +52,8 @@ pub(crate) struct Candidate {
 }
 
 /// A serial as the stock keeps it: 1–64 characters, no control characters, no surrounding
-/// spaces, and not the shape of an enrolled device's generated name (`TOTP00000035`).
+/// spaces. One shaped like an enrolled device's generated name (`TOTP00000035`, from another
+/// instance of this service) is kept, and the name generator moves past it.
 fn serial_problem(serial: &str) -> Option<&'static str> {
     let length = serial.chars().count();
     if length == 0 || length > 64 {
@@ -61,12 +62,7 @@ fn serial_problem(serial: &str) -> Option<&'static str> {
     if serial.chars().any(char::is_control) || serial.trim() != serial {
         return Some("the serial must be printable, without surrounding spaces");
     }
-    let generated = ["TOTP", "HOTP"].iter().any(|p| {
-        serial
-            .strip_prefix(p)
-            .is_some_and(|digits| digits.len() == 8 && digits.bytes().all(|b| b.is_ascii_digit()))
-    });
-    generated.then_some("the serial has the shape of an enrolled device's name (TOTP00000035)")
+    None
 }
 
 /// The hash a seed file names, as `sha1`, `HMAC-SHA256`, `SHA-512` … (SHA-1 when it names none).

@@ -8,6 +8,7 @@ pub mod actions;
 pub mod authenticators;
 pub mod devices;
 mod error;
+pub mod export;
 pub mod import;
 pub mod oath_devices;
 pub mod policies;

@@ -2,13 +2,13 @@
 
 use super::{if_match, json_body, projection_of, resource_response, to_json};
 use crate::context::Ctx;
-use crate::domain::{DomainError, import, oath_devices};
+use crate::domain::{DomainError, export, import, oath_devices};
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
 use serde_json::Value;
 use shared::filter::Condition;
-use shared::oath_device::{OathDevice, read_device_body, read_import_request};
+use shared::oath_device::{OathDevice, read_device_body, read_export_request, read_import_request};
 use shared::patch::{PatchOp, Vocabulary, apply_all};
 use shared::query::{Page, Projection, Sort};
 use shared::schema::OATH_DEVICE;
@@ -96,4 +96,14 @@ pub(crate) fn resync(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
     };
     oath_devices::resync(&ctx.scope(), id, [first.trim(), second.trim()])?;
     Ok(ApiResponse::json(200, &serde_json::json!({"resynced": true})))
+}
+
+/// `POST /Device/.export` (SPEC §19): a password-encrypted PSKC file of the matching devices.
+pub(crate) fn export(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Admin)?;
+    let request = read_export_request(&json_body(ctx)?)?;
+    let (document, _) = export::export(&ctx.scope(), &request)?;
+    let mut response = ApiResponse::empty(200).with_header("content-type", "application/pskc+xml");
+    response.body = document.into_bytes();
+    Ok(response.with_header("content-disposition", "attachment; filename=\"devices.pskc\""))
 }

@@ -13,6 +13,8 @@ use shared::query::{Page, Sort};
 pub enum Table {
     Devices,
     OathDevices,
+    /// The Device listing with what an export writes out: the sealed secret and the counter.
+    OathSecrets,
     Users,
     Policies,
     Authenticators,
@@ -24,7 +26,7 @@ impl Table {
     pub fn resource(self) -> &'static shared::schema::Resource {
         match self {
             Table::Devices => &shared::schema::DEVICE,
-            Table::OathDevices => &shared::schema::OATH_DEVICE,
+            Table::OathDevices | Table::OathSecrets => &shared::schema::OATH_DEVICE,
             Table::Users => &shared::schema::USER,
             Table::Policies => &shared::schema::POLICY,
             Table::Authenticators => &shared::schema::AUTHENTICATOR,
@@ -34,7 +36,7 @@ impl Table {
 
     fn name(self) -> &'static str {
         match self {
-            Table::Devices | Table::OathDevices => "devices",
+            Table::Devices | Table::OathDevices | Table::OathSecrets => "devices",
             Table::Users => "users",
             Table::Policies => "policies",
             Table::Authenticators => AUTHENTICATOR_ROWS,
@@ -46,7 +48,7 @@ impl Table {
     fn rows(self) -> Option<&'static str> {
         match self {
             Table::Devices => Some(OWNED),
-            Table::OathDevices => Some(OATH),
+            Table::OathDevices | Table::OathSecrets => Some(OATH),
             Table::Users | Table::Policies | Table::Authenticators | Table::Audit => None,
         }
     }
@@ -56,6 +58,7 @@ impl Table {
         match self {
             Table::Devices => DEVICE_COLUMNS.into(),
             Table::OathDevices => OATH_DEVICE_COLUMNS.into(),
+            Table::OathSecrets => format!("{OATH_DEVICE_COLUMNS}, seed, hotp_counter, totp_last_step").into(),
             Table::Users => USER_COLUMNS.into(),
             Table::Policies => POLICY_COLUMNS.into(),
             Table::Authenticators => authenticator_columns().into(),

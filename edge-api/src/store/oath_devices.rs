@@ -279,6 +279,18 @@ impl WriteTx<'_> {
                 }
                 ids.push(id);
             }
+            // A serial shaped like a generated name (`TOTP00000035`: a device enrolled on another
+            // instance of this service) moves that name's generator past it, so that no device
+            // enrolled here later is given it.
+            for (token, _) in chunk {
+                if let Some((prefix, number)) = generated_name(&token.serial_number) {
+                    self.db.execute(
+                        "INSERT INTO serials (type, next) VALUES (?1, ?2) \
+                         ON CONFLICT (type) DO UPDATE SET next = max(next, ?2)",
+                        &[prefix.into(), number.into()],
+                    )?;
+                }
+            }
             if !audit.is_empty() {
                 let rows = vec!["(?, ?, ?, 'import', ?, ?)"; audit.len() / 5].join(", ");
                 self.db.execute(
@@ -296,6 +308,15 @@ impl WriteTx<'_> {
     pub fn audit_stock(&self, action: AuditAction, detail: &str) -> Result<(), DbError> {
         self.audit(action, None, detail)
     }
+}
+
+/// The type and number of a name shaped as the generator writes them (`TOTP00000035`).
+fn generated_name(serial: &str) -> Option<(&'static str, i64)> {
+    ["TOTP", "HOTP"].into_iter().find_map(|prefix| {
+        let digits = serial.strip_prefix(prefix)?;
+        let well_formed = digits.len() == 8 && digits.bytes().all(|b| b.is_ascii_digit());
+        well_formed.then(|| digits.parse().ok()).flatten().map(|n| (prefix, n))
+    })
 }
 
 /// What the audit says of a token put in stock: its type, serial and make, never its secret.
@@ -324,7 +345,28 @@ pub enum Resynced {
     Clock { drift: i64, step: u64 },
 }
 
+fn token_state_from(row: Row<'_>) -> Result<TokenState, DbError> {
+    Ok(TokenState {
+        device: oath_device_from(row)?,
+        sealed_seed: row.opt_blob("seed")?.map(<[u8]>::to_vec),
+        hotp_counter: row.opt_count("hotp_counter")?,
+        totp_last_step: row.opt_count("totp_last_step")?,
+    })
+}
+
 impl Store<'_> {
+    /// The tenant's TOTP and HOTP devices matching a filter, with their sealed secrets, in id
+    /// order, at most `limit`; and how many match in all.
+    pub fn export_rows(
+        &self,
+        condition: Option<&Condition>,
+        limit: u64,
+    ) -> Result<(u64, Vec<TokenState>), DbError> {
+        let query = list_query(Table::OathSecrets, self.actor.tenant, condition, None);
+        let (total, rows) = run_list(self.db, query, Page { start_index: 1, count: limit })?;
+        Ok((total, rows.iter().map(token_state_from).collect::<Result<_, _>>()?))
+    }
+
     pub fn token_state(&self, id: i64) -> Result<Option<TokenState>, DbError> {
         let rows = self.db.execute(
             &format!(
@@ -333,13 +375,7 @@ impl Store<'_> {
             ),
             &[id.into(), self.actor.tenant.into()],
         )?;
-        let Some(row) = rows.first() else { return Ok(None) };
-        Ok(Some(TokenState {
-            device: oath_device_from(row)?,
-            sealed_seed: row.opt_blob("seed")?.map(<[u8]>::to_vec),
-            hotp_counter: row.opt_count("hotp_counter")?,
-            totp_last_step: row.opt_count("totp_last_step")?,
-        }))
+        rows.first().map(token_state_from).transpose()
     }
 }
 

@@ -180,6 +180,13 @@ fn both_csv_shapes_with_their_users() {
     );
     assert_eq!(api.respond(ann_id, &code)["success"], true, "ann's token validates");
 
+    // A serial shaped like a generated name (a device enrolled on another instance): the name
+    // generator moves past it, so no device enrolled here is given it.
+    let (_, moved) =
+        api.import(json!({"format": "csv", "document": "TOTP00000050, 3132333435363738, totp\n"}));
+    assert_eq!(outcomes(&moved), vec![pair("TOTP00000050", "imported")]);
+    assert_eq!(api.create(json!({"type": "TOTP", "user": "eve"}))["name"], "TOTP00000051");
+
     let entra = "upn,serial number,secret key,time interval,manufacturer,model\n\
                  carol@example.com,EN-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,60,Token2,C202\n\
                  dave@example.com,EN-2,not base32!,30,Token2,C202\n";
@@ -206,4 +213,83 @@ fn an_import_takes_a_larger_body_than_the_rest() {
     assert_eq!(status, 200, "{result}");
     let (status, _) = api.call("POST", "/Users", Some(json!({"userName": "x", "displayName": padding})));
     assert_eq!(status, 413);
+}
+
+/// An export writes what an import reads back: the same tokens, secrets, counters and drift,
+/// under the password alone; it is off unless `seed_export` is true, and never shows a secret
+/// in the clear.
+#[test]
+fn an_export_is_read_back_by_an_import() {
+    let mut settings = super::users::tenant_settings();
+    settings.seed_export = false;
+    let off = Api::with(settings.clone());
+    let (status, refused) =
+        off.call("POST", "/Device/.export", Some(json!({"password": "correct horse battery"})));
+    assert_eq!(status, 403, "{refused}");
+    assert!(refused["detail"].as_str().unwrap().contains("seed_export"));
+
+    settings.seed_export = true;
+    let api = Api::with(settings);
+    let (_, stocked) =
+        api.import(json!({"format": "pskc", "document": FIGURE_6, "preSharedKey": FIGURE_6_KEY}));
+    let hotp = stocked["results"][0]["id"].as_str().unwrap().parse::<i64>().unwrap();
+    api.patch_device(hotp, json!([{"op": "add", "path": "owner.display", "value": "ann"}]));
+    assert_eq!(api.respond(hotp, "84755224")["success"], true, "counter 0 used: the export says 1");
+    let (totp, secret) = api.totp_device_secret("bob");
+    for (body, status) in [
+        (json!({"password": "short"}), 400),
+        (json!({"password": "correct horse battery", "filter": "nope eq 1"}), 400),
+        (json!({"filter": "type eq \"HOTP\""}), 400),
+    ] {
+        assert_eq!(api.call("POST", "/Device/.export", Some(body.clone())).0, status, "{body}");
+    }
+    let body =
+        json!({"password": "correct horse battery", "filter": "origin eq \"imported\" or type eq \"TOTP\""});
+    let (status, _, response) = api.call_as(ADMIN, "POST", "/Device/.export", Some(body), &[]);
+    assert_eq!((status, response.header("content-type")), (200, Some("application/pskc+xml")));
+    let document = String::from_utf8(response.body.clone()).unwrap();
+    for secret in SECRET_FORMS {
+        assert!(!document.contains(secret), "a secret in the clear");
+    }
+    assert_eq!(api.audit_count("export"), 1);
+
+    let unlock = pskc::Unlock { pre_shared_key: None, password: Some("correct horse battery") };
+    let read = pskc::read(&document, &unlock).unwrap();
+    assert_eq!(read.keys.len(), 2);
+    let hotp_key = read.keys.iter().find(|k| k.serial.as_deref() == Some("987654321")).unwrap();
+    assert_eq!(
+        (hotp_key.secret.as_deref(), hotp_key.counter, hotp_key.user_id.as_deref()),
+        (Some(&b"12345678901234567890"[..]), Some(1), Some("ann"))
+    );
+    let totp_key = read.keys.iter().find(|k| k.kind() == Some(pskc::Kind::Totp)).unwrap();
+    assert_eq!((totp_key.secret.as_deref(), totp_key.time_interval), (Some(secret.as_bytes()), Some(30)));
+
+    // Into another tenant, as a migration would: the codes work there.
+    let (status, imported, _) = super::users::at(
+        &api,
+        super::users::ACME_ADMIN,
+        "POST",
+        "/scim/acme/v2/Device/.import",
+        Some(
+            json!({"format": "pskc", "document": document, "password": "correct horse battery", "assignUsers": true}),
+        ),
+    );
+    assert_eq!((status, imported["imported"].as_u64()), (200, Some(2)), "{imported}");
+    let moved =
+        imported["results"].as_array().unwrap().iter().find(|r| r["serialNumber"] == "987654321").unwrap();
+    let moved = moved["id"].as_str().unwrap();
+    let (_, answer, _) = super::users::at(
+        &api,
+        super::users::ACME_ADMIN,
+        "POST",
+        &format!("/scim/acme/v2/OtpDevice/{moved}/responseChallenge"),
+        Some(json!({"pin": "94287082"})),
+    );
+    assert_eq!(answer["success"], true, "counter 1 of RFC 4226, 8 digits");
+    // bob's enrolled device went too, under its generated name.
+    let bobs = api.device(totp)["serialNumber"].as_str().unwrap().to_owned();
+    assert!(imported["results"].as_array().unwrap().iter().any(|r| r["serialNumber"] == bobs.as_str()));
+    let (status, refused) =
+        api.import(json!({"format": "pskc", "document": document, "password": "wrong horse battery"}));
+    assert_eq!(status, 400, "{refused}");
 }
