@@ -93,25 +93,18 @@ impl Cipher {
                 }
             }
             Cipher::AesKw(n) => {
-                if data.len() < 24 || !data.len().is_multiple_of(8) {
+                if data.len() < 16 || !data.len().is_multiple_of(8) {
                     return Err(Error::Malformed("an AES key wrap value is not whole 8-byte blocks".into()));
                 }
-                let mut out = vec![0; data.len() - 8];
+                // RFC 3394 for whole 8-byte keys; RFC 5649 (with padding) for the others, as
+                // python-pskc writes a 20-byte secret under `kw-aes128`.
+                let mut out = vec![0; data.len()];
                 let unwrapped = match n {
-                    16 => aes_kw::KwAes128::new_from_slice(key)
-                        .map_err(|_| Error::WrongKey)?
-                        .unwrap_key(data, &mut out)
-                        .map(<[u8]>::len),
-                    24 => aes_kw::KwAes192::new_from_slice(key)
-                        .map_err(|_| Error::WrongKey)?
-                        .unwrap_key(data, &mut out)
-                        .map(<[u8]>::len),
-                    _ => aes_kw::KwAes256::new_from_slice(key)
-                        .map_err(|_| Error::WrongKey)?
-                        .unwrap_key(data, &mut out)
-                        .map(<[u8]>::len),
+                    16 => unwrap::<aes::Aes128>(key, data, &mut out),
+                    24 => unwrap::<aes::Aes192>(key, data, &mut out),
+                    _ => unwrap::<aes::Aes256>(key, data, &mut out),
                 };
-                let len = unwrapped.map_err(|_| Error::WrongKey)?;
+                let len = unwrapped.ok_or(Error::WrongKey)?;
                 out.truncate(len);
                 Ok(out)
             }
@@ -126,6 +119,19 @@ impl Cipher {
         );
         out
     }
+}
+
+/// AES key unwrap of `data` into `out`: RFC 3394, else RFC 5649; the length unwrapped.
+fn unwrap<C>(key: &[u8], data: &[u8], out: &mut [u8]) -> Option<usize>
+where
+    C: aes::cipher::BlockCipherEncrypt<BlockSize = aes::cipher::consts::U16>
+        + aes::cipher::BlockCipherDecrypt<BlockSize = aes::cipher::consts::U16>
+        + aes::cipher::KeyInit,
+{
+    if let Ok(plain) = aes_kw::AesKw::<C>::new_from_slice(key).ok()?.unwrap_key(data, out) {
+        return Some(plain.len());
+    }
+    aes_kw::AesKwp::<C>::new_from_slice(key).ok()?.unwrap_key(data, out).ok().map(<[u8]>::len)
 }
 
 impl Hash {

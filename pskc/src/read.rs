@@ -216,8 +216,14 @@ fn source(node: Node<'_, '_>) -> Result<Source, Error> {
             .filter(|n| *n > 0)
             .ok_or_else(|| Error::Malformed("PBKDF2 without an iteration count".into()))?;
         let len = child_text(params, &["KeyLength"]).and_then(|n| n.parse::<usize>().ok());
-        let prf = match element(params, &["PRF"]).and_then(|p| attr(p, &["Algorithm", "algorithm"])) {
-            Some(uri) if !uri.trim().is_empty() => Hash::from_hmac_uri(uri)?,
+        // The RFC names the PRF in an `Algorithm` attribute; python-pskc writes it as the
+        // element's text.
+        let prf_element = element(params, &["PRF"]);
+        let prf_uri = prf_element
+            .and_then(|p| attr(p, &["Algorithm", "algorithm"]).map(str::to_owned))
+            .or_else(|| prf_element.and_then(text));
+        let prf = match prf_uri {
+            Some(uri) if !uri.trim().is_empty() => Hash::from_hmac_uri(&uri)?,
             _ => Hash::Sha1,
         };
         return Ok(Source::Password { prf, salt, rounds, len });

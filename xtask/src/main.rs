@@ -434,9 +434,16 @@ fn test() -> Result {
     build_runner()?;
     // tests/tests/conformance.rs runs scim2-tester from this virtualenv.
     let scim2 = python_venv("scim2-tester", "0.5.2", "tests/conformance/requirements.txt")?;
+    // tests/tests/pskc_interop.rs runs python-pskc, the independent PSKC implementation.
+    let pskc_venv = python_venv("python-pskc", "1.4", "tests/pskc/requirements.txt")?;
     run(
         "cargo test",
-        cargo().arg("test").args(NATIVE_WORKSPACE).arg("--locked").env("SCIM_OTP_SCIM2_VENV", &scim2),
+        cargo()
+            .arg("test")
+            .args(NATIVE_WORKSPACE)
+            .arg("--locked")
+            .env("SCIM_OTP_SCIM2_VENV", &scim2)
+            .env("SCIM_OTP_PSKC_VENV", &pskc_venv),
     )?;
     // The HTTP and browser tests again with the WASIp3 build, whose instances the runner reuses
     // as Spin does; then both builds on the Spin CLI, the reference host.
@@ -446,6 +453,7 @@ fn test() -> Result {
         cargo()
             .args(["test", "--package", "scim-otp-tests", "--locked"])
             .env("SCIM_OTP_SCIM2_VENV", &scim2)
+            .env("SCIM_OTP_PSKC_VENV", &pskc_venv)
             .env("SCIM_OTP_COMPONENT", &p3),
     )?;
     match spin_cli() {
@@ -455,6 +463,7 @@ fn test() -> Result {
                 cargo()
                     .args(["test", "--package", "scim-otp-tests", "--locked"])
                     .env("SCIM_OTP_SCIM2_VENV", &scim2)
+                    .env("SCIM_OTP_PSKC_VENV", &pskc_venv)
                     .env("SCIM_OTP_SPIN", &spin),
             )?;
             run(
@@ -462,6 +471,7 @@ fn test() -> Result {
                 cargo()
                     .args(["test", "--package", "scim-otp-tests", "--locked"])
                     .env("SCIM_OTP_SCIM2_VENV", &scim2)
+                    .env("SCIM_OTP_PSKC_VENV", &pskc_venv)
                     .env("SCIM_OTP_SPIN", &spin)
                     .env("SCIM_OTP_COMPONENT", &p3),
             )?;
@@ -509,6 +519,8 @@ fn test_libsql() -> Result {
     build_spa()?;
     build_runner()?;
     let scim2 = python_venv("scim2-tester", "0.5.2", "tests/conformance/requirements.txt")?;
+    // tests/tests/pskc_interop.rs runs python-pskc, the independent PSKC implementation.
+    let pskc_venv = python_venv("python-pskc", "1.4", "tests/pskc/requirements.txt")?;
     for (build, component) in [("WASIp2", p2), ("WASIp3", p3)] {
         run(
             &format!(
@@ -522,6 +534,7 @@ fn test_libsql() -> Result {
             cargo()
                 .args(["test", "--package", "scim-otp-tests", "--locked", "--", "--test-threads=2"])
                 .env("SCIM_OTP_SCIM2_VENV", &scim2)
+                .env("SCIM_OTP_PSKC_VENV", &pskc_venv)
                 .env("SCIM_OTP_SPIN", &spin)
                 .env("SCIM_OTP_SQLD", &sqld)
                 .env("SCIM_OTP_COMPONENT", &component),

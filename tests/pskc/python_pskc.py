@@ -1,0 +1,78 @@
+"""python-pskc, an independent PSKC implementation, on the other side of ours.
+
+`write DIR`: writes one container per cipher, key source and MAC that SPEC §19 names, each
+holding an HOTP and a TOTP key with known secrets, and prints what each was written with (the
+pre-shared key in hex or the password) and what it holds, as JSON.
+`read FILE PASSWORD`: reads a container we wrote and prints its keys as JSON.
+"""
+
+import datetime
+import json
+import os
+import sys
+
+import pskc
+
+
+def write(directory):
+    cases = []
+    ciphers = ["aes128-cbc", "aes192-cbc", "aes256-cbc", "kw-aes128", "kw-aes192", "kw-aes256"]
+    macs = ["hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"]
+    sources = ["psk", "pbkdf2-sha1", "pbkdf2-sha256"]
+    n = 0
+    for cipher in ciphers:
+        for mac in macs:
+            for source in sources:
+                n += 1
+                container = pskc.PSKC()
+                hotp_secret = os.urandom(20)
+                totp_secret = os.urandom(32)
+                container.add_key(
+                    id="h%d" % n, serial="PY-H-%d" % n, manufacturer="python-pskc", model="writer",
+                    algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp", response_length=6,
+                    response_encoding="DECIMAL", secret=hotp_secret, counter=40 + n,
+                    key_userid="user%d" % n)
+                container.add_key(
+                    id="t%d" % n, serial="PY-T-%d" % n, algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp",
+                    response_length=8, response_encoding="DECIMAL", secret=totp_secret, time_interval=60,
+                    time_drift=-3, algorithm_suite="HMAC-SHA256",
+                    expiry_date=datetime.datetime(2099, 1, 1, tzinfo=datetime.timezone.utc))
+                case = {"file": "case%d.pskcxml" % n, "cipher": cipher, "mac": mac, "source": source,
+                        "keys": [{"serial": "PY-H-%d" % n, "secret": hotp_secret.hex(), "counter": 40 + n},
+                                 {"serial": "PY-T-%d" % n, "secret": totp_secret.hex(), "interval": 60}]}
+                if source == "psk":
+                    key = os.urandom({"128": 16, "192": 24, "256": 32}[cipher[-7:-4] if cipher.endswith("cbc") else cipher[-3:]])
+                    container.encryption.setup_preshared_key(key=key, algorithm=cipher, key_name="vendor key")
+                    case["preSharedKey"] = key.hex()
+                else:
+                    prf = "hmac-sha1" if source == "pbkdf2-sha1" else "hmac-sha256"
+                    container.encryption.setup_pbkdf2("vendor password %d" % n, algorithm=cipher, prf=prf, iterations=2000)
+                    case["password"] = "vendor password %d" % n
+                container.mac.setup(algorithm=mac)
+                container.write(os.path.join(directory, case["file"]))
+                cases.append(case)
+    print(json.dumps(cases))
+
+
+def read(path, password):
+    container = pskc.PSKC(path)
+    container.encryption.derive_key(password)
+    keys = []
+    for key in container.keys:
+        keys.append({
+            "serial": key.serial, "secret": key.secret.hex(), "algorithm": key.algorithm,
+            "suite": key.algorithm_suite, "digits": key.response_length, "counter": key.counter,
+            "interval": key.time_interval, "drift": key.time_drift, "userid": key.userid,
+            "manufacturer": key.manufacturer, "model": key.model,
+            "expiry": (key.policy.expiry_date or key.expiry_date).isoformat() if (key.policy.expiry_date or key.expiry_date) else None,
+        })
+    # python-pskc checks MACs as it decrypts: reading every secret above did.
+    print(json.dumps({"mac": container.mac.algorithm, "cipher": container.encryption.algorithm,
+                      "prf": container.encryption.derivation.pbkdf2_prf, "keys": keys}))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "write":
+        write(sys.argv[2])
+    else:
+        read(sys.argv[2], sys.argv[3])
