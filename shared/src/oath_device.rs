@@ -229,6 +229,33 @@ pub fn read_export_request(body: &Value) -> Result<ExportRequest, Problem> {
     Ok(ExportRequest { password: password.ok_or(Problem::MissingAttribute("password"))?, filter })
 }
 
+/// Soffid's `POST /OtpDevice` naming a token in stock (SPEC §19): `serialNumber`, `user`, and
+/// `type` if the client sends it. `None` when the body names no serial (an enrolment).
+pub fn read_hand_out(body: &Value) -> Result<Option<(String, String, Option<DeviceType>)>, Problem> {
+    let Some(map) = body.as_object() else { return Ok(None) };
+    let member = |name: &str| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+    let Some(serial) = member("serialNumber") else { return Ok(None) };
+    let serial = serial.as_str().ok_or(Problem::invalid("serialNumber", "must be a token's serial"))?;
+    let user = member("user").ok_or(Problem::MissingAttribute("user"))?;
+    let user = input::text("user", user, 64)?.trim();
+    if user.is_empty() {
+        return Err(Problem::invalid("user", "must be a user name"));
+    }
+    let device_type = member("type")
+        .map(|t| {
+            t.as_str().and_then(DeviceType::parse).ok_or(Problem::invalid("type", "must be TOTP or HOTP"))
+        })
+        .transpose()?;
+    for (key, _) in map {
+        let known = ["schemas", "serialNumber", "user", "type"].iter().any(|k| k.eq_ignore_ascii_case(key));
+        if !known {
+            // A token carries its own secret and parameters: nothing else applies.
+            return Err(Problem::UnknownAttribute(key.clone()));
+        }
+    }
+    Ok(Some((serial.trim().to_owned(), user.to_owned(), device_type)))
+}
+
 /// One token of an import, as the answer reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -390,6 +390,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub json: Value,
+    /// The body as text (a PSKC export is XML, not JSON).
+    pub text: String,
 }
 
 impl Reply {
@@ -572,7 +574,7 @@ impl App {
             .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
             .collect();
         let text = response.body_mut().read_to_string().unwrap_or_default();
-        Reply { status, headers, json: serde_json::from_str(&text).unwrap_or(Value::Null) }
+        Reply { status, headers, json: serde_json::from_str(&text).unwrap_or(Value::Null), text }
     }
 
     /// As the generated admin; `None` when no answer came (the server died mid-request).
@@ -587,7 +589,12 @@ impl App {
         let mut response = self.agent.run(request.body(body).ok()?).ok()?;
         let status = response.status().as_u16();
         let text = response.body_mut().read_to_string().ok()?;
-        Some(Reply { status, headers: Vec::new(), json: serde_json::from_str(&text).unwrap_or(Value::Null) })
+        Some(Reply {
+            status,
+            headers: Vec::new(),
+            json: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        })
     }
 
     /// As the generated admin.

@@ -136,3 +136,37 @@ pub fn resync(scope: &Scope<'_>, id: &str, codes: [&str; 2]) -> Result<(), Domai
         },
     )
 }
+
+/// Soffid's `POST /OtpDevice` with a token's `serialNumber` (SPEC §19): the token in stock
+/// becomes `user`'s device (created when absent), as a PATCH of its owner makes it; its id. An
+/// unknown serial (another tenant's too), a token handed out, or another `type` is 400
+/// `invalidValue` naming it.
+pub fn hand_out_by_serial(
+    scope: &Scope<'_>,
+    serial: &str,
+    user: &str,
+    device_type: Option<DeviceType>,
+) -> Result<i64, DomainError> {
+    let unknown = || DomainError::Invalid(Problem::invalid("serialNumber", "names no token of this tenant"));
+    let current = scope.store.oath_device_by_serial(serial)?.ok_or_else(unknown)?;
+    if device_type.is_some_and(|t| t != current.device_type) {
+        return Err(Problem::invalid("type", "is not the token's type").into());
+    }
+    if current.status != DeviceState::Available {
+        return Err(Problem::invalid("serialNumber", "the token is handed out: take it back first").into());
+    }
+    let owner = Owner::UserName(user.to_owned());
+    let handed = update(scope, &current.id, None, |now| {
+        if now.status != DeviceState::Available {
+            return Err(
+                Problem::invalid("serialNumber", "the token is handed out: take it back first").into()
+            );
+        }
+        Ok(DeviceChanges {
+            manufacturer: now.manufacturer.clone(),
+            model: now.model.clone(),
+            owner: OwnerChange::HandOut(owner.clone()),
+        })
+    })?;
+    handed.id.parse().map_err(|_| DomainError::Internal(format!("device id {:?}", handed.id)))
+}

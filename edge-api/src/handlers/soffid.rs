@@ -4,8 +4,8 @@
 
 use super::{if_match, json_body, projection_of, resource_response, to_json};
 use crate::context::Ctx;
-use crate::domain::devices;
 use crate::domain::validation::{self, Verdict};
+use crate::domain::{devices, oath_devices};
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
@@ -62,9 +62,16 @@ pub(crate) fn get(ctx: &Ctx<'_>, id: i64) -> Result<ApiResponse, ApiError> {
     Ok(response(ctx, 200, found(ctx, id)?, &projection))
 }
 
+/// A new device: enrolled with a fresh secret, or (with `serialNumber`) a hardware token from
+/// the stock handed to `user`, whose secret is in the token (no key URI, no QR code).
 pub(crate) fn create(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
-    let device = devices::create(&ctx.scope(), &json_body(ctx)?)?;
+    let body = json_body(ctx)?;
+    if let Some((serial, user, device_type)) = shared::oath_device::read_hand_out(&body)? {
+        let id = oath_devices::hand_out_by_serial(&ctx.scope(), &serial, &user, device_type)?;
+        return Ok(response(ctx, 201, found(ctx, id)?, &Projection::Default));
+    }
+    let device = devices::create(&ctx.scope(), &body)?;
     Ok(response(ctx, 201, device, &Projection::Default))
 }
 

@@ -367,6 +367,15 @@ impl Store<'_> {
         Ok((total, rows.iter().map(token_state_from).collect::<Result<_, _>>()?))
     }
 
+    /// The TOTP/HOTP device of the tenant with this serial.
+    pub fn oath_device_by_serial(&self, serial: &str) -> Result<Option<OathDevice>, DbError> {
+        let rows = self.db.execute(
+            &format!("SELECT {OATH_DEVICE_COLUMNS} FROM devices WHERE tenant = ? AND {OATH} AND name = ?"),
+            &[self.actor.tenant.into(), serial.into()],
+        )?;
+        rows.first().map(oath_device_from).transpose()
+    }
+
     pub fn token_state(&self, id: i64) -> Result<Option<TokenState>, DbError> {
         let rows = self.db.execute(
             &format!(

@@ -384,3 +384,40 @@ fn a_token_outside_its_validity_counts_nothing() {
     api.now.set(now + 7200);
     assert_eq!(verify(&api), ("0".into(), "4".into()), "expired");
 }
+
+/// Soffid's dialect hands a token out by its serial: `POST /OtpDevice` with `serialNumber` and
+/// `user` answers the new OtpDevice without a key URI (the secret is in the token); an unknown
+/// serial, another tenant's, one handed out, another type or an enrolment's attribute is 400
+/// `invalidValue` (or `invalidSyntax`) and changes nothing.
+#[test]
+fn soffid_hands_a_token_out_by_its_serial() {
+    let api = Api::with(tenant_settings());
+    let id = api.stock("default", "FT-9", &secret(), DeviceType::Totp).unwrap();
+    api.stock("acme", "AC-1", &secret(), DeviceType::Totp).unwrap();
+    let (status, created) =
+        api.call("POST", "/OtpDevice", Some(json!({"serialNumber": "FT-9", "user": "zoe", "type": "totp"})));
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["id"], id);
+    assert_eq!(
+        (created["name"].as_str(), created["user"].as_str(), created["status"].as_str()),
+        (Some("FT-9"), Some("zoe"), Some("C"))
+    );
+    assert!(created.get("image").is_none() && created.get("otpauthUri").is_none(), "{created}");
+    assert_eq!(api.respond(id, &api.code(&secret()))["success"], true);
+    assert_eq!(api.device(id)["status"], "activated");
+
+    api.stock("default", "FT-10", &secret(), DeviceType::Hotp).unwrap();
+    let before = everything(&api);
+    for (body, scim_type) in [
+        (json!({"serialNumber": "FT-404", "user": "zoe"}), "invalidValue"),
+        (json!({"serialNumber": "AC-1", "user": "zoe"}), "invalidValue"),
+        (json!({"serialNumber": "FT-9", "user": "yan"}), "invalidValue"),
+        (json!({"serialNumber": "FT-10", "user": "yan", "type": "TOTP"}), "invalidValue"),
+        (json!({"serialNumber": "FT-10", "user": "yan", "algorithm": "SHA256"}), "invalidSyntax"),
+        (json!({"serialNumber": "FT-10"}), "invalidValue"),
+    ] {
+        let (status, refused) = api.call("POST", "/OtpDevice", Some(body.clone()));
+        assert_eq!((status, refused["scimType"].as_str()), (400, Some(scim_type)), "{body}: {refused}");
+        assert_eq!(everything(&api), before, "{body}");
+    }
+}
