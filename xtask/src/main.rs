@@ -14,7 +14,7 @@ const DEBIAN_TOOLS: &[(&str, &str)] =
     &[("oathtool", "oathtool"), ("chromium", "chromium"), ("chromedriver", "chromium-driver")];
 
 /// The coverage-guided fuzz targets in `fuzz/` (cargo fuzz, nightly).
-const FUZZ_TARGETS: &[&str] = &["filter", "patch", "validate", "router"];
+const FUZZ_TARGETS: &[&str] = &["filter", "patch", "validate", "router", "pskc"];
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// The workspace as native code: the SPA only runs in a browser, so it is checked, built and
