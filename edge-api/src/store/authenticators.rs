@@ -403,6 +403,9 @@ impl WriteTx<'_> {
         if rows.is_empty() {
             return Ok(Err(AuthenticatorRefused::Stale));
         }
+        // Its hardware tokens go back to stock (SPEC §19); the enrolled devices go with it.
+        let why = format!("authenticator {} deleted", current.scim_id());
+        self.return_to_stock("authenticator_id = ?", &[current.row_id.into()], &why)?;
         let devices = self.db.execute(
             "DELETE FROM devices WHERE authenticator_id = ? RETURNING id",
             &[current.row_id.into()],

@@ -210,12 +210,24 @@ impl WriteTx<'_> {
     }
 
     /// Deletes a device if it is still at `version` (any version when `None`); true if it was.
+    /// A hardware token is not deleted but goes back to stock (SPEC §19): its seed is in the
+    /// token, which an admin hands out again.
     pub fn delete_device(&self, current: &OtpDevice, version: Option<i64>) -> Result<bool, DbError> {
+        let params = [current.id.into(), self.tenant.into(), version.into(), version.into()];
+        let restocked = self.return_to_stock(
+            "id = ? AND tenant = ? AND (? IS NULL OR version = ?)",
+            &params,
+            &format!("its OtpDevice deleted ({})", current.user),
+        )?;
+        if restocked > 0 {
+            return Ok(true);
+        }
         let rows = self.db.execute(
             &format!(
-                "DELETE FROM devices WHERE id = ? AND tenant = ? AND {OWNED} AND (? IS NULL OR version = ?) RETURNING id"
+                "DELETE FROM devices WHERE id = ? AND tenant = ? AND {OWNED} AND origin = 'enrolled' \
+                 AND (? IS NULL OR version = ?) RETURNING id"
             ),
-            &[current.id.into(), self.tenant.into(), version.into(), version.into()],
+            &params,
         )?;
         if rows.is_empty() {
             return Ok(false);

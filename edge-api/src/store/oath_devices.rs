@@ -174,6 +174,29 @@ impl WriteTx<'_> {
         Ok(Some(updated))
     }
 
+    /// Takes the hardware tokens that `condition` (over `devices`, with `params`) names back to
+    /// stock, as removing their owner does, each audited with `why`; how many. Used where a
+    /// device would otherwise be deleted with its OtpDevice, authenticator or user: a token's
+    /// seed is not ours to throw away.
+    pub fn return_to_stock(&self, condition: &str, params: &[Sql], why: &str) -> Result<usize, DbError> {
+        let mut all: Vec<Sql> = vec![self.now.into()];
+        all.extend(params.iter().cloned());
+        let rows = self.db.execute(
+            &format!(
+                "UPDATE devices SET user_id = NULL, user_name = '', authenticator_id = NULL, status = '{IN_STOCK}', \
+                 fails = 0, status_before_disable = NULL, assigned = NULL, activated = NULL, version = version + 1, \
+                 modified = ? WHERE origin = 'imported' AND status <> '{IN_STOCK}' AND {condition} RETURNING id, name"
+            ),
+            &all,
+        )?;
+        for row in rows.iter() {
+            let id = row.int("id")?;
+            self.db.execute("DELETE FROM challenges WHERE device_id = ?", &[id.into()])?;
+            self.audit(AuditAction::TakeBack, Some(id), &format!("{}: {why}", row.text("name")?))?;
+        }
+        Ok(rows.rows.len())
+    }
+
     /// Deletes a token in stock if it is still at `version` (any version when `None`); true if
     /// it was.
     pub fn delete_oath_device(&self, current: &OathDevice, version: Option<i64>) -> Result<bool, DbError> {

@@ -421,3 +421,33 @@ fn soffid_hands_a_token_out_by_its_serial() {
         assert_eq!(everything(&api), before, "{body}");
     }
 }
+
+/// Deleting a token's OtpDevice, its authenticator or its user returns the token to stock, its
+/// secret kept (it validates for the next owner); an enrolled device is deleted as before.
+#[test]
+fn a_token_outlives_its_owner() {
+    let api = Api::new();
+    let id = api.stock("default", "KEEP-1", &secret(), DeviceType::Totp).unwrap();
+    let hand_to = |user: &str| {
+        let (status, handed) =
+            api.patch_device(id, json!([{"op": "add", "path": "owner.display", "value": user}]));
+        assert_eq!(status, 200, "{handed}");
+        handed["owner"]["value"].as_str().unwrap().to_owned()
+    };
+    let (enrolled, _) = api.totp_device("ann");
+    hand_to("ann");
+    assert_eq!(api.call("DELETE", &format!("/OtpDevice/{id}"), None).0, 204);
+    assert_eq!(api.device(id)["status"], "available");
+    let ann = hand_to("ann");
+    assert_eq!(api.call("DELETE", &format!("/Authenticator/{ann}.AT_EMPOTP"), None).0, 204);
+    assert_eq!(api.device(id)["status"], "available");
+    assert_eq!(api.call("GET", &format!("/OtpDevice/{enrolled}"), None).0, 404, "enrolled: deleted");
+    let bob = hand_to("bob");
+    assert_eq!(api.call("DELETE", &format!("/Users/{bob}"), None).0, 204);
+    let back = api.device(id);
+    assert_eq!((back["status"].as_str(), back.get("owner")), (Some("available"), None));
+    hand_to("cy");
+    api.now.set(api.now.get() + 30);
+    assert_eq!(api.respond(id, &api.code(&secret()))["success"], true, "the secret stayed");
+    assert_eq!(api.audit_count("take-back"), 3);
+}
