@@ -72,6 +72,9 @@ fn base64(text: &str) -> Option<Vec<u8>> {
     data_encoding::BASE64.decode(compact.as_bytes()).ok()
 }
 
+/// The most PBKDF2 rounds a file may ask for (about a second or two in a component).
+pub const MAX_ROUNDS: u32 = 1_000_000;
+
 /// How the container's key is had.
 enum Source {
     /// A pre-shared key, perhaps named.
@@ -215,7 +218,15 @@ fn source(node: Node<'_, '_>) -> Result<Source, Error> {
             .and_then(|n| n.parse::<u32>().ok())
             .filter(|n| *n > 0)
             .ok_or_else(|| Error::Malformed("PBKDF2 without an iteration count".into()))?;
+        // A file must not make the reader spend minutes: vendors use thousands of rounds,
+        // exports (ours, python-pskc's) a hundred thousand.
+        if rounds > MAX_ROUNDS {
+            return Err(Error::Malformed(format!("PBKDF2 with more than {MAX_ROUNDS} rounds")));
+        }
         let len = child_text(params, &["KeyLength"]).and_then(|n| n.parse::<usize>().ok());
+        if len.is_some_and(|n| n == 0 || n > 64) {
+            return Err(Error::Malformed("a PBKDF2 key length other than 1-64 bytes".into()));
+        }
         // The RFC names the PRF in an `Algorithm` attribute; python-pskc writes it as the
         // element's text.
         let prf_element = element(params, &["PRF"]);
@@ -234,7 +245,7 @@ fn source(node: Node<'_, '_>) -> Result<Source, Error> {
     if algorithm.trim().to_ascii_lowercase().starts_with("pbe") {
         let salt = child_text(node, &["PBESalt"]).and_then(|s| base64(&s));
         let rounds = child_text(node, &["PBEIterationCount"]).and_then(|n| n.parse::<u32>().ok());
-        let (Some(salt), Some(rounds)) = (salt, rounds.filter(|n| *n > 0)) else {
+        let (Some(salt), Some(rounds)) = (salt, rounds.filter(|n| (1..=MAX_ROUNDS).contains(n))) else {
             return Err(Error::Malformed("password-based encryption without its salt and count".into()));
         };
         return Ok(Source::Password { prf: Hash::Sha1, salt, rounds, len: None });

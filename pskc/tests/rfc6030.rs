@@ -131,6 +131,9 @@ fn what_is_not_a_container() {
     );
     let dtd = "<!DOCTYPE x [<!ENTITY a \"aaaa\">]><KeyContainer Version=\"1.0\"/>";
     assert!(matches!(read(dtd, &Unlock::default()), Err(Error::Xml(_))), "no DTD, no entity expansion");
+    let costly = figure(7).replace("<IterationCount>1000<", "<IterationCount>1000001<");
+    let refused = read(&costly, &Unlock { pre_shared_key: None, password: Some("qwerty") });
+    assert!(matches!(refused, Err(Error::Malformed(ref why)) if why.contains("rounds")), "{refused:?}");
     let broken = figure(2).replace("MTIzNA==", "MT!zNA==");
     let container = read(&broken, &Unlock::default()).unwrap();
     assert_eq!(container.keys[0].problem.as_deref(), Some("Secret is not base64"));
