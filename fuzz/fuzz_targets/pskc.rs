@@ -1,6 +1,6 @@
 //! Any text as a PSKC container, read with a pre-shared key and with a password: reading never
-//! panics, an error never repeats the key or the password, and a container that reads is read
-//! the same way again (no state leaks between reads).
+//! panics, an error never repeats the key or the password (unless the text itself holds them:
+//! an XML error quotes the text), and a container that reads is read the same way again.
 
 #![no_main]
 
@@ -18,8 +18,9 @@ fuzz_target!(|data: &[u8]| {
         match pskc::read(text, &unlock) {
             Err(error) => {
                 let words = error.to_string();
-                assert!(!words.contains(PASSWORD), "the password in an error: {words}");
-                assert!(!words.contains("ZZZZZZZZZZZZZZZZ"), "the key in an error: {words}");
+                for secret in [PASSWORD, "ZZZZZZZZZZZZZZZZ"] {
+                    assert!(!words.contains(secret) || text.contains(secret), "a secret in an error: {words}");
+                }
             }
             Ok(first) => assert_eq!(Ok(first), pskc::read(text, &unlock), "read twice"),
         }
