@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
             Err(error) => {
                 let words = error.to_string();
                 for secret in [PASSWORD, "ZZZZZZZZZZZZZZZZ"] {
-                    assert!(!words.contains(secret) || text.contains(secret), "a secret in an error: {words}");
+                    assert!(
+                        !words.contains(secret) || text.contains(secret),
+                        "a secret in an error: {words}"
+                    );
                 }
             }
             Ok(first) => assert_eq!(Ok(first), pskc::read(text, &unlock), "read twice"),
