@@ -70,6 +70,18 @@ async fn choose(driver: &WebDriver, select: &str, value: &str) {
     wait(driver, &format!("{select} option[value=\"{value}\"]")).await.click().await.unwrap();
 }
 
+/// Waits until nothing matches `css`: a dialog closed. A dialog gives the focus back to what
+/// opened it when it closes, so text typed before that lands in the wrong place.
+async fn wait_gone(driver: &WebDriver, css: &str) {
+    for _ in 0..150 {
+        if driver.find_all(By::Css(css)).await.is_ok_and(|found| found.is_empty()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never went away");
+}
+
 async fn click(driver: &WebDriver, css: &str) {
     wait(driver, css).await.click().await.unwrap();
 }
@@ -105,6 +117,7 @@ async fn create(driver: &WebDriver, device_type: &str, user: &str, extra: &[(&st
         let uri = wait(driver, "#otpauth-uri").await.text().await.unwrap();
         return Some(uri);
     }
+    wait_gone(driver, ".dialog").await;
     None
 }
 
@@ -267,6 +280,7 @@ async fn admin_workflows_in_the_browser() {
     fill(&driver, "#u-display-name", "Erin").await;
     fill(&driver, "#u-email-address", "erin@example.org").await;
     click(&driver, "#save-user").await;
+    wait_gone(&driver, ".dialog").await;
     fill(&driver, "#u-name", "e2e-erin").await;
     click(&driver, "#apply-users-filter").await;
     wait_text(&driver, "#sent-users-filter", "e2e-erin").await;

@@ -582,6 +582,71 @@ impl HidSecrets {
     }
 }
 
+/// The secrets of hardware tokens: the seeds of a PSKC file and of a CSV, the file's password,
+/// an export's password, and the codes used.
+struct TokenSecrets {
+    seeds: [Vec<u8>; 2],
+    file_password: &'static str,
+    export_password: &'static str,
+    code: String,
+}
+
+impl TokenSecrets {
+    fn exercise(app: &App, later: &mut Vec<Reply>) -> TokenSecrets {
+        let seeds = [b"leak-seed-in-a-pskc!".to_vec(), b"leak-seed-in-a-csv!!".to_vec()];
+        let file_password = "pskc file password 31";
+        let export_password = "export password 59 long";
+        let token = pskc::Export {
+            serial: "LEAK-1",
+            manufacturer: None,
+            model: None,
+            kind: pskc::Kind::Totp,
+            suite: "sha1",
+            digits: 8,
+            secret: &seeds[0],
+            counter: None,
+            time_interval: Some(30),
+            time_drift: None,
+            start_date: None,
+            expiry_date: None,
+            user_id: Some("leak"),
+        };
+        let mut n = 7u8;
+        let file = pskc::write(&[token], file_password, 1_000, &mut |b: &mut [u8]| {
+            for x in b {
+                n = n.wrapping_mul(29).wrapping_add(3);
+                *x = n;
+            }
+        });
+        let body =
+            json!({"format": "pskc", "document": file, "password": file_password, "assignUsers": true});
+        let imported = app.call("POST", "/Device/.import", Some(&body));
+        assert_eq!(imported.json["imported"], 1, "{}", imported.json);
+        let id = imported.json["results"][0]["id"].as_str().unwrap().parse::<i64>().unwrap();
+        let csv = format!("LEAK-2, {}, hotp, 8, 0\n", data_encoding::HEXLOWER.encode(&seeds[1]));
+        later.push(app.call("POST", "/Device/.import", Some(&json!({"format": "csv", "document": csv}))));
+        later.push(imported);
+        let eight = CodeParams { algorithm: Algorithm::Sha1, digits: 8 };
+        let code = format_code(totp(&Secret::from_bytes(seeds[0].clone()), eight, 30, now()), 8);
+        challenge(app, later, id, &code);
+        later.push(app.call("GET", "/Device?count=100", None));
+        let export = app.call("POST", "/Device/.export", Some(&json!({"password": export_password})));
+        assert_eq!(export.status, 200, "{}", export.text);
+        later.push(export);
+        TokenSecrets { seeds, file_password, export_password, code }
+    }
+
+    fn all(&self) -> Vec<(&'static str, Vec<u8>)> {
+        vec![
+            ("PSKC seed", self.seeds[0].clone()),
+            ("CSV seed", self.seeds[1].clone()),
+            ("PSKC file password", self.file_password.as_bytes().to_vec()),
+            ("export password", self.export_password.as_bytes().to_vec()),
+            ("token code", self.code.as_bytes().to_vec()),
+        ]
+    }
+}
+
 #[test]
 fn no_secret_reaches_the_database_logs_or_later_responses() {
     let gateway = Gateway::start();
@@ -592,6 +657,7 @@ fn no_secret_reaches_the_database_logs_or_later_responses() {
             ("delivery_webhook_url", &gateway.url),
             ("dev_outbox", "false"),
             ("ciba_notification_url", &gateway.url),
+            ("seed_export", "true"),
         ],
     );
     let pin = "73914862";
@@ -642,6 +708,9 @@ fn no_secret_reaches_the_database_logs_or_later_responses() {
     // HID's secrets (SPEC §14): a password, security-question answers, an activation code and a
     // CIBA bearer token, each used once.
     let hid = HidSecrets::exercise(&app, &gateway, &mut later);
+    // Hardware tokens (SPEC §19): a PSKC file under a password and a CSV imported, one token
+    // handed out and validated, every token exported under another password.
+    let tokens = TokenSecrets::exercise(&app, &mut later);
     // The whole audit trail as the admin app reads it (issue 15), and its histogram.
     let audit = app.call("GET", "/Audit?count=1000", None);
     assert!(audit.json["totalResults"].as_u64().unwrap() > 30, "{}", audit.json);
@@ -656,6 +725,7 @@ fn no_secret_reaches_the_database_logs_or_later_responses() {
     ];
     secrets.extend(codes.iter().map(|c| ("one-time code", c.as_bytes().to_vec())));
     secrets.extend(hid.all());
+    secrets.extend(tokens.all());
     let key = std::fs::read_to_string(state.0.join("secret_key")).unwrap();
     secrets.push(("secret_key", key.trim().as_bytes().to_vec()));
 
@@ -669,7 +739,7 @@ fn no_secret_reaches_the_database_logs_or_later_responses() {
     let mut places: Vec<(String, Vec<u8>)> = vec![("runner log".to_owned(), log.join("\n").into_bytes())];
     places.extend(scim_otp_tests::store_files(&state.0));
     places.extend(
-        later.iter().enumerate().map(|(n, r)| (format!("response {n}"), r.json.to_string().into_bytes())),
+        later.iter().enumerate().map(|(n, r)| (format!("response {n}"), r.text.clone().into_bytes())),
     );
     let scanned: usize = places.iter().map(|(_, bytes)| bytes.len()).sum();
     let mut leaks = Vec::new();
