@@ -66,6 +66,10 @@ pub enum ApiError {
     Conflict,
     /// The user already has this authenticator (`existing` is its id).
     SeedFile(String),
+    Enrolled {
+        id: String,
+        owner: String,
+    },
     ExportOff,
     HandedOut {
         serial: String,
@@ -130,6 +134,7 @@ impl From<crate::domain::DomainError> for ApiError {
             DomainError::HandedOut { serial, owner } => ApiError::HandedOut { serial, owner },
             DomainError::SeedFile(why) => ApiError::SeedFile(why),
             DomainError::ExportOff => ApiError::ExportOff,
+            DomainError::Enrolled { id, owner } => ApiError::Enrolled { id, owner },
             DomainError::Stale { sent } => ApiError::Stale { version: sent },
             DomainError::Conflict => ApiError::Conflict,
             DomainError::Store(error) => ApiError::from(error),
@@ -218,6 +223,7 @@ impl ApiError {
             ApiError::Conflict
             | ApiError::Duplicate { .. }
             | ApiError::HandedOut { .. }
+            | ApiError::Enrolled { .. }
             | ApiError::UserNameTaken { .. }
             | ApiError::PolicyTaken(_)
             | ApiError::AuthenticatorTaken(_)
@@ -279,6 +285,7 @@ impl ApiError {
             ApiError::HandedOut { serial, owner } => i18n::HANDED_OUT.render(lang, &[serial, owner]),
             ApiError::SeedFile(why) => i18n::SEED_FILE.render(lang, &[why]),
             ApiError::ExportOff => i18n::EXPORT_OFF.render(lang, &[]),
+            ApiError::Enrolled { id, owner } => i18n::ENROLLED.render(lang, &[id, owner, id]),
             ApiError::UserNameTaken { existing } => {
                 i18n::USER_NAME_TAKEN.render(lang, &[&existing.to_string()])
             }

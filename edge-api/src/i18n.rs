@@ -165,6 +165,11 @@ texts! {
         "El usuario ya tiene este autenticador (OtpDevice {}).",
         "L'usuari ja té aquest autenticador (OtpDevice {}).",
         "De gebruiker heeft deze authenticator al (OtpDevice {})."],
+    ENROLLED => [
+        "Device {} was enrolled by {}, not imported: delete it as OtpDevice {} or with its authenticator.",
+        "El Device {} lo inscribió {}, no se importó: bórrelo como OtpDevice {} o con su autenticador.",
+        "El Device {} el va inscriure {}, no es va importar: esborreu-lo com a OtpDevice {} o amb el seu autenticador.",
+        "Device {} is door {} ingeschreven, niet geïmporteerd: verwijder het als OtpDevice {} of met zijn authenticator."],
     EXPORT_OFF => [
         "Seed export is off: set the seed_export variable to true to export secrets.",
         "La exportación de semillas está desactivada: ponga la variable seed_export a true para exportar secretos.",

@@ -45,6 +45,11 @@ pub enum DomainError {
     },
     /// `POST /Device/.export` while the `seed_export` variable is not true.
     ExportOff,
+    /// An enrolled device (its id, its owner's userName) asked to leave through `/Device`.
+    Enrolled {
+        id: String,
+        owner: String,
+    },
     /// A seed file that cannot be read at all (why: a key, a password, a MAC, XML, CSV).
     SeedFile(String),
     /// Three writes in a row lost to concurrent changes.

@@ -80,9 +80,15 @@ fn holder(tx: &WriteTx<'_>, owner: &Owner, device: &OathDevice) -> Result<Holder
     Ok(Holder::User { id, name, authenticator })
 }
 
-/// Deletes a token in stock (audited); one handed out is 409 (take it back first).
+/// Deletes a token in stock (audited); one handed out is 409 (take it back first), and an
+/// enrolled device is 409 too: it is its owner's, deleted as an OtpDevice or with its
+/// authenticator.
 pub fn delete(scope: &Scope<'_>, id: &str, expected: Option<&IfMatch>) -> Result<(), DomainError> {
     let current = find(scope, id)?;
+    if current.origin == Origin::Enrolled {
+        let owner = current.owner.as_ref().and_then(|o| o.display.clone()).unwrap_or_default();
+        return Err(DomainError::Enrolled { id: id.to_owned(), owner });
+    }
     if current.status != DeviceState::Available {
         let owner = current.owner.as_ref().and_then(|o| o.display.clone()).unwrap_or_default();
         return Err(DomainError::HandedOut { serial: current.serial_number, owner });

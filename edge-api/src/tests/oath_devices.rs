@@ -246,6 +246,7 @@ fn the_refusals_of_a_device_change_nothing() {
     }
     let (status, body) = api.call("DELETE", &format!("/Device/{enrolled}"), None);
     assert_eq!(status, 409, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains(&format!("OtpDevice {enrolled}")), "{body}");
     let stale = [("if-match", "W/\"99\"")];
     let body = json!({"Operations": [{"op": "add", "path": "model", "value": "c100"}]});
     let (status, _, _) = api.call_as(ADMIN, "PATCH", &format!("/Device/{token}"), Some(body), &stale);
