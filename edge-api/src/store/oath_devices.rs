@@ -81,6 +81,16 @@ impl Store<'_> {
     }
 }
 
+/// What taking a token back to stock writes (a `SET` list's tail): no owner, no authenticator,
+/// status `A`, no failures, no lifecycle instants. Its secret, counter and last step stay.
+const TAKEN_BACK: &str = ", user_id = NULL, user_name = '', authenticator_id = NULL, status = 'A', fails = 0, \
+                          status_before_disable = NULL, assigned = NULL, activated = NULL";
+
+/// The integer id of a device as `/Device` shows it.
+fn row_id(device: &OathDevice) -> Result<i64, DbError> {
+    device.id.parse().map_err(|_| DbError(format!("device id {:?}", device.id)))
+}
+
 /// Who holds a device after a change.
 pub enum Holder {
     /// Whoever holds it now.
@@ -110,7 +120,7 @@ impl WriteTx<'_> {
         model: Option<&str>,
         holder: &Holder,
     ) -> Result<Option<OathDevice>, DbError> {
-        let id: i64 = current.id.parse().map_err(|_| DbError(format!("device id {:?}", current.id)))?;
+        let id = row_id(current)?;
         let mut params: Vec<Sql> = vec![self.now.into(), manufacturer.into(), model.into()];
         let holder_set = match holder {
             Holder::Same => "",
@@ -123,10 +133,7 @@ impl WriteTx<'_> {
                 ", user_id = ?4, user_name = ?5, authenticator_id = ?6, status = 'C', fails = 0, assigned = ?1, \
                  activated = NULL"
             }
-            Holder::Stock => {
-                ", user_id = NULL, user_name = '', authenticator_id = NULL, status = 'A', fails = 0, \
-                 status_before_disable = NULL, assigned = NULL, activated = NULL"
-            }
+            Holder::Stock => TAKEN_BACK,
         };
         let at = params.len();
         params.extend([id.into(), self.tenant.into(), version.into()]);
@@ -183,9 +190,8 @@ impl WriteTx<'_> {
         all.extend(params.iter().cloned());
         let rows = self.db.execute(
             &format!(
-                "UPDATE devices SET user_id = NULL, user_name = '', authenticator_id = NULL, status = '{IN_STOCK}', \
-                 fails = 0, status_before_disable = NULL, assigned = NULL, activated = NULL, version = version + 1, \
-                 modified = ? WHERE origin = 'imported' AND status <> '{IN_STOCK}' AND {condition} RETURNING id, name"
+                "UPDATE devices SET version = version + 1, modified = ?{TAKEN_BACK} \
+                 WHERE origin = 'imported' AND status <> '{IN_STOCK}' AND {condition} RETURNING id, name"
             ),
             &all,
         )?;
@@ -200,7 +206,7 @@ impl WriteTx<'_> {
     /// Deletes a token in stock if it is still at `version` (any version when `None`); true if
     /// it was.
     pub fn delete_oath_device(&self, current: &OathDevice, version: Option<i64>) -> Result<bool, DbError> {
-        let id: i64 = current.id.parse().map_err(|_| DbError(format!("device id {:?}", current.id)))?;
+        let id = row_id(current)?;
         let rows = self.db.execute(
             &format!(
                 "DELETE FROM devices WHERE id = ? AND tenant = ? AND status = '{IN_STOCK}' \
@@ -415,7 +421,7 @@ impl WriteTx<'_> {
     /// Writes a resync if the device is still at `version`: the counter or the clock moved,
     /// `fails` back to 0 (a locked device stays locked). False when it moved on meanwhile.
     pub fn resync(&self, current: &OathDevice, version: i64, moved: &Resynced) -> Result<bool, DbError> {
-        let id: i64 = current.id.parse().map_err(|_| DbError(format!("device id {:?}", current.id)))?;
+        let id = row_id(current)?;
         let (set, mut params, detail): (&str, Vec<Sql>, String) = match moved {
             Resynced::Counter { from, to } => {
                 ("hotp_counter = ?", vec![sql_u64(*to)], format!("counter {from} -> {to}"))
