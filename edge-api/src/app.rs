@@ -294,6 +294,7 @@ fn route(ctx: &Ctx<'_>, method: &str, segments: &[&str]) -> Result<ApiResponse, 
         ["Device"] => endpoint(method, &[(GET, &|| list(ctx, OATH_DEVICES))]),
         ["Device", ".search"] => endpoint(method, &[(POST, &|| search(ctx, OATH_DEVICES))]),
         ["Device", ".import"] => endpoint(method, &[(POST, &|| oath_devices::import(ctx))]),
+        ["Device", ".counts"] => endpoint(method, &[(GET, &|| oath_devices::counts(ctx))]),
         ["Device", ".export"] => endpoint(method, &[(POST, &|| oath_devices::export(ctx))]),
         ["Device", id, "resync"] => endpoint(method, &[(POST, &|| oath_devices::resync(ctx, id))]),
         ["Device", id] => endpoint(

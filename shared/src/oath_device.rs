@@ -4,7 +4,8 @@
 //! (serial, manufacturer, model, clock drift) and a status an inventory speaks.
 
 pub use crate::urn::{
-    DEVICE_EXPORT_SCHEMA, DEVICE_IMPORT_RESULT_SCHEMA, DEVICE_IMPORT_SCHEMA, OATH_DEVICE_SCHEMA,
+    DEVICE_COUNTS_SCHEMA, DEVICE_EXPORT_SCHEMA, DEVICE_IMPORT_RESULT_SCHEMA, DEVICE_IMPORT_SCHEMA,
+    OATH_DEVICE_SCHEMA,
 };
 
 use crate::Problem;
@@ -254,6 +255,25 @@ pub fn read_hand_out(body: &Value) -> Result<Option<(String, String, Option<Devi
         }
     }
     Ok(Some((serial.trim().to_owned(), user.to_owned(), device_type)))
+}
+
+/// `GET /Device/.counts`: how many devices matching a filter there are of each manufacturer,
+/// model and status (the admin app's inventory), counted by SQLite. Groups with none are left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceCounts {
+    pub schemas: Vec<String>,
+    pub groups: Vec<DeviceCount>,
+}
+
+/// The devices of one manufacturer, model and status (`None`: the file named none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceCount {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub status: DeviceState,
+    pub count: u64,
 }
 
 /// One token of an import, as the answer reports it.

@@ -22,4 +22,5 @@ pub const POLICY_SCHEMA: &str = "urn:scim-otp:params:scim:schemas:AuthenticatorP
 pub const OATH_DEVICE_SCHEMA: &str = "urn:scim-otp:params:scim:schemas:Device";
 pub const DEVICE_IMPORT_SCHEMA: &str = "urn:scim-otp:params:scim:api:messages:DeviceImport";
 pub const DEVICE_IMPORT_RESULT_SCHEMA: &str = "urn:scim-otp:params:scim:api:messages:DeviceImportResult";
+pub const DEVICE_COUNTS_SCHEMA: &str = "urn:scim-otp:params:scim:api:messages:DeviceCounts";
 pub const DEVICE_EXPORT_SCHEMA: &str = "urn:scim-otp:params:scim:api:messages:DeviceExport";

@@ -1,14 +1,18 @@
 //! `/Device` (SPEC §19): the tenant's TOTP and HOTP devices, hardware tokens in stock included.
 
-use super::{if_match, json_body, projection_of, resource_response, to_json};
+use super::{if_match, json_body, projection_of, query_param, resource_response, to_json};
 use crate::context::Ctx;
 use crate::domain::{DomainError, export, import, oath_devices};
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
+use crate::store;
 use serde_json::Value;
 use shared::filter::Condition;
-use shared::oath_device::{OathDevice, read_device_body, read_export_request, read_import_request};
+use shared::oath_device::{
+    DEVICE_COUNTS_SCHEMA, DeviceCounts, OathDevice, read_device_body, read_export_request,
+    read_import_request,
+};
 use shared::patch::{PatchOp, Vocabulary, apply_all};
 use shared::query::{Page, Projection, Sort};
 use shared::schema::OATH_DEVICE;
@@ -73,6 +77,27 @@ pub(crate) fn delete(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
     ctx.caller.require(Right::Admin)?;
     oath_devices::delete(&ctx.scope(), id, if_match(ctx).as_ref())?;
     Ok(ApiResponse::empty(204))
+}
+
+/// `GET /Device/.counts?filter=…`: the matching devices counted per manufacturer, model and
+/// status (the admin app's inventory), by SQLite.
+pub(crate) fn counts(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
+    ctx.caller.require(Right::Invoke)?;
+    let params = ctx.request.query_params();
+    let condition = query_param(&params, "filter")
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| Condition::compile(&OATH_DEVICE, f))
+        .transpose()?;
+    let groups = ctx.store().oath_device_counts(condition.as_ref())?.ok_or_else(|| {
+        ApiError::Problem(shared::Problem::InvalidParameter {
+            parameter: "filter",
+            reason: format!(
+                "more than {} manufacturers, models and statuses: narrow it",
+                store::COUNT_GROUPS
+            ),
+        })
+    })?;
+    Ok(ApiResponse::json(200, &DeviceCounts { schemas: vec![DEVICE_COUNTS_SCHEMA.to_owned()], groups }))
 }
 
 /// `POST /Device/.import` (SPEC §19): a vendor's seed file into the stock.

@@ -119,16 +119,7 @@ pub fn list_query(
     condition: Option<&Condition>,
     sort: Option<&Sort>,
 ) -> ListQuery {
-    let mut params = vec![Sql::from(tenant)];
-    let mut clause = " WHERE tenant = ?".to_owned();
-    if let Some(rows) = table.rows() {
-        clause = format!("{clause} AND {rows}");
-    }
-    if let Some(c) = condition {
-        let w = c.to_sql();
-        params.extend(w.params.into_iter().map(Sql::from));
-        clause = format!("{clause} AND {}", w.sql);
-    }
+    let (clause, params) = where_clause(table, tenant, condition);
     let name = table.name();
     ListQuery {
         count_sql: format!("SELECT count(*) AS total FROM {name}{clause}"),
@@ -140,6 +131,22 @@ pub fn list_query(
         ),
         params,
     }
+}
+
+/// The `WHERE` of a listing (with its leading space) and its parameters: the tenant's rows of
+/// the table's resource that match the filter.
+pub fn where_clause(table: Table, tenant: &str, condition: Option<&Condition>) -> (String, Vec<Sql>) {
+    let mut params = vec![Sql::from(tenant)];
+    let mut clause = " WHERE tenant = ?".to_owned();
+    if let Some(rows) = table.rows() {
+        clause = format!("{clause} AND {rows}");
+    }
+    if let Some(c) = condition {
+        let w = c.to_sql();
+        params.extend(w.params.into_iter().map(Sql::from));
+        clause = format!("{clause} AND {}", w.sql);
+    }
+    (clause, params)
 }
 
 /// Runs a listing: how many match in all, and the rows of one page. Filter, order, limit and

@@ -43,7 +43,7 @@ pub use logins::{LoginBudget, cache_credential, forget_stale_logins, login_succe
 #[cfg(test)]
 pub(crate) use migrations::{MIGRATIONS, split_script};
 pub use migrations::{SCHEMA_VERSION, migrate};
-pub use oath_devices::{Holder, Resynced, TokenState};
+pub use oath_devices::{COUNT_GROUPS, Holder, Resynced, TokenState};
 pub use session::{Session, session};
 pub use tx::{Actor, Store, WriteTx, pause};
 pub use users::UserRefused;

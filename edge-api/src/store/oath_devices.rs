@@ -1,7 +1,7 @@
 //! Devices as `/Device` shows them (SPEC §19): the TOTP and HOTP rows of `devices`, tokens in
 //! stock included, with their token attributes.
 
-use super::listing::{Table, list_query, run_list};
+use super::listing::{Table, list_query, run_list, where_clause};
 use super::sql::{OATH, OATH_DEVICE_COLUMNS};
 use super::tx::{Store, WriteTx};
 use super::validation::sql_u64;
@@ -10,7 +10,9 @@ use shared::audit::AuditAction;
 use shared::authenticator::Reference;
 use shared::filter::Condition;
 use shared::model::Meta;
-use shared::oath_device::{DeviceState, IN_STOCK, OATH_DEVICE_SCHEMA, OathDevice, Origin, TokenData};
+use shared::oath_device::{
+    DeviceCount, DeviceState, IN_STOCK, OATH_DEVICE_SCHEMA, OathDevice, Origin, TokenData,
+};
 use shared::query::{Page, Sort};
 use shared::schema::OATH_DEVICE;
 use shared::{Algorithm, DeviceType, Timestamp};
@@ -79,7 +81,43 @@ impl Store<'_> {
         let (total, rows) = run_list(self.db, query, page)?;
         Ok((total, rows.iter().map(oath_device_from).collect::<Result<_, _>>()?))
     }
+
+    /// How many of the tenant's TOTP and HOTP devices matching a filter there are of each
+    /// manufacturer, model and status, counted by SQLite in one statement; `None` when there
+    /// would be more than [`COUNT_GROUPS`] groups.
+    pub fn oath_device_counts(
+        &self,
+        condition: Option<&Condition>,
+    ) -> Result<Option<Vec<DeviceCount>>, DbError> {
+        let (clause, params) = where_clause(Table::OathDevices, self.actor.tenant, condition);
+        let rows = self.db.execute(
+            &format!(
+                "SELECT manufacturer, model, status, count(*) AS n FROM devices{clause} \
+                 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 LIMIT {}",
+                COUNT_GROUPS + 1
+            ),
+            &params,
+        )?;
+        if rows.iter().nth(COUNT_GROUPS).is_some() {
+            return Ok(None);
+        }
+        let mut groups: Vec<DeviceCount> = Vec::new();
+        for row in rows.iter() {
+            let stored = row.text("status")?;
+            let count = row.count("n")?;
+            let status = DeviceState::of_stored(stored)
+                .ok_or_else(|| DbError(format!("a device's status {stored:?}, which we never write")))?;
+            let (manufacturer, model) =
+                (row.opt_text("manufacturer")?.map(str::to_owned), row.opt_text("model")?.map(str::to_owned));
+            // Soffid's statuses map one to one, so no two stored statuses fall in one group.
+            groups.push(DeviceCount { manufacturer, model, status, count });
+        }
+        Ok(Some(groups))
+    }
 }
+
+/// At most this many (manufacturer, model, status) groups in one count.
+pub const COUNT_GROUPS: usize = 1_000;
 
 /// What taking a token back to stock writes (a `SET` list's tail): no owner, no authenticator,
 /// status `A`, no failures, no lifecycle instants. Its secret, counter and last step stay.

@@ -452,3 +452,48 @@ fn a_token_outlives_its_owner() {
     assert_eq!(api.respond(id, &api.code(&secret()))["success"], true, "the secret stayed");
     assert_eq!(api.audit_count("take-back"), 3);
 }
+
+/// The inventory's counts: per manufacturer, model and status, of the devices a filter matches,
+/// in this tenant only; a filter that does not compile is a 400 as in a listing.
+#[test]
+fn devices_are_counted_per_model_and_status() {
+    let api = Api::with(tenant_settings());
+    for serial in ["FT-1", "FT-2", "FT-3"] {
+        api.stock("default", serial, &secret(), DeviceType::Totp).unwrap();
+    }
+    let yubico =
+        TokenData { manufacturer: Some("Yubico".into()), model: None, ..token("YK-1", DeviceType::Hotp) };
+    api.stock_with("default", yubico, &secret()).unwrap();
+    api.stock("acme", "FT-9", &secret(), DeviceType::Totp).unwrap();
+    let (status, _) = api.patch_device(
+        api.call("GET", "/Device?filter=serialNumber%20eq%20%22FT-2%22", None).1["Resources"][0]["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
+        json!([{"op": "add", "path": "owner.display", "value": "alice"}]),
+    );
+    assert_eq!(status, 200);
+    api.totp_device("bob");
+
+    let (status, counts) = api.call("GET", "/Device/.counts", None);
+    assert_eq!(status, 200, "{counts}");
+    assert_eq!(counts["schemas"], json!([shared::oath_device::DEVICE_COUNTS_SCHEMA]));
+    assert_eq!(
+        counts["groups"],
+        json!([
+            {"status": "assigned", "count": 1},
+            {"manufacturer": "Feitian", "model": "c200", "status": "available", "count": 2},
+            {"manufacturer": "Feitian", "model": "c200", "status": "assigned", "count": 1},
+            {"manufacturer": "Yubico", "status": "available", "count": 1},
+        ]),
+        "bob's enrolled device has no manufacturer; acme's token is not counted here"
+    );
+    let (_, hotp) = api.call("GET", "/Device/.counts?filter=type%20eq%20%22HOTP%22", None);
+    assert_eq!(hotp["groups"], json!([{"manufacturer": "Yubico", "status": "available", "count": 1}]));
+    let (status, error) = api.call("GET", "/Device/.counts?filter=color%20eq%201", None);
+    assert_eq!((status, error["scimType"].as_str()), (400, Some("invalidFilter")), "{error}");
+    let (status, _, _) = api.call_as(READER, "GET", "/Device/.counts", None, &[]);
+    assert_eq!(status, 200, "reading counts is an invoker's right");
+    assert_eq!(api.call("POST", "/Device/.counts", Some(json!({}))).0, 405);
+}
