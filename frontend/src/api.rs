@@ -7,6 +7,7 @@ use serde_json::Value;
 use shared::audit::{AuditEvent, AuditHistogram};
 use shared::authenticator::Authenticator;
 use shared::model::{ChallengeRequested, ChallengeResult, ListResponse};
+use shared::oath_device::{DeviceCounts, DeviceImportResult, OathDevice};
 use shared::policy::Policy;
 use shared::{OtpDevice, User};
 
@@ -297,6 +298,60 @@ impl Session {
             None,
         );
         Box::pin(async move { Ok(list.await?.total_results) })
+    }
+
+    /// A page of the tenant's TOTP and HOTP devices, tokens in stock included (`/Device`).
+    pub fn oath_devices(&self, query: &str) -> Answer<ListResponse<OathDevice>> {
+        self.json("GET", &format!("/Device?{query}"), None, None)
+    }
+
+    /// The devices `filter` matches counted per manufacturer, model and status.
+    pub fn device_counts(&self, filter: Option<&str>) -> Answer<DeviceCounts> {
+        let query = filter.map(|f| format!("?filter={}", query_value(f))).unwrap_or_default();
+        self.json("GET", &format!("/Device/.counts{query}"), None, None)
+    }
+
+    /// Hands a token out to a userName (`Some`) or takes it back (`None`), with `If-Match`.
+    pub fn set_owner(&self, device: &OathDevice, user_name: Option<&str>) -> Answer<()> {
+        let operation = match user_name {
+            Some(name) => serde_json::json!({"op": "add", "path": "owner", "value": {"display": name}}),
+            None => serde_json::json!({"op": "remove", "path": "owner"}),
+        };
+        let body = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [operation],
+        });
+        self.done("PATCH", &format!("/Device/{}", device.id), Some(&body), Some(&device.meta.version))
+    }
+
+    /// Deletes a token in stock (its seed with it).
+    pub fn delete_oath_device(&self, device: &OathDevice) -> Answer<()> {
+        self.done("DELETE", &format!("/Device/{}", device.id), None, Some(&device.meta.version))
+    }
+
+    /// Brings a token's counter or clock back in step with two consecutive codes.
+    pub fn resync(&self, id: &str, codes: [&str; 2]) -> Answer<()> {
+        let body = serde_json::json!({"codes": codes});
+        self.done("POST", &format!("/Device/{id}/resync"), Some(&body), None)
+    }
+
+    /// Imports a seed file (or, with `dryRun`, says what an import would do).
+    pub fn import_seeds(&self, body: &Value) -> Answer<DeviceImportResult> {
+        self.json("POST", "/Device/.import", Some(body), None)
+    }
+
+    /// The devices `filter` matches as a PSKC document under `password`.
+    pub fn export_seeds(&self, password: &str, filter: Option<&str>) -> Answer<String> {
+        let body = serde_json::json!({
+            "schemas": [shared::oath_device::DEVICE_EXPORT_SCHEMA], "password": password, "filter": filter,
+        });
+        let answer = self.text("POST", "/Device/.export", Some(&body), None);
+        Box::pin(async move { Ok(answer.await?.1) })
+    }
+
+    /// A page of any list (`/Users`), each resource as the JSON it came in.
+    pub fn resources(&self, endpoint: &str, query: &str) -> Answer<ListResponse<Value>> {
+        self.json("GET", &format!("{endpoint}?{query}"), None, None)
     }
 
     pub fn users(&self, query: &str) -> Answer<ListResponse<User>> {

@@ -136,3 +136,60 @@ impl UserFilterForm {
         (!parts.is_empty()).then(|| parts.join(" and "))
     }
 }
+
+/// The stock table's filter fields (SPEC §19): a status, and parts of a serial, a model or an
+/// owner's userName.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StockFilterForm {
+    /// `available`, `assigned`, …; empty for any.
+    pub status: String,
+    pub serial: String,
+    pub model: String,
+    pub owner: String,
+}
+
+impl StockFilterForm {
+    /// The filter to send over `/Device`, or `None` for every device.
+    pub fn to_filter(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.status.is_empty() {
+            parts.push(format!("status eq {}", quoted(&self.status)));
+        }
+        for (attribute, text) in
+            [("serialNumber", &self.serial), ("model", &self.model), ("owner.display", &self.owner)]
+        {
+            let text = text.trim();
+            if !text.is_empty() {
+                parts.push(format!("{attribute} co {}", quoted(text)));
+            }
+        }
+        (!parts.is_empty()).then(|| parts.join(" and "))
+    }
+}
+
+/// What a seed file needs to be read, as the import dialog asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeedNeeds {
+    /// Its secrets are in the clear (or it is a CSV).
+    Nothing,
+    /// Encrypted under a key the vendor sends apart (`EncryptionKey`/`KeyName`).
+    Key,
+    /// Encrypted under a key derived from a password (`DerivedKey`, PBKDF2).
+    Password,
+}
+
+/// The format of a seed file (`pskc` when it is XML, `csv` otherwise: the service tells the CSV
+/// shapes apart and says when it is neither) and what reading it needs.
+pub fn recognise_seed_file(text: &str) -> (&'static str, SeedNeeds) {
+    if !text.trim_start_matches('\u{feff}').trim_start().starts_with('<') {
+        return ("csv", SeedNeeds::Nothing);
+    }
+    let needs = if text.contains("DerivedKey") {
+        SeedNeeds::Password
+    } else if text.contains("EncryptedValue") {
+        SeedNeeds::Key
+    } else {
+        SeedNeeds::Nothing
+    };
+    ("pskc", needs)
+}

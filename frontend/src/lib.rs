@@ -4,6 +4,7 @@
 pub mod api;
 pub mod bulk;
 pub mod chart;
+pub mod csv;
 pub mod enrolment;
 pub mod filters;
 pub mod forms;

@@ -634,3 +634,64 @@ async fn a_dialog_takes_the_focus_escape_closes_it_and_the_focus_goes_back() {
     assert!(find(&root, "#keys").is_none(), "Escape closed it");
     assert_eq!(focused(), "opener", "the focus is back where it was");
 }
+
+#[wasm_bindgen_test]
+fn stock_fields_build_a_filter_the_device_schema_takes() {
+    use frontend::filters::StockFilterForm;
+    let form = StockFilterForm {
+        status: "available".into(),
+        serial: " FT\"1 ".into(),
+        model: "c200".into(),
+        owner: "ali".into(),
+    };
+    let filter = form.to_filter().unwrap();
+    assert_eq!(
+        filter,
+        r#"status eq "available" and serialNumber co "FT\"1" and model co "c200" and owner.display co "ali""#
+    );
+    assert!(shared::filter::Condition::compile(&shared::schema::OATH_DEVICE, &filter).is_ok());
+    assert_eq!(StockFilterForm::default().to_filter(), None);
+}
+
+#[wasm_bindgen_test]
+fn a_seed_file_says_its_format_and_what_it_needs() {
+    use frontend::filters::{SeedNeeds, recognise_seed_file};
+    let cases = [
+        ("\u{feff}  <?xml version=\"1.0\"?><KeyContainer><PlainValue>", ("pskc", SeedNeeds::Nothing)),
+        (
+            "<KeyContainer><EncryptionKey><KeyName>k</KeyName></EncryptionKey><EncryptedValue>",
+            ("pskc", SeedNeeds::Key),
+        ),
+        ("<KeyContainer><EncryptionKey><DerivedKey>…<EncryptedValue>", ("pskc", SeedNeeds::Password)),
+        ("FT01, 3132333435363738393031323334353637383930, totp, 6, 30\n", ("csv", SeedNeeds::Nothing)),
+        ("upn,serial number,secret key,time interval,manufacturer,model\n", ("csv", SeedNeeds::Nothing)),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(recognise_seed_file(text), expected, "{text}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn lists_become_csv_a_spreadsheet_reads_as_text() {
+    use frontend::csv::write;
+    let rows = [
+        serde_json::json!({"id": "1", "userName": "ann, \"the\" admin", "active": true,
+            "emails": [{"value": "a@x"}, {"value": "b@x"}], "name": {"givenName": "Ann\nMarie"}}),
+        serde_json::json!({"id": "2", "userName": "=HYPERLINK(\"x\")", "active": false, "timeDrift": -3,
+            "name": {"givenName": "-x"}}),
+    ];
+    let columns = [
+        ("id", "id"),
+        ("userName", "userName"),
+        ("active", "active"),
+        ("emails", "emails"),
+        ("givenName", "name.givenName"),
+        ("timeDrift", "timeDrift"),
+    ];
+    assert_eq!(
+        write(&columns, &rows),
+        "id,userName,active,emails,givenName,timeDrift\r\n\
+         1,\"ann, \"\"the\"\" admin\",true,a@x;b@x,\"Ann\nMarie\",\r\n\
+         2,\"'=HYPERLINK(\"\"x\"\")\",false,,'-x,-3\r\n"
+    );
+}

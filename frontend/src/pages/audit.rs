@@ -2,10 +2,11 @@
 //! action, actor and what it happened to, paged by the server.
 
 use crate::api::Session;
+use crate::csv::Column;
 use crate::filters::AuditFilterForm;
 use crate::i18n::texts;
 use crate::pages::list_query;
-use crate::pages::{Listed, Pager, alert, keep_listed};
+use crate::pages::{Listed, Pager, alert, csv_button, keep_listed};
 use leptos::prelude::*;
 use shared::audit::AuditAction;
 
@@ -31,6 +32,18 @@ const KNOWN_ACTIONS: [AuditAction; 19] = [
     AuditAction::PolicyCreate,
     AuditAction::PolicyReplace,
     AuditAction::PolicyDelete,
+];
+
+/// The audit trail as CSV.
+const AUDIT_COLUMNS: &[Column] = &[
+    ("id", "id"),
+    ("at", "at"),
+    ("actor", "actor"),
+    ("action", "action"),
+    ("deviceId", "deviceId"),
+    ("userId", "userId"),
+    ("authenticator", "authenticator"),
+    ("detail", "detail"),
 ];
 
 #[component]
@@ -98,6 +111,8 @@ pub fn AuditLog(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Stri
             </fieldset>
         </form>
         <div class="toolbar">
+            {csv_button(session, reason, error, "audit-csv", "/Audit", "audit.csv", AUDIT_COLUMNS,
+                Box::new(move || (applied.get_untracked(), "at".to_owned(), !oldest_first.get_untracked())))}
             {move || loading.get().then(|| view! { <span class="loading">{t.loading}</span> })}
         </div>
         {alert(error, "")}

@@ -6,9 +6,12 @@ use super::create::CreateDialog;
 use super::detail::DetailPanel;
 use crate::api::{ApiError, Session};
 use crate::bulk::span;
+use crate::csv::Column;
 use crate::filters::FilterForm;
 use crate::i18n::{Texts, texts};
-use crate::pages::{Listed, Listing, Pager, alert, confirmed, keep_listed, list_query, report, sort_header};
+use crate::pages::{
+    Listed, Listing, Pager, alert, confirmed, csv_button, every_page, keep_listed, report, sort_header,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
@@ -22,6 +25,18 @@ enum Panel {
     Challenge(OtpDevice),
     Detail(OtpDevice),
 }
+
+/// The devices list as CSV.
+const DEVICE_COLUMNS: &[Column] = &[
+    ("id", "id"),
+    ("name", "name"),
+    ("type", "type"),
+    ("user", "user"),
+    ("status", "status"),
+    ("fails", "fails"),
+    ("created", "created"),
+    ("lastUsed", "lastUsed"),
+];
 
 pub fn status_label(status: Status, t: &Texts) -> &'static str {
     match status {
@@ -37,7 +52,7 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
     let t = texts();
     let form = RwSignal::new(FilterForm::default());
     let list = Listing::new("", 25);
-    let Listing { applied, sort_by, descending, start, count, .. } = list;
+    let Listing { applied, start, count, .. } = list;
     let notice = RwSignal::new(None::<String>);
     let panel = RwSignal::new(Panel::Closed);
     // Bulk selection: each device as it was when selected (its version goes in `If-Match`), and
@@ -103,29 +118,15 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
             }
         });
     };
-    // Every device the filter matches, read page by page as they are now.
+    // Every device the filter matches, as they are now.
     let pick_matching = move |_| {
         let Some(current) = session.get_untracked() else { return };
-        let filter = applied.get_untracked();
-        let (by, down) = (sort_by.get_untracked(), descending.get_untracked());
+        let order = list.order();
         loading.set(true);
         spawn_local(async move {
-            let mut from = 1;
-            loop {
-                match current.list(&list_query(filter.as_deref(), &by, down, from, 1000)).await {
-                    Ok(page) => {
-                        let got = page.resources.len() as u64;
-                        selected.update(|s| s.extend(page.resources.into_iter().map(|d| (d.id, d))));
-                        from += got;
-                        if got == 0 || from > page.total_results {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        report(e, session, reason, error);
-                        break;
-                    }
-                }
+            match every_page(|query| current.list(&query), order).await {
+                Ok(all) => selected.update(|s| s.extend(all.into_iter().map(|d| (d.id, d)))),
+                Err(e) => report(e, session, reason, error),
             }
             loading.set(false);
         });
@@ -202,6 +203,7 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
         <div class="toolbar">
             <button id="new-device" on:click=move |_| panel.set(Panel::Create)>{t.new_device}</button>
             <button id="refresh" on:click=move |_| reload()>{t.refresh}</button>
+            {csv_button(session, reason, error, "devices-csv", "/OtpDevice", "devices.csv", DEVICE_COLUMNS, Box::new(move || list.order()))}
             {move || loading.get().then(|| view! { <span class="loading">{t.loading}</span> })}
         </div>
         {alert(error, "")}

@@ -2,7 +2,8 @@
 //! sortable headers and the query string of a list request.
 
 use super::components::report;
-use crate::api::{ApiError, Session, query_value};
+use crate::api::{Answer, ApiError, Session, query_value};
+use crate::csv::{self, Column};
 use crate::i18n::texts;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -122,6 +123,11 @@ impl Listing {
         )
     }
 
+    /// What every page of this list is read with: the filter applied and the order.
+    pub fn order(self) -> (Option<String>, String, bool) {
+        (self.applied.get_untracked(), self.sort_by.get_untracked(), self.descending.get_untracked())
+    }
+
     /// The same page again.
     pub fn reload(self) {
         self.reloads.update(|n| *n += 1);
@@ -194,4 +200,56 @@ where
         });
     });
     listed
+}
+
+/// Every resource `filter` matches in the order asked, read as they are now, a thousand (the
+/// service's largest page) at a time.
+pub async fn every_page<T>(
+    fetch: impl Fn(String) -> Answer<ListResponse<T>>,
+    (filter, sort_by, descending): (Option<String>, String, bool),
+) -> Result<Vec<T>, ApiError> {
+    let mut all = Vec::new();
+    loop {
+        let from = all.len() as u64 + 1;
+        let page =
+            fetch(list_query(filter.as_deref(), &sort_by, descending, from, shared::query::MAX_RESULTS))
+                .await?;
+        let (got, total) = (page.resources.len(), page.total_results);
+        all.extend(page.resources);
+        if got == 0 || all.len() as u64 >= total {
+            return Ok(all);
+        }
+    }
+}
+
+/// A button that downloads as `file` every resource at `endpoint` (`/Users`) the list's filter
+/// matches, in its order, as CSV under `columns`; `order` says the filter and order at the
+/// click. The resources are read as the JSON they come in, not as the screen's types.
+#[allow(clippy::too_many_arguments)]
+pub fn csv_button(
+    session: RwSignal<Option<Session>>,
+    reason: RwSignal<Option<String>>,
+    error: RwSignal<Option<String>>,
+    id: &'static str,
+    endpoint: &'static str,
+    file: &'static str,
+    columns: &'static [Column],
+    order: Box<dyn Fn() -> (Option<String>, String, bool)>,
+) -> AnyView {
+    let busy = RwSignal::new(false);
+    let start = move |_| {
+        let Some(api) = session.get_untracked() else { return };
+        let order = order();
+        busy.set(true);
+        spawn_local(async move {
+            let all = every_page(|query| api.resources(endpoint, &query), order).await;
+            busy.set(false);
+            match all {
+                Ok(all) => csv::download(file, "text/csv", &csv::write(columns, &all)),
+                Err(e) => report(e, session, reason, error),
+            }
+        });
+    };
+    view! { <button id=id disabled=move || busy.get() on:click=start>{texts().download_csv}</button> }
+        .into_any()
 }

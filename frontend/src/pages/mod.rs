@@ -10,6 +10,7 @@ mod create;
 mod detail;
 mod devices;
 mod enrol;
+mod inventory;
 mod listing;
 mod login;
 mod overview;
@@ -21,6 +22,7 @@ pub use audit::AuditLog;
 pub use create::CreateDialog;
 pub use devices::Devices;
 pub use enrol::{EnrolPanel, ValidateDialog};
+pub use inventory::Inventory;
 pub use login::Login;
 pub use overview::Overview;
 pub use policies::{Policies, PolicyDialog};
@@ -28,7 +30,7 @@ pub use user::UserPage;
 pub use users::{UserDialog, Users};
 
 pub use components::{Dialog, alert, confirmed, explain, report, save_from_dialog};
-pub use listing::{Listed, Listing, Pager, keep_listed, list_query, sort_header};
+pub use listing::{Listed, Listing, Pager, csv_button, every_page, keep_listed, list_query, sort_header};
 
 use crate::api::{ApiError, Session};
 use crate::i18n::{Texts, texts};
@@ -57,6 +59,7 @@ pub fn App() -> impl IntoView {
 pub enum Screen {
     Overview,
     Devices,
+    Tokens,
     Users,
     Policies,
     Audit,
@@ -65,8 +68,8 @@ pub enum Screen {
 }
 
 impl Screen {
-    pub const ALL: [Screen; 5] =
-        [Screen::Overview, Screen::Devices, Screen::Users, Screen::Policies, Screen::Audit];
+    pub const ALL: [Screen; 6] =
+        [Screen::Overview, Screen::Devices, Screen::Tokens, Screen::Users, Screen::Policies, Screen::Audit];
 
     /// The screen at a `location.hash`; the overview for any other.
     pub fn from_hash(hash: &str) -> Screen {
@@ -91,6 +94,7 @@ impl Screen {
         match self {
             Screen::Overview => "#/overview",
             Screen::Devices => "#/devices",
+            Screen::Tokens => "#/tokens",
             Screen::Users => "#/users",
             Screen::Policies => "#/policies",
             Screen::User(_) => "#/users",
@@ -102,6 +106,7 @@ impl Screen {
         match self {
             Screen::Overview => t.overview,
             Screen::Devices => t.devices,
+            Screen::Tokens => t.tokens,
             Screen::Users => t.users,
             Screen::Policies => t.policies,
             Screen::User(_) => t.users,
@@ -228,6 +233,7 @@ fn Shell(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>>) -
                 Stage::Ready(_) => match screen.get() {
                     Screen::Overview => view! { <Overview session reason/> }.into_any(),
                     Screen::Devices => view! { <Devices session reason/> }.into_any(),
+                    Screen::Tokens => view! { <Inventory session reason/> }.into_any(),
                     Screen::Users => view! { <Users session reason/> }.into_any(),
                     Screen::Policies => view! { <Policies session reason/> }.into_any(),
                     Screen::User(id) => view! { <UserPage session reason id/> }.into_any(),

@@ -7,12 +7,14 @@ use crate::api::{Answer, ApiError, Session};
 use crate::i18n::texts;
 use crate::pages::devices::status_label;
 use crate::pages::enrol::{EnrolPanel, ValidateDialog};
+use crate::pages::inventory::state_label;
 use crate::pages::list_query;
 use crate::pages::{alert, confirmed, report};
 use crate::standing::{Inactive, Refusal, why_inactive};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::authenticator::Authenticator;
+use shared::oath_device::OathDevice;
 use shared::policy::{Policy, PolicyKind};
 use shared::{DeviceType, OtpDevice, Timestamp, User};
 
@@ -25,6 +27,8 @@ fn quoted(text: &str) -> String {
 struct Loaded {
     user: User,
     devices: Vec<OtpDevice>,
+    /// Their TOTP and HOTP devices as the inventory sees them (serial, manufacturer, model).
+    tokens: Vec<OathDevice>,
     authenticators: Vec<Authenticator>,
     policies: Vec<Policy>,
 }
@@ -35,14 +39,32 @@ async fn load(api: &Session, id: &str) -> Result<Loaded, ApiError> {
         .list(&list_query(Some(&format!("user eq {}", quoted(&user.user_name))), "id", false, 1, 100))
         .await?;
     let owned = format!("owner.value eq {}", quoted(&user.id));
+    let tokens = api.oath_devices(&list_query(Some(&owned), "serialNumber", false, 1, 100)).await?;
     let authenticators = api.authenticators(&list_query(Some(&owned), "", false, 1, 100)).await?;
     let policies = api.policies(&list_query(None, "id", false, 1, 100)).await?;
     Ok(Loaded {
         user,
         devices: devices.resources,
+        tokens: tokens.resources,
         authenticators: authenticators.resources,
         policies: policies.resources,
     })
+}
+
+/// A device as an admin knows it: its name (for a hardware token, its serial), its type, and
+/// the token's manufacturer and model (`FT0001 · TOTP · Feitian c200`); its id when it is gone.
+fn device_name(id: &str, devices: &[OtpDevice], tokens: &[OathDevice]) -> String {
+    let Some(device) = devices.iter().find(|d| d.id.to_string() == id) else { return id.to_owned() };
+    let mut name = format!("{} · {}", device.name, device.device_type.as_str());
+    if let Some(made) = tokens.iter().find(|t| t.id == id).map(make_and_model).filter(|m| !m.is_empty()) {
+        name = format!("{name} · {made}");
+    }
+    name
+}
+
+/// A token's manufacturer and model, as far as its seed file said.
+fn make_and_model(token: &OathDevice) -> String {
+    [&token.manufacturer, &token.model].into_iter().flatten().cloned().collect::<Vec<_>>().join(" ")
 }
 
 /// `YYYY-MM-DD` of an instant, for a date input.
@@ -91,7 +113,11 @@ pub fn UserPage(
     // The authenticator being validated: its id, its policy's kind, and the devices whose
     // outbox messages may carry its codes.
     let validating = RwSignal::new(None::<(String, Option<PolicyKind>, Vec<i64>)>);
-    let card = move |a: Authenticator, policies: &[Policy], devices: &[OtpDevice], user_active: bool| {
+    let card = move |a: Authenticator,
+                     policies: &[Policy],
+                     devices: &[OtpDevice],
+                     tokens: &[OathDevice],
+                     user_active: bool| {
         // Read at each render: an authenticator enrolled after the page opened starts after then.
         let now = (js_sys::Date::now() / 1000.0) as i64;
         let policy = policies.iter().find(|p| p.id == a.policy.value);
@@ -129,7 +155,7 @@ pub fn UserPage(
                         statistics.total_success, statistics.total_failed, statistics.consecutive_failed,
                         max_fails.map_or_else(|| "–".to_owned(), |m| m.to_string()),
                     )}</td></tr>
-                    <tr><th>{t.last_device}</th><td>{a.last_successful_device.as_ref().and_then(|d| d.display.clone().or(Some(d.value.clone())))}</td></tr>
+                    <tr><th>{t.last_device}</th><td class="last-device">{a.last_successful_device.as_ref().map(|d| device_name(&d.value, devices, tokens))}</td></tr>
                 </table>
                 <div class="row actions">
                     <button class="validate-authenticator" on:click=move |_| validating.set(Some(validate.clone()))>{t.validate}</button>
@@ -184,7 +210,7 @@ pub fn UserPage(
         {move || notice.get().map(|n| view! { <p id="user-notice" class="notice" role="status">{n}</p> })}
         {move || match loaded.get() {
             None => view! { <p class="loading">{t.loading}</p> }.into_any(),
-            Some(Loaded { user, devices, authenticators, policies }) => {
+            Some(Loaded { user, devices, tokens, authenticators, policies }) => {
                 let user_active = user.active;
                 view! {
                     <h2 id="user-title">{user.display_name.clone().unwrap_or_else(|| user.user_name.clone())}
@@ -208,12 +234,26 @@ pub fn UserPage(
                                 }}
                             </table>
                         </section>
+                        {(!tokens.is_empty()).then(|| view! {
+                            <section class="card">
+                                <h3>{t.tokens}</h3>
+                                <table id="user-tokens">
+                                    {tokens.iter().map(|d| view! {
+                                        <tr data-id=d.id.clone()>
+                                            <td>{d.serial_number.clone()}</td>
+                                            <td>{make_and_model(d)}</td>
+                                            <td><span class=format!("badge d-{}", d.status.as_str())>{state_label(d.status, t)}</span></td>
+                                        </tr>
+                                    }).collect_view()}
+                                </table>
+                            </section>
+                        })}
                         <section id="user-authenticators">
                             <h3>{t.authenticators}</h3>
                             {if authenticators.is_empty() {
                                 view! { <p class="empty">{t.no_authenticators}</p> }.into_any()
                             } else {
-                                authenticators.into_iter().map(|a| card(a, &policies, &devices, user_active)).collect_view().into_any()
+                                authenticators.into_iter().map(|a| card(a, &policies, &devices, &tokens, user_active)).collect_view().into_any()
                             }}
                         </section>
                     </div>

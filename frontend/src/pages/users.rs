@@ -3,16 +3,32 @@
 //! that says how many devices and authenticators go with the user.
 
 use crate::api::{ApiError, Session};
+use crate::csv::Column;
 use crate::filters::UserFilterForm;
 use crate::forms::UserForm;
 use crate::i18n::texts;
 use crate::pages::{
-    Dialog, Listed, Listing, Pager, alert, confirmed, keep_listed, report, save_from_dialog, sort_header,
+    Dialog, Listed, Listing, Pager, alert, confirmed, csv_button, keep_listed, report, save_from_dialog,
+    sort_header,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
 use shared::User;
+
+/// The users list as CSV.
+const USER_COLUMNS: &[Column] = &[
+    ("id", "id"),
+    ("userName", "userName"),
+    ("displayName", "displayName"),
+    ("givenName", "name.givenName"),
+    ("familyName", "name.familyName"),
+    ("active", "active"),
+    ("emails", "emails"),
+    ("phoneNumbers", "phoneNumbers"),
+    ("externalId", "externalId"),
+    ("created", "meta.created"),
+];
 
 fn quoted(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_default()
@@ -113,6 +129,7 @@ pub fn Users(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>
         <div class="toolbar">
             <button id="new-user" class="primary" on:click=move |_| dialog.set(Some(None))>{t.new_user}</button>
             <button id="refresh-users" on:click=move |_| reload()>{t.refresh}</button>
+            {csv_button(session, reason, error, "users-csv", "/Users", "users.csv", USER_COLUMNS, Box::new(move || list.order()))}
             {move || loading.get().then(|| view! { <span class="loading">{t.loading}</span> })}
         </div>
         {alert(error, "")}
