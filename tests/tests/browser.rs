@@ -13,7 +13,17 @@ use thirtyfour::prelude::*;
 const WAIT: Duration = Duration::from_secs(15);
 
 async fn browser(driver: &Chromedriver) -> WebDriver {
+    browser_saving_to(driver, None).await
+}
+
+/// A browser that saves what it downloads in `downloads`.
+async fn browser_saving_to(driver: &Chromedriver, downloads: Option<&std::path::Path>) -> WebDriver {
     let mut caps = DesiredCapabilities::chrome();
+    if let Some(dir) = downloads {
+        let prefs =
+            serde_json::json!({"download.default_directory": dir, "download.prompt_for_download": false});
+        caps.add_experimental_option("prefs", prefs).unwrap();
+    }
     caps.set_binary("/usr/bin/chromium").unwrap();
     for arg in [
         "--headless=new",
@@ -979,5 +989,146 @@ async fn an_admin_works_with_the_keyboard_alone() {
         println!("#/{screen}: layout shift {shift:.3} after load");
         assert!(shift <= 0.1, "#/{screen}: layout shift {shift:.3} ({moved})");
     }
+    driver.quit().await.unwrap();
+}
+
+/// The file `name` once the browser has finished saving it in `dir`.
+fn downloaded(dir: &std::path::Path, name: &str) -> String {
+    let path = dir.join(name);
+    for _ in 0..150 {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{} never arrived", path.display());
+}
+
+/// The RFC 4226 secret's 8-digit HOTP code at `counter`, by `oathtool`.
+fn hotp8(counter: u64) -> String {
+    scim_otp_tests::oathtool(&[
+        "--hotp",
+        "-d",
+        "8",
+        "-c",
+        &counter.to_string(),
+        "3132333435363738393031323334353637383930",
+    ])
+}
+
+/// The inventory screen end to end (SPEC §19): RFC 6030's password-protected file picked in the
+/// browser, a dry run that writes nothing, the import; the token handed out to a user by name,
+/// validated from the user's page (which shows it by serial), resynced, taken back, exported
+/// under a password and read back, the stock downloaded as CSV, and deleted.
+#[tokio::test(flavor = "multi_thread")]
+async fn hardware_tokens_in_the_browser() {
+    assert!(dist_index().is_file(), "{} is missing: cargo xtask test builds the SPA", dist_index().display());
+    let state = TempDir::new("e2e-tokens");
+    let app = App::start(&state.0, &[("seed_export", "true")]);
+    let seed_file = state.0.join("figure7.pskc");
+    std::fs::write(&seed_file, include_str!("../../pskc/tests/rfc6030/figure7.xml")).unwrap();
+    let downloads = state.0.join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let chromedriver = Chromedriver::start();
+    let driver = browser_saving_to(&chromedriver, Some(&downloads)).await;
+    sign_in(&driver, &app.origin, &app.base, &app.password).await;
+    click(&driver, "#nav-tokens").await;
+    wait_text(&driver, "#stock", "No tokens match").await;
+
+    // The file: recognised, the password asked; a dry run writes nothing; then the import.
+    click(&driver, "#import-tokens").await;
+    wait(&driver, "#seed-file").await.send_keys(seed_file.to_str().unwrap()).await.unwrap();
+    wait_text(&driver, "#seed-format", "PSKC").await;
+    fill(&driver, "#seed-password", "wrong password").await;
+    click(&driver, "#dry-run").await;
+    wait_text(&driver, "#import-error", "password").await;
+    fill(&driver, "#seed-password", "qwerty").await;
+    click(&driver, "#dry-run").await;
+    wait_text(&driver, "#import-summary", "Dry run: 1 would be imported").await;
+    wait_text(&driver, "#import-results tr[data-outcome=\"imported\"]", "987654321").await;
+    assert_eq!(app.call("GET", "/Device", None).json["totalResults"], 0, "a dry run writes nothing");
+    screenshot(&driver, "import-dry-run").await;
+    click(&driver, "#import-now").await;
+    wait_text(&driver, "#import-summary", "1 imported, 0 in stock already, 0 refused").await;
+    screenshot(&driver, "import-result").await;
+    click(&driver, "#import-close").await;
+    wait_gone(&driver, "#import-dialog").await;
+    let token = "#stock tr[data-serial=\"987654321\"]";
+    wait_text(&driver, token, "Available").await;
+    wait_text(&driver, "#stock-counts", "TokenVendorAcme").await;
+    let totals = wait_text(&driver, "#stock-totals", "1").await;
+    assert_eq!(totals.split_whitespace().collect::<Vec<_>>(), ["Total", "1", "0", "0", "0", "0", "1"]);
+    screenshot(&driver, "inventory").await;
+
+    // Handed out to a user who does not exist yet, by userName.
+    click(&driver, &format!("{token} .hand-out")).await;
+    fill(&driver, "#hand-out-user", "e2e-gina").await;
+    click(&driver, "#hand-out-now").await;
+    wait_gone(&driver, "#hand-out").await;
+    wait_text(&driver, token, "Assigned").await;
+    wait_text(&driver, token, "e2e-gina").await;
+
+    // Validated from her page, which shows the token by serial and names it as the last device.
+    let user =
+        app.call("GET", "/Users?filter=userName%20eq%20%22e2e-gina%22", None).json["Resources"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    driver.goto(format!("{}/#/users/{user}", app.origin)).await.unwrap();
+    wait_text(&driver, "#user-tokens", "987654321").await;
+    wait_text(&driver, "#user-tokens", "TokenVendorAcme").await;
+    let card = format!("#user-authenticators .authenticator[data-id=\"{user}.AT_HOTP\"]");
+    start_validation(&driver, &card).await;
+    fill(&driver, "#validate-response", &hotp8(0)).await;
+    click(&driver, "#validate-check").await;
+    wait_text(&driver, "#validation-result", "Validated").await;
+    click(&driver, "#close-validate").await;
+    wait_text(&driver, &format!("{card} .last-device"), "987654321 · HOTP · TokenVendorAcme").await;
+    let overflow: bool = driver
+        .execute("return [...document.querySelectorAll('.side-by-side .card')].some(c => c.scrollWidth > c.clientWidth)", vec![])
+        .await
+        .unwrap()
+        .convert()
+        .unwrap();
+    assert!(!overflow, "the device and authenticator cards fit at 1280 px without scrolling sideways");
+    screenshot(&driver, "user-with-token").await;
+
+    // Resynced with two consecutive codes far ahead, then taken back.
+    click(&driver, "#nav-tokens").await;
+    wait_text(&driver, token, "Activated").await;
+    click(&driver, &format!("{token} .resync")).await;
+    fill(&driver, "#resync-first", &hotp8(200)).await;
+    fill(&driver, "#resync-second", &hotp8(201)).await;
+    click(&driver, "#resync-now").await;
+    wait_text(&driver, "#stock-notice", "987654321 is in step again").await;
+    click(&driver, &format!("{token} .take-back")).await;
+    let question = driver.get_alert_text().await.unwrap();
+    assert!(question.contains("987654321") && question.contains("e2e-gina"), "{question}");
+    driver.accept_alert().await.unwrap();
+    wait_text(&driver, token, "Available").await;
+    let device = app.call("GET", "/Device?filter=serialNumber%20eq%20%22987654321%22", None).json;
+    assert!(device["Resources"][0].get("owner").is_none(), "{device}");
+
+    // Exported under a password: the file the browser saved reads back with it.
+    click(&driver, "#export-tokens").await;
+    fill(&driver, "#export-password", "export password 1").await;
+    click(&driver, "#export-now").await;
+    wait_text(&driver, "#stock-notice", "Downloaded devices.pskc").await;
+    let exported = downloaded(&downloads, "devices.pskc");
+    let unlock = pskc::Unlock { pre_shared_key: None, password: Some("export password 1") };
+    let container = pskc::read(&exported, &unlock).unwrap();
+    assert_eq!(container.keys.len(), 1);
+    assert_eq!(container.keys[0].secret.as_deref(), Some(&b"12345678901234567890"[..]));
+    assert!(!exported.contains("MTIzNDU2Nzg5MDEyMzQ1Njc4OTA"), "the secret is encrypted");
+
+    // The stock as CSV, then the token deleted.
+    click(&driver, "#stock-csv").await;
+    let csv = downloaded(&downloads, "tokens.csv");
+    assert!(csv.starts_with("id,serialNumber,manufacturer,model,type,"), "{csv}");
+    assert!(csv.contains(",987654321,TokenVendorAcme,"), "{csv}");
+    click(&driver, &format!("{token} .delete")).await;
+    driver.accept_alert().await.unwrap();
+    wait_text(&driver, "#stock", "No tokens match").await;
+    assert_eq!(app.call("GET", "/Device", None).json["totalResults"], 0);
     driver.quit().await.unwrap();
 }

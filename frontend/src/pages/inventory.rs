@@ -390,7 +390,7 @@ fn ImportDialog(
                     <button id="import-now" type="button" class="primary"
                         disabled=move || busy.get() || !answer.with(|a| a.as_ref().is_some_and(|(dry, r)| *dry && r.imported > 0))
                         on:click=move |_| send(false)>{t.import}</button>
-                    <button type="button" on:click=move |_| close()>{t.close}</button>
+                    <button id="import-close" type="button" on:click=move |_| close()>{t.close}</button>
                 </div>
             </form>
             {move || answer.get().map(|(dry_run, result)| {

@@ -233,9 +233,7 @@ pub fn UserPage(
                                     }).collect_view().into_any()
                                 }}
                             </table>
-                        </section>
-                        {(!tokens.is_empty()).then(|| view! {
-                            <section class="card">
+                            {(!tokens.is_empty()).then(|| view! {
                                 <h3>{t.tokens}</h3>
                                 <table id="user-tokens">
                                     {tokens.iter().map(|d| view! {
@@ -246,8 +244,8 @@ pub fn UserPage(
                                         </tr>
                                     }).collect_view()}
                                 </table>
-                            </section>
-                        })}
+                            })}
+                        </section>
                         <section id="user-authenticators">
                             <h3>{t.authenticators}</h3>
                             {if authenticators.is_empty() {
