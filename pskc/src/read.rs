@@ -1,6 +1,8 @@
 //! Reading a container: every value MAC checked and every secret decrypted before a key is
 //! returned. Elements are matched by their local names, whatever their namespace, as python-pskc
-//! matches them: the RFC's namespace and the drafts' read alike.
+//! matches them: the RFC's namespace and the drafts' read alike. Names are matched regardless of
+//! case too: privacyIDEA's own export goes through an HTML parser, which writes every element and
+//! attribute name in lower case (`<keypackage>`, `algorithm=`).
 
 use crate::crypto::{Cipher, Hash, is_pbkdf2};
 use crate::{Container, Error, Key, Unlock};
@@ -11,17 +13,16 @@ pub fn read(document: &str, unlock: &Unlock<'_>) -> Result<Container, Error> {
     let options = ParsingOptions { allow_dtd: false, ..ParsingOptions::default() };
     let doc = Document::parse_with_options(document, options).map_err(|e| Error::Xml(e.to_string()))?;
     let root = doc.root_element();
-    if !matches!(root.tag_name().name(), "KeyContainer" | "SecretContainer") {
+    if !is(root, &["KeyContainer", "SecretContainer"]) {
         return Err(Error::NotPskc);
     }
-    if let Some(version) = attr(root, &["Version", "version"])
+    if let Some(version) = attr(root, &["Version"])
         && !matches!(version.trim(), "1" | "1.0")
     {
         return Err(Error::Version(version.to_owned()));
     }
     let mut keys = Keys::new(root, unlock)?;
-    let mut container =
-        Container { id: attr(root, &["Id", "ID", "id"]).map(str::to_owned), keys: Vec::new() };
+    let mut container = Container { id: attr(root, &["Id"]).map(str::to_owned), keys: Vec::new() };
     for package in elements(root, &["KeyPackage", "Device"]) {
         let info = element(package, &["DeviceInfo", "DeviceId"]);
         for key in elements(package, &["Key", "Secret"]) {
@@ -36,9 +37,14 @@ fn element<'a, 'i>(node: Node<'a, 'i>, names: &[&str]) -> Option<Node<'a, 'i>> {
     elements(node, names).next()
 }
 
+/// Whether `node` is an element called one of `names`, in any case.
+fn is(node: Node<'_, '_>, names: &[&str]) -> bool {
+    node.is_element() && names.iter().any(|n| n.eq_ignore_ascii_case(node.tag_name().name()))
+}
+
 fn elements<'a, 'i: 'a>(node: Node<'a, 'i>, names: &[&str]) -> impl Iterator<Item = Node<'a, 'i>> {
     let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-    node.children().filter(move |c| c.is_element() && names.iter().any(|n| n == c.tag_name().name()))
+    node.children().filter(move |c| is(*c, &names.iter().map(String::as_str).collect::<Vec<_>>()))
 }
 
 /// The element at a path of local names (`DerivedKey/KeyDerivationMethod`).
@@ -47,12 +53,12 @@ fn path<'a, 'i>(node: Node<'a, 'i>, steps: &[&str]) -> Option<Node<'a, 'i>> {
 }
 
 fn descendant<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
-    node.descendants().find(|d| d.is_element() && d.tag_name().name() == name)
+    node.descendants().find(|d| is(*d, &[name]))
 }
 
-/// An attribute by any of its spellings (local name; drafts wrote `algorithm` and `Algorithm`).
+/// An attribute by any of its names (local name, any case: drafts wrote `algorithm`).
 fn attr<'a>(node: Node<'a, '_>, names: &[&str]) -> Option<&'a str> {
-    node.attributes().find(|a| names.contains(&a.name())).map(|a| a.value())
+    node.attributes().find(|a| names.iter().any(|n| n.eq_ignore_ascii_case(a.name()))).map(|a| a.value())
 }
 
 /// An element's text, trimmed; `None` when it is empty.
@@ -107,10 +113,10 @@ impl<'u> Keys<'u> {
             Some(node) => source(node)?,
             None => Source::PreShared(None),
         };
-        let cipher = encryption.and_then(|n| attr(n, &["Algorithm", "algorithm"])).map(str::to_owned);
+        let cipher = encryption.and_then(|n| attr(n, &["Algorithm"])).map(str::to_owned);
         let mac_method = element(root, &["MACMethod", "DigestMethod"]);
         let algorithm = mac_method
-            .and_then(|m| attr(m, &["Algorithm", "algorithm"]).map(str::to_owned))
+            .and_then(|m| attr(m, &["Algorithm"]).map(str::to_owned))
             .or_else(|| child_text(root, &["MACAlgorithm"]));
         let mac = match algorithm {
             None => None,
@@ -204,7 +210,7 @@ impl<'u> Keys<'u> {
 /// How an `EncryptionKey` (or a draft's container-level `EncryptionMethod`) has its key had.
 fn source(node: Node<'_, '_>) -> Result<Source, Error> {
     if let Some(method) = descendant(node, "KeyDerivationMethod") {
-        let algorithm = attr(method, &["Algorithm", "algorithm"]).unwrap_or_default();
+        let algorithm = attr(method, &["Algorithm"]).unwrap_or_default();
         if !is_pbkdf2(algorithm) {
             return Err(Error::Algorithm(format!("key derivation {}", algorithm.trim())));
         }
@@ -231,7 +237,7 @@ fn source(node: Node<'_, '_>) -> Result<Source, Error> {
         // element's text.
         let prf_element = element(params, &["PRF"]);
         let prf_uri = prf_element
-            .and_then(|p| attr(p, &["Algorithm", "algorithm"]).map(str::to_owned))
+            .and_then(|p| attr(p, &["Algorithm"]).map(str::to_owned))
             .or_else(|| prf_element.and_then(text));
         let prf = match prf_uri {
             Some(uri) if !uri.trim().is_empty() => Hash::from_hmac_uri(&uri)?,
@@ -241,7 +247,7 @@ fn source(node: Node<'_, '_>) -> Result<Source, Error> {
     }
     // Drafts: `<EncryptionMethod Algorithm="PBE-AES128-CBC">` with `PBESalt` and
     // `PBEIterationCount`.
-    let algorithm = attr(node, &["Algorithm", "algorithm"]).unwrap_or_default();
+    let algorithm = attr(node, &["Algorithm"]).unwrap_or_default();
     if algorithm.trim().to_ascii_lowercase().starts_with("pbe") {
         let salt = child_text(node, &["PBESalt"]).and_then(|s| base64(&s));
         let rounds = child_text(node, &["PBEIterationCount"]).and_then(|n| n.parse::<u32>().ok());
@@ -261,7 +267,7 @@ fn encrypted(node: Node<'_, '_>) -> Result<(Option<String>, Vec<u8>), Error> {
         .and_then(|m| {
             element(m, &["EncryptionScheme"])
                 .and_then(|s| attr(s, &["Algorithm"]))
-                .or_else(|| attr(m, &["Algorithm", "algorithm"]))
+                .or_else(|| attr(m, &["Algorithm"]))
         })
         .map(str::to_owned);
     let data = path(node, &["CipherData", "CipherValue"])
@@ -373,6 +379,7 @@ fn read_key(keys: &mut Keys<'_>, info: Option<Node<'_, '_>>, node: Node<'_, '_>)
     }
     // `Data` holds `Secret`, `Counter`, …; a draft's `Data` elements carry a `Name` each.
     let mut fields: Vec<(String, Node<'_, '_>)> = Vec::new();
+    let mut drift_seconds = None::<f64>;
     for data in elements(node, &["Data"]) {
         match attr(data, &["Name"]) {
             Some(name) => fields.push((name.to_ascii_lowercase().replace('_', ""), data)),
@@ -393,6 +400,17 @@ fn read_key(keys: &mut Keys<'_>, info: Option<Node<'_, '_>>, node: Node<'_, '_>)
                     None => problems.push("Secret is not base64".into()),
                 },
             },
+            // privacyIDEA writes its clock drift in seconds, as a decimal (`-30.0`): taken in
+            // time steps once the step is known.
+            "timedrift" if matches!(&found, Value::Plain(text) if text.contains('.')) => {
+                let Value::Plain(text) = found else { continue };
+                match text.trim().parse::<f64>() {
+                    Ok(seconds) if seconds.is_finite() && seconds.abs() < 1e9 => {
+                        drift_seconds = Some(seconds)
+                    }
+                    _ => problems.push(format!("{} is not a number", field.tag_name().name())),
+                }
+            }
             "counter" | "time" | "timeinterval" | "timedrift" => {
                 let Some(n) = integer(found) else {
                     problems.push(format!("{} is not a number", field.tag_name().name()));
@@ -411,6 +429,10 @@ fn read_key(keys: &mut Keys<'_>, info: Option<Node<'_, '_>>, node: Node<'_, '_>)
             }
             _ => {}
         }
+    }
+    if let Some(seconds) = drift_seconds {
+        let step = key.time_interval.filter(|s| *s > 0).unwrap_or(30) as f64;
+        key.time_drift = Some((seconds / step).round() as i64);
     }
     key.problem = (!problems.is_empty()).then(|| problems.join("; "));
     Ok(key)

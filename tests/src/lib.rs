@@ -14,6 +14,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// `<target>`: the test executable lives in `<target>/debug/deps/`.
+/// The Python of a test virtualenv: from `env` when set, else `name` beside the shared target
+/// directory, where `cargo xtask test` makes it.
+pub fn venv_python(env: &str, name: &str) -> PathBuf {
+    let venv = std::env::var_os(env).map(PathBuf::from).unwrap_or_else(|| target_dir().with_file_name(name));
+    let python = venv.join("bin/python");
+    assert!(python.is_file(), "{} is missing: `cargo xtask test` creates the virtualenv", python.display());
+    python
+}
+
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     exe.ancestors().nth(3).expect("target directory").to_path_buf()

@@ -7,7 +7,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use scim_otp_tests::{App, TempDir, target_dir};
+use scim_otp_tests::{App, TempDir};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,16 +15,7 @@ use std::process::Command;
 /// The virtualenv: `SCIM_OTP_SCIM2_VENV`, or the one `cargo xtask setup` makes next to the
 /// shared target directory.
 fn venv_python() -> PathBuf {
-    let venv = std::env::var_os("SCIM_OTP_SCIM2_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| target_dir().with_file_name("scim2-tester-0.5.2"));
-    let python = venv.join("bin/python");
-    assert!(
-        python.is_file(),
-        "{} is missing: run `cargo xtask setup` (it creates the virtualenv)",
-        python.display()
-    );
-    python
+    scim_otp_tests::venv_python("SCIM_OTP_SCIM2_VENV", "scim2-tester-0.5.2")
 }
 
 /// Checks that fail by design, as (run, check, start of the tester's reason), and why.

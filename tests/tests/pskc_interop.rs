@@ -4,22 +4,13 @@
 //! write is read there.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
-use scim_otp_tests::{TempDir, target_dir};
+use scim_otp_tests::TempDir;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
 
 fn venv_python() -> PathBuf {
-    let venv = std::env::var_os("SCIM_OTP_PSKC_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| target_dir().with_file_name("python-pskc-1.4"));
-    let python = venv.join("bin/python");
-    assert!(
-        python.is_file(),
-        "{} is missing: run `cargo xtask setup` (it creates the virtualenv)",
-        python.display()
-    );
-    python
+    scim_otp_tests::venv_python("SCIM_OTP_PSKC_VENV", "python-pskc-1.4")
 }
 
 fn python_pskc(args: &[&str]) -> Value {

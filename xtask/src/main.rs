@@ -436,6 +436,8 @@ fn test() -> Result {
     let scim2 = python_venv("scim2-tester", "0.5.2", "tests/conformance/requirements.txt")?;
     // tests/tests/pskc_interop.rs runs python-pskc, the independent PSKC implementation.
     let pskc_venv = python_venv("python-pskc", "1.4", "tests/pskc/requirements.txt")?;
+    // tests/tests/privacyidea_migration.rs moves tokens to and from a real privacyIDEA.
+    privacyidea_venv()?;
     run(
         "cargo test",
         cargo()
@@ -521,6 +523,8 @@ fn test_libsql() -> Result {
     let scim2 = python_venv("scim2-tester", "0.5.2", "tests/conformance/requirements.txt")?;
     // tests/tests/pskc_interop.rs runs python-pskc, the independent PSKC implementation.
     let pskc_venv = python_venv("python-pskc", "1.4", "tests/pskc/requirements.txt")?;
+    // tests/tests/privacyidea_migration.rs moves tokens to and from a real privacyIDEA.
+    privacyidea_venv()?;
     for (build, component) in [("WASIp2", p2), ("WASIp3", p3)] {
         run(
             &format!(
@@ -674,7 +678,7 @@ fn bench(args: Vec<String>) -> Result {
     if let Some(sqld) = sqld() {
         command.env("SCIM_OTP_BENCH_SQLD", sqld);
     }
-    match python_venv("privacyidea", "3.14", "bench/privacyidea/requirements.txt") {
+    match privacyidea_venv() {
         Ok(venv) => command.env("SCIM_OTP_PI_VENV", venv),
         Err(why) => {
             eprintln!("xtask bench: privacyIDEA is unavailable: {why}");
@@ -682,6 +686,11 @@ fn bench(args: Vec<String>) -> Result {
         }
     };
     run("scim-otp-bench", &mut command)
+}
+
+/// privacyIDEA 3.14, pinned: the benchmark's peer and the migration tests' other side.
+fn privacyidea_venv() -> Result<PathBuf> {
+    python_venv("privacyidea", "3.14", "bench/privacyidea/requirements.txt")
 }
 
 /// A virtualenv `<package>-<version>` next to the shared target directory with the pinned
