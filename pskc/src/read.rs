@@ -432,7 +432,9 @@ fn read_key(keys: &mut Keys<'_>, info: Option<Node<'_, '_>>, node: Node<'_, '_>)
     }
     if let Some(seconds) = drift_seconds {
         let step = key.time_interval.filter(|s| *s > 0).unwrap_or(30) as f64;
-        key.time_drift = Some((seconds / step).round() as i64);
+        // privacyIDEA keeps the offset of the token's step from its own clock within the step:
+        // anything above -1 step is no drift.
+        key.time_drift = Some((seconds / step).ceil() as i64);
     }
     key.problem = (!problems.is_empty()).then(|| problems.join("; "));
     Ok(key)

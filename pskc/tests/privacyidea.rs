@@ -25,7 +25,8 @@ fn privacyideas_own_export_reads_as_it_meant_it() {
         (Some("PITOTP1"), Some("Feitian"), Some("sha256"), Some(8))
     );
     assert_eq!(totp.secret.as_deref(), Some(&b"12345678901234567890123456789012"[..]));
-    // privacyIDEA writes a TOTP token's last accepted time step as its counter.
+    // privacyIDEA writes a TOTP token's last accepted time step as its counter (after its resync,
+    // one step past the second code).
     assert_eq!((totp.time_interval, totp.counter), (Some(60), Some(29_943_985)));
     assert_eq!(totp.time_drift, Some(-4), "-241.3 s at 60 s a step");
     assert_eq!(totp.problem, None);

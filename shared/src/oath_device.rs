@@ -334,7 +334,9 @@ pub struct TokenData {
     pub digits: u32,
     /// TOTP: the time step in seconds.
     pub period: Option<u32>,
-    /// HOTP: the next counter value the token will use.
+    /// HOTP: the next counter value the token will use. TOTP: the last time step a code of it was
+    /// accepted at, as the system it comes from wrote it (privacyIDEA writes it as the PSKC
+    /// `Counter`), so that a code used there is no good here either.
     pub counter: Option<u64>,
     /// TOTP: the token's clock offset in time steps.
     pub time_drift: i64,

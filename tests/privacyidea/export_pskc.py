@@ -4,8 +4,8 @@ Run with the privacyIDEA virtualenv's Python and PRIVACYIDEA_CONFIGFILE set (a S
 in a temporary directory). Reads a JSON list of tokens from stdin (serial, type, hex key,
 digits, hash, time step, seconds its clock is behind, how many codes privacyIDEA accepts before the
 export); writes JSON:
-the pre-shared key, the PSKC document, and for each token the codes privacyIDEA would accept
-next, computed by privacyIDEA's own token classes after the export.
+the pre-shared key, the PSKC document, and for each token the codes privacyIDEA accepted before
+the export and those it would accept next, computed by privacyIDEA's own token classes.
 """
 import datetime
 import json
@@ -23,6 +23,7 @@ with app.app_context():
     db.create_all()
     wanted = json.load(sys.stdin)
     tokens = []
+    used = {}
     for t in wanted:
         params = {"type": t["type"], "otpkey": t["key"], "serial": t["serial"], "otplen": t["digits"],
                   "hashlib": t["hash"], "description": t["description"]}
@@ -37,15 +38,26 @@ with app.app_context():
                      for s in (0, 1)]
             assert token.resync(*codes), codes
         # Codes accepted before the export move the HOTP counter on.
+        used[t["serial"]] = []
         for _ in range(t["used"]):
             code = token.get_otp()[2]
             assert token.check_otp(code) >= 0, code
+            used[t["serial"]].append(code)
         tokens.append(token)
     psk, count, soup = export_pskc(tokens)
     assert count == len(tokens), count
     after = {}
     for t in wanted:
         token = get_one_token(serial=t["serial"])
-        # The next codes privacyIDEA would accept: HOTP from its counter, TOTP at this time step.
-        after[t["serial"]] = token.get_multi_otp(count=3)[2]["otp"] if t["type"] == "hotp" else token.get_otp()[2]
-    json.dump({"psk": psk, "pskc": str(soup), "next": after}, sys.stdout)
+        # The next codes privacyIDEA would accept: HOTP from its counter on (it takes the counter
+        # itself); TOTP the first two steps after the last it took (it takes no step at or before
+        # it), and the code the token itself shows now, its clock `behind`.
+        if t["type"] == "hotp":
+            after[t["serial"]] = token.get_multi_otp(count=3)[2]["otp"]
+        else:
+            step, shift, last = t["step"], token.timeshift, token.get_otp_count()
+            at = lambda counter: datetime.datetime.fromtimestamp(counter * step - shift + step / 2)
+            now = datetime.datetime.now() - datetime.timedelta(seconds=t.get("behind", 0) + shift)
+            after[t["serial"]] = {"accepted": [token.get_otp(current_time=at(last + n))[2] for n in (1, 2)],
+                                  "shown": token.get_otp(current_time=now)[2], "shift": shift}
+    json.dump({"psk": psk, "pskc": str(soup), "used": used, "next": after}, sys.stdout)

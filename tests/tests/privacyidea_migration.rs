@@ -72,7 +72,7 @@ fn tokens_move_from_privacyidea_with_their_counters_and_drift() {
         {"serial": "PITOTP1", "type": "totp", "key": SHA256_KEY, "digits": 8, "hash": "sha256", "step": 60,
          "used": 0, "behind": 300, "description": "Feitian"},
         {"serial": "PITOTP2", "type": "totp", "key": RFC4226, "digits": 6, "hash": "sha1", "step": 30,
-         "used": 0, "description": "Token2"},
+         "used": 1, "description": "Token2"},
     ]);
     let mut command = Command::new(privacyidea_python());
     command.arg(script("export_pskc.py")).env("PRIVACYIDEA_CONFIGFILE", privacyidea_config(&dir.0));
@@ -104,18 +104,31 @@ fn tokens_move_from_privacyidea_with_their_counters_and_drift() {
         (Some("Feitian"), Some("SHA256"), Some(8), Some(60)),
         "{device}"
     );
-    assert_eq!(device["timeDrift"], -4, "privacyIDEA's -241 s at 60 s a step: {device}");
+    // privacyIDEA keeps the drift in seconds, and a clock within the step as no drift: ceil(s / 60).
+    let shift = exported["next"]["PITOTP1"]["shift"].as_f64().unwrap();
+    assert!((-300.0..-120.0).contains(&shift), "five minutes late, as privacyIDEA's resync saw it: {shift}");
+    assert_eq!(device["timeDrift"].as_f64(), Some((shift / 60.0).ceil()), "{device}");
 
-    // The next codes privacyIDEA would accept validate here; the three it accepted do not.
-    let next = &exported["next"];
+    // The codes privacyIDEA accepted do not validate here (HOTP: its counter came along; TOTP:
+    // the last step it accepted a code at); the next ones it would accept do.
+    let (used, next) = (&exported["used"], &exported["next"]);
     let hotp = id("PIHOTP1");
-    for used in ["755224", "287082", "359152"] {
-        assert!(!validates(&app, &hotp, used), "{used} was used in privacyIDEA");
+    for code in used["PIHOTP1"].as_array().unwrap() {
+        assert!(!validates(&app, &hotp, code.as_str().unwrap()), "{code} was used in privacyIDEA");
     }
+    let replayed = used["PITOTP2"][0].as_str().unwrap();
+    assert!(!validates(&app, &id("PITOTP2"), replayed), "{replayed} was used in privacyIDEA");
     assert!(validates(&app, &hotp, next["PIHOTP1"]["0"].as_str().unwrap()));
     assert!(validates(&app, &hotp, next["PIHOTP1"]["1"].as_str().unwrap()));
-    assert!(validates(&app, &id("PITOTP1"), next["PITOTP1"].as_str().unwrap()), "the late clock's code");
-    assert!(validates(&app, &id("PITOTP2"), next["PITOTP2"].as_str().unwrap()));
+    assert!(validates(&app, &id("PITOTP2"), next["PITOTP2"]["accepted"][0].as_str().unwrap()));
+    // The late token: privacyIDEA refuses what it shows now (its resync took a later step), and
+    // so does this service; the two codes privacyIDEA takes next resync it here (they are
+    // further from the learnt drift than a validation's window reaches).
+    let late = id("PITOTP1");
+    assert!(!validates(&app, &late, next["PITOTP1"]["shown"].as_str().unwrap()));
+    let codes = &next["PITOTP1"]["accepted"];
+    let resynced = app.call("POST", &format!("/Device/{late}/resync"), Some(&json!({"codes": codes})));
+    assert_eq!((resynced.status, &resynced.json), (200, &json!({"resynced": true})));
 }
 
 #[test]
@@ -165,6 +178,7 @@ fn privacyidea_reads_our_export_through_pskc2pskc() {
     };
     assert_eq!(token("SN-H1"), ["hotp", RFC4226, "6", "sha1", "7", ""], "{read}");
     assert_eq!(token("SN-T1"), ["totp", SHA256_KEY, "8", "sha1", "", "60"], "{read}");
-    assert_eq!(token("PITOTP1"), ["totp", SHA256_KEY, "8", "sha256", "", "60"], "{read}");
+    // privacyIDEA's TOTP token went out with the last step it took a code at, and comes back.
+    assert_eq!(token("PITOTP1"), ["totp", SHA256_KEY, "8", "sha256", "29943985", "60"], "{read}");
     assert_eq!(token("PIHOTP1")[..5], ["hotp", RFC4226, "6", "sha1", "2"], "{read}");
 }

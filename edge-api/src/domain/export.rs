@@ -60,7 +60,9 @@ pub fn export(scope: &Scope<'_>, request: &ExportRequest) -> Result<(String, usi
                 suite,
                 digits: device.digits,
                 secret: secret.as_bytes(),
-                counter: (!totp).then_some(row.hotp_counter.unwrap_or(0)),
+                // TOTP: the last step a code was taken at, as privacyIDEA writes and reads it:
+                // wherever the file goes, no code used here is good again.
+                counter: if totp { row.totp_last_step } else { Some(row.hotp_counter.unwrap_or(0)) },
                 time_interval: device.period.filter(|_| totp).map(u64::from),
                 time_drift: device.time_drift.filter(|_| totp),
                 start_date: device.start_date.map(|t| t.0),

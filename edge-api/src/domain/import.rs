@@ -149,7 +149,14 @@ fn candidate(raw: Raw, serial: &str, now: i64) -> Result<Candidate, (ImportOutco
         algorithm,
         digits,
         period,
-        counter: (device_type == DeviceType::Hotp).then(|| raw.counter.unwrap_or(0)),
+        counter: match (device_type, period) {
+            (DeviceType::Hotp, _) => Some(raw.counter.unwrap_or(0)),
+            // A first step past the next one would refuse the token's codes for that long.
+            (_, Some(period)) => {
+                raw.counter.filter(|step| *step <= (now / i64::from(period.max(1))) as u64 + 1)
+            }
+            _ => None,
+        },
         time_drift: if device_type == DeviceType::Totp {
             raw.time_drift.unwrap_or(0).clamp(-10_000, 10_000)
         } else {

@@ -298,8 +298,8 @@ impl WriteTx<'_> {
     pub fn stock_tokens(&self, tokens: &[(&TokenData, &[u8])]) -> Result<Vec<Option<i64>>, DbError> {
         let mut ids = Vec::with_capacity(tokens.len());
         for chunk in tokens.chunks(STOCK_BATCH) {
-            let row = "(?, ?, ?, '', 'A', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'imported', ?, ?)";
-            let mut params: Vec<Sql> = Vec::with_capacity(chunk.len() * 16);
+            let row = "(?, ?, ?, '', 'A', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'imported', ?, ?)";
+            let mut params: Vec<Sql> = Vec::with_capacity(chunk.len() * 17);
             for (token, sealed) in chunk {
                 params.extend([
                     self.tenant.into(),
@@ -311,7 +311,8 @@ impl WriteTx<'_> {
                     i64::from(token.digits).into(),
                     token.period.map(i64::from).into(),
                     Sql::Blob(sealed.to_vec()),
-                    token.counter.map(sql_u64).into(),
+                    token.counter.filter(|_| token.device_type == DeviceType::Hotp).map(sql_u64).into(),
+                    token.counter.filter(|_| token.device_type == DeviceType::Totp).map(sql_u64).into(),
                     (token.device_type == DeviceType::Totp).then_some(token.time_drift).into(),
                     token.manufacturer.clone().into(),
                     token.model.clone().into(),
@@ -322,7 +323,8 @@ impl WriteTx<'_> {
             let rows = self.db.execute(
                 &format!(
                     "INSERT INTO devices (tenant, name, type, user_name, status, created, modified, algorithm, digits, \
-                     period, seed, hotp_counter, time_drift, manufacturer, model, origin, valid_from, valid_until) \
+                     period, seed, hotp_counter, totp_last_step, time_drift, manufacturer, model, origin, valid_from, \
+                     valid_until) \
                      VALUES {} ON CONFLICT DO NOTHING RETURNING id, name",
                     vec![row; chunk.len()].join(", ")
                 ),
