@@ -4,6 +4,9 @@
 holding an HOTP and a TOTP key with known secrets, and prints what each was written with (the
 pre-shared key in hex or the password) and what it holds, as JSON.
 `read FILE PASSWORD`: reads a container we wrote and prints its keys as JSON.
+`bulk N PREFIX FILE SOURCE`: writes N random TOTP keys (serials PREFIX00000…) as privacyIDEA's
+importer also reads them (AES-128-CBC, HMAC-SHA1), under a pre-shared key (SOURCE `psk`) or a
+PBKDF2 password (`pbkdf2`, 100,000 rounds), for the benchmark; prints the key or password.
 """
 
 import datetime
@@ -71,8 +74,29 @@ def read(path, password):
                       "prf": container.encryption.derivation.pbkdf2_prf, "keys": keys}))
 
 
+def bulk(count, prefix, path, source):
+    container = pskc.PSKC()
+    for n in range(count):
+        container.add_key(
+            id="%s%05d" % (prefix, n), serial="%s%05d" % (prefix, n), manufacturer="python-pskc",
+            model="bulk", algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp", response_length=6,
+            response_encoding="DECIMAL", secret=os.urandom(20), time_interval=30)
+    if source == "psk":
+        key = os.urandom(16)
+        container.encryption.setup_preshared_key(key=key, algorithm="aes128-cbc")
+        unlock = {"preSharedKey": key.hex()}
+    else:
+        unlock = {"password": "a benchmark password"}
+        container.encryption.setup_pbkdf2(unlock["password"], algorithm="aes128-cbc", iterations=100000)
+    container.mac.setup(algorithm="hmac-sha1")
+    container.write(path)
+    print(json.dumps(unlock))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "write":
         write(sys.argv[2])
+    elif sys.argv[1] == "bulk":
+        bulk(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5])
     else:
         read(sys.argv[2], sys.argv[3])

@@ -678,6 +678,8 @@ fn bench(args: Vec<String>) -> Result {
     if let Some(sqld) = sqld() {
         command.env("SCIM_OTP_BENCH_SQLD", sqld);
     }
+    // The seed-file rows: python-pskc writes the files both sides import.
+    command.env("SCIM_OTP_PSKC_VENV", python_venv("python-pskc", "1.4", "tests/pskc/requirements.txt")?);
     match privacyidea_venv() {
         Ok(venv) => command.env("SCIM_OTP_PI_VENV", venv),
         Err(why) => {

@@ -41,10 +41,12 @@ struct Sizes {
     hosts: usize,
     /// Requests per listing query and per overhead probe.
     probes: usize,
+    /// Keys per seed file (import and export).
+    seeds: usize,
 }
 
-const FULL: Sizes = Sizes { ours: 3000, peer: 400, scale: SCALE, probes: 400, hosts: 1000 };
-const QUICK: Sizes = Sizes { ours: 100, peer: 20, scale: 2000, probes: 50, hosts: 40 };
+const FULL: Sizes = Sizes { ours: 3000, peer: 400, scale: SCALE, probes: 400, hosts: 1000, seeds: 10_000 };
+const QUICK: Sizes = Sizes { ours: 100, peer: 20, scale: 2000, probes: 50, hosts: 40, seeds: 200 };
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -67,9 +69,11 @@ fn main() {
     }
     let validations = ours(&mut report, sizes);
     let hosts = hosts(sizes, None);
+    let seeds = SeedFiles::write(sizes.seeds);
+    let seed_rows = seeds.as_ref().map(import_ours).map_err(String::clone);
     let peer = match std::env::var_os("SCIM_OTP_PI_VENV").filter(|_| !args.iter().any(|a| a == "--skip-peer"))
     {
-        Some(venv) => privacyidea(Path::new(&venv), sizes),
+        Some(venv) => privacyidea(Path::new(&venv), sizes, seeds.as_ref().ok()),
         None => Err(std::env::var("SCIM_OTP_PI_MISSING").unwrap_or_else(|_| {
             "it was skipped (--skip-peer), or SCIM_OTP_PI_VENV is not set (run `cargo xtask bench`)"
                 .to_owned()
@@ -77,6 +81,7 @@ fn main() {
     };
     compare(&mut report, &validations, &peer);
     hosts_table(&mut report, &hosts, &peer);
+    seed_table(&mut report, &seed_rows, &peer);
     print!("{report}");
     if let Some(path) = out {
         write_section(&path, &report);
@@ -899,6 +904,8 @@ struct Peer {
     workers: usize,
     validations: Vec<Validation>,
     rss_kib: u64,
+    /// `/token/load` of each seed file, or why it could not be measured.
+    loads: Result<Vec<Loaded>, String>,
 }
 
 fn run(command: &mut Command, what: &str) -> Result<String, String> {
@@ -928,7 +935,7 @@ fn seed(n: u64) -> Vec<u8> {
     bytes
 }
 
-fn privacyidea(venv: &Path, sizes: Sizes) -> Result<Peer, String> {
+fn privacyidea(venv: &Path, sizes: Sizes, seeds: Option<&SeedFiles>) -> Result<Peer, String> {
     let bin = venv.join("bin");
     let dir = TempDir::new("privacyidea");
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/privacyidea");
@@ -963,6 +970,11 @@ fn privacyidea(venv: &Path, sizes: Sizes) -> Result<Peer, String> {
     for step in [["setup", "create_enckey"], ["setup", "create_audit_keys"], ["setup", "create_tables"]] {
         run(with_config("pi-manage").args(step), &format!("pi-manage {}", step.join(" ")))?;
     }
+    // An admin for `/token/load`.
+    run(
+        with_config("pi-manage").args(["admin", "add", "bench", "-p", PI_ADMIN_PASSWORD]),
+        "pi-manage admin add",
+    )?;
     let tokens = sizes.peer * LEVELS.len();
     let secrets: Vec<Secret> = (0..tokens as u64).map(|n| Secret::from_bytes(seed(n))).collect();
     let list: String = secrets
@@ -980,7 +992,16 @@ fn privacyidea(venv: &Path, sizes: Sizes) -> Result<Peer, String> {
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
     let log = std::fs::File::create(dir.0.join("gunicorn.log")).map_err(|e| e.to_string())?;
     let child = with_config("gunicorn")
-        .args(["-w", &workers.to_string(), "-b", &format!("127.0.0.1:{port}"), "app:application"])
+        // A seed file's load takes minutes there: gunicorn would kill the worker after 30 s.
+        .args([
+            "-w",
+            &workers.to_string(),
+            "-b",
+            &format!("127.0.0.1:{port}"),
+            "--timeout",
+            "3600",
+            "app:application",
+        ])
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -1010,8 +1031,186 @@ fn privacyidea(venv: &Path, sizes: Sizes) -> Result<Peer, String> {
         }
         validations.push(Validation { valid, wrong });
     }
+    let loads = match seeds {
+        Some(seeds) => {
+            let mut load = with_config("python");
+            load.arg("load.py").args([&format!("http://127.0.0.1:{port}"), "bench", PI_ADMIN_PASSWORD]);
+            for file in &seeds.files {
+                load.arg(&file.path).arg(format!("{}={}", file.unlock.0, file.unlock.1));
+            }
+            run(&mut load, "privacyIDEA /token/load").and_then(|out| {
+                serde_json::from_str::<Vec<Value>>(&out).map_err(|e| format!("load.py: {e}: {out}")).map(
+                    |all| {
+                        all.iter()
+                            .map(|l| Loaded {
+                                seconds: l["seconds"].as_f64().unwrap_or(f64::NAN),
+                                imported: l["imported"].as_u64().unwrap_or(0),
+                            })
+                            .collect()
+                    },
+                )
+            })
+        }
+        None => Err("no seed files".to_owned()),
+    };
     drop(gunicorn);
-    Ok(Peer { version, workers, validations, rss_kib })
+    Ok(Peer { version, workers, validations, rss_kib, loads })
+}
+
+const PI_ADMIN_PASSWORD: &str = "benchmark-only-admin";
+
+// ---------------------------------------------------------------------------------------------
+// Seed files.
+
+/// One seed file of the benchmark: where it is, what it is, and what opens it (`psk` or
+/// `password`, and its value).
+struct SeedFile {
+    path: PathBuf,
+    what: &'static str,
+    unlock: (&'static str, String),
+}
+
+/// The same files for both sides, written by python-pskc (the only PSKC writer besides ours) in
+/// the one form privacyIDEA's importer reads: AES-128-CBC, HMAC-SHA1.
+struct SeedFiles {
+    _dir: TempDir,
+    files: Vec<SeedFile>,
+}
+
+impl SeedFiles {
+    fn write(count: usize) -> Result<SeedFiles, String> {
+        let venv = std::env::var_os("SCIM_OTP_PSKC_VENV").ok_or("SCIM_OTP_PSKC_VENV is not set")?;
+        let python = Path::new(&venv).join("bin/python");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("pskc/python_pskc.py");
+        let dir = TempDir::new("seed-files");
+        let mut files = Vec::new();
+        for (what, source, prefix) in [
+            ("pre-shared key", "psk", "BENCH-PSK-"),
+            ("PBKDF2 password (100,000 rounds)", "pbkdf2", "BENCH-PBK-"),
+        ] {
+            let path = dir.0.join(format!("{source}.pskc"));
+            let out = run(
+                Command::new(&python)
+                    .arg(&script)
+                    .args(["bulk", &count.to_string(), prefix])
+                    .arg(&path)
+                    .arg(source),
+                "python-pskc bulk",
+            )?;
+            let unlock: Value = serde_json::from_str(&out).map_err(|e| format!("python_pskc.py: {e}"))?;
+            let unlock = match unlock["preSharedKey"].as_str() {
+                Some(key) => ("psk", key.to_owned()),
+                None => ("password", unlock["password"].as_str().unwrap_or_default().to_owned()),
+            };
+            files.push(SeedFile { path, what, unlock });
+        }
+        Ok(SeedFiles { _dir: dir, files })
+    }
+}
+
+/// privacyIDEA's `/token/load` of one file.
+struct Loaded {
+    seconds: f64,
+    imported: u64,
+}
+
+/// Our side: each file imported with `POST /Device/.import`, then the first file's tokens
+/// exported with `POST /Device/.export` and that export imported again, on Spin when it is found
+/// (the host users deploy), else on the runner; each a single request, timed around it.
+struct SeedRows {
+    host: String,
+    rows: Vec<(String, Duration, u64)>,
+}
+
+fn import_ours(seeds: &SeedFiles) -> SeedRows {
+    let host = match std::env::var_os("SCIM_OTP_BENCH_SPIN") {
+        Some(spin) => Host::spin(PathBuf::from(spin), None),
+        None => Host::from_env(),
+    };
+    let state = TempDir::new("bench-seeds");
+    let app = App::start_on(&host, &state.0, &[("seed_export", "true")]);
+    let timed = |body: &Value, path: &str| {
+        let started = Instant::now();
+        let reply = app.call("POST", path, Some(body));
+        let took = started.elapsed();
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text.chars().take(300).collect::<String>());
+        (reply, took)
+    };
+    let warm = app.call("GET", "/Device?count=1", None);
+    assert_eq!(warm.status, 200, "warm-up: {}", warm.json);
+    let mut rows = Vec::new();
+    for file in &seeds.files {
+        let document = std::fs::read_to_string(&file.path).unwrap();
+        let key = if file.unlock.0 == "psk" { "preSharedKey" } else { "password" };
+        let body = json!({"format": "pskc", "document": document, key: file.unlock.1});
+        let (reply, took) = timed(&body, "/Device/.import");
+        rows.push((format!("import, {}", file.what), took, reply.json["imported"].as_u64().unwrap_or(0)));
+    }
+    let password = "an export password for the benchmark";
+    let export = json!({"password": password, "filter": "serialNumber sw \"BENCH-PSK-\""});
+    let (exported, took) = timed(&export, "/Device/.export");
+    let count = exported.text.matches("<KeyPackage>").count() as u64;
+    rows.push((
+        "export (PBKDF2-HMAC-SHA256 100,000 rounds, AES-256-CBC, HMAC-SHA256)".to_owned(),
+        took,
+        count,
+    ));
+    // The export read back: a fresh instance, as a migration's target is.
+    drop(app);
+    let state = TempDir::new("bench-seeds-back");
+    let app = App::start_on(&host, &state.0, &[]);
+    let warm = app.call("GET", "/Device?count=1", None);
+    assert_eq!(warm.status, 200, "warm-up: {}", warm.json);
+    let body = json!({"format": "pskc", "document": exported.text, "password": password});
+    let started = Instant::now();
+    let reply = app.call("POST", "/Device/.import", Some(&body));
+    let took = started.elapsed();
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    rows.push(("import of that export".to_owned(), took, reply.json["imported"].as_u64().unwrap_or(0)));
+    SeedRows { host: host.label(), rows }
+}
+
+fn seed_table(report: &mut String, ours: &Result<SeedRows, String>, peer: &Result<Peer, String>) {
+    section(report, "Seed files: import and export (same run, same machine)");
+    let ours = match ours {
+        Ok(ours) => ours,
+        Err(why) => {
+            let _ = writeln!(report, "Seed files could not be written in this run: {why}");
+            return;
+        }
+    };
+    let loads = match peer {
+        Ok(peer) => peer.loads.as_ref().map_err(String::clone),
+        Err(why) => Err(why.clone()),
+    };
+    let _ = writeln!(
+        report,
+        "The same python-pskc files of {} TOTP keys (AES-128-CBC, HMAC-SHA1: the one form \
+         privacyIDEA's importer reads) imported here by `POST /Device/.import` on {}, one request \
+         each, and by privacyIDEA's `POST /token/load` (its admin API, gunicorn, SQLite); wall time \
+         of the request. privacyIDEA: {}.\n",
+        ours.rows.first().map_or(0, |r| r.2),
+        ours.host,
+        match &loads {
+            Ok(_) => "measured".to_owned(),
+            Err(why) => format!("not measured ({why})"),
+        }
+    );
+    table_header(report, &["what", "keys", "ours", "privacyIDEA", "theirs ÷ ours"]);
+    for (n, (what, took, keys)) in ours.rows.iter().enumerate() {
+        let theirs = loads.as_ref().ok().and_then(|l| l.get(n)).filter(|_| what.starts_with("import, "));
+        let _ = writeln!(
+            report,
+            "| {what} | {keys} | {:.2} s | {} | {} |",
+            took.as_secs_f64(),
+            theirs
+                .map_or_else(|| "–".to_owned(), |t| format!("{:.2} s ({} imported)", t.seconds, t.imported)),
+            theirs.map_or_else(
+                || "–".to_owned(),
+                |t| format!("**{:.0}×**", t.seconds / took.as_secs_f64().max(1e-9))
+            )
+        );
+    }
 }
 
 fn wait_until_up(url: &str) -> Result<(), String> {
