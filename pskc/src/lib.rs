@@ -6,8 +6,11 @@
 //! yields an [`Error`] and no key at all; a key that is merely odd (an algorithm other than HOTP
 //! and TOTP, a counter that is not a number) is returned with what is wrong with it, for the
 //! caller to report. Real vendor files deviate from the RFC in known ways (draft namespaces and
-//! element names, `PBE-AES128-CBC`, line breaks inside base64, MACs over the plaintext), and are
-//! read as python-pskc reads them. [`write`] produces what python-pskc and [`read`] read back:
+//! element names, `PBE-AES128-CBC`, line breaks inside base64, MACs over the plaintext, one IV for
+//! the whole container, `algorithm="NONE"`), and are read as python-pskc reads them: a test reads
+//! every file of python-pskc's own suite with both and compares. privacyIDEA's export, which
+//! python-pskc does not read (lower-case names, the hash in an attribute, the drift in seconds),
+//! is read too. [`write`] produces what python-pskc and [`read`] read back:
 //! PBKDF2-HMAC-SHA256, AES-256-CBC, HMAC-SHA256.
 //!
 //! Pure: no I/O, no clock; the random bytes a container needs are the caller's.

@@ -16,7 +16,9 @@ pub fn read(document: &str, unlock: &Unlock<'_>) -> Result<Container, Error> {
     if !is(root, &["KeyContainer", "SecretContainer"]) {
         return Err(Error::NotPskc);
     }
+    // The drafts' `SecretContainer` numbered its own versions (1.2); a `KeyContainer` is 1.0.
     if let Some(version) = attr(root, &["Version"])
+        && is(root, &["KeyContainer"])
         && !matches!(version.trim(), "1" | "1.0")
     {
         return Err(Error::Version(version.to_owned()));
@@ -95,6 +97,9 @@ struct Keys<'u> {
     source: Source,
     /// The cipher the container names for its values (drafts name it once, at the top).
     cipher: Option<String>,
+    /// A draft's one IV for every value (`EncryptionMethod/IV`, as ActivIdentity's files have
+    /// it), which its values then do not start with.
+    iv: Option<Vec<u8>>,
     derived: Option<Vec<u8>>,
     mac: Option<Mac>,
 }
@@ -113,7 +118,12 @@ impl<'u> Keys<'u> {
             Some(node) => source(node)?,
             None => Source::PreShared(None),
         };
-        let cipher = encryption.and_then(|n| attr(n, &["Algorithm"])).map(str::to_owned);
+        // A draft's `algorithm="NONE"`: its values are in the clear (a digest beside them is not checked,
+        // as python-pskc does not).
+        let cipher = encryption
+            .and_then(|n| attr(n, &["Algorithm"]))
+            .filter(|a| !a.trim().eq_ignore_ascii_case("none"))
+            .map(str::to_owned);
         let mac_method = element(root, &["MACMethod", "DigestMethod"]);
         let algorithm = mac_method
             .and_then(|m| attr(m, &["Algorithm"]).map(str::to_owned))
@@ -128,7 +138,11 @@ impl<'u> Keys<'u> {
                 Some(Mac { hash: Hash::from_hmac_uri(&uri), key, opened: None })
             }
         };
-        Ok(Keys { unlock, source, cipher, derived: None, mac })
+        let iv = match encryption.and_then(|n| child_text(n, &["IV"])) {
+            Some(iv) => Some(base64(&iv).ok_or_else(|| Error::Malformed("the IV is not base64".into()))?),
+            None => None,
+        };
+        Ok(Keys { unlock, source, cipher, iv, derived: None, mac })
     }
 
     /// The cipher of a value: its own `EncryptionMethod`, else the container's.
@@ -166,13 +180,16 @@ impl<'u> Keys<'u> {
 
     /// Checks `tag` over the encrypted value `data` before anything of it is used; a tag over the
     /// plaintext instead (as some vendors write it) is accepted once the value is decrypted.
+    /// Checks a value's MAC; `named` is the value's own cipher, which says how long the
+    /// encryption key is when the MAC uses it.
     fn check_mac(
         &mut self,
         tag: &[u8],
         data: &[u8],
+        named: Option<&str>,
         plain: impl FnOnce(&mut Self) -> Result<Vec<u8>, Error>,
     ) -> Result<(), Error> {
-        let (hash, key) = self.mac_key()?;
+        let (hash, key) = self.mac_key(named)?;
         if hash.verify(&key, data, tag) {
             return Ok(());
         }
@@ -182,7 +199,7 @@ impl<'u> Keys<'u> {
         if hash.verify(&key, &plaintext, tag) { Ok(()) } else { Err(Error::Mac) }
     }
 
-    fn mac_key(&mut self) -> Result<(Hash, Vec<u8>), Error> {
+    fn mac_key(&mut self, named: Option<&str>) -> Result<(Hash, Vec<u8>), Error> {
         let Some(mac) = &self.mac else {
             return Err(Error::Algorithm(
                 "a value has a MAC but the container names no MAC algorithm".into(),
@@ -196,7 +213,7 @@ impl<'u> Keys<'u> {
         let key = match sealed {
             Some((cipher, data)) => self.decrypt(cipher.as_deref(), &data)?,
             None => {
-                let cipher = self.cipher(None)?;
+                let cipher = self.cipher(named)?;
                 self.key(cipher)?
             }
         };
@@ -303,10 +320,15 @@ fn value(keys: &mut Keys<'_>, node: Node<'_, '_>) -> Result<Option<Value>, Error
     let Some((cipher, data)) = sealed else {
         return Ok(child_text(node, &["PlainValue", "Value"]).map(Value::Plain));
     };
+    // A draft's `<Value>` under the container's one IV: the IV first, as a value carries it.
+    let whole = match (&keys.iv, element(node, &["EncryptedValue"])) {
+        (Some(iv), None) => [iv.as_slice(), &data].concat(),
+        _ => data.clone(),
+    };
     if let Some(tag) = &tag {
-        keys.check_mac(tag, &data, |keys| keys.decrypt(cipher.as_deref(), &data))?;
+        keys.check_mac(tag, &data, cipher.as_deref(), |keys| keys.decrypt(cipher.as_deref(), &whole))?;
     }
-    Ok(Some(Value::Decrypted(keys.decrypt(cipher.as_deref(), &data)?)))
+    Ok(Some(Value::Decrypted(keys.decrypt(cipher.as_deref(), &whole)?)))
 }
 
 /// An integer value: decimal text, or (plain text in base64, or decrypted) ASCII digits or a

@@ -4,6 +4,9 @@
 holding an HOTP and a TOTP key with known secrets, and prints what each was written with (the
 pre-shared key in hex or the password) and what it holds, as JSON.
 `read FILE PASSWORD`: reads a container we wrote and prints its keys as JSON.
+`probe DIR`: reads every container under DIR (python-pskc's own test files: vendors' files,
+drafts, broken ones) with each key and password its doctests use, and prints, per file, the
+first that opens every secret and the keys as read, or that none did.
 `bulk N PREFIX FILE SOURCE`: writes N random TOTP keys (serials PREFIX00000…) as privacyIDEA's
 importer also reads them (AES-128-CBC, HMAC-SHA1), under a pre-shared key (SOURCE `psk`) or a
 PBKDF2 password (`pbkdf2`, 100,000 rounds), for the benchmark; prints the key or password.
@@ -74,6 +77,43 @@ def read(path, password):
                       "prf": container.encryption.derivation.pbkdf2_prf, "keys": keys}))
 
 
+def describe(key):
+    return {"serial": key.serial, "secret": key.secret.hex() if key.secret is not None else None,
+            "counter": key.counter, "interval": key.time_interval, "digits": key.response_length,
+            "manufacturer": key.manufacturer, "algorithm": key.algorithm}
+
+
+def probe(directory):
+    import glob
+    import re
+    doctests = "".join(open(f).read() for f in glob.glob(os.path.join(directory, "*.doctest")))
+    keys = sorted(set(re.findall(r"key = a2b_hex\('([0-9a-fA-F]+)'\)", doctests)))
+    passwords = sorted(set(re.findall(r"derive_key\(b?'([^']+)'\)", doctests)))
+    candidates = [{}] + [{"preSharedKey": k} for k in keys] + [{"password": p} for p in passwords]
+    results = []
+    files = [f for f in sorted(glob.glob(os.path.join(directory, "*", "*")))
+             if os.path.splitext(f)[1] in (".pskcxml", ".xml", ".pskc", ".txt")]
+    for path in files:
+        found = {"file": os.path.relpath(path, directory)}
+        for unlock in candidates:
+            try:
+                container = pskc.PSKC(path)
+                if "preSharedKey" in unlock:
+                    container.encryption.key = bytes.fromhex(unlock["preSharedKey"])
+                elif "password" in unlock:
+                    container.encryption.derive_key(unlock["password"])
+                described = [describe(k) for k in container.keys]
+            except Exception as e:
+                found["error"] = "%s: %s" % (type(e).__name__, e)
+                continue
+            if described and all(k["secret"] is not None for k in described) or (described and not unlock):
+                found.pop("error", None)
+                found["unlock"], found["keys"] = unlock, described
+                break
+        results.append(found)
+    print(json.dumps(results))
+
+
 def bulk(count, prefix, path, source):
     container = pskc.PSKC()
     for n in range(count):
@@ -96,6 +136,8 @@ def bulk(count, prefix, path, source):
 if __name__ == "__main__":
     if sys.argv[1] == "write":
         write(sys.argv[2])
+    elif sys.argv[1] == "probe":
+        probe(sys.argv[2])
     elif sys.argv[1] == "bulk":
         bulk(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5])
     else:

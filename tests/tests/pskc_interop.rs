@@ -141,3 +141,70 @@ fn python_pskc_reads_what_we_write() {
     );
     assert_eq!(keys_read[1]["suite"], "sha256");
 }
+
+/// python-pskc's own test files (real vendors' files from ActivIdentity, Feitian, multiOTP,
+/// NagraID and Yubico, the drafts' and the RFC's figures, files it must refuse), from its source
+/// distribution, which `cargo xtask test` downloads from PyPI (pinned by hash) and unpacks beside
+/// the virtualenv. python-pskc reads each with every key and password its doctests use; every file
+/// it reads, we read with the same key to the same keys: serial, secret, counter, time step,
+/// digits, manufacturer. Where a file uses a cipher SPEC §19 does not name (Camellia, Triple DES)
+/// we refuse it as an `algorithm` error, and give no secret.
+#[test]
+fn we_read_what_python_pskc_reads_of_vendor_files() {
+    let tests = std::env::var_os("SCIM_OTP_PSKC_SDIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| scim_otp_tests::target_dir().with_file_name("python-pskc-1.4-sdist"))
+        .join("python_pskc-1.4/tests");
+    assert!(tests.is_dir(), "{} is missing: `cargo xtask test` unpacks it", tests.display());
+    let probed = python_pskc(&["probe", tests.to_str().unwrap()]);
+    let (mut same, mut refused) = (0, Vec::new());
+    for file in probed.as_array().unwrap() {
+        let name = file["file"].as_str().unwrap();
+        let Some(expected) = file["keys"].as_array() else { continue };
+        let text = std::fs::read_to_string(tests.join(name)).unwrap();
+        let key = file["unlock"]["preSharedKey"].as_str().map(|k| hex(&k.to_ascii_lowercase()));
+        let unlock =
+            pskc::Unlock { pre_shared_key: key.as_deref(), password: file["unlock"]["password"].as_str() };
+        let lower = text.to_ascii_lowercase();
+        match pskc::read(&text, &unlock) {
+            Err(pskc::Error::Algorithm(what))
+                if ["camellia", "tripledes", "3des"].iter().any(|c| lower.contains(c)) =>
+            {
+                refused.push(format!("{name} ({what})"));
+            }
+            Err(e) => panic!("{name}: python-pskc reads it, we do not: {e}"),
+            Ok(read) => {
+                assert_eq!(read.keys.len(), expected.len(), "{name}");
+                for (ours, theirs) in read.keys.iter().zip(expected) {
+                    let secret = ours.secret.as_ref().map(|s| data_encoding::HEXLOWER.encode(s));
+                    assert_eq!(
+                        (
+                            ours.serial.as_deref(),
+                            secret.as_deref(),
+                            ours.counter,
+                            ours.time_interval,
+                            ours.digits.map(u64::from),
+                            ours.manufacturer.as_deref(),
+                        ),
+                        (
+                            theirs["serial"].as_str(),
+                            theirs["secret"].as_str(),
+                            theirs["counter"].as_u64(),
+                            theirs["interval"].as_u64(),
+                            theirs["digits"].as_u64(),
+                            theirs["manufacturer"].as_str(),
+                        ),
+                        "{name}"
+                    );
+                }
+                same += 1;
+            }
+        }
+    }
+    assert!(same >= 50, "{same} files read alike");
+    assert_eq!(
+        refused.len(),
+        10,
+        "Camellia CBC and key wrap (3 each), Triple DES (2 and 2 drafts): {refused:?}"
+    );
+}

@@ -438,6 +438,7 @@ fn test() -> Result {
     let pskc_venv = python_venv("python-pskc", "1.4", "tests/pskc/requirements.txt")?;
     // tests/tests/privacyidea_migration.rs moves tokens to and from a real privacyIDEA.
     privacyidea_venv()?;
+    pskc_test_files()?;
     run(
         "cargo test",
         cargo()
@@ -525,6 +526,7 @@ fn test_libsql() -> Result {
     let pskc_venv = python_venv("python-pskc", "1.4", "tests/pskc/requirements.txt")?;
     // tests/tests/privacyidea_migration.rs moves tokens to and from a real privacyIDEA.
     privacyidea_venv()?;
+    pskc_test_files()?;
     for (build, component) in [("WASIp2", p2), ("WASIp3", p3)] {
         run(
             &format!(
@@ -688,6 +690,30 @@ fn bench(args: Vec<String>) -> Result {
         }
     };
     run("scim-otp-bench", &mut command)
+}
+
+/// python-pskc 1.4's source distribution, unpacked beside the virtualenvs for its test files
+/// (vendors' PSKC files among them), which tests/tests/pskc_interop.rs reads with both readers.
+/// Downloaded once from PyPI, pinned by hash.
+fn pskc_test_files() -> Result<PathBuf> {
+    let dir = target_dir().with_file_name("python-pskc-1.4-sdist");
+    if dir.join("python_pskc-1.4/tests").is_dir() {
+        return Ok(dir);
+    }
+    let pip = python_venv("python-pskc", "1.4", "tests/pskc/requirements.txt")?.join("bin/pip");
+    run(
+        "pip download python-pskc 1.4 (source)",
+        Command::new(pip)
+            .args(["download", "-q", "--no-deps", "--no-binary", ":all:", "--require-hashes", "-d"])
+            .arg(&dir)
+            .arg("-r")
+            .arg(project_root().join("tests/pskc/sdist-requirements.txt")),
+    )?;
+    run(
+        "tar xzf python_pskc-1.4.tar.gz",
+        Command::new("tar").arg("xzf").arg(dir.join("python_pskc-1.4.tar.gz")).arg("-C").arg(&dir),
+    )?;
+    Ok(dir)
 }
 
 /// privacyIDEA 3.14, pinned: the benchmark's peer and the migration tests' other side.

@@ -67,6 +67,19 @@ fn main() {
         print!("{report}");
         return;
     }
+    if args.iter().any(|a| a == "--seeds-only") {
+        // The seed-file rows alone (privacyIDEA's validation runs shrunk to a check).
+        sizes.peer = QUICK.peer;
+        let seeds = SeedFiles::write(sizes.seeds);
+        let seed_rows = seeds.as_ref().map(import_ours).map_err(String::clone);
+        let peer = match std::env::var_os("SCIM_OTP_PI_VENV") {
+            Some(venv) => privacyidea(Path::new(&venv), sizes, seeds.as_ref().ok()),
+            None => Err("SCIM_OTP_PI_VENV is not set (run `cargo xtask bench`)".to_owned()),
+        };
+        seed_table(&mut report, &seed_rows, &peer);
+        print!("{report}");
+        return;
+    }
     let validations = ours(&mut report, sizes);
     let hosts = hosts(sizes, None);
     let seeds = SeedFiles::write(sizes.seeds);
