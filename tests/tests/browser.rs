@@ -920,6 +920,9 @@ async fn an_admin_works_with_the_keyboard_alone() {
     });
     let authenticator = app.call("POST", "/Authenticator", Some(&totp));
     assert_eq!(authenticator.status, 201, "{}", authenticator.json);
+    let csv = "KB-TOKEN-1, 3132333435363738393031323334353637383930, totp, 6, 30\n";
+    let imported = app.call("POST", "/Device/.import", Some(&serde_json::json!({"format": "csv", "document": csv})));
+    assert_eq!(imported.json["imported"], 1, "{}", imported.json);
     let chromedriver = Chromedriver::start();
     let driver = browser(&chromedriver).await;
 
@@ -967,6 +970,8 @@ async fn an_admin_works_with_the_keyboard_alone() {
     wait(&driver, "#user-authenticators .authenticator .validate-authenticator").await;
     assert_keyboard_reaches_everything(&driver, "a user's page").await;
 
+    visit_by_keyboard(&driver, "#nav-tokens", "#stock tbody", "KB-TOKEN-1").await;
+    assert_keyboard_reaches_everything(&driver, "hardware tokens").await;
     visit_by_keyboard(&driver, "#nav-policies", "#policies tbody", "AT_EMPOTP").await;
     visit_by_keyboard(&driver, "#nav-audit", "#audit-log tbody", "kb-dora").await;
 
@@ -975,6 +980,7 @@ async fn an_admin_works_with_the_keyboard_alone() {
     for (screen, ready, text) in [
         ("overview", "#by-type tr[data-type=\"TOTP\"] .n", "4"),
         ("devices", "#devices tbody", "kb-cy"),
+        ("tokens", "#stock tbody", "KB-TOKEN-1"),
         ("users", "#users tbody", "kb-dora"),
         (&format!("users/{dora}"), "#user-authenticators", "AT_EMPOTP"),
         ("policies", "#policies tbody", "AT_EMPOTP"),

@@ -173,7 +173,9 @@ pub fn Inventory(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Str
     view! {
         <h2 class="screen-title">{t.tokens}</h2>
         <section class="card" id="stock-summary">
-            {move || counts.get().map(|groups| counts_table(&groups, t))}
+            // The table's frame from the start (totals of 0), so that nothing below it moves
+            // when the counts arrive.
+            {move || counts.with(|groups| counts_table(groups.as_deref().unwrap_or_default(), t))}
         </section>
         <form class="filters" on:submit=apply>
             <fieldset>

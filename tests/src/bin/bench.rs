@@ -1098,8 +1098,8 @@ impl SeedFiles {
         let dir = TempDir::new("seed-files");
         let mut files = Vec::new();
         for (what, source, prefix) in [
-            ("pre-shared key", "psk", "BENCH-PSK-"),
-            ("PBKDF2 password (100,000 rounds)", "pbkdf2", "BENCH-PBK-"),
+            ("pre-shared key", "psk", "S"),
+            ("PBKDF2 password (100,000 rounds)", "pbkdf2", "K"),
         ] {
             let path = dir.0.join(format!("{source}.pskc"));
             let out = run(
@@ -1160,7 +1160,7 @@ fn import_ours(seeds: &SeedFiles) -> SeedRows {
         rows.push((format!("import, {}", file.what), took, reply.json["imported"].as_u64().unwrap_or(0)));
     }
     let password = "an export password for the benchmark";
-    let export = json!({"password": password, "filter": "serialNumber sw \"BENCH-PSK-\""});
+    let export = json!({"password": password, "filter": "serialNumber sw \"S\""});
     let (exported, took) = timed(&export, "/Device/.export");
     let count = exported.text.matches("<KeyPackage>").count() as u64;
     rows.push((
