@@ -921,7 +921,8 @@ async fn an_admin_works_with_the_keyboard_alone() {
     let authenticator = app.call("POST", "/Authenticator", Some(&totp));
     assert_eq!(authenticator.status, 201, "{}", authenticator.json);
     let csv = "KB-TOKEN-1, 3132333435363738393031323334353637383930, totp, 6, 30\n";
-    let imported = app.call("POST", "/Device/.import", Some(&serde_json::json!({"format": "csv", "document": csv})));
+    let imported =
+        app.call("POST", "/Device/.import", Some(&serde_json::json!({"format": "csv", "document": csv})));
     assert_eq!(imported.json["imported"], 1, "{}", imported.json);
     let chromedriver = Chromedriver::start();
     let driver = browser(&chromedriver).await;

@@ -172,11 +172,6 @@ pub fn Inventory(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Str
 
     view! {
         <h2 class="screen-title">{t.tokens}</h2>
-        <section class="card" id="stock-summary">
-            // The table's frame from the start (totals of 0), so that nothing below it moves
-            // when the counts arrive.
-            {move || counts.with(|groups| counts_table(groups.as_deref().unwrap_or_default(), t))}
-        </section>
         <form class="filters" on:submit=apply>
             <fieldset>
                 <legend>{t.filter}</legend>
@@ -253,6 +248,10 @@ pub fn Inventory(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Str
         </table>
         </div>
         <Pager prefix="stock-" sizes=&[10, 25, 50, 100] start count shown=listed.shown()/>
+        // Below the stock: its rows (one per model) arrive after the page's and move nothing.
+        <section class="card" id="stock-summary">
+            {move || counts.with(|groups| counts_table(groups.as_deref().unwrap_or_default(), t))}
+        </section>
         {move || match panel.get() {
             Panel::Closed => ().into_any(),
             Panel::Import => view! { <ImportDialog session reason on_close=closed/> }.into_any(),

@@ -1097,10 +1097,9 @@ impl SeedFiles {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("pskc/python_pskc.py");
         let dir = TempDir::new("seed-files");
         let mut files = Vec::new();
-        for (what, source, prefix) in [
-            ("pre-shared key", "psk", "S"),
-            ("PBKDF2 password (100,000 rounds)", "pbkdf2", "K"),
-        ] {
+        for (what, source, prefix) in
+            [("pre-shared key", "psk", "S"), ("PBKDF2 password (100,000 rounds)", "pbkdf2", "K")]
+        {
             let path = dir.0.join(format!("{source}.pskc"));
             let out = run(
                 Command::new(&python)
