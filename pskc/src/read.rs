@@ -36,7 +36,7 @@ pub fn read(document: &str, unlock: &Unlock<'_>) -> Result<Container, Error> {
 
 /// The first child element called one of `names`.
 fn element<'a, 'i>(node: Node<'a, 'i>, names: &[&str]) -> Option<Node<'a, 'i>> {
-    elements(node, names).next()
+    node.children().find(|c| is(*c, names))
 }
 
 /// Whether `node` is an element called one of `names`, in any case.
@@ -44,9 +44,11 @@ fn is(node: Node<'_, '_>, names: &[&str]) -> bool {
     node.is_element() && names.iter().any(|n| n.eq_ignore_ascii_case(node.tag_name().name()))
 }
 
-fn elements<'a, 'i: 'a>(node: Node<'a, 'i>, names: &[&str]) -> impl Iterator<Item = Node<'a, 'i>> {
-    let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-    node.children().filter(move |c| is(*c, &names.iter().map(String::as_str).collect::<Vec<_>>()))
+fn elements<'a, 'i: 'a>(
+    node: Node<'a, 'i>,
+    names: &'static [&'static str],
+) -> impl Iterator<Item = Node<'a, 'i>> {
+    node.children().filter(move |c| is(*c, names))
 }
 
 /// The element at a path of local names (`DerivedKey/KeyDerivationMethod`).
@@ -180,8 +182,8 @@ impl<'u> Keys<'u> {
 
     /// Checks `tag` over the encrypted value `data` before anything of it is used; a tag over the
     /// plaintext instead (as some vendors write it) is accepted once the value is decrypted.
-    /// Checks a value's MAC; `named` is the value's own cipher, which says how long the
-    /// encryption key is when the MAC uses it.
+    /// `named` is the value's own cipher, which says how long the encryption key is when the MAC
+    /// is keyed with it.
     fn check_mac(
         &mut self,
         tag: &[u8],

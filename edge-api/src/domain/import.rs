@@ -151,7 +151,8 @@ fn candidate(raw: Raw, serial: &str, now: i64) -> Result<Candidate, (ImportOutco
         period,
         counter: match (device_type, period) {
             (DeviceType::Hotp, _) => Some(raw.counter.unwrap_or(0)),
-            // A first step past the next one would refuse the token's codes for that long.
+            // TOTP: the last step a code was taken at, as privacyIDEA writes it (one ahead after
+            // its resync); a later one would refuse the token's codes for that long.
             (_, Some(period)) => {
                 raw.counter.filter(|step| *step <= (now / i64::from(period.max(1))) as u64 + 1)
             }
