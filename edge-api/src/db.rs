@@ -262,6 +262,22 @@ impl<'a> Row<'a> {
             .ok_or_else(|| DbError(format!("the result has no column {name}")))
     }
 
+    /// The columns before `marker`, and those after it: a statement that reads two things side
+    /// by side, each read by its own column names.
+    pub fn split(&self, marker: &str) -> Result<(Row<'a>, Row<'a>), DbError> {
+        let at = self
+            .columns
+            .iter()
+            .position(|c| c == marker)
+            .filter(|&at| at < self.values.len())
+            .ok_or_else(|| DbError(format!("the result has no column {marker}")))?;
+        let (columns, values) = (self.columns, self.values);
+        Ok((
+            Row { columns: &columns[..at], values: &values[..at] },
+            Row { columns: &columns[at + 1..], values: &values[at + 1..] },
+        ))
+    }
+
     fn mistyped(name: &str, want: &str, got: &Sql) -> DbError {
         let got = match got {
             Sql::Int(_) => "an integer",

@@ -121,6 +121,7 @@ pub fn challenge(
     ctx: &Context<'_>,
     deliver: Deliver<'_>,
     row: &AuthenticatorRow,
+    devices: Vec<ChallengeState>,
     choice: &DeviceChoice,
     transaction: Option<Transaction<'_>>,
 ) -> Result<Result<Issued, Declined>, DomainError> {
@@ -165,8 +166,7 @@ pub fn challenge(
         let text = serde_json::to_string(&shown).map_err(|e| DomainError::Internal(e.to_string()))?;
         return Ok(Ok(Issued { challenge: text, id: open.id }));
     }
-    let states = ctx.store.authenticator_devices(row.row_id)?;
-    let Some(state) = pick(states, choice) else {
+    let Some(state) = pick(devices, choice) else {
         return Ok(Err(Reason::NothingToCheck.into()));
     };
     let opening = match transaction {
@@ -197,6 +197,7 @@ pub fn deliver(
     ctx: &Context<'_>,
     deliver: Deliver<'_>,
     row: &AuthenticatorRow,
+    devices: Vec<ChallengeState>,
     choice: &DeviceChoice,
     note: Option<&str>,
     correlation: Option<Correlation>,
@@ -226,7 +227,7 @@ pub fn deliver(
         }
         Some(Correlation::Plain(_)) | None => None,
     };
-    challenge(ctx, deliver, row, choice, Some(Transaction { note, ping }))
+    challenge(ctx, deliver, row, devices, choice, Some(Transaction { note, ping }))
 }
 
 /// Sends the CIBA ping a verification owes (OpenID CIBA ping mode): `{"auth_req_id"}` with the
@@ -282,12 +283,13 @@ pub fn verify(
     ctx: &Context<'_>,
     notify: Notify<'_>,
     row: &AuthenticatorRow,
+    devices: Vec<ChallengeState>,
     given: &Response<'_>,
 ) -> Result<Verified, DomainError> {
     if row.kind == Some(PolicyKind::SecurityQuestion) {
         return answer(ctx, row, given);
     }
-    let mut states = ctx.store.authenticator_devices(row.row_id)?;
+    let mut states = devices;
     if let Some(id) = given.challenge {
         let open = ctx.store.open_challenge(row.row_id, Some(id))?;
         let Some(device) = open.and_then(|c| c.device_id) else {

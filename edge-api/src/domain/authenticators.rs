@@ -6,7 +6,7 @@ use super::DomainError;
 use super::devices;
 use super::{IfMatch, Scope, Written};
 use crate::crypto;
-use crate::store::{AuthenticatorRefused, AuthenticatorRow, StoredAnswer};
+use crate::store::{AuthenticatorRefused, AuthenticatorRow, ChallengeState, StoredAnswer};
 use shared::Problem;
 use shared::authenticator::{Enrollment, authenticator_id};
 use shared::authenticator_body::{AuthenticatorBody, Current, Owner, check_body};
@@ -171,6 +171,19 @@ pub fn find(scope: &Scope<'_>, user_id: i64, policy: &str) -> Result<Authenticat
     scope
         .store
         .get_authenticator(user_id, policy)?
+        .ok_or_else(|| DomainError::NoAuthenticator(authenticator_id(user_id, policy)))
+}
+
+/// [`find`], with the authenticator's devices as a check reads them, in one read: what a named
+/// action checks.
+pub fn find_with_devices(
+    scope: &Scope<'_>,
+    user_id: i64,
+    policy: &str,
+) -> Result<(AuthenticatorRow, Vec<ChallengeState>), DomainError> {
+    scope
+        .store
+        .authenticator_with_devices(user_id, policy)?
         .ok_or_else(|| DomainError::NoAuthenticator(authenticator_id(user_id, policy)))
 }
 

@@ -9,7 +9,7 @@ use crate::domain::{DomainError, authenticators};
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
-use crate::store::AuthenticatorRow;
+use crate::store::{AuthenticatorRow, ChallengeState};
 use serde_json::Value;
 use shared::action::{Action, ActionAnswer, ActionName, Correlation};
 use shared::authenticator::ACTION_SCHEMA;
@@ -177,14 +177,15 @@ pub(crate) fn create(ctx: &Ctx<'_>) -> Result<ApiResponse, ApiError> {
     Ok(answer)
 }
 
-/// The authenticator an action names: the policy from `{id}`, the user from `USER.EXTERNALID`,
-/// else `{id}`'s user part, else the body's `id`, else `DEVICE.ID`'s owner.
+/// The authenticator an action names, with its devices as a check reads them: the policy from
+/// `{id}`, the user from `USER.EXTERNALID`, else `{id}`'s user part, else the body's `id`, else
+/// `DEVICE.ID`'s owner.
 fn action_target(
     ctx: &Ctx<'_>,
     id: &str,
     body: &Value,
     action: &Action,
-) -> Result<AuthenticatorRow, ApiError> {
+) -> Result<(AuthenticatorRow, Vec<ChallengeState>), ApiError> {
     let missing = || ApiError::NoAuthenticator(id.to_owned());
     let (user_part, policy) = split_id(id).ok_or_else(missing)?;
     let owner = if let Some(value) = action.get("USER.EXTERNALID") {
@@ -203,7 +204,7 @@ fn action_target(
     };
     let scope = ctx.scope();
     let user = actions::owner_id(&scope, &owner)?.ok_or_else(missing)?;
-    Ok(authenticators::find(&scope, user, policy)?)
+    Ok(authenticators::find_with_devices(&scope, user, policy)?)
 }
 
 /// Which device DEVICE-CHALLENGE, DELIVER-CHALLENGE and VERIFY mean.
@@ -274,23 +275,30 @@ pub(crate) fn action(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
     if action.name == ActionName::RegisterOob {
         return register_elsewhere();
     }
-    let row = action_target(ctx, id, &body, &action)?;
+    let (row, devices) = action_target(ctx, id, &body, &action)?;
     let cctx = ctx.challenge_context();
     match action.name {
         ActionName::UserChallenge => {
-            let result = actions::challenge(&cctx, ctx.env.deliver, &row, &DeviceChoice::Any, None)?;
+            let result = actions::challenge(&cctx, ctx.env.deliver, &row, devices, &DeviceChoice::Any, None)?;
             Ok(issued(ctx, result))
         }
         ActionName::DeviceChallenge => {
             let choice = device_choice(&action)?;
-            let result = actions::challenge(&cctx, ctx.env.deliver, &row, &choice, None)?;
+            let result = actions::challenge(&cctx, ctx.env.deliver, &row, devices, &choice, None)?;
             Ok(issued(ctx, result))
         }
         ActionName::DeliverChallenge => {
             let correlation = action.get("correlationid").map(Correlation::parse).transpose()?;
             let choice = device_choice(&action)?;
-            let result =
-                actions::deliver(&cctx, ctx.env.deliver, &row, &choice, action.get("tds"), correlation)?;
+            let result = actions::deliver(
+                &cctx,
+                ctx.env.deliver,
+                &row,
+                devices,
+                &choice,
+                action.get("tds"),
+                correlation,
+            )?;
             Ok(issued(ctx, result))
         }
         ActionName::Verify => {
@@ -306,7 +314,7 @@ pub(crate) fn action(ctx: &Ctx<'_>, id: &str) -> Result<ApiResponse, ApiError> {
                 response: action.get("RESPONSE"),
                 answers: action.answers().collect(),
             };
-            let verified = actions::verify(&cctx, ctx.env.notify, &row, &given)?;
+            let verified = actions::verify(&cctx, ctx.env.notify, &row, devices, &given)?;
             Ok(answer(
                 ctx,
                 &match verified.verdict {

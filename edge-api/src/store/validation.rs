@@ -263,22 +263,11 @@ impl Validation<'_> {
     }
 }
 
-impl Store<'_> {
-    /// The devices of authenticator `authenticator` (its row id), the likeliest to be meant first:
-    /// usable ones (C, V), those with a code pending, the most recently used. One statement, so
-    /// that an action reads what it checks once.
-    pub fn authenticator_devices(&self, authenticator: i64) -> Result<Vec<ChallengeState>, DbError> {
-        let (db, tenant, now) = (self.db, self.actor.tenant, self.now);
-        let rows = db.execute(
-            &format!(
-                "SELECT {} FROM devices WHERE authenticator_id = ?1 AND tenant = ?2 \
-                 ORDER BY status IN ('C', 'V') DESC, \
-                 EXISTS (SELECT 1 FROM challenges c WHERE c.device_id = devices.id AND c.expires >= ?3) DESC, \
-                 coalesce(last_used, 0) DESC, id",
-                challenge_columns(now)
-            ),
-            &[authenticator.into(), tenant.into(), now.into()],
-        )?;
-        rows.iter().map(challenge_state_from).collect()
-    }
-}
+/// The order an action tries an authenticator's devices in, the likeliest to be meant first:
+/// usable ones (C, V), those with a code pending, the most recently used. [`DEVICE_ORDER_KEYS`]
+/// are its columns, in a statement over `devices` at `{now}`.
+pub(super) const DEVICE_ORDER: &str = "usable DESC, challenged DESC, recency DESC, id";
+
+pub(super) const DEVICE_ORDER_KEYS: &str = "status IN ('C', 'V') AS usable, \
+     EXISTS (SELECT 1 FROM challenges c WHERE c.device_id = devices.id AND c.expires >= {now}) AS challenged, \
+     coalesce(last_used, 0) AS recency";
