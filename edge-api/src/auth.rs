@@ -119,7 +119,7 @@ pub fn authenticate(
     let now = env.now;
     match credentials(request).ok_or(ApiError::Unauthorized)? {
         Credentials::Bearer(token) => {
-            let session = store::session(db, None, tenant, now, &access.tenants.default)?;
+            let session = store::session(db, env.memo, None, tenant, now, &access.tenants.default)?;
             let digest = crypto::sha256(token.as_bytes());
             // Check every token, in constant time each, so timing does not tell which one is close.
             let mut found = None;
@@ -140,7 +140,8 @@ pub fn authenticate(
                 access.principals.iter().find(|p| bool::from(p.user.as_bytes().ct_eq(user.as_bytes())));
             let digest =
                 principal.map(|p| keys.credential_digest("basic", &user, &password, &p.password_hash));
-            let session = store::session(db, digest.as_deref(), tenant, now, &access.tenants.default)?;
+            let session =
+                store::session(db, env.memo, digest.as_deref(), tenant, now, &access.tenants.default)?;
             let seeded = session.tenant_seeded;
             if let Some(p) = principal
                 && session.cached_principal.as_deref() == Some(p.user.as_str())

@@ -13,6 +13,9 @@ pub struct Env<'a> {
     pub notify: Notify<'a>,
     /// One line to the host's log; never given a secret.
     pub log: &'a dyn Fn(&str),
+    /// What earlier requests on the same database learnt of the session, where a host keeps
+    /// an instance for many requests ([`crate::store::SessionMemo`]).
+    pub memo: Option<&'a crate::store::SessionMemo>,
 }
 
 /// A message for the delivery gateway (SPEC §6).

@@ -102,7 +102,8 @@ async fn answer(request: IncomingRequest) -> ApiResponse {
     // A libSQL server interrupts or refuses a statement now and then, and a local file's write
     // lock is taken now and then (see Patient).
     let db = crate::db::Patient::new(SpinDb(connection), crate::store::pause).wait_for_locks(lock_wait_ms);
-    let env = Env { db: &db, now: guest::now(), deliver: &deliver, notify: &notify, log: &log };
+    // A new instance per request: nothing to remember from one to the next.
+    let env = Env { db: &db, now: guest::now(), deliver: &deliver, notify: &notify, log: &log, memo: None };
     app::handle(&api_request, settings, &env)
 }
 

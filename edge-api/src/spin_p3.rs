@@ -16,6 +16,7 @@ use crate::guest;
 use crate::host::{CibaPing, Delivery};
 use crate::http::ApiResponse;
 use crate::settings::{Settings, Webhook};
+use crate::store::SessionMemo;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use spin_sdk::http::{IntoResponse, Request};
@@ -24,16 +25,22 @@ use spin_sdk::sqlite::wit::sqlite::{Connection, Value};
 use spin_sdk::wit_bindgen::block_on;
 use std::cell::RefCell;
 
-/// The instance's connection to database "default", opened by its first request.
+/// The instance's connection to database "default", opened by its first request, and what its
+/// requests learnt of the session (a connection lost and opened again is to the same database).
 struct Store {
     connection: RefCell<Option<Connection>>,
     /// Whether the connection took the component's busy timeout (see [`Patient::wait_for_locks`]).
     took_lock_timeout: std::cell::Cell<bool>,
+    memo: SessionMemo,
 }
 
 thread_local! {
     static STORE: Store = const {
-        Store { connection: RefCell::new(None), took_lock_timeout: std::cell::Cell::new(false) }
+        Store {
+            connection: RefCell::new(None),
+            took_lock_timeout: std::cell::Cell::new(false),
+            memo: SessionMemo::new(),
+        }
     };
 }
 
@@ -171,7 +178,14 @@ fn answer(store: &Store, api_request: &crate::http::ApiRequest) -> ApiResponse {
     if lock_wait_ms > 0 && store.waits_for_locks() {
         db = db.looking_for_locks(lock_wait_ms);
     }
-    let env = Env { db: &db, now: guest::now(), deliver: &deliver, notify: &notify, log: &log };
+    let env = Env {
+        db: &db,
+        now: guest::now(),
+        deliver: &deliver,
+        notify: &notify,
+        log: &log,
+        memo: Some(&store.memo),
+    };
     let answer = app::handle(api_request, settings, &env);
     if db.in_transaction() {
         // Never left open (every write commits or rolls back); a connection that still is in

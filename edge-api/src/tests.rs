@@ -186,6 +186,9 @@ struct Api {
     log: RefCell<Vec<String>>,
     /// `spin-client-addr` of the next requests.
     client: RefCell<String>,
+    /// What the requests learn of the session when they share an instance (the WASIp3 build);
+    /// none, as a WASIp2 instance per request, unless [`Api::reusing_instance`].
+    memo: Option<crate::store::SessionMemo>,
 }
 
 fn basic((user, password): (&str, &str)) -> String {
@@ -233,7 +236,14 @@ impl Api {
             pinged: RefCell::new(Vec::new()),
             log: RefCell::new(Vec::new()),
             client: RefCell::new("127.0.0.1:40000".into()),
+            memo: None,
         }
+    }
+
+    /// Its requests share what they learn of the session, as in an instance Spin reuses.
+    fn reusing_instance(mut self) -> Api {
+        self.memo = Some(crate::store::SessionMemo::new());
+        self
     }
 
     fn raw(&self, method: &str, path: &str, body: &[u8], headers: &[(&str, &str)]) -> ApiResponse {
@@ -280,7 +290,14 @@ impl Api {
         // As the component wraps Spin's connection (spin.rs), without the pauses.
         let wait_ms = settings.as_ref().map_or(0, |s| s.sqlite_lock_wait_ms);
         let db = crate::db::Patient::new(&self.db, |_| {}).wait_for_locks(wait_ms);
-        let env = Env { db: &db, now: self.now.get(), deliver: &deliver, notify: &notify, log: &log };
+        let env = Env {
+            db: &db,
+            now: self.now.get(),
+            deliver: &deliver,
+            notify: &notify,
+            log: &log,
+            memo: self.memo.as_ref(),
+        };
         handle(request, settings, &env)
     }
 

@@ -44,7 +44,7 @@ pub use logins::{LoginBudget, cache_credential, forget_stale_logins, login_succe
 pub(crate) use migrations::{MIGRATIONS, split_script};
 pub use migrations::{SCHEMA_VERSION, migrate};
 pub use oath_devices::{COUNT_GROUPS, Holder, Resynced, TokenState};
-pub use session::{Session, session};
+pub use session::{Session, SessionMemo, session};
 pub use tx::{Actor, Store, WriteTx, pause};
 pub use users::UserRefused;
 pub use validation::{ChallengeState, SuccessGuard, Validation, Won};

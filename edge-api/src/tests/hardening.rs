@@ -435,7 +435,7 @@ fn pending_codes_move_to_challenges_of_their_own() {
            VALUES (7, 'default', 1, 1, 'req-1', 0, 2000000000);"
     ))
     .unwrap();
-    crate::store::session(&db, None, "default", 1_700_000_000, "default").unwrap();
+    crate::store::session(&db, None, None, "default", 1_700_000_000, "default").unwrap();
     /// id, device, kind, code digest, auth_req_id, expires.
     type Moved = (i64, i64, String, Vec<u8>, Option<String>, i64);
     let rows: Vec<Moved> = db

@@ -32,7 +32,7 @@ fn recorded_versions(db: &rusqlite::Connection) -> Vec<i64> {
 fn migration_from_earlier_schemas_keeps_devices() {
     for version in [1, 2] {
         let db = legacy_database(version);
-        crate::store::session(&db, None, "default", 1_700_000_000, "default").unwrap();
+        crate::store::session(&db, None, None, "default", 1_700_000_000, "default").unwrap();
         assert_eq!(recorded_versions(&db), (1..=crate::store::SCHEMA_VERSION).collect::<Vec<_>>());
         let pragma: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(pragma, version as i64, "the pragma is left as it was");
@@ -509,6 +509,58 @@ fn statements_per_request() {
     assert_eq!(most("VERIFY, wrong code"), 3);
     assert_eq!(most("VERIFY, right code, first"), 7);
     assert_eq!(most("VERIFY, right code"), 3);
+}
+
+/// An instance that answers many requests (the WASIp3 build, reused by Spin) remembers its
+/// session reads: a request whose schema, tenant and verified credential it has seen reads
+/// only what its own work needs. A credential past its cache time, another password, and a
+/// tenant not yet seen are read again, and a wrong password is still refused.
+#[test]
+fn a_reused_instance_reads_the_session_once() {
+    use super::users::{ACME_ADMIN, at, tenant_settings};
+    let api = Api::with(tenant_settings()).reusing_instance();
+    let (id, code) = api.totp_device("u");
+    let statements = |who: (&str, &str), method: &str, path: &str, body: Option<Value>| {
+        api.db.statements.set(0);
+        let (status, _, _) = api.call_as(who, method, path, body, &[]);
+        (status, api.db.statements.get())
+    };
+    let in_acme = || {
+        api.db.statements.set(0);
+        let (status, _, _) = at(&api, ACME_ADMIN, "GET", "/scim/acme/v2/OtpDevice?count=0", None);
+        (status, api.db.statements.get())
+    };
+    let get = format!("/OtpDevice/{id}");
+    // The admin's credential, verified and cached by `totp_device`'s request, and the tenant it
+    // seeded, are read once more, then remembered: the device read alone.
+    assert_eq!(statements(ADMIN, "GET", &get, None), (200, 2));
+    assert_eq!(statements(ADMIN, "GET", &get, None), (200, 1));
+    let validate = format!("/OtpDevice/{id}/responseChallenge");
+    assert_eq!(statements(ADMIN, "POST", &validate, Some(json!({"pin": code}))), (200, 2));
+    // The reader's is not yet: read (no cache entry), budgeted, hashed, cached; then read once
+    // more and remembered.
+    let (status, first) = statements(READER, "GET", &get, None);
+    assert_eq!(status, 200);
+    assert!(first > 2, "a first login reads and writes its budget and cache: {first}");
+    assert_eq!(statements(READER, "GET", &get, None), (200, 2));
+    assert_eq!(statements(READER, "GET", &get, None), (200, 1));
+    // Another password is another digest: read, and refused.
+    let (status, wrong) = statements((READER.0, "not-the-password"), "GET", &get, None);
+    assert_eq!(status, 401);
+    assert!(wrong > 1, "{wrong}");
+    // Another tenant: read (and seeded), then remembered.
+    let (status, seeding) = in_acme();
+    assert_eq!(status, 200);
+    assert!(seeding > 2, "{seeding}");
+    assert_eq!(in_acme(), (200, 2));
+    assert_eq!(in_acme(), (200, 1));
+    // Past the cache time the credential is read again: not found, so verified again.
+    api.now.set(api.now.get() + crate::auth::CACHE_SECONDS);
+    let (status, again) = statements(ADMIN, "GET", &get, None);
+    assert_eq!(status, 200);
+    assert!(again > 2, "{again}");
+    assert_eq!(statements(ADMIN, "GET", &get, None), (200, 2));
+    assert_eq!(statements(ADMIN, "GET", &get, None), (200, 1));
 }
 
 /// A migration that shipped is never edited (a database that ran it would not run it again):

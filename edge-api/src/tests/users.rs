@@ -501,7 +501,7 @@ fn existing_data_moves_to_the_default_tenant() {
          INSERT INTO outbox (at, device_id, channel, recipient, message) VALUES (1600000000, 3, 'sms', '1', 'x');",
     )
     .unwrap();
-    crate::store::session(&db, None, "main", 1_700_000_000, "main").unwrap();
+    crate::store::session(&db, None, None, "main", 1_700_000_000, "main").unwrap();
     let tenants: Vec<String> = ["devices", "audit", "outbox", "users"]
         .iter()
         .map(|t| {

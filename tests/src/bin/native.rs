@@ -6,7 +6,8 @@
 //!
 //! With `--one-connection` it is the benchmark's floor instead: every request on one
 //! connection opened at start (SQLite's defaults, `synchronous` FULL), one request at a time,
-//! which is what the disk allows a validation's SQL with nothing spent on connections.
+//! remembering the session as a reused WASIp3 instance does: what the disk allows a validation's
+//! SQL with nothing spent on connections.
 //!
 //! `scim-otp-native --listen ADDR --db FILE [--one-connection]`; prints `scim-otp is running at
 //! http://…` as the runner does. Deliveries to a webhook are not supported here (the benchmark
@@ -19,6 +20,7 @@ use edge_api::db::Patient;
 use edge_api::error::body_limit;
 use edge_api::guest;
 use edge_api::settings::Settings;
+use edge_api::store::SessionMemo;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
@@ -31,8 +33,8 @@ use std::sync::{Arc, Mutex};
 enum Connections {
     /// A new one per request, as Spin's local SQLite gives a component.
     PerRequest(PathBuf),
-    /// One for all, taken in turn (the floor).
-    One(Mutex<rusqlite::Connection>),
+    /// One for all, taken in turn, with what its requests learn of the session (the floor).
+    One(Mutex<(rusqlite::Connection, SessionMemo)>),
 }
 
 fn variable(name: &'static str) -> Option<String> {
@@ -72,17 +74,20 @@ async fn respond(
         let log = |line: &str| eprintln!("{line}");
         let deliver = |_: &_, _: &_| Err("no delivery webhook in the native benchmark host".to_owned());
         let notify = |_: &_, _: &_| Err("no CIBA callback in the native benchmark host".to_owned());
-        let answer = |connection: &rusqlite::Connection| {
+        let answer = |connection: &rusqlite::Connection, memo: Option<&SessionMemo>| {
             // As spin.rs wraps Spin's connection.
             let db = Patient::new(connection, edge_api::store::pause).wait_for_locks(lock_wait_ms);
-            let env = Env { db: &db, now: guest::now(), deliver: &deliver, notify: &notify, log: &log };
+            let env = Env { db: &db, now: guest::now(), deliver: &deliver, notify: &notify, log: &log, memo };
             handle(&request, settings, &env)
         };
         match &*connections {
             Connections::PerRequest(path) => {
-                answer(&rusqlite::Connection::open(path).expect("open the database"))
+                answer(&rusqlite::Connection::open(path).expect("open the database"), None)
             }
-            Connections::One(connection) => answer(&connection.lock().unwrap_or_else(|e| e.into_inner())),
+            Connections::One(one) => {
+                let (connection, memo) = &*one.lock().unwrap_or_else(|e| e.into_inner());
+                answer(connection, Some(memo))
+            }
         }
     })
     .await
@@ -101,7 +106,8 @@ async fn main() {
     let listen = value("--listen").unwrap_or_else(|| "127.0.0.1:3000".into());
     let db = PathBuf::from(value("--db").expect("--db FILE"));
     let connections = Arc::new(if args.iter().any(|a| a == "--one-connection") {
-        Connections::One(Mutex::new(rusqlite::Connection::open(&db).expect("open the database")))
+        let connection = rusqlite::Connection::open(&db).expect("open the database");
+        Connections::One(Mutex::new((connection, SessionMemo::new())))
     } else {
         Connections::PerRequest(db)
     });
