@@ -2,7 +2,9 @@
 //! [`app::handle`] as the WASIp2 build, in an instance that Spin reuses for many
 //! requests (up to 128, 16 at a time by default), so that the instance keeps its SQLite
 //! connection from one request to the next: no new connection, schema parse and, at c=1, WAL
-//! teardown per request, and on libSQL one remote stream instead of one per request.
+//! teardown per request, and on libSQL one remote stream instead of one per request. It also
+//! keeps what its requests learnt of the session ([`SessionMemo`]: no session read for a
+//! credential and tenant it has seen) and the settings decoded in the current second.
 //!
 //! The API itself is synchronous: between reading the body and writing the answer a request
 //! never yields to another request of the same instance (waiting on the host blocks the whole
@@ -15,7 +17,7 @@ use crate::error::body_limit;
 use crate::guest;
 use crate::host::{CibaPing, Delivery};
 use crate::http::ApiResponse;
-use crate::settings::{Settings, Webhook};
+use crate::settings::{Misconfigured, Settings, Webhook};
 use crate::store::SessionMemo;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -32,6 +34,10 @@ struct Store {
     /// Whether the connection took the component's busy timeout (see [`Patient::wait_for_locks`]).
     took_lock_timeout: std::cell::Cell<bool>,
     memo: SessionMemo,
+    /// The settings as decoded from Spin's variables, and the second they were read in: kept
+    /// for the rest of that second (about twenty host calls and the decoding saved per request),
+    /// so that a changed variable is seen within a second, as by a new instance.
+    settings: RefCell<Option<(i64, Result<Settings, Misconfigured>)>>,
 }
 
 thread_local! {
@@ -40,6 +46,7 @@ thread_local! {
             connection: RefCell::new(None),
             took_lock_timeout: std::cell::Cell::new(false),
             memo: SessionMemo::new(),
+            settings: RefCell::new(None),
         }
     };
 }
@@ -170,22 +177,31 @@ async fn handle(request: Request) -> impl IntoResponse {
     response(STORE.with(|store| answer(store, &api_request)))
 }
 
+impl Store {
+    /// The settings of second `now`: those read earlier in it, else read now.
+    fn settings(&self, now: i64) -> Result<Settings, Misconfigured> {
+        let mut kept = self.settings.borrow_mut();
+        match &*kept {
+            Some((second, settings)) if *second == now => settings.clone(),
+            _ => {
+                let settings = Settings::load(&variable);
+                *kept = Some((now, settings.clone()));
+                settings
+            }
+        }
+    }
+}
+
 fn answer(store: &Store, api_request: &crate::http::ApiRequest) -> ApiResponse {
     let log = guest::log_line;
-    let settings = Settings::load(&variable);
+    let now = guest::now();
+    let settings = store.settings(now);
     let lock_wait_ms = settings.as_ref().map_or(0, |s| s.sqlite_lock_wait_ms);
     let mut db = Patient::new(store, crate::store::pause);
     if lock_wait_ms > 0 && store.waits_for_locks() {
         db = db.looking_for_locks(lock_wait_ms);
     }
-    let env = Env {
-        db: &db,
-        now: guest::now(),
-        deliver: &deliver,
-        notify: &notify,
-        log: &log,
-        memo: Some(&store.memo),
-    };
+    let env = Env { db: &db, now, deliver: &deliver, notify: &notify, log: &log, memo: Some(&store.memo) };
     let answer = app::handle(api_request, settings, &env);
     if db.in_transaction() {
         // Never left open (every write commits or rolls back); a connection that still is in
