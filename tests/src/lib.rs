@@ -23,6 +23,25 @@ pub fn venv_python(env: &str, name: &str) -> PathBuf {
     python
 }
 
+/// A privacyIDEA configuration (`pi.cfg`) for a throwaway instance in `dir`: its SQLite
+/// database, encryption key file (`enckey`) and log there, `secret` as its secret key and pepper,
+/// and the `extra` lines (audit signing, log level).
+pub fn privacyidea_config(dir: &Path, secret: &str, extra: &str) -> std::io::Result<PathBuf> {
+    let config = dir.join("pi.cfg");
+    let p = |name: &str| dir.join(name).display().to_string();
+    std::fs::write(
+        &config,
+        format!(
+            "SQLALCHEMY_DATABASE_URI = 'sqlite:///{}'\nSECRET_KEY = '{secret}'\nPI_PEPPER = '{secret}'\n\
+             PI_ENCFILE = '{}'\nPI_LOGFILE = '{}'\n{extra}",
+            p("pi.sqlite"),
+            p("enckey"),
+            p("privacyidea.log")
+        ),
+    )?;
+    Ok(config)
+}
+
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     exe.ancestors().nth(3).expect("target directory").to_path_buf()

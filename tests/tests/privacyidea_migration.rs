@@ -21,19 +21,9 @@ fn privacyidea_python() -> PathBuf {
 
 /// privacyIDEA's configuration for a throwaway SQLite database in `dir`, and its key file.
 fn privacyidea_config(dir: &Path) -> PathBuf {
-    let config = dir.join("pi.cfg");
-    let p = |name: &str| dir.join(name).display().to_string();
-    std::fs::write(
-        &config,
-        format!(
-            "SQLALCHEMY_DATABASE_URI = 'sqlite:///{}'\nSECRET_KEY = 'test-only'\nPI_PEPPER = 'test-only'\n\
-             PI_ENCFILE = '{}'\nPI_AUDIT_NO_SIGN = True\nPI_LOGFILE = '{}'\nPI_LOGLEVEL = 40\n",
-            p("pi.sqlite"),
-            p("enckey"),
-            p("privacyidea.log")
-        ),
-    )
-    .unwrap();
+    let config =
+        scim_otp_tests::privacyidea_config(dir, "test-only", "PI_AUDIT_NO_SIGN = True\nPI_LOGLEVEL = 40\n")
+            .unwrap();
     std::fs::write(
         dir.join("enckey"),
         (0..96u8).map(|b| b.wrapping_mul(167).wrapping_add(13)).collect::<Vec<_>>(),

@@ -9,7 +9,7 @@
 
 use edge_api::store::Table;
 use scim_otp_tests::load::{Call, Load, Outcome, drive};
-use scim_otp_tests::{App, Cluster, Host, TempDir, basic_auth, now, secret_of};
+use scim_otp_tests::{App, Cluster, Host, TempDir, basic_auth, now, privacyidea_config, secret_of};
 use serde_json::{Value, json};
 use shared::filter::Condition;
 use shared::otp::{CodeParams, Secret, format_code, totp};
@@ -952,22 +952,13 @@ fn privacyidea(venv: &Path, sizes: Sizes, seeds: Option<&SeedFiles>) -> Result<P
     let bin = venv.join("bin");
     let dir = TempDir::new("privacyidea");
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/privacyidea");
-    let config = dir.0.join("pi.cfg");
     let p = |name: &str| dir.0.join(name).display().to_string();
-    std::fs::write(
-        &config,
-        format!(
-            "SQLALCHEMY_DATABASE_URI = 'sqlite:///{}'\nSECRET_KEY = 'benchmark-only'\nPI_PEPPER = 'benchmark-only'\n\
-             PI_ENCFILE = '{}'\nPI_AUDIT_KEY_PRIVATE = '{}'\nPI_AUDIT_KEY_PUBLIC = '{}'\nPI_LOGFILE = '{}'\n\
-             PI_LOGLEVEL = 30\n",
-            p("pi.sqlite"),
-            p("enckey"),
-            p("private.pem"),
-            p("public.pem"),
-            p("privacyidea.log")
-        ),
-    )
-    .map_err(|e| e.to_string())?;
+    let audit_keys = format!(
+        "PI_AUDIT_KEY_PRIVATE = '{}'\nPI_AUDIT_KEY_PUBLIC = '{}'\nPI_LOGLEVEL = 30\n",
+        p("private.pem"),
+        p("public.pem")
+    );
+    let config = privacyidea_config(&dir.0, "benchmark-only", &audit_keys).map_err(|e| e.to_string())?;
     let with_config = |program: &str| {
         let mut command = Command::new(bin.join(program));
         command.env("PRIVACYIDEA_CONFIGFILE", &config).current_dir(&here);
@@ -1139,28 +1130,33 @@ fn import_ours(seeds: &SeedFiles) -> SeedRows {
         Some(spin) => Host::spin(PathBuf::from(spin), None),
         None => Host::from_env(),
     };
-    let state = TempDir::new("bench-seeds");
-    let app = App::start_on(&host, &state.0, &[("seed_export", "true")]);
-    let timed = |body: &Value, path: &str| {
+    // A started, warmed-up instance; and one POST on it, timed, that must answer 200.
+    let started = |state: &TempDir, variables: &[(&str, &str)]| {
+        let app = App::start_on(&host, &state.0, variables);
+        let warm = app.call("GET", "/Device?count=1", None);
+        assert_eq!(warm.status, 200, "warm-up: {}", warm.json);
+        app
+    };
+    let timed = |app: &App, body: &Value, path: &str| {
         let started = Instant::now();
         let reply = app.call("POST", path, Some(body));
         let took = started.elapsed();
         assert_eq!(reply.status, 200, "{path}: {}", reply.text.chars().take(300).collect::<String>());
         (reply, took)
     };
-    let warm = app.call("GET", "/Device?count=1", None);
-    assert_eq!(warm.status, 200, "warm-up: {}", warm.json);
+    let state = TempDir::new("bench-seeds");
+    let app = started(&state, &[("seed_export", "true")]);
     let mut rows = Vec::new();
     for file in &seeds.files {
         let document = std::fs::read_to_string(&file.path).unwrap();
         let key = if file.unlock.0 == "psk" { "preSharedKey" } else { "password" };
         let body = json!({"format": "pskc", "document": document, key: file.unlock.1});
-        let (reply, took) = timed(&body, "/Device/.import");
+        let (reply, took) = timed(&app, &body, "/Device/.import");
         rows.push((format!("import, {}", file.what), took, reply.json["imported"].as_u64().unwrap_or(0)));
     }
     let password = "an export password for the benchmark";
     let export = json!({"password": password, "filter": "serialNumber sw \"S\""});
-    let (exported, took) = timed(&export, "/Device/.export");
+    let (exported, took) = timed(&app, &export, "/Device/.export");
     let count = exported.text.matches("<KeyPackage>").count() as u64;
     rows.push((
         "export (PBKDF2-HMAC-SHA256 100,000 rounds, AES-256-CBC, HMAC-SHA256)".to_owned(),
@@ -1170,14 +1166,9 @@ fn import_ours(seeds: &SeedFiles) -> SeedRows {
     // The export read back: a fresh instance, as a migration's target is.
     drop(app);
     let state = TempDir::new("bench-seeds-back");
-    let app = App::start_on(&host, &state.0, &[]);
-    let warm = app.call("GET", "/Device?count=1", None);
-    assert_eq!(warm.status, 200, "warm-up: {}", warm.json);
+    let app = started(&state, &[]);
     let body = json!({"format": "pskc", "document": exported.text, "password": password});
-    let started = Instant::now();
-    let reply = app.call("POST", "/Device/.import", Some(&body));
-    let took = started.elapsed();
-    assert_eq!(reply.status, 200, "{}", reply.json);
+    let (reply, took) = timed(&app, &body, "/Device/.import");
     rows.push(("import of that export".to_owned(), took, reply.json["imported"].as_u64().unwrap_or(0)));
     SeedRows { host: host.label(), rows }
 }
