@@ -83,6 +83,25 @@ pub fn explain(error: &ApiError, t: &Texts) -> String {
 }
 
 /// Handles an error the same way everywhere: 401 ends the session, the rest is shown.
+/// How a change of one row went, told in `notice`: `done` after a success; on a 412 that
+/// someone changed it first; on a 400 or 409 the server's reason; any other failure is
+/// [`report`]ed.
+pub fn row_change(
+    answer: Result<(), ApiError>,
+    done: Option<String>,
+    notice: RwSignal<Option<String>>,
+    session: RwSignal<Option<Session>>,
+    reason: RwSignal<Option<String>>,
+    error: RwSignal<Option<String>>,
+) {
+    match answer {
+        Ok(()) => notice.set(done),
+        Err(ApiError::Scim { status: 412, .. }) => notice.set(Some(texts().stale.to_owned())),
+        Err(ApiError::Scim { status: 400 | 409, detail }) => notice.set(Some(detail)),
+        Err(e) => report(e, session, reason, error),
+    }
+}
+
 pub fn report(
     error: ApiError,
     session: RwSignal<Option<Session>>,

@@ -10,7 +10,8 @@ use crate::csv::Column;
 use crate::filters::FilterForm;
 use crate::i18n::{Texts, texts};
 use crate::pages::{
-    Listed, Listing, Pager, alert, confirmed, csv_button, every_page, keep_listed, report, sort_header,
+    Listed, Listing, Pager, alert, confirmed, csv_button, every_page, filter_row, keep_listed, report,
+    row_change, sort_header,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -67,7 +68,7 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
         move || list.query(),
         |api, query| async move { api.list(&query).await },
     );
-    let Listed { result, loading, error, filter_error } = listed;
+    let Listed { result, loading, error, .. } = listed;
 
     let apply = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -133,11 +134,7 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
     };
     // How a change of one row went (someone else's change first: a 412), then the page again.
     let outcome = move |answer: Result<(), ApiError>| {
-        match answer {
-            Ok(()) => notice.set(None),
-            Err(ApiError::Scim { status: 412, .. }) => notice.set(Some(t.stale.to_owned())),
-            Err(e) => report(e, session, reason, error),
-        }
+        row_change(answer, None, notice, session, reason, error);
         reload();
     };
     let act = move |device: OtpDevice, values: serde_json::Value| {
@@ -192,12 +189,7 @@ pub fn Devices(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Strin
                     {text_field("f-created-to", "date", |f| f.created_to.clone(), |f, v| f.created_to = v)}
                 </label>
                 <label class="wide">{t.advanced} {text_field("f-advanced", "text", |f| f.advanced.clone(), |f, v| f.advanced = v)}</label>
-                {alert(filter_error, "filter-error")}
-                <div class="row">
-                    <button id="apply-filter" type="submit">{t.apply}</button>
-                    <button type="button" on:click=move |_| { form.set(FilterForm::default()); applied.set(None); filter_error.set(None); start.set(1); }>{t.clear}</button>
-                    <code id="sent-filter" title=t.sent_filter>{move || applied.get().unwrap_or_default()}</code>
-                </div>
+                {filter_row(list, listed, ["filter-error", "apply-filter", "sent-filter"], move || form.set(FilterForm::default()))}
             </fieldset>
         </form>
         <div class="toolbar">

@@ -8,7 +8,8 @@ use crate::csv::{self, Column};
 use crate::filters::{SeedNeeds, StockFilterForm, recognise_seed_file};
 use crate::i18n::{Texts, texts};
 use crate::pages::{
-    Dialog, Listed, Listing, Pager, alert, confirmed, csv_button, keep_listed, report, sort_header,
+    Dialog, Listed, Listing, Pager, alert, confirmed, csv_button, filter_row, keep_listed, report,
+    row_change, sort_header,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -115,7 +116,7 @@ pub fn Inventory(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Str
         move || list.query(),
         |api, query| async move { api.oath_devices(&query).await },
     );
-    let Listed { result, loading, error, filter_error } = listed;
+    let Listed { result, loading, error, .. } = listed;
     // The counts of every device, read again with each page (a change anywhere moves them).
     Effect::new(move |_| {
         let (Some(api), _) = (session.get(), list.query()) else { return };
@@ -133,12 +134,7 @@ pub fn Inventory(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Str
         applied.set(form.get().to_filter());
     };
     let outcome = move |answer: Result<(), ApiError>, done: Option<String>| {
-        match answer {
-            Ok(()) => notice.set(done),
-            Err(ApiError::Scim { status: 412, .. }) => notice.set(Some(t.stale.to_owned())),
-            Err(ApiError::Scim { status: 400 | 409, detail }) => notice.set(Some(detail)),
-            Err(e) => report(e, session, reason, error),
-        }
+        row_change(answer, done, notice, session, reason, error);
         reload();
     };
     let take_back = move |device: OathDevice| {
@@ -185,12 +181,7 @@ pub fn Inventory(session: RwSignal<Option<Session>>, reason: RwSignal<Option<Str
                 <label>{t.serial} {field("s-serial", |f| f.serial.clone(), |f, v| f.serial = v)}</label>
                 <label>{t.model} {field("s-model", |f| f.model.clone(), |f, v| f.model = v)}</label>
                 <label>{t.owner} {field("s-owner", |f| f.owner.clone(), |f, v| f.owner = v)}</label>
-                {alert(filter_error, "stock-filter-error")}
-                <div class="row">
-                    <button id="apply-stock-filter" type="submit">{t.apply}</button>
-                    <button type="button" on:click=move |_| { form.set(StockFilterForm::default()); applied.set(None); filter_error.set(None); start.set(1); }>{t.clear}</button>
-                    <code id="sent-stock-filter" title=t.sent_filter>{move || applied.get().unwrap_or_default()}</code>
-                </div>
+                {filter_row(list, listed, ["stock-filter-error", "apply-stock-filter", "sent-stock-filter"], move || form.set(StockFilterForm::default()))}
             </fieldset>
         </form>
         <div class="toolbar">

@@ -1,7 +1,7 @@
 //! What the screens that list share: the list loader (filter, sort, page, reloads), the pager,
 //! sortable headers and the query string of a list request.
 
-use super::components::report;
+use super::components::{alert, report};
 use crate::api::{Answer, ApiError, Session, query_value};
 use crate::csv::{self, Column};
 use crate::i18n::texts;
@@ -252,4 +252,30 @@ pub fn csv_button(
     };
     view! { <button id=id disabled=move || busy.get() on:click=start>{texts().download_csv}</button> }
         .into_any()
+}
+
+/// A filter form's last row: the filter's error, Apply (the form's submit), and Clear (`clear`
+/// empties the form; then no filter, no error, the first page), with the filter as sent beside
+/// them. `ids`: of the error, the Apply button and the sent filter.
+pub fn filter_row<T: Send + Sync + 'static>(
+    list: Listing,
+    listed: Listed<T>,
+    ids: [&'static str; 3],
+    clear: impl Fn() + 'static,
+) -> impl IntoView {
+    let t = texts();
+    let [error, apply, sent] = ids;
+    view! {
+        {alert(listed.filter_error, error)}
+        <div class="row">
+            <button id=apply type="submit">{t.apply}</button>
+            <button type="button" on:click=move |_| {
+                clear();
+                list.applied.set(None);
+                listed.filter_error.set(None);
+                list.start.set(1);
+            }>{t.clear}</button>
+            <code id=sent title=t.sent_filter>{move || list.applied.get().unwrap_or_default()}</code>
+        </div>
+    }
 }

@@ -29,8 +29,10 @@ pub use policies::{Policies, PolicyDialog};
 pub use user::UserPage;
 pub use users::{UserDialog, Users};
 
-pub use components::{Dialog, alert, confirmed, explain, report, save_from_dialog};
-pub use listing::{Listed, Listing, Pager, csv_button, every_page, keep_listed, list_query, sort_header};
+pub use components::{Dialog, alert, confirmed, explain, report, row_change, save_from_dialog};
+pub use listing::{
+    Listed, Listing, Pager, csv_button, every_page, filter_row, keep_listed, list_query, sort_header,
+};
 
 use crate::api::{ApiError, Session};
 use crate::i18n::{Texts, texts};

@@ -9,7 +9,7 @@ use crate::pages::devices::status_label;
 use crate::pages::enrol::{EnrolPanel, ValidateDialog};
 use crate::pages::inventory::state_label;
 use crate::pages::list_query;
-use crate::pages::{alert, confirmed, report};
+use crate::pages::{alert, confirmed, report, row_change};
 use crate::standing::{Inactive, Refusal, why_inactive};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -101,12 +101,7 @@ pub fn UserPage(
     // Waits for one change of an authenticator, then reads the page again.
     let change = move |work: Answer<()>| {
         spawn_local(async move {
-            match work.await {
-                Ok(()) => notice.set(None),
-                Err(ApiError::Scim { status: 412, .. }) => notice.set(Some(t.stale.to_owned())),
-                Err(ApiError::Scim { status: 400, detail }) => notice.set(Some(detail)),
-                Err(e) => report(e, session, reason, error),
-            }
+            row_change(work.await, None, notice, session, reason, error);
             reload();
         });
     };

@@ -8,8 +8,8 @@ use crate::filters::UserFilterForm;
 use crate::forms::UserForm;
 use crate::i18n::texts;
 use crate::pages::{
-    Dialog, Listed, Listing, Pager, alert, confirmed, csv_button, keep_listed, report, save_from_dialog,
-    sort_header,
+    Dialog, Listed, Listing, Pager, alert, confirmed, csv_button, filter_row, keep_listed, report,
+    save_from_dialog, sort_header,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -50,7 +50,7 @@ pub fn Users(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>
         move || list.query(),
         |api, query| async move { api.users(&query).await },
     );
-    let Listed { result, loading, error, filter_error } = listed;
+    let Listed { result, loading, error, .. } = listed;
     let outcome = move |answer: Result<(), ApiError>| {
         match answer {
             Ok(()) => notice.set(None),
@@ -118,12 +118,7 @@ pub fn Users(session: RwSignal<Option<Session>>, reason: RwSignal<Option<String>
                         <option value="false">{t.inactive}</option>
                     </select>
                 </label>
-                {alert(filter_error, "users-filter-error")}
-                <div class="row">
-                    <button id="apply-users-filter" type="submit">{t.apply}</button>
-                    <button type="button" on:click=move |_| { form.set(UserFilterForm::default()); applied.set(None); start.set(1); }>{t.clear}</button>
-                    <code id="sent-users-filter" title=t.sent_filter>{move || applied.get().unwrap_or_default()}</code>
-                </div>
+                {filter_row(list, listed, ["users-filter-error", "apply-users-filter", "sent-users-filter"], move || form.set(UserFilterForm::default()))}
             </fieldset>
         </form>
         <div class="toolbar">
