@@ -2,7 +2,7 @@
 //!
 //! Verifying an argon2 hash on every request would cost tens of milliseconds, so a successful
 //! Basic login is remembered in SQLite as an HMAC of (user, password, configured hash) under a
-//! server key, for a few minutes. That is safe: the table holds no password or fast hash of
+//! server key, for a few minutes, renewed while it is in use. That is safe: the table holds no password or fast hash of
 //! one (without the key the HMAC cannot be brute-forced), an entry only matches the exact same
 //! credentials, changing a principal's hash in `scim_users` makes its entries unmatchable, and
 //! rights are always read from the current settings.
@@ -143,9 +143,18 @@ pub fn authenticate(
             let session =
                 store::session(db, env.memo, digest.as_deref(), tenant, now, &access.tenants.default)?;
             let seeded = session.tenant_seeded;
-            if let Some(p) = principal
-                && session.cached_principal.as_deref() == Some(p.user.as_str())
+            if let (Some(p), Some(digest), Some((cached, expires))) = (principal, &digest, &session.cached)
+                && *cached == p.user
             {
+                // In use in the second half of its life, the entry is renewed: one write per
+                // half-life, not a rush of slow hashes (and spent login budgets, 429s) from
+                // every client that finds it expired at once.
+                if expires - now < CACHE_SECONDS / 2 {
+                    store::cache_credential(db, digest, &p.user, now + CACHE_SECONDS, now)?;
+                    if let Some(memo) = env.memo {
+                        memo.cached(digest, &p.user, now + CACHE_SECONDS, now);
+                    }
+                }
                 return Ok(Authenticated { caller: Caller::of(p), tenant_seeded: seeded });
             }
             let source = source_of(&request.client);

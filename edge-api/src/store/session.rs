@@ -9,7 +9,8 @@ use subtle::ConstantTimeEq;
 /// database is migrated, then read again) and, for a Basic login, which principal the
 /// verified-credential cache holds for `digest`, if an unexpired entry does.
 pub struct Session {
-    pub cached_principal: Option<String>,
+    /// The principal the cache holds for the digest, and when that entry expires.
+    pub cached: Option<(String, i64)>,
     /// Whether `tenant`'s built-in policies have been written ([`super::seed_tenant`]).
     pub tenant_seeded: bool,
 }
@@ -49,21 +50,20 @@ impl SessionMemo {
         if !self.current.get() || !self.seeded.borrow().iter().any(|t| t == tenant) {
             return None;
         }
-        let cached_principal = match digest {
+        let cached = match digest {
             None => None,
-            Some(digest) => Some(
-                self.credentials
-                    .borrow()
+            Some(digest) => {
+                let credentials = self.credentials.borrow();
+                let known = credentials
                     .iter()
-                    .find(|r| r.expires > now && bool::from(r.digest.as_slice().ct_eq(digest)))?
-                    .principal
-                    .clone(),
-            ),
+                    .find(|r| r.expires > now && bool::from(r.digest.as_slice().ct_eq(digest)))?;
+                Some((known.principal.clone(), known.expires))
+            }
         };
-        Some(Session { cached_principal, tenant_seeded: true })
+        Some(Session { cached, tenant_seeded: true })
     }
 
-    fn learn(&self, digest: Option<&[u8]>, tenant: &str, session: &Session, expires: Option<i64>, now: i64) {
+    fn learn(&self, digest: Option<&[u8]>, tenant: &str, session: &Session, now: i64) {
         self.current.set(true);
         if session.tenant_seeded {
             let mut seeded = self.seeded.borrow_mut();
@@ -74,12 +74,13 @@ impl SessionMemo {
                 seeded.push(tenant.to_owned());
             }
         }
-        if let (Some(digest), Some(principal), Some(expires)) = (digest, &session.cached_principal, expires) {
-            self.cached(digest, principal, expires, now);
+        if let (Some(digest), Some((principal, expires))) = (digest, &session.cached) {
+            self.cached(digest, principal, *expires, now);
         }
     }
 
-    fn cached(&self, digest: &[u8], principal: &str, expires: i64, now: i64) {
+    /// A verified credential `digest` of `principal`, cached until `expires`.
+    pub fn cached(&self, digest: &[u8], principal: &str, expires: i64, now: i64) {
         let mut credentials = self.credentials.borrow_mut();
         credentials.retain(|r| r.expires > now && r.digest != digest);
         if credentials.len() == REMEMBERED {
@@ -110,7 +111,7 @@ pub fn session(
     if let Some(known) = memo.and_then(|m| m.recall(digest, tenant, now)) {
         return Ok(known);
     }
-    let read = || -> Result<(i64, Session, Option<i64>), DbError> {
+    let read = || -> Result<(i64, Session), DbError> {
         let rows = db.execute(
             "SELECT (SELECT max(version) FROM schema_migrations) AS version, cached.principal AS cached, \
                     cached.expires AS expires, EXISTS (SELECT 1 FROM tenants WHERE name = ?3) AS seeded \
@@ -118,13 +119,14 @@ pub fn session(
             &[digest.map_or(Sql::Null, |d| Sql::Blob(d.to_vec())), now.into(), tenant.into()],
         )?;
         let row = rows.first().ok_or_else(|| DbError("session read returned no row".into()))?;
-        let session = Session {
-            cached_principal: row.opt_text("cached")?.map(str::to_owned),
-            tenant_seeded: row.int("seeded")? != 0,
+        let cached = match (row.opt_text("cached")?, row.opt_int("expires")?) {
+            (Some(principal), Some(expires)) => Some((principal.to_owned(), expires)),
+            _ => None,
         };
-        Ok((row.opt_int("version")?.unwrap_or(0), session, row.opt_int("expires")?))
+        let session = Session { cached, tenant_seeded: row.int("seeded")? != 0 };
+        Ok((row.opt_int("version")?.unwrap_or(0), session))
     };
-    let (version, session, expires) = match read() {
+    let (version, session) = match read() {
         Ok(read) if read.0 >= SCHEMA_VERSION => read,
         // The store is out of reach or busy (after the connection's retries): no migration.
         Err(e) if e.is_transient() => return Err(e),
@@ -140,7 +142,7 @@ pub fn session(
         return Err(DbError(format!("schema version {version} after migrating to {SCHEMA_VERSION}")));
     }
     if let Some(memo) = memo {
-        memo.learn(digest, tenant, &session, expires, now);
+        memo.learn(digest, tenant, &session, now);
     }
     Ok(session)
 }
