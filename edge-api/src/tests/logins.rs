@@ -178,9 +178,8 @@ fn a_credential_in_use_stays_cached() {
     let api = Api::new();
     let cache = crate::auth::CACHE_SECONDS;
     let status = |who: (&str, &str)| api.call_as(who, "GET", "/OtpDevice?count=0", None, &[]).0;
-    let expires = || -> i64 {
-        api.db.query_row("SELECT expires FROM credential_cache", [], |r| r.get(0)).unwrap()
-    };
+    let expires =
+        || -> i64 { api.db.query_row("SELECT expires FROM credential_cache", [], |r| r.get(0)).unwrap() };
     assert_eq!(status(ADMIN), 200);
     let first = expires();
     api.now.set(api.now.get() + cache / 2 - 1);
