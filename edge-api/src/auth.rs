@@ -2,10 +2,10 @@
 //!
 //! Verifying an argon2 hash on every request would cost tens of milliseconds, so a successful
 //! Basic login is remembered in SQLite as an HMAC of (user, password, configured hash) under a
-//! server key, for a few minutes, renewed while it is in use. That is safe: the table holds no password or fast hash of
-//! one (without the key the HMAC cannot be brute-forced), an entry only matches the exact same
-//! credentials, changing a principal's hash in `scim_users` makes its entries unmatchable, and
-//! rights are always read from the current settings.
+//! server key, for a few minutes, renewed while it is in use. That is safe: the table holds no
+//! password or fast hash of one (without the key the HMAC cannot be brute-forced), an entry only
+//! matches the exact same credentials, changing a principal's hash in `scim_users` makes its
+//! entries unmatchable, and rights are always read from the current settings.
 //!
 //! Password guessing is bounded the way trusted systems bound it, without handing strangers a
 //! way to lock an admin out: a caller with the right cached credential is never refused; every
@@ -148,11 +148,16 @@ pub fn authenticate(
             {
                 // In use in the second half of its life, the entry is renewed: one write per
                 // half-life, not a rush of slow hashes (and spent login budgets, 429s) from
-                // every client that finds it expired at once.
+                // every client that finds it expired at once. The request stands if the renewal
+                // fails: the entry is good until it expires.
                 if expires - now < CACHE_SECONDS / 2 {
-                    store::cache_credential(db, digest, &p.user, now + CACHE_SECONDS, now)?;
-                    if let Some(memo) = env.memo {
-                        memo.cached(digest, &p.user, now + CACHE_SECONDS, now);
+                    match store::cache_credential(db, digest, &p.user, now + CACHE_SECONDS, now) {
+                        Ok(()) => {
+                            if let Some(memo) = env.memo {
+                                memo.cached(digest, &p.user, now + CACHE_SECONDS, now);
+                            }
+                        }
+                        Err(e) => (env.log)(&format!("cached login of {:?} not renewed: {e}", p.user)),
                     }
                 }
                 return Ok(Authenticated { caller: Caller::of(p), tenant_seeded: seeded });

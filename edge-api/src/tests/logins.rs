@@ -186,6 +186,10 @@ fn a_credential_in_use_stays_cached() {
     assert_eq!(status(ADMIN), 200);
     assert_eq!(expires(), first, "in its first half an entry is only read");
     api.now.set(api.now.get() + 2);
+    api.db.fail_next.replace(Some("DELETE FROM credential_cache"));
+    assert_eq!(status(ADMIN), 200, "a renewal that fails leaves the request standing");
+    assert_eq!(expires(), first);
+    assert!(api.log.borrow().iter().any(|l| l.contains("not renewed")), "{:?}", api.log.borrow());
     assert_eq!(status(ADMIN), 200);
     assert_eq!(expires(), api.now.get() + cache, "in its second half it is renewed");
     for _ in 0..crate::auth::LOGIN_BUDGET.per_source {
