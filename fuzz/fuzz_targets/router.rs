@@ -184,7 +184,14 @@ fuzz_target!(|input: Input| {
         0 => Ok(()),
         _ => Err("answered 503".to_owned()),
     };
-    let env = Env { db: &*db, now: 1_750_000_000, deliver: &|_, _| Ok(()), notify: &notify, log: &|_| {} };
+    let env = Env {
+        db: &*db,
+        now: 1_750_000_000,
+        deliver: &|_, _| Ok(()),
+        notify: &notify,
+        log: &|_| {},
+        memo: None,
+    };
     let response = handle(&request, Ok(SETTINGS.clone()), &env);
     assert!(response.status != 500, "500 for {request:?}: {}", String::from_utf8_lossy(&response.body));
 });
