@@ -9,7 +9,7 @@ use super::Scope;
 use super::validation::{self, Context, Opening, Requested, Verdict};
 use crate::crypto;
 use crate::host::{CibaPing, Deliver, Notify};
-use crate::store::{Answered, AuthenticatorRow, ChallengeKind, ChallengeState, Ping};
+use crate::store::{ActionTarget, Answered, ChallengeKind, ChallengeState, Ping};
 use shared::action::{Correlation, masked};
 use shared::audit::AuditAction;
 use shared::authenticator::{Reason, authenticator_id};
@@ -90,7 +90,7 @@ fn pick(states: Vec<ChallengeState>, choice: &DeviceChoice) -> Option<ChallengeS
 
 /// Why the authenticator itself cannot be validated now (its owner inactive, or its own
 /// refusal: `shared::standing`'s order), and whether that is a lockout.
-fn refused_now(row: &AuthenticatorRow) -> Option<(Reason, bool)> {
+fn refused_now(row: &ActionTarget) -> Option<(Reason, bool)> {
     Inactive::of(row.user_active, row.refusal, true).map(|why| (why.reason(), why.locked()))
 }
 
@@ -120,7 +120,7 @@ pub struct Transaction<'a> {
 pub fn challenge(
     ctx: &Context<'_>,
     deliver: Deliver<'_>,
-    row: &AuthenticatorRow,
+    row: &ActionTarget,
     devices: Vec<ChallengeState>,
     choice: &DeviceChoice,
     transaction: Option<Transaction<'_>>,
@@ -156,7 +156,7 @@ pub fn challenge(
             .iter()
             .map(|code| Prompt {
                 value: code.clone(),
-                display: row
+                display: policy
                     .prompts
                     .iter()
                     .find(|p| p.value == *code)
@@ -196,7 +196,7 @@ pub fn challenge(
 pub fn deliver(
     ctx: &Context<'_>,
     deliver: Deliver<'_>,
-    row: &AuthenticatorRow,
+    row: &ActionTarget,
     devices: Vec<ChallengeState>,
     choice: &DeviceChoice,
     note: Option<&str>,
@@ -232,7 +232,7 @@ pub fn deliver(
 
 /// Sends the CIBA ping a verification owes (OpenID CIBA ping mode): `{"auth_req_id"}` with the
 /// client's bearer token. A failure is logged and audited, and the verification stands.
-fn send_ping(ctx: &Context<'_>, notify: Notify<'_>, row: &AuthenticatorRow, ping: &Ping) {
+fn send_ping(ctx: &Context<'_>, notify: Notify<'_>, row: &ActionTarget, ping: &Ping) {
     let Some(webhook) = &ctx.settings.ciba_notification else { return };
     let token = ping.sealed_token.as_deref().and_then(|blob| ctx.keys.open_token(blob));
     let sent = notify(webhook, &CibaPing { token, auth_req_id: ping.auth_req_id.clone() });
@@ -282,7 +282,7 @@ fn refused(reason: Reason, locked: bool) -> Verified {
 pub fn verify(
     ctx: &Context<'_>,
     notify: Notify<'_>,
-    row: &AuthenticatorRow,
+    row: &ActionTarget,
     devices: Vec<ChallengeState>,
     given: &Response<'_>,
 ) -> Result<Verified, DomainError> {
@@ -330,7 +330,7 @@ pub fn verify(
 }
 
 /// A `CHALLENGE.ID` that names no open challenge of the authenticator: refused, and audited.
-fn no_such_challenge(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<Verified, DomainError> {
+fn no_such_challenge(ctx: &Context<'_>, row: &ActionTarget) -> Result<Verified, DomainError> {
     let identity = authenticator_id(row.user_id, &row.policy);
     ctx.store.write(|tx| {
         tx.audit_authenticator(
@@ -344,7 +344,7 @@ fn no_such_challenge(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<Verifi
 
 /// VERIFY of a security-question authenticator: the answers to the prompts its open challenge
 /// asked.
-fn answer(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Result<Verified, DomainError> {
+fn answer(ctx: &Context<'_>, row: &ActionTarget, given: &Response<'_>) -> Result<Verified, DomainError> {
     let identity = authenticator_id(row.user_id, &row.policy);
     let open = ctx.store.open_challenge(row.row_id, given.challenge)?;
     if given.challenge.is_some() && open.is_none() {
@@ -377,15 +377,18 @@ fn answer(ctx: &Context<'_>, row: &AuthenticatorRow, given: &Response<'_>) -> Re
         Answered::Counted { won: false, locked } => refused(Reason::WrongResponse, locked),
         Answered::Refused => {
             let now = ctx.store.get_authenticator(row.user_id, &row.policy)?;
-            let (reason, locked) =
-                now.as_ref().and_then(refused_now).unwrap_or((Reason::NothingToCheck, false));
+            let (reason, locked) = now
+                .map(|row| row.target())
+                .as_ref()
+                .and_then(refused_now)
+                .unwrap_or((Reason::NothingToCheck, false));
             refused(reason, locked)
         }
     })
 }
 
 /// RESET: the lockout by failures ends (consecutive failures 0, its locked devices V).
-pub fn reset(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<(), DomainError> {
+pub fn reset(ctx: &Context<'_>, row: &ActionTarget) -> Result<(), DomainError> {
     Ok(ctx.store.write(|tx| tx.reset_authenticator(row))?)
 }
 
@@ -404,7 +407,7 @@ pub fn activation_code(given: Option<&str>) -> Result<String, DomainError> {
 pub const ACTIVATION_TTL: i64 = 7 * 24 * 3600;
 
 /// UNREGISTER-OOB: the OOB authenticator and its devices go.
-pub fn unregister(ctx: &Context<'_>, row: &AuthenticatorRow) -> Result<(), DomainError> {
+pub fn unregister(ctx: &Context<'_>, row: &ActionTarget) -> Result<(), DomainError> {
     if !row.kind.is_some_and(PolicyKind::is_oob) {
         return Err(Problem::invalid(
             "action",

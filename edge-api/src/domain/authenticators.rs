@@ -6,7 +6,7 @@ use super::DomainError;
 use super::devices;
 use super::{IfMatch, Scope, Written};
 use crate::crypto;
-use crate::store::{AuthenticatorRefused, AuthenticatorRow, ChallengeState, StoredAnswer};
+use crate::store::{ActionTarget, AuthenticatorRefused, AuthenticatorRow, ChallengeState, StoredAnswer};
 use shared::Problem;
 use shared::authenticator::{Enrollment, authenticator_id};
 use shared::authenticator_body::{AuthenticatorBody, Current, Owner, check_body};
@@ -174,16 +174,16 @@ pub fn find(scope: &Scope<'_>, user_id: i64, policy: &str) -> Result<Authenticat
         .ok_or_else(|| DomainError::NoAuthenticator(authenticator_id(user_id, policy)))
 }
 
-/// [`find`], with the authenticator's devices as a check reads them, in one read: what a named
-/// action checks.
-pub fn find_with_devices(
+/// The authenticator of `user_id` for `policy` as a named action acts on it, with its devices
+/// as a check reads them, in one read: what a named action checks.
+pub fn action_target(
     scope: &Scope<'_>,
     user_id: i64,
     policy: &str,
-) -> Result<(AuthenticatorRow, Vec<ChallengeState>), DomainError> {
+) -> Result<(ActionTarget, Vec<ChallengeState>), DomainError> {
     scope
         .store
-        .authenticator_with_devices(user_id, policy)?
+        .action_target(user_id, policy)?
         .ok_or_else(|| DomainError::NoAuthenticator(authenticator_id(user_id, policy)))
 }
 
@@ -256,7 +256,8 @@ pub fn delete(
     let current = find(scope, user_id, policy)?;
     let version = version_of(&current);
     super::check_version(expected, version)?;
-    let deleted = scope.store.write(|tx| tx.delete_authenticator(&current, expected.map(|_| version)))?;
+    let deleted =
+        scope.store.write(|tx| tx.delete_authenticator(&current.target(), expected.map(|_| version)))?;
     match (deleted, expected) {
         (Ok(()), _) => Ok(()),
         (Err(_), Some(expected)) => Err(expected.stale()),

@@ -7,7 +7,7 @@ use super::Scope;
 use crate::crypto;
 use crate::db::DbError;
 use crate::host::{Deliver, Delivery};
-use crate::store::{AuthenticatorRow, ChallengeKind, ChallengeState, NewChallenge, Ping, SuccessGuard};
+use crate::store::{ActionTarget, ChallengeKind, ChallengeState, NewChallenge, Ping, SuccessGuard};
 use shared::audit::AuditAction;
 use shared::authenticator::Reason;
 use shared::otp::{CodeParams, time_step, verify_hotp, verify_totp};
@@ -68,7 +68,7 @@ pub struct Opening<'a> {
     pub kind: ChallengeKind,
     pub note: Option<&'a str>,
     pub ping: Option<Ping>,
-    pub issued_by: Option<&'a AuthenticatorRow>,
+    pub issued_by: Option<&'a ActionTarget>,
 }
 
 impl Opening<'_> {

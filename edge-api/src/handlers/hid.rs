@@ -9,7 +9,7 @@ use crate::domain::{DomainError, authenticators};
 use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::settings::Right;
-use crate::store::{AuthenticatorRow, ChallengeState};
+use crate::store::{ActionTarget, AuthenticatorRow, ChallengeState};
 use serde_json::Value;
 use shared::action::{Action, ActionAnswer, ActionName, Correlation};
 use shared::authenticator::ACTION_SCHEMA;
@@ -185,7 +185,7 @@ fn action_target(
     id: &str,
     body: &Value,
     action: &Action,
-) -> Result<(AuthenticatorRow, Vec<ChallengeState>), ApiError> {
+) -> Result<(ActionTarget, Vec<ChallengeState>), ApiError> {
     let missing = || ApiError::NoAuthenticator(id.to_owned());
     let (user_part, policy) = split_id(id).ok_or_else(missing)?;
     let owner = if let Some(value) = action.get("USER.EXTERNALID") {
@@ -204,7 +204,7 @@ fn action_target(
     };
     let scope = ctx.scope();
     let user = actions::owner_id(&scope, &owner)?.ok_or_else(missing)?;
-    Ok(authenticators::find_with_devices(&scope, user, policy)?)
+    Ok(authenticators::action_target(&scope, user, policy)?)
 }
 
 /// Which device DEVICE-CHALLENGE, DELIVER-CHALLENGE and VERIFY mean.

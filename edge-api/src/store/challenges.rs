@@ -2,7 +2,7 @@
 //! it sent, or the security questions it asked), its expiry and the CIBA ping its success owes,
 //! and only its own success closes it. The send budgets of SPEC §6 are counted here too.
 
-use super::authenticators::AuthenticatorRow;
+use super::authenticators::ActionTarget;
 use super::sql::{authenticator_locks, owner_active, refusal_of};
 use super::tx::{Store, WriteTx};
 use crate::db::{DbError, Row, Sql};
@@ -156,7 +156,7 @@ impl WriteTx<'_> {
     pub fn open_challenge(
         &self,
         new: &NewChallenge<'_>,
-        issued_for: Option<&AuthenticatorRow>,
+        issued_for: Option<&ActionTarget>,
     ) -> Result<i64, DbError> {
         self.db.execute(
             "DELETE FROM challenges WHERE (?1 IS NOT NULL AND device_id = ?1 AND (kind = ?2 OR expires < ?3)) \
@@ -170,7 +170,7 @@ impl WriteTx<'_> {
         &self,
         new: &NewChallenge<'_>,
         prompts: Option<&[String]>,
-        issued_for: Option<&AuthenticatorRow>,
+        issued_for: Option<&ActionTarget>,
     ) -> Result<i64, DbError> {
         let prompts_json = prompts
             .map(serde_json::to_string)
@@ -220,7 +220,7 @@ impl WriteTx<'_> {
     /// concurrent askings cannot open two.
     pub fn questions_challenge(
         &self,
-        row: &AuthenticatorRow,
+        row: &ActionTarget,
         expires: i64,
         fresh: Vec<String>,
     ) -> Result<Challenge, DbError> {
@@ -358,7 +358,7 @@ impl WriteTx<'_> {
     pub fn audit_authenticator(
         &self,
         action: AuditAction,
-        row: &AuthenticatorRow,
+        row: &ActionTarget,
         detail: &str,
     ) -> Result<(), DbError> {
         self.audit_event(action, None, Some(row.user_id), Some(&row.scim_id()), detail)
@@ -385,7 +385,7 @@ impl WriteTx<'_> {
     /// changes them (SPEC §14), unless it refuses validations by now.
     pub fn answer_questions(
         &self,
-        subject: &AuthenticatorRow,
+        subject: &ActionTarget,
         challenge: i64,
         right: bool,
     ) -> Result<Answered, DbError> {

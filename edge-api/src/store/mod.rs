@@ -32,7 +32,7 @@ mod tx;
 mod users;
 mod validation;
 
-pub use authenticators::{AuthenticatorRefused, AuthenticatorRow, StoredAnswer};
+pub use authenticators::{ActionTarget, AuthenticatorRefused, AuthenticatorRow, StoredAnswer};
 pub use challenges::{Answered, Challenge, ChallengeKind, NewChallenge, OpenCode, Ping, SendRefused};
 pub use policies::{PolicyRefused, seed_tenant};
 

@@ -111,8 +111,5 @@ pub(super) const AUTHENTICATOR_COLUMNS: &str = "id AS row_id, scim_id, user_id, 
 /// The columns of [`AUTHENTICATOR_ROWS`], `active` and why it refuses validations, `{now}`
 /// standing for the request's instant.
 pub(super) fn authenticator_columns() -> String {
-    format!(
-        "{AUTHENTICATOR_COLUMNS}, {AUTHENTICATOR_ACTIVE_SQL} AS active, {} AS refusal",
-        refusal_of("{now}", "authenticator_rows.id")
-    )
+    format!("{AUTHENTICATOR_COLUMNS}, {AUTHENTICATOR_ACTIVE_SQL} AS active, ({REFUSAL_SQL}) AS refusal")
 }

@@ -10,6 +10,7 @@ use super::sql::{
 use super::tx::{Actor, Store, write_raw};
 use crate::db::{Database, DbError, Row, Sql};
 use shared::authenticator::Refusal;
+use shared::standing::REFUSAL_SQL;
 use shared::{OtpDevice, Status};
 
 /// What a challenge needs of a device besides its public attributes.
@@ -46,7 +47,7 @@ impl Store<'_> {
         let rows = db.execute(
             &format!(
                 "SELECT {} FROM devices WHERE id = ? AND tenant = ? AND {OWNED}",
-                challenge_columns(now)
+                challenge_columns(now, Surroundings::LookedUp)
             ),
             &[id.into(), tenant.into()],
         )?;
@@ -57,25 +58,52 @@ impl Store<'_> {
 /// Whether a token is outside the validity its seed file gave it at `now` (SPEC §19), as SQL
 /// over `devices`: 1 or 0.
 fn outside_validity(now: i64) -> String {
-    format!("(coalesce(valid_from > {now}, 0) OR coalesce(valid_until <= {now}, 0))")
+    format!("(coalesce(devices.valid_from > {now}, 0) OR coalesce(devices.valid_until <= {now}, 0))")
 }
 
-/// The columns [`challenge_state_from`] reads, in a statement over `devices`.
-pub(super) fn challenge_columns(now: i64) -> String {
-    let owner = device_owner_active();
+/// Where a statement that reads devices for a check finds what their owner, their
+/// authenticator and its policy say.
+#[derive(Clone, Copy)]
+pub(super) enum Surroundings {
+    /// The statement is over `devices` alone: subqueries look them up.
+    LookedUp,
+    /// `devices` is joined to its authenticator as `a`, its owner as `u` and the policy as `p`.
+    Joined,
+}
+
+/// The columns [`challenge_state_from`] reads, each qualified by `devices` (so that they read
+/// the same in a statement that joins other tables).
+pub(super) fn challenge_columns(now: i64, around: Surroundings) -> String {
+    let (user_active, refusal, code_ttl) = match around {
+        Surroundings::LookedUp => (
+            device_owner_active(),
+            authenticator_refusal(now),
+            "(SELECT p.code_ttl FROM authenticators a JOIN policies p ON p.tenant = a.tenant AND p.id = a.policy \
+             WHERE a.id = devices.authenticator_id)"
+                .to_owned(),
+        ),
+        Surroundings::Joined => {
+            ("u.active".to_owned(), format!("({})", REFUSAL_SQL.replace("{now}", &now.to_string())), "p.code_ttl".to_owned())
+        }
+    };
+    let mut columns = String::new();
+    for column in DEVICE_COLUMNS.split(", ").chain(CHALLENGE_COLUMNS) {
+        columns.push_str(&format!("devices.{column} AS {column}, "));
+    }
     format!(
-        "{DEVICE_COLUMNS}, seed, pin_hash, hotp_counter, totp_last_step, authenticator_id, origin, \
-         coalesce(time_drift, 0) AS time_drift, {} AS outside_validity, \
-         CASE WHEN type IN ('EMAIL', 'SMS') THEN (SELECT json_group_array(json_array(c.id, hex(c.code_digest), c.kind)) \
+        "{columns}coalesce(devices.time_drift, 0) AS time_drift, {} AS outside_validity, \
+         CASE WHEN devices.type IN ('EMAIL', 'SMS') THEN (SELECT json_group_array(json_array(c.id, hex(c.code_digest), c.kind)) \
          FROM challenges c WHERE c.device_id = devices.id AND c.code_digest IS NOT NULL AND c.expires >= {now}) \
          END AS open_codes, \
-         CASE WHEN type IN ('EMAIL', 'SMS') THEN (SELECT p.code_ttl FROM authenticators a JOIN policies p \
-         ON p.tenant = a.tenant AND p.id = a.policy WHERE a.id = devices.authenticator_id) END AS code_ttl, \
-         {owner} AS user_active, {} AS authenticator_refusal",
+         CASE WHEN devices.type IN ('EMAIL', 'SMS') THEN {code_ttl} END AS code_ttl, \
+         {user_active} AS user_active, {refusal} AS authenticator_refusal",
         outside_validity(now),
-        authenticator_refusal(now)
     )
 }
+
+/// The columns of `devices` a check reads besides [`DEVICE_COLUMNS`], as they are stored.
+const CHALLENGE_COLUMNS: [&str; 6] =
+    ["seed", "pin_hash", "hotp_counter", "totp_last_step", "authenticator_id", "origin"];
 
 pub(super) fn challenge_state_from(row: Row<'_>) -> Result<ChallengeState, DbError> {
     Ok(ChallengeState {
@@ -266,8 +294,8 @@ impl Validation<'_> {
 /// The order an action tries an authenticator's devices in, the likeliest to be meant first:
 /// usable ones (C, V), those with a code pending, the most recently used. [`DEVICE_ORDER_KEYS`]
 /// are its columns, in a statement over `devices` at `{now}`.
-pub(super) const DEVICE_ORDER: &str = "usable DESC, challenged DESC, recency DESC, id";
+pub(super) const DEVICE_ORDER: &str = "usable DESC, challenged DESC, recency DESC, devices.id";
 
-pub(super) const DEVICE_ORDER_KEYS: &str = "status IN ('C', 'V') AS usable, \
+pub(super) const DEVICE_ORDER_KEYS: &str = "devices.status IN ('C', 'V') AS usable, \
      EXISTS (SELECT 1 FROM challenges c WHERE c.device_id = devices.id AND c.expires >= {now}) AS challenged, \
-     coalesce(last_used, 0) AS recency";
+     coalesce(devices.last_used, 0) AS recency";
