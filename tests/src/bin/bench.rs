@@ -1342,6 +1342,20 @@ fn machine(report: &mut String, args: &[String]) {
         "Machine: {cores} cores ({cpu}), {memory} memory, Linux {}  ",
         command_output("uname", &["-r"])
     );
+    // Which Spin and sqld the hosts table ran on: a patched build has the same version, not the
+    // same digest.
+    for (name, variable) in [("Spin", "SCIM_OTP_BENCH_SPIN"), ("sqld", "SCIM_OTP_BENCH_SQLD")] {
+        if let Some(path) = std::env::var_os(variable) {
+            let path = Path::new(&path);
+            let digest = command_output("sha256sum", &[&path.to_string_lossy()]);
+            let _ = writeln!(
+                report,
+                "{name}: `{}`, sha256 {}  ",
+                path.display(),
+                digest.split_whitespace().next().unwrap_or("unknown")
+            );
+        }
+    }
     let sqlite = if Host::from_env().label().contains("--sync normal") {
         "SQLite in WAL mode with `synchronous=NORMAL` (`--sync normal`, a tuning Spin does not apply)"
     } else {
