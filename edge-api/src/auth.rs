@@ -150,15 +150,10 @@ pub fn authenticate(
                 // half-life, not a rush of slow hashes (and spent login budgets, 429s) from
                 // every client that finds it expired at once. The request stands if the renewal
                 // fails: the entry is good until it expires.
-                if expires - now < CACHE_SECONDS / 2 {
-                    match store::cache_credential(db, digest, &p.user, now + CACHE_SECONDS, now) {
-                        Ok(()) => {
-                            if let Some(memo) = env.memo {
-                                memo.cached(digest, &p.user, now + CACHE_SECONDS, now);
-                            }
-                        }
-                        Err(e) => (env.log)(&format!("cached login of {:?} not renewed: {e}", p.user)),
-                    }
+                if expires - now < CACHE_SECONDS / 2
+                    && let Err(e) = remember(env, digest, &p.user)
+                {
+                    (env.log)(&format!("cached login of {:?} not renewed: {e}", p.user));
                 }
                 return Ok(Authenticated { caller: Caller::of(p), tenant_seeded: seeded });
             }
@@ -172,7 +167,7 @@ pub fn authenticate(
             }
             if let (Some(p), Some(digest)) = (principal, digest) {
                 if crypto::verify_password(&password, &p.password_hash) {
-                    store::cache_credential(db, &digest, &p.user, now + CACHE_SECONDS, now)?;
+                    remember(env, &digest, &p.user)?;
                     store::login_succeeded(db, &p.user, &source, LOGIN_BUDGET, now)?;
                     return Ok(Authenticated { caller: Caller::of(p), tenant_seeded: seeded });
                 }
@@ -184,6 +179,17 @@ pub fn authenticate(
             Err(ApiError::Unauthorized)
         }
     }
+}
+
+/// Caches a verified credential for [`CACHE_SECONDS`] from now: in the store, for every
+/// instance, and in this instance's memo, so that its next request need not read it back.
+fn remember(env: &Env<'_>, digest: &[u8], user: &str) -> Result<(), crate::db::DbError> {
+    let expires = env.now + CACHE_SECONDS;
+    store::cache_credential(env.db, digest, user, expires, env.now)?;
+    if let Some(memo) = env.memo {
+        memo.cached(digest, user, expires, env.now);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

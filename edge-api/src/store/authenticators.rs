@@ -107,42 +107,60 @@ impl AuthenticatorRow {
 
 fn target_from(row: Row<'_>) -> Result<ActionTarget, DbError> {
     let (user_id, policy) = (row.int("user_id")?, row.text("policy")?);
-    let bad = |column: &str| {
-        DbError(format!(
-            "authenticator {}: column {column} holds a value we never write",
-            authenticator_id(user_id, policy)
-        ))
-    };
+    let read = Columns { row, id: authenticator_id(user_id, policy) };
     Ok(ActionTarget {
         row_id: row.int("row_id")?,
         user_id,
         policy: policy.to_owned(),
-        kind: row.opt_text("kind")?.map(|k| PolicyKind::parse(k).ok_or_else(|| bad("kind"))).transpose()?,
-        answers: stored_answers(row, &bad)?,
+        kind: read.kind()?,
+        answers: read.answers()?,
         user_active: row.int("user_active")? != 0,
-        refusal: row
-            .opt_text("refusal")?
-            .map(|word| Refusal::parse(word).ok_or_else(|| bad("refusal")))
-            .transpose()?,
+        refusal: read.refusal()?,
     })
 }
 
-fn stored_answers(row: Row<'_>, bad: &dyn Fn(&str) -> DbError) -> Result<Vec<StoredAnswer>, DbError> {
-    match row.opt_text("answers")? {
-        Some(json) => serde_json::from_str(json).map_err(|_| bad("answers")),
-        None => Ok(Vec::new()),
+/// The columns of one authenticator's row that hold more than a number or a text, parsed; a
+/// value we never write is an error that names the authenticator (`id`) and the column.
+struct Columns<'a> {
+    row: Row<'a>,
+    id: String,
+}
+
+impl Columns<'_> {
+    fn bad(&self, column: &str) -> DbError {
+        DbError(format!("authenticator {}: column {column} holds a value we never write", self.id))
+    }
+
+    /// `column`'s JSON, or `T`'s default when it is NULL.
+    fn json<T: serde::de::DeserializeOwned + Default>(&self, column: &str) -> Result<T, DbError> {
+        match self.row.opt_text(column)? {
+            Some(json) => serde_json::from_str(json).map_err(|_| self.bad(column)),
+            None => Ok(T::default()),
+        }
+    }
+
+    /// `column`'s word as `parse` reads it, `None` when it is NULL.
+    fn word<T>(&self, column: &str, parse: fn(&str) -> Option<T>) -> Result<Option<T>, DbError> {
+        self.row.opt_text(column)?.map(|word| parse(word).ok_or_else(|| self.bad(column))).transpose()
+    }
+
+    fn kind(&self) -> Result<Option<PolicyKind>, DbError> {
+        self.word("kind", PolicyKind::parse)
+    }
+
+    fn refusal(&self) -> Result<Option<Refusal>, DbError> {
+        self.word("refusal", Refusal::parse)
+    }
+
+    fn answers(&self) -> Result<Vec<StoredAnswer>, DbError> {
+        self.json("answers")
     }
 }
 
 fn row_from(row: Row<'_>) -> Result<AuthenticatorRow, DbError> {
-    let id = row.text("scim_id")?;
-    let bad =
-        |column: &str| DbError(format!("authenticator {id}: column {column} holds a value we never write"));
-    let prompts: Vec<Prompt> = match row.opt_text("policy_prompts")? {
-        Some(json) => serde_json::from_str(json).map_err(|_| bad("prompts"))?,
-        None => Vec::new(),
-    };
-    let answers = stored_answers(row, &bad)?;
+    let read = Columns { row, id: row.text("scim_id")?.to_owned() };
+    let prompts: Vec<Prompt> = read.json("policy_prompts")?;
+    let answers = read.answers()?;
     let prompts_required = match row.opt_count::<u32>("prompts_required")? {
         Some(n) => n,
         None => prompts.len() as u32,
@@ -153,7 +171,7 @@ fn row_from(row: Row<'_>) -> Result<AuthenticatorRow, DbError> {
         user_name: row.text("user_name")?.to_owned(),
         policy: row.text("policy")?.to_owned(),
         policy_display: row.text("policy_display")?.to_owned(),
-        kind: row.opt_text("kind")?.map(|k| PolicyKind::parse(k).ok_or_else(|| bad("kind"))).transpose()?,
+        kind: read.kind()?,
         enabled: row.int("enabled")? != 0,
         disabled_by_failures: row.int("disabled_by_failures")? != 0,
         start_date: Timestamp(row.int("start_date")?),
@@ -171,10 +189,7 @@ fn row_from(row: Row<'_>) -> Result<AuthenticatorRow, DbError> {
         prompts,
         prompts_required,
         active: row.int("active")? != 0,
-        refusal: row
-            .opt_text("refusal")?
-            .map(|word| Refusal::parse(word).ok_or_else(|| bad("refusal")))
-            .transpose()?,
+        refusal: read.refusal()?,
         user_active: row.int("user_active")? != 0,
         meta: Meta::new(
             "Authenticator",
