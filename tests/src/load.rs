@@ -44,6 +44,21 @@ impl Outcome {
         self.done() as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
+    /// Runs of one load taken one after another, as one: their requests and their times added.
+    pub fn sum(runs: Vec<Outcome>) -> Outcome {
+        let mut runs = runs.into_iter();
+        let mut total = runs.next().expect("at least one run");
+        for run in runs {
+            total.load.requests += run.load.requests;
+            total.elapsed += run.elapsed;
+            total.latencies.extend(run.latencies);
+            total.unexpected += run.unexpected;
+            total.first_unexpected = total.first_unexpected.or(run.first_unexpected);
+        }
+        total.latencies.sort_unstable();
+        total
+    }
+
     /// The nearest-rank percentile, `p` in 0..=100.
     pub fn percentile(&self, p: f64) -> Duration {
         if self.latencies.is_empty() {
@@ -167,5 +182,19 @@ mod tests {
         assert_eq!(one.percentile(99.0), Duration::from_millis(7));
         assert_eq!(outcome(&[]).percentile(50.0), Duration::ZERO);
         assert_eq!(o.per_second(), 100.0);
+    }
+
+    #[test]
+    fn runs_add_up_to_one() {
+        let mut second = outcome(&[1, 3]);
+        second.unexpected = 1;
+        second.first_unexpected = Some("second".to_owned());
+        let total = Outcome::sum(vec![outcome(&[5, 2]), second, outcome(&[4])]);
+        assert_eq!(total.load.requests, 5);
+        assert_eq!(total.elapsed, Duration::from_secs(3));
+        assert_eq!(total.latencies, [1, 2, 3, 4, 5].map(Duration::from_millis));
+        assert_eq!((total.unexpected, total.first_unexpected.as_deref()), (1, Some("second")));
+        assert_eq!(total.per_second(), 5.0 / 3.0);
+        assert_eq!(total.percentile(50.0), Duration::from_millis(3));
     }
 }

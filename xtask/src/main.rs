@@ -668,9 +668,12 @@ fn bench(args: Vec<String>) -> Result {
     command
         .current_dir(project_root())
         .env("SCIM_OTP_RUNNER", binaries.join("scim-otp-runner"))
-        .env("SCIM_OTP_COMPONENT", component)
-        .args(["--write", "BENCHMARKS.md"])
-        .args(args);
+        .env("SCIM_OTP_COMPONENT", component);
+    // Into BENCHMARKS.md unless the command names another file.
+    if !args.iter().any(|a| a == "--write") {
+        command.args(["--write", "BENCHMARKS.md"]);
+    }
+    command.args(args);
     // The hosts table: the WASIp3 build, and the Spin CLI on local SQLite and on sqld, where
     // they are found.
     command.env("SCIM_OTP_BENCH_P3", build_component_p3()?);

@@ -201,6 +201,35 @@ fn validate_each<'a>(
     Validation { valid, wrong }
 }
 
+/// Blocks per dialect in [`validate_paired`]: enough to cancel a drift, few enough that each
+/// block is long beside the ramp of 64 connections.
+const BLOCKS: usize = 4;
+
+/// [`validate_each`] through both dialects on their own devices (`[Soffid's, HID's]`), in
+/// [`BLOCKS`] blocks each, taken in the order AB BA AB BA; each dialect's blocks are summed.
+fn validate_paired(
+    devices: [&[Device]; 2],
+    concurrency: usize,
+    auth: &str,
+    base: &str,
+) -> (Validation, Validation) {
+    let mut runs: [Vec<Validation>; 2] = [Vec::new(), Vec::new()];
+    for block in 0..BLOCKS {
+        let order = if block % 2 == 0 { [0, 1] } else { [1, 0] };
+        for side in order {
+            let dialect = [Dialect::Soffid, Dialect::Hid][side];
+            let all = devices[side];
+            let part = &all[block * all.len() / BLOCKS..(block + 1) * all.len() / BLOCKS];
+            runs[side].push(validate_each(dialect, part, concurrency, auth, |_| base));
+        }
+    }
+    let [soffid, hid] = runs.map(|blocks| {
+        let (valid, wrong): (Vec<_>, Vec<_>) = blocks.into_iter().map(|v| (v.valid, v.wrong)).unzip();
+        Validation { valid: Outcome::sum(valid), wrong: Outcome::sum(wrong) }
+    });
+    (soffid, hid)
+}
+
 fn scim_call(method: &'static str, url: String, auth: &str, body: Option<Value>) -> Call {
     let mut headers = vec![("authorization", auth.to_owned())];
     if body.is_some() {
@@ -277,23 +306,8 @@ fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
     let devices: Vec<Device> = devices.into_iter().filter_map(OnceLock::into_inner).collect();
     assert_eq!(devices.len(), sizes.ours * LEVELS.len(), "every create answered with its device");
 
-    // Validation: each request a different device, so that replay protection never interferes.
-    let mut validations = Vec::new();
-    let mut peak_rss = 0;
-    for (level, concurrency) in LEVELS.into_iter().enumerate() {
-        if concurrency == 32 {
-            reset_peak_rss(pid);
-        }
-        let slice = &devices[level * sizes.ours..(level + 1) * sizes.ours];
-        let validation = validate_each(Dialect::Soffid, slice, concurrency, &auth, |_| &base);
-        if concurrency == 32 {
-            peak_rss = peak_rss_kib(pid);
-        }
-        validations.push(validation);
-    }
-
-    // The same through HID's dialect (SPEC §14): an authenticator of policy AT_EMPOTP for each
-    // new user, created through `POST /Authenticator` with its TOTP device, then VERIFY.
+    // The same load goes through HID's dialect (SPEC §14): an authenticator of policy AT_EMPOTP
+    // for each new user, created through `POST /Authenticator` with its TOTP device, then VERIFY.
     let enrolled: Vec<OnceLock<Device>> = (0..sizes.ours * LEVELS.len()).map(|_| OnceLock::new()).collect();
     let enrol = drive(
         Load { concurrency: 8, requests: enrolled.len(), time_limit: TIME_LIMIT },
@@ -331,14 +345,25 @@ fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
     );
     assert_eq!(first.unexpected, 0, "first VERIFY of each device: {:?}", first.first_unexpected);
     std::thread::sleep(Duration::from_secs(30 - now().rem_euclid(30).unsigned_abs() + 1));
-    let verifications: Vec<Validation> = LEVELS
-        .into_iter()
-        .enumerate()
-        .map(|(level, concurrency)| {
-            let slice = &enrolled[level * sizes.ours..(level + 1) * sizes.ours];
-            validate_each(Dialect::Hid, slice, concurrency, &auth, |_| &base)
-        })
-        .collect();
+    // Validation: each request a different device, so that replay protection never interferes.
+    // Both dialects at each level, in alternating blocks (ABBA…), so that a drift of the disk or
+    // of the machine over the run weighs on both alike and their ratio can be read to 10%.
+    let mut validations = Vec::new();
+    let mut verifications = Vec::new();
+    let mut peak_rss = 0;
+    for (level, concurrency) in LEVELS.into_iter().enumerate() {
+        if concurrency == 32 {
+            reset_peak_rss(pid);
+        }
+        let range = level * sizes.ours..(level + 1) * sizes.ours;
+        let pair = [&devices[range.clone()], &enrolled[range]];
+        let (soffid, hid) = validate_paired(pair, concurrency, &auth, &base);
+        if concurrency == 32 {
+            peak_rss = peak_rss_kib(pid);
+        }
+        validations.push(soffid);
+        verifications.push(hid);
+    }
 
     // Listing at scale: the rest of the devices through the API, in a mix of types.
     let existing = devices.len() + enrolled.len();
@@ -446,8 +471,10 @@ fn ours(report: &mut String, sizes: Sizes) -> Vec<Validation> {
         "The same load through the other dialect: each request a named action `VERIFY` with `RESPONSE` \
          on a different authenticator (policy `AT_EMPOTP`, created through `POST /Authenticator` with \
          its TOTP device, which one VERIFY before the load enabled: C to V happens once in a device's \
-         life), then a wrong code to each. `÷ responseChallenge` is to the row above at the same code \
-         and concurrency.\n\n",
+         life), then a wrong code to each. The two dialects ran in turn at each concurrency, in 4 \
+         blocks each taken AB BA AB BA, so that a drift over the run weighs on both alike; each row \
+         sums its dialect's blocks. `÷ responseChallenge` is to the row above at the same code and \
+         concurrency.\n\n",
     );
     table_header(
         report,
